@@ -1,0 +1,43 @@
+# Two commands set everything up on a fresh machine:
+#   make demo   create .venv, install esr1calls, run it on the bundled example data
+#   make test   the whole suite (pytest + ruff + mypy); this is what .ci/run calls
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+DEMO   := demo-output
+
+.PHONY: demo test lint typecheck system-deps bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.runtime: pyproject.toml constraints.txt | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e .
+	touch $@
+
+$(VENV)/.test: pyproject.toml constraints.txt | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[test]'
+	touch $@ $(VENV)/.runtime
+
+system-deps:
+	@scripts/install-system-deps.sh
+
+demo: $(VENV)/.runtime
+	@rm -rf $(DEMO)
+	$(BIN)/esr1calls hotspots --build GRCh38 --format vcf -o $(DEMO)/esr1_hotspots.GRCh38.vcf
+	$(BIN)/esr1calls hotspots --build GRCh37 --format bed -o $(DEMO)/esr1_hotspots.GRCh37.bed
+	@echo "Demo written to $(DEMO)/"
+
+lint: $(VENV)/.test
+	$(BIN)/ruff check esr1calls tests
+	$(BIN)/ruff format --check esr1calls tests
+
+typecheck: $(VENV)/.test
+	$(BIN)/mypy
+
+test: $(VENV)/.test system-deps lint typecheck
+	$(BIN)/python -m pytest
+
+clean:
+	rm -rf $(VENV) $(DEMO) .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -1,0 +1,390 @@
+"""The hotspot panel: the default 11, the extended catalog, and lab panels in the same TSV shape.
+
+Every entry is checked on load against NM_000125.4: the REF bases in both builds, the HGVS c.
+edit, the HGVS p. name and the hotspot name must all describe the same protein change.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import re
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from pathlib import Path
+
+from .errors import ConfigError
+from .model import Build
+from .transcript import (
+    ACCESSION,
+    ONE_LETTER,
+    OutsideCdsError,
+    ProteinChange,
+    effect_of_cds_edit,
+    effect_of_genomic_change,
+    transcript,
+)
+
+__all__ = [
+    "DEFAULT_PANEL",
+    "HOTSPOTS",
+    "PANEL_COLUMNS",
+    "Hotspot",
+    "Panel",
+    "load_panel",
+]
+
+DEFAULT_PANEL = "default"
+EXTENDED_PANEL = "extended"
+PANEL_COLUMNS = ("name", "hgvs_c", "hgvs_p", "pos_grch37", "pos_grch38", "ref", "alt")
+_OPTIONAL_COLUMNS = ("exon", "cosmic", "evidence", "in_default_panel")
+_COLUMN_ALIASES = {"cosmic_legacy": "cosmic", "exon_nm000125": "exon"}
+
+
+@dataclass(frozen=True)
+class Hotspot:
+    """One panel entry. ``pos``/``ref``/``alt`` are the VCF form (left-aligned for V422del)."""
+
+    name: str  # protein short form, e.g. "D538G"
+    hgvs_c: str  # e.g. "NM_000125.4:c.1613A>G"
+    hgvs_p: str  # e.g. "p.(Asp538Gly)"
+    change: ProteinChange
+    c_start: int
+    c_end: int
+    exon: int
+    pos_grch37: int
+    pos_grch38: int
+    ref: str
+    alt: str
+    cosmic: str = ""
+    evidence: str = ""
+    in_default_panel: bool = True
+
+    @property
+    def aa_pos(self) -> int:
+        return self.change.start
+
+    @property
+    def codon_group(self) -> str:
+        """Residue the hotspot changes, e.g. "Y537": same-codon hotspots share it."""
+        return f"{self.change.ref[:1]}{self.change.start}"
+
+    @property
+    def ref_codon(self) -> str:
+        return transcript().codon(self.aa_pos)
+
+    @property
+    def is_deletion(self) -> bool:
+        return self.change.kind == "del"
+
+    def pos(self, build: Build) -> int:
+        return self.pos_grch37 if build is Build.GRCH37 else self.pos_grch38
+
+    def codon_start(self, build: Build) -> int:
+        """Genomic position of the first base of the hotspot codon."""
+        return transcript().c_to_genomic(3 * self.aa_pos - 2, build)
+
+    def span(self, build: Build) -> tuple[int, int]:
+        """1-based inclusive genomic span of the VCF REF allele."""
+        start = self.pos(build)
+        return start, start + len(self.ref) - 1
+
+    def matches(self, changes: Iterable[ProteinChange]) -> bool:
+        """True when a set of protein changes contains this hotspot's change."""
+        return self.change in tuple(changes)
+
+
+@dataclass(frozen=True)
+class Panel:
+    """An ordered set of hotspots with the version and hash every report records."""
+
+    name: str
+    version: str
+    sha256: str
+    hotspots: tuple[Hotspot, ...]
+
+    def __iter__(self) -> Iterator[Hotspot]:
+        return iter(self.hotspots)
+
+    def __len__(self) -> int:
+        return len(self.hotspots)
+
+    def __contains__(self, name: object) -> bool:
+        return any(h.name == name for h in self.hotspots)
+
+    def __getitem__(self, name: str) -> Hotspot:
+        for hotspot in self.hotspots:
+            if hotspot.name == name:
+                return hotspot
+        raise KeyError(name)
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(h.name for h in self.hotspots)
+
+    def matching(self, changes: Sequence[ProteinChange]) -> tuple[Hotspot, ...]:
+        """Hotspots whose protein change is among ``changes`` (codon-effect matching)."""
+        return tuple(h for h in self.hotspots if h.change in changes)
+
+    def describe(self) -> dict[str, object]:
+        return {"name": self.name, "version": self.version, "sha256": self.sha256,
+                "hotspots": list(self.names)}  # fmt: skip
+
+
+_HGVS_C = re.compile(
+    r"^(?:(?P<acc>[A-Z]{2}_\d+(?:\.\d+)?):)?c\.(?P<start>\d+)(?:_(?P<end>\d+))?"
+    r"(?:(?P<sub_ref>[ACGT])>(?P<sub_alt>[ACGT])|(?P<op>delins|del|dup|ins)(?P<seq>[ACGT]*))$"
+)
+_HGVS_P = re.compile(r"^p\.\(?(?P<ref>[A-Z][a-z]{2})(?P<pos>\d+)(?P<alt>[A-Z][a-z]{2}|del)\)?$")
+_NAME = re.compile(r"^(?P<ref>[A-Z])(?P<pos>\d+)(?P<alt>[A-Z*]|del)$")
+
+
+def _parse_hgvs_c(text: str) -> tuple[int, int, str]:
+    """(c_start, c_end, replacement) for a substitution, deletion, delins, dup or ins."""
+    match = _HGVS_C.match(text)
+    if not match:
+        raise ValueError(f"cannot read HGVS c. {text!r} (expected e.g. NM_000125.4:c.1613A>G)")
+    if match["acc"] and match["acc"].split(".")[0] != ACCESSION.split(".")[0]:
+        raise ValueError(f"HGVS {text!r} is not on {ACCESSION}")
+    start = int(match["start"])
+    end = int(match["end"] or start)
+    cds = transcript().cds
+    if match["sub_ref"]:
+        if cds[start - 1] != match["sub_ref"]:
+            raise ValueError(f"{text}: c.{start} is {cds[start - 1]} in {ACCESSION}")
+        return start, start, match["sub_alt"]
+    op, seq = match["op"], match["seq"]
+    if op == "del":
+        if seq and seq != cds[start - 1 : end]:
+            raise ValueError(f"{text}: deleted bases are {cds[start - 1 : end]} in {ACCESSION}")
+        return start, end, ""
+    if op == "delins":
+        return start, end, seq
+    if op == "dup":
+        return end + 1, end, cds[start - 1 : end]
+    return end, start, seq  # ins between start and end
+
+
+def _expected_change(name: str, hgvs_p: str) -> str:
+    """The short protein name implied by the HGVS p. text; it must equal the hotspot name."""
+    match = _HGVS_P.match(hgvs_p)
+    if not match:
+        raise ValueError(f"cannot read HGVS p. {hgvs_p!r} (expected e.g. p.(Asp538Gly))")
+    ref, alt = ONE_LETTER.get(match["ref"]), match["alt"]
+    alt_short = "del" if alt == "del" else ONE_LETTER.get(alt)
+    if ref is None or alt_short is None:
+        raise ValueError(f"unknown amino acid in {hgvs_p!r}")
+    short = f"{ref}{match['pos']}{alt_short}"
+    if short != name:
+        raise ValueError(f"name {name} does not match HGVS p. {hgvs_p} ({short})")
+    return short
+
+
+def _hotspot_from_row(row: dict[str, str]) -> Hotspot:
+    name = row["name"].strip()
+    if not _NAME.match(name):
+        raise ValueError(f"name {name!r} is not a protein short form like D538G or V422del")
+    expected = _expected_change(name, row["hgvs_p"].strip())
+    c_start, c_end, replacement = _parse_hgvs_c(row["hgvs_c"].strip())
+    from_c = effect_of_cds_edit(c_start, c_end, replacement)
+    if [p.short for p in from_c] != [expected]:
+        found = ", ".join(p.short for p in from_c) or "no protein change"
+        raise ValueError(f"HGVS c. {row['hgvs_c']} gives {found}, not {expected}")
+    ref, alt = row["ref"].strip().upper(), row["alt"].strip().upper()
+    positions = {}
+    for build, column in ((Build.GRCH37, "pos_grch37"), (Build.GRCH38, "pos_grch38")):
+        try:
+            pos = int(row[column])
+            effect = effect_of_genomic_change(pos, ref, alt, build)
+        except (ValueError, OutsideCdsError) as exc:  # RefMismatchError is a ValueError
+            raise ValueError(f"{column}: {exc}") from exc
+        if effect != from_c:
+            found = ", ".join(p.short for p in effect) or "no protein change"
+            raise ValueError(f"{build.value} allele {pos} {ref}>{alt} gives {found}, not {name}")
+        positions[build] = pos
+    exon = transcript().exon_of_c(c_start)
+    assert exon is not None  # effect_of_cds_edit succeeded, so c_start is coding
+    if row.get("exon", "").strip() and int(row["exon"]) != exon.number:
+        raise ValueError(f"exon {row['exon']} disagrees with the exon model (exon {exon.number})")
+    return Hotspot(
+        name=name,
+        hgvs_c=row["hgvs_c"].strip(),
+        hgvs_p=row["hgvs_p"].strip(),
+        change=from_c[0],
+        c_start=c_start,
+        c_end=c_end,
+        exon=exon.number,
+        pos_grch37=positions[Build.GRCH37],
+        pos_grch38=positions[Build.GRCH38],
+        ref=ref,
+        alt=alt,
+        cosmic=row.get("cosmic", "").strip(),
+        evidence=row.get("evidence", "").strip(),
+        in_default_panel=row.get("in_default_panel", "yes").strip().lower() in {"yes", "true", "1"},
+    )
+
+
+def parse_panel_tsv(text: str, source: str) -> tuple[str, tuple[Hotspot, ...]]:
+    """Read a panel TSV (``#`` comment lines allowed); returns (version, hotspots)."""
+    version = ""
+    lines = []
+    for line in text.splitlines():
+        if line.startswith("#"):
+            found = re.search(r"version\s*[=:]?\s*(\S+)", line)
+            version = version or (found.group(1) if found else "")
+        elif line.strip():
+            lines.append(line)
+    reader = csv.DictReader(io.StringIO("\n".join(lines)), delimiter="\t")
+    header = [_COLUMN_ALIASES.get(h.strip(), h.strip()) for h in reader.fieldnames or []]
+    missing = [c for c in PANEL_COLUMNS if c not in header]
+    if missing:
+        raise ConfigError(
+            f"{source}: panel is missing column(s) {', '.join(missing)}. Found: "
+            f"{', '.join(header) or 'nothing'}. A panel TSV needs: {', '.join(PANEL_COLUMNS)}."
+        )
+    reader.fieldnames = header
+    hotspots: list[Hotspot] = []
+    for number, row in enumerate(reader, start=2):
+        if None in row or any(row.get(c) is None for c in PANEL_COLUMNS):
+            raise ConfigError(f"{source}, row {number}: wrong number of columns")
+        try:
+            hotspot = _hotspot_from_row(row)
+        except (ValueError, KeyError) as exc:
+            raise ConfigError(f"{source}, row {number} ({row.get('name', '?')}): {exc}") from exc
+        if hotspot.name in {h.name for h in hotspots}:
+            raise ConfigError(f"{source}, row {number}: hotspot {hotspot.name} is listed twice")
+        hotspots.append(hotspot)
+    if not hotspots:
+        raise ConfigError(f"{source}: the panel lists no hotspots")
+    return version, tuple(hotspots)
+
+
+@cache
+def _packaged_catalog() -> tuple[str, str, tuple[Hotspot, ...]]:
+    raw = (resources.files("esr1calls") / "data" / "hotspots.tsv").read_bytes()
+    version, hotspots = parse_panel_tsv(raw.decode("utf-8"), "esr1calls/data/hotspots.tsv")
+    return version, hashlib.sha256(raw).hexdigest(), hotspots
+
+
+def load_panel(spec: str | Path = DEFAULT_PANEL, names: Iterable[str] | None = None) -> Panel:
+    """Load ``default`` (11), ``extended`` (catalog) or a lab panel TSV, optionally a subset.
+
+    >>> load_panel().names[:3]
+    ('E380Q', 'V422del', 'S463P')
+    >>> len(load_panel("extended"))
+    18
+    """
+    if str(spec) in (DEFAULT_PANEL, EXTENDED_PANEL):
+        version, sha256, catalog = _packaged_catalog()
+        hotspots = (
+            catalog if spec == EXTENDED_PANEL else tuple(h for h in catalog if h.in_default_panel)
+        )
+        panel_name = str(spec)
+    else:
+        path = Path(spec)
+        try:
+            raw = path.read_bytes()
+        except OSError as exc:
+            raise ConfigError(
+                f"{path.name}: cannot read panel ({exc.strerror}). "
+                "Use --panel default, --panel extended or a panel TSV path."
+            ) from exc
+        try:
+            text = raw.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            raise ConfigError(f"{path.name}: panel is not UTF-8 text") from exc
+        version, hotspots = parse_panel_tsv(text, path.name)
+        sha256 = hashlib.sha256(raw).hexdigest()
+        version = version or f"custom-{sha256[:12]}"
+        panel_name = path.stem
+    if names is not None:
+        wanted = [n.strip() for n in names if n.strip()]
+        known = {h.name for h in hotspots}
+        unknown = [n for n in wanted if n not in known]
+        if unknown:
+            raise ConfigError(
+                f"unknown hotspot {', '.join(unknown)} in panel {panel_name}; "
+                f"known: {', '.join(h.name for h in hotspots)}"
+            )
+        hotspots = tuple(h for h in hotspots if h.name in set(wanted))
+        panel_name = f"{panel_name}[{','.join(h.name for h in hotspots)}]"
+    return Panel(name=panel_name, version=version, sha256=sha256, hotspots=hotspots)
+
+
+HOTSPOTS: tuple[Hotspot, ...] = load_panel().hotspots
+"""The default 11-hotspot panel, in report order."""
+
+
+PANEL_FORMATS = ("tsv", "bed", "vcf", "json")
+CHROM_NAMES = ("chr6", "6")
+
+
+def default_chrom(build: Build) -> str:
+    """``chr6`` (UCSC style) for GRCh38, ``6`` (Ensembl/b37 style) for GRCh37."""
+    return "chr6" if build is Build.GRCH38 else "6"
+
+
+def export_panel(panel: Panel, build: Build, fmt: str, chrom: str | None = None) -> str:
+    """The panel as TSV, BED (0-based), VCF 4.2 sites (for force-calling) or JSON."""
+    chrom = chrom or default_chrom(build)
+    if chrom not in CHROM_NAMES:
+        raise ConfigError(f"chromosome name {chrom!r} is not supported; use chr6 or 6")
+    rows = sorted(panel, key=lambda h: (h.pos(build), h.name))
+    if fmt == "tsv":
+        head = ["name", "hgvs_c", "hgvs_p", "chrom", "pos", "ref", "alt", "build", "exon",
+                "codon", "ref_codon", "cosmic", "evidence"]  # fmt: skip
+        body = [
+            [h.name, h.hgvs_c, h.hgvs_p, chrom, str(h.pos(build)), h.ref, h.alt, build.value,
+             str(h.exon), h.codon_group, h.ref_codon, h.cosmic, h.evidence]
+            for h in panel
+        ]  # fmt: skip
+        return "\n".join("\t".join(r) for r in [head, *body]) + "\n"
+    if fmt == "bed":
+        return "".join(
+            f"{chrom}\t{h.pos(build) - 1}\t{h.pos(build) - 1 + len(h.ref)}\t{h.name}\n"
+            for h in rows  # BED is 0-based, half-open: the VCF REF span
+        )
+    if fmt == "vcf":
+        merged: dict[tuple[int, str], list[Hotspot]] = {}
+        for h in rows:
+            merged.setdefault((h.pos(build), h.ref), []).append(h)
+        header = [
+            "##fileformat=VCFv4.2",
+            f"##source=esr1calls panel {panel.name} version {panel.version}",
+            f"##reference={build.value}",
+            f"##contig=<ID={chrom},length={build.chr6_length},assembly={build.value}>",
+            '##INFO=<ID=HOTSPOT,Number=A,Type=String,Description="ESR1 hotspot (NM_000125.4)">',
+            '##INFO=<ID=HGVSC,Number=A,Type=String,Description="HGVS c. on NM_000125.4">',
+            '##INFO=<ID=HGVSP,Number=A,Type=String,Description="HGVS p. on NP_000116.2">',
+            "#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO",
+        ]
+        records: list[str] = []
+        for (pos, ref), group in merged.items():
+            info = ";".join(
+                f"{key}={','.join(values)}"
+                for key, values in (
+                    ("HOTSPOT", [h.name for h in group]),
+                    ("HGVSC", [h.hgvs_c.split(":")[-1] for h in group]),
+                    ("HGVSP", [h.hgvs_p.replace("(", "").replace(")", "") for h in group]),
+                )
+            )
+            ids = ";".join(h.cosmic for h in group if h.cosmic) or "."
+            alts = ",".join(h.alt for h in group)
+            records.append(f"{chrom}\t{pos}\t{ids}\t{ref}\t{alts}\t.\t.\t{info}")
+        return "\n".join(header + records) + "\n"
+    if fmt == "json":
+        entries = [
+            {"name": h.name, "hgvs_c": h.hgvs_c, "hgvs_p": h.hgvs_p, "chrom": chrom,
+             "pos": h.pos(build), "ref": h.ref, "alt": h.alt, "build": build.value,
+             "exon": h.exon, "codon": h.codon_group, "ref_codon": h.ref_codon,
+             "protein_change": h.change.short, "cosmic": h.cosmic or None,
+             "evidence": h.evidence, "in_default_panel": h.in_default_panel}
+            for h in panel
+        ]  # fmt: skip
+        document = {"panel": panel.describe(), "build": build.value, "hotspots": entries}
+        return json.dumps(document, indent=2) + "\n"
+    raise ConfigError(f"unknown panel format {fmt!r}; use one of {', '.join(PANEL_FORMATS)}")

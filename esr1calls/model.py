@@ -1,0 +1,287 @@
+"""The call model: enums for closed sets and frozen records that leave a module.
+
+Everything a report says is built from these types; ``report.py`` turns them into files.
+Fractions are fractions (0.002), never percents; coordinates are 1-based, VCF style.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+__all__ = [
+    "Build",
+    "Call",
+    "CallStatus",
+    "Dropped",
+    "InputFile",
+    "Method",
+    "QcCheck",
+    "Reason",
+    "RunResult",
+    "SampleReport",
+    "SampleStatus",
+    "WellRole",
+    "derive_sample_status",
+]
+
+
+class Build(StrEnum):
+    """Reference genome build. ESR1 lies on chr6, + strand, in both."""
+
+    GRCH37 = "GRCh37"
+    GRCH38 = "GRCh38"
+
+    @property
+    def chr6_length(self) -> int:
+        return _CHR6_LENGTH[self]
+
+    @classmethod
+    def parse(cls, text: str) -> Build:
+        """Accept the usual spellings: GRCh38, hg38, b38, 38; GRCh37, hg19, b37, 37.
+
+        >>> Build.parse("hg19")
+        <Build.GRCH37: 'GRCh37'>
+        """
+        key = text.strip().lower()
+        for build, aliases in _BUILD_ALIASES.items():
+            if key in aliases:
+                return build
+        raise ValueError(f"unknown genome build {text!r}; use GRCh37 or GRCh38")
+
+
+_CHR6_LENGTH = {Build.GRCH37: 171_115_067, Build.GRCH38: 170_805_979}
+_BUILD_ALIASES = {
+    Build.GRCH37: {"grch37", "hg19", "b37", "37", "hs37d5", "grch37.p13"},
+    Build.GRCH38: {"grch38", "hg38", "b38", "38", "grch38.p14", "hs38"},
+}
+
+
+class Method(StrEnum):
+    PCR = "PCR"
+    NGS = "NGS"
+
+
+class CallStatus(StrEnum):
+    """One status per (sample, hotspot); the value is exactly what appears in reports."""
+
+    DETECTED = "DETECTED"
+    NOT_DETECTED = "NOT_DETECTED"  # a claim: 0.2 % would have been seen with >= 95 % probability
+    INDETERMINATE = "INDETERMINATE"  # neither can be claimed; reasons say why
+    INVALID = "INVALID"  # a control or QC rule failed; repeat
+
+    @property
+    def fhir_value(self) -> str:
+        return _FHIR_VALUE[self]
+
+
+_FHIR_VALUE = {
+    CallStatus.DETECTED: "Present",
+    CallStatus.NOT_DETECTED: "Absent",
+    CallStatus.INDETERMINATE: "Indeterminate",
+    CallStatus.INVALID: "No call",
+}
+
+
+class SampleStatus(StrEnum):
+    POSITIVE = "POSITIVE"  # any hotspot DETECTED
+    NEGATIVE = "NEGATIVE"  # every hotspot NOT_DETECTED
+    INDETERMINATE = "INDETERMINATE"
+    INVALID = "INVALID"  # the run or the sample failed QC
+
+
+class WellRole(StrEnum):
+    """Role of a well in a PCR plate map. Roles are never guessed from positions."""
+
+    SAMPLE = "SAMPLE"
+    PC = "PC"
+    NTC = "NTC"
+    WT = "WT"
+    EMPTY = "EMPTY"
+
+
+class Reason(StrEnum):
+    """Reason codes attached to calls; ``description`` is the sentence shown to people."""
+
+    # run level (PCR)
+    PC_FAIL = "PC_FAIL"
+    NTC_AMPLIFIED = "NTC_AMPLIFIED"
+    WT_CTRL_POSITIVE = "WT_CTRL_POSITIVE"
+    MISSING_CONTROL = "MISSING_CONTROL"
+    THRESHOLD_MISMATCH = "THRESHOLD_MISMATCH"
+    # sample level (PCR)
+    REF_NO_AMP = "REF_NO_AMP"
+    REF_CT_LOW = "REF_CT_LOW"
+    REF_CT_HIGH = "REF_CT_HIGH"
+    LOW_INPUT = "LOW_INPUT"
+    MISSING_WELL = "MISSING_WELL"
+    # target level (PCR)
+    IC_FAIL = "IC_FAIL"
+    IC_FAIL_POSITIVE = "IC_FAIL_POSITIVE"
+    IC_DELAYED = "IC_DELAYED"
+    EQUIVOCAL = "EQUIVOCAL"
+    POSSIBLE_CROSS_REACTIVITY = "POSSIBLE_CROSS_REACTIVITY"
+    SAME_CODON_MULTIPLE = "SAME_CODON_MULTIPLE"
+    POSSIBLE_CROSSTALK = "POSSIBLE_CROSSTALK"
+    DCT_NEGATIVE = "DCT_NEGATIVE"
+    MUT_CT_EARLY = "MUT_CT_EARLY"
+    REPLICATE_DISCORDANT = "REPLICATE_DISCORDANT"
+    NOT_TESTED = "NOT_TESTED"
+    # NGS
+    NO_COVERAGE = "NO_COVERAGE"
+    INSUFFICIENT_DEPTH = "INSUFFICIENT_DEPTH"
+    LOW_LEVEL = "LOW_LEVEL"
+    ARTEFACT_FILTER = "ARTEFACT_FILTER"
+    CALLER_FILTER = "CALLER_FILTER"
+    DEFAULT_BACKGROUND = "DEFAULT_BACKGROUND"
+    STRAND_BIAS = "STRAND_BIAS"
+    OTHER_CHANGE_IN_CODON = "OTHER_CHANGE_IN_CODON"
+
+    @property
+    def description(self) -> str:
+        return _REASON_TEXT[self]
+
+
+_REASON_TEXT = {
+    Reason.PC_FAIL: "positive control Ct outside its acceptance window; repeat the run",
+    Reason.NTC_AMPLIFIED: "no-template control amplified (contamination); repeat the run",
+    Reason.WT_CTRL_POSITIVE: "wild-type control called a mutation; repeat the run",
+    Reason.MISSING_CONTROL: "a required control well is missing from the plate; repeat the run",
+    Reason.THRESHOLD_MISMATCH: "instrument threshold differs from the kit definition",
+    Reason.REF_NO_AMP: "reference (total ESR1) assay did not amplify; re-extract",
+    Reason.REF_CT_LOW: "reference Ct below its window (too much DNA); dilute and re-test",
+    Reason.REF_CT_HIGH: "reference Ct above its window (too little DNA); re-extract",
+    Reason.LOW_INPUT: "DNA input below that needed for the 0.2 % limit of detection",
+    Reason.MISSING_WELL: "a well this call needs is missing from the export",
+    Reason.IC_FAIL: "internal control failed in a negative well (inhibition or PCR failure)",
+    Reason.IC_FAIL_POSITIVE: "internal control failed but the mutation signal proves amplification",
+    Reason.IC_DELAYED: "internal control later than expected (possible inhibition)",
+    Reason.EQUIVOCAL: "delta-Ct in the kit's equivocal band; re-test",
+    Reason.POSSIBLE_CROSS_REACTIVITY: (
+        "far weaker than a same-codon positive: may be cross-reactivity"
+    ),
+    Reason.SAME_CODON_MULTIPLE: "several mutations detected in the same codon group",
+    Reason.POSSIBLE_CROSSTALK: "late signal next to a strong signal in an adjacent dye channel",
+    Reason.DCT_NEGATIVE: "delta-Ct below -1: check for a swapped well or amplification",
+    Reason.MUT_CT_EARLY: "mutation Ct unusually early: check for positive-control contamination",
+    Reason.REPLICATE_DISCORDANT: "replicates disagree",
+    Reason.NOT_TESTED: "the kit or input does not test this hotspot",
+    Reason.NO_COVERAGE: "no depth information at this hotspot in the inputs",
+    Reason.INSUFFICIENT_DEPTH: "depth too low to exclude 0.2 % with 95 % probability",
+    Reason.LOW_LEVEL: "significant evidence of the mutation, below the 0.2 % reportable fraction",
+    Reason.ARTEFACT_FILTER: "the caller flagged the variant as a likely artefact",
+    Reason.CALLER_FILTER: "the caller filtered the record for a reason that does not disqualify it",
+    Reason.DEFAULT_BACKGROUND: "no panel of normals: a default background error rate was used",
+    Reason.STRAND_BIAS: "alt reads on one strand only",
+    Reason.OTHER_CHANGE_IN_CODON: "a different change at this codon was observed",
+}
+
+
+@dataclass(frozen=True)
+class Call:
+    """The decision for one (sample, hotspot)."""
+
+    sample_id: str
+    hotspot: str  # protein short form, e.g. "D538G"
+    method: Method
+    status: CallStatus
+    reasons: tuple[Reason, ...] = ()
+    hgvs_c: str = ""
+    hgvs_p: str = ""
+    action: str | None = None  # what the lab should do next, for INVALID/INDETERMINATE
+    allele_fraction: float | None = None  # a fraction: 0.002, never 0.2
+    allele_fraction_ci95: tuple[float, float] | None = None
+    alt_count: int | None = None
+    depth: int | None = None
+    lod95: float | None = None  # achieved 95 % limit of detection, as a fraction
+    delta_ct: float | None = None  # PCR only
+    ct_mutation: float | None = None
+    ct_reference: float | None = None
+    ct_ic: float | None = None
+    cutoff: float | None = None  # delta-Ct cut-off (PCR)
+    evidence: Mapping[str, Any] = field(default_factory=dict)  # read-only by convention
+
+    def __post_init__(self) -> None:
+        if self.allele_fraction is not None and not 0.0 <= self.allele_fraction <= 1.0:
+            raise ValueError(f"allele_fraction must be a fraction, got {self.allele_fraction}")
+
+
+@dataclass(frozen=True)
+class SampleReport:
+    """All calls for one sample from one method, with its derived status and summary."""
+
+    sample_id: str
+    method: Method
+    status: SampleStatus
+    summary: str
+    calls: tuple[Call, ...]
+    source: str = ""  # the input(s) the sample came from
+    details: Mapping[str, Any] = field(default_factory=dict)  # per-sample QC figures
+
+
+@dataclass(frozen=True)
+class QcCheck:
+    """One control or QC rule evaluated against its acceptance range (MIQE style)."""
+
+    run_id: str
+    check: str  # e.g. "PC", "NTC", "IC", "REF"
+    subject: str  # e.g. "well A1 FAM (D538G)"
+    value: float | str | None
+    expected: str  # e.g. "26.0-30.0"
+    passed: bool
+    reason: Reason | None = None
+
+
+@dataclass(frozen=True)
+class Dropped:
+    """An input row or record that was read but not used, and why."""
+
+    source: str
+    place: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class InputFile:
+    path: str
+    sha256: str
+    format: str = ""
+
+
+def derive_sample_status(calls: Iterable[Call], *, sample_invalid: bool = False) -> SampleStatus:
+    """Sample status from its calls: any DETECTED wins; all NOT_DETECTED is NEGATIVE.
+
+    >>> c = Call("S1", "D538G", Method.PCR, CallStatus.NOT_DETECTED)
+    >>> derive_sample_status([c]).value
+    'NEGATIVE'
+    >>> derive_sample_status([]).value
+    'INDETERMINATE'
+    """
+    statuses = [c.status for c in calls]
+    if CallStatus.DETECTED in statuses:
+        return SampleStatus.POSITIVE
+    if sample_invalid or (statuses and all(s is CallStatus.INVALID for s in statuses)):
+        return SampleStatus.INVALID
+    if statuses and all(s is CallStatus.NOT_DETECTED for s in statuses):
+        return SampleStatus.NEGATIVE
+    return SampleStatus.INDETERMINATE
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """Everything one command produced, ready for ``report.write_reports``.
+
+    ``panel``, ``kit`` and ``thresholds`` are plain mappings (already JSON-ready) so a report
+    can be re-rendered from calls.json without the objects that made it.
+    """
+
+    samples: tuple[SampleReport, ...]
+    inputs: tuple[InputFile, ...] = ()
+    run_qc: tuple[QcCheck, ...] = ()
+    dropped: tuple[Dropped, ...] = ()
+    panel: Mapping[str, Any] = field(default_factory=dict)
+    kit: Mapping[str, Any] | None = None
+    thresholds: Mapping[str, Any] = field(default_factory=dict)
+    notices: tuple[str, ...] = ()  # plain-language warnings every report must show

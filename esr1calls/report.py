@@ -1,0 +1,288 @@
+"""Calls -> calls.json, calls.tsv and samples.tsv, with a fixed column order.
+
+Every file is rendered in memory first and then written atomically (temporary file + rename),
+so a crash never leaves a half-written report. Text that came from input files is guarded
+against spreadsheet formula injection in TSV.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import tempfile
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from enum import Enum
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from .errors import Esr1CallsError
+from .model import Call, CallStatus, RunResult, SampleReport
+from .provenance import tool_info, utc_now
+
+__all__ = [
+    "CALL_COLUMNS",
+    "SAMPLE_COLUMNS",
+    "SCHEMA_VERSION",
+    "ReportOptions",
+    "load_schema",
+    "render_calls_tsv",
+    "render_json",
+    "render_samples_tsv",
+    "to_json_document",
+    "write_reports",
+    "write_text_atomic",
+]
+
+SCHEMA_VERSION = "1.0.0"
+REVIEW_STATUS = "unreviewed"  # esr1calls never signs out results
+
+CALL_COLUMNS = (
+    "sample_id", "method", "hotspot", "hgvs_c", "hgvs_p", "status", "reasons", "action",
+    "allele_fraction", "allele_fraction_ci95_low", "allele_fraction_ci95_high", "alt_count",
+    "depth", "lod95", "delta_ct", "ct_mutation", "ct_reference", "ct_ic", "cutoff", "source",
+)  # fmt: skip
+SAMPLE_COLUMNS = (
+    "sample_id", "method", "status", "detected", "n_detected", "n_not_detected",
+    "n_indeterminate", "n_invalid", "summary", "source",
+)  # fmt: skip
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "|")
+
+
+@dataclass(frozen=True)
+class ReportOptions:
+    """How the report is stamped: the exact command and whether to omit the clock."""
+
+    command: str
+    reproducible: bool = False
+
+
+def load_schema() -> dict[str, Any]:
+    """The JSON Schema of calls.json that ships with the package."""
+    text = (resources.files("esr1calls") / "data" / "calls.schema.json").read_text("utf-8")
+    schema: dict[str, Any] = json.loads(text)
+    return schema
+
+
+def _jsonable(value: Any) -> Any:
+    """Enums, tuples, numpy scalars and NaN into plain JSON values (NaN and inf become null)."""
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, Mapping):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, bool) or value is None or isinstance(value, str):
+        return value
+    if isinstance(value, int):
+        return int(value)
+    if isinstance(value, float):
+        return None if math.isnan(value) or math.isinf(value) else value
+    if hasattr(value, "item"):  # numpy scalar
+        return _jsonable(value.item())
+    return str(value)
+
+
+def _call_document(call: Call) -> dict[str, Any]:
+    return {
+        "hotspot": call.hotspot,
+        "hgvs_c": call.hgvs_c,
+        "hgvs_p": call.hgvs_p,
+        "status": call.status.value,
+        "reasons": [r.value for r in call.reasons],
+        "action": call.action,
+        "allele_fraction": call.allele_fraction,
+        "allele_fraction_ci95": call.allele_fraction_ci95,
+        "alt_count": call.alt_count,
+        "depth": call.depth,
+        "lod95": call.lod95,
+        "delta_ct": call.delta_ct,
+        "ct_mutation": call.ct_mutation,
+        "ct_reference": call.ct_reference,
+        "ct_ic": call.ct_ic,
+        "cutoff": call.cutoff,
+        "evidence": call.evidence,
+    }
+
+
+def to_json_document(result: RunResult, options: ReportOptions) -> dict[str, Any]:
+    """The calls.json document (a plain dict) for a run."""
+    document = {
+        "schema_version": SCHEMA_VERSION,
+        "tool": tool_info(),
+        "run": {
+            "command": options.command,
+            "utc_time": None if options.reproducible else utc_now(),
+            "reproducible": options.reproducible,
+            "review_status": REVIEW_STATUS,
+            "inputs": [
+                {"path": f.path, "sha256": f.sha256, "format": f.format} for f in result.inputs
+            ],
+            "panel": result.panel,
+            "kit": result.kit,
+            "thresholds": result.thresholds,
+            "notices": list(result.notices),
+        },
+        "samples": [
+            {
+                "sample_id": s.sample_id,
+                "method": s.method.value,
+                "status": s.status.value,
+                "summary": s.summary,
+                "source": s.source,
+                "details": s.details,
+                "calls": [_call_document(c) for c in s.calls],
+            }
+            for s in result.samples
+        ],
+        "run_qc": [
+            {
+                "run_id": q.run_id,
+                "check": q.check,
+                "subject": q.subject,
+                "value": q.value,
+                "expected": q.expected,
+                "passed": q.passed,
+                "reason": q.reason.value if q.reason else None,
+            }
+            for q in result.run_qc
+        ],
+        "dropped": [
+            {"source": d.source, "place": d.place, "reason": d.reason} for d in result.dropped
+        ],
+    }
+    cleaned: dict[str, Any] = _jsonable(document)
+    return cleaned
+
+
+def render_json(document: Mapping[str, Any]) -> str:
+    return json.dumps(document, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+
+
+def tsv_cell(value: Any) -> str:
+    """One TSV cell: numbers plain, text one-line and formula-safe.
+
+    >>> tsv_cell('=HYPERLINK("x")')
+    '\\'=HYPERLINK("x")'
+    >>> tsv_cell(-1.5), tsv_cell(0.0021), tsv_cell(None)
+    ('-1.5', '0.0021', '')
+    """
+    if value is None:
+        return ""
+    if isinstance(value, Enum):
+        value = value.value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        return "" if math.isnan(value) else f"{value:.6g}"
+    text = " ".join(str(value).replace("\t", " ").splitlines())
+    if text.lstrip(" ").startswith(_FORMULA_START):
+        return "'" + text
+    return text
+
+
+def render_table(columns: Sequence[str], rows: Iterable[Mapping[str, Any]]) -> str:
+    lines = ["\t".join(columns)]
+    lines.extend("\t".join(tsv_cell(row.get(c)) for c in columns) for row in rows)
+    return "\n".join(lines) + "\n"
+
+
+def _call_row(sample: SampleReport, call: Call) -> dict[str, Any]:
+    low, high = call.allele_fraction_ci95 or (None, None)
+    return {
+        "sample_id": sample.sample_id,
+        "method": sample.method,
+        "hotspot": call.hotspot,
+        "hgvs_c": call.hgvs_c,
+        "hgvs_p": call.hgvs_p,
+        "status": call.status,
+        "reasons": ";".join(r.value for r in call.reasons),
+        "action": call.action,
+        "allele_fraction": call.allele_fraction,
+        "allele_fraction_ci95_low": low,
+        "allele_fraction_ci95_high": high,
+        "alt_count": call.alt_count,
+        "depth": call.depth,
+        "lod95": call.lod95,
+        "delta_ct": call.delta_ct,
+        "ct_mutation": call.ct_mutation,
+        "ct_reference": call.ct_reference,
+        "ct_ic": call.ct_ic,
+        "cutoff": call.cutoff,
+        "source": sample.source,
+    }
+
+
+def render_calls_tsv(samples: Iterable[SampleReport]) -> str:
+    return render_table(CALL_COLUMNS, (_call_row(s, c) for s in samples for c in s.calls))
+
+
+def _sample_row(sample: SampleReport) -> dict[str, Any]:
+    def count(status: CallStatus) -> int:
+        return sum(c.status is status for c in sample.calls)
+
+    return {
+        "sample_id": sample.sample_id,
+        "method": sample.method,
+        "status": sample.status,
+        "detected": ",".join(c.hotspot for c in sample.calls if c.status is CallStatus.DETECTED),
+        "n_detected": count(CallStatus.DETECTED),
+        "n_not_detected": count(CallStatus.NOT_DETECTED),
+        "n_indeterminate": count(CallStatus.INDETERMINATE),
+        "n_invalid": count(CallStatus.INVALID),
+        "summary": sample.summary,
+        "source": sample.source,
+    }
+
+
+def render_samples_tsv(samples: Iterable[SampleReport]) -> str:
+    return render_table(SAMPLE_COLUMNS, (_sample_row(s) for s in samples))
+
+
+def write_text_atomic(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` via a temporary file in the same directory and a rename."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        Path(tmp_name).replace(path)
+    except BaseException:
+        Path(tmp_name).unlink(missing_ok=True)
+        raise
+
+
+def write_files_atomic(outdir: Path, files: Mapping[str, str]) -> list[Path]:
+    """Write several rendered files into ``outdir``; each appears whole or not at all."""
+    try:
+        outdir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise Esr1CallsError(
+            f"{outdir}: cannot create the output directory ({exc.strerror}); choose another -o"
+        ) from exc
+    written = []
+    for name, text in files.items():
+        target = outdir / name
+        try:
+            write_text_atomic(target, text)
+        except OSError as exc:
+            raise Esr1CallsError(f"{target}: cannot write ({exc.strerror})") from exc
+        written.append(target)
+    return written
+
+
+def write_reports(result: RunResult, outdir: str | Path, options: ReportOptions) -> list[Path]:
+    """Render calls.json, calls.tsv and samples.tsv and write them into ``outdir``."""
+    document = to_json_document(result, options)
+    files = {
+        "calls.json": render_json(document),
+        "calls.tsv": render_calls_tsv(result.samples),
+        "samples.tsv": render_samples_tsv(result.samples),
+    }
+    return write_files_atomic(Path(outdir), files)

@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Install the Debian programs the test suite runs for real (bcftools, samtools, tabix), if missing.
+# Idempotent: does nothing when everything is present. Needs root (or sudo) only when installing.
+set -euo pipefail
+
+need=()
+command -v bcftools >/dev/null 2>&1 || need+=(bcftools)
+command -v samtools >/dev/null 2>&1 || need+=(samtools)
+command -v tabix    >/dev/null 2>&1 || need+=(tabix)
+
+[ ${#need[@]} -eq 0 ] && exit 0
+
+echo "install-system-deps: installing ${need[*]}" >&2
+sudo=""
+[ "$(id -u)" -ne 0 ] && sudo="sudo"
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq
+$sudo apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null

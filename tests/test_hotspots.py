@@ -1,0 +1,167 @@
+from __future__ import annotations
+
+import json
+
+import pysam
+import pytest
+
+from esr1calls.errors import ConfigError
+from esr1calls.hotspots import HOTSPOTS, PANEL_COLUMNS, export_panel, load_panel
+from esr1calls.model import Build
+from esr1calls.transcript import THREE_LETTER, transcript, translate
+
+DEFAULT_11 = (
+    "E380Q", "V422del", "S463P", "L536H", "L536P", "L536R", "L536Q",
+    "Y537C", "Y537N", "Y537S", "D538G",
+)  # fmt: skip
+EXTENDED_EXTRA = {"Y537D", "S463F", "L469V", "V534E", "P535H", "L549P", "K303R"}
+
+
+def test_default_panel_is_the_designed_11_in_order():
+    assert tuple(h.name for h in HOTSPOTS) == DEFAULT_11
+
+
+def test_extended_catalog_adds_the_fda_claim_names():
+    assert set(load_panel("extended").names) - set(DEFAULT_11) == EXTENDED_EXTRA
+
+
+@pytest.mark.parametrize("hotspot", load_panel("extended").hotspots, ids=lambda h: h.name)
+def test_every_entry_agrees_with_the_transcript(hotspot):
+    tx = transcript()
+    # REF at the c. position (SNV/MNV) and the codon change translates to the named residue
+    codon_first = 3 * hotspot.aa_pos - 2
+    ref_codon = tx.bases(codon_first, codon_first + 2)
+    assert translate(ref_codon) == hotspot.name[0]
+    assert THREE_LETTER[hotspot.name[0]] in hotspot.hgvs_p
+    if not hotspot.is_deletion:
+        alt_codon = list(ref_codon)
+        for offset, base in enumerate(hotspot.alt):
+            alt_codon[hotspot.c_start - codon_first + offset] = base
+        assert tx.bases(hotspot.c_start, hotspot.c_end) == hotspot.ref
+        assert translate("".join(alt_codon)) == hotspot.name[-1]
+    # both builds agree with the exon model
+    for build in Build:
+        if not hotspot.is_deletion:
+            assert tx.c_to_genomic(hotspot.c_start, build) == hotspot.pos(build)
+        assert tx.genomic_to_c(hotspot.codon_start(build), build) == codon_first
+    assert hotspot.pos_grch37 - hotspot.pos_grch38 == 321_135
+
+
+def test_v422del_is_the_left_aligned_vcf_form():
+    v422 = load_panel()["V422del"]
+    assert (v422.pos_grch38, v422.ref, v422.alt) == (152061016, "ATGG", "A")
+    assert v422.hgvs_c.endswith("c.1265_1267del")
+
+
+def test_subset_keeps_panel_order_and_names_the_selection():
+    panel = load_panel("default", ["D538G", "E380Q"])
+    assert panel.names == ("E380Q", "D538G")
+    assert "D538G" in panel.name
+
+
+def test_unknown_hotspot_is_a_config_error_listing_known_names():
+    with pytest.raises(ConfigError, match=r"unknown hotspot D538X.*known: E380Q"):
+        load_panel("default", ["D538X"])
+
+
+def _write_panel(tmp_path, rows, header=PANEL_COLUMNS):
+    path = tmp_path / "lab_panel.tsv"
+    path.write_text("\t".join(header) + "\n" + "".join("\t".join(r) + "\n" for r in rows))
+    return path
+
+
+def test_lab_panel_in_the_same_shape_loads(tmp_path):
+    path = _write_panel(tmp_path, [
+        ["D538G", "NM_000125.4:c.1613A>G", "p.(Asp538Gly)", "152419926", "152098791", "A", "G"],
+        ["Y537S", "c.1610A>C", "p.Tyr537Ser", "152419923", "152098788", "A", "C"],
+    ])  # fmt: skip
+    panel = load_panel(path)
+    assert panel.names == ("D538G", "Y537S")
+    assert panel.version.startswith("custom-")
+    assert len(panel.sha256) == 64
+
+
+@pytest.mark.parametrize(
+    "row, message",
+    [
+        (
+            ["D538G", "c.1613A>G", "p.(Asp538Gly)", "152419926", "152098791", "C", "G"],
+            "REF C at 152419926 does not match",
+        ),
+        (["D538G", "c.1613A>G", "p.(Asp538Gly)", "152419927", "152098791", "A", "G"], "pos_grch37"),
+        (
+            ["D538N", "c.1613A>G", "p.(Asp538Asn)", "152419926", "152098791", "A", "G"],
+            "gives D538G, not D538N",
+        ),
+        (
+            ["D538G", "c.1613A>G", "p.(Asp538Ala)", "152419926", "152098791", "A", "G"],
+            "does not match HGVS p",
+        ),
+        (
+            ["D538G", "1613A>G", "p.(Asp538Gly)", "152419926", "152098791", "A", "G"],
+            "cannot read HGVS c",
+        ),
+    ],
+)
+def test_bad_lab_panel_rows_are_precise_errors(tmp_path, row, message):
+    path = _write_panel(tmp_path, [row])
+    with pytest.raises(ConfigError, match=message) as info:
+        load_panel(path)
+    assert str(info.value).startswith("lab_panel.tsv, row 2 (D538")
+
+
+def test_panel_missing_columns_lists_what_is_needed(tmp_path):
+    path = _write_panel(tmp_path, [["D538G"]], header=("name",))
+    with pytest.raises(ConfigError, match="missing column"):
+        load_panel(path)
+
+
+def test_duplicate_hotspot_in_lab_panel_is_refused(tmp_path):
+    row = ["D538G", "c.1613A>G", "p.(Asp538Gly)", "152419926", "152098791", "A", "G"]
+    with pytest.raises(ConfigError, match="listed twice"):
+        load_panel(_write_panel(tmp_path, [row, row]))
+
+
+@pytest.mark.parametrize("build", list(Build))
+@pytest.mark.parametrize("chrom", ["chr6", "6"])
+def test_vcf_export_is_well_formed_for_pysam(tmp_path, build, chrom):
+    path = tmp_path / "panel.vcf"
+    path.write_text(export_panel(load_panel("extended"), build, "vcf", chrom))
+    with pysam.VariantFile(str(path)) as vcf:
+        assert vcf.header.contigs[chrom].length == build.chr6_length
+        records = list(vcf)
+    names = [n for r in records for n in r.info["HOTSPOT"]]
+    assert sorted(names) == sorted(load_panel("extended").names)
+    for record in records:
+        for alt, name in zip(record.alts, record.info["HOTSPOT"], strict=True):
+            hotspot = load_panel("extended")[name]
+            assert (record.pos, record.ref, alt) == (hotspot.pos(build), hotspot.ref, hotspot.alt)
+
+
+@pytest.mark.parametrize("build", list(Build))
+def test_bed_export_is_zero_based_and_readable_by_pysam(tmp_path, build):
+    text = export_panel(load_panel(), build, "bed", "chr6")
+    path = tmp_path / "panel.bed"
+    path.write_text(text)
+    compressed = pysam.tabix_index(str(path), preset="bed", force=True)
+    with pysam.TabixFile(compressed) as bed:
+        rows = list(bed.fetch("chr6", parser=pysam.asBed()))
+    assert len(rows) == 11
+    d538 = next(r for r in rows if r.name == "D538G")
+    assert d538.start == load_panel()["D538G"].pos(build) - 1 and d538.end == d538.start + 1
+
+
+def test_json_and_tsv_exports_carry_both_facts_and_panel_identity():
+    document = json.loads(export_panel(load_panel(), Build.GRCH37, "json"))
+    assert document["panel"]["version"] == load_panel().version
+    assert {h["chrom"] for h in document["hotspots"]} == {"6"}
+    tsv = export_panel(load_panel(), Build.GRCH38, "tsv").splitlines()
+    assert tsv[0].split("\t")[:4] == ["name", "hgvs_c", "hgvs_p", "chrom"]
+    assert len(tsv) == 12
+
+
+def test_unknown_export_format_and_chrom_are_config_errors():
+    with pytest.raises(ConfigError):
+        export_panel(load_panel(), Build.GRCH38, "xml")
+    with pytest.raises(ConfigError):
+        export_panel(load_panel(), Build.GRCH38, "bed", "chrom6")

@@ -1,0 +1,140 @@
+from __future__ import annotations
+
+import csv
+import json
+import os
+
+import pytest
+
+from esr1calls.hotspots import load_panel
+from esr1calls.model import (
+    Call,
+    CallStatus,
+    Dropped,
+    InputFile,
+    Method,
+    QcCheck,
+    Reason,
+    RunResult,
+    SampleReport,
+    derive_sample_status,
+)
+from esr1calls.report import (
+    CALL_COLUMNS,
+    SAMPLE_COLUMNS,
+    ReportOptions,
+    load_schema,
+    write_reports,
+    write_text_atomic,
+)
+
+
+def _result(sample_id="S1") -> RunResult:
+    calls = (
+        Call(sample_id, "D538G", Method.NGS, CallStatus.DETECTED, allele_fraction=0.0123,
+             allele_fraction_ci95=(0.01, 0.015), alt_count=123, depth=10000, lod95=0.0009,
+             evidence={"alt_field": "AD", "depth_field": "sum(AD)"}),
+        Call(sample_id, "Y537S", Method.NGS, CallStatus.INDETERMINATE, (Reason.NO_COVERAGE,),
+             action="supply a BAM or a gVCF", evidence={"caller_af": float("nan")}),
+    )  # fmt: skip
+    sample = SampleReport(sample_id, Method.NGS, derive_sample_status(calls), "D538G detected",
+                          calls, source="tumour.vcf")  # fmt: skip
+    return RunResult(
+        samples=(sample,),
+        inputs=(InputFile("tumour.vcf", "0" * 64, "vcf"),),
+        run_qc=(QcCheck("run1", "PC", "well A1 FAM", 27.5, "26.0-30.0", True),),
+        dropped=(Dropped("tumour.vcf", "record 12", "not at a hotspot"),),
+        panel=load_panel().describe(),
+        thresholds={"min_allele_fraction": 0.002},
+    )
+
+
+def test_reports_are_written_and_valid_against_the_schema(tmp_path, validate_calls_json):
+    written = write_reports(_result(), tmp_path, ReportOptions("esr1calls ngs tumour.vcf"))
+    assert sorted(p.name for p in written) == ["calls.json", "calls.tsv", "samples.tsv"]
+    document = validate_calls_json(tmp_path / "calls.json")
+    assert document["schema_version"] == "1.0.0"
+    assert document["run"]["review_status"] == "unreviewed"
+    assert document["run"]["utc_time"].endswith("Z")
+    call = document["samples"][0]["calls"][1]
+    assert call["evidence"]["caller_af"] is None  # NaN never reaches JSON
+    assert call["reasons"] == ["NO_COVERAGE"]
+
+
+def test_tsv_columns_are_fixed(tmp_path):
+    write_reports(_result(), tmp_path, ReportOptions("x"))
+    with (tmp_path / "calls.tsv").open() as handle:
+        rows = list(csv.DictReader(handle, delimiter="\t"))
+    assert tuple(rows[0]) == CALL_COLUMNS
+    assert rows[0]["allele_fraction"] == "0.0123" and rows[1]["reasons"] == "NO_COVERAGE"
+    header = (tmp_path / "samples.tsv").read_text().splitlines()[0]
+    assert tuple(header.split("\t")) == SAMPLE_COLUMNS
+
+
+def test_reproducible_reports_are_byte_identical(tmp_path):
+    for run in ("a", "b"):
+        write_reports(_result(), tmp_path / run, ReportOptions("x", reproducible=True))
+    for name in ("calls.json", "calls.tsv", "samples.tsv"):
+        assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()
+    assert json.loads((tmp_path / "a" / "calls.json").read_text())["run"]["utc_time"] is None
+
+
+@pytest.mark.parametrize("name", ['=HYPERLINK("x")', "+1+1", "-2+3", "@SUM(A1)", " =1+1"])
+def test_formula_injection_is_inert_in_tsv(tmp_path, name):
+    write_reports(_result(name), tmp_path, ReportOptions("x"))
+    for table in ("calls.tsv", "samples.tsv"):
+        first_cells = [line.split("\t")[0] for line in (tmp_path / table).read_text().splitlines()]
+        assert all(cell.startswith("'") for cell in first_cells[1:]), first_cells
+
+
+def test_atomic_write_leaves_nothing_on_failure(tmp_path, monkeypatch):
+    target = tmp_path / "calls.json"
+    target.write_text("old")
+
+    def broken_fsync(fd):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "fsync", broken_fsync)
+    with pytest.raises(OSError):
+        write_text_atomic(target, "new")
+    assert target.read_text() == "old"
+    assert [p.name for p in tmp_path.iterdir()] == ["calls.json"]
+
+
+def test_schema_reason_codes_are_exactly_the_model_enum():
+    schema = load_schema()
+    assert set(schema["$defs"]["reason"]["enum"]) == {r.value for r in Reason}
+
+
+def test_schema_refuses_a_not_detected_claim_without_coverage(calls_validator):
+    result = _result()
+    from esr1calls.provenance import tool_info  # noqa: F401  (document built below)
+    from esr1calls.report import to_json_document
+
+    document = to_json_document(result, ReportOptions("x"))
+    bad = document["samples"][0]["calls"][1]
+    bad["status"] = "NOT_DETECTED"
+    assert not calls_validator.is_valid(document)
+    bad["status"] = "INDETERMINATE"
+    bad["reasons"] = []
+    assert not calls_validator.is_valid(document)
+
+
+def test_sample_status_rules():
+    def call(status, reasons=()):
+        return Call("S", "D538G", Method.PCR, status, reasons)
+
+    nd, det = call(CallStatus.NOT_DETECTED), call(CallStatus.DETECTED)
+    ind = call(CallStatus.INDETERMINATE, (Reason.LOW_INPUT,))
+    inv = call(CallStatus.INVALID, (Reason.IC_FAIL,))
+    assert derive_sample_status([nd, det, inv]).value == "POSITIVE"
+    assert derive_sample_status([nd, nd]).value == "NEGATIVE"
+    assert derive_sample_status([nd, ind]).value == "INDETERMINATE"
+    assert derive_sample_status([nd, inv]).value == "INDETERMINATE"
+    assert derive_sample_status([inv, inv]).value == "INVALID"
+    assert derive_sample_status([nd], sample_invalid=True).value == "INVALID"
+
+
+def test_allele_fraction_must_be_a_fraction():
+    with pytest.raises(ValueError, match="fraction"):
+        Call("S", "D538G", Method.NGS, CallStatus.DETECTED, allele_fraction=12.3)
