@@ -1,0 +1,175 @@
+"""Exact binomial and Poisson tails, the alt-count threshold, LoD95 and confidence intervals.
+
+Pure functions on plain numbers (no scipy at run time). Tails are summed in log space from the
+short side, so they stay accurate at the depths ESR1 assays reach (10^5 and beyond).
+"""
+
+from __future__ import annotations
+
+import math
+
+__all__ = [
+    "binomial_cdf",
+    "binomial_sf",
+    "clopper_pearson",
+    "detection_power",
+    "k_required",
+    "lod95",
+    "poisson_ci",
+    "poisson_sf",
+]
+
+
+def _log_binomial_pmf(i: int, n: int, log_p: float, log_q: float) -> float:
+    return (
+        math.lgamma(n + 1)
+        - math.lgamma(i + 1)
+        - math.lgamma(n - i + 1)
+        + i * log_p
+        + (n - i) * log_q
+    )
+
+
+def binomial_cdf(k: int, n: int, p: float) -> float:
+    """P(X <= k) for X ~ Binomial(n, p).
+
+    >>> round(binomial_cdf(0, 1000, 0.002), 4)
+    0.1351
+    """
+    if k < 0:
+        return 0.0
+    if k >= n or p <= 0.0:
+        return 1.0
+    if p >= 1.0:
+        return 0.0
+    mean = n * p
+    if k > mean:  # the upper tail is the short side
+        return 1.0 - binomial_sf(k + 1, n, p)
+    log_p, log_q = math.log(p), math.log1p(-p)
+    return min(
+        1.0, math.fsum(math.exp(_log_binomial_pmf(i, n, log_p, log_q)) for i in range(k + 1))
+    )
+
+
+def binomial_sf(k: int, n: int, p: float) -> float:
+    """P(X >= k) for X ~ Binomial(n, p).
+
+    >>> round(binomial_sf(3, 3146, 0.002), 3)
+    0.95
+    """
+    if k <= 0:
+        return 1.0
+    if k > n or p <= 0.0:
+        return 0.0
+    if p >= 1.0:
+        return 1.0
+    mean = n * p
+    if k <= mean:
+        return 1.0 - binomial_cdf(k - 1, n, p)
+    log_p, log_q = math.log(p), math.log1p(-p)
+    total = 0.0
+    for i in range(k, n + 1):
+        term = math.exp(_log_binomial_pmf(i, n, log_p, log_q))
+        total += term
+        if term < total * 1e-17:
+            break
+    return min(1.0, total)
+
+
+def k_required(n: int, error_rate: float, alpha: float = 1e-3, k_min: int = 3) -> int:
+    """The alt count needed at depth n: max(k_min, smallest k with P(Bin(n, e) >= k) <= alpha).
+
+    >>> k_required(10_000, 5e-4)
+    14
+    >>> k_required(1_000, 1e-4)
+    3
+    """
+    if n <= 0:
+        return k_min
+    k = 0
+    cdf_below = 0.0  # P(X <= k - 1)
+    log_p, log_q = math.log(error_rate), math.log1p(-error_rate)
+    while 1.0 - cdf_below > alpha and k <= n:
+        cdf_below += math.exp(_log_binomial_pmf(k, n, log_p, log_q))
+        k += 1
+    return max(k_min, k)
+
+
+def detection_power(n: int, k: int, fraction: float) -> float:
+    """P(Binomial(n, fraction) >= k): the chance that "x >= k" sees a mutation at ``fraction``."""
+    return binomial_sf(k, n, fraction)
+
+
+def _bisect(function: object, target: float, low: float, high: float, increasing: bool) -> float:
+    assert callable(function)
+    for _ in range(200):
+        mid = (low + high) / 2
+        value = function(mid)
+        if (value < target) == increasing:
+            low = mid
+        else:
+            high = mid
+        if high - low < 1e-12 * max(1.0, high):
+            break
+    return (low + high) / 2
+
+
+def lod95(n: int, k: int, power: float = 0.95) -> float | None:
+    """The allele fraction f with P(Binomial(n, f) >= k) = power; None if unreachable (n < k).
+
+    >>> round(lod95(1000, 3), 4)
+    0.0063
+    >>> round(lod95(3000, 3), 4)
+    0.0021
+    """
+    if n <= 0 or k > n:
+        return None
+    if k <= 0:
+        return 0.0
+    return _bisect(lambda f: binomial_sf(k, n, f), power, 0.0, 1.0, increasing=True)
+
+
+def clopper_pearson(x: int, n: int, confidence: float = 0.95) -> tuple[float, float]:
+    """Exact two-sided binomial confidence interval for x successes in n trials.
+
+    >>> low, high = clopper_pearson(0, 1500)
+    >>> low, round(high, 5)
+    (0.0, 0.00246)
+    """
+    if n <= 0:
+        raise ValueError("n must be positive")
+    tail = (1.0 - confidence) / 2
+    low = 0.0 if x <= 0 else _bisect(lambda f: binomial_sf(x, n, f), tail, 0.0, 1.0, True)
+    high = 1.0 if x >= n else _bisect(lambda f: binomial_cdf(x, n, f), tail, 0.0, 1.0, False)
+    return low, high
+
+
+def poisson_sf(k: int, mean: float) -> float:
+    """P(X >= k) for X ~ Poisson(mean).
+
+    >>> round(poisson_sf(1, 3.0), 4)
+    0.9502
+    """
+    if k <= 0:
+        return 1.0
+    if mean <= 0:
+        return 0.0
+    log_mean = math.log(mean)
+    below = math.fsum(math.exp(i * log_mean - mean - math.lgamma(i + 1)) for i in range(k))
+    return max(0.0, 1.0 - below)
+
+
+def poisson_ci(count: float, confidence: float = 0.95) -> tuple[float, float]:
+    """Exact (Garwood) interval for a Poisson mean from an observed count (may be fractional).
+
+    >>> tuple(round(v, 3) for v in poisson_ci(3))
+    (0.619, 8.767)
+    """
+    tail = (1.0 - confidence) / 2
+    observed = max(0, round(count))
+    upper_bound = 10.0 + 10.0 * observed
+    low = 0.0
+    if observed > 0:
+        low = _bisect(lambda m: poisson_sf(observed, m), tail, 0.0, upper_bound, True)
+    high = _bisect(lambda m: 1.0 - poisson_sf(observed + 1, m), tail, 0.0, upper_bound, False)
+    return low, high
