@@ -12,6 +12,7 @@ from enum import StrEnum
 from typing import Any
 
 __all__ = [
+    "AlleleCounts",
     "Build",
     "Call",
     "CallStatus",
@@ -206,6 +207,26 @@ class Call:
     def __post_init__(self) -> None:
         if self.allele_fraction is not None and not 0.0 <= self.allele_fraction <= 1.0:
             raise ValueError(f"allele_fraction must be a fraction, got {self.allele_fraction}")
+
+
+@dataclass(frozen=True)
+class AlleleCounts:
+    """What one NGS evidence source (a VCF record, a gVCF block, the reads) says about a hotspot.
+
+    ``alt_count`` is x and ``depth`` is n of DESIGN.md section 5 (molecules with UMI data).
+    ``depth is None`` means the source has no depth information at the hotspot: such a source can
+    never support NOT_DETECTED. ``fields`` records which fields or rules produced x and n.
+    """
+
+    hotspot: str
+    alt_count: int | None
+    depth: int | None
+    source: str  # e.g. "vcf", "gvcf-block", "bam"
+    place: str = ""  # e.g. "tumour.vcf.gz, record chr6:152098791"
+    fields: Mapping[str, str] = field(default_factory=dict)  # e.g. {"alt_count": "FORMAT/AD[1]"}
+    filters: tuple[str, ...] = ()  # caller FILTER values (PASS excluded)
+    alt_forward: int | None = None
+    alt_reverse: int | None = None
 
 
 @dataclass(frozen=True)
