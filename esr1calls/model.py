@@ -111,6 +111,7 @@ class Reason(StrEnum):
     NTC_AMPLIFIED = "NTC_AMPLIFIED"
     WT_CTRL_POSITIVE = "WT_CTRL_POSITIVE"
     MISSING_CONTROL = "MISSING_CONTROL"
+    CONTROL_IC_FAIL = "CONTROL_IC_FAIL"
     THRESHOLD_MISMATCH = "THRESHOLD_MISMATCH"
     # sample level (PCR)
     REF_NO_AMP = "REF_NO_AMP"
@@ -150,6 +151,7 @@ _REASON_TEXT = {
     Reason.NTC_AMPLIFIED: "no-template control amplified (contamination); repeat the run",
     Reason.WT_CTRL_POSITIVE: "wild-type control called a mutation; repeat the run",
     Reason.MISSING_CONTROL: "a required control well is missing from the plate; repeat the run",
+    Reason.CONTROL_IC_FAIL: "internal control failed in a control well, so it proves nothing",
     Reason.THRESHOLD_MISMATCH: "instrument threshold differs from the kit definition",
     Reason.REF_NO_AMP: "reference (total ESR1) assay did not amplify; re-extract",
     Reason.REF_CT_LOW: "reference Ct below its window (too much DNA); dilute and re-test",
@@ -306,3 +308,4 @@ class RunResult:
     kit: Mapping[str, Any] | None = None
     thresholds: Mapping[str, Any] = field(default_factory=dict)
     notices: tuple[str, ...] = ()  # plain-language warnings every report must show
+    plates: tuple[Mapping[str, Any], ...] = ()  # PCR plate layouts (wells, roles, Cts) for reports

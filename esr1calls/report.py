@@ -149,6 +149,7 @@ def to_json_document(result: RunResult, options: ReportOptions) -> dict[str, Any
             }
             for q in result.run_qc
         ],
+        "plates": list(result.plates),
         "dropped": [
             {"source": d.source, "place": d.place, "reason": d.reason} for d in result.dropped
         ],

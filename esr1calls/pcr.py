@@ -1,0 +1,861 @@
+"""ARMS-PCR interpretation: run controls, sample validity, per-target calls, same-codon groups,
+fraction estimates (DESIGN.md section 4, first failing rule wins at each level).
+
+``interpret_run`` is pure (Ct lookups in, calls out); ``call_pcr`` reads the files and merges the
+runs into one ``RunResult``.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import statistics
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from .errors import InputError
+from .hotspots import Hotspot, Panel, load_panel
+from .kit import IC, REF, AssaySettings, Kit, load_kit
+from .model import (
+    Call,
+    CallStatus,
+    Dropped,
+    Method,
+    QcCheck,
+    Reason,
+    RunResult,
+    SampleReport,
+    WellRole,
+    derive_sample_status,
+)
+from .platemap import MapEntry, PlateMap, read_plate_map
+from .plates import Plate
+from .stats import poisson_ci
+
+__all__ = ["CtTable", "call_pcr", "interpret_run", "merge_plates"]
+
+log = logging.getLogger(__name__)
+
+REPORTABLE_FRACTION = 0.002
+FULL_SENSITIVITY_COPIES = 1500.0  # genome copies at ct_full_sensitivity (kit calibration claim)
+RUN_REASON_ORDER = (
+    Reason.MISSING_CONTROL,
+    Reason.PC_FAIL,
+    Reason.NTC_AMPLIFIED,
+    Reason.CONTROL_IC_FAIL,
+    Reason.WT_CTRL_POSITIVE,
+)
+PLACEHOLDER_NOTICE = (
+    "Kit {kit} uses PLACEHOLDER values (example kit, not clinical): calls are for testing only "
+    "until the lab replaces them with its kit's instructions or its own validation."
+)
+
+
+@dataclass(frozen=True)
+class CtTable:
+    """Ct values of one run by (well, kit channel). A missing key means no data for that channel;
+    NaN means the channel was read and did not amplify."""
+
+    run_id: str
+    values: Mapping[tuple[str, str], float]
+    sources: tuple[str, ...] = ()  # export file names
+
+    def has_well(self, well: str) -> bool:
+        return any(w == well for w, _ in self.values)
+
+    def get(self, well: str, channel: str) -> float | None:
+        return self.values.get((well, channel))
+
+
+def _amplified(ct: float | None, ct_max: float) -> bool:
+    return ct is not None and not math.isnan(ct) and ct <= ct_max
+
+
+def _fmt(ct: float | None) -> str:
+    return "no data" if ct is None else ("no Ct" if math.isnan(ct) else f"{ct:.2f}")
+
+
+def _clean(ct: float | None) -> float | None:
+    return None if ct is None or math.isnan(ct) else ct
+
+
+# ----------------------------------------------------------------------------- run controls
+def evaluate_run_controls(
+    table: CtTable, entries: Sequence[MapEntry], kit: Kit
+) -> tuple[list[QcCheck], tuple[Reason, ...]]:
+    """Level 1: PC windows, NTC clean, optional WT negative. Returns the checks and the reasons
+    that invalidate the whole run (empty when the run is valid)."""
+    checks: list[QcCheck] = []
+    run = table.run_id
+
+    def add(
+        check: str, subject: str, value: float | None, expected: str, ok: bool, reason: Reason
+    ) -> None:
+        checks.append(
+            QcCheck(
+                run,
+                check,
+                subject,
+                _clean(value) if value is not None else None,
+                expected,
+                ok,
+                None if ok else reason,
+            )
+        )
+
+    for mix, channels in kit.mixes.items():
+        for role in (WellRole.PC, WellRole.NTC):
+            wells = [e for e in entries if e.role is role and e.mix == mix]
+            present = [e for e in wells if table.has_well(e.well)]
+            if not present:
+                why = "not in the plate map" if not wells else f"well {wells[0].well} not in export"
+                add(role.value, f"mix {mix}", None, "a control well", False, Reason.MISSING_CONTROL)
+                checks[-1] = replace(checks[-1], value=why)
+                continue
+            for entry in present:
+                for channel, target in channels.items():
+                    ct = table.get(entry.well, channel)
+                    subject = f"well {entry.well} {channel} ({target})"
+                    if role is WellRole.PC and target != IC:
+                        window = (
+                            kit.pc_reference_window if target == REF else kit.pc_mutation_window
+                        )
+                        ok = ct is not None and not math.isnan(ct) and window.contains(ct)
+                        add("PC", subject, ct, str(window), ok, Reason.PC_FAIL)
+                    elif role is WellRole.NTC and target != IC:
+                        limit = kit.ntc_max_ct.value
+                        ok = ct is not None and not _amplified(ct, limit)
+                        add(
+                            "NTC",
+                            subject,
+                            ct,
+                            f"no Ct <= {limit:g}",
+                            ok,
+                            Reason.NTC_AMPLIFIED if ct is not None else Reason.MISSING_CONTROL,
+                        )
+                    elif role is WellRole.NTC and target == IC:
+                        ok = _amplified(ct, kit.ic_ct_max.value)
+                        add(
+                            "NTC IC",
+                            subject,
+                            ct,
+                            f"Ct <= {kit.ic_ct_max.value:g}",
+                            ok,
+                            Reason.CONTROL_IC_FAIL,
+                        )
+    wt_entries = [e for e in entries if e.role is WellRole.WT]
+    if kit.wt_required and not wt_entries:
+        add("WT", "WT control", None, "a WT control", False, Reason.MISSING_CONTROL)
+    for wt_sample in dict.fromkeys(e.sample_id for e in wt_entries):
+        mine = [e for e in wt_entries if e.sample_id == wt_sample]
+        reference = _reference_ct(table, mine, kit)
+        for assay in kit.assays.values():
+            well = next((e.well for e in mine if e.mix == assay.mix), None)
+            ct = table.get(well, assay.channel) if well else None
+            if reference is None or well is None or ct is None:
+                if kit.wt_required:
+                    add(
+                        "WT",
+                        f"{wt_sample} {assay.hotspot}",
+                        None,
+                        "evaluable",
+                        False,
+                        Reason.MISSING_CONTROL,
+                    )
+                continue
+            delta = ct - reference if _amplified(ct, assay.ct_max.value) else math.inf
+            ok = delta > assay.cutoff.value
+            add(
+                "WT",
+                f"well {well} {assay.channel} ({assay.hotspot})",
+                None if math.isinf(delta) else round(delta, 3),
+                f"delta-Ct > {assay.cutoff.value:g}",
+                ok,
+                Reason.WT_CTRL_POSITIVE,
+            )
+    failed = {c.reason for c in checks if not c.passed and c.reason}
+    return checks, tuple(r for r in RUN_REASON_ORDER if r in failed)
+
+
+def _reference_ct(table: CtTable, entries: Sequence[MapEntry], kit: Kit) -> float | None:
+    """Mean reference Ct of a sample's reference wells (separate_mix) or all wells (in_well)."""
+    values = [
+        table.get(e.well, kit.reference_channel)
+        for e in entries
+        if kit.reference_mode == "in_well" or e.mix == kit.reference_mix
+    ]
+    return _mean(values)
+
+
+# ----------------------------------------------------------------------------- sample level
+@dataclass(frozen=True)
+class ReferenceOutcome:
+    """Level 2: whether the sample's DNA quantity allows calls, and at what LoD."""
+
+    ct: float | None
+    invalid: Reason | None = None
+    low_input: bool = False
+    discordant: bool = False
+    action: str | None = None
+    genome_copies: float | None = None
+    lod95: float | None = None
+    wells: tuple[str, ...] = ()
+    replicate_cts: tuple[float | None, ...] = ()
+
+
+def _reference_amplification(kit: Kit) -> float:
+    return statistics.median(a.amplification_factor.value for a in kit.assays.values())
+
+
+def estimate_genome_copies(ref_ct: float, kit: Kit) -> float:
+    """Genome copies per reaction from the reference Ct: the kit's standard curve when it has
+    one, else relative to ct_full_sensitivity (calibrated to ~1,500 copies)."""
+    if kit.standard_curve:
+        slope, intercept = kit.standard_curve
+        return float(10 ** ((ref_ct - intercept) / slope))
+    factor = _reference_amplification(kit)
+    return float(FULL_SENSITIVITY_COPIES * factor ** (kit.ref_ct_full_sensitivity.value - ref_ct))
+
+
+def evaluate_reference(cts: Sequence[float | None], kit: Kit) -> ReferenceOutcome:
+    """Apply the reference window to a sample's reference Ct(s) (one per replicate)."""
+    present = [c for c in cts if c is not None]
+    if not present:
+        return ReferenceOutcome(None, Reason.MISSING_WELL, action=_MISSING_WELL_ACTION)
+    amplified = [c for c in present if not math.isnan(c)]
+    if not amplified:
+        return ReferenceOutcome(
+            None,
+            Reason.REF_NO_AMP,
+            replicate_cts=tuple(cts),
+            action="re-extract: the reference (total ESR1) assay did not amplify",
+        )
+    ct = statistics.fmean(amplified)
+    discordant = len(amplified) < len(present) or (
+        len(amplified) > 1 and statistics.stdev(amplified) > kit.replicate_reference_sd_max.value
+    )
+    copies = estimate_genome_copies(ct, kit)
+    base = ReferenceOutcome(
+        ct, genome_copies=copies, discordant=discordant, replicate_cts=tuple(cts)
+    )
+    if ct < kit.ref_ct_min.value:
+        factor = _reference_amplification(kit)
+        exact = factor ** (kit.ref_ct_target.value - ct)
+        dilution = 2 ** max(1, math.floor(math.log2(exact)))
+        expected = ct + math.log(dilution) / math.log(factor)
+        return replace(
+            base,
+            invalid=Reason.REF_CT_LOW,
+            action=f"dilute x{dilution} (expected reference Ct ~{expected:.1f}) and re-test",
+        )
+    if ct > kit.ref_ct_max.value:
+        return replace(
+            base,
+            invalid=Reason.REF_CT_HIGH,
+            action=f"re-extract with more input: reference Ct {ct:.2f} > "
+            f"{kit.ref_ct_max.value:g} (too little DNA)",
+        )
+    low_input = ct > kit.ref_ct_full_sensitivity.value
+    lod = min(1.0, REPORTABLE_FRACTION * FULL_SENSITIVITY_COPIES / copies) if low_input else None
+    action = None
+    if low_input:
+        action = (
+            f"input ~{copies:,.0f} genome copies: 0.2 % cannot be excluded (achievable LoD "
+            f"~{lod:.2%}); re-extract with more plasma or test by NGS"
+        )
+    return replace(base, low_input=low_input, lod95=lod, action=action)
+
+
+_MISSING_WELL_ACTION = "a well is missing from the export: check the plate map and the export"
+
+
+# ----------------------------------------------------------------------------- target level
+@dataclass(frozen=True)
+class TargetOutcome:
+    status: CallStatus
+    reasons: tuple[Reason, ...] = ()
+    delta_ct: float | None = None
+    action: str | None = None
+
+
+def call_target(
+    ct_mutation: float | None,
+    ct_reference: float,
+    ct_ic: float | None,
+    assay: AssaySettings,
+    kit: Kit,
+) -> TargetOutcome:
+    """Level 3 for one well: no Ct -> IC decides; delta-Ct <= cut-off -> DETECTED; band; else ND.
+
+    ``ct_mutation``/``ct_ic`` None means no data; NaN means no amplification.
+    """
+    if ct_mutation is None:
+        return TargetOutcome(
+            CallStatus.INVALID, (Reason.MISSING_WELL,), action=_MISSING_WELL_ACTION
+        )
+    ic_ok = _amplified(ct_ic, kit.ic_ct_max.value)
+    ic_fail = TargetOutcome(
+        CallStatus.INVALID,
+        (Reason.IC_FAIL,),
+        action=f"repeat mix {assay.mix} for this sample: the internal control failed "
+        "(inhibition or PCR failure)",
+    )
+    if not _amplified(ct_mutation, assay.ct_max.value):
+        return TargetOutcome(CallStatus.NOT_DETECTED) if ic_ok else ic_fail
+    delta = ct_mutation - ct_reference
+    cutoff = assay.cutoff.value
+    flags: list[Reason] = []
+    if delta < -1.0:
+        flags.append(Reason.DCT_NEGATIVE)
+    if ct_mutation < 20.0:
+        flags.append(Reason.MUT_CT_EARLY)
+    if delta <= cutoff:
+        # IC failure is tolerated for positives: the mutant signal proves amplification
+        reasons = ([] if ic_ok else [Reason.IC_FAIL_POSITIVE]) + flags
+        return TargetOutcome(CallStatus.DETECTED, tuple(reasons), delta)
+    if not ic_ok:
+        return replace(ic_fail, delta_ct=delta)
+    if delta <= cutoff + assay.equivocal_band.value:
+        return TargetOutcome(
+            CallStatus.INDETERMINATE,
+            (Reason.EQUIVOCAL, *flags),
+            delta,
+            action="re-test: delta-Ct is in the kit's equivocal band",
+        )
+    return TargetOutcome(CallStatus.NOT_DETECTED, tuple(flags), delta)
+
+
+def estimate_fraction(
+    delta_ct: float, assay: AssaySettings, genome_copies: float | None
+) -> tuple[float, tuple[float, float], str]:
+    """Semi-quantitative allele fraction A^-(dCt - dCt100) with a 95 % interval combining the
+    delta-Ct repeatability (kit delta_ct_sd) and Poisson sampling of the implied mutant copies."""
+    factor = assay.amplification_factor.value
+    shift = assay.delta_ct_100.value
+    spread = 1.96 * assay.delta_ct_sd.value
+    fraction = min(1.0, factor ** -(delta_ct - shift))
+    low = min(1.0, factor ** -(delta_ct + spread - shift))
+    high = min(1.0, factor ** -(delta_ct - spread - shift))
+    method = f"A^-(dCt - {shift:g}), A = {factor:g}; 95 % interval: dCt +/- {spread:.2f}"
+    if genome_copies:
+        copies = fraction * genome_copies
+        poisson_low, poisson_high = poisson_ci(copies)
+        low = min(low, poisson_low / genome_copies)
+        high = min(1.0, max(high, poisson_high / genome_copies))
+        method += f" and Poisson on ~{copies:.1f} mutant copies"
+    return fraction, (low, high), method
+
+
+# ----------------------------------------------------------------------------- one sample
+@dataclass
+class _Draft:
+    """A call under construction (mutable until the group rules have run)."""
+
+    hotspot: Hotspot
+    status: CallStatus
+    reasons: list[Reason] = field(default_factory=list)
+    action: str | None = None
+    delta_ct: float | None = None
+    ct_mutation: float | None = None
+    ct_reference: float | None = None
+    ct_ic: float | None = None
+    cutoff: float | None = None
+    lod95: float | None = None
+    evidence: dict[str, Any] = field(default_factory=dict)
+
+
+def _combine_replicates(
+    outcomes: list[TargetOutcome], assay: AssaySettings, kit: Kit
+) -> TargetOutcome:
+    """Replicates: all positive -> DETECTED; some positive -> DETECTED if the mean delta-Ct is
+    within cut-off + margin (flagged), else INDETERMINATE; none positive and any invalid -> INVALID.
+    """
+    if len(outcomes) == 1:
+        return outcomes[0]
+    positives = [o for o in outcomes if o.status is CallStatus.DETECTED]
+    invalid = [o for o in outcomes if o.status is CallStatus.INVALID]
+    deltas = [o.delta_ct for o in outcomes if o.delta_ct is not None]
+    mean = statistics.fmean(deltas) if deltas else None
+    if positives and len(positives) == len(outcomes):
+        reasons = tuple(dict.fromkeys(r for o in outcomes for r in o.reasons))
+        return TargetOutcome(CallStatus.DETECTED, reasons, mean)
+    if positives:
+        # a replicate with no Ct counts as far above the cut-off for the mean
+        no_ct = len(outcomes) - len(deltas)
+        padded = deltas + [assay.cutoff.value + 10.0] * no_ct
+        padded_mean = statistics.fmean(padded)
+        if not invalid and padded_mean <= assay.cutoff.value + kit.replicate_mean_margin.value:
+            return TargetOutcome(CallStatus.DETECTED, (Reason.REPLICATE_DISCORDANT,), padded_mean)
+        return TargetOutcome(
+            CallStatus.INDETERMINATE,
+            (Reason.REPLICATE_DISCORDANT,),
+            padded_mean,
+            action=f"re-test: {len(positives)} of {len(outcomes)} replicates positive",
+        )
+    if invalid:
+        return invalid[0]
+    if any(o.status is CallStatus.INDETERMINATE for o in outcomes):
+        return next(o for o in outcomes if o.status is CallStatus.INDETERMINATE)
+    return TargetOutcome(CallStatus.NOT_DETECTED, (), mean)
+
+
+def _apply_groups(drafts: Mapping[str, _Draft], kit: Kit) -> None:
+    """Level 4: several DETECTED in a same-codon/neighbour group: the lowest delta-Ct is primary;
+    one >= margin weaker becomes INDETERMINATE POSSIBLE_CROSS_REACTIVITY."""
+    margin = kit.cross_reactivity_margin.value
+    for group in kit.groups:
+        detected = [
+            drafts[h]
+            for h in group
+            if h in drafts
+            and drafts[h].status is CallStatus.DETECTED
+            and drafts[h].delta_ct is not None
+        ]
+        if len(detected) < 2:
+            continue
+        primary = min(detected, key=lambda d: d.delta_ct or 0.0)
+        for draft in detected:
+            if draft is primary:
+                continue
+            gap = (draft.delta_ct or 0.0) - (primary.delta_ct or 0.0)
+            if gap >= margin:
+                draft.status = CallStatus.INDETERMINATE
+                draft.reasons.insert(0, Reason.POSSIBLE_CROSS_REACTIVITY)
+                draft.action = (
+                    f"review: {gap:.1f} cycles weaker than {primary.hotspot.name} in "
+                    "the same codon group; confirm by an orthogonal method"
+                )
+                draft.evidence["primary"] = primary.hotspot.name
+        still = [d for d in detected if d.status is CallStatus.DETECTED]
+        if len(still) > 1:
+            for draft in still:
+                if Reason.SAME_CODON_MULTIPLE not in draft.reasons:
+                    draft.reasons.append(Reason.SAME_CODON_MULTIPLE)
+
+
+def interpret_sample(
+    sample_id: str,
+    entries: Sequence[MapEntry],
+    table: CtTable,
+    kit: Kit,
+    panel: Panel,
+    run_reasons: tuple[Reason, ...],
+) -> SampleReport:
+    """Levels 2-5 for one sample (``run_reasons`` non-empty means the run already failed)."""
+    by_mix: dict[str, list[MapEntry]] = {}
+    for entry in sorted(entries, key=lambda e: e.replicate):
+        by_mix.setdefault(entry.mix, []).append(entry)
+    reference_wells = (
+        by_mix.get(kit.reference_mix or "", [])
+        if kit.reference_mode == "separate_mix"
+        else list(entries)
+    )
+    ref_cts = [table.get(e.well, kit.reference_channel) for e in reference_wells]
+    reference = evaluate_reference(ref_cts, kit)
+    reference = replace(reference, wells=tuple(e.well for e in reference_wells))
+    drafts: dict[str, _Draft] = {}
+    for hotspot in panel:
+        draft = _Draft(hotspot, CallStatus.INDETERMINATE)
+        drafts[hotspot.name] = draft
+        assay = kit.assays.get(hotspot.name)
+        if assay is None:
+            draft.reasons = [Reason.NOT_TESTED]
+            draft.action = f"not tested by kit {kit.id}; test by NGS if required"
+            continue
+        wells = by_mix.get(assay.mix, [])
+        ic_channel = kit.ic_channel(assay.mix)
+        draft.cutoff = assay.cutoff.value
+        draft.ct_reference = reference.ct
+        draft.evidence = {
+            "run_id": table.run_id,
+            "mix": assay.mix,
+            "channel": assay.channel,
+            "wells": [e.well for e in wells],
+            "reference_wells": list(reference.wells),
+            "ic_channel": ic_channel,
+        }
+        if not wells:
+            draft.status, draft.reasons = CallStatus.INVALID, [Reason.MISSING_WELL]
+            draft.action = f"mix {assay.mix} for {sample_id} is not in the plate map"
+            continue
+        cts = [table.get(e.well, assay.channel) for e in wells]
+        ics = [table.get(e.well, ic_channel) if ic_channel else math.nan for e in wells]
+        draft.ct_mutation = _clean(cts[0]) if len(cts) == 1 else _mean(cts)
+        draft.ct_ic = _clean(ics[0]) if len(ics) == 1 else _mean(ics)
+        if len(wells) > 1:
+            draft.evidence["replicates"] = [
+                {"well": e.well, "ct_mutation": _clean(c), "ct_ic": _clean(i)}
+                for e, c, i in zip(wells, cts, ics, strict=True)
+            ]
+        if run_reasons:
+            draft.status, draft.reasons = CallStatus.INVALID, list(run_reasons)
+            draft.action = "repeat the run: " + "; ".join(r.description for r in run_reasons)
+            continue
+        if reference.invalid and not _overload_tolerated(reference, kit):
+            draft.status, draft.reasons = CallStatus.INVALID, [reference.invalid]
+            draft.action = reference.action
+            continue
+        assert reference.ct is not None
+        outcomes = []
+        for entry, ct, ic in zip(wells, cts, ics, strict=True):
+            ref_ct = reference.ct
+            if kit.reference_mode == "in_well":
+                own = table.get(entry.well, kit.reference_channel)
+                ref_ct = own if own is not None and not math.isnan(own) else math.nan
+            if math.isnan(ref_ct):
+                outcomes.append(
+                    TargetOutcome(
+                        CallStatus.INVALID,
+                        (Reason.REF_NO_AMP,),
+                        action="repeat: no reference Ct in this well",
+                    )
+                )
+                continue
+            outcomes.append(call_target(ct, ref_ct, ic, assay, kit))
+        outcome = _combine_replicates(outcomes, assay, kit)
+        draft.status, draft.reasons = outcome.status, list(outcome.reasons)
+        draft.delta_ct, draft.action = outcome.delta_ct, outcome.action
+    _apply_groups(drafts, kit)
+    if _overload_tolerated(reference, kit):
+        # overload raises the false-positive risk (wild-type leakage), not the false-negative one
+        for draft in drafts.values():
+            if (
+                draft.status is not CallStatus.NOT_DETECTED
+                and Reason.NOT_TESTED not in draft.reasons
+            ):
+                draft.status, draft.reasons = CallStatus.INVALID, [Reason.REF_CT_LOW]
+                draft.action = reference.action
+    calls = []
+    for draft in drafts.values():
+        _finish_draft(draft, reference, kit)
+        calls.append(_to_call(sample_id, draft))
+    sample_invalid = bool(run_reasons) or (
+        reference.invalid is not None and not _overload_tolerated(reference, kit)
+    )
+    status = derive_sample_status(calls, sample_invalid=sample_invalid)
+    details = {
+        "run_id": table.run_id,
+        "reference_ct": reference.ct,
+        "reference_replicate_cts": [_clean(c) for c in reference.replicate_cts],
+        "genome_copies_estimate": None
+        if reference.genome_copies is None
+        else round(reference.genome_copies),
+        "low_input": reference.low_input,
+        "achieved_lod95": reference.lod95
+        if reference.low_input
+        else (None if reference.ct is None or reference.invalid else REPORTABLE_FRACTION),
+        "run_invalid_reasons": [r.value for r in run_reasons],
+    }
+    return SampleReport(
+        sample_id=sample_id,
+        method=Method.PCR,
+        status=status,
+        summary=_summary(status, calls, reference, run_reasons, panel),
+        calls=tuple(calls),
+        source=", ".join(table.sources),
+        details=details,
+    )
+
+
+def _overload_tolerated(reference: ReferenceOutcome, kit: Kit) -> bool:
+    return (
+        reference.invalid is Reason.REF_CT_LOW
+        and kit.overload_policy == "invalidate_positives_only"
+    )
+
+
+def _mean(values: Sequence[float | None]) -> float | None:
+    amplified = [v for v in values if v is not None and not math.isnan(v)]
+    return statistics.fmean(amplified) if amplified else None
+
+
+def _finish_draft(draft: _Draft, reference: ReferenceOutcome, kit: Kit) -> None:
+    """Level 2 consequences for negatives (LOW_INPUT, discordant reference) and level 5."""
+    assay = kit.assays.get(draft.hotspot.name)
+    if assay is None or draft.status is CallStatus.INVALID:
+        return
+    if draft.status is CallStatus.NOT_DETECTED:
+        if reference.low_input:
+            draft.status = CallStatus.INDETERMINATE
+            draft.reasons.insert(0, Reason.LOW_INPUT)
+            draft.action = reference.action
+            draft.lod95 = reference.lod95
+        elif reference.discordant:
+            draft.status = CallStatus.INDETERMINATE
+            draft.reasons.insert(0, Reason.REPLICATE_DISCORDANT)
+            draft.action = "re-test: the reference replicates disagree"
+        else:
+            draft.lod95 = REPORTABLE_FRACTION
+    if draft.status is CallStatus.DETECTED and draft.delta_ct is not None:
+        fraction, interval, method = estimate_fraction(
+            draft.delta_ct, assay, reference.genome_copies
+        )
+        draft.evidence.update(
+            {
+                "allele_fraction": fraction,
+                "allele_fraction_ci95": list(interval),
+                "fraction_method": method,
+                "semi_quantitative": True,
+            }
+        )
+        if reference.low_input:
+            draft.evidence["note"] = "detected despite low input"
+
+
+def _to_call(sample_id: str, draft: _Draft) -> Call:
+    fraction = draft.evidence.pop("allele_fraction", None)
+    interval = draft.evidence.pop("allele_fraction_ci95", None)
+    return Call(
+        sample_id=sample_id,
+        hotspot=draft.hotspot.name,
+        method=Method.PCR,
+        status=draft.status,
+        reasons=tuple(dict.fromkeys(draft.reasons)),
+        hgvs_c=draft.hotspot.hgvs_c,
+        hgvs_p=draft.hotspot.hgvs_p,
+        action=draft.action,
+        allele_fraction=fraction,
+        allele_fraction_ci95=(interval[0], interval[1]) if interval else None,
+        lod95=draft.lod95,
+        delta_ct=None if draft.delta_ct is None else round(draft.delta_ct, 4),
+        ct_mutation=draft.ct_mutation,
+        ct_reference=draft.ct_reference,
+        ct_ic=draft.ct_ic,
+        cutoff=draft.cutoff,
+        evidence=draft.evidence,
+    )
+
+
+def _summary(
+    status: Any,
+    calls: Sequence[Call],
+    reference: ReferenceOutcome,
+    run_reasons: tuple[Reason, ...],
+    panel: Panel,
+) -> str:
+    detected = [c for c in calls if c.status is CallStatus.DETECTED]
+    if detected:
+        parts = [
+            f"{c.hotspot} (~{c.allele_fraction:.2%}, semi-quantitative)"
+            if c.allele_fraction is not None
+            else c.hotspot
+            for c in detected
+        ]
+        other = [
+            c
+            for c in calls
+            if c.status in (CallStatus.INDETERMINATE, CallStatus.INVALID)
+            and Reason.NOT_TESTED not in c.reasons
+        ]
+        reasons = sorted({c.reasons[0].value for c in other if c.reasons})
+        tail = (
+            f"; {len(other)} other hotspot(s) not evaluable ({', '.join(reasons)})" if other else ""
+        )
+        return f"ESR1 mutation(s) detected: {', '.join(parts)}{tail}."
+    if run_reasons:
+        return "Invalid run: " + "; ".join(r.description for r in run_reasons) + "."
+    if reference.invalid:
+        return f"Invalid: {reference.invalid.description}; action: {reference.action}."
+    tested = [c for c in calls if Reason.NOT_TESTED not in c.reasons]
+    if (
+        tested
+        and all(c.status is CallStatus.NOT_DETECTED for c in tested)
+        and len(tested) == len(calls)
+    ):
+        return (
+            f"No ESR1 mutation detected among the {len(calls)} hotspots tested (reference Ct "
+            f"{reference.ct:.2f}: input sufficient for the 0.2 % limit of detection)."
+        )
+    if reference.low_input:
+        return f"No mutation detected, but 0.2 % cannot be excluded: {reference.action}."
+    unresolved = [c for c in calls if c.status is not CallStatus.NOT_DETECTED]
+    reasons = sorted({r.value for c in unresolved for r in c.reasons})
+    return (
+        f"Indeterminate: {', '.join(c.hotspot for c in unresolved)} not evaluable "
+        f"({', '.join(reasons)}); no mutation detected in the others."
+    )
+
+
+# ----------------------------------------------------------------------------- one run
+def interpret_run(
+    table: CtTable, entries: Sequence[MapEntry], kit: Kit, panel: Panel
+) -> tuple[list[SampleReport], list[QcCheck]]:
+    """Every level for one run: controls first, then each SAMPLE in plate-map order."""
+    checks, run_reasons = evaluate_run_controls(table, entries, kit)
+    samples = [e for e in entries if e.role is WellRole.SAMPLE]
+    reports = [
+        interpret_sample(
+            sample_id,
+            [e for e in samples if e.sample_id == sample_id],
+            table,
+            kit,
+            panel,
+            run_reasons,
+        )
+        for sample_id in dict.fromkeys(e.sample_id for e in samples)
+    ]
+    return reports, checks
+
+
+# ----------------------------------------------------------------------------- files -> result
+def merge_plates(plates: Sequence[Plate]) -> list[list[Plate]]:
+    """Group exports of the same run (e.g. LightCycler: one file per filter) by run id."""
+    groups: dict[str, list[Plate]] = {}
+    for plate in plates:
+        groups.setdefault(plate.run_id, []).append(plate)
+    return list(groups.values())
+
+
+def build_ct_table(parts: Sequence[Plate], kit: Kit) -> tuple[CtTable, list[Dropped]]:
+    """Canonical wells of one run -> Ct by (well, kit channel); unusable rows go to dropped."""
+    values: dict[tuple[str, str], float] = {}
+    origin: dict[tuple[str, str], str] = {}
+    dropped: list[Dropped] = []
+    for plate in parts:
+        source = plate.path.name
+        dropped.extend(plate.dropped)
+        for row in plate.wells.itertuples(index=False):
+            place = f"row {row.source_row}, well {row.well} {row.dye}"
+            channel = kit.canonical_channel(str(row.dye))
+            if channel is None:
+                dropped.append(
+                    Dropped(
+                        source,
+                        place,
+                        f"dye {row.dye} is not a channel of kit {kit.id} ({', '.join(kit.dyes)})",
+                    )
+                )
+                continue
+            if "OMITTED" in str(row.flags).split(";"):
+                dropped.append(Dropped(source, place, "well omitted in the instrument software"))
+                continue
+            key = (str(row.well), channel)
+            if key in values:
+                raise InputError(
+                    plate.path,
+                    f"well {row.well} has two {channel} values (also in {origin[key]}); "
+                    "export each well and dye once",
+                    place=f"row {row.source_row}",
+                )
+            values[key] = float(row.ct)  # type: ignore[arg-type]  # WELL_COLUMNS: ct is float
+            origin[key] = f"{source} row {row.source_row}"
+    table = CtTable(parts[0].run_id, values, tuple(p.path.name for p in parts))
+    return table, dropped
+
+
+def _entries_for(plate_map: PlateMap, parts: Sequence[Plate]) -> tuple[MapEntry, ...]:
+    names = [parts[0].run_id] + [n for p in parts for n in (p.path.name, p.path.stem)]
+    entries = plate_map.for_plate(*names)
+    if not entries:
+        raise InputError(
+            plate_map.path,
+            f"no line has plate {parts[0].run_id!r} (plates in the map: "
+            f"{', '.join(plate_map.plates)}); set the plate column to the run id or file name",
+        )
+    return entries
+
+
+def _unmapped_wells(table: CtTable, entries: Sequence[MapEntry], source: str) -> list[Dropped]:
+    mapped = {e.well for e in entries if e.role is not WellRole.EMPTY}
+    empty = {e.well for e in entries if e.role is WellRole.EMPTY}
+    dropped = []
+    for well in dict.fromkeys(w for w, _ in table.values):
+        if well in empty:
+            dropped.append(Dropped(source, f"well {well}", "EMPTY in the plate map"))
+        elif well not in mapped:
+            dropped.append(Dropped(source, f"well {well}", "has data but is not in the plate map"))
+    return dropped
+
+
+def call_pcr(
+    plates: Sequence[Plate],
+    plate_maps: Sequence[str | Path] | str | Path,
+    kit: Kit | str | Path | None = None,
+    panel: Panel | None = None,
+) -> RunResult:
+    """Interpret plates (read by ``plates.read_plate``) with their plate map(s): one RunResult.
+
+    One plate map with a ``plate`` column covers several runs; otherwise give one map per run,
+    in the order of the runs.
+    """
+    kit = kit if isinstance(kit, Kit) else load_kit(kit)
+    panel = panel or load_panel()
+    map_paths = [plate_maps] if isinstance(plate_maps, str | Path) else list(plate_maps)
+    maps = [read_plate_map(p, kit) for p in map_paths]
+    runs = merge_plates(plates)
+    if len(maps) not in (1, len(runs)):
+        raise InputError(
+            maps[0].path,
+            f"{len(maps)} plate maps for {len(runs)} runs: give one map with a "
+            "plate column, or one map per run in the same order",
+        )
+    samples: list[SampleReport] = []
+    checks: list[QcCheck] = []
+    dropped: list[Dropped] = []
+    layouts: list[dict[str, Any]] = []
+    for index, parts in enumerate(runs):
+        plate_map = maps[index] if len(maps) > 1 else maps[0]
+        if len(maps) == 1 and len(runs) > 1 and plate_map.plates == ("",):
+            raise InputError(
+                plate_map.path,
+                f"{len(runs)} runs share one plate map without a "
+                "plate column; add a plate column or give one map per run",
+            )
+        table, run_dropped = build_ct_table(parts, kit)
+        entries = _entries_for(plate_map, parts)
+        run_samples, run_checks = interpret_run(table, entries, kit, panel)
+        samples.extend(run_samples)
+        checks.extend(run_checks)
+        dropped.extend(run_dropped)
+        dropped.extend(_unmapped_wells(table, entries, ", ".join(table.sources)))
+        layouts.append(_layout(table, entries, parts, run_samples))
+        log.info(
+            "run %s: %d sample(s), run controls %s",
+            table.run_id,
+            len(run_samples),
+            "failed" if any(not c.passed for c in run_checks) else "passed",
+        )
+    notices = (PLACEHOLDER_NOTICE.format(kit=kit.id),) if kit.placeholder else ()
+    return RunResult(
+        samples=tuple(samples),
+        run_qc=tuple(checks),
+        dropped=tuple(dropped),
+        panel=panel.describe(),
+        kit=kit.describe(),
+        thresholds={"reportable_fraction": REPORTABLE_FRACTION, **kit.thresholds()},
+        notices=notices,
+        plates=tuple(layouts),
+    )
+
+
+def _layout(
+    table: CtTable,
+    entries: Iterable[MapEntry],
+    parts: Sequence[Plate],
+    samples: Sequence[SampleReport],
+) -> dict[str, Any]:
+    """The plate as the report draws it: each mapped well, its role, sample, mix and Cts."""
+    status = {s.sample_id: s.status.value for s in samples}
+    wells = []
+    for entry in entries:
+        cts = {ch: _clean(ct) for (w, ch), ct in table.values.items() if w == entry.well}
+        wells.append(
+            {
+                "well": entry.well,
+                "sample_id": entry.sample_id,
+                "role": entry.role.value,
+                "mix": entry.mix,
+                "replicate": entry.replicate,
+                "ct": cts,
+                "sample_status": status.get(entry.sample_id),
+            }
+        )
+    return {
+        "run_id": table.run_id,
+        "sources": list(table.sources),
+        "formats": sorted({p.format for p in parts}),
+        "metadata": {k: v for p in parts for k, v in p.metadata.items()},
+        "wells": wells,
+    }

@@ -1,0 +1,113 @@
+from __future__ import annotations
+
+import pytest
+
+from esr1calls.errors import ConfigError
+from esr1calls.kit import EXAMPLE_KIT, load_kit, parse_kit
+from esr1calls.kit import __file__ as kit_module
+
+EXAMPLE = (
+    __import__("pathlib").Path(kit_module).parent / "data" / "kits" / f"{EXAMPLE_KIT}.toml"
+).read_text()
+
+
+def test_example_kit_matches_the_design_table():
+    kit = load_kit()
+    assert kit.id == EXAMPLE_KIT and kit.placeholder
+    assert dict(kit.mixes["RM1"]) == {"FAM": "D538G", "HEX": "IC", "ROX": "E380Q", "CY5": "L536H"}
+    assert dict(kit.mixes["RM2"]) == {"FAM": "Y537S", "HEX": "IC", "ROX": "S463P", "CY5": "L536P"}
+    assert dict(kit.mixes["RM3"]) == {"FAM": "Y537C", "HEX": "IC", "ROX": "V422del", "CY5": "L536R"}
+    assert dict(kit.mixes["RM4"]) == {"FAM": "Y537N", "HEX": "IC", "CY5": "L536Q"}
+    assert dict(kit.mixes["RM5"]) == {"FAM": "REF", "HEX": "IC"}
+    assert kit.reference_mix == "RM5" and kit.reference_channel == "FAM"
+    assert (kit.pc_mutation_window.low, kit.pc_mutation_window.high) == (26.0, 30.0)
+    assert (kit.pc_reference_window.low, kit.pc_reference_window.high) == (24.0, 28.0)
+    assert kit.ntc_max_ct.value == 40.0
+    assert (kit.ref_ct_min.value, kit.ref_ct_full_sensitivity.value, kit.ref_ct_max.value) == (
+        20.0, 28.5, 32.0,
+    )  # fmt: skip
+    assert kit.ic_ct_max.value == 35.0
+    d538g = kit.assays["D538G"]
+    assert (d538g.cutoff.value, d538g.ct_max.value, d538g.amplification_factor.value,
+            d538g.delta_ct_100.value) == (9.0, 40.0, 1.95, 0.5)  # fmt: skip
+    assert kit.cross_reactivity_margin.value == 3.0
+    assert len(kit.sha256) == 64
+
+
+@pytest.mark.parametrize(
+    "alias, channel",
+    [
+        ("VIC", "HEX"),
+        ("joe", "HEX"),
+        ("Green", "FAM"),
+        ("533-610", "ROX"),
+        ("red", "CY5"),
+        ("SYBR", None),
+    ],
+)
+def test_dye_aliases(alias, channel):
+    assert load_kit().canonical_channel(alias) == channel
+
+
+def test_thresholds_carry_their_sources():
+    thresholds = load_kit().thresholds()
+    assert thresholds["assays"]["D538G"]["cutoff"] == {
+        "value": 9.0,
+        "source": "placeholder: ~0.2 % at A = 2",
+    }
+
+
+def _broken(old: str, new: str) -> bytes:
+    assert old in EXAMPLE, old
+    return EXAMPLE.replace(old, new, 1).encode()
+
+
+@pytest.mark.parametrize(
+    "old, new, message",
+    [
+        ('FAM = "D538G"', 'FAM = "D538X"', r"\[mixes.RM1\]: FAM: unknown hotspot 'D538X'"),
+        ('ROX = "E380Q"', 'ROX = "D538G"', r"D538G is also in RM1 FAM"),
+        ('mutation_window = { value = [26.0, 30.0]', 'mutation_window = { value = [31.0, 30.0]',
+         r"window min 31 > max 30"),
+        ('CY5 = ["Cy5", "Red", "618-660"]', 'CY5 = ["Cy5", "Red", "VIC"]',
+         r"VIC is listed for both HEX and CY5"),
+        ("[targets]\nct_max", "[targets]\ncutof = 9.0\nct_max", r"unknown key cutof"),
+        ('cutoff = { value = 9.0, source = "placeholder: ~0.2 % at A = 2" }', "",
+         r"\[targets\]: cutoff is required"),
+        ('mode = "separate_mix"', 'mode = "sideways"', r"mode 'sideways'"),
+        ('ct_max = { value = 32.0', 'ct_max = { value = 27.0', r"ct_full_sensitivity <= ct_max"),
+        ('[mixes.RM4]\nFAM = "Y537N"', '[mixes.RM4]\nFAM = "Y537N"\nTXR = "L536Q"',
+         r"channel TXR is not in \[dyes\]"),
+        ('amplification_factor = { value = 1.95', 'amplification_factor = { value = 3.5',
+         r"amplification_factor must be in"),
+        ('id = "esr1-11-arms-example"', 'id = ""', r"id is required"),
+    ],
+)  # fmt: skip
+def test_invalid_kits_are_precise_config_errors(old, new, message):
+    with pytest.raises(ConfigError, match=message) as info:
+        parse_kit(_broken(old, new), "lab_kit.toml")
+    assert str(info.value).startswith("lab_kit.toml")
+
+
+def test_toml_syntax_error_names_the_file():
+    with pytest.raises(ConfigError, match=r"^bad.toml: not valid TOML"):
+        parse_kit(b"[kit\nid=1", "bad.toml")
+
+
+def test_missing_kit_file(tmp_path):
+    with pytest.raises(ConfigError, match="cannot read kit definition"):
+        load_kit(tmp_path / "nope.toml")
+
+
+def test_kit_file_hash_is_of_its_bytes(tmp_path):
+    import hashlib
+
+    path = tmp_path / "lab.toml"
+    path.write_bytes(EXAMPLE.encode())
+    assert load_kit(path).sha256 == hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_in_well_reference_mode_needs_ref_in_every_mix():
+    text = EXAMPLE.replace('mode = "separate_mix"', 'mode = "in_well"')
+    with pytest.raises(ConfigError, match="in_well mode needs REF"):
+        parse_kit(text.encode(), "k.toml")

@@ -1,0 +1,501 @@
+"""ARMS-PCR interpretation: the demo plate golden, every scenario, boundaries and properties."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from esr1calls.errors import InputError
+from esr1calls.hotspots import load_panel
+from esr1calls.kit import load_kit, parse_kit
+from esr1calls.model import CallStatus, Reason, SampleStatus
+from esr1calls.pcr import (
+    call_pcr,
+    call_target,
+    estimate_fraction,
+    evaluate_reference,
+)
+from esr1calls.report import render_calls_tsv, render_samples_tsv
+
+from .conftest import TESTDATA
+from .golden import assert_golden
+from .plate_factory import DEMO_MAP, column_wells, demo_plate, demo_wells, plate_from
+
+KIT = load_kit()
+D538G = KIT.assays["D538G"]
+EXPECTED = TESTDATA / "expected" / "pcr"
+NAN = math.nan
+
+
+def calls_of(result, sample):
+    report = next(s for s in result.samples if s.sample_id == sample)
+    return report, {c.hotspot: c for c in report.calls}
+
+
+def statuses(calls):
+    return {
+        name: c.status.value for name, c in calls.items() if c.status is not CallStatus.NOT_DETECTED
+    }
+
+
+# --------------------------------------------------------------------------- the demo plate
+@pytest.fixture(scope="module")
+def demo():
+    return call_pcr([demo_plate()], DEMO_MAP)
+
+
+def test_demo_plate_matches_golden(demo):
+    assert_golden(render_calls_tsv(demo.samples), EXPECTED / "demo.calls.tsv")
+    assert_golden(render_samples_tsv(demo.samples), EXPECTED / "demo.samples.tsv")
+
+
+def test_demo_run_controls_pass(demo):
+    assert demo.run_qc and all(check.passed for check in demo.run_qc)
+    assert {c.check for c in demo.run_qc} == {"PC", "NTC", "NTC IC", "WT"}
+    assert demo.notices and "PLACEHOLDER" in demo.notices[0]
+
+
+def test_clean_negative(demo):
+    report, calls = calls_of(demo, "S1")
+    assert report.status is SampleStatus.NEGATIVE
+    assert all(c.status is CallStatus.NOT_DETECTED and c.lod95 == 0.002 for c in calls.values())
+    assert calls["D538G"].delta_ct == pytest.approx(9.23)  # background just above the cut-off
+
+
+def test_several_mutations_in_one_sample(demo):
+    report, calls = calls_of(demo, "S2")
+    assert report.status is SampleStatus.POSITIVE
+    assert statuses(calls) == {"D538G": "DETECTED", "E380Q": "DETECTED", "V422del": "DETECTED"}
+    d538g = calls["D538G"]
+    assert d538g.allele_fraction == pytest.approx(1.95 ** -(6.02 - 0.5), rel=1e-3)
+    low, high = d538g.allele_fraction_ci95
+    assert low < d538g.allele_fraction < high
+    assert "semi-quantitative" in report.summary
+
+
+def test_same_codon_within_margin_is_multiple(demo):
+    _, calls = calls_of(demo, "S3")
+    assert statuses(calls) == {"S463P": "DETECTED", "L536Q": "DETECTED", "Y537S": "DETECTED"}
+    assert Reason.SAME_CODON_MULTIPLE in calls["Y537S"].reasons
+    assert Reason.SAME_CODON_MULTIPLE in calls["L536Q"].reasons
+
+
+def test_same_codon_cross_reactivity(demo):
+    report, calls = calls_of(demo, "S4")
+    assert statuses(calls) == {
+        "Y537S": "DETECTED",
+        "Y537C": "INDETERMINATE",
+        "Y537N": "INDETERMINATE",
+    }
+    assert calls["Y537C"].reasons[0] is Reason.POSSIBLE_CROSS_REACTIVITY
+    assert calls["Y537C"].evidence["primary"] == "Y537S"
+    assert report.status is SampleStatus.POSITIVE
+
+
+def test_ic_failure_with_negative_targets(demo):
+    report, calls = calls_of(demo, "S5")
+    assert statuses(calls) == {"Y537S": "INVALID", "S463P": "INVALID", "L536P": "INVALID"}
+    assert all(calls[h].reasons == (Reason.IC_FAIL,) for h in ("Y537S", "S463P", "L536P"))
+    assert report.status is SampleStatus.INDETERMINATE  # never NEGATIVE
+
+
+def test_ic_failure_with_positive_target(demo):
+    _, calls = calls_of(demo, "S6")
+    assert calls["D538G"].status is CallStatus.DETECTED
+    assert Reason.IC_FAIL_POSITIVE in calls["D538G"].reasons
+    assert calls["E380Q"].status is CallStatus.INVALID  # same mix, negative: IC failure counts
+
+
+def test_reference_ct_low_gives_dilution_advice(demo):
+    report, calls = calls_of(demo, "S7")
+    assert report.status is SampleStatus.INVALID
+    assert {c.reasons for c in calls.values()} == {(Reason.REF_CT_LOW,)}
+    assert calls["D538G"].action.startswith("dilute x64")
+
+
+def test_reference_ct_high_asks_for_re_extraction(demo):
+    report, calls = calls_of(demo, "S8")
+    assert report.status is SampleStatus.INVALID
+    assert {c.reasons for c in calls.values()} == {(Reason.REF_CT_HIGH,)}
+    assert "re-extract" in calls["E380Q"].action
+
+
+def test_low_input_negatives_are_indeterminate_with_their_lod(demo):
+    report, calls = calls_of(demo, "S9")
+    assert calls["L536R"].status is CallStatus.DETECTED  # positive evidence stands
+    negatives = [c for h, c in calls.items() if h != "L536R"]
+    assert all(c.status is CallStatus.INDETERMINATE and c.reasons[0] is Reason.LOW_INPUT
+               for c in negatives)  # fmt: skip
+    expected_lod = 0.002 * 1.95 ** (30.62 - 28.5)
+    assert negatives[0].lod95 == pytest.approx(expected_lod, rel=1e-6)
+    assert report.details["low_input"] is True
+
+
+def test_layout_is_kept_for_the_report(demo):
+    (layout,) = demo.plates
+    assert layout["run_id"] == "demo" and len(layout["wells"]) == 60
+    a1 = next(w for w in layout["wells"] if w["well"] == "A1")
+    assert a1["role"] == "PC" and a1["ct"]["FAM"] == pytest.approx(28.28)
+
+
+# --------------------------------------------------------------------------- run-level failures
+def _all_sample_calls(result):
+    return [c for s in result.samples for c in s.calls]
+
+
+def test_ntc_contamination_invalidates_the_whole_run():
+    result = call_pcr([demo_plate({("A2", "FAM"): 35.0})], DEMO_MAP)
+    assert all(c.status is CallStatus.INVALID and c.reasons == (Reason.NTC_AMPLIFIED,)
+               for c in _all_sample_calls(result))  # fmt: skip
+    assert {s.status for s in result.samples} == {SampleStatus.INVALID}
+    failed = [q for q in result.run_qc if not q.passed]
+    assert [(q.subject, q.value) for q in failed] == [("well A2 FAM (D538G)", 35.0)]
+
+
+def test_ntc_at_exactly_40_fails_and_above_passes():
+    result = call_pcr([demo_plate({("B2", "ROX"): 40.0})], DEMO_MAP)
+    assert [q.subject for q in result.run_qc if not q.passed] == ["well B2 ROX (S463P)"]
+    result = call_pcr([demo_plate({("B2", "ROX"): 40.01})], DEMO_MAP)
+    assert all(q.passed for q in result.run_qc)
+
+
+@pytest.mark.parametrize(
+    "ct, ok", [(25.99, False), (26.0, True), (30.0, True), (30.01, False), (NAN, False)]
+)
+def test_pc_mutation_window_boundaries(ct, ok):
+    result = call_pcr([demo_plate({("C1", "ROX"): ct})], DEMO_MAP)
+    assert all(q.passed for q in result.run_qc) is ok
+    if not ok:
+        assert {c.reasons for c in _all_sample_calls(result)} == {(Reason.PC_FAIL,)}
+
+
+@pytest.mark.parametrize("ct, ok", [(23.99, False), (24.0, True), (28.0, True), (28.01, False)])
+def test_pc_reference_window_boundaries(ct, ok):
+    result = call_pcr([demo_plate({("E1", "FAM"): ct})], DEMO_MAP)
+    assert all(q.passed for q in result.run_qc) is ok
+
+
+def test_missing_positive_control_wells():
+    result = call_pcr([demo_plate(drop_wells=column_wells(1))], DEMO_MAP)
+    assert {c.reasons for c in _all_sample_calls(result)} == {(Reason.MISSING_CONTROL,)}
+
+
+def test_ntc_internal_control_failure_invalidates_the_run():
+    result = call_pcr([demo_plate({("D2", "HEX"): NAN})], DEMO_MAP)
+    assert {c.reasons for c in _all_sample_calls(result)} == {(Reason.CONTROL_IC_FAIL,)}
+
+
+def test_wild_type_control_calling_a_mutation_invalidates_the_run():
+    result = call_pcr([demo_plate({("A3", "FAM"): 25.48 + 8.0})], DEMO_MAP)
+    assert {c.reasons for c in _all_sample_calls(result)} == {(Reason.WT_CTRL_POSITIVE,)}
+
+
+# --------------------------------------------------------------------------- missing data
+def test_missing_mutation_well_is_invalid_not_negative():
+    result = call_pcr([demo_plate(drop_wells=["B5"])], DEMO_MAP)  # S2, mix RM2
+    _, calls = calls_of(result, "S2")
+    for name in ("Y537S", "S463P", "L536P"):
+        assert calls[name].status is CallStatus.INVALID
+        assert calls[name].reasons == (Reason.MISSING_WELL,)
+    assert calls["D538G"].status is CallStatus.DETECTED
+
+
+def test_missing_reference_well_invalidates_the_sample():
+    result = call_pcr([demo_plate(drop_wells=["E4"])], DEMO_MAP)
+    report, calls = calls_of(result, "S1")
+    assert report.status is SampleStatus.INVALID
+    assert {c.reasons for c in calls.values()} == {(Reason.MISSING_WELL,)}
+
+
+def test_missing_channel_row_is_invalid(tmp_path):
+    wells = demo_wells()
+    wells = wells[~((wells["well"] == "A4") & (wells["dye"] == "ROX"))]
+    result = call_pcr([plate_from(wells)], DEMO_MAP)
+    _, calls = calls_of(result, "S1")
+    assert calls["E380Q"].status is CallStatus.INVALID
+    assert calls["D538G"].status is CallStatus.NOT_DETECTED
+
+
+def test_unmapped_empty_and_unknown_dye_rows_are_dropped_with_reasons(tmp_path):
+    wells = demo_wells()
+    extra = wells[wells["well"] == "A4"].copy()
+    extra["well"] = "H12"
+    sybr = wells[wells["well"] == "A5"].head(1).copy()
+    sybr["dye"] = "SYBR"
+    import pandas as pd
+
+    plate = plate_from(pd.concat([wells, extra, sybr]))
+    plate_map = tmp_path / "map.csv"
+    plate_map.write_text(DEMO_MAP.read_text() + "G12,,EMPTY,\n")
+    result = call_pcr([plate], plate_map)
+    reasons = {(d.place, d.reason) for d in result.dropped}
+    assert ("well H12", "has data but is not in the plate map") in reasons
+    assert any("dye SYBR is not a channel" in r for _, r in reasons)
+
+
+# --------------------------------------------------------------------------- replicates
+def test_replicates_that_disagree(tmp_path):
+    plate_map = tmp_path / "replicates.csv"
+    lines = DEMO_MAP.read_text().splitlines()
+    out = [lines[0] + ",replicate"]
+    for line in lines[1:]:
+        well, sample, role, mix = line.split(",")
+        if sample in ("S1", "S2"):
+            out.append(f"{well},R1,{role},{mix},{1 if sample == 'S1' else 2}")
+        else:
+            out.append(f"{line},1")
+    plate_map.write_text("\n".join(out) + "\n")
+    result = call_pcr([demo_plate()], plate_map)
+    report, calls = calls_of(result, "R1")
+    # D538G: 9.23 and 6.02 -> mean 7.6 <= 9.5: reportable, flagged
+    assert calls["D538G"].status is CallStatus.DETECTED
+    assert calls["D538G"].reasons == (Reason.REPLICATE_DISCORDANT,)
+    # E380Q: 7.11 and no Ct -> mean far above the cut-off: re-test
+    assert calls["E380Q"].status is CallStatus.INDETERMINATE
+    assert calls["E380Q"].reasons == (Reason.REPLICATE_DISCORDANT,)
+    assert len(calls["E380Q"].evidence["replicates"]) == 2
+    assert report.status is SampleStatus.POSITIVE
+
+
+# --------------------------------------------------------------------------- several plates
+def test_one_map_with_plate_column_covers_two_runs(tmp_path):
+    plate_map = tmp_path / "two.csv"
+    lines = DEMO_MAP.read_text().splitlines()
+    body = [f"{line},{run}" for run in ("run1", "run2") for line in lines[1:]]
+    plate_map.write_text(lines[0] + ",plate\n" + "\n".join(body) + "\n")
+    result = call_pcr([demo_plate(run_id="run1"), demo_plate({("A2", "FAM"): 30.0}, run_id="run2")],
+                      plate_map)  # fmt: skip
+    run1 = [s for s in result.samples if s.details["run_id"] == "run1"]
+    run2 = [s for s in result.samples if s.details["run_id"] == "run2"]
+    assert len(run1) == len(run2) == 9
+    assert SampleStatus.INVALID not in {s.status for s in run1 if s.sample_id in ("S1", "S2")}
+    assert {s.status for s in run2} == {SampleStatus.INVALID}
+
+
+def test_two_runs_need_a_plate_column_or_two_maps():
+    with pytest.raises(InputError, match="share one plate map"):
+        call_pcr([demo_plate(run_id="a"), demo_plate(run_id="b")], DEMO_MAP)
+    result = call_pcr([demo_plate(run_id="a"), demo_plate(run_id="b")], [DEMO_MAP, DEMO_MAP])
+    assert len(result.samples) == 18
+
+
+def test_one_run_split_by_dye_gives_the_same_calls(demo):
+    wells = demo_wells()
+    fam = plate_from(wells[wells["dye"] == "FAM"], name="demo_FAM.txt")
+    rest = plate_from(wells[wells["dye"] != "FAM"], name="demo_other.txt")
+    result = call_pcr([fam, rest], DEMO_MAP)
+    assert [s.calls for s in result.samples] == [s.calls for s in demo.samples]
+
+
+def test_the_same_well_twice_is_an_error():
+    wells = demo_wells()
+    with pytest.raises(InputError, match="well A1 has two FAM values"):
+        call_pcr(
+            [plate_from(wells, name="a.txt"), plate_from(wells.head(1), name="b.txt")], DEMO_MAP
+        )
+
+
+# --------------------------------------------------------------------------- kit options
+def test_hotspot_not_in_the_kit_is_not_tested():
+    result = call_pcr([demo_plate()], DEMO_MAP, panel=load_panel("extended"))
+    _, calls = calls_of(result, "S1")
+    assert calls["Y537D"].status is CallStatus.INDETERMINATE
+    assert calls["Y537D"].reasons == (Reason.NOT_TESTED,)
+    assert calls_of(result, "S1")[0].status is SampleStatus.INDETERMINATE
+
+
+def test_overload_policy_invalidate_positives_only():
+    text = (
+        TESTDATA.parent / "esr1calls" / "data" / "kits" / "esr1-11-arms-example.toml"
+    ).read_text()
+    kit = parse_kit(
+        text.replace('"invalidate_all"', '"invalidate_positives_only"').encode(), "k.toml"
+    )
+    result = call_pcr([demo_plate({("A10", "FAM"): 18.71 + 5.0})], DEMO_MAP, kit=kit)
+    _, calls = calls_of(result, "S7")
+    assert calls["D538G"].status is CallStatus.INVALID and calls["D538G"].reasons == (
+        Reason.REF_CT_LOW,
+    )
+    assert calls["E380Q"].status is CallStatus.NOT_DETECTED
+
+
+IN_WELL_KIT = b"""
+[kit]
+id = "in-well-test"
+version = "1"
+[dyes]
+FAM = ["FAM"]
+HEX = ["HEX", "VIC"]
+CY5 = ["Cy5"]
+[mixes.M1]
+FAM = "D538G"
+HEX = "REF"
+CY5 = "IC"
+[mixes.M2]
+FAM = "Y537S"
+HEX = "REF"
+CY5 = "IC"
+[reference]
+mode = "in_well"
+ct_min = 20.0
+ct_target = 25.0
+ct_full_sensitivity = 28.5
+ct_max = 32.0
+[internal_control]
+ct_max = 35.0
+[targets]
+cutoff = 9.0
+[controls.PC]
+mutation_window = [26.0, 30.0]
+reference_window = [24.0, 28.0]
+[controls.NTC]
+max_ct_allowed = 40.0
+"""
+
+
+def test_in_well_reference_mode(tmp_path):
+    import pandas as pd
+
+    rows = []
+    for well, role_cts in {
+        "A1": (28.0, 26.0, 30.0), "A2": (NAN, NAN, 30.0),  # PC M1, NTC M1
+        "B1": (28.0, 26.0, 30.0), "B2": (NAN, NAN, 30.0),  # PC M2, NTC M2
+        "A3": (32.0, 26.0, 30.0), "B3": (NAN, 26.5, 30.0),  # S1: D538G dCt 6; Y537S no Ct
+    }.items():  # fmt: skip
+        for dye, ct in zip(("FAM", "VIC", "CY5"), role_cts, strict=True):
+            rows.append({"well": well, "sample_name": "", "target_name": "", "dye": dye, "ct": ct,
+                         "flags": "", "source_row": len(rows) + 2})  # fmt: skip
+    plate_map = tmp_path / "map.csv"
+    plate_map.write_text("well,sample_id,role,mix\nA1,PC,PC,M1\nB1,PC,PC,M2\nA2,NTC,NTC,M1\n"
+                         "B2,NTC,NTC,M2\nA3,S1,SAMPLE,M1\nB3,S1,SAMPLE,M2\n")  # fmt: skip
+    kit = parse_kit(IN_WELL_KIT, "in_well.toml")
+    result = call_pcr([plate_from(pd.DataFrame(rows))], plate_map, kit=kit,
+                      panel=load_panel("default", ["D538G", "Y537S"]))  # fmt: skip
+    _, calls = calls_of(result, "S1")
+    assert calls["D538G"].status is CallStatus.DETECTED and calls["D538G"].delta_ct == 6.0
+    assert calls["Y537S"].status is CallStatus.NOT_DETECTED
+    assert all(q.passed for q in result.run_qc)
+
+
+# --------------------------------------------------------------------------- boundaries
+@pytest.mark.parametrize(
+    "ct_mutation, expected",
+    [(26.0 + 8.99, "DETECTED"), (26.0 + 9.0, "DETECTED"), (26.0 + 9.01, "NOT_DETECTED")],
+)
+def test_delta_ct_cutoff_boundary(ct_mutation, expected):
+    assert call_target(ct_mutation, 26.0, 30.0, D538G, KIT).status.value == expected
+
+
+@pytest.mark.parametrize(
+    "ct_mutation, ic, expected",
+    [
+        (40.0, 30.0, "NOT_DETECTED"),  # Ct 40 amplified: dCt 14 > cut-off
+        (40.01, 30.0, "NOT_DETECTED"),  # above ct_max: no amplification, IC fine
+        (NAN, 35.0, "NOT_DETECTED"),  # IC at its limit is fine
+        (NAN, 35.01, "INVALID"),  # IC just over its limit
+        (NAN, NAN, "INVALID"),
+        (None, 30.0, "INVALID"),  # no data is never a negative
+        (38.0, NAN, "INVALID"),  # late signal with failed IC: inhibition could hide a positive
+        (33.0, NAN, "DETECTED"),  # positive with failed IC: flagged only
+    ],
+)
+def test_no_amplification_and_internal_control(ct_mutation, ic, expected):
+    outcome = call_target(ct_mutation, 26.0, ic, D538G, KIT)
+    assert outcome.status.value == expected
+
+
+def test_equivocal_band():
+    assay = dataclasses.replace(
+        D538G, equivocal_band=dataclasses.replace(D538G.equivocal_band, value=1.0)
+    )
+    assert call_target(26.0 + 9.5, 26.0, 30.0, assay, KIT).reasons == (Reason.EQUIVOCAL,)
+    assert call_target(26.0 + 10.0, 26.0, 30.0, assay, KIT).status is CallStatus.INDETERMINATE
+    assert call_target(26.0 + 10.01, 26.0, 30.0, assay, KIT).status is CallStatus.NOT_DETECTED
+
+
+def test_sanity_flags():
+    outcome = call_target(18.0, 20.5, 30.0, D538G, KIT)
+    assert outcome.status is CallStatus.DETECTED
+    assert set(outcome.reasons) == {Reason.DCT_NEGATIVE, Reason.MUT_CT_EARLY}
+
+
+@pytest.mark.parametrize(
+    "ct, invalid, low_input",
+    [(19.99, Reason.REF_CT_LOW, False), (20.0, None, False), (28.5, None, False),
+     (28.51, None, True), (32.0, None, True), (32.01, Reason.REF_CT_HIGH, False)],
+)  # fmt: skip
+def test_reference_window_boundaries(ct, invalid, low_input):
+    outcome = evaluate_reference([ct], KIT)
+    assert outcome.invalid is invalid
+    assert outcome.low_input is low_input
+
+
+def test_reference_no_amplification_and_missing():
+    assert evaluate_reference([NAN], KIT).invalid is Reason.REF_NO_AMP
+    assert evaluate_reference([None], KIT).invalid is Reason.MISSING_WELL
+
+
+@pytest.mark.parametrize("gap, cross", [(2.99, False), (3.0, True)])
+def test_cross_reactivity_margin_boundary(gap, cross):
+    ref = 25.95
+    plate = demo_plate({("B7", "FAM"): ref + 5.0, ("C7", "FAM"): ref + 5.0 + gap,
+                        ("D7", "FAM"): NAN})  # fmt: skip
+    _, calls = calls_of(call_pcr([plate], DEMO_MAP), "S4")
+    assert (calls["Y537C"].status is CallStatus.INDETERMINATE) is cross
+
+
+def test_fraction_interval_narrows_with_more_copies():
+    _, (low1, high1), _ = estimate_fraction(6.0, D538G, 500)
+    _, (low2, high2), _ = estimate_fraction(6.0, D538G, 50_000)
+    assert high1 - low1 >= high2 - low2
+
+
+# --------------------------------------------------------------------------- properties
+@settings(max_examples=200, deadline=None)
+@given(
+    ct=st.floats(15, 45), drop=st.floats(0, 10), ref=st.floats(20, 32),
+    ic=st.one_of(st.just(NAN), st.floats(20, 40)),
+)  # fmt: skip
+def test_lowering_delta_ct_never_turns_detected_into_not_detected(ct, drop, ref, ic):
+    before = call_target(ct, ref, ic, D538G, KIT).status
+    after = call_target(ct - drop, ref, ic, D538G, KIT).status
+    if before is CallStatus.DETECTED:
+        assert after is CallStatus.DETECTED
+
+
+CONTROL_WELLS = [f"{r}{c}" for r in "ABCDE" for c in (1, 2)]
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    removed=st.sets(st.sampled_from(CONTROL_WELLS), min_size=1, max_size=4),
+    contaminated=st.booleans(),
+)
+def test_removing_a_control_never_turns_a_run_valid(removed, contaminated):
+    changes = {("A2", "FAM"): 33.0} if contaminated else {}
+    full = call_pcr([demo_plate(changes)], DEMO_MAP)
+    reduced = call_pcr([demo_plate(changes, drop_wells=removed)], DEMO_MAP)
+    assert not all(q.passed for q in reduced.run_qc)
+    if not all(q.passed for q in full.run_qc):
+        assert not all(q.passed for q in reduced.run_qc)
+
+
+@settings(max_examples=40, deadline=None)
+@given(sample_column=st.integers(4, 12), row=st.sampled_from("ABCD"),
+       dye=st.sampled_from(["FAM", "ROX", "CY5"]), drop=st.floats(0.1, 8))  # fmt: skip
+def test_on_the_plate_a_stronger_signal_never_loses_a_detection(sample_column, row, dye, drop):
+    well = f"{row}{sample_column}"
+    wells = demo_wells()
+    hit = (wells["well"] == well) & (wells["dye"] == dye)
+    if hit.sum() != 1 or math.isnan(wells.loc[hit, "ct"].iloc[0]):
+        return
+    before = call_pcr([plate_from(wells)], DEMO_MAP)
+    wells.loc[hit, "ct"] = wells.loc[hit, "ct"] - drop
+    after = call_pcr([plate_from(wells)], DEMO_MAP)
+    for b, a in zip(_all_sample_calls(before), _all_sample_calls(after), strict=True):
+        if b.status is CallStatus.DETECTED:
+            assert a.status is not CallStatus.NOT_DETECTED
