@@ -6,6 +6,7 @@ Ctrl-C exits 130. ``--debug`` adds tracebacks. Anything else is a bug and keeps 
 
 from __future__ import annotations
 
+import json
 import logging
 import sys
 import traceback
@@ -18,6 +19,7 @@ import click
 from ._version import __version__
 from .errors import Esr1CallsError
 from .hotspots import DEFAULT_PANEL, PANEL_FORMATS, Panel, export_panel, load_panel
+from .kit import EXAMPLE_KIT, describe_kit, load_kit
 from .model import Build
 from .provenance import command_line
 from .report import ReportOptions, write_text_atomic
@@ -196,6 +198,43 @@ def hotspots_command(
     else:
         write_text_atomic(output, text)
         log.info("panel written to %s", output)
+
+
+@cli.group("kit")
+def kit_group() -> None:
+    """Show or validate ARMS-PCR kit definitions (TOML)."""
+
+
+@kit_group.command("show")
+@click.argument("kit", required=False, default=EXAMPLE_KIT)
+@click.option(
+    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
+)
+@debug_option
+def kit_show(kit: str, fmt: str) -> None:
+    """Print a kit definition: mixes, windows, cut-offs and their sources.
+
+    KIT is a kit TOML file or the bundled example's id (the default).
+    """
+    loaded = load_kit(kit)
+    if fmt == "json":
+        document = {"kit": loaded.describe(), "mixes": loaded.mixes, **loaded.thresholds()}
+        click.echo(json.dumps(document, indent=2))
+    else:
+        click.echo(describe_kit(loaded), nl=False)
+
+
+@kit_group.command("validate")
+@click.argument("kit_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@debug_option
+def kit_validate(kit_file: Path) -> None:
+    """Check a kit definition; exit 1 with the first problem, naming the table and key."""
+    kit = load_kit(kit_file)
+    placeholder = " (PLACEHOLDER values)" if kit.placeholder else ""
+    click.echo(
+        f"{kit_file.name}: valid kit {kit.id} {kit.version}, {len(kit.assays)} assays"
+        f"{placeholder}, sha256 {kit.sha256}"
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> None:

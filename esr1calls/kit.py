@@ -534,3 +534,38 @@ def load_kit(spec: str | Path | None = None) -> Kit:
             f"or omit --kit for the bundled {EXAMPLE_KIT}."
         ) from exc
     return parse_kit(raw, path.name, str(path))
+
+
+def describe_kit(kit: Kit) -> str:
+    """A plain-text summary of a kit for ``esr1calls kit show``."""
+    warn = "  ** PLACEHOLDER values: not for clinical use **" if kit.placeholder else ""
+    lines = [f"Kit {kit.id} {kit.version}: {kit.name}{warn}", f"sha256 {kit.sha256}", "", "Mixes:"]
+    for mix, channels in kit.mixes.items():
+        cells = "  ".join(f"{ch} {target:<8}" for ch, target in channels.items())
+        lines.append(f"  {mix:<6}{cells}".rstrip())
+    where = f"channel {kit.reference_channel} in every well"
+    if kit.reference_mode == "separate_mix":
+        where = f"mix {kit.reference_mix} {kit.reference_channel}"
+    lines += [
+        "",
+        f"Reference ({where}): valid Ct {kit.ref_ct_min.value:g}-{kit.ref_ct_max.value:g}; "
+        f"full sensitivity at Ct <= {kit.ref_ct_full_sensitivity.value:g}; "
+        f"overload: {kit.overload_policy}",
+        f"Internal control: Ct <= {kit.ic_ct_max.value:g}",
+        f"Controls: PC mutation Ct {kit.pc_mutation_window}, PC reference Ct "
+        f"{kit.pc_reference_window}; NTC no Ct <= {kit.ntc_max_ct.value:g}; "
+        f"WT control {'required' if kit.wt_required else 'optional'}",
+        "",
+        "Assays:      cut-off  Ct max  A     dCt100  band  (source of the cut-off)",
+    ]
+    for name, assay in kit.assays.items():
+        lines.append(
+            f"  {name:<9} {assay.cutoff.value:>6g}  {assay.ct_max.value:>6g}  "
+            f"{assay.amplification_factor.value:<5g} {assay.delta_ct_100.value:>6g}  "
+            f"{assay.equivocal_band.value:>4g}  ({assay.cutoff.source or 'no source given'})"
+        )
+    if kit.groups:
+        lines += ["", f"Same-codon groups (cross-reactivity margin "
+                      f"{kit.cross_reactivity_margin.value:g} cycles):"]  # fmt: skip
+        lines += [f"  {', '.join(group)}" for group in kit.groups]
+    return "\n".join(lines) + "\n"

@@ -74,3 +74,37 @@ def test_python_dash_m_runs_the_same_cli():
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines()[1].startswith("E380Q\t")
+
+
+def test_kit_show_text_and_json(run_cli):
+    result = run_cli(["kit", "show"])
+    assert result.exit_code == 0
+    assert "PLACEHOLDER" in result.stdout and "RM1   FAM D538G" in result.stdout
+    result = run_cli(["kit", "show", "--format", "json"])
+    import json
+
+    document = json.loads(result.stdout)
+    assert document["kit"]["id"] == "esr1-11-arms-example"
+    assert document["assays"]["D538G"]["cutoff"]["value"] == 9.0
+
+
+def test_kit_validate_good_and_bad(run_cli, tmp_path):
+    from esr1calls.kit import load_kit
+
+    good = tmp_path / "lab.toml"
+    source = load_kit().path  # the bundled id, not a file
+    assert source == "esr1-11-arms-example"
+    from importlib import resources
+
+    text = (
+        resources.files("esr1calls") / "data" / "kits" / "esr1-11-arms-example.toml"
+    ).read_text()
+    good.write_text(text)
+    result = run_cli(["kit", "validate", good])
+    assert result.exit_code == 0 and result.stdout.startswith("lab.toml: valid kit esr1-11-arms")
+    bad = tmp_path / "bad.toml"
+    bad.write_text(text.replace('FAM = "D538G"', 'FAM = "D538X"'))
+    result = run_cli(["kit", "validate", bad])
+    assert result.exit_code == 1
+    assert result.stderr.startswith("esr1calls: error: bad.toml, [mixes.RM1]: FAM: unknown hotspot")
+    assert len(result.stderr.splitlines()) == 1
