@@ -18,6 +18,7 @@ import datetime as dt
 import io
 import re
 import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -257,7 +258,14 @@ def read_member(path: Path, archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> 
     try:
         with archive.open(info) as handle:
             data = handle.read(info.file_size + 1)
-    except (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError) as exc:
+    except (
+        zipfile.BadZipFile,
+        zlib.error,
+        OSError,
+        ValueError,
+        EOFError,
+        NotImplementedError,
+    ) as exc:
         raise PlateFormatError(
             path,
             f"archive member {member_name(info.filename)!r} cannot be read ({exc}); "
@@ -323,8 +331,9 @@ def load_workbook(path: Path, data: bytes, *, max_rows: int | None = None) -> Wo
             if name.lower().endswith((".xml", ".rels", ".vml")):
                 refuse_doctype(path, read_member(path, archive, info), name)
     sheets: list[Grid] = []
-    # python-calamine raises its own exception types (CalamineError, XmlError, ZipError, ...)
-    # and sometimes plain ValueError; all of them mean "this workbook cannot be read".
+    # python-calamine raises its own exception types (CalamineError, XmlError, ZipError, ...),
+    # plain ValueError, and on some damaged files a Rust panic (pyo3's PanicException derives
+    # from BaseException): all of them mean "this workbook cannot be read".
     try:
         workbook = python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(data))
         for name in workbook.sheet_names:
@@ -337,7 +346,9 @@ def load_workbook(path: Path, data: bytes, *, max_rows: int | None = None) -> Wo
             sheets.append(Grid(str(name), rows))
     except PlateFormatError:
         raise
-    except Exception as exc:
+    except (KeyboardInterrupt, SystemExit, MemoryError):
+        raise
+    except BaseException as exc:
         raise PlateFormatError(
             path,
             f"cannot be read as a spreadsheet ({type(exc).__name__}: {exc}); "

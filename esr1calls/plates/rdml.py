@@ -185,7 +185,7 @@ def _layout(pcr_format: ET.Element | None) -> tuple[tuple[int, int] | None, bool
         return None, False
     rows = parse_number(_text(pcr_format, "rows"))
     columns = parse_number(_text(pcr_format, "columns"))
-    if rows is None or columns is None or rows <= 0 or columns <= 0:
+    if rows is None or columns is None or not (0 < rows <= 1000 and 0 < columns <= 1000):
         return None, True  # "free format": numeric ids are positions without a plate
     if columns == 1 or _text(pcr_format, "rowLabel") == "123" == _text(pcr_format, "columnLabel"):
         return None, True
