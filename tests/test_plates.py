@@ -262,6 +262,32 @@ def test_omitted_and_flagged_wells_are_kept_with_flags() -> None:
     assert sds.wells["dye"].eq("").all()  # RQ exports carry no reporter
 
 
+def test_omitted_wells_keep_their_ct_and_carry_the_flag(tmp_path: Path) -> None:
+    text = demo_text("quantstudio/esr1_demo_quantstudio.txt")
+    path = tmp_path / "qs.txt"
+    path.write_text(text.replace("\n1\tA1\tfalse\t", "\n1\tA1\ttrue\t", 1), encoding="utf-8")
+    a1 = read_plate(path).wells.set_index(["well", "dye"]).loc[("A1", "FAM")]
+    assert a1["flags"] == "OMITTED" and a1["ct"] == 28.28
+    lc480 = demo_text("lightcycler480/esr1_demo_lc480_fam_465-510.txt").replace("True", "False", 1)
+    path = tmp_path / "lc.txt"
+    path.write_text(lc480, encoding="utf-8")
+    first = read_plate(path).wells.iloc[0]
+    assert first["flags"] == "OMITTED" and first["ct"] == 28.28
+
+
+def test_only_the_results_section_is_read(tmp_path: Path) -> None:
+    text = demo_text("quantstudio/esr1_demo_quantstudio.txt")
+    decoy = (
+        "[Amplification Data]\nWell\tWell Position\tCycle\tTarget Name\tReporter\tCT\n"
+        "1\tA1\t1\tX\tFAM\t1.0\n\n"
+    )
+    path = tmp_path / "qs.txt"
+    path.write_text(text.replace("[Results]", decoy + "[Results]", 1), encoding="utf-8")
+    plate = read_plate(path)
+    assert len(plate.wells) == 204
+    assert any("[Amplification Data]" in d.reason for d in plate.dropped)
+
+
 def test_excel_float_wells_and_zero_padded_wells_are_normalised() -> None:
     da2 = read_plate(PLATES / "quantstudio-da2" / (
         "QUANTSTUDIO7PRO-DIOMNI__allotropy__appbio_quantstudio_designandanalysis_Diomni_v4.3_"

@@ -17,7 +17,7 @@ from typing import Any
 
 from ..errors import PlateFormatError
 from . import Plate
-from ._source import SHEET_MARK, Grid, Row, WorkbookSource, load_source
+from ._source import SHEET_MARK, Grid, Row, TextSource, WorkbookSource, load_source
 from ._table import (
     CT_NAMES,
     CtCellError,
@@ -150,7 +150,12 @@ def abi_kind(head: str) -> str | None:
 def read_abi(path: Path, fmt: str, label: str) -> Plate:
     """Read any Applied Biosystems results export into a Plate tagged with ``fmt``."""
     source = load_source(path)
-    found = find_header(source, _is_results_header, sheets=_RESULT_SHEETS)
+    start = 0
+    if isinstance(source, TextSource):
+        # with sections, the table must be the one under [Results], not an earlier section's
+        markers = [i for i, line in enumerate(source.lines) if line.strip() == "[Results]"]
+        start = markers[0] if markers else 0
+    found = find_header(source, _is_results_header, sheets=_RESULT_SHEETS, start=start)
     if found is None:
         _raise_no_table(path, source)
         raise AssertionError  # unreachable: _raise_no_table always raises
@@ -232,10 +237,10 @@ def read_abi(path: Path, fmt: str, label: str) -> Plate:
         threshold = parse_number(row.get(columns.threshold), decimal_comma=decimal_comma)
         if threshold is not None:
             thresholds.setdefault(key, set()).add(threshold)
-        start, stop = row.get(columns.baseline_start), row.get(columns.baseline_end)
-        if start or stop:
+        first, last = row.get(columns.baseline_start), row.get(columns.baseline_end)
+        if first or last:
             auto = is_true(row.get(columns.auto_baseline))
-            baselines.setdefault(key, set()).add("auto" if auto else f"{start}-{stop}")
+            baselines.setdefault(key, set()).add("auto" if auto else f"{first}-{last}")
 
     metadata["thresholds"] = {k: _one_or_all(v) for k, v in thresholds.items()}
     metadata["baselines"] = {k: _one_or_all(v) for k, v in baselines.items()}

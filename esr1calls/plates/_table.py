@@ -88,11 +88,13 @@ def find_header(
     is_header: Callable[[Sequence[str]], bool],
     *,
     sheets: Iterable[str] = (),
+    start: int = 0,
 ) -> tuple[Grid, int] | None:
     """The first grid and row index whose normalised cells satisfy ``is_header``.
 
     For text the delimiter is chosen on the header line itself: metadata lines above it may
     use another separator. Preferred sheets are searched first, then the others in order.
+    ``start`` skips the first lines of a text file (to search inside one section).
     """
     if isinstance(source, WorkbookSource):
         preferred = [s.lower() for s in sheets]
@@ -106,7 +108,7 @@ def find_header(
                     return grid, index
         return None
     for index, line in enumerate(source.lines):
-        if not line.strip():
+        if index < start or not line.strip():
             continue
         delimiter = guess_delimiter(line)
         if is_header([norm_header(c) for c in split_line(line, delimiter)]):
