@@ -2,7 +2,7 @@
 
 Public API::
 
-    from esr1calls import load_panel, HOTSPOTS, Call, CallStatus
+    from esr1calls import load_panel, HOTSPOTS, Call, CallStatus, read_plate
 """
 
 from ._version import __version__
@@ -24,6 +24,7 @@ from .model import (
     SampleReport,
     SampleStatus,
 )
+from .plates import PlateFormat, read_plate, sniff_format
 
 __all__ = [
     "HOTSPOTS",
@@ -36,6 +37,7 @@ __all__ = [
     "InputError",
     "Method",
     "Panel",
+    "PlateFormat",
     "PlateFormatError",
     "Reason",
     "SampleReport",
@@ -44,4 +46,6 @@ __all__ = [
     "VcfFormatError",
     "__version__",
     "load_panel",
+    "read_plate",
+    "sniff_format",
 ]

@@ -38,3 +38,136 @@ class Plate:
     wells: pd.DataFrame  # columns WELL_COLUMNS
     metadata: Mapping[str, Any] = field(default_factory=dict)  # instrument, serial, date, ...
     dropped: tuple[Dropped, ...] = ()
+
+
+# ---------------------------------------------------------------------------------------------
+# Readers and dispatch (added by issue 3). The contract above is defined first because every
+# reader module imports it; the imports below therefore cannot sit at the top of the file.
+
+import logging  # noqa: E402
+from enum import StrEnum  # noqa: E402
+from typing import Protocol  # noqa: E402
+
+from ..errors import PlateFormatError, UnknownFormatError  # noqa: E402
+
+
+class PlateFormat(StrEnum):
+    """The plate export formats we read; the value is what ``--format`` accepts."""
+
+    RDML = "rdml"
+    SDS7900 = "sds7900"
+    QUANTSTUDIO_DA2 = "quantstudio-da2"
+    ABI7500 = "abi7500"
+    QUANTSTUDIO = "quantstudio"
+    CFX = "cfx"
+    LIGHTCYCLER480 = "lightcycler480"
+    LIGHTCYCLER96 = "lightcycler96"
+    ROTORGENE = "rotorgene"
+    SLAN = "slan"
+    GENERIC = "generic"
+
+    @property
+    def label(self) -> str:
+        """What a person calls it: instrument, software and file types."""
+        return READERS[self].LABEL
+
+
+class PlateReader(Protocol):
+    """What every ``plates/<family>.py`` module provides."""
+
+    FORMAT_ID: str
+    LABEL: str
+
+    def sniff(self, head: str) -> bool: ...
+
+    def read(self, path: Path) -> Plate: ...
+
+
+from . import (  # noqa: E402
+    abi7500,
+    cfx,
+    generic,
+    lightcycler96,
+    lightcycler480,
+    quantstudio,
+    quantstudio_da2,
+    rdml,
+    rotorgene,
+    sds7900,
+    slan,
+)
+from ._source import head_text  # noqa: E402
+
+# Most specific first: the generic long table would also accept several vendors' files.
+READERS: dict[PlateFormat, PlateReader] = {
+    PlateFormat.RDML: rdml,
+    PlateFormat.SDS7900: sds7900,
+    PlateFormat.QUANTSTUDIO_DA2: quantstudio_da2,
+    PlateFormat.ABI7500: abi7500,
+    PlateFormat.QUANTSTUDIO: quantstudio,
+    PlateFormat.CFX: cfx,
+    PlateFormat.LIGHTCYCLER480: lightcycler480,
+    PlateFormat.LIGHTCYCLER96: lightcycler96,
+    PlateFormat.ROTORGENE: rotorgene,
+    PlateFormat.SLAN: slan,
+    PlateFormat.GENERIC: generic,
+}
+PLATE_FORMATS: tuple[str, ...] = tuple(f.value for f in READERS)
+
+_log = logging.getLogger(__name__)
+
+
+def sniff_format(path: str | Path) -> PlateFormat:
+    """The format of a plate export, from its content (never from the extension alone).
+
+    Raises UnknownFormatError when no reader recognises it, and PlateFormatError when the file
+    cannot be opened at all (empty, unreadable, a refused zip).
+    """
+    path = Path(path)
+    head = head_text(path)
+    for fmt, reader in READERS.items():
+        if reader.sniff(head):
+            return fmt
+    expected = "; ".join(reader.LABEL for reader in READERS.values())
+    raise UnknownFormatError(
+        path,
+        f"not a recognised plate export (expected one of: {expected}). "
+        "Pass --format if you know it.",
+    )
+
+
+def read_plate(path: str | Path, fmt: PlateFormat | str | None = None) -> Plate:
+    """Read one plate export into the canonical long table.
+
+    Args:
+        path: the export file (txt, csv, xls, xlsx, rdml...).
+        fmt: a ``PlateFormat`` or its id (``"cfx"``) to skip detection; None detects it.
+    """
+    path = Path(path)
+    if fmt is None or fmt == "auto":
+        chosen = sniff_format(path)
+        _log.info("Detected plate format: %s (%s)", chosen.label, chosen.value)
+    else:
+        try:
+            chosen = PlateFormat(fmt)
+        except ValueError:
+            raise UnknownFormatError(
+                path, f"unknown plate format {fmt!r}; use one of: {', '.join(PLATE_FORMATS)}"
+            ) from None
+        _log.info("Plate format given: %s (%s)", chosen.label, chosen.value)
+    plate = READERS[chosen].read(path)
+    _check_contract(plate)
+    return plate
+
+
+def _check_contract(plate: Plate) -> None:
+    """The promises of WELL_COLUMNS, checked once at the boundary for every reader."""
+    wells = plate.wells
+    if tuple(wells.columns) != WELL_COLUMNS:
+        raise AssertionError(f"reader {plate.format} returned columns {list(wells.columns)}")
+    duplicated = wells.duplicated(["well", "dye"])
+    if duplicated.any():  # readers raise first; this guards a reader bug
+        row = wells[duplicated].iloc[0]
+        raise PlateFormatError(
+            plate.path, f"well {row['well']}, dye {row['dye']} appears twice", place="table"
+        )

@@ -1,0 +1,404 @@
+"""Bytes to cells: decoding, line splitting, spreadsheets and zip safety for every plate reader.
+
+Readers never touch raw bytes. They ask for a :class:`Source` (text lines or workbook sheets),
+turn it into :class:`Grid` s of string cells with 1-based row numbers, and report places as
+``row 14`` or ``sheet 'Results', row 14`` so every message points at what the user sees.
+
+Safety: xlsx and RDML files are zip archives written by instruments, but a file that reaches a
+clinical pipeline may be anything. Archives are refused before anything is decompressed when
+their declared sizes exceed the caps below, and while decompressing when a member turns out
+larger than it claimed. XML members with a DOCTYPE (the door to entity expansion and external
+entities) are refused outright: no instrument export needs one.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import re
+import zipfile
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import python_calamine
+
+from ..errors import PlateFormatError
+
+MAX_INPUT_BYTES = 256 * 2**20  # a 384-well export with every section is a few MB
+MAX_ZIP_MEMBERS = 5_000
+MAX_ZIP_TOTAL_BYTES = 256 * 2**20  # total uncompressed size of an xlsx/RDML archive
+MAX_ZIP_RATIO = 200  # uncompressed/compressed; real xlsx and RDML stay well below 50
+HEAD_ROWS = 60  # rows per sheet (or lines of text) shown to the sniffers
+
+ZIP_MAGIC = (b"PK\x03\x04", b"PK\x07\x08", b"PK\x05\x06")  # local header, spanned, empty
+OLE2_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # legacy .xls (BIFF8 in a compound file)
+SHEET_MARK = "[[sheet: "  # starts each sheet in a workbook head; never occurs in text exports
+
+_NEWLINE = re.compile(r"\r\n|\r|\n")
+_DOCTYPE_PATTERNS = tuple(
+    token.encode(enc)
+    for token in ("<!DOCTYPE", "<!ENTITY")
+    for enc in ("ascii", "utf-16-le", "utf-16-be")
+)
+
+
+@dataclass(frozen=True)
+class Row:
+    """One row of cells (strings, never None) and its 1-based line or row number."""
+
+    number: int
+    cells: tuple[str, ...]
+
+    def get(self, index: int | None) -> str:
+        """The stripped cell at ``index``; "" when the row is shorter or index is None."""
+        if index is None or index >= len(self.cells):
+            return ""
+        return self.cells[index].strip()
+
+    @property
+    def blank(self) -> bool:
+        return not any(cell.strip() for cell in self.cells)
+
+    @property
+    def values(self) -> list[str]:
+        """The stripped cells without trailing empty ones."""
+        values = [cell.strip() for cell in self.cells]
+        while values and not values[-1]:
+            values.pop()
+        return values
+
+
+@dataclass(frozen=True)
+class Grid:
+    """A sheet, or a text file split on one delimiter."""
+
+    name: str  # sheet name; "" for a text file
+    rows: tuple[Row, ...]
+    delimiter: str = ""  # for text files: the separator the rows were split on
+
+    def place(self, number: int) -> str:
+        """Where a row is, in the words a user would look for it."""
+        return f"sheet {self.name!r}, row {number}" if self.name else f"row {number}"
+
+    def span(self, first: int, last: int) -> str:
+        """The place of rows ``first..last`` ("row 12" when they are one row)."""
+        rows = f"row {first}" if first == last else f"rows {first}-{last}"
+        return f"sheet {self.name!r}, {rows}" if self.name else rows
+
+
+@dataclass(frozen=True)
+class TextSource:
+    """A text export, decoded; ``lines[0]`` is line 1."""
+
+    path: Path
+    lines: tuple[str, ...]
+    encoding: str
+
+    def grid(self, delimiter: str) -> Grid:
+        """All lines split on ``delimiter`` (quotes honoured, as Excel writes them)."""
+        rows = tuple(
+            Row(number, split_line(line, delimiter))
+            for number, line in enumerate(self.lines, start=1)
+        )
+        return Grid("", rows, delimiter)
+
+
+@dataclass(frozen=True)
+class WorkbookSource:
+    """An xlsx/xls workbook: every sheet as a grid of strings."""
+
+    path: Path
+    sheets: tuple[Grid, ...]
+    encoding: str = "xlsx"
+
+
+Source = TextSource | WorkbookSource
+
+
+def split_line(line: str, delimiter: str) -> tuple[str, ...]:
+    """Split one line; quoted cells may contain the delimiter.
+
+    >>> split_line('1\\tA1\\t"RGB(1,2,3)"', "\\t")
+    ('1', 'A1', 'RGB(1,2,3)')
+    >>> split_line('Endogenous Control,"ACTB, GAPDH",,', ",")
+    ('Endogenous Control', 'ACTB, GAPDH', '', '')
+    """
+    if delimiter not in line and '"' not in line:
+        return (line,)
+    reader = csv.reader([line], delimiter=delimiter, quotechar='"', strict=False)
+    try:
+        return tuple(next(reader, []))
+    except csv.Error:  # e.g. a NUL byte; fall back to a plain split rather than fail here
+        return tuple(line.split(delimiter))
+
+
+def guess_delimiter(line: str) -> str:
+    """The delimiter of a header line: tab if any, else the more frequent of ';' and ','."""
+    if "\t" in line:
+        return "\t"
+    return ";" if line.count(";") > line.count(",") else ","
+
+
+# ---------------------------------------------------------------------------------------------
+# bytes
+
+
+def read_bytes(path: Path) -> bytes:
+    """The whole file, refusing missing, unreadable, empty and oversized files."""
+    try:
+        size = path.stat().st_size
+        if size > MAX_INPUT_BYTES:
+            raise PlateFormatError(
+                path,
+                f"the file is {size / 2**20:.0f} MiB, larger than any plate export "
+                f"({MAX_INPUT_BYTES // 2**20} MiB limit); check that this is the right file",
+            )
+        data = path.read_bytes()
+    except PlateFormatError:
+        raise
+    except IsADirectoryError as exc:
+        raise PlateFormatError(path, "is a directory, not a plate export") from exc
+    except OSError as exc:
+        raise PlateFormatError(path, f"cannot be read ({exc.strerror or exc})") from exc
+    if not data.strip():
+        raise PlateFormatError(
+            path, "the file is empty; export the results table again", place="row 1"
+        )
+    return data
+
+
+def decode_text(path: Path, data: bytes) -> tuple[str, str]:
+    """Text and the encoding used: BOM, then strict UTF-8, then UTF-16, then cp1252.
+
+    Strict UTF-8 comes before cp1252 because UTF-8 exports with a Cyrillic т or ™ also decode
+    "successfully" as cp1252, into mojibake that would hide the Ct column.
+    """
+    if data.startswith(b"\xef\xbb\xbf"):
+        candidates = ["utf-8-sig"]
+    elif data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        candidates = ["utf-16"]
+    else:
+        candidates = ["utf-8"]
+        sample = data[:4096]
+        # UTF-16 without a BOM: every other byte of ASCII text is NUL
+        if sample.count(0) > len(sample) // 4:
+            candidates += [
+                "utf-16-le" if sample[1::2].count(0) > sample[::2].count(0) else "utf-16-be"
+            ]
+        candidates.append("cp1252")
+    for encoding in candidates:
+        try:
+            text = data.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+        if "\x00" in text:
+            continue
+        return text, encoding
+    raise PlateFormatError(
+        path,
+        "is neither UTF-8, UTF-16 nor Windows-1252 text (binary data?); "
+        "export the results as text, csv or xlsx",
+    )
+
+
+def text_lines(text: str) -> tuple[str, ...]:
+    """Lines with CR, LF or CRLF endings (old LightCycler and SDS files use CR alone).
+
+    >>> text_lines("a\\rb\\r\\nc\\n")
+    ('a', 'b', 'c')
+    """
+    lines = _NEWLINE.split(text)
+    if lines and lines[-1] == "":
+        lines.pop()
+    return tuple(lines)
+
+
+# ---------------------------------------------------------------------------------------------
+# zip archives (xlsx, RDML)
+
+
+def open_zip(path: Path, data: bytes) -> zipfile.ZipFile:
+    """Open an archive after checking its declared sizes against the zip-bomb caps."""
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+        infos = archive.infolist()
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError) as exc:
+        raise PlateFormatError(
+            path, f"is a damaged or truncated zip archive ({exc}); export the file again"
+        ) from exc
+    if len(infos) > MAX_ZIP_MEMBERS:
+        raise PlateFormatError(
+            path, f"the archive holds {len(infos)} members; refusing (possible zip bomb)"
+        )
+    total = sum(info.file_size for info in infos)
+    compressed = sum(info.compress_size for info in infos)
+    if total > MAX_ZIP_TOTAL_BYTES:
+        raise PlateFormatError(
+            path,
+            f"the archive would expand to {total / 2**20:.0f} MiB "
+            f"(limit {MAX_ZIP_TOTAL_BYTES // 2**20} MiB); refusing (possible zip bomb)",
+        )
+    if total > 2**20 and total > MAX_ZIP_RATIO * max(compressed, 1):
+        raise PlateFormatError(
+            path,
+            f"the archive expands {total // max(compressed, 1)}-fold; refusing (possible zip bomb)",
+        )
+    return archive
+
+
+def member_name(name: str) -> str:
+    """Zip member names with forward slashes (CFX Manager writes backslashes)."""
+    return name.replace("\\", "/")
+
+
+def read_member(path: Path, archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> bytes:
+    """A member's bytes, never more than it declared (a lying header is a zip bomb)."""
+    try:
+        with archive.open(info) as handle:
+            data = handle.read(info.file_size + 1)
+    except (
+        zipfile.BadZipFile,
+        zlib.error,
+        OSError,
+        ValueError,
+        EOFError,
+        NotImplementedError,
+    ) as exc:
+        raise PlateFormatError(
+            path,
+            f"archive member {member_name(info.filename)!r} cannot be read ({exc}); "
+            "the file is damaged or truncated",
+        ) from exc
+    if len(data) > info.file_size:
+        raise PlateFormatError(
+            path,
+            f"archive member {member_name(info.filename)!r} is larger than it declares; "
+            "refusing (possible zip bomb)",
+        )
+    return data
+
+
+def refuse_doctype(path: Path, data: bytes, member: str) -> None:
+    """Refuse XML that declares a DOCTYPE or entities (entity expansion, external entities)."""
+    if any(pattern in data for pattern in _DOCTYPE_PATTERNS):
+        raise PlateFormatError(
+            path,
+            f"{member} declares a DOCTYPE or XML entities, which no instrument export uses; "
+            "refusing to read it (XML entity expansion)",
+        )
+
+
+def is_workbook_archive(archive: zipfile.ZipFile) -> bool:
+    names = {member_name(n).lower() for n in archive.namelist()}
+    return "xl/workbook.xml" in names
+
+
+# ---------------------------------------------------------------------------------------------
+# workbooks
+
+
+def cell_text(value: object) -> str:
+    """A spreadsheet cell as the text a user sees; integral floats lose their ".0".
+
+    >>> [cell_text(v) for v in (1.0, 12345.0, 28.28, True, None, " A1 ")]
+    ['1', '12345', '28.28', 'TRUE', '', ' A1 ']
+    """
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, float):
+        if value.is_integer() and abs(value) < 1e15:
+            return str(int(value))
+        return repr(value)
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, dt.datetime | dt.date | dt.time):
+        return value.isoformat()
+    if isinstance(value, dt.timedelta):
+        return str(value)
+    return str(value)
+
+
+def load_workbook(path: Path, data: bytes, *, max_rows: int | None = None) -> WorkbookSource:
+    """Every sheet of an xlsx/xls file (python-calamine), after the zip and XML checks."""
+    if data.startswith(ZIP_MAGIC):
+        archive = open_zip(path, data)
+        for info in archive.infolist():
+            name = member_name(info.filename)
+            if name.lower().endswith((".xml", ".rels", ".vml")):
+                refuse_doctype(path, read_member(path, archive, info), name)
+    sheets: list[Grid] = []
+    # python-calamine raises its own exception types (CalamineError, XmlError, ZipError, ...),
+    # plain ValueError, and on some damaged files a Rust panic (pyo3's PanicException derives
+    # from BaseException): all of them mean "this workbook cannot be read".
+    try:
+        workbook = python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(data))
+        for name in workbook.sheet_names:
+            sheet = workbook.get_sheet_by_name(name)
+            values = sheet.to_python(skip_empty_area=False, nrows=max_rows)
+            rows = tuple(
+                Row(number, tuple(cell_text(v) for v in row))
+                for number, row in enumerate(values, start=1)
+            )
+            sheets.append(Grid(str(name), rows))
+    except PlateFormatError:
+        raise
+    except (KeyboardInterrupt, SystemExit, MemoryError):
+        raise
+    except BaseException as exc:
+        raise PlateFormatError(
+            path,
+            f"cannot be read as a spreadsheet ({type(exc).__name__}: {exc}); "
+            "the file is damaged, truncated or password-protected: export it again",
+        ) from exc
+    return WorkbookSource(path, tuple(sheets))
+
+
+# ---------------------------------------------------------------------------------------------
+# entry points for readers and the sniffer
+
+
+def load_source(path: Path) -> Source:
+    """The file as text lines or workbook sheets, whichever it is by content."""
+    data = read_bytes(path)
+    if data.startswith(OLE2_MAGIC):
+        return load_workbook(path, data)
+    if data.startswith(ZIP_MAGIC):
+        archive = open_zip(path, data)
+        if not is_workbook_archive(archive):
+            raise PlateFormatError(
+                path, "is a zip archive but not an Excel workbook; pass --format rdml if it is RDML"
+            )
+        return load_workbook(path, data)
+    text, encoding = decode_text(path, data)
+    return TextSource(path, text_lines(text), encoding)
+
+
+def head_text(path: Path) -> str:
+    """What the sniffers see: the first lines of a text file; the top of each sheet of a
+    workbook, each after a ``[[sheet: NAME]]`` line; the start of the XML inside an RDML zip."""
+    data = read_bytes(path)
+    if data.startswith(OLE2_MAGIC):
+        return _workbook_head(load_workbook(path, data, max_rows=HEAD_ROWS))
+    if data.startswith(ZIP_MAGIC):
+        archive = open_zip(path, data)
+        if is_workbook_archive(archive):
+            return _workbook_head(load_workbook(path, data, max_rows=HEAD_ROWS))
+        for info in archive.infolist():
+            if member_name(info.filename).lower().endswith((".xml", ".rdml")):
+                start = read_member(path, archive, info)[:4096]
+                return start.decode("utf-8", errors="replace")
+        return ""
+    text, _ = decode_text(path, data)  # all of it: the head must decode as the whole file does
+    return "\n".join(text_lines(text)[: HEAD_ROWS * 4])
+
+
+def _workbook_head(workbook: WorkbookSource) -> str:
+    parts = []
+    for grid in workbook.sheets:
+        parts.append(f"{SHEET_MARK}{grid.name}]]")
+        parts.extend("\t".join(row.cells) for row in grid.rows[:HEAD_ROWS])
+    return "\n".join(parts)

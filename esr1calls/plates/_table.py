@@ -1,0 +1,371 @@
+"""Shared parsing rules for plate readers: header names, numbers, wells, Ct cells, the builder.
+
+Every reader uses the same rules so that the same cell means the same thing in every format:
+headers are matched after normalisation (NFKC, Cyrillic look-alikes, Δ); a Ct cell is a number,
+a no-amplification token, or an error; wells are "A1".."P24" or tube numbers.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import unicodedata
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from ..errors import PlateFormatError
+from ..model import Dropped
+from . import WELL_COLUMNS, Plate
+from ._source import Grid, Row, Source, WorkbookSource, guess_delimiter, split_line
+
+# Latin look-alikes written by AB software (Cт with a Cyrillic т) and old code pages.
+_HOMOGLYPHS = str.maketrans(
+    {
+        "т": "t", "Т": "T", "С": "C", "с": "c", "о": "o", "О": "O", "а": "a", "А": "A",
+        "е": "e", "Е": "E", "р": "p", "Р": "P", "х": "x", "Х": "X", "к": "k", "К": "K",
+        "М": "M", "Н": "H", "В": "B", "Δ": "delta ", "∆": "delta ",
+    }
+)  # fmt: skip
+
+# A well's own quantification cycle, by any instrument's name for it; never Mean/SD columns.
+CT_NAMES = ("ct", "crt", "cq", "cp")
+
+# What instruments write for "no amplification" (compared case-insensitively).
+NO_AMP_TOKENS = frozenset(
+    {"undetermined", "nan", "n/a", "no ct", "no cq", "noc", "no amp", "-", "--"}
+)
+
+_POSITION = re.compile(r"([A-Pa-p])\s*0*([1-9][0-9]?)")
+_INTEGER = re.compile(r"\+?0*([1-9][0-9]*)(?:\.0*)?")
+_NUMBER = re.compile(r"[-+]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?")
+_THOUSANDS = re.compile(r"[-+]?[0-9]{1,3}(?:,[0-9]{3})+(?:\.[0-9]*)?")
+_DECIMAL_COMMA = re.compile(r"[-+]?[0-9]*,[0-9]+")
+_SPACES = re.compile(r"[\s\u00a0\u202f']")
+
+LAYOUTS = {48: (6, 8), 96: (8, 12), 384: (16, 24)}
+MEANINGLESS = frozenset({"", "na", "n/a", "none", "null", "-"})
+
+
+def norm_header(text: str) -> str:
+    """A header cell in comparable form.
+
+    >>> norm_header("Cт Mean"), norm_header(" Well  Position "), norm_header("ΔCт")
+    ('ct mean', 'well position', 'delta ct')
+    """
+    folded = unicodedata.normalize("NFKC", text).translate(_HOMOGLYPHS)
+    return " ".join(folded.lower().split()).rstrip(":").strip()
+
+
+def find_column(header: Sequence[str], names: Iterable[str]) -> int | None:
+    """Index of the first column whose normalised name is one of ``names`` (in their order).
+
+    The first of duplicated names wins (QuantStudio results-only exports repeat some)."""
+    for name in names:
+        if name in header:
+            return header.index(name)
+    return None
+
+
+def has_ct_column(header: Sequence[str]) -> bool:
+    return find_column(header, CT_NAMES) is not None
+
+
+def missing_column(
+    path: Path, place: str, wanted: str, raw_header: Sequence[str], fix: str
+) -> PlateFormatError:
+    """The error for a missing column, listing the columns that are there."""
+    found = ", ".join(c.strip() for c in raw_header if c.strip()) or "(no column names)"
+    return PlateFormatError(
+        path, f'column "{wanted}" is missing. Found: {found}. {fix}', place=place
+    )
+
+
+def find_header(
+    source: Source,
+    is_header: Callable[[Sequence[str]], bool],
+    *,
+    sheets: Iterable[str] = (),
+    start: int = 0,
+) -> tuple[Grid, int] | None:
+    """The first grid and row index whose normalised cells satisfy ``is_header``.
+
+    For text the delimiter is chosen on the header line itself: metadata lines above it may
+    use another separator. Preferred sheets are searched first, then the others in order.
+    ``start`` skips the first lines of a text file (to search inside one section).
+    """
+    if isinstance(source, WorkbookSource):
+        preferred = [s.lower() for s in sheets]
+        ordered = sorted(
+            source.sheets,
+            key=lambda g: preferred.index(g.name.lower()) if g.name.lower() in preferred else 99,
+        )
+        for grid in ordered:
+            for index, row in enumerate(grid.rows):
+                if not row.blank and is_header([norm_header(c) for c in row.cells]):
+                    return grid, index
+        return None
+    for index, line in enumerate(source.lines):
+        if index < start or not line.strip():
+            continue
+        delimiter = guess_delimiter(line)
+        if is_header([norm_header(c) for c in split_line(line, delimiter)]):
+            return source.grid(delimiter), index
+    return None
+
+
+# ---------------------------------------------------------------------------------------------
+# numbers and Ct cells
+
+
+def infer_decimal_comma(values: Iterable[str]) -> bool:
+    """True when a column's numbers use a decimal comma ("28,28") and none uses a point.
+
+    >>> infer_decimal_comma(["28,28", "Undetermined"]), infer_decimal_comma(["1,234.5", "2.0"])
+    (True, False)
+    """
+    comma = False
+    for value in values:
+        text = _SPACES.sub("", value)
+        if "." in text and any(ch.isdigit() for ch in text):
+            return False
+        if _DECIMAL_COMMA.fullmatch(text):
+            comma = True
+    return comma
+
+
+def parse_number(text: str, *, decimal_comma: bool = False) -> float | None:
+    """A number as instruments write it, or None.
+
+    Thousands separators (``62,700.023``) are removed when the decimal mark is a point; with a
+    decimal comma, points are thousands separators (``1.234,5``).
+
+    >>> parse_number("62,700.023"), parse_number("2.183E-03")
+    (62700.023, 0.002183)
+    >>> parse_number("28,28", decimal_comma=True), parse_number("1.234,5", decimal_comma=True)
+    (28.28, 1234.5)
+    >>> parse_number("28,28") is None
+    True
+    """
+    compact = _SPACES.sub("", text)
+    if decimal_comma:
+        if "," in compact:
+            compact = compact.replace(".", "").replace(",", ".")
+    elif _THOUSANDS.fullmatch(compact):
+        compact = compact.replace(",", "")
+    if not _NUMBER.fullmatch(compact):
+        return None
+    return float(compact)
+
+
+class CtCellError(ValueError):
+    """A Ct cell that is neither a number nor a no-amplification token."""
+
+
+def parse_ct(text: str, *, decimal_comma: bool = False) -> float:
+    """A Ct cell: a non-negative number, or NaN for a no-amplification token.
+
+    Blank cells are not handled here: whether blank means "no amplification" or "not
+    analysed" depends on the instrument, so each reader decides before calling this.
+
+    >>> parse_ct("31.2"), parse_ct("Undetermined"), parse_ct("NaN")
+    (31.2, nan, nan)
+    """
+    value = text.strip()
+    if value.lower() in NO_AMP_TOKENS:
+        return math.nan
+    number = parse_number(value, decimal_comma=decimal_comma)
+    if number is None:
+        raise CtCellError(f"{value!r} is not a number")
+    if not math.isfinite(number) or number < 0:
+        raise CtCellError(f"{value!r} is not a possible Ct (negative or infinite)")
+    return number
+
+
+# ---------------------------------------------------------------------------------------------
+# wells
+
+
+class WellError(ValueError):
+    """A well that is neither a plate position nor an index on a known layout."""
+
+
+def layout_from_block(block_type: str) -> tuple[int, int] | None:
+    """Rows and columns from a block/plate description ("384-Well Block", "96fast", ...)."""
+    text = block_type.lower()
+    for size in (384, 96, 48):
+        if str(size) in text:
+            return LAYOUTS[size]
+    return None
+
+
+def parse_well(text: str, layout: tuple[int, int] | None = None) -> str:
+    """A well as "A1".."P24", from "A1", "A01", "a 1" or a 1-based row-major index.
+
+    An index needs the plate layout: without it the same number means different wells on a
+    96- and a 384-well plate, so it is an error rather than a guess.
+
+    >>> parse_well("A01"), parse_well("h12"), parse_well("13", (8, 12)), parse_well("1.0", (16, 24))
+    ('A1', 'H12', 'B1', 'A1')
+    """
+    value = text.strip()
+    match = _POSITION.fullmatch(value)
+    if match:
+        row = match.group(1).upper()
+        column = int(match.group(2))
+        rows, columns = layout or (16, 24)
+        if column > columns or ord(row) - ord("A") >= rows:
+            raise WellError(f"well {value!r} is outside a {rows * columns}-well plate")
+        return f"{row}{column}"
+    index_match = _INTEGER.fullmatch(value)
+    if index_match:
+        if layout is None:
+            raise WellError(
+                f"well {value!r} is an index and the plate size is unknown; "
+                "export the Well Position column (A1..P24)"
+            )
+        rows, columns = layout
+        index = int(index_match.group(1))
+        if index > rows * columns:
+            raise WellError(f"well index {index} is beyond a {rows * columns}-well plate")
+        return f"{chr(ord('A') + (index - 1) // columns)}{(index - 1) % columns + 1}"
+    raise WellError(f"{value!r} is not a well (expected A1..P24)")
+
+
+def parse_tube(text: str) -> str:
+    """A rotor position as a plain number string ("25", also from Excel's "25.0").
+
+    >>> parse_tube("25.0"), parse_tube(" 7 ")
+    ('25', '7')
+    """
+    match = _INTEGER.fullmatch(text.strip())
+    if not match:
+        raise WellError(f"{text.strip()!r} is not a tube number")
+    return match.group(1)
+
+
+# ---------------------------------------------------------------------------------------------
+# metadata
+
+
+def meaningful(*values: str | None) -> str:
+    """The first value that says something ("NA", "None" and blanks do not)."""
+    for value in values:
+        if value is not None and value.strip().lower() not in MEANINGLESS:
+            return value.strip()
+    return ""
+
+
+def key_value(row: Row) -> tuple[str, str] | None:
+    """A metadata row: ``* Key = value`` (AB text), ``Key = value`` or cells ``Key | value``."""
+    values = row.values
+    if not values:
+        return None
+    first = values[0]
+    if first.startswith("#"):  # generic tables: "# key: value"
+        key, sep, value = first.lstrip("#").partition(":")
+        return (key.strip(), value.strip()) if sep and key.strip() else None
+    if len(row.cells) == 1 or first.startswith("*"):
+        line = row.cells[0] if len(row.cells) == 1 else "\t".join(row.cells)
+        line = line.strip().lstrip("*").strip()
+        if "=" in line:
+            key, _, value = line.partition("=")
+            return key.strip(), value.strip()
+        return None
+    if first.startswith("["):
+        return None
+    return first, values[1] if len(values) > 1 else ""
+
+
+def flag_token(text: str) -> str:
+    """A flag as one upper-case token without separators.
+
+    >>> flag_token("No Amp"), flag_token("LOW_AMP_SCORE; x")
+    ('NO_AMP', 'LOW_AMP_SCORE_X')
+    """
+    return re.sub(r"[^0-9A-Za-z]+", "_", text.strip()).strip("_").upper()
+
+
+def is_true(text: str) -> bool:
+    return text.strip().lower() in {"true", "1", "yes", "y", "checked"}
+
+
+# ---------------------------------------------------------------------------------------------
+# building the plate
+
+
+class PlateBuilder:
+    """Collects well rows and dropped rows, enforcing one row per (well, dye)."""
+
+    def __init__(self, path: Path, fmt: str) -> None:
+        self.path = path
+        self.fmt = fmt
+        self.records: list[dict[str, Any]] = []
+        self.dropped: list[Dropped] = []
+        self._seen: dict[tuple[str, str], str] = {}
+
+    def add(
+        self,
+        *,
+        well: str,
+        dye: str,
+        ct: float,
+        place: str,
+        source_row: int,
+        sample_name: str = "",
+        target_name: str = "",
+        flags: Iterable[str] = (),
+    ) -> None:
+        dye_name = dye.strip().upper()
+        key = (well, dye_name)
+        if key in self._seen:
+            raise PlateFormatError(
+                self.path,
+                f"well {well}, dye {dye_name or '(none)'} appears twice (first at "
+                f"{self._seen[key]}). Each well and dye must appear once: remove the duplicate "
+                "row, or export one plate per file",
+                place=place,
+            )
+        self._seen[key] = place
+        unique_flags = list(dict.fromkeys(f for f in flags if f))
+        self.records.append(
+            {
+                "well": well,
+                "sample_name": sample_name.strip(),
+                "target_name": target_name.strip(),
+                "dye": dye_name,
+                "ct": float(ct),
+                "flags": ";".join(unique_flags),
+                "source_row": int(source_row),
+            }
+        )
+
+    def drop(self, place: str, reason: str) -> None:
+        self.dropped.append(Dropped(source=self.path.name, place=place, reason=reason))
+
+    def build(self, run_id: str, metadata: Mapping[str, Any], *, fix: str = "") -> Plate:
+        if not self.records:
+            hint = fix or "the file may be truncated, or it is not a results export"
+            raise PlateFormatError(self.path, f"no well results were found; {hint}")
+        wells = pd.DataFrame.from_records(self.records, columns=list(WELL_COLUMNS))
+        wells = wells.astype({"ct": "float64", "source_row": "int64"})
+        return Plate(
+            path=self.path,
+            format=self.fmt,
+            run_id=run_id or self.path.stem,
+            wells=wells,
+            metadata=dict(metadata),
+            dropped=tuple(self.dropped),
+        )
+
+
+def ct_error(path: Path, place: str, column: str, exc: ValueError, tokens: str) -> PlateFormatError:
+    """The error for a Ct cell that cannot be read."""
+    return PlateFormatError(
+        path,
+        f'column "{column}": {exc}; expected a number or {tokens}. Correct the cell or export '
+        "the file again",
+        place=place,
+    )

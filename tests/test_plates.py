@@ -1,0 +1,572 @@
+"""Plate export readers: detection, golden tables, the ESR1 demo plate in every format, errors,
+and a property test that damaged files give a Plate or an InputError, never a crash."""
+
+from __future__ import annotations
+
+import csv
+import difflib
+import io
+import logging
+import math
+import random
+import re
+import zipfile
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import esr1calls
+from esr1calls.errors import InputError, PlateFormatError, UnknownFormatError
+from esr1calls.plates import (
+    PLATE_FORMATS,
+    READERS,
+    WELL_COLUMNS,
+    Plate,
+    PlateFormat,
+    read_plate,
+    sniff_format,
+)
+from esr1calls.plates._source import MAX_ZIP_RATIO
+
+from .plate_golden import PLATES, golden_paths, plate_fixtures, render_meta, render_wells
+
+FIXTURES = plate_fixtures()
+DEMO_TSV = PLATES / "esr1_demo_plate.tsv"
+WELL_OR_TUBE = re.compile(r"[A-P](?:[1-9]|1[0-9]|2[0-4])|[1-9][0-9]*")
+
+# What each instrument calls the demo plate's four channels, in canonical names.
+DYE_ALIASES = {
+    "FAM": "FAM", "HEX": "HEX", "VIC": "HEX", "ROX": "ROX", "CY5": "CY5",
+    "GREEN": "FAM", "YELLOW": "HEX", "ORANGE": "ROX", "RED": "CY5",
+    "FAM (465-510)": "FAM", "HEX (533-580)": "HEX", "ROX (533-610)": "ROX",
+    "CY5 (618-660)": "CY5",
+}  # fmt: skip
+
+
+def fixture_param(path: Path) -> object:
+    return pytest.param(path, id=f"{path.parent.name}/{path.name}")
+
+
+def unified_diff(expected: str, actual: str, name: str) -> str:
+    return "".join(
+        difflib.unified_diff(
+            expected.splitlines(keepends=True),
+            actual.splitlines(keepends=True),
+            fromfile=f"expected/{name}",
+            tofile=f"actual/{name}",
+        )
+    )
+
+
+def assert_contract(plate: Plate) -> None:
+    """What every reader promises (plates/__init__.py)."""
+    wells = plate.wells
+    assert tuple(wells.columns) == WELL_COLUMNS
+    assert not wells.duplicated(["well", "dye"]).any()
+    assert wells["ct"].dtype == "float64"
+    assert all(math.isnan(c) or c >= 0 for c in wells["ct"])
+    assert all(WELL_OR_TUBE.fullmatch(w) for w in wells["well"])
+    assert all(isinstance(v, str) for c in ("sample_name", "target_name", "dye", "flags")
+               for v in wells[c])  # fmt: skip
+    assert all(d == d.upper() for d in wells["dye"])
+    assert (wells["source_row"] >= 0).all()
+    assert plate.run_id
+    assert plate.format in PLATE_FORMATS
+
+
+# ---------------------------------------------------------------------------------------------
+# detection
+
+
+def test_fixtures_cover_every_format() -> None:
+    assert {p.parent.name for p in FIXTURES} == set(PLATE_FORMATS)
+    assert set(PLATE_FORMATS) == {f.value for f in PlateFormat}
+
+
+@pytest.mark.parametrize("path", [fixture_param(p) for p in FIXTURES])
+def test_sniff_format_recognises_each_export(path: Path) -> None:
+    assert sniff_format(path) is PlateFormat(path.parent.name)
+
+
+def test_sniffing_ignores_the_extension(tmp_path: Path) -> None:
+    source = PLATES / "rdml" / "esr1_demo_rdml12.rdml"
+    disguised = tmp_path / "results.csv"
+    disguised.write_bytes(source.read_bytes())
+    assert sniff_format(disguised) is PlateFormat.RDML
+    xlsx = PLATES / "quantstudio" / "esr1_demo_quantstudio.xlsx"
+    (tmp_path / "export.txt").write_bytes(xlsx.read_bytes())
+    assert sniff_format(tmp_path / "export.txt") is PlateFormat.QUANTSTUDIO
+
+
+def test_detected_format_is_logged(caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.INFO, logger="esr1calls.plates"):
+        read_plate(PLATES / "generic" / "esr1_demo_generic.csv")
+    assert "Detected plate format: generic long table" in caplog.text
+
+
+def test_format_override_skips_detection() -> None:
+    path = PLATES / "cfx" / "esr1_demo_cfx - Quantification Cq Results.csv"
+    assert read_plate(path, "cfx").format == "cfx"
+    assert read_plate(path, PlateFormat.CFX).wells.equals(read_plate(path).wells)
+
+
+def test_wrong_override_is_a_plate_format_error() -> None:
+    with pytest.raises(PlateFormatError, match="Quantitative analysis of Cycling"):
+        read_plate(PLATES / "cfx" / "esr1_demo_cfx - Quantification Cq Results.csv", "rotorgene")
+
+
+def test_unknown_override_name_is_an_error() -> None:
+    with pytest.raises(UnknownFormatError, match="unknown plate format 'excel'; use one of: rdml"):
+        read_plate(PLATES / "generic" / "esr1_demo_generic.csv", "excel")
+
+
+def test_unknown_file_is_a_one_line_error(tmp_path: Path) -> None:
+    (tmp_path / "notes.txt").write_text("hello\nthis is not a plate\n", encoding="utf-8")
+    with pytest.raises(UnknownFormatError) as caught:
+        read_plate(tmp_path / "notes.txt")
+    message = str(caught.value)
+    assert "\n" not in message
+    assert message.startswith("notes.txt: not a recognised plate export (expected one of: ")
+    assert "QuantStudio" in message and "CFX" in message and "RDML" in message
+    assert message.endswith("Pass --format if you know it.")
+
+
+def test_public_api_is_exported_from_the_package() -> None:
+    assert esr1calls.read_plate is read_plate
+    assert esr1calls.sniff_format is sniff_format
+    assert {"read_plate", "sniff_format", "PlateFormat"} <= set(esr1calls.__all__)
+    assert list(READERS) == list(PlateFormat)
+    assert PLATE_FORMATS[-1] == "generic"  # the catch-all is tried last
+
+
+# ---------------------------------------------------------------------------------------------
+# golden tables
+
+
+@pytest.mark.parametrize("path", [fixture_param(p) for p in FIXTURES])
+def test_export_parses_to_its_golden_table(path: Path) -> None:
+    plate = read_plate(path)
+    assert_contract(plate)
+    tsv, meta = golden_paths(path)
+    for golden, actual in ((tsv, render_wells(plate)), (meta, render_meta(plate))):
+        assert golden.exists(), f"no golden {golden}; run scripts/update_plate_goldens.py"
+        expected = golden.read_text(encoding="utf-8")
+        assert actual == expected, unified_diff(expected, actual, golden.name)
+
+
+# ---------------------------------------------------------------------------------------------
+# the ESR1 demo plate in every format
+
+
+def canonical_demo() -> pd.DataFrame:
+    table = pd.read_csv(DEMO_TSV, sep="\t", dtype={"ct": "float64"}, keep_default_na=False,
+                        na_values={"ct": [""]})  # fmt: skip
+    return table.rename(columns={"sample_name": "sample", "target_name": "target"})
+
+
+def tube_to_well() -> dict[str, str]:
+    """Rotor-Gene tubes back to wells, joining the two plate maps on (sample_id, mix)."""
+    with (PLATES / "esr1_demo_platemap.csv").open(encoding="utf-8") as handle:
+        by_key = {(r["sample_id"], r["mix"]): r["well"] for r in csv.DictReader(handle)}
+    with (PLATES / "rotorgene" / "esr1_demo_platemap.csv").open(encoding="utf-8") as handle:
+        return {r["well"]: by_key[r["sample_id"], r["mix"]] for r in csv.DictReader(handle)}
+
+
+DEMOS = [
+    ("quantstudio/esr1_demo_quantstudio.txt", True),
+    ("quantstudio/esr1_demo_quantstudio.xlsx", True),
+    ("abi7500/esr1_demo_7500.txt", True),
+    ("abi7500/esr1_demo_steponeplus.csv", True),
+    ("cfx/esr1_demo_cfx - Quantification Cq Results.csv", True),
+    ("cfx/esr1_demo_cfx - Quantification Cq Results.xlsx", True),
+    ("cfx/esr1_demo_cfx_semicolon - Quantification Cq Results.csv", True),
+    ("lightcycler480/esr1_demo_lc480_*.txt", False),  # no target column in LC480 exports
+    ("lightcycler96/esr1_demo_lc96.csv", True),
+    ("rotorgene/esr1_demo_rotorgene.csv", False),  # the target is the analysis, per channel
+    ("slan/esr1_demo_slan.xlsx", True),
+    ("rdml/esr1_demo_rdml12.rdml", True),
+    ("generic/esr1_demo_generic.csv", True),
+]
+
+
+@pytest.mark.parametrize("pattern, has_targets", [pytest.param(p, t, id=p) for p, t in DEMOS])
+def test_demo_rendering_parses_back_to_the_canonical_plate(pattern: str, has_targets: bool) -> None:
+    paths = sorted(PLATES.glob(pattern))
+    assert paths, pattern
+    plates = [read_plate(p) for p in paths]
+    wells = pd.concat([p.wells for p in plates], ignore_index=True)
+    wells["dye"] = wells["dye"].map(DYE_ALIASES)
+    assert wells["dye"].notna().all(), "a dye name missing from the alias table"
+    if plates[0].format == "rotorgene":
+        wells["well"] = wells["well"].map(tube_to_well())
+    columns = ["well", "sample", "dye", "ct"] + (["target"] if has_targets else [])
+    actual = wells.rename(columns={"sample_name": "sample", "target_name": "target"})[columns]
+    expected = canonical_demo()[columns]
+    key = ["well", "dye"]
+    actual = actual.sort_values(key).reset_index(drop=True)
+    expected = expected.sort_values(key).reset_index(drop=True)
+    pd.testing.assert_frame_equal(actual, expected, check_dtype=False)
+    assert all(not p.dropped for p in plates), [p.dropped for p in plates]
+    assert len({p.run_id for p in plates}) == 1
+
+
+def test_demo_plate_metadata_is_kept() -> None:
+    plate = read_plate(PLATES / "quantstudio" / "esr1_demo_quantstudio.xlsx")
+    assert plate.run_id == "ESR1_ARMS_demo_2026-03-02"
+    assert plate.metadata["serial"] == "272530975"  # an Excel float, shown as the number
+    assert plate.metadata["thresholds"] == {"FAM": 0.1, "VIC": 0.08, "ROX": 0.05, "CY5": 0.04}
+    assert plate.metadata["analysis_type"] == "Multiplex"
+    rotor = read_plate(PLATES / "rotorgene" / "esr1_demo_rotorgene.csv")
+    assert rotor.metadata["serial"] == "R0912345"
+    assert rotor.metadata["thresholds"]["GREEN (ESR1 mut FAM)"] == 0.1
+
+
+# ---------------------------------------------------------------------------------------------
+# quirks of real files
+
+
+def test_ct_mean_is_never_used_for_an_undetermined_well() -> None:
+    plate = read_plate(PLATES / "abi7500" / "esr1_demo_7500.txt")
+    a2 = plate.wells.set_index(["well", "dye"]).loc[("A2", "FAM")]
+    assert math.isnan(a2["ct"])
+    assert a2["flags"] == "NOAMP;EXPFAIL"
+    cfx = read_plate(PLATES / "cfx" / "CFX384-MANAGER__HTqPCR__CFX_sample.txt")
+    assert cfx.wells["ct"].isna().sum() == 10  # N/A, though their Cq Mean is 0.00 or a number
+
+
+def test_stepone_rdml_keeps_40_and_flags_it() -> None:
+    plate = read_plate(PLATES / "rdml" / "STEPONE-RDML__RDML__stepone_std.rdml")
+    ntc = plate.wells[plate.wells["sample_name"] == "NTC_RNase P"]
+    assert list(ntc["ct"]) == [40.0, 40.0, 40.0]
+    assert set(ntc["flags"]) == {"CQ_AT_LAST_CYCLE"}
+    assert "StepOne" in plate.metadata["note"]
+    others = plate.wells[plate.wells["sample_name"] != "NTC_RNase P"]
+    assert (others["flags"] == "").all()
+
+
+def test_rdml_absent_cq_is_no_amplification_and_wells_follow_pcr_format() -> None:
+    plate = read_plate(PLATES / "rdml" / "CFX96-RDML__RDML__BioRad_qPCR_melt.rdml")
+    wells = plate.wells.set_index(["well", "dye"])
+    assert wells.loc[("A1", "FAM"), "ct"] == pytest.approx(27.7514537682101)
+    assert math.isnan(wells.loc[("A8", "FAM"), "ct"])
+    assert wells.loc[("D1", "FAM"), "sample_name"] == "Alm12"  # react 37 on 8 x 12
+    assert plate.metadata["serial"] == "CC009466"
+
+
+def test_omitted_and_flagged_wells_are_kept_with_flags() -> None:
+    sds = read_plate(PLATES / "sds7900" / "SDS7900HT__HTqPCR__SDS_sample.txt")
+    assert (sds.wells["flags"] == "FLAGGED").sum() > 0
+    assert sds.wells["dye"].eq("").all()  # RQ exports carry no reporter
+
+
+def test_omitted_wells_keep_their_ct_and_carry_the_flag(tmp_path: Path) -> None:
+    text = demo_text("quantstudio/esr1_demo_quantstudio.txt")
+    path = tmp_path / "qs.txt"
+    path.write_text(text.replace("\n1\tA1\tfalse\t", "\n1\tA1\ttrue\t", 1), encoding="utf-8")
+    a1 = read_plate(path).wells.set_index(["well", "dye"]).loc[("A1", "FAM")]
+    assert a1["flags"] == "OMITTED" and a1["ct"] == 28.28
+    lc480 = demo_text("lightcycler480/esr1_demo_lc480_fam_465-510.txt").replace("True", "False", 1)
+    path = tmp_path / "lc.txt"
+    path.write_text(lc480, encoding="utf-8")
+    first = read_plate(path).wells.iloc[0]
+    assert first["flags"] == "OMITTED" and first["ct"] == 28.28
+
+
+def test_only_the_results_section_is_read(tmp_path: Path) -> None:
+    text = demo_text("quantstudio/esr1_demo_quantstudio.txt")
+    decoy = (
+        "[Amplification Data]\nWell\tWell Position\tCycle\tTarget Name\tReporter\tCT\n"
+        "1\tA1\t1\tX\tFAM\t1.0\n\n"
+    )
+    path = tmp_path / "qs.txt"
+    path.write_text(text.replace("[Results]", decoy + "[Results]", 1), encoding="utf-8")
+    plate = read_plate(path)
+    assert len(plate.wells) == 204
+    assert any("[Amplification Data]" in d.reason for d in plate.dropped)
+
+
+def test_excel_float_wells_and_zero_padded_wells_are_normalised() -> None:
+    da2 = read_plate(PLATES / "quantstudio-da2" / (
+        "QUANTSTUDIO7PRO-DIOMNI__allotropy__appbio_quantstudio_designandanalysis_Diomni_v4.3_"
+        "Presence_Absence.xlsx"))  # fmt: skip
+    assert list(da2.wells["well"].unique()) == ["A1", "A2", "C3", "O23"]
+
+
+# ---------------------------------------------------------------------------------------------
+# errors
+
+
+def demo_text(name: str) -> str:
+    return (PLATES / name).read_text(encoding="utf-8")
+
+
+def test_missing_ct_column_names_the_columns_found(tmp_path: Path) -> None:
+    text = demo_text("cfx/esr1_demo_cfx - Quantification Cq Results.csv")
+    path = tmp_path / "plate.csv"
+    path.write_text(text.replace(",Cq,", ",Cq (deleted),", 1), encoding="utf-8")
+    with pytest.raises(PlateFormatError) as caught:
+        read_plate(path, "cfx")
+    message = str(caught.value)
+    assert message.startswith('plate.csv, row 1: column "Cq" is missing. Found: Well, Fluor,')
+    assert "Cq Mean" in message and message.endswith("or pass --format.")
+
+
+def test_missing_ct_column_in_a_quantstudio_export(tmp_path: Path) -> None:
+    text = demo_text("quantstudio/esr1_demo_quantstudio.txt").replace("\tCT\t", "\tCT (x)\t")
+    path = tmp_path / "qs.txt"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(PlateFormatError, match=r'^qs.txt, row 20: column "CT" is missing'):
+        read_plate(path)
+
+
+def test_non_numeric_ct_names_file_row_and_column(tmp_path: Path) -> None:
+    text = demo_text("quantstudio/esr1_demo_quantstudio.txt")
+    lines = text.splitlines()
+    assert "\t28.280\t" in lines[20]
+    lines[20] = lines[20].replace("\t28.280\t", "\t28.2x8\t", 1)
+    path = tmp_path / "qs.txt"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    with pytest.raises(PlateFormatError) as caught:
+        read_plate(path)
+    assert str(caught.value).startswith("qs.txt, row 21: column \"CT\": '28.2x8' is not a number")
+
+
+def test_negative_ct_is_an_error(tmp_path: Path) -> None:
+    path = tmp_path / "g.csv"
+    path.write_text("well,sample,target,dye,ct\nA1,S1,D538G,FAM,-3\n", encoding="utf-8")
+    with pytest.raises(PlateFormatError, match=r"row 2: .*not a possible Ct"):
+        read_plate(path)
+
+
+def test_duplicate_well_and_dye_is_an_error(tmp_path: Path) -> None:
+    path = tmp_path / "g.csv"
+    path.write_text(
+        "well,sample,target,dye,ct\nA1,S1,D538G,FAM,30.1\nA01,S1,D538G,FAM,31.0\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(PlateFormatError) as caught:
+        read_plate(path)
+    assert str(caught.value).startswith(
+        "g.csv, row 3: well A1, dye FAM appears twice (first at row 2)"
+    )
+
+
+def test_well_index_without_plate_size_is_an_error(tmp_path: Path) -> None:
+    path = tmp_path / "g.csv"
+    path.write_text("well,dye,ct\n13,FAM,30.1\n", encoding="utf-8")
+    with pytest.raises(PlateFormatError, match="row 2: well '13' is an index"):
+        read_plate(path)
+
+
+def test_quantstudio_index_and_position_must_agree(tmp_path: Path) -> None:
+    text = demo_text("quantstudio/esr1_demo_quantstudio.txt")
+    path = tmp_path / "qs.txt"
+    path.write_text(text.replace("\n2\tA2\t", "\n3\tA2\t", 1), encoding="utf-8")
+    with pytest.raises(PlateFormatError, match="Well 3 and Well Position A2 disagree"):
+        read_plate(path)
+
+
+def test_truncated_text_row_is_an_error(tmp_path: Path) -> None:
+    lines = demo_text("quantstudio/esr1_demo_quantstudio.txt").splitlines()
+    cut = "\t".join(lines[30].split("\t")[:6])
+    path = tmp_path / "qs.txt"
+    path.write_text("\n".join([*lines[:30], cut]) + "\n", encoding="utf-8")
+    with pytest.raises(PlateFormatError, match="row 31: the row stops after 6 of 21 columns"):
+        read_plate(path)
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        pytest.param("quantstudio/esr1_demo_quantstudio.xlsx", id="xlsx"),
+        pytest.param("rdml/esr1_demo_rdml12.rdml", id="rdml"),
+    ],
+)
+def test_truncated_archive_is_a_plate_format_error(tmp_path: Path, name: str) -> None:
+    data = (PLATES / name).read_bytes()
+    path = tmp_path / Path(name).name
+    path.write_bytes(data[: len(data) // 2])
+    with pytest.raises(PlateFormatError, match=f"^{re.escape(path.name)}: "):
+        read_plate(path, Path(name).parent.name)
+
+
+def test_empty_file_is_an_error_with_a_place(tmp_path: Path) -> None:
+    path = tmp_path / "empty.csv"
+    path.write_bytes(b"")
+    with pytest.raises(PlateFormatError, match=r"^empty.csv, row 1: the file is empty"):
+        read_plate(path)
+    with pytest.raises(PlateFormatError, match=r"^empty.csv, row 1: the file is empty"):
+        read_plate(path, "generic")
+
+
+def test_header_only_file_has_no_wells(tmp_path: Path) -> None:
+    path = tmp_path / "g.csv"
+    path.write_text("well,sample,target,dye,ct\n", encoding="utf-8")
+    with pytest.raises(PlateFormatError, match="no well results were found"):
+        read_plate(path)
+
+
+def zip_bytes(members: dict[str, bytes]) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize(
+    "member, fmt",
+    [pytest.param("xl/workbook.xml", None, id="xlsx"),
+     pytest.param("rdml_data.xml", "rdml", id="rdml")],
+)  # fmt: skip
+def test_zip_bomb_is_refused(tmp_path: Path, member: str, fmt: str | None) -> None:
+    bomb = b"<rdml xmlns='http://www.rdml.org'>" + b" " * (8 * 2**20) + b"</rdml>"
+    data = zip_bytes({member: bomb})
+    assert len(bomb) > MAX_ZIP_RATIO * len(data)
+    path = tmp_path / "bomb.xlsx"
+    path.write_bytes(data)
+    with pytest.raises(PlateFormatError, match=r"^bomb.xlsx: the archive expands \d+-fold"):
+        read_plate(path, fmt)
+
+
+BILLION_LAUGHS = b"""<?xml version="1.0"?>
+<!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">]>
+<rdml xmlns="http://www.rdml.org" version="1.2"><experiment id="&lol2;"/></rdml>
+"""
+
+
+def test_rdml_with_doctype_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "lol.rdml"
+    path.write_bytes(zip_bytes({"rdml_data.xml": BILLION_LAUGHS}))
+    with pytest.raises(PlateFormatError, match="DOCTYPE or XML entities"):
+        read_plate(path)
+    plain = tmp_path / "lol.xml"
+    plain.write_bytes(BILLION_LAUGHS)
+    with pytest.raises(PlateFormatError, match="DOCTYPE or XML entities"):
+        read_plate(plain, "rdml")
+
+
+def test_rdml_doctype_is_refused_by_the_parser_too(tmp_path: Path) -> None:
+    from esr1calls.plates._xml import parse_xml
+
+    utf16 = BILLION_LAUGHS.decode().replace('version="1.0"', 'version="1.0" encoding="UTF-16"')
+    with pytest.raises(PlateFormatError, match=r"line 2: .*DOCTYPE"):
+        parse_xml(tmp_path / "x.xml", utf16.encode("utf-16"), "x.xml")
+
+
+def test_xlsx_with_doctype_is_refused(tmp_path: Path) -> None:
+    source = PLATES / "quantstudio" / "esr1_demo_quantstudio.xlsx"
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(source) as old, zipfile.ZipFile(buffer, "w") as new:
+        for info in old.infolist():
+            data = old.read(info)
+            if info.filename == "xl/sharedStrings.xml":
+                data = data.replace(b"?>\n", b'?>\n<!DOCTYPE sst [<!ENTITY x "boom">]>\n', 1)
+            new.writestr(info, data)
+    path = tmp_path / "qs.xlsx"
+    path.write_bytes(buffer.getvalue())
+    with pytest.raises(PlateFormatError, match=r"xl/sharedStrings\.xml declares a DOCTYPE"):
+        read_plate(path)
+
+
+def test_malformed_rdml_names_the_xml_line(tmp_path: Path) -> None:
+    path = tmp_path / "bad.rdml"
+    path.write_bytes(zip_bytes({"rdml_data.xml": b'<rdml xmlns="http://www.rdml.org">\n<x>\n'}))
+    with pytest.raises(PlateFormatError, match=r"^bad.rdml, line 3: rdml_data.xml is not well"):
+        read_plate(path)
+
+
+# ---------------------------------------------------------------------------------------------
+# encodings and separators
+
+
+@pytest.mark.parametrize("encoding", ["utf-8-sig", "utf-16", "utf-16-le", "cp1252"])
+def test_encodings_are_detected(tmp_path: Path, encoding: str) -> None:
+    text = demo_text("abi7500/esr1_demo_7500.txt")
+    if encoding == "cp1252":
+        text = text.replace("Cт", "Ct")  # cp1252 has no Cyrillic; old exports wrote Ct
+    path = tmp_path / "7500.txt"
+    path.write_bytes(text.encode(encoding))
+    plate = read_plate(path)
+    assert plate.format == "abi7500"
+    expected = read_plate(PLATES / "abi7500" / "esr1_demo_7500.txt").wells
+    pd.testing.assert_frame_equal(plate.wells, expected)
+
+
+def test_utf8_is_preferred_over_cp1252() -> None:
+    plate = read_plate(PLATES / "abi7500" / "esr1_demo_steponeplus.csv")
+    # decoded as cp1252 the header would read "CÑ‚" and the Ct column would not be found
+    assert plate.metadata["encoding"] == "utf-8-sig"
+    assert len(plate.wells) == 204 and plate.wells["ct"].notna().sum() == 95
+
+
+def test_decimal_commas_and_thousands_separators(tmp_path: Path) -> None:
+    path = tmp_path / "g.csv"
+    path.write_text("well;dye;ct\nA1;FAM;28,5\nA2;FAM;\n", encoding="utf-8")
+    wells = read_plate(path).wells
+    assert wells["ct"].iloc[0] == 28.5 and math.isnan(wells["ct"].iloc[1])
+
+
+# ---------------------------------------------------------------------------------------------
+# property test: damaged files never crash the readers
+
+SMALL_FIXTURES = [p for p in FIXTURES if p.stat().st_size < 60_000]
+
+
+def _shuffle_columns(data: bytes, seed: int) -> bytes:
+    """Permute the cells of every line the same way (for delimited text)."""
+    text = data.decode("utf-8", errors="replace")
+    delimiter = "\t" if "\t" in text else (";" if text.count(";") > text.count(",") else ",")
+    lines = text.splitlines()
+    width = max(len(line.split(delimiter)) for line in lines)
+    order = list(range(width))
+    random.Random(seed).shuffle(order)
+    out = []
+    for line in lines:
+        cells = line.split(delimiter) + [""] * (width - len(line.split(delimiter)))
+        out.append(delimiter.join(cells[i] for i in order))
+    return "\n".join(out).encode("utf-8")
+
+
+@st.composite
+def damaged_exports(draw: st.DrawFn) -> tuple[Path, bytes]:
+    source = draw(st.sampled_from(SMALL_FIXTURES))
+    data = source.read_bytes()
+    kind = draw(st.sampled_from(["truncate", "flip", "shuffle", "encode"]))
+    if kind == "truncate":
+        data = data[: draw(st.integers(0, len(data)))]
+    elif kind == "flip":
+        mutable = bytearray(data)
+        for _ in range(draw(st.integers(1, 8))):
+            position = draw(st.integers(0, len(mutable) - 1))
+            mutable[position] = draw(st.integers(0, 255))
+        data = bytes(mutable)
+    elif kind == "shuffle" and not data.startswith(b"PK"):
+        data = _shuffle_columns(data, draw(st.integers(0, 10_000)))
+    elif kind == "encode" and not data.startswith(b"PK"):
+        text = data.decode("utf-8-sig")
+        encoding = draw(st.sampled_from(["utf-16", "utf-16-be", "cp1252", "latin-1"]))
+        data = text.encode(encoding, errors="replace")
+    return source, data
+
+
+@settings(
+    max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(case=damaged_exports(), use_format=st.booleans())
+def test_damaged_exports_give_a_plate_or_an_input_error(
+    tmp_path: Path, case: tuple[Path, bytes], use_format: bool
+) -> None:
+    source, data = case
+    path = tmp_path / source.name
+    path.write_bytes(data)
+    try:
+        plate = read_plate(path, source.parent.name if use_format else None)
+    except InputError as exc:
+        assert str(exc).startswith(path.name)
+        assert "\n" not in str(exc)
+        return
+    assert_contract(plate)
