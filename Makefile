@@ -27,7 +27,9 @@ demo: $(VENV)/.runtime
 	@rm -rf $(DEMO)
 	$(BIN)/esr1calls hotspots --build GRCh38 --format vcf -o $(DEMO)/esr1_hotspots.GRCh38.vcf
 	$(BIN)/esr1calls hotspots --build GRCh37 --format bed -o $(DEMO)/esr1_hotspots.GRCh37.bed
-	@echo "Demo written to $(DEMO)/"
+	$(BIN)/esr1calls pcr testdata/plates/quantstudio/esr1_demo_quantstudio.txt \
+		--plate-map testdata/plates/esr1_demo_platemap.csv -o $(DEMO)/pcr
+	@echo "Demo reports written to $(DEMO)/pcr/ (samples.tsv, calls.tsv, calls.json)"
 
 lint: $(VENV)/.test
 	$(BIN)/ruff check esr1calls tests

@@ -15,6 +15,7 @@ from .errors import (
     VcfFormatError,
 )
 from .hotspots import HOTSPOTS, Hotspot, Panel, load_panel
+from .kit import Kit, load_kit
 from .model import (
     Build,
     Call,
@@ -24,6 +25,7 @@ from .model import (
     SampleReport,
     SampleStatus,
 )
+from .pcr import call_pcr
 from .plates import PlateFormat, read_plate, sniff_format
 
 __all__ = [
@@ -35,6 +37,7 @@ __all__ = [
     "Esr1CallsError",
     "Hotspot",
     "InputError",
+    "Kit",
     "Method",
     "Panel",
     "PlateFormat",
@@ -45,6 +48,8 @@ __all__ = [
     "UnknownFormatError",
     "VcfFormatError",
     "__version__",
+    "call_pcr",
+    "load_kit",
     "load_panel",
     "read_plate",
     "sniff_format",

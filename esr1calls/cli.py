@@ -21,13 +21,17 @@ from .errors import Esr1CallsError
 from .hotspots import DEFAULT_PANEL, PANEL_FORMATS, Panel, export_panel, load_panel
 from .kit import EXAMPLE_KIT, describe_kit, load_kit
 from .model import Build
+from .pcr import call_pcr
+from .plates import PLATE_FORMATS
 from .provenance import command_line
-from .report import ReportOptions, write_text_atomic
+from .report import ReportOptions, write_reports, write_text_atomic
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 _ARGV_KEY = "esr1calls.argv"
 _DEBUG_KEY = "esr1calls.debug"
+_VERBOSE_KEY = "esr1calls.verbose"
+_VERBOSITY_KEY = {"debug": _DEBUG_KEY, "verbose": _VERBOSE_KEY}
 log = logging.getLogger("esr1calls")
 
 
@@ -38,14 +42,14 @@ class _ClickEchoHandler(logging.Handler):
         click.echo(self.format(record), err=True)
 
 
-def _configure_logging(debug: bool) -> None:
+def _configure_logging(level: int) -> None:
     root = logging.getLogger("esr1calls")
     for handler in list(root.handlers):
         root.removeHandler(handler)
     handler = _ClickEchoHandler()
     handler.setFormatter(logging.Formatter("esr1calls: %(message)s"))
     root.addHandler(handler)
-    root.setLevel(logging.DEBUG if debug else logging.INFO)
+    root.setLevel(level)
     root.propagate = False
 
 
@@ -77,18 +81,36 @@ class Esr1Group(click.Group):
             ctx.exit(130)
 
 
-def _set_debug(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
-    ctx.meta[_DEBUG_KEY] = bool(value) or ctx.meta.get(_DEBUG_KEY, False)
-    _configure_logging(ctx.meta[_DEBUG_KEY])
+def _set_verbosity(ctx: click.Context, param: click.Parameter, value: bool) -> None:
+    """Quiet by default (an error is then the only line); -v shows progress, --debug everything."""
+    if value:
+        ctx.meta[_VERBOSITY_KEY[param.name or ""]] = True
+    if ctx.meta.get(_DEBUG_KEY):
+        level = logging.DEBUG
+    elif ctx.meta.get(_VERBOSE_KEY):
+        level = logging.INFO
+    else:
+        level = logging.WARNING
+    _configure_logging(level)
 
 
 def debug_option(func: F) -> F:
+    """--debug and -v/--verbose, accepted by every command."""
+    func = click.option(
+        "-v",
+        "--verbose",
+        is_flag=True,
+        expose_value=False,
+        is_eager=True,
+        callback=_set_verbosity,
+        help="Show progress: detected formats, runs, where the report went.",
+    )(func)
     return click.option(
         "--debug",
         is_flag=True,
         expose_value=False,
         is_eager=True,
-        callback=_set_debug,
+        callback=_set_verbosity,
         help="Show debug logging and tracebacks for expected errors.",
     )(func)
 
@@ -152,11 +174,10 @@ def report_options(ctx: click.Context, reproducible: bool) -> ReportOptions:
 
 
 def finish(written: Sequence[Path]) -> None:
-    """Tell the user where the report is (data to -o, messages to stderr)."""
+    """Tell the user where the report is (data goes to -o, this one line to stderr)."""
     if written:
-        log.info(
-            "report written to %s/ (%s)", written[0].parent, ", ".join(p.name for p in written)
-        )
+        names = ", ".join(p.name for p in written)
+        click.echo(f"esr1calls: report written to {written[0].parent}/ ({names})", err=True)
 
 
 @click.group(cls=Esr1Group, context_settings={"help_option_names": ["-h", "--help"]})
@@ -200,6 +221,56 @@ def hotspots_command(
         log.info("panel written to %s", output)
 
 
+@cli.command("pcr")
+@click.argument(
+    "exports", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path)
+)
+@click.option(
+    "--plate-map",
+    "plate_maps",
+    multiple=True,
+    required=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="well,sample_id,role,mix[,replicate][,plate] CSV; one per run, or one with a "
+    "plate column.",
+)
+@click.option(
+    "--kit",
+    default=None,
+    metavar="FILE",
+    help=f"Kit definition TOML (default: the bundled {EXAMPLE_KIT}, placeholder values).",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["auto", *PLATE_FORMATS]),
+    default="auto",
+    show_default=True,
+    help="Export format; auto detects it from the content.",
+)
+@panel_options
+@output_options
+@click.pass_context
+def pcr_command(
+    ctx: click.Context,
+    exports: tuple[Path, ...],
+    plate_maps: tuple[Path, ...],
+    kit: str | None,
+    fmt: str,
+    panel_spec: str,
+    hotspot_names: str | None,
+    outdir: Path,
+    reproducible: bool,
+) -> None:
+    """Call the ESR1 hotspots on ARMS-PCR plate exports.
+
+    Example: esr1calls pcr run1.txt --plate-map run1_map.csv -o results
+    """
+    panel = resolve_panel(panel_spec, hotspot_names)
+    result = call_pcr(exports, plate_maps, kit=kit, panel=panel, fmt=None if fmt == "auto" else fmt)
+    finish(write_reports(result, outdir, report_options(ctx, reproducible)))
+
+
 @cli.group("kit")
 def kit_group() -> None:
     """Show or validate ARMS-PCR kit definitions (TOML)."""
@@ -239,7 +310,7 @@ def kit_validate(kit_file: Path) -> None:
 
 def main(argv: Sequence[str] | None = None) -> None:
     """Console-script entry point."""
-    _configure_logging(debug=False)
+    _configure_logging(logging.WARNING)
     cli.main(args=None if argv is None else list(argv), prog_name="esr1calls")
 
 

@@ -111,8 +111,17 @@ class Kit:
     _alias: Mapping[str, str] = field(default_factory=dict, repr=False)
 
     def canonical_channel(self, dye: str) -> str | None:
-        """The kit channel an exported dye name belongs to (VIC -> HEX), or None."""
-        return self._alias.get(dye.strip().upper())
+        """The kit channel an exported dye name belongs to, or None.
+
+        Exact alias first (VIC -> HEX), then the parts of a filter name such as LightCycler's
+        ``FAM (465-510)``: the name before the bracket, then the wavelengths inside it.
+        """
+        text = dye.strip().upper()
+        found = self._alias.get(text)
+        if found is None and "(" in text and text.endswith(")"):
+            name, _, inside = text[:-1].partition("(")
+            found = self._alias.get(name.strip()) or self._alias.get(inside.strip())
+        return found
 
     def ic_channel(self, mix: str) -> str | None:
         return next((ch for ch, target in self.mixes[mix].items() if target == IC), None)

@@ -22,6 +22,7 @@ from .model import (
     Call,
     CallStatus,
     Dropped,
+    InputFile,
     Method,
     QcCheck,
     Reason,
@@ -31,7 +32,8 @@ from .model import (
     derive_sample_status,
 )
 from .platemap import MapEntry, PlateMap, read_plate_map
-from .plates import Plate
+from .plates import Plate, read_plate
+from .provenance import input_file
 from .stats import poisson_ci
 
 __all__ = ["CtTable", "call_pcr", "interpret_run", "merge_plates"]
@@ -728,7 +730,8 @@ def build_ct_table(parts: Sequence[Plate], kit: Kit) -> tuple[CtTable, list[Drop
                     )
                 )
                 continue
-            if "OMITTED" in str(row.flags).split(";"):
+            flags = str(row.flags).split(";")
+            if "OMITTED" in flags:
                 dropped.append(Dropped(source, place, "well omitted in the instrument software"))
                 continue
             key = (str(row.well), channel)
@@ -739,7 +742,11 @@ def build_ct_table(parts: Sequence[Plate], kit: Kit) -> tuple[CtTable, list[Drop
                     "export each well and dye once",
                     place=f"row {row.source_row}",
                 )
-            values[key] = float(row.ct)  # type: ignore[arg-type]  # WELL_COLUMNS: ct is float
+            ct = float(row.ct)  # type: ignore[arg-type]  # WELL_COLUMNS: ct is float
+            if "CQ_AT_LAST_CYCLE" in flags:
+                # StepOne writes the last cycle (40.0) for "no Cq": it is not an amplification
+                ct = math.nan
+            values[key] = ct
             origin[key] = f"{source} row {row.source_row}"
     table = CtTable(parts[0].run_id, values, tuple(p.path.name for p in parts))
     return table, dropped
@@ -770,18 +777,22 @@ def _unmapped_wells(table: CtTable, entries: Sequence[MapEntry], source: str) ->
 
 
 def call_pcr(
-    plates: Sequence[Plate],
+    exports: Sequence[str | Path | Plate],
     plate_maps: Sequence[str | Path] | str | Path,
     kit: Kit | str | Path | None = None,
     panel: Panel | None = None,
+    fmt: str | None = None,
 ) -> RunResult:
-    """Interpret plates (read by ``plates.read_plate``) with their plate map(s): one RunResult.
+    """Read plate exports (paths or Plates) and plate map(s), interpret every run: one RunResult.
+
+    ``fmt`` forces the export format (default: detected from each file's content).
 
     One plate map with a ``plate`` column covers several runs; otherwise give one map per run,
     in the order of the runs.
     """
     kit = kit if isinstance(kit, Kit) else load_kit(kit)
     panel = panel or load_panel()
+    plates = [e if isinstance(e, Plate) else read_plate(e, fmt) for e in exports]
     map_paths = [plate_maps] if isinstance(plate_maps, str | Path) else list(plate_maps)
     maps = [read_plate_map(p, kit) for p in map_paths]
     runs = merge_plates(plates)
@@ -818,8 +829,13 @@ def call_pcr(
             "failed" if any(not c.passed for c in run_checks) else "passed",
         )
     notices = (PLACEHOLDER_NOTICE.format(kit=kit.id),) if kit.placeholder else ()
+    inputs = [input_file(p.path, f"plate export ({p.format})") for p in plates if p.path.is_file()]
+    inputs += [InputFile(str(m.path), m.sha256, "plate map") for m in maps]
+    if Path(kit.path).is_file():
+        inputs.append(InputFile(kit.path, kit.sha256, "kit definition"))
     return RunResult(
         samples=tuple(samples),
+        inputs=tuple(inputs),
         run_qc=tuple(checks),
         dropped=tuple(dropped),
         panel=panel.describe(),

@@ -43,6 +43,9 @@ def test_example_kit_matches_the_design_table():
         ("533-610", "ROX"),
         ("red", "CY5"),
         ("SYBR", None),
+        ("FAM (465-510)", "FAM"),
+        ("Yellow 555 (533-580)", "HEX"),
+        ("X (999-999)", None),
     ],
 )
 def test_dye_aliases(alias, channel):
