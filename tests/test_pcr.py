@@ -239,17 +239,7 @@ def test_unmapped_empty_and_unknown_dye_rows_are_dropped_with_reasons(tmp_path):
 
 # --------------------------------------------------------------------------- replicates
 def test_replicates_that_disagree(tmp_path):
-    plate_map = tmp_path / "replicates.csv"
-    lines = DEMO_MAP.read_text().splitlines()
-    out = [lines[0] + ",replicate"]
-    for line in lines[1:]:
-        well, sample, role, mix = line.split(",")
-        if sample in ("S1", "S2"):
-            out.append(f"{well},R1,{role},{mix},{1 if sample == 'S1' else 2}")
-        else:
-            out.append(f"{line},1")
-    plate_map.write_text("\n".join(out) + "\n")
-    result = call_pcr([demo_plate()], plate_map)
+    result = call_pcr([demo_plate()], _replicate_map(tmp_path))
     report, calls = calls_of(result, "R1")
     # D538G: 9.23 and 6.02 -> mean 7.6 <= 9.5: reportable, flagged
     assert calls["D538G"].status is CallStatus.DETECTED
@@ -499,3 +489,33 @@ def test_on_the_plate_a_stronger_signal_never_loses_a_detection(sample_column, r
     for b, a in zip(_all_sample_calls(before), _all_sample_calls(after), strict=True):
         if b.status is CallStatus.DETECTED:
             assert a.status is not CallStatus.NOT_DETECTED
+
+
+def _replicate_map(tmp_path):
+    plate_map = tmp_path / "replicates.csv"
+    lines = DEMO_MAP.read_text().splitlines()
+    out = [lines[0] + ",replicate"]
+    for line in lines[1:]:
+        well, sample, role, mix = line.split(",")
+        if sample in ("S1", "S2"):
+            out.append(f"{well},R1,{role},{mix},{1 if sample == 'S1' else 2}")
+        else:
+            out.append(f"{line},1")
+    plate_map.write_text("\n".join(out) + "\n")
+    return plate_map
+
+
+SCENARIOS = {
+    "ntc_contamination": lambda tmp: ([demo_plate({("A2", "FAM"): 35.0})], DEMO_MAP),
+    "pc_out_of_range": lambda tmp: ([demo_plate({("C1", "ROX"): 31.5})], DEMO_MAP),
+    "missing_wells": lambda tmp: ([demo_plate(drop_wells=["B5", "E4"])], DEMO_MAP),
+    "replicates_disagree": lambda tmp: ([demo_plate()], _replicate_map(tmp)),
+}
+
+
+@pytest.mark.parametrize("scenario", sorted(SCENARIOS))
+def test_scenario_plates_match_golden(scenario, tmp_path):
+    plates, plate_map = SCENARIOS[scenario](tmp_path)
+    result = call_pcr(plates, plate_map)
+    assert_golden(render_samples_tsv(result.samples), EXPECTED / f"{scenario}.samples.tsv")
+    assert_golden(render_calls_tsv(result.samples), EXPECTED / f"{scenario}.calls.tsv")
