@@ -6,17 +6,19 @@ Ctrl-C exits 130. ``--debug`` adds tracebacks. Anything else is a bug and keeps 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import sys
 import traceback
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
 import click
 
 from ._version import __version__
+from .batch import JobOutcome, default_workers, plan_jobs, run_batch, summarise
 from .errors import Esr1CallsError
 from .hotspots import DEFAULT_PANEL, PANEL_FORMATS, Panel, export_panel, load_panel
 from .kit import EXAMPLE_KIT, describe_kit, load_kit
@@ -195,16 +197,29 @@ def cli() -> None:
 @cli.command("hotspots")
 @build_option(required=False, default=Build.GRCH38.value)
 @click.option("--format", "fmt", type=click.Choice(PANEL_FORMATS), default="tsv", show_default=True)
-@click.option("--chrom", type=click.Choice(["chr6", "6"]), default=None,
-              help="Chromosome name (default: chr6 for GRCh38, 6 for GRCh37).")  # fmt: skip
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Write to this file instead of standard output.")  # fmt: skip
+@click.option(
+    "--chrom",
+    type=click.Choice(["chr6", "6"]),
+    default=None,
+    help="Chromosome name (default: chr6 for GRCh38, 6 for GRCh37).",
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Write to this file instead of standard output.",
+)
 @panel_options
 @debug_option
 def hotspots_command(
-    build: str, fmt: str, chrom: str | None, output: Path | None, panel_spec: str,
+    build: str,
+    fmt: str,
+    chrom: str | None,
+    output: Path | None,
+    panel_spec: str,
     hotspot_names: str | None,
-) -> None:  # fmt: skip
+) -> None:
     """Export the hotspot panel for force-calling or region queries.
 
     \b
@@ -269,6 +284,65 @@ def pcr_command(
     panel = resolve_panel(panel_spec, hotspot_names)
     result = call_pcr(exports, plate_maps, kit=kit, panel=panel, fmt=None if fmt == "auto" else fmt)
     finish(write_reports(result, outdir, report_options(ctx, reproducible)))
+
+
+@cli.command("batch")
+@click.argument("source", metavar="MANIFEST_OR_DIR", type=click.Path(exists=True, path_type=Path))
+@click.option(
+    "-j",
+    "--jobs",
+    "workers",
+    type=click.IntRange(1, 64),
+    default=default_workers(),
+    show_default=True,
+    help="Inputs processed in parallel.",
+)
+@output_options
+@click.pass_context
+def batch_command(
+    ctx: click.Context, source: Path, workers: int, outdir: Path, reproducible: bool
+) -> None:
+    """Run many PCR plates and NGS samples; one bad input never stops the others.
+
+    MANIFEST_OR_DIR is a manifest TSV (columns: id, type, inputs, plate_map, kit, sample, options)
+    or a directory scanned by content. Each job's report goes to OUTDIR/<job>/; cohort
+    samples.tsv, calls.tsv, batch_jobs.tsv and batch_errors.tsv go to OUTDIR. Exit 1 if any failed.
+    """
+    jobs, skipped = plan_jobs(source)
+    options = report_options(ctx, reproducible)
+    with _progress(len(jobs)) as advance:
+        outcomes = run_batch(
+            jobs,
+            outdir,
+            workers=workers,
+            command=options.command,
+            reproducible=reproducible,
+            skipped=skipped,
+            progress=advance,
+        )
+    failed = [o for o in outcomes if o.state == "failed"]
+    click.echo(f"esr1calls: batch: {summarise(outcomes)}; cohort tables in {outdir}/", err=True)
+    for name, why in skipped:
+        click.echo(f"esr1calls: warning: skipped {name}: {why}", err=True)
+    for outcome in failed:
+        log.info("%s: %s", outcome.job_id, outcome.error)
+    if failed:
+        click.echo(
+            f"esr1calls: error: {len(failed)} of {len(outcomes)} input(s) failed; see "
+            f"{outdir / 'batch_errors.tsv'}",
+            err=True,
+        )
+        ctx.exit(1)
+
+
+@contextlib.contextmanager
+def _progress(total: int) -> Iterator[Callable[[JobOutcome], None]]:
+    """A progress bar on a terminal; silent when stderr is not a TTY (logs, CI, Snakemake)."""
+    if not sys.stderr.isatty() or total == 0:
+        yield lambda outcome: None
+        return
+    with click.progressbar(length=total, label="esr1calls batch", file=sys.stderr) as bar:
+        yield lambda outcome: bar.update(1)
 
 
 @cli.group("kit")

@@ -192,7 +192,7 @@ def render_table(columns: Sequence[str], rows: Iterable[Mapping[str, Any]]) -> s
     return "\n".join(lines) + "\n"
 
 
-def _call_row(sample: SampleReport, call: Call) -> dict[str, Any]:
+def call_row(sample: SampleReport, call: Call) -> dict[str, Any]:
     low, high = call.allele_fraction_ci95 or (None, None)
     return {
         "sample_id": sample.sample_id,
@@ -219,10 +219,10 @@ def _call_row(sample: SampleReport, call: Call) -> dict[str, Any]:
 
 
 def render_calls_tsv(samples: Iterable[SampleReport]) -> str:
-    return render_table(CALL_COLUMNS, (_call_row(s, c) for s in samples for c in s.calls))
+    return render_table(CALL_COLUMNS, (call_row(s, c) for s in samples for c in s.calls))
 
 
-def _sample_row(sample: SampleReport) -> dict[str, Any]:
+def sample_row(sample: SampleReport) -> dict[str, Any]:
     def count(status: CallStatus) -> int:
         return sum(c.status is status for c in sample.calls)
 
@@ -241,7 +241,7 @@ def _sample_row(sample: SampleReport) -> dict[str, Any]:
 
 
 def render_samples_tsv(samples: Iterable[SampleReport]) -> str:
-    return render_table(SAMPLE_COLUMNS, (_sample_row(s) for s in samples))
+    return render_table(SAMPLE_COLUMNS, (sample_row(s) for s in samples))
 
 
 def write_text_atomic(path: Path, text: str) -> None:

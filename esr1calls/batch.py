@@ -1,0 +1,476 @@
+"""Batch: many plate exports and VCFs in one command, in parallel, one bad input never stopping
+the others; cohort tables across everything; inputs whose results are up to date are skipped.
+
+A job is one ``pcr`` run (exports + plate map) or one ``ngs`` sample (VCF/BAM files). Jobs come
+from a manifest TSV or from a directory scanned by content. Each job writes its own report into
+``OUTDIR/<job_id>/`` exactly as the single commands do; the cohort files are written last.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import logging
+import os
+import re
+import traceback
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ._version import __version__
+from .errors import Esr1CallsError, InputError, UnknownFormatError
+from .model import SampleReport
+from .report import (
+    CALL_COLUMNS,
+    SAMPLE_COLUMNS,
+    ReportOptions,
+    call_row,
+    render_table,
+    sample_row,
+    write_files_atomic,
+    write_reports,
+)
+
+__all__ = [
+    "MANIFEST_COLUMNS",
+    "BatchJob",
+    "JobOutcome",
+    "plan_jobs",
+    "read_manifest",
+    "run_batch",
+    "scan_directory",
+]
+
+log = logging.getLogger(__name__)
+
+MANIFEST_COLUMNS = ("id", "type", "inputs", "plate_map", "kit", "sample", "options")
+JOB_TYPES = ("pcr", "ngs")
+STATE_FILE = ".esr1calls-job.json"
+PLATE_MAP_NAMES = ("platemap.csv", "plate_map.csv", "plate-map.csv")
+_SAFE_ID = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+@dataclass(frozen=True)
+class BatchJob:
+    """One unit of work; ``problem`` is set when the job cannot even be defined (bad row)."""
+
+    job_id: str
+    kind: str
+    inputs: tuple[Path, ...]
+    plate_maps: tuple[Path, ...] = ()
+    kit: str | None = None
+    sample: str | None = None
+    options: Mapping[str, str] = field(default_factory=dict)
+    origin: str = ""  # e.g. "manifest.tsv, line 4" or "directory scan"
+    problem: str | None = None
+
+
+@dataclass(frozen=True)
+class JobOutcome:
+    job_id: str
+    kind: str
+    state: str  # "done", "up to date", "failed"
+    outdir: str
+    inputs: tuple[str, ...]
+    error: str = ""
+    samples: tuple[SampleReport, ...] = ()
+
+
+# ----------------------------------------------------------------------------- job definitions
+def _job_id(text: str, taken: set[str]) -> str:
+    base = _SAFE_ID.sub("_", text).strip("._") or "job"
+    candidate, n = base, 2
+    while candidate in taken:
+        candidate, n = f"{base}_{n}", n + 1
+    taken.add(candidate)
+    return candidate
+
+
+def _split_paths(text: str, base: Path) -> tuple[Path, ...]:
+    parts = [p.strip() for p in re.split(r"[;,]", text) if p.strip()]
+    return tuple(p if p.is_absolute() else base / p for p in map(Path, parts))
+
+
+def _parse_options(text: str) -> dict[str, str]:
+    """``key=value`` pairs separated by spaces or semicolons; a bare key means "true"."""
+    options: dict[str, str] = {}
+    for token in re.split(r"[;\s]+", text.strip()):
+        if not token:
+            continue
+        key, _, value = token.lstrip("-").partition("=")
+        options[key.replace("-", "_")] = value or "true"
+    return options
+
+
+def read_manifest(path: Path) -> list[BatchJob]:
+    """Jobs from a manifest TSV (see MANIFEST_COLUMNS); paths are relative to the manifest.
+
+    A malformed row becomes a job with a ``problem``: it is reported, and the others still run.
+    """
+    try:
+        text = path.read_bytes().decode("utf-8-sig")
+    except OSError as exc:
+        raise InputError(path, f"cannot read the manifest ({exc.strerror})") from exc
+    except UnicodeDecodeError as exc:
+        raise InputError(path, "the manifest is not UTF-8 text") from exc
+    rows = [line for line in text.splitlines() if line.strip() and not line.startswith("#")]
+    if not rows:
+        raise InputError(path, f"the manifest is empty; columns: {', '.join(MANIFEST_COLUMNS)}")
+    reader = csv.DictReader(io.StringIO("\n".join(rows)), delimiter="\t")
+    header = [h.strip().lower() for h in reader.fieldnames or []]
+    missing = [c for c in ("type", "inputs") if c not in header]
+    if missing:
+        raise InputError(
+            path,
+            f"column {', '.join(missing)} is missing. Found: {', '.join(header)}. A manifest is "
+            f"tab-separated with columns {', '.join(MANIFEST_COLUMNS)} (type and inputs required).",
+            place="line 1",
+        )
+    reader.fieldnames = header
+    jobs: list[BatchJob] = []
+    taken: set[str] = set()
+    for number, row in enumerate(reader, start=2):
+        origin = f"{path.name}, line {number}"
+        cell = {k: (v or "").strip() for k, v in row.items() if k}
+        inputs = _split_paths(cell.get("inputs", ""), path.parent)
+        kind = cell.get("type", "").lower()
+        job_id = _job_id(cell.get("id") or (inputs[0].stem if inputs else f"line{number}"), taken)
+        problem = None
+        if kind not in JOB_TYPES:
+            problem = f"type {cell.get('type')!r} is not one of {', '.join(JOB_TYPES)}"
+        elif not inputs:
+            problem = "no inputs"
+        elif kind == "pcr" and not cell.get("plate_map"):
+            problem = "a pcr job needs a plate_map"
+        kit = cell.get("kit") or None
+        if kit and not kit.endswith(".toml"):
+            kit_path = None  # a kit id such as the bundled example
+        else:
+            kit_path = str(_split_paths(kit, path.parent)[0]) if kit else None
+        jobs.append(
+            BatchJob(
+                job_id=job_id,
+                kind=kind,
+                inputs=inputs,
+                plate_maps=_split_paths(cell.get("plate_map", ""), path.parent),
+                kit=kit_path or kit,
+                sample=cell.get("sample") or None,
+                options=_parse_options(cell.get("options", "")),
+                origin=origin,
+                problem=problem,
+            )
+        )
+    return jobs
+
+
+def _sniff_kind(path: Path) -> str | None:
+    """ "ngs" for VCF/BCF/BAM/CRAM, "pcr" for a plate export, None otherwise (by content)."""
+    from .plates import sniff_format
+
+    try:
+        with path.open("rb") as handle:
+            head = handle.read(4)
+    except OSError:
+        return None
+    if head[:4] in (b"BAM\x01", b"CRAM") or head[:3] == b"BCF":
+        return "ngs"
+    if head[:2] == b"\x1f\x8b":
+        import gzip
+
+        try:
+            with gzip.open(path, "rb") as handle:
+                inner = handle.read(16)
+        except (OSError, EOFError):
+            return "ngs" if path.name.endswith((".vcf.gz", ".bcf")) else None
+        if inner.startswith((b"##fileformat=VCF", b"BAM\x01", b"BCF")):
+            return "ngs"
+        return None
+    if head.startswith(b"##fi"):
+        with path.open("rb") as handle:
+            if handle.read(16).startswith(b"##fileformat=VCF"):
+                return "ngs"
+    try:
+        sniff_format(path)
+    except (UnknownFormatError, Esr1CallsError, OSError):
+        return None
+    return "pcr"
+
+
+def scan_directory(directory: Path) -> tuple[list[BatchJob], list[tuple[str, str]]]:
+    """Jobs for every recognised file in ``directory`` (not recursive), by content.
+
+    A plate export needs a plate map: ``<export stem>.platemap.csv`` next to it, else a shared
+    ``platemap.csv``. NGS files are one job each (a BAM next to a VCF of the same stem joins it).
+    Returns the jobs and the files that were skipped with the reason.
+    """
+    files = sorted(p for p in directory.iterdir() if p.is_file() and not p.name.startswith("."))
+    map_names = {n.lower() for n in PLATE_MAP_NAMES}
+    skipped: list[tuple[str, str]] = []
+    jobs: list[BatchJob] = []
+    taken: set[str] = set()
+    index_suffixes = (".tbi", ".csi", ".bai", ".crai", ".fai", ".gzi")
+    for path in files:
+        if path.name.lower() in map_names or path.name.lower().endswith(".platemap.csv"):
+            continue
+        if path.name.endswith(index_suffixes) or path.suffix in (".md", ".toml", ".tsv.log"):
+            continue
+        kind = _sniff_kind(path)
+        if kind is None:
+            skipped.append((path.name, "not a recognised plate export, VCF, BCF, BAM or CRAM"))
+            continue
+        stem = path.name.split(".")[0]
+        problem = None
+        maps: tuple[Path, ...] = ()
+        if kind == "pcr":
+            own = directory / f"{path.stem}.platemap.csv"
+            shared = [directory / n for n in PLATE_MAP_NAMES if (directory / n).exists()]
+            maps = (own,) if own.exists() else tuple(shared[:1])
+            if not maps:
+                problem = f"no plate map: add {own.name} or platemap.csv to {directory.name}/"
+        jobs.append(
+            BatchJob(
+                _job_id(stem, taken), kind, (path,), maps, origin="directory scan", problem=problem
+            )
+        )
+    return jobs, skipped
+
+
+def plan_jobs(source: Path) -> tuple[list[BatchJob], list[tuple[str, str]]]:
+    """Jobs from a manifest file or a directory."""
+    if source.is_dir():
+        return scan_directory(source)
+    return read_manifest(source), []
+
+
+# ----------------------------------------------------------------------------- running a job
+def _fingerprint(job: BatchJob, reproducible: bool) -> str:
+    """Content hash of everything a job's result depends on (inputs by content, not by date)."""
+    digest = hashlib.sha256()
+    digest.update(f"{__version__}|{job.kind}|{job.kit}|{job.sample}|{reproducible}|".encode())
+    digest.update(json.dumps(dict(sorted(job.options.items()))).encode())
+    files = list(job.inputs) + list(job.plate_maps)
+    if job.kit and Path(job.kit).is_file():
+        files.append(Path(job.kit))
+    for path in files:
+        digest.update(path.name.encode())
+        with path.open("rb") as handle:
+            while chunk := handle.read(1 << 20):
+                digest.update(chunk)
+    return digest.hexdigest()
+
+
+Runner = Callable[[BatchJob], Any]
+
+
+def _run_pcr(job: BatchJob) -> Any:
+    from .hotspots import load_panel
+    from .pcr import call_pcr
+
+    unknown = set(job.options) - {"format", "panel", "hotspots"}
+    if unknown:
+        raise InputError(None, f"unknown option {', '.join(sorted(unknown))} for a pcr job")
+    names = job.options.get("hotspots")
+    panel = load_panel(job.options.get("panel", "default"), names.split(",") if names else None)
+    return call_pcr(
+        job.inputs, job.plate_maps, kit=job.kit, panel=panel, fmt=job.options.get("format")
+    )
+
+
+RUNNERS: dict[str, Runner] = {"pcr": _run_pcr}
+
+
+def execute_job(job: BatchJob, outdir: str, command: str, reproducible: bool) -> JobOutcome:
+    """Run one job and write its report (in a worker process). Never raises for bad input."""
+    target = Path(outdir) / job.job_id
+    inputs = tuple(str(p) for p in job.inputs)
+
+    def failed(message: str) -> JobOutcome:
+        return JobOutcome(job.job_id, job.kind, "failed", str(target), inputs, message)
+
+    if job.problem:
+        return failed(f"{job.origin}: {job.problem}")
+    missing = [p for p in (*job.inputs, *job.plate_maps) if not p.is_file()]
+    if missing:
+        return failed(f"{missing[0].name}: no such file; check the path in {job.origin}")
+    runner = RUNNERS.get(job.kind)
+    if runner is None:
+        return failed(f"{job.origin}: {job.kind} jobs are not supported by this version")
+    try:
+        fingerprint = _fingerprint(job, reproducible)
+        state_path = target / STATE_FILE
+        if state_path.is_file() and (target / "calls.json").is_file():
+            state = json.loads(state_path.read_text(encoding="utf-8"))
+            if state.get("fingerprint") == fingerprint:
+                return JobOutcome(
+                    job.job_id,
+                    job.kind,
+                    "up to date",
+                    str(target),
+                    inputs,
+                    samples=_samples_from_json(target / "calls.json"),
+                )
+        result = runner(job)
+        write_reports(result, target, ReportOptions(command=command, reproducible=reproducible))
+        state_text = json.dumps({"fingerprint": fingerprint, "inputs": list(inputs)}, indent=2)
+        write_files_atomic(target, {STATE_FILE: state_text + "\n"})
+        return JobOutcome(
+            job.job_id, job.kind, "done", str(target), inputs, samples=tuple(result.samples)
+        )
+    except Esr1CallsError as exc:
+        return failed(str(exc))
+    except Exception as exc:  # a bug must not stop the other inputs; keep its traceback
+        log.debug("job %s failed:\n%s", job.job_id, traceback.format_exc())
+        return failed(f"internal error ({type(exc).__name__}: {exc}); rerun with --debug")
+
+
+def _samples_from_json(path: Path) -> tuple[SampleReport, ...]:
+    """Rebuild the cohort rows of an up-to-date job from its calls.json."""
+    from .model import Call, CallStatus, Method, Reason, SampleStatus
+
+    document = json.loads(path.read_text(encoding="utf-8"))
+    samples = []
+    for sample in document["samples"]:
+        calls = tuple(
+            Call(
+                sample_id=sample["sample_id"],
+                hotspot=c["hotspot"],
+                method=Method(sample["method"]),
+                status=CallStatus(c["status"]),
+                reasons=tuple(Reason(r) for r in c["reasons"]),
+                hgvs_c=c["hgvs_c"],
+                hgvs_p=c["hgvs_p"],
+                action=c.get("action"),
+                allele_fraction=c["allele_fraction"],
+                allele_fraction_ci95=tuple(c["allele_fraction_ci95"])
+                if c.get("allele_fraction_ci95")
+                else None,
+                alt_count=c["alt_count"],
+                depth=c["depth"],
+                lod95=c["lod95"],
+                delta_ct=c["delta_ct"],
+                ct_mutation=c["ct_mutation"],
+                ct_reference=c["ct_reference"],
+                ct_ic=c["ct_ic"],
+                cutoff=c["cutoff"],
+                evidence=c["evidence"],
+            )
+            for c in sample["calls"]
+        )
+        samples.append(
+            SampleReport(
+                sample["sample_id"],
+                Method(sample["method"]),
+                SampleStatus(sample["status"]),
+                sample["summary"],
+                calls,
+                sample.get("source", ""),
+                sample.get("details", {}),
+            )
+        )
+    return tuple(samples)
+
+
+# ----------------------------------------------------------------------------- the batch
+BATCH_ERROR_COLUMNS = ("job_id", "type", "inputs", "error")
+BATCH_JOB_COLUMNS = ("job_id", "type", "state", "samples", "outdir", "inputs", "error")
+
+
+def run_batch(
+    jobs: Sequence[BatchJob],
+    outdir: Path,
+    *,
+    workers: int,
+    command: str,
+    reproducible: bool,
+    skipped: Iterable[tuple[str, str]] = (),
+    progress: Callable[[JobOutcome], None] | None = None,
+) -> list[JobOutcome]:
+    """Run the jobs on ``workers`` processes and write the cohort files into ``outdir``."""
+    outcomes: dict[str, JobOutcome] = {}
+    if workers <= 1 or len(jobs) <= 1:
+        for job in jobs:
+            outcome = execute_job(job, str(outdir), command, reproducible)
+            outcomes[job.job_id] = outcome
+            if progress:
+                progress(outcome)
+    else:
+        with ProcessPoolExecutor(max_workers=workers) as pool:
+            pending: dict[Future[JobOutcome], BatchJob] = {
+                pool.submit(execute_job, job, str(outdir), command, reproducible): job
+                for job in jobs
+            }
+            while pending:
+                done, _ = wait(pending, return_when=FIRST_COMPLETED)
+                for future in done:
+                    job = pending.pop(future)
+                    try:
+                        outcome = future.result()
+                    except Exception as exc:  # a crashed worker process
+                        outcome = JobOutcome(
+                            job.job_id,
+                            job.kind,
+                            "failed",
+                            str(outdir / job.job_id),
+                            tuple(map(str, job.inputs)),
+                            f"worker crashed ({type(exc).__name__}: {exc})",
+                        )
+                    outcomes[job.job_id] = outcome
+                    if progress:
+                        progress(outcome)
+    ordered = [outcomes[job.job_id] for job in jobs]
+    _write_cohort(ordered, outdir, skipped)
+    return ordered
+
+
+def _write_cohort(
+    outcomes: Sequence[JobOutcome], outdir: Path, skipped: Iterable[tuple[str, str]]
+) -> None:
+    samples = [{"job_id": o.job_id, **sample_row(s)} for o in outcomes for s in o.samples]
+    calls = [
+        {"job_id": o.job_id, **call_row(s, c)} for o in outcomes for s in o.samples for c in s.calls
+    ]
+    errors = [
+        {"job_id": o.job_id, "type": o.kind, "inputs": ";".join(o.inputs), "error": o.error}
+        for o in outcomes
+        if o.state == "failed"
+    ] + [
+        {"job_id": "", "type": "", "inputs": name, "error": f"skipped: {why}"}
+        for name, why in skipped
+    ]
+    jobs_rows = [
+        {
+            "job_id": o.job_id,
+            "type": o.kind,
+            "state": o.state,
+            "samples": len(o.samples),
+            "outdir": os.path.relpath(o.outdir, outdir),
+            "inputs": ";".join(o.inputs),
+            "error": o.error,
+        }
+        for o in outcomes
+    ]
+    write_files_atomic(
+        outdir,
+        {
+            "samples.tsv": render_table(("job_id", *SAMPLE_COLUMNS), samples),
+            "calls.tsv": render_table(("job_id", *CALL_COLUMNS), calls),
+            "batch_jobs.tsv": render_table(BATCH_JOB_COLUMNS, jobs_rows),
+            "batch_errors.tsv": render_table(BATCH_ERROR_COLUMNS, errors),
+        },
+    )
+
+
+def summarise(outcomes: Sequence[JobOutcome]) -> str:
+    counts = {
+        state: sum(o.state == state for o in outcomes) for state in ("done", "up to date", "failed")
+    }
+    return ", ".join(f"{n} {state}" for state, n in counts.items() if n) or "no jobs"
+
+
+def default_workers() -> int:
+    return max(1, min(4, os.cpu_count() or 1))

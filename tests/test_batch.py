@@ -1,0 +1,133 @@
+"""esr1calls batch: manifests and directories, parallel workers, failures isolated, re-runs."""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import shutil
+
+import pytest
+
+from esr1calls.batch import read_manifest
+
+from .conftest import TESTDATA
+
+PLATES = TESTDATA / "plates"
+DEMO_MAP = PLATES / "esr1_demo_platemap.csv"
+
+
+def _rows(path):
+    with path.open(encoding="utf-8") as handle:
+        return list(csv.DictReader(handle, delimiter="\t"))
+
+
+@pytest.fixture
+def workdir(tmp_path):
+    """Two good plates, a plate map, and three bad inputs."""
+    data = tmp_path / "data"
+    data.mkdir()
+    shutil.copy(PLATES / "generic" / "esr1_demo_generic.csv", data / "plate1.csv")
+    shutil.copy(PLATES / "quantstudio" / "esr1_demo_quantstudio.txt", data / "plate2.txt")
+    shutil.copy(DEMO_MAP, data / "platemap.csv")
+    (data / "notes.txt").write_text("not a plate\n")
+    raw = gzip.compress((PLATES / "generic" / "esr1_demo_generic.csv").read_bytes())
+    (data / "truncated.csv.gz").write_bytes(raw[: len(raw) // 2])
+    return data
+
+
+def _manifest(workdir, rows):
+    path = workdir / "manifest.tsv"
+    path.write_text("id\ttype\tinputs\tplate_map\tkit\tsample\toptions\n" +
+                    "".join("\t".join(r) + "\n" for r in rows))  # fmt: skip
+    return path
+
+
+GOOD = [["run1", "pcr", "plate1.csv", "platemap.csv", "", "", ""],
+        ["run2", "pcr", "plate2.txt", "platemap.csv", "", "", "format=quantstudio"]]  # fmt: skip
+BAD = [["unknown", "pcr", "notes.txt", "platemap.csv", "", "", ""],
+       ["missing", "pcr", "absent.csv", "platemap.csv", "", "", ""],
+       ["truncated", "pcr", "truncated.csv.gz", "platemap.csv", "", "", ""]]  # fmt: skip
+
+
+def test_bad_inputs_never_stop_the_good_ones(workdir, tmp_path, run_cli):
+    manifest = _manifest(workdir, [GOOD[0], *BAD, GOOD[1]])
+    out = tmp_path / "out"
+    result = run_cli(["batch", manifest, "-o", out, "-j", "2"])
+    assert result.exit_code == 1
+    assert result.stderr.splitlines()[-1] == (
+        f"esr1calls: error: 3 of 5 input(s) failed; see {out / 'batch_errors.tsv'}"
+    )
+    jobs = {r["job_id"]: r for r in _rows(out / "batch_jobs.tsv")}
+    expected = {"run1": "done", "run2": "done", "unknown": "failed", "missing": "failed",
+                "truncated": "failed"}  # fmt: skip
+    assert {k: v["state"] for k, v in jobs.items()} == expected
+    errors = {r["job_id"]: r["error"] for r in _rows(out / "batch_errors.tsv")}
+    assert errors["unknown"].startswith("notes.txt: not a recognised plate export")
+    assert errors["missing"] == "absent.csv: no such file; check the path in manifest.tsv, line 4"
+    assert errors["truncated"].startswith("truncated.csv.gz")
+    samples = _rows(out / "samples.tsv")
+    assert len(samples) == 18  # both good plates, nine samples each
+    assert {s["job_id"] for s in samples} == {"run1", "run2"}
+    # nothing half-written: failed jobs left no report, no temporary files anywhere
+    assert not (out / "unknown").exists() and not (out / "truncated" / "calls.json").exists()
+    assert not [p for p in out.rglob("*.tmp")]
+
+
+def test_parallel_and_serial_give_the_same_cohort(workdir, tmp_path, run_cli):
+    manifest = _manifest(workdir, GOOD)
+    for jobs in ("1", "2"):
+        assert run_cli(["batch", manifest, "-o", tmp_path / jobs, "-j", jobs,
+                        "--reproducible"]).exit_code == 0  # fmt: skip
+    for name in ("samples.tsv", "calls.tsv"):
+        assert (tmp_path / "1" / name).read_text() == (tmp_path / "2" / name).read_text()
+
+
+def test_up_to_date_inputs_are_skipped_by_content(workdir, tmp_path, run_cli):
+    manifest = _manifest(workdir, GOOD)
+    out = tmp_path / "out"
+    assert run_cli(["batch", manifest, "-o", out]).exit_code == 0
+    result = run_cli(["batch", manifest, "-o", out])
+    assert "2 up to date" in result.stderr
+    assert len(_rows(out / "samples.tsv")) == 18  # cohort still complete
+    # a changed input (same name, new content) is recomputed
+    text = (workdir / "plate1.csv").read_text()
+    (workdir / "plate1.csv").write_text(text.replace("28.28", "28.31", 1))
+    result = run_cli(["batch", manifest, "-o", out])
+    assert "1 done, 1 up to date" in result.stderr
+
+
+def test_directory_scan_by_content(workdir, tmp_path, run_cli):
+    out = tmp_path / "out"
+    result = run_cli(["batch", workdir, "-o", out])
+    jobs = {r["job_id"]: r["state"] for r in _rows(out / "batch_jobs.tsv")}
+    assert jobs == {"plate1": "done", "plate2": "done"}
+    assert "skipped notes.txt" in result.stderr
+    skipped = [r["inputs"] for r in _rows(out / "batch_errors.tsv")]
+    assert "notes.txt" in skipped and "manifest.tsv" not in jobs
+
+
+def test_directory_plate_without_a_plate_map_fails_that_job(tmp_path, run_cli):
+    data = tmp_path / "data"
+    data.mkdir()
+    shutil.copy(PLATES / "generic" / "esr1_demo_generic.csv", data / "plate1.csv")
+    result = run_cli(["batch", data, "-o", tmp_path / "out"])
+    assert result.exit_code == 1
+    (error,) = _rows(tmp_path / "out" / "batch_errors.tsv")
+    assert "no plate map: add plate1.platemap.csv or platemap.csv" in error["error"]
+
+
+def test_malformed_manifest_rows_are_job_errors(workdir, tmp_path):
+    manifest = _manifest(workdir, [["x", "qpcr", "plate1.csv", "", "", "", ""],
+                                   ["y", "pcr", "plate1.csv", "", "", "", ""]])  # fmt: skip
+    problems = [job.problem for job in read_manifest(manifest)]
+    assert problems == ["type 'qpcr' is not one of pcr, ngs", "a pcr job needs a plate_map"]
+
+
+def test_manifest_without_required_columns_is_an_error(tmp_path, run_cli):
+    manifest = tmp_path / "m.tsv"
+    manifest.write_text("id\tfiles\nx\ty\n")
+    result = run_cli(["batch", manifest, "-o", tmp_path / "out"])
+    assert result.exit_code == 1
+    assert result.stderr.strip().startswith(
+        "esr1calls: error: m.tsv, line 1: column type, inputs is missing"
+    )
