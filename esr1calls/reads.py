@@ -78,6 +78,7 @@ __all__ = [
     "CodonEvidence",
     "ReadCounts",
     "count_hotspots",
+    "count_regions",
 ]
 
 log = logging.getLogger(__name__)
@@ -292,6 +293,22 @@ def _fetch_regions(windows: Sequence[_Window]) -> list[list[_Window]]:
         else:
             regions.append([window])
     return regions
+
+
+def count_regions(panel: Panel, build: Build) -> tuple[tuple[int, int], ...]:
+    """The genomic spans ``count_hotspots`` reads (1-based, inclusive): codons, deletion
+    windows with their flanking bases, merged when they touch. Handy for a BED of the same
+    regions (``samtools mpileup -r``, ``bcftools mpileup -R``).
+
+    >>> from esr1calls.hotspots import load_panel
+    >>> count_regions(load_panel(names=["D538G", "Y537S"]), Build.GRCH38)
+    ((152098787, 152098792),)
+    """
+    spans = []
+    for group in _fetch_regions(_windows(panel, build)):
+        start0 = min(w.fetch_start0 for w in group)
+        spans.append((start0 + 1, max(w.fetch_end0 for w in group)))  # 0-based -> 1-based
+    return tuple(spans)
 
 
 def _locate(

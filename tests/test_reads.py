@@ -27,6 +27,7 @@ from esr1calls.reads import (
     _Region,
     _windows,
     count_hotspots,
+    count_regions,
 )
 from esr1calls.transcript import ProteinChange
 
@@ -404,6 +405,17 @@ def test_hotspot_subset_counts_only_its_codons(main_bam):
     counts = count_hotspots(main_bam, load_panel(names=["D538G"]))
     assert [c.window for c in counts.codons] == ["D538"]
     assert (counts["D538G"].alt_count, counts["D538G"].depth) == (14, 122)
+
+
+def test_count_regions_are_the_codons_read(main_counts):
+    assert count_regions(PANEL, Build.GRCH38) == (
+        (g(1138), g(1140)),
+        (g(1260), g(1270)),  # M421-E423 and the base on each side
+        (g(1387), g(1389)),
+        (g(1606), g(1614)),  # L536, Y537, D538 in one fetch
+    )
+    spans = [(c.start, c.end) for c in main_counts.codons]
+    assert spans[1] == (g(1261), g(1269))
 
 
 # ------------------------------------------------------------------ BAM and CRAM
