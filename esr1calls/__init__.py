@@ -2,7 +2,7 @@
 
 Public API::
 
-    from esr1calls import load_panel, HOTSPOTS, Call, CallStatus
+    from esr1calls import load_panel, HOTSPOTS, Call, CallStatus, count_hotspots
 """
 
 from ._version import __version__
@@ -24,6 +24,7 @@ from .model import (
     SampleReport,
     SampleStatus,
 )
+from .reads import ReadCounts, count_hotspots
 
 __all__ = [
     "HOTSPOTS",
@@ -37,11 +38,13 @@ __all__ = [
     "Method",
     "Panel",
     "PlateFormatError",
+    "ReadCounts",
     "Reason",
     "SampleReport",
     "SampleStatus",
     "UnknownFormatError",
     "VcfFormatError",
     "__version__",
+    "count_hotspots",
     "load_panel",
 ]
