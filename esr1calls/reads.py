@@ -59,7 +59,7 @@ from __future__ import annotations
 import logging
 from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -641,13 +641,22 @@ def _open(path: Path, reference: Path | None) -> Iterator[Any]:
         )  # fmt: skip
     except (OSError, ValueError) as exc:
         raise VcfFormatError(path, f"cannot open ({exc})") from exc
-    with handle:
+    try:
         if not handle.has_index():
             kind = ".crai" if is_cram else ".bai/.csi"
             raise VcfFormatError(
                 path, f"no index ({kind}) found next to the file; run: samtools index {path.name}"
             )
         yield handle
+    except BaseException:
+        # after a failed read htslib's close fails too; that must not hide the real error
+        with suppress(OSError):
+            handle.close()
+        raise
+    try:
+        handle.close()
+    except OSError as exc:  # htslib reports a read error it met earlier: do not trust the counts
+        raise VcfFormatError(path, f"error reading the file ({exc}); it may be corrupt") from exc
 
 
 def _check_fasta_readable(reference: Path) -> None:

@@ -678,6 +678,34 @@ def test_text_file_is_not_a_bam(tmp_path):
         count_hotspots(path, PANEL)
 
 
+def _copy_with_index(bam: Path, target: Path, data: bytes) -> Path:
+    target.write_bytes(data)
+    Path(f"{target}.bai").write_bytes(Path(f"{bam}.bai").read_bytes())
+    return target
+
+
+def test_truncated_bam_is_an_error(main_bam, tmp_path):
+    data = main_bam.read_bytes()
+    bam = _copy_with_index(main_bam, tmp_path / "cut.bam", data[: len(data) // 2])
+    with pytest.raises(VcfFormatError, match=r"^cut\.bam: not a readable .*truncated"):
+        count_hotspots(bam, PANEL)
+
+
+@pytest.mark.parametrize("where", [0.3, 0.9])
+def test_corrupt_block_is_a_clean_error_not_a_close_failure(main_bam, tmp_path, where):
+    # a damaged block with the EOF marker intact: htslib fails while reading, then its close
+    # fails too; the user must see the read error, with the region
+    data = bytearray(main_bam.read_bytes())
+    at = int(len(data) * where)
+    data[at : at + 64] = bytes(64)
+    bam = _copy_with_index(main_bam, tmp_path / "bad.bam", bytes(data))
+    with pytest.raises(
+        VcfFormatError,
+        match=r"^bad\.bam, chr6:\d+-\d+: cannot decode reads .* truncated or corrupt$",
+    ):
+        count_hotspots(bam, PANEL)
+
+
 def test_sam_text_must_be_converted(tmp_path):
     ref = esr1_reference(Build.GRCH38)
     header = make_header(ref)
