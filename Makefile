@@ -32,8 +32,8 @@ demo: $(VENV)/.runtime
 	@echo "Demo reports written to $(DEMO)/pcr/ (samples.tsv, calls.tsv, calls.json)"
 
 lint: $(VENV)/.test
-	$(BIN)/ruff check esr1calls tests
-	$(BIN)/ruff format --check esr1calls tests
+	$(BIN)/ruff check esr1calls tests benchmarks
+	$(BIN)/ruff format --check esr1calls tests benchmarks
 
 typecheck: $(VENV)/.test
 	$(BIN)/mypy
@@ -41,5 +41,9 @@ typecheck: $(VENV)/.test
 test: $(VENV)/.test system-deps lint typecheck
 	$(BIN)/python -m pytest
 
+# read counting vs samtools/bcftools mpileup on a generated 20,000x BAM (see the script)
+bench: $(VENV)/.runtime
+	$(BIN)/python benchmarks/bench_reads.py
+
 clean:
-	rm -rf $(VENV) $(DEMO) .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) $(DEMO) .pytest_cache .mypy_cache .ruff_cache .hypothesis bench-output

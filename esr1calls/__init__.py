@@ -2,7 +2,7 @@
 
 Public API::
 
-    from esr1calls import load_panel, HOTSPOTS, Call, CallStatus, read_plate
+    from esr1calls import load_panel, HOTSPOTS, Call, CallStatus, read_plate, count_hotspots
 """
 
 from ._version import __version__
@@ -27,6 +27,7 @@ from .model import (
 )
 from .pcr import call_pcr
 from .plates import PlateFormat, read_plate, sniff_format
+from .reads import ReadCounts, count_hotspots
 
 __all__ = [
     "HOTSPOTS",
@@ -42,6 +43,7 @@ __all__ = [
     "Panel",
     "PlateFormat",
     "PlateFormatError",
+    "ReadCounts",
     "Reason",
     "SampleReport",
     "SampleStatus",
@@ -50,6 +52,7 @@ __all__ = [
     "__version__",
     "call_pcr",
     "load_kit",
+    "count_hotspots",
     "load_panel",
     "read_plate",
     "sniff_format",

@@ -1,0 +1,1054 @@
+"""NGS evidence straight from the reads: codon-level hotspot counts from BAM/CRAM (pysam).
+
+Variant callers drop low-fraction alleles, split MNVs and filter multi-allelic sites, which are
+exactly the ESR1 cases that matter. This module reads the alignments at each hotspot codon,
+rebuilds the codon on every read and classifies it by translating it with the packaged
+NM_000125.4 model (``transcript.effect_of_cds_edit``), so:
+
+* the L536Q MNV (CTC>CAG or CTC>CAA) counts as L536Q, never as L536H;
+* a same-codon double change (TAT>ACT, Thr) counts as "other", never as Y537N or Y537S;
+* V422del counts whatever equivalent position the aligner put the deletion at, because the
+  whole M421-V422-E423 region is rebuilt from the read and translated.
+
+Counting rules (the README section "NGS from reads (BAM/CRAM)" says the same for people):
+
+1. Read filters: unmapped, secondary, supplementary, QC-fail and duplicate records are excluded,
+   and so are records with mapping quality below ``min_mapping_quality`` or (with ``sample``)
+   from another sample's read group. They are counted per codon in ``filtered_reads``.
+2. A read is classified at a codon only if it aligns all three codon bases with no insertion
+   or deletion between them, each base at ``min_base_quality`` or more and an A/C/G/T call.
+   Otherwise it is unusable, with the reason (not_spanning, indel, low_base_quality,
+   ambiguous_base); an indel inside a codon makes the read unusable even if its bases would
+   spell a hotspot. A read that does not reach a codon at all is not counted there.
+   For a deletion hotspot the window is the stretch of whole codons over which the deletion
+   can slide (V422del: c.1261-1269, M421-V422-E423). The read must align the base on each side
+   of it, and the bases in between decide, whatever the CIGAR says: the V422del sequence counts
+   as V422del wherever the aligner put the gap (even as a mismatch plus a shifted deletion),
+   the reference sequence as reference; any other sequence reached through an indel is
+   unusable, and plain substitutions are "other".
+3. Classes: ``reference`` (the reference amino acid, synonymous changes included), each hotspot
+   (exactly that protein change and nothing else in the window), ``other`` (any other protein
+   change, named in ``other_changes``), or unusable.
+4. Fragments: the reads of one template (same query name) are one observation. Overlapping mates
+   that agree count once; a mate that is unusable at the codon defers to the other; mates that
+   classify differently make the fragment unusable (``mates_disagree``), so a sequencing error
+   in one mate can neither create nor hide a mutation.
+5. Strand: a fragment's strand is the strand read 1 aligned to (a read 2 on the reverse strand
+   means a forward fragment); unpaired reads use their own strand. This is the F1R2/F2R1
+   orientation that oxidation and strand artefacts follow.
+6. UMI (``umi=True``): fragments are grouped into molecules by the molecule tag, ``MI``
+   (fgbio GroupReadsByUmi / consensus callers; the duplex strand suffix ``/A`` or ``/B`` is
+   removed so both strands of a molecule are one molecule) or else ``UG`` (umi_tools group).
+   The family size of a molecule is the sum over its fragments of ``cD`` (consensus reads:
+   raw reads behind the consensus, the larger of the two mates) or 1 (raw grouped reads).
+   Molecules smaller than ``min_family_size`` are unusable (small_family). A molecule takes the
+   class held by a strict majority of its usable fragments, else it is unusable
+   (family_disagrees). A molecule counts on every strand it was seen on (a duplex consensus
+   read with ``aD`` and ``bD`` both >= 1 was seen on both), so alt_forward + alt_reverse can
+   exceed alt_count in molecule mode. Duplicate-flagged records stay excluded, so group raw
+   reads without marking duplicates; a read with neither tag is an error, not a guess.
+
+Per hotspot, x (``alt_count``) is the number of fragments (molecules with ``umi``) in the
+hotspot's class and n (``depth``) the number of usable ones at its codon: reference + every
+hotspot + other. Coordinates leave this module 1-based; pysam's 0-based offsets are converted
+where they are read, with a comment.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pysam
+
+from .errors import ConfigError, VcfFormatError
+from .hotspots import Hotspot, Panel
+from .model import AlleleCounts, Build
+from .transcript import effect_of_cds_edit, transcript
+
+__all__ = [
+    "DEFAULT_MIN_BASE_QUALITY",
+    "DEFAULT_MIN_FAMILY_SIZE",
+    "DEFAULT_MIN_MAPPING_QUALITY",
+    "CodonEvidence",
+    "ReadCounts",
+    "count_hotspots",
+    "count_regions",
+]
+
+log = logging.getLogger(__name__)
+
+DEFAULT_MIN_BASE_QUALITY = 20
+DEFAULT_MIN_MAPPING_QUALITY = 20
+DEFAULT_MIN_FAMILY_SIZE = 1
+
+UNIT_FRAGMENTS = "fragments"
+UNIT_MOLECULES = "molecules"
+
+REFERENCE = "reference"
+_OTHER = "other:"
+_UNUSABLE = "unusable:"
+NOT_SPANNING = _UNUSABLE + "not_spanning"
+INDEL = _UNUSABLE + "indel"
+LOW_BASE_QUALITY = _UNUSABLE + "low_base_quality"
+AMBIGUOUS_BASE = _UNUSABLE + "ambiguous_base"
+NO_SEQUENCE = _UNUSABLE + "no_sequence"
+MATES_DISAGREE = _UNUSABLE + "mates_disagree"
+FAMILY_DISAGREES = _UNUSABLE + "family_disagrees"
+SMALL_FAMILY = _UNUSABLE + "small_family"
+# When no read of a fragment is usable, the most specific reason is reported.
+_UNUSABLE_ORDER = (
+    FAMILY_DISAGREES,
+    MATES_DISAGREE,
+    INDEL,
+    LOW_BASE_QUALITY,
+    AMBIGUOUS_BASE,
+    NO_SEQUENCE,
+    NOT_SPANNING,
+)
+_UNUSABLE_RANK = {reason: rank for rank, reason in enumerate(_UNUSABLE_ORDER)}
+
+# SAM flag bits that exclude a record, in the order their reason is reported.
+_EXCLUDED_FLAGS = (
+    (0x4, "unmapped"),
+    (0x100, "secondary"),
+    (0x800, "supplementary"),
+    (0x200, "qc_fail"),
+    (0x400, "duplicate"),
+)
+_EXCLUDED_MASK = 0x4 | 0x100 | 0x800 | 0x200 | 0x400
+_FLAG_PAIRED, _FLAG_REVERSE, _FLAG_READ1 = 0x1, 0x10, 0x40
+_CIGAR_ALIGNED = (0, 7, 8)  # M, =, X
+_CIGAR_INSERTION, _CIGAR_DELETION, _CIGAR_SKIP, _CIGAR_SOFT_CLIP = 1, 2, 3, 4
+_FORWARD, _REVERSE = "forward", "reverse"
+_BOTH_STRANDS = frozenset((_FORWARD, _REVERSE))
+
+_CONTIG_NAMES = ("chr6", "6")
+_BUILD_BY_CHR6_LENGTH = {build.chr6_length: build for build in Build}
+
+
+@dataclass(frozen=True)
+class CodonEvidence:
+    """What the reads at one hotspot codon (or deletion region) showed, class by class.
+
+    ``depth`` (usable observations) is reference + every hotspot + other. ``filtered_reads``
+    counts alignment records removed before classification (duplicates, low MAPQ...), and
+    ``family_sizes`` (UMI only) counts molecules by family size, before the size filter.
+    """
+
+    window: str  # e.g. "Y537", or "M421_E423" for the V422del region
+    chrom: str
+    start: int  # 1-based, inclusive
+    end: int
+    unit: str  # "fragments" or "molecules"
+    reference: int
+    hotspots: Mapping[str, int]
+    other: int
+    other_changes: Mapping[str, int]  # e.g. {"Y537T": 3}
+    unusable: int
+    unusable_reasons: Mapping[str, int]  # e.g. {"mates_disagree": 2, "low_base_quality": 5}
+    filtered_reads: Mapping[str, int]  # e.g. {"duplicate": 812, "low_mapping_quality": 3}
+    family_sizes: Mapping[int, int] = field(default_factory=dict)
+
+    @property
+    def depth(self) -> int:
+        return self.reference + sum(self.hotspots.values()) + self.other
+
+    def as_dict(self) -> dict[str, Any]:
+        """A JSON-ready copy, for a call's ``evidence``."""
+        return {
+            "window": self.window,
+            "region": f"{self.chrom}:{self.start}-{self.end}",
+            "unit": self.unit,
+            "depth": self.depth,
+            "reference": self.reference,
+            "hotspots": dict(self.hotspots),
+            "other": self.other,
+            "other_changes": dict(self.other_changes),
+            "unusable": self.unusable,
+            "unusable_reasons": dict(self.unusable_reasons),
+            "filtered_reads": dict(self.filtered_reads),
+            "family_sizes": {str(size): n for size, n in self.family_sizes.items()},
+        }
+
+
+@dataclass(frozen=True)
+class ReadCounts:
+    """The result of ``count_hotspots``: one ``AlleleCounts`` per panel hotspot, plus the codons.
+
+    ``settings`` records every threshold and rule used (text values), so a report or a panel of
+    normals can state, and check, how the counts were made.
+    """
+
+    path: str
+    file_format: str  # "bam" or "cram"
+    build: Build
+    build_evidence: str  # e.g. "@SQ chr6 LN:170805979" or "build argument (header: ...)"
+    chrom: str
+    sample_id: str | None
+    unit: str  # "fragments" or "molecules"
+    allele_counts: tuple[AlleleCounts, ...]
+    codons: tuple[CodonEvidence, ...]
+    settings: Mapping[str, str]
+
+    def __getitem__(self, hotspot: str) -> AlleleCounts:
+        for counts in self.allele_counts:
+            if counts.hotspot == hotspot:
+                return counts
+        raise KeyError(hotspot)
+
+    def codon_of(self, hotspot: str) -> CodonEvidence:
+        """The codon evidence behind one hotspot's counts."""
+        return self.codons[self._codon_index[hotspot]]
+
+    @property
+    def _codon_index(self) -> dict[str, int]:
+        return {name: i for i, codon in enumerate(self.codons) for name in codon.hotspots}
+
+
+@dataclass(frozen=True)
+class _Window:
+    """The bases one read is classified on: a codon, or the whole sliding range of a deletion."""
+
+    label: str
+    c_start: int
+    c_end: int
+    start0: int  # 0-based, half-open genomic span of the window
+    end0: int
+    anchored: bool  # deletion windows: the read must align the base on each side
+    hotspots: tuple[Hotspot, ...]
+
+    @property
+    def fetch_start0(self) -> int:
+        return self.start0 - 1 if self.anchored else self.start0
+
+    @property
+    def fetch_end0(self) -> int:
+        return self.end0 + 1 if self.anchored else self.end0
+
+
+def _deletion_range(hotspot: Hotspot) -> tuple[int, int]:
+    """First and last c. position any equivalent placement of the deletion can remove."""
+    cds = transcript().cds
+    start, end = hotspot.c_start, hotspot.c_end
+    while start > 1 and cds[start - 2] == cds[end - 1]:  # slide 5' while the sequence allows
+        start, end = start - 1, end - 1
+    first = start
+    start, end = hotspot.c_start, hotspot.c_end
+    while end < len(cds) and cds[start - 1] == cds[end]:  # and 3'
+        start, end = start + 1, end + 1
+    return first, end
+
+
+def _windows(panel: Panel, build: Build) -> tuple[_Window, ...]:
+    tx = transcript()
+    groups: dict[tuple[int, int, bool], list[Hotspot]] = {}
+    for hotspot in panel:
+        change = hotspot.change
+        if change.kind == "sub" and change.start == change.end:
+            c_start, c_end, anchored = 3 * change.start - 2, 3 * change.start, False
+        elif change.kind == "del":
+            first, last = _deletion_range(hotspot)
+            c_start, c_end, anchored = 3 * ((first - 1) // 3) + 1, 3 * ((last + 2) // 3), True
+        else:
+            raise ConfigError(
+                f"hotspot {hotspot.name}: read counting supports single-residue substitutions "
+                f"and in-frame deletions, not {change.kind}"
+            )
+        groups.setdefault((c_start, c_end, anchored), []).append(hotspot)
+    windows = []
+    for (c_start, c_end, anchored), members in groups.items():
+        need_first, need_last = (c_start - 1, c_end + 1) if anchored else (c_start, c_end)
+        exon = tx.exon_of_c(need_first)
+        if exon is None or not exon.c_start <= need_last <= exon.c_end:
+            names = ", ".join(h.name for h in members)
+            raise ConfigError(
+                f"hotspot {names}: c.{need_first}-{need_last} crosses an exon boundary; "
+                "read counting needs the codon inside one exon"
+            )
+        first_aa, last_aa = (c_start + 2) // 3, c_end // 3
+        protein = tx.protein
+        label = f"{protein[first_aa - 1]}{first_aa}"
+        if last_aa != first_aa:
+            label += f"_{protein[last_aa - 1]}{last_aa}"
+        start0 = tx.c_to_genomic(c_start, build) - 1  # 1-based genomic -> pysam's 0-based
+        windows.append(
+            _Window(label, c_start, c_end, start0, start0 + c_end - c_start + 1, anchored,
+                    tuple(members))
+        )  # fmt: skip
+    return tuple(sorted(windows, key=lambda w: w.start0))
+
+
+def _fetch_regions(windows: Sequence[_Window]) -> list[list[_Window]]:
+    """Windows whose spans touch are fetched together (L536, Y537, D538: one fetch)."""
+    regions: list[list[_Window]] = []
+    for window in windows:
+        if regions and window.fetch_start0 <= max(w.fetch_end0 for w in regions[-1]):
+            regions[-1].append(window)
+        else:
+            regions.append([window])
+    return regions
+
+
+def count_regions(panel: Panel, build: Build) -> tuple[tuple[int, int], ...]:
+    """The genomic spans ``count_hotspots`` reads (1-based, inclusive): codons, deletion
+    windows with their flanking bases, merged when they touch. Handy for a BED of the same
+    regions (``samtools mpileup -r``, ``bcftools mpileup -R``).
+
+    >>> from esr1calls.hotspots import load_panel
+    >>> count_regions(load_panel(names=["D538G", "Y537S"]), Build.GRCH38)
+    ((152098787, 152098792),)
+    """
+    spans = []
+    for group in _fetch_regions(_windows(panel, build)):
+        start0 = min(w.fetch_start0 for w in group)
+        spans.append((start0 + 1, max(w.fetch_end0 for w in group)))  # 0-based -> 1-based
+    return tuple(spans)
+
+
+def _locate(
+    ref_start: int, cigar: list[tuple[int, int]], left: int, right: int
+) -> tuple[int | None, int | None, bool]:
+    """Query offsets of reference positions ``left`` and ``right`` (0-based; None if deleted)
+    and whether an insertion, deletion or skip lies between them."""
+    q_left: int | None = None
+    q_right: int | None = None
+    indel = False
+    rpos, qpos = ref_start, 0
+    for op, length in cigar:
+        if op in _CIGAR_ALIGNED:
+            if q_left is None and rpos <= left < rpos + length:
+                q_left = qpos + left - rpos
+            if rpos <= right < rpos + length:
+                q_right = qpos + right - rpos
+                break
+            rpos += length
+            qpos += length
+        elif op == _CIGAR_INSERTION:
+            if left < rpos <= right:
+                indel = True
+            qpos += length
+        elif op in (_CIGAR_DELETION, _CIGAR_SKIP):
+            if rpos <= right and rpos + length > left:
+                indel = True
+            rpos += length
+        elif op == _CIGAR_SOFT_CLIP:
+            qpos += length
+        if rpos > right:
+            break
+    return q_left, q_right, indel
+
+
+class _Classifier:
+    """Turns the bases a read shows in a window into a class; memoised per distinct allele."""
+
+    def __init__(self, window: _Window) -> None:
+        self.window = window
+        self._memo: dict[tuple[str, bool], str] = {}
+
+    def classify(self, allele: str, indel: bool) -> str:
+        key = (allele, indel)
+        found = self._memo.get(key)
+        if found is None:
+            found = self._memo[key] = self._classify(allele, indel)
+        return found
+
+    def _classify(self, allele: str, indel: bool) -> str:
+        if allele.strip("ACGT"):
+            return AMBIGUOUS_BASE
+        window = self.window
+        changes = effect_of_cds_edit(window.c_start, window.c_end, allele)
+        if not changes:
+            return REFERENCE
+        for hotspot in window.hotspots:
+            if changes == (hotspot.change,):
+                return hotspot.name
+        if indel:
+            return INDEL  # only the hotspot deletion itself is a usable indel
+        return _OTHER + "+".join(change.short for change in changes)
+
+
+# What one fragment showed so far in a region: (class per window, None where no read of it
+# overlapped the window; the fragment strand; whether that strand came from read 1).
+_Classes = tuple[str | None, ...]
+_Seen = tuple[_Classes, str, bool]
+
+
+class _Region:
+    """Windows fetched together, and what each fragment showed at each of them."""
+
+    def __init__(self, windows: Sequence[_Window], min_base_quality: int) -> None:
+        self.windows = tuple(windows)
+        self.start0 = min(w.fetch_start0 for w in windows)
+        self.end0 = max(w.fetch_end0 for w in windows)
+        self.classifiers = tuple(_Classifier(w) for w in windows)
+        # (left, right): the reference positions a read must align for each window; a
+        # deletion window needs the base on each side, a codon its first and last base
+        self.bounds = tuple(
+            (w.start0 - 1, w.end0) if w.anchored else (w.start0, w.end0 - 1) for w in windows
+        )
+        self.min_quality_char = chr(min_base_quality + 33)  # compare Phred+33 text directly
+        # Phred+33 text -> "1" (usable) / "0" (below the floor), one C call per read
+        self.quality_mask = str.maketrans(
+            {chr(q + 33): ("1" if q >= min_base_quality else "0") for q in range(94)}
+        )
+        self.fragments: dict[str, _Seen] = {}
+        self.umi: dict[str, tuple[str, int, bool]] = {}
+        self.filtered = tuple(Counter[str]() for _ in windows)
+        self.span_memo: dict[str, _Classes] = {}
+
+    def overlapped(self, ref_start: int, ref_end: int) -> list[int]:
+        """Indexes of the windows whose bases a read's alignment overlaps."""
+        return [i for i, w in enumerate(self.windows) if ref_start < w.end0 and ref_end > w.start0]
+
+    def classes_of_span(self, key: str) -> _Classes:
+        """Classes of a read aligned as one block over the whole region (memoised).
+
+        ``key`` is the read's bases over the region followed by their quality mask ("1" at or
+        above the floor, "0" below). Such a read's classes depend on nothing else, and most
+        reads at a hotspot share the same key, so ``span_memo`` answers nearly every read.
+        """
+        length = self.end0 - self.start0
+        found = self.span_memo[key] = self._classify_span(key[:length], key[length:])
+        return found
+
+    def _classify_span(self, bases: str, mask: str) -> _Classes:
+        classes: list[str | None] = []
+        for window, classifier in zip(self.windows, self.classifiers, strict=True):
+            first, last = window.start0 - self.start0, window.end0 - self.start0
+            if "0" in mask[first:last]:
+                classes.append(LOW_BASE_QUALITY)
+            else:
+                classes.append(classifier.classify(bases[first:last], False))
+        return tuple(classes)
+
+    def classes_of_read(
+        self,
+        ref_start: int,
+        ref_end: int,
+        cigar: list[tuple[int, int]],
+        seq: str | None,
+        quals: str | None,
+        overlapped: Sequence[int],
+    ) -> _Classes:
+        """Classes of any read, window by window (partial reads, indels, clips)."""
+        classes: list[str | None] = [None] * len(self.windows)
+        for i in overlapped:
+            classes[i] = _read_class(
+                self.windows[i], self.classifiers[i], self.bounds[i], ref_start, ref_end, cigar,
+                seq, quals, self.min_quality_char,
+            )  # fmt: skip
+        return tuple(classes)
+
+
+def _read_class(
+    window: _Window,
+    classifier: _Classifier,
+    bounds: tuple[int, int],
+    ref_start: int,
+    ref_end: int,
+    cigar: list[tuple[int, int]],
+    seq: str | None,
+    quals: str | None,
+    min_quality_char: str,
+) -> str:
+    """The class of one read at one window (``quals`` is Phred+33 text, as in SAM)."""
+    left, right = bounds
+    if ref_start > left or ref_end <= right:
+        return NOT_SPANNING
+    if seq is None:
+        return NO_SEQUENCE
+    found_left, found_right, indel = _locate(ref_start, cigar, left, right)
+    if found_left is None or found_right is None:
+        return INDEL  # a bound base is deleted
+    if window.anchored:
+        first, last = found_left + 1, found_right  # the bases strictly between the anchors
+    elif indel:
+        return INDEL
+    else:
+        first, last = found_left, found_right + 1
+    if (
+        last > first
+        and min_quality_char > "!"
+        and (quals is None or min(quals[first:last]) < min_quality_char)
+    ):
+        return LOW_BASE_QUALITY
+    return classifier.classify(seq[first:last], indel)
+
+
+def _worst_unusable(a: str, b: str) -> str:
+    """The more specific of two unusable reasons."""
+    return a if _UNUSABLE_RANK.get(a, 99) <= _UNUSABLE_RANK.get(b, 99) else b
+
+
+def _merge_mate_class(seen: str | None, cls: str | None) -> str | None:
+    """One window's class for a fragment, given what another read of it showed."""
+    if seen is None or seen == cls:
+        return cls
+    if cls is None:
+        return seen
+    if MATES_DISAGREE in (cls, seen):
+        return MATES_DISAGREE
+    usable, seen_usable = not cls.startswith(_UNUSABLE), not seen.startswith(_UNUSABLE)
+    if usable and seen_usable:
+        return MATES_DISAGREE
+    if usable:
+        return cls  # an unusable mate defers to the usable one
+    if seen_usable:
+        return seen
+    return _worst_unusable(cls, seen)
+
+
+def _add_mate(seen: _Seen, classes: _Classes, strand: str, is_read1: bool) -> _Seen:
+    """Merge another read of the same fragment into what the fragment showed so far."""
+    seen_classes, seen_strand, seen_read1 = seen
+    # every read of a fragment implies the same fragment strand; read 1 decides if they differ
+    if is_read1 and not seen_read1:
+        seen_strand, seen_read1 = strand, True
+    merged = tuple(_merge_mate_class(a, b) for a, b in zip(seen_classes, classes, strict=True))
+    return merged, seen_strand, seen_read1
+
+
+def _molecule_class(classes: Sequence[str]) -> str:
+    usable = Counter(c for c in classes if not c.startswith(_UNUSABLE))
+    if not usable:
+        worst = classes[0]
+        for cls in classes[1:]:
+            worst = _worst_unusable(worst, cls)
+        return worst
+    top, count = usable.most_common(1)[0]
+    return top if 2 * count > sum(usable.values()) else FAMILY_DISAGREES
+
+
+@dataclass
+class _Totals:
+    classes: Counter[str] = field(default_factory=Counter)
+    forward: Counter[str] = field(default_factory=Counter)
+    reverse: Counter[str] = field(default_factory=Counter)
+    family_sizes: Counter[int] = field(default_factory=Counter)
+
+
+def _fragment_totals(region: _Region, index: int) -> _Totals:
+    totals = _Totals()
+    classes, forward, reverse = totals.classes, totals.forward, totals.reverse
+    for fragment_classes, strand, _ in region.fragments.values():
+        cls = fragment_classes[index]
+        if cls is None:
+            continue
+        classes[cls] += 1
+        if strand == _FORWARD:
+            forward[cls] += 1
+        else:
+            reverse[cls] += 1
+    return totals
+
+
+def _molecule_totals(region: _Region, index: int, min_family_size: int) -> _Totals:
+    totals = _Totals()
+    molecules: dict[str, list[tuple[str, frozenset[str], int]]] = {}
+    for name, (fragment_classes, strand, _) in region.fragments.items():
+        cls = fragment_classes[index]
+        if cls is None:
+            continue
+        molecule, weight, duplex = region.umi[name]
+        strands = _BOTH_STRANDS if duplex else frozenset((strand,))
+        molecules.setdefault(molecule, []).append((cls, strands, weight))
+    for members in molecules.values():
+        size = sum(weight for _, _, weight in members)
+        totals.family_sizes[size] += 1
+        if size < min_family_size:
+            totals.classes[SMALL_FAMILY] += 1
+            continue
+        cls = _molecule_class([c for c, _, _ in members])
+        seen_on = frozenset().union(*(s for c, s, _ in members if c == cls))
+        totals.classes[cls] += 1
+        if _FORWARD in seen_on:
+            totals.forward[cls] += 1
+        if _REVERSE in seen_on:
+            totals.reverse[cls] += 1
+    return totals
+
+
+def _molecule_tags(read: Any, path: Path, chrom: str) -> tuple[str, int, bool]:
+    """(molecule id, family weight, seen on both strands) of a UMI read, from its tags."""
+    if read.has_tag("MI"):
+        molecule = str(read.get_tag("MI"))
+        if molecule.endswith(("/A", "/B")):
+            molecule = molecule[:-2]  # both strands of a duplex molecule are one molecule
+        molecule = "MI:" + molecule
+    elif read.has_tag("UG"):
+        molecule = "UG:" + str(read.get_tag("UG"))
+    else:
+        hint = (
+            "its UMI (BX/RX) is not grouped: run fgbio GroupReadsByUmi or umi_tools group "
+            "--output-bam first"
+            if read.has_tag("BX") or read.has_tag("RX")
+            else "is this a UMI BAM? Group or consensus-call it, or count without umi"
+        )
+        raise VcfFormatError(
+            path,
+            f"read {read.query_name} has no MI or UG molecule tag; {hint}",
+            place=f"{chrom}:{read.reference_start + 1}",  # pysam 0-based -> 1-based
+        )
+    if read.has_tag("cD"):
+        weight = int(read.get_tag("cD"))
+        duplex = (
+            read.has_tag("aD")
+            and read.has_tag("bD")
+            and int(read.get_tag("aD")) >= 1
+            and int(read.get_tag("bD")) >= 1
+        )
+        return molecule, weight, duplex
+    return molecule, 1, False
+
+
+@contextmanager
+def _open(path: Path, reference: Path | None) -> Iterator[Any]:
+    """Open a BAM/CRAM (format detected from content) and check its index and reference."""
+    try:
+        probe = pysam.AlignmentFile(str(path), "r", check_sq=False)
+    except FileNotFoundError as exc:
+        raise VcfFormatError(path, "file not found") from exc
+    except (OSError, ValueError) as exc:
+        raise VcfFormatError(
+            path, f"not a readable BAM or CRAM file ({exc}); check the file and its format"
+        ) from exc
+    with probe:
+        is_cram, is_bam = probe.is_cram, probe.is_bam
+    if not (is_cram or is_bam):
+        raise VcfFormatError(
+            path,
+            "SAM text cannot be queried by region; convert it: samtools sort -o x.bam "
+            f"{path.name} && samtools index x.bam",
+        )
+    if is_cram:
+        if reference is None:
+            raise VcfFormatError(
+                path,
+                "a CRAM needs the reference FASTA it was written with; pass reference= "
+                "(CLI: --reference GRCh38.fa)",
+            )
+        _check_fasta_readable(reference)
+    try:
+        handle = pysam.AlignmentFile(
+            str(path), "rc" if is_cram else "rb",
+            reference_filename=str(reference) if is_cram else None,
+        )  # fmt: skip
+    except (OSError, ValueError) as exc:
+        raise VcfFormatError(path, f"cannot open ({exc})") from exc
+    try:
+        if not handle.has_index():
+            kind = ".crai" if is_cram else ".bai/.csi"
+            raise VcfFormatError(
+                path, f"no index ({kind}) found next to the file; run: samtools index {path.name}"
+            )
+        yield handle
+    except BaseException:
+        # after a failed read htslib's close fails too; that must not hide the real error
+        with suppress(OSError):
+            handle.close()
+        raise
+    try:
+        handle.close()
+    except OSError as exc:  # htslib reports a read error it met earlier: do not trust the counts
+        raise VcfFormatError(path, f"error reading the file ({exc}); it may be corrupt") from exc
+
+
+def _check_fasta_readable(reference: Path) -> None:
+    if not reference.is_file():
+        raise VcfFormatError(reference, "reference FASTA not found; pass the FASTA the CRAM used")
+    if not Path(f"{reference}.fai").is_file():
+        raise VcfFormatError(
+            reference, f"reference FASTA is not indexed; run: samtools faidx {reference.name}"
+        )
+    if reference.suffix in (".gz", ".bgz") and not Path(f"{reference}.gzi").is_file():
+        raise VcfFormatError(
+            reference,
+            f"compressed FASTA has no .gzi index; run: samtools faidx {reference.name} "
+            "(it must be bgzip-compressed, not gzip)",
+        )
+
+
+def _check_reference_bases(
+    reference: Path, chrom: str, length: int, build: Build, windows: Sequence[_Window]
+) -> None:
+    """The FASTA must hold this build's chr6: same name and length, NM_000125.4 at the codons."""
+    try:
+        fasta = pysam.FastaFile(str(reference))
+    except (OSError, ValueError) as exc:
+        raise VcfFormatError(reference, f"cannot read the reference FASTA ({exc})") from exc
+    with fasta:
+        if chrom not in fasta.references:
+            shown = ", ".join(fasta.references[:5])
+            raise VcfFormatError(
+                reference,
+                f"has no contig {chrom} (found: {shown}); pass the FASTA the CRAM was written with",
+            )
+        if fasta.get_reference_length(chrom) != length:
+            raise VcfFormatError(
+                reference,
+                f"{chrom} is {fasta.get_reference_length(chrom):,} bp but the CRAM header says "
+                f"{length:,} bp; pass the FASTA the CRAM was written with",
+            )
+        tx = transcript()
+        for window in windows:
+            found = fasta.fetch(chrom, window.start0, window.end0).upper()  # 0-based, half-open
+            expected = tx.bases(window.c_start, window.c_end)
+            if found != expected:
+                raise VcfFormatError(
+                    reference,
+                    f"{chrom}:{window.start0 + 1}-{window.end0} reads {found}, but NM_000125.4 "
+                    f"has {expected} there in {build.value}; pass the {build.value} FASTA the "
+                    "CRAM was written with",
+                )
+
+
+def _chrom_and_build(path: Path, header: Any, build: Build | None) -> tuple[str, Build, str]:
+    lengths = dict(zip(header.references, header.lengths, strict=True))
+    present = [name for name in _CONTIG_NAMES if name in lengths]
+    if not present:
+        shown = ", ".join(list(lengths)[:8]) or "no @SQ lines"
+        raise VcfFormatError(
+            path, f"no chr6 or 6 contig in the header (found: {shown}); is this a human "
+            "GRCh37/GRCh38 alignment?",
+        )  # fmt: skip
+    if len(present) > 1:
+        raise VcfFormatError(path, "the header has both chr6 and 6; cannot tell which holds ESR1")
+    chrom = present[0]
+    length = lengths[chrom]
+    detected = _BUILD_BY_CHR6_LENGTH.get(length)
+    if detected is not None:
+        if build is not None and build is not detected:
+            raise VcfFormatError(
+                path,
+                f"@SQ {chrom} is {length:,} bp, which is {detected.value}, but build "
+                f"{build.value} was given; drop the build option or use the {build.value} file",
+            )
+        return chrom, detected, f"@SQ {chrom} LN:{length}"
+    if build is None:
+        raise VcfFormatError(
+            path,
+            f"cannot tell the genome build: @SQ {chrom} is {length:,} bp (GRCh37 "
+            f"{Build.GRCH37.chr6_length:,}; GRCh38 {Build.GRCH38.chr6_length:,}); "
+            "pass --build GRCh37 or --build GRCh38",
+        )
+    return (
+        chrom,
+        build,
+        f"build argument ({build.value}; @SQ {chrom} LN:{length} is no known build)",
+    )
+
+
+def _read_group_filter(
+    path: Path, header: Any, sample: str | None
+) -> tuple[str | None, frozenset[str] | None]:
+    """(sample id, read-group IDs to keep, or None to keep every read)."""
+    groups = header.to_dict().get("RG", [])
+    samples = sorted({rg["SM"] for rg in groups if "SM" in rg})
+    if sample is None:
+        if len(samples) > 1:
+            raise VcfFormatError(
+                path, f"reads from several samples ({', '.join(samples)}); choose one with "
+                "sample= (CLI: --sample)",
+            )  # fmt: skip
+        return (samples[0] if samples else None), None
+    if sample not in samples:
+        found = ", ".join(samples) if samples else "no @RG SM in the header"
+        raise VcfFormatError(path, f"sample {sample!r} not found (found: {found})")
+    keep = frozenset(rg["ID"] for rg in groups if rg.get("SM") == sample)
+    if len(keep) == len(groups):
+        return sample, None
+    return sample, keep
+
+
+def count_hotspots(
+    path: str | Path,
+    panel: Panel,
+    *,
+    build: Build | str | None = None,
+    reference: str | Path | None = None,
+    min_base_quality: int = DEFAULT_MIN_BASE_QUALITY,
+    min_mapping_quality: int = DEFAULT_MIN_MAPPING_QUALITY,
+    umi: bool = False,
+    min_family_size: int = DEFAULT_MIN_FAMILY_SIZE,
+    sample: str | None = None,
+) -> ReadCounts:
+    """Count, per panel hotspot, the fragments (or UMI molecules) whose codon carries it.
+
+    Args:
+        path: an indexed, coordinate-sorted BAM or CRAM (format detected from content).
+        panel: the hotspots to count (``load_panel()``).
+        build: used only when the ``@SQ`` chr6 length is not GRCh37's or GRCh38's; a build
+            that contradicts the header is an error.
+        reference: the FASTA a CRAM was written with (required for CRAM, ignored for BAM);
+            it must be indexed (``samtools faidx``) and is checked against NM_000125.4.
+        min_base_quality: every base the class depends on must reach this Phred score.
+        min_mapping_quality: records below this MAPQ are not counted.
+        umi: count molecules (``MI``/``UG`` groups) instead of fragments.
+        min_family_size: with ``umi``, molecules from fewer raw reads are unusable.
+        sample: keep only read groups whose ``SM`` is this; required when several samples.
+
+    Returns:
+        ``ReadCounts`` with one ``AlleleCounts`` per hotspot, in panel order, and the codon
+        classification totals behind them. See the module docstring for the exact rules.
+
+    Raises:
+        VcfFormatError: unreadable file, no index, no or unknown chr6, missing or mismatching
+            CRAM reference, unknown sample, UMI reads without a molecule tag.
+        ConfigError: an out-of-range threshold, or a hotspot this counter cannot handle.
+    """
+    path = Path(path)
+    build_arg = _parse_build(build)
+    _check_thresholds(min_base_quality, min_mapping_quality, min_family_size)
+    reference_path = None if reference is None else Path(reference)
+    with _open(path, reference_path) as bam:
+        chrom, found_build, build_evidence = _chrom_and_build(path, bam.header, build_arg)
+        windows = _windows(panel, found_build)
+        if bam.is_cram:
+            assert reference_path is not None  # _open refuses a CRAM without one
+            length = bam.header.get_reference_length(chrom)
+            _check_reference_bases(reference_path, chrom, length, found_build, windows)
+        sample_id, keep_groups = _read_group_filter(path, bam.header, sample)
+        regions = [_Region(group, min_base_quality) for group in _fetch_regions(windows)]
+        for region in regions:
+            _count_region(
+                bam, path, chrom, region, min_mapping_quality=min_mapping_quality,
+                keep_groups=keep_groups, umi=umi,
+            )  # fmt: skip
+        file_format = "cram" if bam.is_cram else "bam"
+    unit = UNIT_MOLECULES if umi else UNIT_FRAGMENTS
+    settings = _settings(
+        min_base_quality, min_mapping_quality, umi, min_family_size, sample_id, keep_groups
+    )
+    codons: list[CodonEvidence] = []
+    counts: dict[str, AlleleCounts] = {}
+    for region in regions:
+        for index, window in enumerate(region.windows):
+            totals = (
+                _molecule_totals(region, index, min_family_size)
+                if umi
+                else _fragment_totals(region, index)
+            )
+            codon = _codon_evidence(window, chrom, unit, region.filtered[index], totals)
+            codons.append(codon)
+            for hotspot in window.hotspots:
+                counts[hotspot.name] = AlleleCounts(
+                    hotspot=hotspot.name,
+                    alt_count=totals.classes[hotspot.name],
+                    depth=codon.depth,
+                    source=file_format,
+                    place=f"{path.name}, {chrom}:{codon.start}-{codon.end} ({window.label})",
+                    fields=_fields(hotspot, window, unit, settings),
+                    alt_forward=totals.forward[hotspot.name],
+                    alt_reverse=totals.reverse[hotspot.name],
+                )
+    log.info(
+        "Counted %d hotspot codon(s) in %s (%s, %s, %s)",
+        len(codons), path.name, found_build.value, build_evidence, unit,
+    )  # fmt: skip
+    return ReadCounts(
+        path=str(path),
+        file_format=file_format,
+        build=found_build,
+        build_evidence=build_evidence,
+        chrom=chrom,
+        sample_id=sample_id,
+        unit=unit,
+        allele_counts=tuple(counts[h.name] for h in panel),
+        codons=tuple(codons),
+        settings=settings,
+    )
+
+
+def _count_region(
+    bam: Any,
+    path: Path,
+    chrom: str,
+    region: _Region,
+    *,
+    min_mapping_quality: int,
+    keep_groups: frozenset[str] | None,
+    umi: bool,
+) -> None:
+    """Read every record overlapping the region once and classify it at each of its windows.
+
+    This loop runs once per read at 20,000x, so it keeps the common case short: a read aligned
+    as one block over the whole region is classified through ``span_memo``.
+    """
+    start0, end0 = region.start0, region.end0
+    length = end0 - start0
+    fragments = region.fragments
+    span_memo, quality_mask = region.span_memo, region.quality_mask
+    no_quality_mask = ("1" if region.min_quality_char == "!" else "0") * length
+    every_window = range(len(region.windows))
+    place = f"{chrom}:{start0 + 1}-{end0}"  # 0-based half-open -> 1-based
+    try:
+        for read in bam.fetch(chrom, start0, end0):
+            flag = read.flag
+            ref_start = read.reference_start
+            ref_end = read.reference_end
+            if ref_end is None:  # unmapped records placed at their mate's position
+                ref_end = ref_start + 1
+            if (
+                flag & _EXCLUDED_MASK
+                or read.mapping_quality < min_mapping_quality
+                or (
+                    keep_groups is not None
+                    and (not read.has_tag("RG") or read.get_tag("RG") not in keep_groups)
+                )
+            ):
+                reason = _filter_reason(flag, read.mapping_quality, min_mapping_quality)
+                spans_all = ref_start <= start0 and ref_end >= end0
+                for i in every_window if spans_all else region.overlapped(ref_start, ref_end):
+                    region.filtered[i][reason] += 1
+                continue
+            cigar = read.cigartuples
+            seq = read.query_sequence
+            quals = read.query_qualities_str
+            if len(cigar) == 1 and ref_start <= start0 and ref_end >= end0 and seq is not None:
+                offset = start0 - ref_start
+                key = seq[offset : offset + length] + (
+                    quals[offset : offset + length].translate(quality_mask)
+                    if quals is not None
+                    else no_quality_mask
+                )
+                classes = span_memo.get(key) or region.classes_of_span(key)
+            else:
+                overlapped = region.overlapped(ref_start, ref_end)
+                if not overlapped:
+                    continue  # only touches a deletion window's flanking base
+                classes = region.classes_of_read(ref_start, ref_end, cigar, seq, quals, overlapped)
+            name = read.query_name
+            is_read1 = bool(flag & _FLAG_READ1) or not flag & _FLAG_PAIRED
+            # fragment strand = read 1's strand: a read 2 on the reverse strand is forward
+            strand = _REVERSE if bool(flag & _FLAG_REVERSE) == is_read1 else _FORWARD
+            seen = fragments.get(name)
+            if seen is None:
+                fragments[name] = (classes, strand, is_read1)
+            elif seen[0] != classes:
+                fragments[name] = _add_mate(seen, classes, strand, is_read1)
+            elif is_read1 and not seen[2]:  # mates agree; read 1 sets the fragment strand
+                fragments[name] = (classes, strand, True)
+            if umi:
+                _add_molecule_tags(region, name, _molecule_tags(read, path, chrom))
+    except OSError as exc:
+        hint = (
+            "the reference FASTA does not match the one the CRAM was written with"
+            if bam.is_cram
+            else "the file is truncated or corrupt"
+        )
+        raise VcfFormatError(path, f"cannot decode reads ({exc}): {hint}", place=place) from exc
+
+
+def _filter_reason(flag: int, mapping_quality: int, min_mapping_quality: int) -> str:
+    """Why a record was excluded: the first matching flag, then MAPQ, then the read group."""
+    for bit, name in _EXCLUDED_FLAGS:
+        if flag & bit:
+            return name
+    if mapping_quality < min_mapping_quality:
+        return "low_mapping_quality"
+    return "other_sample"
+
+
+def _add_molecule_tags(region: _Region, name: str, molecule: tuple[str, int, bool]) -> None:
+    seen = region.umi.get(name)
+    if seen is None:
+        region.umi[name] = molecule
+    else:
+        # both consensus mates carry cD; the family is the larger (raw reads behind either)
+        region.umi[name] = (seen[0], max(seen[1], molecule[1]), seen[2] or molecule[2])
+
+
+def _codon_evidence(
+    window: _Window, chrom: str, unit: str, filtered: Counter[str], totals: _Totals
+) -> CodonEvidence:
+    hotspots = {h.name: totals.classes[h.name] for h in window.hotspots}
+    other_changes = {
+        cls[len(_OTHER) :]: n for cls, n in sorted(totals.classes.items()) if cls.startswith(_OTHER)
+    }
+    unusable = {
+        cls[len(_UNUSABLE) :]: n
+        for cls, n in sorted(totals.classes.items())
+        if cls.startswith(_UNUSABLE)
+    }
+    return CodonEvidence(
+        window=window.label,
+        chrom=chrom,
+        start=window.start0 + 1,  # back to 1-based, inclusive
+        end=window.end0,
+        unit=unit,
+        reference=totals.classes[REFERENCE],
+        hotspots=hotspots,
+        other=sum(other_changes.values()),
+        other_changes=other_changes,
+        unusable=sum(unusable.values()),
+        unusable_reasons=unusable,
+        filtered_reads=dict(sorted(filtered.items())),
+        family_sizes=dict(sorted(totals.family_sizes.items())),
+    )
+
+
+def _settings(
+    min_base_quality: int,
+    min_mapping_quality: int,
+    umi: bool,
+    min_family_size: int,
+    sample_id: str | None,
+    keep_groups: frozenset[str] | None,
+) -> dict[str, str]:
+    settings = {
+        "unit": UNIT_MOLECULES if umi else UNIT_FRAGMENTS,
+        "min_base_quality": str(min_base_quality),
+        "min_mapping_quality": str(min_mapping_quality),
+        "excluded_flags": "unmapped, secondary, supplementary, qc_fail, duplicate",
+        "overlapping_mates": "one fragment; mates that classify differently: unusable",
+        "strand": "read 1's strand (F1R2 forward, F2R1 reverse); unpaired reads their own",
+        "indels": "unusable in the codon, except the deletion hotspot itself",
+        "sample": sample_id or "",
+        "read_groups": "all" if keep_groups is None else ",".join(sorted(keep_groups)),
+    }
+    if umi:
+        settings.update(
+            umi_tags="MI (fgbio, /A and /B strands merged), else UG (umi_tools)",
+            family_size="sum of cD per consensus fragment (larger mate), 1 per raw fragment",
+            min_family_size=str(min_family_size),
+            molecule_class="strict majority of usable fragments, else unusable",
+        )
+    return settings
+
+
+def _fields(
+    hotspot: Hotspot, window: _Window, unit: str, settings: Mapping[str, str]
+) -> dict[str, str]:
+    what = "region" if window.anchored else "codon"
+    fields = {
+        "alt_count": f"{unit} whose {window.label} {what} translates to {hotspot.name} only",
+        "depth": f"{unit} with a usable {window.label} {what} (reference + hotspots + other)",
+        "alt_forward": f"{unit} on the forward strand ({settings['strand']})",
+        "alt_reverse": f"{unit} on the reverse strand",
+    }
+    fields.update(settings)
+    return fields
+
+
+def _parse_build(build: Build | str | None) -> Build | None:
+    if build is None or isinstance(build, Build):
+        return build
+    try:
+        return Build.parse(build)
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from exc
+
+
+def _check_thresholds(min_base_quality: int, min_mapping_quality: int, min_family: int) -> None:
+    if not 0 <= min_base_quality <= 93:
+        raise ConfigError(f"min_base_quality must be 0-93 (Phred), got {min_base_quality}")
+    if not 0 <= min_mapping_quality <= 254:
+        raise ConfigError(f"min_mapping_quality must be 0-254, got {min_mapping_quality}")
+    if min_family < 1:
+        raise ConfigError(f"min_family_size must be at least 1, got {min_family}")

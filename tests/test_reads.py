@@ -1,0 +1,921 @@
+"""Read counting from BAM/CRAM: every expected count below is traced to the molecules written.
+
+The main BAM holds groups of fragments (paired 2x100 reads of 150 bp molecules, so the mates
+overlap over the codons). Each group's comment says what it is at each codon it covers; the
+expected totals are the sums of those lines, written out by hand.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import subprocess
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import pysam
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from esr1calls.errors import ConfigError, VcfFormatError
+from esr1calls.hotspots import Panel, load_panel
+from esr1calls.model import AlleleCounts, Build
+from esr1calls.reads import (
+    _fetch_regions,
+    _Region,
+    _windows,
+    count_hotspots,
+    count_regions,
+)
+from esr1calls.transcript import ProteinChange
+
+from .bamfactory import (
+    DUPLICATE,
+    QC_FAIL,
+    SECONDARY,
+    SUPPLEMENTARY,
+    Edit,
+    Fragment,
+    around,
+    bam_to_cram,
+    codon_edit,
+    esr1_reference,
+    fragment_reads,
+    g,
+    make_header,
+    write_alignments,
+    write_fasta,
+)
+
+UNMAPPED = 0x4
+PANEL = load_panel()
+EXTENDED = load_panel("extended")
+RG = {"RG": "rg1"}
+
+
+def group(
+    prefix: str,
+    n: int,
+    c_pos: int,
+    *,
+    reverse: int = 0,
+    build: Build = Build.GRCH38,
+    **kwargs: Any,
+) -> list[Fragment]:
+    """``n`` 150 bp fragments with ``c_pos`` 60-63 bases in; the first ``reverse`` are F2R1."""
+    kwargs.setdefault("tags", RG)
+    return [
+        Fragment(f"{prefix}{i}", around(c_pos, 60 + i % 4, build), 150, r1_reverse=i < reverse,
+                 **kwargs)
+        for i in range(n)
+    ]  # fmt: skip
+
+
+def cod(aa: int, codon: str) -> tuple[Edit, ...]:
+    return (codon_edit(aa, codon),)
+
+
+def main_fragments() -> list[Fragment]:
+    ins_y537 = Edit(g(1609), "T", "TG")  # insertion between c.1609 and c.1610
+    del_y537 = Edit(g(1609), "TA", "T")  # c.1610 deleted
+    return [
+        # --- E380 (GAA) ---
+        *group("e380_ref", 20, 1138, reverse=10),  # reference
+        *group("e380_q", 3, 1138, reverse=1, edits=cod(380, "CAA")),  # E380Q (1 F2R1)
+        *group("e380_k", 2, 1138, edits=cod(380, "AAA")),  # other: E380K
+        *group("e380_n", 1, 1138, edits=(Edit(g(1139), "A", "N"),)),  # ambiguous base
+        # --- M421-V422-E423 (ATG GTG GAG), V422del in five representations ---
+        *group("v422_ref", 10, 1261),
+        *group("v422_del_a", 3, 1261, edits=(Edit(g(1261), "ATGG", "A"),)),  # left-aligned
+        *group("v422_del_b", 2, 1261, edits=(Edit(g(1262), "TGGT", "T"),)),
+        *group("v422_del_c", 2, 1261, edits=(Edit(g(1263), "GGTG", "G"),)),  # c.1264_1266
+        *group("v422_del_d", 2, 1261, reverse=2, edits=(Edit(g(1264), "GTGG", "G"),)),  # 3'
+        # a mismatch plus a shifted deletion that spell the same molecule (ATGGAG)
+        *group("v422_del_e", 1, 1261, edits=(Edit(g(1265), "T", "A"), Edit(g(1266), "GGAG", "G"))),
+        *group("v422_e423del", 2, 1261, edits=(Edit(g(1265), "TGGA", "T"),)),  # indel, not V422
+        *group("v422_fs", 1, 1261, edits=(Edit(g(1264), "GT", "G"),)),  # frameshift: indel
+        *group("v422_e423d", 2, 1261, edits=cod(423, "GAT")),  # other: E423D
+        # low-quality base inside the region in both mates: unusable
+        *group("v422_lowq", 1, 1261, edits=(Edit(g(1261), "ATGG", "A"),),
+               low_quality_r1=(g(1266),), low_quality_r2=(g(1266),)),
+        # single read ending inside the region: not spanning
+        Fragment("v422_partial", g(1265) - 99, 100, paired=False, tags=RG),
+        # V422del reads ending on the base after the region (counted) and on its last base
+        # (not spanning: a deletion could still be hidden past the read's end)
+        Fragment("v422_edge_in", g(1270) - 102, 103, edits=(Edit(g(1261), "ATGG", "A"),),
+                 paired=False, tags=RG),
+        Fragment("v422_edge_out", g(1269) - 102, 103, edits=(Edit(g(1261), "ATGG", "A"),),
+                 paired=False, tags=RG),
+        # --- S463 (TCC) ---
+        *group("s463_ref", 15, 1387),
+        *group("s463_p", 4, 1387, edits=cod(463, "CCC")),  # S463P
+        *group("s463_l", 2, 1387, edits=cod(463, "CTC")),  # double change T>C + C>T = Leu
+        *group("s463_f", 2, 1387, edits=cod(463, "TTC")),  # S463F (extended panel only)
+        *group("s463_lowmq", 3, 1387, edits=cod(463, "CCC"), mapq=10),  # filtered: MAPQ 10
+        # --- exon 8: L536 (CTC) Y537 (TAT) D538 (GAC); every group spans all three codons ---
+        *group("x8_ref", 30, 1609, reverse=15),
+        *group("l536_h", 5, 1609, edits=cod(536, "CAC")),
+        *group("l536_p", 6, 1609, edits=cod(536, "CCC")),
+        *group("l536_r", 7, 1609, edits=cod(536, "CGC")),
+        *group("l536_q_ag", 5, 1609, reverse=2, edits=cod(536, "CAG")),  # the MNV, not L536H
+        *group("l536_q_aa", 3, 1609, edits=cod(536, "CAA")),  # the other Gln MNV
+        *group("l536_syn", 3, 1609, edits=cod(536, "CTG")),  # synonymous: reference Leu
+        *group("y537_c", 9, 1609, edits=cod(537, "TGT")),
+        *group("y537_n", 10, 1609, edits=cod(537, "AAT")),
+        *group("y537_s", 9, 1609, reverse=4, edits=cod(537, "TCT")),
+        # one mate low quality at c.1610, met first (read 1) or second: the other decides
+        *group("y537_s_r1lowq", 1, 1609, edits=cod(537, "TCT"), low_quality_r1=(g(1610),)),
+        *group("y537_s_r2lowq", 1, 1609, edits=cod(537, "TCT"), low_quality_r2=(g(1610),)),
+        *group("y537_t", 3, 1609, edits=cod(537, "ACT")),  # TAT>ACT = Thr: other, not N or S
+        *group("y537_d", 2, 1609, edits=cod(537, "GAT")),  # Y537D (extended panel only)
+        # both mates low quality at c.1610: unusable
+        *group("y537_s_2lowq", 4, 1609, edits=cod(537, "TCT"),
+               low_quality_r1=(g(1610),), low_quality_r2=(g(1610),)),
+        *group("y537_dis_sr", 3, 1609, r1_edits=cod(537, "TCT")),  # mates S / reference
+        *group("y537_dis_cs", 1, 1609, r1_edits=cod(537, "TGT"), r2_edits=cod(537, "TCT")),
+        *group("y537_del", 2, 1609, edits=(del_y537,)),  # 1 bp deletion in the codon
+        *group("y537_ins", 1, 1609, edits=(ins_y537,)),  # insertion inside the codon
+        # single read ending at c.1610: L536 reference, Y537 not spanning, D538 not touched
+        Fragment("y537_partial", g(1610) - 99, 100, paired=False, tags=RG),
+        # single read soft-clipped through c.1609 (aligned from c.1610): Y537 not spanning
+        Fragment("y537_clipped", g(1600), 100, paired=False, clip_r1=10, tags=RG),
+        *group("cis_s_g", 2, 1609, edits=(*cod(537, "TCT"), *cod(538, "GGC"))),  # in cis
+        *group("d538_g", 12, 1609, reverse=4, edits=cod(538, "GGC")),
+        *group("d538_n", 2, 1609, edits=cod(538, "AAC")),  # other: D538N
+        *group("d538_lowq", 1, 1609, edits=cod(538, "GGC"),
+               low_quality_r1=(g(1613),), low_quality_r2=(g(1613),)),
+        # excluded records, all carrying a hotspot so a leak would show
+        *group("dup", 5, 1609, edits=cod(538, "GGC"), flags=DUPLICATE),
+        *group("sec", 1, 1609, edits=cod(537, "TCT"), flags=SECONDARY),
+        *group("supp", 1, 1609, edits=cod(537, "TCT"), flags=SUPPLEMENTARY),
+        *group("qcfail", 1, 1609, edits=cod(537, "TCT"), flags=QC_FAIL),
+        Fragment("unmapped", g(1609), 100, paired=False, flags=UNMAPPED, tags=RG),
+    ]  # fmt: skip
+
+
+EXPECTED_CODONS: dict[str, dict[str, Any]] = {
+    "E380": {
+        "reference": 20,
+        "hotspots": {"E380Q": 3},
+        "other_changes": {"E380K": 2},
+        "unusable_reasons": {"ambiguous_base": 1},
+        "filtered_reads": {},
+    },
+    "M421_E423": {
+        "reference": 10,
+        "hotspots": {"V422del": 11},  # 3 + 2 + 2 + 2 + 1 representations, + v422_edge_in
+        "other_changes": {"E423D": 2},
+        "unusable_reasons": {"indel": 3, "low_base_quality": 1, "not_spanning": 2},
+        "filtered_reads": {},
+    },
+    "S463": {
+        "reference": 15,
+        "hotspots": {"S463P": 4},
+        "other_changes": {"S463F": 2, "S463L": 2},
+        "unusable_reasons": {},
+        "filtered_reads": {"low_mapping_quality": 6},
+    },
+    "L536": {
+        # x8_ref 30, l536_syn 3, every Y537/D538 group (9+10+9+2+3+2+4+3+1+2+1+2+12+2+1 = 63)
+        # and y537_partial 1
+        "reference": 97,
+        "hotspots": {"L536H": 5, "L536P": 6, "L536R": 7, "L536Q": 8},
+        "other_changes": {},
+        "unusable_reasons": {},
+        "filtered_reads": {"duplicate": 10, "qc_fail": 2, "secondary": 2, "supplementary": 2},
+    },
+    "Y537": {
+        # x8_ref 30, L536 groups 5+6+7+5+3+3 = 29, D538 groups 12+2+1 = 15
+        "reference": 74,
+        "hotspots": {"Y537C": 9, "Y537N": 10, "Y537S": 13},  # S: 9 + 2 (one mate low) + 2 cis
+        "other_changes": {"Y537D": 2, "Y537T": 3},
+        "unusable_reasons": {
+            "indel": 3,
+            "low_base_quality": 4,
+            "mates_disagree": 4,
+            "not_spanning": 2,
+        },
+        "filtered_reads": {
+            "duplicate": 10,
+            "qc_fail": 2,
+            "secondary": 2,
+            "supplementary": 2,
+            "unmapped": 1,
+        },
+    },
+    "D538": {
+        # x8_ref 30, L536 groups 29, Y537 groups 9+10+9+2+3+2+4+3+1+2+1 = 46, y537_clipped 1
+        "reference": 106,
+        "hotspots": {"D538G": 14},  # 12 + 2 in cis
+        "other_changes": {"D538N": 2},
+        "unusable_reasons": {"low_base_quality": 1},
+        "filtered_reads": {"duplicate": 10, "qc_fail": 2, "secondary": 2, "supplementary": 2},
+    },
+}
+
+
+@pytest.fixture(scope="session")
+def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("reads")
+
+
+@pytest.fixture(scope="session")
+def fasta38(workdir: Path) -> Path:
+    return write_fasta(esr1_reference(Build.GRCH38), workdir / "esr1_grch38.fa.gz")
+
+
+@pytest.fixture(scope="session")
+def main_bam(workdir: Path) -> Path:
+    return write_alignments(workdir / "main.bam", main_fragments(), esr1_reference(Build.GRCH38))
+
+
+@pytest.fixture(scope="session")
+def main_cram(workdir: Path, main_bam: Path, fasta38: Path) -> Path:
+    return bam_to_cram(main_bam, workdir / "main.cram", fasta38)
+
+
+@pytest.fixture(scope="session")
+def main_counts(main_bam: Path) -> Any:
+    return count_hotspots(main_bam, PANEL)
+
+
+def codon_summary(counts: Any, window: str) -> dict[str, Any]:
+    codon = next(c for c in counts.codons if c.window == window)
+    return {
+        "reference": codon.reference,
+        "hotspots": dict(codon.hotspots),
+        "other_changes": dict(codon.other_changes),
+        "unusable_reasons": dict(codon.unusable_reasons),
+        "filtered_reads": dict(codon.filtered_reads),
+    }
+
+
+# ------------------------------------------------------------------ classification, exact
+
+
+@pytest.mark.parametrize("window", list(EXPECTED_CODONS))
+def test_codon_totals_are_exact(main_counts, window):
+    assert codon_summary(main_counts, window) == EXPECTED_CODONS[window]
+
+
+def test_allele_counts_x_and_n_are_exact(main_counts):
+    got = {c.hotspot: (c.alt_count, c.depth) for c in main_counts.allele_counts}
+    assert got == {
+        "E380Q": (3, 25),  # 20 + 3 + 2
+        "V422del": (11, 23),  # 10 + 11 + 2
+        "S463P": (4, 23),  # 15 + 4 + 2 + 2
+        "L536H": (5, 123),
+        "L536P": (6, 123),
+        "L536R": (7, 123),
+        "L536Q": (8, 123),  # 97 + 5 + 6 + 7 + 8
+        "Y537C": (9, 111),
+        "Y537N": (10, 111),
+        "Y537S": (13, 111),  # 74 + 9 + 10 + 13 + 5
+        "D538G": (14, 122),  # 106 + 14 + 2
+    }
+    assert [c.hotspot for c in main_counts.allele_counts] == list(PANEL.names)
+
+
+def test_mnv_counts_as_l536q_never_as_l536h(main_counts):
+    # 5 CAG + 3 CAA fragments; only the 5 real CTC>CAC fragments are L536H
+    assert main_counts["L536Q"].alt_count == 8
+    assert main_counts["L536H"].alt_count == 5
+
+
+def test_same_codon_double_change_is_other_never_n_or_s(main_counts):
+    codon = main_counts.codon_of("Y537S")
+    assert codon.other_changes["Y537T"] == 3
+    assert main_counts["Y537N"].alt_count == 10 and main_counts["Y537S"].alt_count == 13
+
+
+def test_every_v422del_representation_counts(main_counts):
+    codon = main_counts.codon_of("V422del")
+    assert (codon.window, codon.start, codon.end) == ("M421_E423", g(1261), g(1269))
+    assert codon.hotspots == {"V422del": 11}
+
+
+def test_strands_follow_read_one(main_counts):
+    # F2R1 fragments (read 1 on the reverse strand) are reverse
+    strands = {c.hotspot: (c.alt_forward, c.alt_reverse) for c in main_counts.allele_counts}
+    assert strands["D538G"] == (10, 4)  # 12 with 4 F2R1, + 2 in cis (F1R2)
+    assert strands["Y537S"] == (9, 4)  # 9 with 4 F2R1, + 2 + 2
+    assert strands["E380Q"] == (2, 1)
+    assert strands["L536Q"] == (6, 2)
+    assert strands["V422del"] == (9, 2)
+    for counts in main_counts.allele_counts:
+        assert counts.alt_forward + counts.alt_reverse == counts.alt_count  # fragments: one strand
+
+
+def test_strand_of_a_fragment_seen_by_read_two_only(tmp_path):
+    # 300 bp fragments: read 2 alone covers D538 (c.1613 is 250 bases in)
+    d538g = cod(538, "GGC")
+    fragments = [
+        *[Fragment(f"f{i}", around(1613, 250), 300, edits=d538g, tags=RG) for i in range(3)],
+        *[Fragment(f"r{i}", around(1613, 250), 300, edits=d538g, r1_reverse=True, tags=RG)
+          for i in range(2)],
+    ]  # fmt: skip
+    bam = write_alignments(tmp_path / "r2.bam", fragments, esr1_reference(Build.GRCH38))
+    counts = count_hotspots(bam, PANEL)["D538G"]
+    # F1R2: read 2 is reverse, the fragment forward; F2R1: read 2 forward, fragment reverse
+    assert (counts.alt_count, counts.alt_forward, counts.alt_reverse) == (5, 3, 2)
+
+
+def _hand_aligned_read(
+    header: Any, name: str, start: int, cigar: list[tuple[int, int]], seq: str
+) -> Any:
+    read = pysam.AlignedSegment(header)
+    read.query_name = name
+    read.flag = 0
+    read.reference_id = 0
+    read.reference_start = start - 1  # pysam is 0-based
+    read.mapping_quality = 60
+    read.cigartuples = cigar
+    read.query_sequence = seq
+    read.query_qualities = pysam.qualitystring_to_array("?" * len(seq))
+    read.set_tag("RG", "rg1")
+    return read
+
+
+def test_cigar_indels_inside_a_codon_are_unusable_even_if_the_bases_spell_a_hotspot(tmp_path):
+    ref = esr1_reference(Build.GRCH38)
+    header = make_header(ref)
+    start = g(1609) - 50
+    # c.1609 T, an inserted C, c.1610 deleted, c.1611 T: the bases read "TCT" (Ser)
+    y537 = _hand_aligned_read(
+        header, "ins_del", start, [(0, 51), (1, 1), (2, 1), (0, 49)],
+        ref.seq(start, g(1609)) + "C" + ref.seq(g(1611), g(1611) + 48),
+    )  # fmt: skip
+    # in the V422 region an inserted T then a deleted T spell the reference: sequence decides
+    v_start = g(1264) - 50
+    v422 = _hand_aligned_read(
+        header, "v_ins_del", v_start, [(0, 51), (1, 1), (2, 1), (0, 49)],
+        ref.seq(v_start, g(1264)) + "T" + ref.seq(g(1266), g(1266) + 48),
+    )  # fmt: skip
+    path = tmp_path / "hand.bam"
+    with pysam.AlignmentFile(str(path), "wb", header=header) as out:
+        for read in sorted([y537, v422], key=lambda r: r.reference_start):
+            out.write(read)
+    pysam.index(str(path))
+    counts = count_hotspots(path, PANEL)
+    assert counts.codon_of("Y537S").unusable_reasons == {"indel": 1}
+    assert counts["Y537S"].alt_count == 0
+    v422_codon = counts.codon_of("V422del")
+    assert (v422_codon.reference, v422_codon.unusable) == (1, 0)
+
+
+def test_allele_counts_record_source_place_and_fields(main_counts, main_bam):
+    counts = main_counts["Y537S"]
+    assert isinstance(counts, AlleleCounts)
+    assert counts.source == "bam"
+    assert counts.place == f"main.bam, chr6:{g(1609)}-{g(1611)} (Y537)"
+    assert counts.fields["unit"] == "fragments"
+    assert counts.fields["min_base_quality"] == "20"
+    assert counts.fields["min_mapping_quality"] == "20"
+    assert "duplicate" in counts.fields["excluded_flags"]
+    assert counts.filters == ()
+    assert main_counts.build is Build.GRCH38
+    assert main_counts.build_evidence == "@SQ chr6 LN:170805979"
+    assert main_counts.sample_id == "TUMOUR"
+    assert main_counts.path == str(main_bam)
+
+
+def test_codon_evidence_is_json_ready(main_counts):
+    document = json.loads(json.dumps([c.as_dict() for c in main_counts.codons]))
+    y537 = next(d for d in document if d["window"] == "Y537")
+    assert y537["depth"] == 111
+    assert y537["region"] == f"chr6:{g(1609)}-{g(1611)}"
+    assert y537["unusable"] == 13
+
+
+def test_extended_panel_counts_the_extra_hotspots(main_bam):
+    counts = count_hotspots(main_bam, EXTENDED)
+    assert counts["Y537D"].alt_count == 2
+    assert counts["S463F"].alt_count == 2
+    assert counts.codon_of("Y537D").other_changes == {"Y537T": 3}
+    assert counts["Y537D"].depth == counts["Y537S"].depth == 111
+    # codons with no mutant molecules are still counted, at their real depth: every exon 8
+    # fragment except the one clipped through c.1609 (the same 123 as L536)
+    assert (counts["P535H"].alt_count, counts["P535H"].depth) == (0, 123)
+    assert (counts["V534E"].alt_count, counts["V534E"].depth) == (0, 123)
+
+
+def test_hotspot_subset_counts_only_its_codons(main_bam):
+    counts = count_hotspots(main_bam, load_panel(names=["D538G"]))
+    assert [c.window for c in counts.codons] == ["D538"]
+    assert (counts["D538G"].alt_count, counts["D538G"].depth) == (14, 122)
+
+
+def test_count_regions_are_the_codons_read(main_counts):
+    assert count_regions(PANEL, Build.GRCH38) == (
+        (g(1138), g(1140)),
+        (g(1260), g(1270)),  # M421-E423 and the base on each side
+        (g(1387), g(1389)),
+        (g(1606), g(1614)),  # L536, Y537, D538 in one fetch
+    )
+    spans = [(c.start, c.end) for c in main_counts.codons]
+    assert spans[1] == (g(1261), g(1269))
+
+
+# ------------------------------------------------------------------ BAM and CRAM
+
+
+def test_cram_counts_equal_bam_counts(main_counts, main_cram, fasta38):
+    cram = count_hotspots(main_cram, PANEL, reference=fasta38)
+    assert cram.file_format == "cram"
+    assert cram.codons == main_counts.codons
+    for from_cram, from_bam in zip(cram.allele_counts, main_counts.allele_counts, strict=True):
+        assert from_cram.source == "cram"
+        assert dataclasses.replace(from_cram, source="bam", place="") == dataclasses.replace(
+            from_bam, place=""
+        )
+
+
+def test_cram_without_reference_is_an_error(main_cram):
+    with pytest.raises(VcfFormatError, match=r"^main\.cram: a CRAM needs the reference FASTA"):
+        count_hotspots(main_cram, PANEL)
+
+
+def test_cram_reference_without_fai_is_an_error(main_cram, fasta38, tmp_path):
+    copy = tmp_path / "copy.fa.gz"
+    copy.write_bytes(fasta38.read_bytes())
+    with pytest.raises(VcfFormatError, match=r"^copy\.fa\.gz: .*run: samtools faidx copy\.fa\.gz"):
+        count_hotspots(main_cram, PANEL, reference=copy)
+
+
+def test_cram_with_other_build_reference_is_an_error(main_cram, tmp_path):
+    small = tmp_path / "other.fa"
+    small.write_text(">6\nACGT\n")
+    pysam.faidx(str(small))
+    with pytest.raises(VcfFormatError, match=r"^other\.fa: has no contig chr6 \(found: 6\)"):
+        count_hotspots(main_cram, PANEL, reference=small)
+
+
+def test_cram_with_wrong_length_reference_is_an_error(main_cram, tmp_path):
+    short = tmp_path / "short.fa"
+    short.write_text(">chr6\nACGT\n")
+    pysam.faidx(str(short))
+    with pytest.raises(VcfFormatError, match=r"chr6 is 4 bp but the CRAM header says 170,805,979"):
+        count_hotspots(main_cram, PANEL, reference=short)
+
+
+def _reference_with_change(pos: int) -> Any:
+    ref = esr1_reference(Build.GRCH38)
+    segments = []
+    for start, bases in ref.segments:
+        if start <= pos < start + len(bases):
+            k = pos - start
+            bases = bases[:k] + ("A" if bases[k] != "A" else "C") + bases[k + 1 :]
+        segments.append((start, bases))
+    return dataclasses.replace(ref, segments=tuple(segments))
+
+
+def test_cram_reference_with_other_bases_at_a_codon_is_an_error(main_cram, workdir):
+    fasta = write_fasta(_reference_with_change(g(1610)), workdir / "codon_changed.fa.gz")
+    with pytest.raises(VcfFormatError, match=r"reads TCT, but NM_000125\.4 has TAT there"):
+        count_hotspots(main_cram, PANEL, reference=fasta)
+
+
+def test_cram_reference_differing_under_the_reads_is_an_error(main_cram, workdir):
+    # not at a codon, so only htslib's MD5 check on the slice can see it
+    fasta = write_fasta(_reference_with_change(g(1600)), workdir / "flank_changed.fa.gz")
+    with pytest.raises(VcfFormatError, match=r"does not match the one the CRAM was written with"):
+        count_hotspots(main_cram, PANEL, reference=fasta)
+
+
+# ------------------------------------------------------------------ thresholds at the boundary
+
+
+@pytest.mark.parametrize(
+    "min_base_quality, y537s, low_quality",
+    [
+        (9, 17, 0),  # Q10 bases pass: the 4 both-mates-low fragments count as Y537S
+        (10, 17, 0),  # at the floor: still usable
+        (11, 13, 4),  # above: unusable
+        (20, 13, 4),  # the default
+    ],
+)
+def test_base_quality_floor_at_the_boundary(main_bam, min_base_quality, y537s, low_quality):
+    counts = count_hotspots(main_bam, PANEL, min_base_quality=min_base_quality)
+    codon = counts.codon_of("Y537S")
+    assert counts["Y537S"].alt_count == y537s
+    assert codon.unusable_reasons.get("low_base_quality", 0) == low_quality
+    assert counts["Y537S"].fields["min_base_quality"] == str(min_base_quality)
+
+
+@pytest.mark.parametrize(
+    "min_mapping_quality, s463p, filtered",
+    [(9, 7, 0), (10, 7, 0), (11, 4, 6)],
+)
+def test_mapping_quality_floor_at_the_boundary(main_bam, min_mapping_quality, s463p, filtered):
+    counts = count_hotspots(main_bam, PANEL, min_mapping_quality=min_mapping_quality)
+    assert counts["S463P"].alt_count == s463p
+    assert counts.codon_of("S463P").filtered_reads.get("low_mapping_quality", 0) == filtered
+
+
+def test_base_quality_zero_still_rejects_n(main_bam):
+    counts = count_hotspots(main_bam, PANEL, min_base_quality=0)
+    assert counts.codon_of("E380Q").unusable_reasons == {"ambiguous_base": 1}
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"min_base_quality": -1}, "min_base_quality must be 0-93"),
+        ({"min_base_quality": 94}, "min_base_quality must be 0-93"),
+        ({"min_mapping_quality": 255}, "min_mapping_quality must be 0-254"),
+        ({"min_family_size": 0}, "min_family_size must be at least 1"),
+        ({"build": "hg18"}, "unknown genome build 'hg18'"),
+    ],
+)
+def test_bad_settings_are_config_errors(main_bam, kwargs, message):
+    with pytest.raises(ConfigError, match=message):
+        count_hotspots(main_bam, PANEL, **kwargs)
+
+
+def test_unsupported_hotspot_kind_is_a_config_error(main_bam):
+    odd = dataclasses.replace(PANEL["D538G"], change=ProteinChange(538, 539, "delins", "DL", "G"))
+    panel = Panel("odd", "1", "0", (odd,))
+    with pytest.raises(ConfigError, match="D538G: read counting supports single-residue"):
+        count_hotspots(main_bam, panel)
+
+
+# ------------------------------------------------------------------ the two classification paths
+
+
+def _exon8_region() -> _Region:
+    (region,) = [r for r in _fetch_regions(_windows(PANEL, Build.GRCH38)) if len(r) == 3]
+    return _Region(region, 20)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    bases=st.lists(st.sampled_from("ACGTN"), min_size=9, max_size=9),
+    quals=st.lists(st.sampled_from([2, 10, 19, 20, 21, 37]), min_size=9, max_size=9),
+    reference_bias=st.lists(st.booleans(), min_size=9, max_size=9),
+)
+def test_memoised_block_path_equals_the_general_path(bases, quals, reference_bias):
+    """Reads aligned as one block use a memo; it must agree with the read-by-read rules."""
+    region = _exon8_region()
+    reference = esr1_reference(Build.GRCH38).seq(region.start0 + 1, region.end0)
+    pairs = zip(reference, bases, reference_bias, strict=True)
+    seq = "".join(r if keep else b for r, b, keep in pairs)
+    qual_text = "".join(chr(q + 33) for q in quals)
+    mask = qual_text.translate(region.quality_mask)
+    fast = region.classes_of_span(seq + mask)
+    general = region.classes_of_read(region.start0, region.end0, [(0, 9)], seq, qual_text, range(3))
+    assert fast == general
+
+
+# ------------------------------------------------------------------ samples and builds
+
+
+@pytest.fixture(scope="session")
+def two_sample_bam(workdir: Path) -> Path:
+    ref = esr1_reference(Build.GRCH38)
+    header = make_header(ref, (("rg1", "TUMOUR"), ("rg2", "NORMAL")))
+    normal = {"RG": "rg2"}
+    fragments = [
+        *group("t_s", 5, 1609, edits=cod(537, "TCT")),
+        *group("t_ref", 10, 1609),
+        *group("n_s", 2, 1609, edits=cod(537, "TCT"), tags=normal),
+        *group("n_ref", 20, 1609, tags=normal),
+    ]
+    return write_alignments(workdir / "two_samples.bam", fragments, ref, header=header)
+
+
+def test_several_samples_need_a_choice(two_sample_bam):
+    with pytest.raises(VcfFormatError, match=r"several samples \(NORMAL, TUMOUR\); choose one"):
+        count_hotspots(two_sample_bam, PANEL)
+
+
+@pytest.mark.parametrize(
+    "sample, x, n, other_sample_reads", [("TUMOUR", 5, 15, 44), ("NORMAL", 2, 22, 30)]
+)
+def test_sample_selects_its_read_groups(two_sample_bam, sample, x, n, other_sample_reads):
+    counts = count_hotspots(two_sample_bam, PANEL, sample=sample)
+    assert (counts["Y537S"].alt_count, counts["Y537S"].depth) == (x, n)
+    assert counts.codon_of("Y537S").filtered_reads == {"other_sample": other_sample_reads}
+    assert counts.sample_id == sample
+
+
+def test_unknown_sample_lists_the_samples(two_sample_bam):
+    with pytest.raises(VcfFormatError, match=r"sample 'X' not found \(found: NORMAL, TUMOUR\)"):
+        count_hotspots(two_sample_bam, PANEL, sample="X")
+
+
+def test_grch37_bam_with_contig_6_is_detected(tmp_path):
+    ref = esr1_reference(Build.GRCH37)
+    fragments = [
+        *group("g", 3, 1613, build=Build.GRCH37, edits=(codon_edit(538, "GGC", Build.GRCH37),)),
+        *group("r", 7, 1613, build=Build.GRCH37),
+    ]
+    bam = write_alignments(tmp_path / "b37.bam", fragments, ref)
+    counts = count_hotspots(bam, PANEL)
+    assert (counts.build, counts.chrom) == (Build.GRCH37, "6")
+    assert counts.build_evidence == "@SQ 6 LN:171115067"
+    assert (counts["D538G"].alt_count, counts["D538G"].depth) == (3, 10)
+    assert (
+        counts["D538G"].place
+        == f"b37.bam, 6:{g(1612, Build.GRCH37)}-{g(1614, Build.GRCH37)} (D538)"
+    )
+
+
+def _bam_with_header(path: Path, **header_kwargs: Any) -> Path:
+    ref = esr1_reference(Build.GRCH38)
+    header = make_header(ref, **header_kwargs)
+    return write_alignments(path, group("r", 2, 1609), ref, header=header)
+
+
+def test_unknown_chr6_length_needs_a_build(tmp_path):
+    bam = _bam_with_header(tmp_path / "odd.bam", contig_length=200_000_000)
+    with pytest.raises(
+        VcfFormatError,
+        match=r"^odd\.bam: cannot tell the genome build: @SQ chr6 is 200,000,000 bp .* "
+        r"pass --build GRCh37 or --build GRCh38$",
+    ):
+        count_hotspots(bam, PANEL)
+    counts = count_hotspots(bam, PANEL, build="GRCh38")
+    assert counts.build is Build.GRCH38
+    assert counts.build_evidence.startswith("build argument (GRCh38")
+    assert counts["Y537S"].depth == 2
+
+
+def test_build_contradicting_the_header_is_an_error(main_bam):
+    with pytest.raises(VcfFormatError, match=r"which is GRCh38, but build GRCh37 was given"):
+        count_hotspots(main_bam, PANEL, build=Build.GRCH37)
+    assert count_hotspots(main_bam, PANEL, build="hg38").build is Build.GRCH38
+
+
+def test_no_chr6_contig_is_an_error(tmp_path):
+    ref = esr1_reference(Build.GRCH38, contig="chr1")
+    bam = write_alignments(tmp_path / "chr1.bam", group("r", 1, 1609), ref)
+    with pytest.raises(VcfFormatError, match=r"^chr1\.bam: no chr6 or 6 contig in the header"):
+        count_hotspots(bam, PANEL)
+
+
+# ------------------------------------------------------------------ unreadable inputs
+
+
+def test_missing_index_is_an_error_with_the_fix(tmp_path):
+    ref = esr1_reference(Build.GRCH38)
+    bam = write_alignments(tmp_path / "x.bam", group("r", 1, 1609), ref, index=False)
+    with pytest.raises(VcfFormatError, match=r"^x\.bam: no index .* run: samtools index x\.bam$"):
+        count_hotspots(bam, PANEL)
+    assert not Path(f"{bam}.bai").exists()  # never written behind the user's back
+
+
+def test_missing_file_is_an_error(tmp_path):
+    with pytest.raises(VcfFormatError, match=r"^nothing\.bam: file not found$"):
+        count_hotspots(tmp_path / "nothing.bam", PANEL)
+
+
+def test_text_file_is_not_a_bam(tmp_path):
+    path = tmp_path / "notes.bam"
+    path.write_text("hello\n")
+    with pytest.raises(VcfFormatError, match=r"^notes\.bam: "):
+        count_hotspots(path, PANEL)
+
+
+def _copy_with_index(bam: Path, target: Path, data: bytes) -> Path:
+    target.write_bytes(data)
+    Path(f"{target}.bai").write_bytes(Path(f"{bam}.bai").read_bytes())
+    return target
+
+
+def test_truncated_bam_is_an_error(main_bam, tmp_path):
+    data = main_bam.read_bytes()
+    bam = _copy_with_index(main_bam, tmp_path / "cut.bam", data[: len(data) // 2])
+    with pytest.raises(VcfFormatError, match=r"^cut\.bam: not a readable .*truncated"):
+        count_hotspots(bam, PANEL)
+
+
+@pytest.mark.parametrize("where", [0.3, 0.9])
+def test_corrupt_block_is_a_clean_error_not_a_close_failure(main_bam, tmp_path, where):
+    # a damaged block with the EOF marker intact: htslib fails while reading, then its close
+    # fails too; the user must see the read error, with the region
+    data = bytearray(main_bam.read_bytes())
+    at = int(len(data) * where)
+    data[at : at + 64] = bytes(64)
+    bam = _copy_with_index(main_bam, tmp_path / "bad.bam", bytes(data))
+    with pytest.raises(
+        VcfFormatError,
+        match=r"^bad\.bam, chr6:\d+-\d+: cannot decode reads .* truncated or corrupt$",
+    ):
+        count_hotspots(bam, PANEL)
+
+
+def test_sam_text_must_be_converted(tmp_path):
+    ref = esr1_reference(Build.GRCH38)
+    header = make_header(ref)
+    path = tmp_path / "reads.sam"
+    with pysam.AlignmentFile(str(path), "w", header=header) as out:
+        for fragment in group("r", 1, 1609):
+            for read in fragment_reads(fragment, header, ref):
+                out.write(read)
+    with pytest.raises(VcfFormatError, match=r"SAM text cannot be queried by region"):
+        count_hotspots(path, PANEL)
+
+
+# ------------------------------------------------------------------ UMI
+
+
+def consensus(name: str, c_pos: int, family: int, *, reverse: bool = False, **kw: Any) -> Fragment:
+    tags = {**RG, "MI": name, "cD": family, "cM": max(1, family - 1)}
+    tags.update(kw.pop("extra_tags", {}))
+    return Fragment(f"c{name}", around(c_pos, 61), 150, r1_reverse=reverse, tags=tags, **kw)
+
+
+def raw(name: str, molecule: Any, c_pos: int, tag: str = "MI", **kw: Any) -> Fragment:
+    return Fragment(name, around(c_pos, 62), 150, tags={**RG, tag: molecule}, **kw)
+
+
+def umi_fragments() -> list[Fragment]:
+    s, c = cod(537, "TCT"), cod(537, "TGT")
+    return [
+        # fgbio consensus reads: one fragment per molecule, family size in cD
+        *[consensus(f"{i}", 1609, 5, edits=s) for i in range(3)],  # Y537S, family 5
+        *[consensus(f"{10 + i}", 1609, 3) for i in range(10)],  # reference, family 3
+        consensus("50", 1609, 1, edits=s),  # singleton consensus, F1R2
+        consensus("51", 1609, 1, edits=s, reverse=True),  # singleton consensus, F2R1
+        # duplex consensus seen on both strands (aD, bD >= 1): D538G on both strands
+        consensus("20", 1609, 5, edits=cod(538, "GGC"), extra_tags={"aD": 2, "bD": 3}),
+        # the two single-strand consensuses of one duplex molecule: one molecule, family 5
+        consensus("30/A", 1609, 3, edits=s),
+        consensus("30/B", 1609, 2, edits=s, reverse=True),
+        # ... and of one whose strands disagree
+        consensus("31/A", 1609, 2, edits=s),
+        consensus("31/B", 1609, 2, reverse=True),
+        # raw reads grouped by fgbio GroupReadsByUmi (MI) and umi_tools group (UG)
+        *[raw(f"m40_{i}", "40", 1609, edits=c) for i in range(3)],  # 3 agree: Y537C
+        *[raw(f"m41_{i}", "41", 1609, edits=c) for i in range(2)],  # 2 of 3: Y537C
+        raw("m41_2", "41", 1609),
+        raw("m42_0", "42", 1609, edits=c),  # 1 against 1: no majority
+        raw("m42_1", "42", 1609),
+        *[raw(f"u7_{i}", 7, 1609, tag="UG") for i in range(2)],  # umi_tools group 7
+        # consensus mates with different cD: the family is the larger, 3
+        Fragment(
+            "c60",
+            around(1609, 61),
+            150,
+            tags={**RG, "MI": "60"},
+            r1_tags={"cD": 3},
+            r2_tags={"cD": 2},
+        ),
+    ]
+
+
+@pytest.fixture(scope="session")
+def umi_bam(workdir: Path) -> Path:
+    return write_alignments(workdir / "umi.bam", umi_fragments(), esr1_reference(Build.GRCH38))
+
+
+@pytest.mark.parametrize(
+    "min_family_size, y537s, reference, small, disagree",
+    [
+        # S: 3 + 2 singletons + molecule 30; ref: 10 + UG 7 + duplex D538G + MI 60
+        (1, 6, 13, 0, 2),
+        (2, 4, 13, 2, 2),  # the two singletons drop out
+        (3, 4, 12, 4, 1),  # and the families of 2 (UG 7, MI 42); MI 60 is 3, not 2
+    ],
+)
+def test_umi_counts_molecules(umi_bam, min_family_size, y537s, reference, small, disagree):
+    counts = count_hotspots(umi_bam, PANEL, umi=True, min_family_size=min_family_size)
+    codon = counts.codon_of("Y537S")
+    assert counts.unit == codon.unit == "molecules"
+    assert counts["Y537S"].alt_count == y537s
+    assert counts["Y537C"].alt_count == 2  # MI 40 and 41
+    assert codon.reference == reference
+    assert codon.unusable_reasons.get("small_family", 0) == small
+    assert codon.unusable_reasons.get("family_disagrees", 0) == disagree
+    assert counts["Y537S"].depth == y537s + reference + 2
+    assert counts["Y537S"].fields["min_family_size"] == str(min_family_size)
+
+
+def test_umi_family_sizes_and_strands(umi_bam):
+    counts = count_hotspots(umi_bam, PANEL, umi=True)
+    assert counts.codon_of("Y537S").family_sizes == {1: 2, 2: 2, 3: 13, 4: 1, 5: 5}
+    # Y537S molecules: 3 F1R2, singletons one per strand, molecule 30 seen on both strands
+    assert (counts["Y537S"].alt_forward, counts["Y537S"].alt_reverse) == (5, 2)
+    # the duplex consensus read counts on both strands, once in x
+    d538g = counts["D538G"]
+    assert (d538g.alt_count, d538g.alt_forward, d538g.alt_reverse) == (1, 1, 1)
+
+
+def test_umi_bam_counted_as_fragments_without_umi(umi_bam):
+    counts = count_hotspots(umi_bam, PANEL)
+    assert counts.unit == "fragments"
+    # consensus fragments 3 + 2 + 2 (30/A, 30/B) + 1 (31/A): 8 Y537S fragments
+    assert counts["Y537S"].alt_count == 8
+
+
+def test_umi_without_molecule_tags_is_an_error(main_bam):
+    with pytest.raises(VcfFormatError, match=r"has no MI or UG molecule tag; is this a UMI BAM"):
+        count_hotspots(main_bam, PANEL, umi=True)
+
+
+def test_umi_with_ungrouped_barcodes_says_group_first(tmp_path):
+    ref = esr1_reference(Build.GRCH38)
+    bam = write_alignments(tmp_path / "bx.bam", [raw("b0", "ACGTACGT", 1609, tag="BX")], ref)
+    with pytest.raises(VcfFormatError, match=r"not grouped: run fgbio GroupReadsByUmi"):
+        count_hotspots(bam, PANEL, umi=True)
+
+
+# ------------------------------------------------------------------ concordance with bcftools
+
+
+def mpileup(bam: Path, fasta: Path, positions: Sequence[int]) -> dict[int, Any]:
+    """bcftools mpileup AD/ADF/ADR at ``positions``, with the same read and base filters."""
+    regions = ",".join(f"chr6:{p}-{p}" for p in positions)
+    vcf = subprocess.run(
+        ["bcftools", "mpileup", "-f", str(fasta), "-r", regions, "-a", "AD,ADF,ADR", "-B",
+         "-Q", "20", "-q", "20", "-d", "100000",
+         "--ns", "UNMAP,SECONDARY,QCFAIL,DUP,SUPPLEMENTARY", str(bam)],
+        check=True, capture_output=True, text=True,
+    ).stdout  # fmt: skip
+    out = {}
+    for line in vcf.splitlines():
+        if line.startswith("#"):
+            continue
+        fields = line.split("\t")
+        keys, values = fields[8].split(":"), fields[9].split(":")
+        sample = dict(zip(keys, values, strict=True))
+        alleles = [fields[3], *fields[4].split(",")]
+        out[int(fields[1])] = {
+            key: dict(zip(alleles, map(int, sample[key].split(",")), strict=True))
+            for key in ("AD", "ADF", "ADR")
+        }
+    return out
+
+
+def concordance_fragments(paired: bool) -> list[Fragment]:
+    """Clean molecules mpileup and esr1calls must count alike, plus the MNV cases.
+
+    Single reads of 100 bp, or 150 bp fragments whose two mates both cover the codons.
+    """
+    length, offset = (150, 60) if paired else (100, 40)
+    fragments = []
+
+    def add(prefix: str, n: int, c_pos: int, edits: tuple[Edit, ...] = (), rev: int = 0) -> None:
+        for i in range(n):
+            start = around(c_pos, offset + i % 5)
+            fragments.append(
+                Fragment(f"{prefix}{i}", start, length, edits=edits, paired=paired,
+                         r1_reverse=i < rev, tags=RG)
+            )  # fmt: skip
+
+    add("e_ref", 40, 1138, rev=17)
+    add("e_q", 6, 1138, cod(380, "CAA"), rev=2)
+    add("s_ref", 30, 1387, rev=11)
+    add("s_p", 5, 1387, cod(463, "CCC"), rev=3)
+    add("x_ref", 60, 1609, rev=29)
+    add("l_h", 4, 1609, cod(536, "CAC"), rev=1)
+    add("l_p", 5, 1609, cod(536, "CCC"), rev=2)
+    add("l_r", 3, 1609, cod(536, "CGC"))
+    add("l_q", 6, 1609, cod(536, "CAG"), rev=3)  # MNV: mpileup sees an A at c.1607
+    add("y_c", 7, 1609, cod(537, "TGT"), rev=4)
+    add("y_n", 5, 1609, cod(537, "AAT"), rev=1)
+    add("y_s", 8, 1609, cod(537, "TCT"), rev=5)
+    add("y_t", 2, 1609, cod(537, "ACT"))  # double, F1R2: an A at c.1609 and a C at c.1610
+    if not paired:  # reads ending exactly on the codon's last base, or starting on its first
+        fragments.append(Fragment("y_end", g(1611) - 99, 100, edits=cod(537, "TCT"),
+                                  paired=False, tags=RG))  # fmt: skip
+        fragments.append(Fragment("y_start", g(1609), 100, edits=cod(537, "TCT"),
+                                  paired=False, r1_reverse=True, tags=RG))  # fmt: skip
+    add("d_g", 9, 1609, cod(538, "GGC"), rev=4)
+    fragments.extend(group("dups", 3, 1609, edits=cod(538, "GGC"), flags=DUPLICATE))
+    return fragments
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("paired", [False, True], ids=["single-reads", "overlapping-mates"])
+def test_bcftools_mpileup_agrees_on_snv_hotspots(workdir, fasta38, paired):
+    """Real bcftools on the same BAM: equal x, n and strands wherever a VCF can say it.
+
+    mpileup counts bases, not codons, so it cannot express the L536Q MNV or the Y537T double
+    change: their reads add to the L536H, Y537N and Y537S sites. The test asserts exactly that.
+    With overlapping mates, htslib's overlap removal also counts a fragment once.
+    """
+    ref = esr1_reference(Build.GRCH38)
+    bam = write_alignments(workdir / f"concord_{paired}.bam", concordance_fragments(paired), ref)
+    counts = count_hotspots(bam, PANEL)
+    y537t = counts.codon_of("Y537S").other_changes["Y537T"]
+    assert (counts["L536H"].alt_count, counts["L536Q"].alt_count, y537t) == (4, 6, 2)
+    # (extra alt reads, extra forward reads) mpileup adds at each SNV site
+    unphased = {
+        "L536H": (counts["L536Q"].alt_count, counts["L536Q"].alt_forward),
+        "Y537N": (y537t, y537t),
+        "Y537S": (y537t, y537t),
+    }
+    snvs = [h for h in PANEL if len(h.ref) == len(h.alt) == 1]
+    pileup = mpileup(bam, fasta38, sorted({h.pos(Build.GRCH38) for h in snvs}))
+    for hotspot in snvs:
+        site, ours = pileup[hotspot.pos(Build.GRCH38)], counts[hotspot.name]
+        extra_x, extra_forward = unphased.get(hotspot.name, (0, 0))
+        assert sum(site["AD"].values()) == ours.depth, hotspot.name
+        assert site["AD"][hotspot.alt] == ours.alt_count + extra_x, hotspot.name
+        if not paired:  # a single read's strand is its fragment's strand
+            assert site["ADF"][hotspot.alt] == ours.alt_forward + extra_forward, hotspot.name
+            assert site["ADR"][hotspot.alt] == ours.alt_reverse + extra_x - extra_forward
+    assert pileup[g(1607)]["AD"]["A"] == 10  # what an SNV-only caller would call L536H
