@@ -94,3 +94,5 @@ def test_forced_format_that_does_not_fit_is_an_error(run_cli, tmp_path):
                       "--format", "rdml", "-o", tmp_path / "out"])  # fmt: skip
     assert result.exit_code == 1
     assert result.stderr.startswith("esr1calls: error: esr1_demo_generic.csv")
+    assert "drop --format or pass --format generic" in result.stderr
+    assert len(result.stderr.splitlines()) == 1

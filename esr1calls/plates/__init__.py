@@ -48,7 +48,7 @@ import logging  # noqa: E402
 from enum import StrEnum  # noqa: E402
 from typing import Protocol  # noqa: E402
 
-from ..errors import PlateFormatError, UnknownFormatError  # noqa: E402
+from ..errors import InputError, PlateFormatError, UnknownFormatError  # noqa: E402
 
 
 class PlateFormat(StrEnum):
@@ -155,9 +155,30 @@ def read_plate(path: str | Path, fmt: PlateFormat | str | None = None) -> Plate:
                 path, f"unknown plate format {fmt!r}; use one of: {', '.join(PLATE_FORMATS)}"
             ) from None
         _log.info("Plate format given: %s (%s)", chosen.label, chosen.value)
-    plate = READERS[chosen].read(path)
+    try:
+        plate = READERS[chosen].read(path)
+    except PlateFormatError as exc:
+        if fmt is None or fmt == "auto":
+            raise
+        raise PlateFormatError(
+            path, _forced_format_hint(path, chosen, exc.detail), place=exc.place
+        ) from exc
     _check_contract(plate)
     return plate
+
+
+def _forced_format_hint(path: Path, forced: PlateFormat, detail: str) -> str:
+    """When --format was given and the file does not read as that format, say what it looks like."""
+    try:
+        detected: PlateFormat | None = sniff_format(path)
+    except InputError:
+        detected = None
+    if detected is None or detected is forced:
+        return detail
+    return (
+        f"{detail} (read as --format {forced.value}; the file looks like {detected.label}: "
+        f"drop --format or pass --format {detected.value})"
+    )
 
 
 def _check_contract(plate: Plate) -> None:

@@ -76,8 +76,9 @@ def parse_xml(path: Path, data: bytes, member: str) -> tuple[ET.Element, dict[in
     except expat.ExpatError as exc:
         raise PlateFormatError(
             path,
-            f"{member} is not well-formed XML ({expat.errors.messages[exc.code]}); the file is "
-            "damaged or truncated: export it again",
+            f"{'the file' if member == path.name else member} is not well-formed XML "
+            f"({expat.errors.messages[exc.code]}); the file is damaged or truncated: "
+            "export it again",
             place=f"line {exc.lineno}",
         ) from None
     return builder.close(), lines
