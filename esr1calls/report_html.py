@@ -560,6 +560,7 @@ def _plates(document: Document) -> str:
             f"<span><i class='swatch' style='background:{STATUS_COLOURS[s]}'></i>{_e(s)}</span>"
             for s in ("POSITIVE", "NEGATIVE", "INDETERMINATE", "INVALID", "PASS", "FAIL")
         )
+        result_legend += "<span><i class='swatch' style='background:#FFFFFF'></i>no check</span>"
         out.append(
             f"<div class='charts'><figure>{role_svg}<figcaption class='legend'>By role: "
             f"{role_legend}</figcaption></figure><figure>{result_svg}<figcaption class='legend'>"

@@ -117,6 +117,19 @@ def legend(y: float, x: float = 8.0) -> list[str]:
 
 
 # --------------------------------------------------------------------------------- plate map
+def _dark(colour: str) -> bool:
+    """True when white text reads better than black on this #RRGGBB fill.
+
+    >>> _dark("#555555"), _dark("#DCE9F5")
+    (True, False)
+    """
+    try:
+        red, green, blue = (int(colour[i : i + 2], 16) / 255 for i in (1, 3, 5))
+    except ValueError:
+        return False
+    return 0.2126 * red + 0.7152 * green + 0.0722 * blue < 0.45
+
+
 _WELL = re.compile(r"^([A-Pa-p])(\d{1,2})$")
 
 
@@ -170,7 +183,10 @@ def plate_map_svg(
             if well and cols == 12:
                 sample = str(well.get("sample_id") or well.get("role") or "")
                 short = sample if len(sample) <= 8 else sample[:7] + "…"
-                parts.append(_text(x + cell / 2, y + row_h * 0.45, short, size=9, anchor="middle"))
+                ink, faint = ("#FFFFFF", "#F0F0F0") if _dark(fill) else ("#222222", "#555555")
+                parts.append(
+                    _text(x + cell / 2, y + row_h * 0.45, short, size=9, anchor="middle", fill=ink)
+                )
                 parts.append(
                     _text(
                         x + cell / 2,
@@ -178,7 +194,7 @@ def plate_map_svg(
                         str(well.get("mix") or ""),
                         size=8,
                         anchor="middle",
-                        fill="#555",
+                        fill=faint,
                     )
                 )
             parts.append("</g>")
@@ -236,13 +252,13 @@ def delta_ct_chart(
             f'<line x1="{_n(x)}" y1="{_n(top - 4)}" x2="{_n(x)}" y2="{_n(bottom)}" '
             'stroke="#CC0000" stroke-width="1.5" stroke-dasharray="4 3"/>'
         )
-    parts.append(_text(no_ct_x, bottom + 13, "no Ct", size=9, anchor="middle"))
+    parts.append(_text(no_ct_x, bottom + 13, "no ΔCt", size=9, anchor="middle"))
     for index, point in enumerate(points):
         y = top + row_h * (index + 0.5)
         name = point.label if len(point.label) <= 18 else point.label[:17] + "…"
         parts.append(_text(label_w - 6, y + 4, name, size=10, anchor="end"))
         x = no_ct_x if point.delta_ct is None else x_of(point.delta_ct)
-        value = "no Ct" if point.delta_ct is None else f"{point.delta_ct:.2f}"
+        value = "no delta-Ct" if point.delta_ct is None else f"{point.delta_ct:.2f}"
         parts.append(f"<g><title>{escape(f'{point.label}: {value}, {point.status}')}</title>")
         parts.append(marker(point.status, x, y))
         parts.append("</g>")
