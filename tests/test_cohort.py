@@ -163,3 +163,38 @@ def test_format_flags_belong_to_every_report_writing_command(run_cli):
     help_text = run_cli(["report", "--help"]).stdout
     for flag in ("--multiqc", "--fhir", "--vcf", "--reproducible", "-o, --outdir"):
         assert flag in help_text
+
+
+def test_output_options_carry_the_formats_without_new_parameters(tmp_path):
+    """Every command decorated with output_options gets --multiqc/--fhir/--vcf, and its
+    report_options carries them: commands keep their (outdir, reproducible) signature."""
+    import click
+    from click.testing import CliRunner
+
+    from esr1calls.cli import output_options, report_options
+
+    seen = {}
+
+    @click.command()
+    @output_options
+    @click.pass_context
+    def fake(ctx, outdir, reproducible):
+        seen["options"] = report_options(ctx, reproducible)
+
+    result = CliRunner().invoke(fake, ["-o", str(tmp_path), "--fhir", "--vcf", "--reproducible"])
+    assert result.exit_code == 0, result.output
+    options = seen["options"]
+    assert (options.fhir, options.vcf, options.multiqc) == (True, True, False)
+    assert options.reproducible and options.build is None
+
+
+def test_a_run_without_samples_still_renders_every_format(tmp_path, validate_calls_json):
+    from esr1calls.hotspots import load_panel
+    from esr1calls.model import RunResult
+
+    empty = RunResult(samples=(), panel=load_panel().describe())
+    options = ReportOptions("x", reproducible=True, multiqc=True, fhir=True, vcf=True)
+    written = write_reports(empty, tmp_path, options)
+    assert len(written) == 8
+    validate_calls_json(tmp_path / "calls.json")
+    assert "0 sample(s)" in (tmp_path / "report.html").read_text()

@@ -142,3 +142,20 @@ def test_bcftools_reads_it(tmp_path, pcr_document):
                           check=False)  # fmt: skip
     assert done.returncode == 0, done.stderr
     assert len(done.stdout.splitlines()) == 8 and "Warning" not in done.stderr
+
+
+def test_hotspots_outside_the_catalog(tmp_path, pcr_document, caplog):
+    from esr1calls.document import hotspot_locus
+
+    # a lab-panel substitution is placed from its HGVS c. and the transcript
+    locus = hotspot_locus("E380K", "NM_000125.4:c.1138G>A", Build.GRCH38)
+    assert (locus.chrom, locus.pos, locus.ref, locus.alt) == ("chr6", 152011697, "G", "A")
+    # a deletion's VCF anchor base is not known here: no position rather than a wrong one
+    assert hotspot_locus("V422del2", "NM_000125.4:c.1264_1266del", Build.GRCH38) is None
+    document = json.loads(json.dumps(pcr_document))
+    call = document["samples"][1]["calls"][1]  # S2 V422del, DETECTED
+    call.update(hotspot="X999del", hgvs_c="NM_000125.4:c.1264_1266del")
+    text = render_detected_vcf(document)
+    assert "##esr1calls_unpositioned=X999del NM_000125.4:c.1264_1266del is DETECTED in S2" in text
+    assert "has no known genomic position" in caplog.text
+    assert len(list(read(tmp_path, text))) == 7
