@@ -29,6 +29,7 @@ from .report import (
     CALL_COLUMNS,
     SAMPLE_COLUMNS,
     ReportOptions,
+    as_document,
     call_row,
     render_table,
     sample_row,
@@ -430,9 +431,10 @@ def run_batch(
 def _write_cohort(
     outcomes: Sequence[JobOutcome], outdir: Path, skipped: Iterable[tuple[str, str]]
 ) -> None:
-    samples = [{"job_id": o.job_id, **sample_row(s)} for o in outcomes for s in o.samples]
+    documents = [(o.job_id, as_document(s)) for o in outcomes for s in o.samples]
+    samples = [{"job_id": job_id, **sample_row(doc)} for job_id, doc in documents]
     calls = [
-        {"job_id": o.job_id, **call_row(s, c)} for o in outcomes for s in o.samples for c in s.calls
+        {"job_id": job_id, **call_row(doc, c)} for job_id, doc in documents for c in doc["calls"]
     ]
     errors = [
         {"job_id": o.job_id, "type": o.kind, "inputs": ";".join(o.inputs), "error": o.error}

@@ -26,7 +26,7 @@ from .model import Build
 from .pcr import call_pcr
 from .plates import PLATE_FORMATS
 from .provenance import command_line
-from .report import ReportOptions, write_reports, write_text_atomic
+from .report import ReportOptions, write_document, write_reports, write_text_atomic
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -34,6 +34,7 @@ _ARGV_KEY = "esr1calls.argv"
 _DEBUG_KEY = "esr1calls.debug"
 _VERBOSE_KEY = "esr1calls.verbose"
 _VERBOSITY_KEY = {"debug": _DEBUG_KEY, "verbose": _VERBOSE_KEY}
+_FORMATS_KEY = "esr1calls.formats"  # --multiqc/--fhir/--vcf, read by report_options
 log = logging.getLogger("esr1calls")
 
 
@@ -117,8 +118,30 @@ def debug_option(func: F) -> F:
     )(func)
 
 
+def _remember_format(ctx: click.Context, param: click.Parameter, value: bool) -> None:
+    if param.name:
+        ctx.meta.setdefault(_FORMATS_KEY, {})[param.name] = bool(value)
+
+
+_FORMAT_HELP = {
+    "multiqc": "Also write MultiQC custom content (esr1calls_*_mqc.json).",
+    "fhir": "Also write a FHIR R4 Genomics Reporting bundle (calls.fhir.json).",
+    "vcf": "Also write the DETECTED calls as VCF 4.2 (detected.vcf).",
+}
+
+
 def output_options(func: F) -> F:
-    """-o/--outdir, --reproducible and --debug, shared by every command that writes a report."""
+    """-o/--outdir, --reproducible, --multiqc/--fhir/--vcf and --debug, shared by every command
+    that writes a report. The format flags reach ``report_options`` through the context, so
+    commands need no extra parameters for them."""
+    for name in reversed(_FORMAT_HELP):
+        func = click.option(
+            f"--{name}",
+            is_flag=True,
+            expose_value=False,
+            callback=_remember_format,
+            help=_FORMAT_HELP[name],
+        )(func)
     func = click.option(
         "--reproducible",
         is_flag=True,
@@ -129,7 +152,7 @@ def output_options(func: F) -> F:
         "--outdir",
         required=True,
         type=click.Path(file_okay=False, path_type=Path),
-        help="Directory for calls.json, calls.tsv, samples.tsv (created if needed).",
+        help="Directory for calls.json, calls.tsv, samples.tsv, report.html (created if needed).",
     )(func)
     return debug_option(func)
 
@@ -170,9 +193,20 @@ def resolve_panel(panel_spec: str, hotspot_names: str | None) -> Panel:
     return load_panel(panel_spec, names)
 
 
-def report_options(ctx: click.Context, reproducible: bool) -> ReportOptions:
+def report_options(
+    ctx: click.Context, reproducible: bool, build: str | None = None
+) -> ReportOptions:
+    """The exact command, --reproducible, the optional formats and the build for positions."""
     argv: Sequence[str] = ctx.meta.get(_ARGV_KEY, sys.argv[1:])
-    return ReportOptions(command=command_line(argv), reproducible=reproducible)
+    formats = ctx.meta.get(_FORMATS_KEY, {})
+    return ReportOptions(
+        command=command_line(argv),
+        reproducible=reproducible,
+        multiqc=formats.get("multiqc", False),
+        fhir=formats.get("fhir", False),
+        vcf=formats.get("vcf", False),
+        build=Build.parse(build) if build else None,
+    )
 
 
 def finish(written: Sequence[Path]) -> None:
@@ -380,6 +414,37 @@ def kit_validate(kit_file: Path) -> None:
         f"{kit_file.name}: valid kit {kit.id} {kit.version}, {len(kit.assays)} assays"
         f"{placeholder}, sha256 {kit.sha256}"
     )
+
+
+@cli.command("report")
+@click.argument("calls_json", nargs=-1, required=True,
+                type=click.Path(exists=True, dir_okay=False, path_type=Path))  # fmt: skip
+@build_option(required=False)
+@output_options
+@click.pass_context
+def report_command(
+    ctx: click.Context, calls_json: tuple[Path, ...], build: str | None, outdir: Path,
+    reproducible: bool,
+) -> None:  # fmt: skip
+    """Re-render earlier results, or merge several runs into one cohort report.
+
+    Each CALLS_JSON (written by pcr, ngs, batch or report) is checked against the calls.json
+    schema first. OUTDIR gets calls.json (every source run's provenance kept in run.sources),
+    calls.tsv, samples.tsv, report.html and the optional formats. --build sets the genome
+    build for positions of calls whose run recorded none (PCR); default GRCh38.
+
+    \b
+    Example:
+      esr1calls report run1/calls.json run2/calls.json -o cohort --fhir --vcf
+    """
+    from .cohort import load_calls_json, merge_documents, summary_lines
+
+    loaded = [load_calls_json(path) for path in calls_json]
+    options = report_options(ctx, reproducible, build)
+    document = merge_documents(loaded, options)
+    written = write_document(document, outdir, options)
+    click.echo("\n".join(summary_lines(document)))
+    finish(written)
 
 
 def main(argv: Sequence[str] | None = None) -> None:

@@ -1,8 +1,11 @@
-"""Calls -> calls.json, calls.tsv and samples.tsv, with a fixed column order.
+"""Calls -> calls.json, then every report rendered from that document.
 
+``to_json_document`` turns a RunResult into the calls.json document; everything else (calls.tsv,
+samples.tsv, report.html and the optional MultiQC, FHIR and VCF files) is rendered from the
+document alone, so ``esr1calls report`` re-renders and merges earlier results with the same code.
 Every file is rendered in memory first and then written atomically (temporary file + rename),
 so a crash never leaves a half-written report. Text that came from input files is guarded
-against spreadsheet formula injection in TSV.
+against spreadsheet formula injection in TSV and escaped in HTML.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import Esr1CallsError
-from .model import Call, CallStatus, RunResult, SampleReport
+from .model import Build, Call, CallStatus, RunResult, SampleReport
 from .provenance import tool_info, utc_now
 
 __all__ = [
@@ -29,14 +32,17 @@ __all__ = [
     "ReportOptions",
     "load_schema",
     "render_calls_tsv",
+    "render_files",
     "render_json",
     "render_samples_tsv",
     "to_json_document",
+    "write_document",
+    "write_files_atomic",
     "write_reports",
     "write_text_atomic",
 ]
 
-SCHEMA_VERSION = "1.0.0"
+SCHEMA_VERSION = "1.1.0"  # 1.1.0 added the optional cohort fields; 1.0.0 documents stay valid
 REVIEW_STATUS = "unreviewed"  # esr1calls never signs out results
 
 CALL_COLUMNS = (
@@ -51,12 +57,31 @@ SAMPLE_COLUMNS = (
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "|")
 
 
+# File names in OUTDIR; the MultiQC ones end in _mqc.json so MultiQC finds them unconfigured.
+CALLS_JSON, CALLS_TSV, SAMPLES_TSV, REPORT_HTML = (
+    "calls.json", "calls.tsv", "samples.tsv", "report.html",
+)  # fmt: skip
+MULTIQC_TABLE, MULTIQC_GENERAL_STATS = (
+    "esr1calls_calls_mqc.json",
+    "esr1calls_general_stats_mqc.json",
+)
+FHIR_BUNDLE, DETECTED_VCF = "calls.fhir.json", "detected.vcf"
+
+
 @dataclass(frozen=True)
 class ReportOptions:
-    """How the report is stamped: the exact command and whether to omit the clock."""
+    """How the report is stamped and which optional formats are written.
+
+    ``build`` is the genome build for positions of calls whose run recorded none (PCR);
+    None means "not given": GRCh38, or the build the NGS runs recorded.
+    """
 
     command: str
     reproducible: bool = False
+    multiqc: bool = False
+    fhir: bool = False
+    vcf: bool = False
+    build: Build | None = None
 
 
 def load_schema() -> dict[str, Any]:
@@ -107,6 +132,18 @@ def _call_document(call: Call) -> dict[str, Any]:
     }
 
 
+def _sample_document(sample: SampleReport) -> dict[str, Any]:
+    return {
+        "sample_id": sample.sample_id,
+        "method": sample.method.value,
+        "status": sample.status.value,
+        "summary": sample.summary,
+        "source": sample.source,
+        "details": sample.details,
+        "calls": [_call_document(c) for c in sample.calls],
+    }
+
+
 def to_json_document(result: RunResult, options: ReportOptions) -> dict[str, Any]:
     """The calls.json document (a plain dict) for a run."""
     document = {
@@ -125,18 +162,7 @@ def to_json_document(result: RunResult, options: ReportOptions) -> dict[str, Any
             "thresholds": result.thresholds,
             "notices": list(result.notices),
         },
-        "samples": [
-            {
-                "sample_id": s.sample_id,
-                "method": s.method.value,
-                "status": s.status.value,
-                "summary": s.summary,
-                "source": s.source,
-                "details": s.details,
-                "calls": [_call_document(c) for c in s.calls],
-            }
-            for s in result.samples
-        ],
+        "samples": [_sample_document(s) for s in result.samples],
         "run_qc": [
             {
                 "run_id": q.run_id,
@@ -192,56 +218,60 @@ def render_table(columns: Sequence[str], rows: Iterable[Mapping[str, Any]]) -> s
     return "\n".join(lines) + "\n"
 
 
-def call_row(sample: SampleReport, call: Call) -> dict[str, Any]:
-    low, high = call.allele_fraction_ci95 or (None, None)
+SampleLike = SampleReport | Mapping[str, Any]
+
+
+def as_document(sample: SampleLike) -> Mapping[str, Any]:
+    if isinstance(sample, SampleReport):
+        converted: dict[str, Any] = _jsonable(_sample_document(sample))
+        return converted
+    return sample
+
+
+def call_row(sample: Mapping[str, Any], call: Mapping[str, Any]) -> dict[str, Any]:
+    low, high = call.get("allele_fraction_ci95") or (None, None)
     return {
-        "sample_id": sample.sample_id,
-        "method": sample.method,
-        "hotspot": call.hotspot,
-        "hgvs_c": call.hgvs_c,
-        "hgvs_p": call.hgvs_p,
-        "status": call.status,
-        "reasons": ";".join(r.value for r in call.reasons),
-        "action": call.action,
-        "allele_fraction": call.allele_fraction,
+        "sample_id": sample.get("sample_id"),
+        "method": sample.get("method"),
+        **{c: call.get(c) for c in CALL_COLUMNS if c in call},
+        "reasons": ";".join(call.get("reasons") or []),
         "allele_fraction_ci95_low": low,
         "allele_fraction_ci95_high": high,
-        "alt_count": call.alt_count,
-        "depth": call.depth,
-        "lod95": call.lod95,
-        "delta_ct": call.delta_ct,
-        "ct_mutation": call.ct_mutation,
-        "ct_reference": call.ct_reference,
-        "ct_ic": call.ct_ic,
-        "cutoff": call.cutoff,
-        "source": sample.source,
+        "source": sample.get("source"),
     }
 
 
-def render_calls_tsv(samples: Iterable[SampleReport]) -> str:
-    return render_table(CALL_COLUMNS, (call_row(s, c) for s in samples for c in s.calls))
+def render_calls_tsv(samples: Iterable[SampleLike]) -> str:
+    """calls.tsv: one row per sample x hotspot (samples as objects or calls.json entries)."""
+    documents = [as_document(s) for s in samples]
+    return render_table(CALL_COLUMNS, (call_row(s, c) for s in documents for c in s["calls"]))
 
 
-def sample_row(sample: SampleReport) -> dict[str, Any]:
+def sample_row(sample: Mapping[str, Any]) -> dict[str, Any]:
+    calls = sample.get("calls") or []
+
     def count(status: CallStatus) -> int:
-        return sum(c.status is status for c in sample.calls)
+        return sum(c.get("status") == status.value for c in calls)
 
     return {
-        "sample_id": sample.sample_id,
-        "method": sample.method,
-        "status": sample.status,
-        "detected": ",".join(c.hotspot for c in sample.calls if c.status is CallStatus.DETECTED),
+        "sample_id": sample.get("sample_id"),
+        "method": sample.get("method"),
+        "status": sample.get("status"),
+        "detected": ",".join(
+            c["hotspot"] for c in calls if c.get("status") == CallStatus.DETECTED.value
+        ),
         "n_detected": count(CallStatus.DETECTED),
         "n_not_detected": count(CallStatus.NOT_DETECTED),
         "n_indeterminate": count(CallStatus.INDETERMINATE),
         "n_invalid": count(CallStatus.INVALID),
-        "summary": sample.summary,
-        "source": sample.source,
+        "summary": sample.get("summary"),
+        "source": sample.get("source"),
     }
 
 
-def render_samples_tsv(samples: Iterable[SampleReport]) -> str:
-    return render_table(SAMPLE_COLUMNS, (sample_row(s) for s in samples))
+def render_samples_tsv(samples: Iterable[SampleLike]) -> str:
+    """samples.tsv: one row per sample."""
+    return render_table(SAMPLE_COLUMNS, (sample_row(as_document(s)) for s in samples))
 
 
 def write_text_atomic(path: Path, text: str) -> None:
@@ -249,6 +279,10 @@ def write_text_atomic(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
+        # mkstemp makes the file private (0600); a report is shared like any file the user writes
+        umask = os.umask(0)
+        os.umask(umask)
+        os.fchmod(fd, 0o666 & ~umask)
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
             handle.write(text)
             handle.flush()
@@ -278,12 +312,37 @@ def write_files_atomic(outdir: Path, files: Mapping[str, str]) -> list[Path]:
     return written
 
 
-def write_reports(result: RunResult, outdir: str | Path, options: ReportOptions) -> list[Path]:
-    """Render calls.json, calls.tsv and samples.tsv and write them into ``outdir``."""
-    document = to_json_document(result, options)
+def render_files(document: Mapping[str, Any], options: ReportOptions) -> dict[str, str]:
+    """Every report file for a calls.json document, rendered in memory: name -> text."""
+    # imported here: the renderers are only needed once there is something to write
+    from .report_fhir import render_fhir_bundle
+    from .report_html import render_html
+    from .report_multiqc import render_multiqc
+    from .report_vcf import render_detected_vcf
+
+    samples = document["samples"]
     files = {
-        "calls.json": render_json(document),
-        "calls.tsv": render_calls_tsv(result.samples),
-        "samples.tsv": render_samples_tsv(result.samples),
+        CALLS_JSON: render_json(document),
+        CALLS_TSV: render_calls_tsv(samples),
+        SAMPLES_TSV: render_samples_tsv(samples),
+        REPORT_HTML: render_html(document),
     }
-    return write_files_atomic(Path(outdir), files)
+    if options.multiqc:
+        files.update(render_multiqc(document))
+    if options.fhir:
+        files[FHIR_BUNDLE] = render_fhir_bundle(document, default_build=options.build)
+    if options.vcf:
+        files[DETECTED_VCF] = render_detected_vcf(document, build=options.build)
+    return files
+
+
+def write_document(
+    document: Mapping[str, Any], outdir: str | Path, options: ReportOptions
+) -> list[Path]:
+    """Render every report of a calls.json document and write them atomically into ``outdir``."""
+    return write_files_atomic(Path(outdir), render_files(document, options))
+
+
+def write_reports(result: RunResult, outdir: str | Path, options: ReportOptions) -> list[Path]:
+    """Write calls.json, calls.tsv, samples.tsv, report.html (and the optional formats)."""
+    return write_document(to_json_document(result, options), outdir, options)

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Install the Debian programs the test suite runs for real (bcftools, samtools, tabix), if missing.
+# Install the Debian programs the test suite runs for real, if missing: bcftools, samtools, tabix
+# (NGS fixtures) and chromium (report.html is rendered in headless Chromium).
 # Idempotent: does nothing when everything is present. Needs root (or sudo) only when installing.
 set -euo pipefail
 
@@ -7,6 +8,8 @@ need=()
 command -v bcftools >/dev/null 2>&1 || need+=(bcftools)
 command -v samtools >/dev/null 2>&1 || need+=(samtools)
 command -v tabix    >/dev/null 2>&1 || need+=(tabix)
+# Debian's own chromium package: a browser downloaded by a test library would not be reproducible
+[ -x /usr/bin/chromium ] || need+=(chromium)
 
 [ ${#need[@]} -eq 0 ] && exit 0
 

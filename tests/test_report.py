@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 import json
 import os
 
@@ -24,9 +25,15 @@ from esr1calls.report import (
     SAMPLE_COLUMNS,
     ReportOptions,
     load_schema,
+    render_files,
+    to_json_document,
     write_reports,
     write_text_atomic,
 )
+
+from .conftest import TESTDATA
+from .golden import assert_golden
+from .run_factory import NGS_COMMAND, PCR_COMMAND, ngs_run, pcr_run
 
 
 def _result(sample_id="S1") -> RunResult:
@@ -51,9 +58,14 @@ def _result(sample_id="S1") -> RunResult:
 
 def test_reports_are_written_and_valid_against_the_schema(tmp_path, validate_calls_json):
     written = write_reports(_result(), tmp_path, ReportOptions("esr1calls ngs tumour.vcf"))
-    assert sorted(p.name for p in written) == ["calls.json", "calls.tsv", "samples.tsv"]
+    assert sorted(p.name for p in written) == [
+        "calls.json",
+        "calls.tsv",
+        "report.html",
+        "samples.tsv",
+    ]  # the optional formats only when asked for
     document = validate_calls_json(tmp_path / "calls.json")
-    assert document["schema_version"] == "1.0.0"
+    assert document["schema_version"] == "1.1.0"
     assert document["run"]["review_status"] == "unreviewed"
     assert document["run"]["utc_time"].endswith("Z")
     call = document["samples"][0]["calls"][1]
@@ -138,3 +150,72 @@ def test_sample_status_rules():
 def test_allele_fraction_must_be_a_fraction():
     with pytest.raises(ValueError, match="fraction"):
         Call("S", "D538G", Method.NGS, CallStatus.DETECTED, allele_fraction=12.3)
+
+
+# ------------------------------------------------------------------ every format, golden
+GOLDEN = TESTDATA / "expected" / "reports"
+EVERY_FORMAT = ReportOptions("x", reproducible=True, multiqc=True, fhir=True, vcf=True)
+ALL_FILES = [
+    "calls.fhir.json", "calls.json", "calls.tsv", "detected.vcf", "esr1calls_calls_mqc.json",
+    "esr1calls_general_stats_mqc.json", "report.html", "samples.tsv",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "name, make, command", [("pcr", pcr_run, PCR_COMMAND), ("ngs", ngs_run, NGS_COMMAND)]
+)
+def test_every_format_matches_golden(name, make, command, tmp_path, validate_calls_json):
+    options = dataclasses.replace(EVERY_FORMAT, command=command)
+    written = write_reports(make(), tmp_path, options)
+    assert sorted(p.name for p in written) == ALL_FILES
+    validate_calls_json(tmp_path / "calls.json")
+    for path in written:
+        assert_golden(path.read_text(encoding="utf-8"), GOLDEN / name / path.name)
+
+
+def test_every_format_is_byte_identical_on_rerun(tmp_path):
+    for run in ("a", "b"):
+        write_reports(ngs_run(), tmp_path / run, EVERY_FORMAT)
+    for name in ALL_FILES:
+        assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes(), name
+
+
+def test_renderers_work_from_the_document_alone(tmp_path):
+    """Rendering a loaded calls.json gives the same files as rendering the run that made it."""
+    write_reports(pcr_run(), tmp_path / "run", EVERY_FORMAT)
+    document = json.loads((tmp_path / "run" / "calls.json").read_text())
+    files = render_files(document, EVERY_FORMAT)
+    for name, text in files.items():
+        assert text == (tmp_path / "run" / name).read_text(), name
+
+
+def test_reports_are_readable_like_any_file_the_user_writes(tmp_path):
+    old = os.umask(0o022)
+    try:
+        written = write_reports(_result(), tmp_path, ReportOptions("x"))
+    finally:
+        os.umask(old)
+    assert {oct(p.stat().st_mode & 0o777) for p in written} == {"0o644"}
+
+
+def test_a_1_0_0_document_is_still_valid(calls_validator):
+    document = to_json_document(_result(), ReportOptions("x"))
+    document["schema_version"] = "1.0.0"
+    assert calls_validator.is_valid(document)
+    document["schema_version"] = "2.0.0"
+    assert not calls_validator.is_valid(document)
+
+
+@pytest.mark.parametrize("name", ['=HYPERLINK("x")', "<script>alert(1)</script>"])
+def test_hostile_sample_names_are_inert_in_tsv_and_html(tmp_path, name):
+    write_reports(_result(name), tmp_path, EVERY_FORMAT)
+    for table in ("calls.tsv", "samples.tsv"):
+        cells = [line.split("\t")[0] for line in (tmp_path / table).read_text().splitlines()[1:]]
+        if name.startswith("="):
+            assert cells and all(c == "'" + name for c in cells)
+        else:
+            assert cells and all(c == name for c in cells)  # text, harmless in a spreadsheet
+    page = (tmp_path / "report.html").read_text()
+    assert "<script" not in page and "alert(1)" not in page.replace("&lt;script&gt;alert(1)", "")
+    mqc = (tmp_path / "esr1calls_calls_mqc.json").read_text()
+    assert "<script" not in mqc

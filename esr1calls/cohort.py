@@ -1,0 +1,232 @@
+"""Earlier results back in: load and validate calls.json files, merge them into a cohort document.
+
+``esr1calls report`` re-renders every format from calls.json documents. Each input is checked
+against the shipped JSON Schema before anything is merged or written; a bad one is a one-line
+error naming the file and its first problem. The cohort document keeps every source run's
+provenance: ``run.sources`` lists each input calls.json (path, sha256, its whole run block), and
+every sample, QC check, plate and dropped row carries ``source_index`` into that list. A cohort
+calls.json can itself be merged again: its sources are carried over (with ``via``), so the
+list stays flat and every call still points at the run that made it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ._version import __version__
+from .errors import InputError
+from .provenance import tool_info, utc_now
+from .report import REVIEW_STATUS, SCHEMA_VERSION, ReportOptions, load_schema, tsv_cell
+
+__all__ = ["LoadedCalls", "load_calls_json", "merge_documents", "summary_lines"]
+
+_ITEM_LISTS = ("samples", "run_qc", "plates", "dropped")
+_FIX = "re-create it with esr1calls (calls.json is not meant to be edited by hand)"
+
+
+@dataclass(frozen=True)
+class LoadedCalls:
+    """One calls.json as given on the command line, with the sha256 of its exact bytes."""
+
+    path: Path
+    sha256: str
+    document: dict[str, Any]
+
+
+def _where(path: Sequence[Any]) -> str:
+    """A JSON location as people write it: samples[0].calls[3].status."""
+    text = ""
+    for part in path:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text or "the top level"
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def load_calls_json(path: str | Path) -> LoadedCalls:
+    """Read one calls.json and check it against the shipped schema (any 1.x version)."""
+    path = Path(path)
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise InputError(None, f"{path}: cannot read ({exc.strerror})") from exc
+    try:
+        document = json.loads(raw.decode("utf-8"), parse_constant=_reject_constant)
+    except UnicodeDecodeError as exc:
+        raise InputError(
+            None, f"{path}: not UTF-8 text; give a calls.json written by esr1calls"
+        ) from exc
+    except json.JSONDecodeError as exc:
+        raise InputError(
+            None,
+            f"{path}, line {exc.lineno} column {exc.colno}: not valid JSON ({exc.msg}); "
+            "give a calls.json written by esr1calls",
+        ) from exc
+    except ValueError as exc:
+        raise InputError(None, f"{path}: {exc}; {_FIX}") from exc
+    version = document.get("schema_version") if isinstance(document, dict) else None
+    if not isinstance(version, str):
+        raise InputError(
+            None,
+            f"{path}: not an esr1calls calls.json (no schema_version); give the calls.json from "
+            "an esr1calls -o directory",
+        )
+    if version.split(".")[0] != SCHEMA_VERSION.split(".")[0]:
+        raise InputError(
+            None,
+            f"{path}: schema_version {version} is not {SCHEMA_VERSION.split('.')[0]}.x, which "
+            f"esr1calls {__version__} reads; render it with the esr1calls that wrote it",
+        )
+    # imported here: only `report` needs a validator, other commands stay light to start
+    import jsonschema
+
+    schema = load_schema()
+    validator = jsonschema.validators.validator_for(schema)(schema)
+    error = jsonschema.exceptions.best_match(validator.iter_errors(document))
+    if error is not None:
+        message = " ".join(error.message.split())
+        if len(message) > 160:
+            message = message[:157] + "..."
+        raise InputError(
+            None,
+            f"{path}, at {_where(list(error.absolute_path))}: {message}; not a valid calls.json "
+            f"(schema {SCHEMA_VERSION}): {_FIX}",
+        )
+    return LoadedCalls(path, hashlib.sha256(raw).hexdigest(), document)
+
+
+def _common(values: Sequence[Any]) -> Any:
+    """The value every source agrees on, else None."""
+    first = values[0] if values else None
+    return first if all(v == first for v in values) else None
+
+
+def _merged_panel(panels: Sequence[Mapping[str, Any]]) -> tuple[dict[str, Any], str | None]:
+    common = _common(list(panels))
+    if common is not None:
+        return dict(common), None
+    unique = list({json.dumps(p, sort_keys=True): p for p in panels}.values())
+    names = list(dict.fromkeys(str(p.get("name")) for p in unique))
+    hotspots = list(dict.fromkeys(h for p in unique for h in p.get("hotspots") or []))
+    digest = hashlib.sha256(
+        json.dumps(
+            sorted(unique, key=lambda p: json.dumps(p, sort_keys=True)), sort_keys=True
+        ).encode("utf-8")
+    ).hexdigest()
+    panel = {
+        "name": "mixed: " + ", ".join(names),
+        "version": "mixed",
+        "sha256": digest,
+        "hotspots": hotspots,
+    }
+    notice = (
+        f"The merged runs used different panels ({', '.join(names)}); each call's own panel, "
+        "version and sha256 are in run.sources."
+    )
+    return panel, notice
+
+
+def merge_documents(loaded: Sequence[LoadedCalls], options: ReportOptions) -> dict[str, Any]:
+    """One cohort calls.json document from validated inputs, keeping each run's provenance."""
+    sources: list[dict[str, Any]] = []
+    first_seen: dict[str, str] = {}
+    items: dict[str, list[dict[str, Any]]] = {name: [] for name in _ITEM_LISTS}
+
+    def add_source(entry: dict[str, Any], shown: Path) -> int:
+        previous = first_seen.get(entry["sha256"])
+        if previous is not None:
+            raise InputError(
+                None,
+                f"{shown}: holds the run of {previous} again (calls.json sha256 "
+                f"{entry['sha256'][:12]}...); give each run once",
+            )
+        first_seen[entry["sha256"]] = str(shown)
+        sources.append(entry)
+        return len(sources) - 1
+
+    for item in loaded:
+        document, run = item.document, item.document["run"]
+        remap: dict[int | None, int]
+        if run.get("sources"):
+            remap = {
+                index: add_source(
+                    {**source, "via": {"path": str(item.path), "sha256": item.sha256}}, item.path
+                )
+                for index, source in enumerate(run["sources"])
+            }
+        else:
+            only = {
+                "path": str(item.path),
+                "sha256": item.sha256,
+                "schema_version": document["schema_version"],
+                "tool": document["tool"],
+                "run": run,
+            }
+            remap = {None: add_source(only, item.path)}
+        for name in _ITEM_LISTS:
+            for position, entry in enumerate(document.get(name) or []):
+                key = entry.get("source_index") if run.get("sources") else None
+                if key not in remap:
+                    raise InputError(
+                        None,
+                        f"{item.path}, at {name}[{position}]: source_index {key!r} does not point "
+                        f"into run.sources; {_FIX}",
+                    )
+                items[name].append({**entry, "source_index": remap[key]})
+
+    runs = [s["run"] for s in sources]
+    panel, panel_notice = _merged_panel([r["panel"] for r in runs])
+    kits = [r.get("kit") for r in runs if r.get("kit")]
+    notices = list(dict.fromkeys(n for r in runs for n in r.get("notices") or []))
+    if panel_notice:
+        notices.append(panel_notice)
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "tool": tool_info(),
+        "run": {
+            "command": options.command,
+            "utc_time": None if options.reproducible else utc_now(),
+            "reproducible": options.reproducible,
+            "review_status": REVIEW_STATUS,
+            "inputs": [
+                {"path": str(i.path), "sha256": i.sha256, "format": "calls.json"} for i in loaded
+            ],
+            "panel": panel,
+            # a cohort has one kit only if every PCR run used it; else see run.sources
+            "kit": _common(kits) if kits else None,
+            "thresholds": _common([r.get("thresholds") or {} for r in runs]) or {},
+            "notices": notices,
+            "sources": sources,
+        },
+        **items,
+    }
+
+
+def summary_lines(document: Mapping[str, Any]) -> list[str]:
+    """What ``esr1calls report`` prints: one tab-separated line per sample."""
+    lines = ["\t".join(("sample_id", "method", "status", "detected"))]
+    for sample in document.get("samples") or []:
+        detected = ",".join(
+            str(c.get("hotspot"))
+            for c in sample.get("calls") or []
+            if c.get("status") == "DETECTED"
+        )
+        lines.append(
+            "\t".join(
+                tsv_cell(v)
+                for v in (
+                    sample.get("sample_id"),
+                    sample.get("method"),
+                    sample.get("status"),
+                    detected,
+                )
+            )
+        )
+    return lines

@@ -1,0 +1,187 @@
+"""Reading a calls.json document (the dict ``report.to_json_document`` returns, or a loaded file).
+
+Every renderer (HTML, FHIR, MultiQC, VCF, TSV) works from the document, never from in-memory
+call objects, so ``esr1calls report`` re-renders earlier results with exactly the same code.
+These helpers answer the questions several renderers share: which run block a sample came from
+(cohort documents keep one per source), which genome build a run used, where a hotspot lies, and
+a unique label per sample.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from .hotspots import EXTENDED_PANEL, _parse_hgvs_c, default_chrom, load_panel
+from .model import Build
+from .transcript import OutsideCdsError, transcript
+
+__all__ = [
+    "Locus",
+    "document_builds",
+    "hotspot_locus",
+    "run_of",
+    "sample_build",
+    "sample_labels",
+    "source_of",
+]
+
+Document = Mapping[str, Any]
+
+# Where other writers may record the genome build, most specific first. The NGS command records
+# it in the run; the names are read defensively so a renamed key never silently changes positions.
+_BUILD_KEYS = ("build", "genome_build", "reference_build", "assembly")
+
+
+@dataclass(frozen=True)
+class Locus:
+    """A hotspot's VCF-style allele in one build (1-based, + strand)."""
+
+    build: Build
+    chrom: str
+    pos: int
+    ref: str
+    alt: str
+
+    @property
+    def end(self) -> int:
+        return self.pos + len(self.ref) - 1
+
+
+def source_of(document: Document, item: Mapping[str, Any]) -> Mapping[str, Any] | None:
+    """The ``run.sources`` entry an item (sample, QC check, plate, dropped row) came from."""
+    sources = document.get("run", {}).get("sources") or []
+    index = item.get("source_index")
+    if isinstance(index, int) and 0 <= index < len(sources):
+        source: Mapping[str, Any] = sources[index]
+        return source
+    return None
+
+
+def run_of(document: Document, item: Mapping[str, Any]) -> Mapping[str, Any]:
+    """The run block that produced ``item``: its source's run in a cohort, else the document's."""
+    source = source_of(document, item)
+    run: Mapping[str, Any] = source["run"] if source else document.get("run", {})
+    return run
+
+
+def _parse_build(value: Any) -> Build | None:
+    if isinstance(value, Build):
+        return value
+    if isinstance(value, str) and value.strip():
+        try:
+            return Build.parse(value)
+        except ValueError:
+            return None
+    return None
+
+
+def _build_in(mapping: Any) -> Build | None:
+    if not isinstance(mapping, Mapping):
+        return None
+    for key in _BUILD_KEYS:
+        found = _parse_build(mapping.get(key))
+        if found:
+            return found
+    return None
+
+
+def sample_build(document: Document, sample: Mapping[str, Any]) -> Build | None:
+    """The genome build the sample's data were aligned to, when its run recorded one (NGS).
+
+    Looked up in the sample's details, then its run block (top level, thresholds, inputs).
+    PCR runs have none: the caller decides the default.
+    """
+    found = _build_in(sample.get("details"))
+    if found:
+        return found
+    run = run_of(document, sample)
+    found = _build_in(run) or _build_in(run.get("thresholds"))
+    if found:
+        return found
+    builds = {_build_in(entry) for entry in run.get("inputs") or []} - {None}
+    return builds.pop() if len(builds) == 1 else None
+
+
+def document_builds(document: Document) -> set[Build]:
+    """Every build recorded for any sample of the document."""
+    return {b for s in document.get("samples", []) if (b := sample_build(document, s))}
+
+
+def hotspot_locus(name: str, hgvs_c: str, build: Build) -> Locus | None:
+    """Where a hotspot lies in ``build``: from the packaged catalog (matched by name and HGVS c.),
+    else computed from its HGVS c. for substitutions and same-length delins. None when neither
+    works (a lab-panel deletion outside the catalog: its anchor base is not known here).
+    """
+    for hotspot in load_panel(EXTENDED_PANEL):
+        if hotspot.name == name and _same_hgvs(hotspot.hgvs_c, hgvs_c):
+            return Locus(build, default_chrom(build), hotspot.pos(build), hotspot.ref, hotspot.alt)
+    try:
+        c_start, c_end, replacement = _parse_hgvs_c(hgvs_c)
+        if len(replacement) != c_end - c_start + 1:
+            return None
+        ref = transcript().bases(c_start, c_end)
+        pos = transcript().c_to_genomic(c_start, build)
+        if transcript().c_to_genomic(c_end, build) != pos + len(ref) - 1:
+            return None  # the change spans an exon boundary
+    except (ValueError, OutsideCdsError):
+        return None
+    if not replacement or ref == replacement:
+        return None
+    return Locus(build, default_chrom(build), pos, ref, replacement)
+
+
+def _same_hgvs(a: str, b: str) -> bool:
+    """HGVS c. strings equal with or without the transcript accession."""
+    return a.split(":")[-1] == b.split(":")[-1]
+
+
+_UNSAFE = re.compile(r"[\s,;=]+")
+
+
+def sample_labels(samples: Sequence[Mapping[str, Any]]) -> list[str]:
+    """One unique label per sample, for formats keyed by sample (VCF columns, MultiQC rows).
+
+    The sample id when it is unique; ``id (PCR)`` / ``id (NGS)`` when the same id was tested by
+    both methods; then ``#2``, ``#3`` for repeats. The id itself is never altered here.
+    """
+    ids = [str(s.get("sample_id", "")) for s in samples]
+    labels = []
+    for sample, sample_id in zip(samples, ids, strict=True):
+        if ids.count(sample_id) > 1:
+            labels.append(f"{sample_id} ({sample.get('method', '?')})")
+        else:
+            labels.append(sample_id)
+    seen: dict[str, int] = {}
+    unique = []
+    for label in labels:
+        seen[label] = seen.get(label, 0) + 1
+        unique.append(label if seen[label] == 1 else f"{label} #{seen[label]}")
+    return unique
+
+
+def vcf_safe(text: str) -> str:
+    """A header or column value with no whitespace, comma, semicolon or equals sign.
+
+    >>> vcf_safe("S 1;x=y")
+    'S_1_x_y'
+    """
+    return _UNSAFE.sub("_", text.strip()) or "_"
+
+
+def flatten(mapping: Mapping[str, Any], prefix: str = "") -> Iterable[tuple[str, Any]]:
+    """Nested thresholds as dotted keys; ``{"value": v, "source": s}`` leaves stay together.
+
+    >>> list(flatten({"a": {"b": 1, "c": {"value": 2, "source": "kit"}}}))
+    [('a.b', 1), ('a.c', {'value': 2, 'source': 'kit'})]
+    """
+    for key, value in mapping.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, Mapping) and not (
+            "value" in value and set(value) <= {"value", "source"}
+        ):
+            yield from flatten(value, name + ".")
+        else:
+            yield name, value

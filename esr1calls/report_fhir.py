@@ -1,0 +1,343 @@
+"""calls.fhir.json: a FHIR R4 Bundle following the HL7 Genomics Reporting IG (STU2, 2.0.0).
+
+Per sample, one DiagnosticReport (profile genomics-report) whose results are one Variant
+Observation per tested hotspot (profile variant, code LOINC 69548-6), valued Present, Absent,
+Indeterminate or No call (``CallStatus.fhir_value``, LOINC answer list LL1971-2), with the method
+(LL4048-6: qPCR or Sequencing), HGVS c. and p., transcript, genomic coordinates in the sample's
+build, and the allele fraction and alt count when they were measured (NGS). One Device resource
+names the software and version; every DiagnosticReport carries the audit trail (command, panel,
+kit, inputs with sha256, review status) as extensions, since R4 has no other place for it.
+
+Status: esr1calls never signs out results. R4 DiagnosticReport ``preliminary`` means "verified
+early results"; ``partial`` means "data in the report may be incomplete or unverified", which is
+what an unreviewed esr1calls report is, so reports are ``partial``. Observations are
+``preliminary`` ("data may be incomplete or unverified"). A reviewer's system makes them final.
+
+Patient and specimen are logical references by identifier: the sample id is all esr1calls knows.
+Resource ids are UUIDs derived from the document's content, so ``--reproducible`` output is
+byte-identical and two different runs never collide.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from collections.abc import Mapping
+from typing import Any
+
+from .document import Locus, hotspot_locus, run_of, sample_build
+from .model import Build, CallStatus, Reason
+from .report_svg import percent
+
+__all__ = ["IG_VERSION", "fhir_bundle", "render_fhir_bundle"]
+
+Document = Mapping[str, Any]
+IG_VERSION = "2.0.0"  # HL7 Genomics Reporting IG STU2, on FHIR R4 4.0.1
+_IG = "http://hl7.org/fhir/uv/genomics-reporting/StructureDefinition/"
+_EXT = "https://esr1calls.example/fhir/StructureDefinition/"
+LOINC = "http://loinc.org"
+_UCUM = "http://unitsofmeasure.org"
+_V2_0074 = "http://terminology.hl7.org/CodeSystem/v2-0074"
+_OBS_CATEGORY = "http://terminology.hl7.org/CodeSystem/observation-category"
+_HGVS = "http://varnomen.hgvs.org"
+_REFSEQ = "http://www.ncbi.nlm.nih.gov/refseq"
+_HGNC = "http://www.genenames.org/geneId"
+_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "https://esr1calls.example/fhir")
+
+# LL1971-2 (required binding of the Variant profile's value)
+VALUE_CODES = {
+    "Present": "LA9633-4",
+    "Absent": "LA9634-2",
+    "No call": "LA18198-4",
+    "Indeterminate": "LA11884-6",
+}
+METHOD_CODES = {  # LL4048-6; ARMS-PCR kits are real-time PCR
+    "PCR": ("LA26419-4", "qPCR (real-time PCR)"),
+    "NGS": ("LA26398-0", "Sequencing"),
+}
+ASSEMBLY_CODES = {Build.GRCH37: ("LA14029-5", "GRCh37"), Build.GRCH38: ("LA26806-2", "GRCh38")}
+CHR6_REFSEQ = {Build.GRCH37: "NC_000006.11", Build.GRCH38: "NC_000006.12"}
+TRANSCRIPT, PROTEIN = "NM_000125.4", "NP_000116.2"
+
+
+def _coding(system: str, code: str, display: str | None = None) -> dict[str, Any]:
+    coding = {"system": system, "code": code}
+    if display:
+        coding["display"] = display
+    return {"coding": [coding]}
+
+
+def _loinc(code: str, display: str) -> dict[str, Any]:
+    return _coding(LOINC, code, display)
+
+
+def _component(code: str, display: str, **value: Any) -> dict[str, Any]:
+    return {"code": _loinc(code, display), **value}
+
+
+def _ext(name: str, **value: Any) -> dict[str, Any]:
+    return {"url": _EXT + name, **value}
+
+
+def _audit_extensions(document: Document, sample: Mapping[str, Any]) -> list[dict[str, Any]]:
+    run = run_of(document, sample)
+    tool = document.get("tool") or {}
+    out = [
+        _ext("review-status", valueCode=str(document.get("run", {}).get("review_status"))),
+        _ext("generated-by", valueString=f"{tool.get('name')} {tool.get('version')}"),
+        _ext("command", valueString=str(run.get("command"))),
+    ]
+    if document.get("run", {}).get("sources"):
+        out.append(_ext("report-command", valueString=str(document["run"].get("command"))))
+    panel = run.get("panel") or {}
+    out.append(
+        _ext(
+            "panel",
+            valueString=f"{panel.get('name')} {panel.get('version')} sha256:{panel.get('sha256')}",
+        )
+    )
+    kit = run.get("kit")
+    if isinstance(kit, Mapping):
+        placeholder = " PLACEHOLDER" if kit.get("placeholder") else ""
+        out.append(
+            _ext(
+                "kit",
+                valueString=f"{kit.get('id')} {kit.get('version')} "
+                f"sha256:{kit.get('sha256')}{placeholder}",
+            )
+        )
+    for item in run.get("inputs") or []:
+        out.append(_ext("input", valueString=f"{item.get('path')} sha256:{item.get('sha256')}"))
+    for notice in run.get("notices") or []:
+        out.append(_ext("notice", valueString=str(notice)))
+    return out
+
+
+def _patient(sample_id: str) -> dict[str, Any]:
+    return {
+        "type": "Patient",
+        "identifier": {"type": {"text": "laboratory sample id"}, "value": sample_id},
+        "display": f"sample {sample_id}",
+    }
+
+
+def _specimen(sample_id: str) -> dict[str, Any]:
+    return {
+        "type": "Specimen",
+        "identifier": {"type": {"text": "laboratory sample id"}, "value": sample_id},
+        "display": f"specimen {sample_id}",
+    }
+
+
+def _note(call: Mapping[str, Any], method: str) -> str:
+    parts = [f"esr1calls status {call.get('status')} (unreviewed)."]
+    for code in call.get("reasons") or []:
+        try:
+            parts.append(f"{code}: {Reason(str(code)).description}.")
+        except ValueError:
+            parts.append(f"{code}.")
+    if call.get("action"):
+        parts.append(f"Action: {call['action']}.")
+    if call.get("lod95") is not None:
+        parts.append(f"Achieved 95 % limit of detection {percent(call['lod95'])}.")
+    if method == "PCR":
+        if call.get("delta_ct") is not None:
+            parts.append(f"Delta-Ct {call['delta_ct']:.2f} (cut-off {call.get('cutoff')}).")
+        if call.get("allele_fraction") is not None:
+            low, high = call.get("allele_fraction_ci95") or (None, None)
+            interval = ""
+            if low is not None and high is not None:
+                interval = f" (95 % interval {percent(low)}-{percent(high)})"
+            parts.append(
+                f"Semi-quantitative allele fraction estimate from delta-Ct "
+                f"{percent(call['allele_fraction'])}{interval}; not a measured fraction."
+            )
+    return " ".join(parts)
+
+
+def _locus_components(locus: Locus) -> list[dict[str, Any]]:
+    code, display = ASSEMBLY_CODES[locus.build]
+    return [
+        _component(
+            "62374-4",
+            "Human reference sequence assembly version",
+            valueCodeableConcept=_loinc(code, display),
+        ),
+        _component(
+            "48013-7",
+            "Genomic reference sequence ID",
+            valueCodeableConcept=_coding(_REFSEQ, CHR6_REFSEQ[locus.build]),
+        ),
+        _component(
+            "92822-6",
+            "Genomic coordinate system",
+            valueCodeableConcept=_loinc("LA30102-0", "1-based character counting"),
+        ),
+        _component(
+            "81254-5",
+            "Variant exact start-end",
+            valueRange={"low": {"value": locus.pos}, "high": {"value": locus.end}},
+        ),
+        _component("69547-8", "Genomic ref allele", valueString=locus.ref),
+        _component("69551-0", "Genomic alt allele", valueString=locus.alt),
+    ]
+
+
+def _observation(
+    call: Mapping[str, Any], sample: Mapping[str, Any], build: Build, device_ref: str
+) -> dict[str, Any]:
+    method = str(sample.get("method"))
+    value = CallStatus(str(call.get("status"))).fhir_value
+    method_code, method_display = METHOD_CODES[method]
+    hgvs_p = str(call.get("hgvs_p") or "")
+    components = [
+        _component(
+            "48018-6", "Gene studied", valueCodeableConcept=_coding(_HGNC, "HGNC:3467", "ESR1")
+        ),
+        _component(
+            "48002-0", "Genomic source class", valueCodeableConcept=_loinc("LA6684-0", "Somatic")
+        ),
+        _component(
+            "51958-7",
+            "Transcript reference sequence",
+            valueCodeableConcept=_coding(_REFSEQ, TRANSCRIPT),
+        ),
+        _component(
+            "48004-6",
+            "DNA change (c.HGVS)",
+            valueCodeableConcept=_coding(_HGVS, str(call.get("hgvs_c"))),
+        ),
+    ]
+    if hgvs_p:
+        protein = hgvs_p if ":" in hgvs_p else f"{PROTEIN}:{hgvs_p}"
+        components.append(
+            _component(
+                "48005-3", "Amino acid change (pHGVS)", valueCodeableConcept=_coding(_HGVS, protein)
+            )
+        )
+    locus = hotspot_locus(str(call.get("hotspot")), str(call.get("hgvs_c")), build)
+    if locus:
+        components.extend(_locus_components(locus))
+    # only a measured fraction (NGS x/n); the PCR estimate is explained in the note instead
+    if method == "NGS" and call.get("allele_fraction") is not None:
+        components.append(
+            _component(
+                "81258-6",
+                "Sample variant allelic frequency",
+                valueQuantity={
+                    "value": call["allele_fraction"],
+                    "system": _UCUM,
+                    "code": "1",
+                    "unit": "relative frequency",
+                },
+            )
+        )
+    if method == "NGS" and call.get("alt_count") is not None:
+        components.append(
+            _component(
+                "82121-5",
+                "Allelic read depth",
+                valueQuantity={
+                    "value": call["alt_count"],
+                    "system": _UCUM,
+                    "code": "1",
+                    "unit": "reads",
+                },
+            )
+        )
+    sample_id = str(sample.get("sample_id"))
+    return {
+        "resourceType": "Observation",
+        "meta": {"profile": [_IG + "variant"]},
+        "status": "preliminary",
+        "category": [
+            _coding(_OBS_CATEGORY, "laboratory", "Laboratory"),
+            _coding(_V2_0074, "GE", "Genetics"),
+        ],
+        "code": _loinc("69548-6", "Genetic variant assessment"),
+        "subject": _patient(sample_id),
+        "specimen": _specimen(sample_id),
+        "device": {"reference": device_ref},
+        "method": {
+            **_loinc(method_code, method_display),
+            "text": "ARMS-PCR" if method == "PCR" else "NGS",
+        },
+        "valueCodeableConcept": {**_loinc(VALUE_CODES[value], value), "text": value},
+        "note": [{"text": _note(call, method)}],
+        "component": components,
+    }
+
+
+def fhir_bundle(document: Document, default_build: Build | None = None) -> dict[str, Any]:
+    """The Bundle (type collection) as a dict; see the module docstring for the choices."""
+    digest = hashlib.sha256(
+        json.dumps(document, sort_keys=True, ensure_ascii=True).encode("utf-8")
+    ).hexdigest()
+
+    def urn(*parts: object) -> str:
+        return f"urn:uuid:{uuid.uuid5(_NAMESPACE, '/'.join([digest, *map(str, parts)]))}"
+
+    tool = document.get("tool") or {}
+    run = document.get("run") or {}
+    device_ref = urn("device")
+    entries: list[dict[str, Any]] = [
+        {
+            "fullUrl": device_ref,
+            "resource": {
+                "resourceType": "Device",
+                "deviceName": [{"name": str(tool.get("name")), "type": "user-friendly-name"}],
+                "type": {"text": "software: ESR1 hotspot calling"},
+                "version": [{"value": str(tool.get("version"))}],
+            },
+        }
+    ]
+    for index, sample in enumerate(document.get("samples") or []):
+        build = sample_build(document, sample) or default_build or Build.GRCH38
+        observations = []
+        for call in sample.get("calls") or []:
+            if "NOT_TESTED" in (call.get("reasons") or []):
+                continue  # not a tested hotspot: the kit or input has no assay for it
+            ref = urn(index, call.get("hotspot"))
+            observations.append(ref)
+            entries.append(
+                {"fullUrl": ref, "resource": _observation(call, sample, build, device_ref)}
+            )
+        sample_id = str(sample.get("sample_id"))
+        report: dict[str, Any] = {
+            "resourceType": "DiagnosticReport",
+            "meta": {"profile": [_IG + "genomics-report"]},
+            "extension": _audit_extensions(document, sample),
+            "status": "partial",
+            "category": [_coding(_V2_0074, "GE", "Genetics")],
+            "code": {
+                **_loinc("81247-9", "Master HL7 genetic variant reporting panel"),
+                "text": "ESR1 ligand-binding-domain hotspot mutations",
+            },
+            "subject": _patient(sample_id),
+            "specimen": [_specimen(sample_id)],
+            "result": [{"reference": ref} for ref in observations],
+            "conclusion": (
+                f"{sample.get('status')}: {sample.get('summary')} Unreviewed: esr1calls never "
+                "signs out results; qualified staff must review before reporting."
+            ),
+        }
+        if run.get("utc_time"):
+            report["issued"] = run["utc_time"]
+        entries.append({"fullUrl": urn(index, "report"), "resource": report})
+    bundle: dict[str, Any] = {
+        "resourceType": "Bundle",
+        "id": str(uuid.uuid5(_NAMESPACE, digest)),
+        "meta": {"tag": [{"system": _EXT + "review-status", "code": "unreviewed"}]},
+        "type": "collection",
+        "entry": entries,
+    }
+    if run.get("utc_time"):
+        bundle["timestamp"] = run["utc_time"]
+    return bundle
+
+
+def render_fhir_bundle(document: Document, default_build: Build | None = None) -> str:
+    """calls.fhir.json text (see ``fhir_bundle``)."""
+    bundle = fhir_bundle(document, default_build)
+    return json.dumps(bundle, indent=2, ensure_ascii=False, allow_nan=False) + "\n"

@@ -1,0 +1,669 @@
+"""report.html: one self-contained page rendered from a calls.json document.
+
+The page opens offline: CSS is inline, charts are inline SVG (``report_svg``), there is no script
+and no external resource, and a Content-Security-Policy forbids both, so even a malicious input
+string could not fetch or run anything. Every string that came from the document is escaped with
+``html.escape`` (``_e``). With ``--reproducible`` the document has no clock, so the page is
+byte-identical on re-run.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from html import escape
+from typing import Any
+
+from .document import flatten, run_of, sample_labels
+from .model import Reason
+from .report_svg import (
+    ROLE_COLOURS,
+    STATUS_COLOURS,
+    DeltaCtPoint,
+    FractionRow,
+    delta_ct_chart,
+    fraction_chart,
+    percent,
+    plate_map_svg,
+)
+
+__all__ = ["render_html"]
+
+Document = Mapping[str, Any]
+DEFAULT_REPORTABLE_FRACTION = 0.002
+_DASH = "—"
+
+_CSS = """
+:root{--ink:#1d1d1f;--muted:#5f6368;--line:#d0d4d9;--warn:#8a1c00;--warnbg:#fff1e6}
+body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:var(--ink);
+margin:0 auto;max-width:1180px;padding:16px 24px 48px}
+h1{font-size:24px;margin:8px 0 4px}h2{font-size:19px;margin:28px 0 8px;border-bottom:2px solid
+var(--line);padding-bottom:4px}h3{font-size:16px;margin:20px 0 6px}h4{font-size:14px;margin:14px
+0 4px}
+table{border-collapse:collapse;margin:6px 0 12px;width:100%}th,td{border:1px solid var(--line);
+padding:3px 6px;text-align:left;vertical-align:top}th{background:#f3f5f7}
+td.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
+code,.code{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:12px;
+overflow-wrap:anywhere}
+.review{border:3px solid var(--warn);background:var(--warnbg);color:var(--warn);padding:10px 14px;
+font-weight:600;margin:10px 0}
+.notices{border-left:6px solid #b00020;background:#fdecee;padding:8px 14px;margin:10px 0}
+.notices li{margin:4px 0;font-weight:600}
+.badge{display:inline-block;padding:1px 7px;border-radius:9px;font-size:12px;font-weight:700;
+color:#fff;white-space:nowrap}
+.s-DETECTED,.s-POSITIVE{background:#D55E00}.s-NOT_DETECTED,.s-NEGATIVE{background:#0072B2}
+.s-INDETERMINATE{background:#E69F00;color:#222}.s-INVALID{background:#555}
+.s-PASS{background:#00795a}.s-FAIL{background:#c00}
+.muted{color:var(--muted)}.nw{white-space:nowrap}
+.legend span{display:inline-block;margin-right:12px}
+.swatch{display:inline-block;width:12px;height:12px;border:1px solid #888;vertical-align:-2px;
+margin-right:4px}
+figure{margin:8px 0 16px}figcaption{color:var(--muted);font-size:12px}
+.charts{display:flex;flex-wrap:wrap;gap:8px 20px}
+dl.kv{display:grid;grid-template-columns:max-content 1fr;gap:2px 14px;margin:6px 0}
+dl.kv dt{font-weight:600}dl.kv dd{margin:0}
+@media print{.review,.notices{break-inside:avoid}section.sample{break-inside:avoid-page}}
+"""
+_CSP = (
+    "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; "
+    "form-action 'none'"
+)
+_STATUS_CLASS = re.compile(r"[^A-Z_]")
+
+
+def _e(value: Any) -> str:
+    """Escape anything for HTML text or attribute context; None is a dash."""
+    if value is None or value == "":
+        return _DASH
+    return escape(str(value), quote=True)
+
+
+def _badge(status: Any) -> str:
+    text = str(status or "")
+    css = _STATUS_CLASS.sub("", text)  # class names only from the closed status vocabulary
+    return f'<span class="badge s-{css}">{_e(text)}</span>'
+
+
+def _num(value: Any, digits: int = 2) -> str:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return _e(value)
+    return f"{value:.{digits}f}" if isinstance(value, float) else str(value)
+
+
+def _fraction(value: Any) -> str:
+    return percent(float(value)) if isinstance(value, int | float) else _DASH
+
+
+def _fraction_with_interval(call: Mapping[str, Any]) -> str:
+    text = _fraction(call.get("allele_fraction"))
+    interval = call.get("allele_fraction_ci95")
+    if text != _DASH and isinstance(interval, Sequence) and len(interval) == 2:
+        text += f" ({_fraction(interval[0])}–{_fraction(interval[1])})"
+    semi = (call.get("evidence") or {}).get("semi_quantitative")
+    return text + (
+        " <span class='muted'>semi-quantitative</span>" if semi and text != _DASH else ""
+    )
+
+
+def _hgvs(call: Mapping[str, Any]) -> str:
+    """c. and p. without the transcript accession (named in the table caption), unbroken."""
+    c_dot = str(call.get("hgvs_c") or "").split(":")[-1]
+    return (
+        f"<code class='nw'>{_e(c_dot)}</code><br><code class='nw'>{_e(call.get('hgvs_p'))}</code>"
+    )
+
+
+def _reasons(codes: Iterable[Any]) -> str:
+    items = []
+    for code in codes or []:
+        try:
+            description = Reason(str(code)).description
+        except ValueError:
+            description = ""
+        tail = f": {_e(description)}" if description else ""
+        items.append(f'<span class="code">{_e(code)}</span>{tail}')
+    return "<br>".join(items) or _DASH
+
+
+def _kv(pairs: Iterable[tuple[str, str]]) -> str:
+    """A definition list; values are already HTML."""
+    rows = "".join(f"<dt>{_e(k)}</dt><dd>{v}</dd>" for k, v in pairs)
+    return f'<dl class="kv">{rows}</dl>'
+
+
+def _table(
+    caption: str, head: Sequence[str], rows: Iterable[Sequence[str]], numeric: Sequence[int] = ()
+) -> str:
+    """A table with a caption and column headers; cells are already HTML."""
+    out = [f"<table><caption class='muted'>{_e(caption)}</caption><thead><tr>"]
+    out += [f'<th scope="col">{_e(h)}</th>' for h in head]
+    out.append("</tr></thead><tbody>")
+    count = 0
+    for row in rows:
+        count += 1
+        cells = [
+            f'<td class="num">{c}</td>' if i in numeric else f"<td>{c}</td>"
+            for i, c in enumerate(row)
+        ]
+        out.append("<tr>" + "".join(cells) + "</tr>")
+    if not count:
+        out.append(f'<tr><td colspan="{len(head)}" class="muted">none</td></tr>')
+    out.append("</tbody></table>")
+    return "".join(out)
+
+
+def _threshold_value(value: Any) -> str:
+    if isinstance(value, Mapping) and "value" in value:
+        shown = _threshold_value(value["value"])
+        source = value.get("source")
+        return shown + (f" <span class='muted'>(source: {_e(source)})</span>" if source else "")
+    if isinstance(value, list | tuple):
+        return "–".join(_e(v) for v in value)
+    return _e(value)
+
+
+# ------------------------------------------------------------------------------ provenance
+def _run_block(run: Mapping[str, Any], *, with_thresholds: bool = True) -> str:
+    time = run.get("utc_time") or "not recorded (--reproducible)"
+    panel = run.get("panel") or {}
+    kit = run.get("kit")
+    parts = [
+        ("Command", f"<code>{_e(run.get('command'))}</code>"),
+        ("Run time (UTC)", _e(time)),
+        ("Review status", f"<strong>{_e(run.get('review_status'))}</strong>"),
+        (
+            "Panel",
+            f"{_e(panel.get('name'))} version {_e(panel.get('version'))}, sha256 "
+            f"<code>{_e(panel.get('sha256'))}</code><br><span class='muted'>hotspots: "
+            f"{_e(', '.join(map(str, panel.get('hotspots') or [])))}</span>",
+        ),
+    ]
+    if isinstance(kit, Mapping):
+        flag = " <strong>(PLACEHOLDER values)</strong>" if kit.get("placeholder") else ""
+        parts.append(
+            (
+                "Kit",
+                f"{_e(kit.get('id'))} version {_e(kit.get('version'))}{flag}, sha256 "
+                f"<code>{_e(kit.get('sha256'))}</code>"
+                + (
+                    f"<br><span class='muted'>{_e(kit.get('name'))}</span>"
+                    if kit.get("name")
+                    else ""
+                ),
+            )
+        )
+    else:
+        parts.append(("Kit", "none (not a PCR run)"))
+    html = [_kv(parts)]
+    html.append(
+        _table(
+            "Inputs, with the sha256 of the exact bytes read",
+            ("Path", "Format", "sha256"),
+            (
+                (_e(i.get("path")), _e(i.get("format")), f"<code>{_e(i.get('sha256'))}</code>")
+                for i in run.get("inputs") or []
+            ),
+        )
+    )
+    thresholds = run.get("thresholds") or {}
+    if with_thresholds:
+        html.append(
+            "<details><summary>Thresholds used (every number, with its source)</summary>"
+            + _table(
+                "Thresholds",
+                ("Setting", "Value"),
+                ((_e(k), _threshold_value(v)) for k, v in flatten(thresholds)),
+            )
+            + "</details>"
+        )
+    return "".join(html)
+
+
+def _provenance(document: Document) -> str:
+    run = document.get("run", {})
+    tool = document.get("tool", {})
+    out = ["<section id='provenance'><h2>Run summary and provenance</h2>"]
+    out.append(
+        _kv(
+            [
+                ("Tool", f"{_e(tool.get('name'))} {_e(tool.get('version'))}"),
+                ("calls.json schema", _e(document.get("schema_version"))),
+            ]
+        )
+    )
+    sources = run.get("sources") or []
+    out.append(_run_block(run, with_thresholds=not sources))
+    for index, source in enumerate(sources):
+        source_run = source.get("run") or {}
+        via = source.get("via")
+        via_text = (
+            f" (merged earlier into {_e(via.get('path'))}, sha256 "
+            f"<code>{_e(via.get('sha256'))}</code>)"
+            if isinstance(via, Mapping)
+            else ""
+        )
+        out.append(
+            f"<h3 id='source-{index}'>Source {index + 1}: {_e(source.get('path'))}</h3>"
+            f"<p class='muted'>calls.json sha256 <code>{_e(source.get('sha256'))}</code>, schema "
+            f"{_e(source.get('schema_version'))}, written by "
+            f"{_e((source.get('tool') or {}).get('name'))} "
+            f"{_e((source.get('tool') or {}).get('version'))}{via_text}</p>"
+        )
+        out.append(_run_block(source_run))
+    out.append("</section>")
+    return "".join(out)
+
+
+def _notices(document: Document) -> str:
+    run = document.get("run", {})
+    notices = list(run.get("notices") or [])
+    for source in run.get("sources") or []:
+        notices.extend(
+            n for n in (source.get("run") or {}).get("notices") or [] if n not in notices
+        )
+    review = (
+        '<p class="review" role="note">Review status: <strong>'
+        f"{_e(run.get('review_status'))}</strong>. esr1calls never signs out results: every call "
+        "must be reviewed by qualified laboratory staff before it is reported.</p>"
+    )
+    if not notices:
+        return review
+    items = "".join(f"<li>{_e(n)}</li>" for n in notices)
+    notice_list = f'<section class="notices" aria-label="Notices"><h2>Notices</h2><ul>{items}</ul>'
+    return review + notice_list + "</section>"
+
+
+# -------------------------------------------------------------------------------- samples
+def _sample_summary(document: Document, labels: Sequence[str]) -> str:
+    rows = []
+    for index, (sample, label) in enumerate(zip(document.get("samples", []), labels, strict=True)):
+        detected = [
+            c.get("hotspot") for c in sample.get("calls") or [] if c.get("status") == "DETECTED"
+        ]
+        rows.append(
+            (
+                f"<a href='#sample-{index}'>{_e(label)}</a>",
+                _e(sample.get("method")),
+                _badge(sample.get("status")),
+                _e(", ".join(map(str, detected))),
+                _e(sample.get("summary")),
+            )
+        )
+    return (
+        "<section id='samples'><h2>Samples</h2>"
+        + _table(
+            "One row per sample: status and its one-sentence summary",
+            ("Sample", "Method", "Status", "Detected", "Summary"),
+            rows,
+        )
+        + "</section>"
+    )
+
+
+def _pcr_calls_table(calls: Sequence[Mapping[str, Any]]) -> str:
+    rows = []
+    for call in calls:
+        cutoff = call.get("cutoff")
+        delta = _num(call.get("delta_ct"))
+        if cutoff is not None:
+            delta += f" <span class='muted'>(cut-off {_num(cutoff, 1)})</span>"
+        cts = " / ".join(_num(call.get(k)) for k in ("ct_mutation", "ct_reference", "ct_ic"))
+        rows.append(
+            (
+                f"<strong>{_e(call.get('hotspot'))}</strong>",
+                _hgvs(call),
+                _badge(call.get("status")),
+                _reasons(call.get("reasons") or []),
+                _e(call.get("action")),
+                _fraction_with_interval(call),
+                _fraction(call.get("lod95")),
+                delta,
+                cts,
+            )
+        )
+    head = (
+        "Hotspot",
+        "HGVS",
+        "Status",
+        "Reasons",
+        "Action",
+        "Allele fraction (95 % CI)",
+        "lod95",
+        "Delta-Ct",
+        "Ct mutation / reference / IC",
+    )
+    return _table(
+        "Per-hotspot calls (PCR); HGVS on NM_000125.4 / NP_000116.2",
+        head,
+        rows,
+        numeric=(5, 6, 7, 8),
+    )
+
+
+def _ngs_calls_table(calls: Sequence[Mapping[str, Any]]) -> str:
+    rows = []
+    for call in calls:
+        x, n = call.get("alt_count"), call.get("depth")
+        counts = _DASH if x is None and n is None else f"{_e(x)} / {_e(n)}"
+        rows.append(
+            (
+                f"<strong>{_e(call.get('hotspot'))}</strong>",
+                _hgvs(call),
+                _badge(call.get("status")),
+                _reasons(call.get("reasons") or []),
+                _e(call.get("action")),
+                _fraction_with_interval(call),
+                counts,
+                _fraction(call.get("lod95")),
+            )
+        )
+    head = (
+        "Hotspot",
+        "HGVS",
+        "Status",
+        "Reasons",
+        "Action",
+        "Allele fraction (95 % CI)",
+        "Alt / depth (x / n)",
+        "lod95",
+    )
+    return _table(
+        "Per-hotspot calls (NGS); HGVS on NM_000125.4 / NP_000116.2", head, rows, numeric=(5, 6, 7)
+    )
+
+
+def _reportable_fraction(run: Mapping[str, Any]) -> float:
+    thresholds = run.get("thresholds") or {}
+    for key in ("min_allele_fraction", "reportable_fraction"):
+        value = thresholds.get(key)
+        if isinstance(value, Mapping):
+            value = value.get("value")
+        if isinstance(value, int | float) and 0 < value < 1:
+            return float(value)
+    return DEFAULT_REPORTABLE_FRACTION
+
+
+def _fraction_rows(calls: Sequence[Mapping[str, Any]]) -> list[FractionRow]:
+    rows = []
+    for call in calls:
+        interval = call.get("allele_fraction_ci95")
+        rows.append(
+            FractionRow(
+                hotspot=str(call.get("hotspot")),
+                status=str(call.get("status")),
+                fraction=call.get("allele_fraction"),
+                interval=(interval[0], interval[1]) if interval else None,
+                lod95=call.get("lod95"),
+            )
+        )
+    return rows
+
+
+def _sample_sections(document: Document, labels: Sequence[str]) -> str:
+    out = ["<section id='calls'><h2>Per-sample calls</h2>"]
+    for index, (sample, label) in enumerate(zip(document.get("samples", []), labels, strict=True)):
+        calls = sample.get("calls") or []
+        out.append(
+            f"<section class='sample' id='sample-{index}'><h3>{_e(label)} "
+            f"{_badge(sample.get('status'))}</h3><p>{_e(sample.get('summary'))}</p>"
+        )
+        facts = [("Method", _e(sample.get("method"))), ("Source", _e(sample.get("source")))]
+        if sample.get("source_index") is not None:
+            facts.append(
+                (
+                    "Run",
+                    f"<a href='#source-{int(sample['source_index'])}'>source "
+                    f"{int(sample['source_index']) + 1}</a>",
+                )
+            )
+        facts += [(k, _threshold_value(v)) for k, v in flatten(sample.get("details") or {})]
+        out.append(_kv(facts))
+        if sample.get("method") == "NGS":
+            out.append(_ngs_calls_table(calls))
+            shown = [c for c in calls if "NOT_TESTED" not in (c.get("reasons") or [])]
+            reportable = _reportable_fraction(run_of(document, sample))
+            out.append(
+                "<figure>"
+                + fraction_chart(label, _fraction_rows(shown), reportable, f"af-{index}")
+                + "<figcaption>Allele fraction with 95 % interval (line), the "
+                f"{percent(reportable)} reportable fraction (red dashed) and lod95 (grey tick), "
+                "log scale.</figcaption></figure>"
+            )
+        else:
+            out.append(_pcr_calls_table(calls))
+        out.append("</section>")
+    out.append("</section>")
+    return "".join(out)
+
+
+# -------------------------------------------------------------------------------- run QC
+def _run_qc(document: Document) -> str:
+    checks = document.get("run_qc") or []
+    groups: dict[tuple[Any, Any], list[Mapping[str, Any]]] = {}
+    for check in checks:
+        groups.setdefault((check.get("source_index"), check.get("run_id")), []).append(check)
+    out = ["<section id='run-qc'><h2>Run QC</h2>"]
+    if not groups:
+        out.append(
+            "<p class='muted'>No run-level checks (NGS runs have per-hotspot depth "
+            "checks, shown with each call).</p>"
+        )
+    for (source_index, run_id), group in groups.items():
+        failed = sum(not c.get("passed") for c in group)
+        where = f" (source {source_index + 1})" if isinstance(source_index, int) else ""
+        verdict = _badge("FAIL") if failed else _badge("PASS")
+        out.append(
+            f"<h3>Run {_e(run_id)}{where}: {verdict} "
+            f"<span class='muted'>{len(group) - failed} of {len(group)} checks passed</span></h3>"
+        )
+        rows = (
+            (
+                _e(c.get("check")),
+                _e(c.get("subject")),
+                _num(c.get("value")),
+                _e(c.get("expected")),
+                _badge("PASS" if c.get("passed") else "FAIL"),
+                _reasons([c["reason"]]) if c.get("reason") else _DASH,
+            )
+            for c in group
+        )
+        out.append(
+            _table(
+                "Each control against its acceptance range",
+                ("Check", "Subject", "Value", "Acceptance range", "Result", "Reason"),
+                rows,
+                numeric=(2,),
+            )
+        )
+    out.append("</section>")
+    return "".join(out)
+
+
+# -------------------------------------------------------------------------------- plates
+def _well_tip(well: Mapping[str, Any], result: str) -> str:
+    cts = well.get("ct") or {}
+    ct_text = ", ".join(
+        f"{channel} {'no Ct' if ct is None else f'{ct:.2f}'}" for channel, ct in cts.items()
+    )
+    sample = f" {well.get('sample_id')}" if well.get("sample_id") else ""
+    return (
+        f"{well.get('well')}: {well.get('role')}{sample}, mix {well.get('mix') or '-'}; "
+        f"Ct: {ct_text or 'no data'}; result: {result}"
+    )
+
+
+def _plates(document: Document) -> str:
+    plates = document.get("plates") or []
+    if not plates:
+        return ""
+    checks = document.get("run_qc") or []
+    out = ["<section id='plates'><h2>PCR plates</h2>"]
+    for index, plate in enumerate(plates):
+        wells = plate.get("wells") or []
+        same_run = [
+            c
+            for c in checks
+            if c.get("run_id") == plate.get("run_id")
+            and c.get("source_index") == plate.get("source_index")
+        ]
+
+        def result_of(well: Mapping[str, Any], same_run: list[Mapping[str, Any]] = same_run) -> str:
+            if well.get("role") == "SAMPLE":
+                return str(well.get("sample_status") or "no call")
+            if well.get("role") == "EMPTY":
+                return "EMPTY"
+            mine = [
+                c
+                for c in same_run
+                if str(c.get("subject", "")).startswith(f"well {well.get('well')} ")
+            ]
+            if not mine:
+                return "no check"
+            return "PASS" if all(c.get("passed") for c in mine) else "FAIL"
+
+        def role_colour(well: Mapping[str, Any]) -> str:
+            return ROLE_COLOURS.get(str(well.get("role")), "#FFFFFF")
+
+        def result_colour(well: Mapping[str, Any]) -> str:
+            return STATUS_COLOURS.get(result_of(well), "#FFFFFF")
+
+        def tip(well: Mapping[str, Any]) -> str:
+            return _well_tip(well, result_of(well))
+
+        name = str(plate.get("run_id"))
+        sources = ", ".join(map(str, plate.get("sources") or []))
+        out.append(f"<h3>Plate {_e(name)} <span class='muted'>({_e(sources)})</span></h3>")
+        role_svg = plate_map_svg(
+            wells,
+            role_colour,
+            tip,
+            f"plate-{index}-role",
+            f"Plate {name} by well role",
+            "Each well coloured by its role in the plate map (sample, "
+            "positive control, no-template control, wild-type control, "
+            "empty); hover a well for its sample, mix and Cts.",
+        )
+        result_svg = plate_map_svg(
+            wells,
+            result_colour,
+            tip,
+            f"plate-{index}-result",
+            f"Plate {name} by result",
+            "Sample wells coloured by the sample's status, control wells "
+            "by whether their checks passed.",
+        )
+        role_legend = "".join(
+            f"<span><i class='swatch' style='background:{c}'></i>{_e(r)}</span>"
+            for r, c in ROLE_COLOURS.items()
+        )
+        result_legend = "".join(
+            f"<span><i class='swatch' style='background:{STATUS_COLOURS[s]}'></i>{_e(s)}</span>"
+            for s in ("POSITIVE", "NEGATIVE", "INDETERMINATE", "INVALID", "PASS", "FAIL")
+        )
+        result_legend += "<span><i class='swatch' style='background:#FFFFFF'></i>no check</span>"
+        out.append(
+            f"<div class='charts'><figure>{role_svg}<figcaption class='legend'>By role: "
+            f"{role_legend}</figcaption></figure><figure>{result_svg}<figcaption class='legend'>"
+            f"By result: {result_legend}</figcaption></figure></div>"
+        )
+        rows = (
+            (
+                _e(w.get("well")),
+                _e(w.get("role")),
+                _e(w.get("sample_id")),
+                _e(w.get("mix")),
+                _e(
+                    ", ".join(
+                        f"{k} {'no Ct' if v is None else f'{v:.2f}'}"
+                        for k, v in (w.get("ct") or {}).items()
+                    )
+                ),
+                _e(result_of(w)),
+            )
+            for w in wells
+        )
+        out.append(
+            "<details><summary>Plate wells as a table</summary>"
+            + _table(
+                f"Wells of plate {name}", ("Well", "Role", "Sample", "Mix", "Ct", "Result"), rows
+            )
+            + "</details>"
+        )
+    out.append("</section>")
+    return "".join(out)
+
+
+def _delta_ct_charts(document: Document, labels: Sequence[str]) -> str:
+    groups: dict[tuple[str, Any], list[DeltaCtPoint]] = {}
+    for sample, label in zip(document.get("samples", []), labels, strict=True):
+        if sample.get("method") != "PCR":
+            continue
+        for call in sample.get("calls") or []:
+            if "NOT_TESTED" in (call.get("reasons") or []):
+                continue
+            key = (str(call.get("hotspot")), call.get("cutoff"))
+            groups.setdefault(key, []).append(
+                DeltaCtPoint(label, call.get("delta_ct"), str(call.get("status")))
+            )
+    if not groups:
+        return ""
+    figures = [
+        "<figure>" + delta_ct_chart(hotspot, points, cutoff, f"dct-{i}") + "</figure>"
+        for i, ((hotspot, cutoff), points) in enumerate(groups.items())
+    ]
+    return (
+        "<section id='delta-ct'><h2>Delta-Ct against cut-off, per target</h2><p class='muted'>"
+        "Each point is one sample; at or left of the red dashed cut-off is DETECTED. "
+        "“no ΔCt” means no mutation Ct, or a call decided before delta-Ct (run or sample "
+        "invalid). The numbers are in the per-sample tables.</p><div class='charts'>"
+        + "".join(figures)
+        + "</div></section>"
+    )
+
+
+def _dropped(document: Document) -> str:
+    rows = (
+        (_e(d.get("source")), _e(d.get("place")), _e(d.get("reason")))
+        for d in document.get("dropped") or []
+    )
+    return (
+        "<section id='dropped'><h2>Dropped input rows</h2>"
+        + _table("Everything read but not used, and why", ("Source", "Place", "Reason"), rows)
+        + "</section>"
+    )
+
+
+def render_html(document: Document) -> str:
+    """The whole report page for a calls.json document."""
+    tool = document.get("tool", {})
+    samples = document.get("samples", [])
+    labels = sample_labels(samples)
+    counts: dict[str, int] = {}
+    for sample in samples:
+        counts[str(sample.get("status"))] = counts.get(str(sample.get("status")), 0) + 1
+    overview = ", ".join(f"{n} {status}" for status, n in counts.items()) or "no samples"
+    title = f"ESR1 hotspot calls — {len(samples)} sample(s)"
+    parts = [
+        "<!DOCTYPE html>",
+        '<html lang="en"><head><meta charset="utf-8">',
+        f'<meta http-equiv="Content-Security-Policy" content="{_CSP}">',
+        '<meta name="viewport" content="width=device-width, initial-scale=1">',
+        f'<meta name="generator" content="{_e(tool.get("name"))} {_e(tool.get("version"))}">',
+        f"<title>{_e(title)}</title><style>{_CSS}</style></head><body>",
+        f"<header><h1>{_e(title)}</h1><p class='muted'>{_e(overview)}. Written by "
+        f"{_e(tool.get('name'))} {_e(tool.get('version'))} from calls.json (schema "
+        f"{_e(document.get('schema_version'))}).</p></header><main>",
+        _notices(document),
+        _sample_summary(document, labels),
+        _provenance(document),
+        _run_qc(document),
+        _plates(document),
+        _delta_ct_charts(document, labels),
+        _sample_sections(document, labels),
+        _dropped(document),
+        "</main><footer><p class='muted'>Generated by "
+        f"{_e(tool.get('name'))} {_e(tool.get('version'))}. Review status: "
+        f"{_e(document.get('run', {}).get('review_status'))}. Fractions are shown as percent; "
+        "calls.json holds them as fractions.</p></footer></body></html>",
+    ]
+    return "\n".join(p for p in parts if p) + "\n"

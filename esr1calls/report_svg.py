@@ -1,0 +1,361 @@
+"""Small inline-SVG charts for report.html: plate maps, delta-Ct against cut-off, allele fractions.
+
+Our own few lines instead of a plotting library: the report must open offline as one file, the
+CLI must not import anything heavy, and every label that came from an input file is escaped here.
+Each chart is an ``<svg role="img">`` with a ``<title>`` and ``<desc>`` (its text alternative);
+status is shown by marker shape as well as colour, so the charts survive greyscale printing and
+colour-blind readers. Coordinates are rounded so re-renders are byte-identical.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from html import escape
+from typing import Any
+
+__all__ = [
+    "ROLE_COLOURS",
+    "STATUS_COLOURS",
+    "DeltaCtPoint",
+    "FractionRow",
+    "delta_ct_chart",
+    "fraction_chart",
+    "percent",
+    "plate_grid",
+    "plate_map_svg",
+]
+
+# Okabe-Ito colours (distinguishable with the common colour-vision deficiencies)
+STATUS_COLOURS = {
+    "DETECTED": "#D55E00",
+    "POSITIVE": "#D55E00",
+    "NOT_DETECTED": "#0072B2",
+    "NEGATIVE": "#0072B2",
+    "INDETERMINATE": "#E69F00",
+    "INVALID": "#555555",
+    "PASS": "#009E73",
+    "FAIL": "#CC0000",
+}
+ROLE_COLOURS = {
+    "SAMPLE": "#DCE9F5",
+    "PC": "#BFE3C8",
+    "NTC": "#F6D0D0",
+    "WT": "#E3DAF0",
+    "EMPTY": "#FFFFFF",
+}
+_NONE = "#F2F2F2"
+_FONT = "font-family:system-ui,sans-serif"
+
+
+def _n(value: float) -> str:
+    """A coordinate, rounded so output is stable across platforms."""
+    text = f"{value:.1f}"
+    return text[:-2] if text.endswith(".0") else text
+
+
+def _open(width: float, height: float, chart_id: str, title: str, desc: str) -> list[str]:
+    return [
+        f'<svg xmlns="http://www.w3.org/2000/svg" role="img" class="chart" '
+        f'width="{_n(width)}" height="{_n(height)}" viewBox="0 0 {_n(width)} {_n(height)}" '
+        f'aria-labelledby="{chart_id}-t {chart_id}-d" style="{_FONT}">',
+        f'<title id="{chart_id}-t">{escape(title)}</title>',
+        f'<desc id="{chart_id}-d">{escape(desc)}</desc>',
+    ]
+
+
+def _text(
+    x: float,
+    y: float,
+    text: str,
+    *,
+    size: int = 11,
+    anchor: str = "start",
+    fill: str = "#222",
+    extra: str = "",
+) -> str:
+    return (
+        f'<text x="{_n(x)}" y="{_n(y)}" font-size="{size}" text-anchor="{anchor}" '
+        f'fill="{fill}"{extra}>{escape(text)}</text>'
+    )
+
+
+def marker(status: str, x: float, y: float, size: float = 5.0) -> str:
+    """A status marker: filled circle DETECTED, hollow circle NOT_DETECTED, diamond
+    INDETERMINATE, cross INVALID."""
+    colour = STATUS_COLOURS.get(status, "#000000")
+    if status == "DETECTED":
+        return f'<circle cx="{_n(x)}" cy="{_n(y)}" r="{_n(size)}" fill="{colour}"/>'
+    if status == "NOT_DETECTED":
+        return (
+            f'<circle cx="{_n(x)}" cy="{_n(y)}" r="{_n(size)}" fill="#FFFFFF" '
+            f'stroke="{colour}" stroke-width="2"/>'
+        )
+    if status == "INDETERMINATE":
+        points = (
+            f"{_n(x)},{_n(y - size - 1)} {_n(x + size + 1)},{_n(y)} {_n(x)},{_n(y + size + 1)} "
+        )
+        points += f"{_n(x - size - 1)},{_n(y)}"
+        return f'<polygon points="{points}" fill="{colour}" stroke="#7A5200" stroke-width="1"/>'
+    return (
+        f'<path d="M{_n(x - size)},{_n(y - size)} L{_n(x + size)},{_n(y + size)} '
+        f'M{_n(x - size)},{_n(y + size)} L{_n(x + size)},{_n(y - size)}" '
+        f'stroke="{colour}" stroke-width="2.5"/>'
+    )
+
+
+def legend(y: float, x: float = 8.0) -> list[str]:
+    """The marker legend used under every call chart."""
+    parts = []
+    for status in ("DETECTED", "NOT_DETECTED", "INDETERMINATE", "INVALID"):
+        parts.append(marker(status, x + 5, y - 4, 4))
+        parts.append(_text(x + 14, y, status.replace("_", " ").lower(), size=10))
+        x += 14 + 7 * len(status) + 14
+    return parts
+
+
+# --------------------------------------------------------------------------------- plate map
+def _dark(colour: str) -> bool:
+    """True when white text reads better than black on this #RRGGBB fill.
+
+    >>> _dark("#555555"), _dark("#DCE9F5")
+    (True, False)
+    """
+    try:
+        red, green, blue = (int(colour[i : i + 2], 16) / 255 for i in (1, 3, 5))
+    except ValueError:
+        return False
+    return 0.2126 * red + 0.7152 * green + 0.0722 * blue < 0.45
+
+
+_WELL = re.compile(r"^([A-Pa-p])(\d{1,2})$")
+
+
+def plate_grid(wells: Iterable[str]) -> tuple[int, int]:
+    """Rows and columns of the plate these wells fit: 8 x 12 (96) or 16 x 24 (384).
+
+    >>> plate_grid(["A1", "H12"]), plate_grid(["P24"])
+    ((8, 12), (16, 24))
+    """
+    rows, cols = 8, 12
+    for well in wells:
+        match = _WELL.match(well.strip())
+        if match and (ord(match[1].upper()) - 64 > 8 or int(match[2]) > 12):
+            rows, cols = 16, 24
+    return rows, cols
+
+
+def plate_map_svg(
+    wells: Sequence[Mapping[str, Any]],
+    colour_of: Callable[[Mapping[str, Any]], str],
+    label_of: Callable[[Mapping[str, Any]], str],
+    chart_id: str,
+    title: str,
+    desc: str,
+) -> str:
+    """A plate drawn well by well; each well's colour, short label and tooltip come from the
+    callers (role view, result view)."""
+    rows, cols = plate_grid(str(w.get("well", "")) for w in wells)
+    cell = 52.0 if cols == 12 else 30.0
+    left, top = 26.0, 20.0
+    width, height = left + cols * cell + 6, top + rows * cell * 0.78 + 6
+    by_well = {str(w.get("well", "")).upper(): w for w in wells}
+    parts = _open(width, height, chart_id, title, desc)
+    row_h = cell * 0.78
+    for c in range(cols):
+        parts.append(_text(left + (c + 0.5) * cell, top - 6, str(c + 1), size=10, anchor="middle"))
+    for r in range(rows):
+        letter = chr(65 + r)
+        parts.append(_text(6, top + (r + 0.62) * row_h, letter, size=10))
+        for c in range(cols):
+            name = f"{letter}{c + 1}"
+            x, y = left + c * cell, top + r * row_h
+            well = by_well.get(name)
+            fill = colour_of(well) if well else _NONE
+            tip = label_of(well) if well else f"{name}: not in the plate map"
+            parts.append(
+                f'<g><title>{escape(tip)}</title><rect x="{_n(x + 1)}" y="{_n(y + 1)}" '
+                f'width="{_n(cell - 2)}" height="{_n(row_h - 2)}" rx="3" fill="{fill}" '
+                f'stroke="#888" stroke-width="0.6"/>'
+            )
+            if well and cols == 12:
+                sample = str(well.get("sample_id") or well.get("role") or "")
+                short = sample if len(sample) <= 8 else sample[:7] + "…"
+                ink, faint = ("#FFFFFF", "#F0F0F0") if _dark(fill) else ("#222222", "#555555")
+                parts.append(
+                    _text(x + cell / 2, y + row_h * 0.45, short, size=9, anchor="middle", fill=ink)
+                )
+                parts.append(
+                    _text(
+                        x + cell / 2,
+                        y + row_h * 0.82,
+                        str(well.get("mix") or ""),
+                        size=8,
+                        anchor="middle",
+                        fill=faint,
+                    )
+                )
+            parts.append("</g>")
+    parts.append("</svg>")
+    return "\n".join(parts)
+
+
+# --------------------------------------------------------------------------- delta-Ct chart
+@dataclass(frozen=True)
+class DeltaCtPoint:
+    """One sample's delta-Ct for one target; ``delta_ct`` None means no mutation Ct."""
+
+    label: str
+    delta_ct: float | None
+    status: str
+
+
+def delta_ct_chart(
+    hotspot: str, points: Sequence[DeltaCtPoint], cutoff: float | None, chart_id: str
+) -> str:
+    """Delta-Ct of each sample against the assay cut-off: DETECTED at or left of the line."""
+    values = [p.delta_ct for p in points if p.delta_ct is not None]
+    low = math.floor(min([*values, (cutoff or 0.0) - 4.0, -1.0]))
+    high = math.ceil(max([*values, (cutoff or 10.0) + 4.0]))
+    label_w, plot_w, row_h, top = 120.0, 360.0, 18.0, 24.0
+    no_ct_x = label_w + plot_w + 30
+    width = no_ct_x + 46
+    height = top + row_h * max(1, len(points)) + 44
+
+    def x_of(value: float) -> float:
+        return label_w + (value - low) / (high - low) * plot_w
+
+    cut_text = "no cut-off" if cutoff is None else f"cut-off {cutoff:g}"
+    desc = (
+        f"Delta-Ct (mutation Ct minus reference Ct) per sample for {hotspot}, {cut_text}; "
+        "a value at or below the cut-off is DETECTED. The same numbers are in the per-sample "
+        "tables."
+    )
+    parts = _open(width, height, chart_id, f"{hotspot}: delta-Ct against cut-off", desc)
+    parts.append(
+        _text(
+            label_w, 14, f"{hotspot} — delta-Ct ({cut_text})", size=12, extra=' font-weight="bold"'
+        )
+    )
+    bottom = top + row_h * max(1, len(points))
+    for tick in range(low, high + 1, 2 if high - low > 12 else 1):
+        x = x_of(tick)
+        parts.append(
+            f'<line x1="{_n(x)}" y1="{_n(top)}" x2="{_n(x)}" y2="{_n(bottom)}" stroke="#E5E5E5"/>'
+        )
+        parts.append(_text(x, bottom + 13, f"{tick:g}", size=9, anchor="middle"))
+    if cutoff is not None:
+        x = x_of(cutoff)
+        parts.append(
+            f'<line x1="{_n(x)}" y1="{_n(top - 4)}" x2="{_n(x)}" y2="{_n(bottom)}" '
+            'stroke="#CC0000" stroke-width="1.5" stroke-dasharray="4 3"/>'
+        )
+    parts.append(_text(no_ct_x, bottom + 13, "no ΔCt", size=9, anchor="middle"))
+    for index, point in enumerate(points):
+        y = top + row_h * (index + 0.5)
+        name = point.label if len(point.label) <= 18 else point.label[:17] + "…"
+        parts.append(_text(label_w - 6, y + 4, name, size=10, anchor="end"))
+        x = no_ct_x if point.delta_ct is None else x_of(point.delta_ct)
+        value = "no delta-Ct" if point.delta_ct is None else f"{point.delta_ct:.2f}"
+        parts.append(f"<g><title>{escape(f'{point.label}: {value}, {point.status}')}</title>")
+        parts.append(marker(point.status, x, y))
+        parts.append("</g>")
+    parts.extend(legend(height - 6))
+    parts.append("</svg>")
+    return "\n".join(parts)
+
+
+# ---------------------------------------------------------------------- allele-fraction chart
+@dataclass(frozen=True)
+class FractionRow:
+    """One hotspot of one NGS sample: observed fraction with its interval, and its LoD."""
+
+    hotspot: str
+    status: str
+    fraction: float | None
+    interval: tuple[float, float] | None
+    lod95: float | None
+
+
+_F_MIN, _F_MAX = 1e-4, 1.0  # 0.01 % .. 100 %, log scale
+
+
+def fraction_chart(
+    sample: str, rows: Sequence[FractionRow], reportable: float, chart_id: str
+) -> str:
+    """Allele fraction per hotspot on a log axis, with its 95 % interval, the reportable
+    fraction line and each hotspot's achieved lod95 (a vertical tick)."""
+    label_w, plot_w, row_h, top = 70.0, 420.0, 18.0, 24.0
+    width = label_w + plot_w + 20
+    height = top + row_h * max(1, len(rows)) + 44
+    span = math.log10(_F_MAX) - math.log10(_F_MIN)
+
+    def x_of(value: float) -> float:
+        clamped = min(max(value, _F_MIN), _F_MAX)
+        return label_w + (math.log10(clamped) - math.log10(_F_MIN)) / span * plot_w
+
+    desc = (
+        f"Allele fraction per hotspot for sample {sample} on a logarithmic axis, with 95 % "
+        f"intervals, the {percent(reportable)} reportable fraction (red dashed line) and each "
+        "hotspot's achieved 95 % limit of detection (grey tick). Values are in the table above."
+    )
+    parts = _open(width, height, chart_id, f"Allele fractions, sample {sample}", desc)
+    parts.append(
+        _text(label_w, 14, f"Allele fraction — {sample}", size=12, extra=' font-weight="bold"')
+    )
+    bottom = top + row_h * max(1, len(rows))
+    for exponent in range(-4, 1):
+        x = x_of(10.0**exponent)
+        parts.append(
+            f'<line x1="{_n(x)}" y1="{_n(top)}" x2="{_n(x)}" y2="{_n(bottom)}" stroke="#E5E5E5"/>'
+        )
+        parts.append(_text(x, bottom + 13, percent(10.0**exponent), size=9, anchor="middle"))
+    x = x_of(reportable)
+    parts.append(
+        f'<line x1="{_n(x)}" y1="{_n(top - 4)}" x2="{_n(x)}" y2="{_n(bottom)}" '
+        'stroke="#CC0000" stroke-width="1.5" stroke-dasharray="4 3"/>'
+    )
+    for index, row in enumerate(rows):
+        y = top + row_h * (index + 0.5)
+        parts.append(_text(label_w - 6, y + 4, row.hotspot, size=10, anchor="end"))
+        parts.append(f"<g><title>{escape(_fraction_tip(row))}</title>")
+        if row.lod95 is not None:
+            lx = x_of(row.lod95)
+            parts.append(
+                f'<line x1="{_n(lx)}" y1="{_n(y - 7)}" x2="{_n(lx)}" y2="{_n(y + 7)}" '
+                'stroke="#666" stroke-width="2"/>'
+            )
+        if row.interval is not None:
+            lo, hi = x_of(row.interval[0]), x_of(row.interval[1])
+            parts.append(
+                f'<line x1="{_n(lo)}" y1="{_n(y)}" x2="{_n(hi)}" y2="{_n(y)}" '
+                f'stroke="{STATUS_COLOURS.get(row.status, "#000")}" stroke-width="1.5"/>'
+            )
+        if row.fraction is not None:
+            parts.append(marker(row.status, x_of(row.fraction), y, 4.5))
+        parts.append("</g>")
+    parts.extend(legend(height - 6))
+    parts.append("</svg>")
+    return "\n".join(parts)
+
+
+def percent(fraction: float) -> str:
+    """A fraction as human-readable percent text.
+
+    >>> percent(0.002), percent(0.0123), percent(1.0), percent(0.0001)
+    ('0.2 %', '1.23 %', '100 %', '0.01 %')
+    """
+    return f"{fraction * 100:.3g} %"
+
+
+def _fraction_tip(row: FractionRow) -> str:
+    parts = [f"{row.hotspot}: {row.status}"]
+    if row.fraction is not None:
+        parts.append(f"fraction {percent(row.fraction)}")
+    if row.interval is not None:
+        parts.append(f"95 % interval {percent(row.interval[0])}–{percent(row.interval[1])}")
+    if row.lod95 is not None:
+        parts.append(f"lod95 {percent(row.lod95)}")
+    return ", ".join(parts)

@@ -1,0 +1,220 @@
+"""detected.vcf: the DETECTED calls as VCF 4.2, for downstream annotation.
+
+One multi-sample file: one record per hotspot DETECTED in at least one sample (one record per
+ALT allele, so same-position hotspots such as L536H/P/R stay separate records), one column per
+sample. Every sample column says what esr1calls called at that record (GT 0/1 DETECTED, 0/0
+NOT_DETECTED, ./. otherwise, with the status in FORMAT/CS), so a NOT_DETECTED claim is never
+confused with "not looked at". Positions are the panel's alleles in one build: ``--build`` when
+given, else the build the NGS run(s) recorded when they agree, else GRCh38 (PCR records none).
+Column names are the sample ids made unique and VCF-safe; the original id is kept in a ##SAMPLE
+line. The header carries the audit trail: tool, command, review status, panel, kit and inputs.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from .document import Locus, document_builds, hotspot_locus, run_of, sample_labels
+from .model import Build
+
+__all__ = ["render_detected_vcf", "vcf_build"]
+
+log = logging.getLogger(__name__)
+Document = Mapping[str, Any]
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
+_NOT_IN_ID = re.compile(r"[\s,;=<>\"'\\]+")
+_NOT_IN_INFO = re.compile(r"[\s;=,]+")
+_GT = {"DETECTED": "0/1", "NOT_DETECTED": "0/0"}
+FORMAT_KEYS = ("GT", "CS", "RS", "AF", "AFCI", "AO", "DP", "LOD", "DCT", "MT")
+_HEADER = (
+    '##INFO=<ID=HOTSPOT,Number=1,Type=String,Description="ESR1 hotspot (protein short form)">',
+    '##INFO=<ID=HGVSC,Number=1,Type=String,Description="HGVS c. on NM_000125.4">',
+    '##INFO=<ID=HGVSP,Number=1,Type=String,Description="HGVS p. on NP_000116.2">',
+    '##INFO=<ID=NDET,Number=1,Type=Integer,Description="Samples in which the hotspot is DETECTED">',
+    '##FORMAT=<ID=GT,Number=1,Type=String,Description="0/1 DETECTED, 0/0 NOT_DETECTED (a claim: '
+    '0.2 % would have been seen), ./. INDETERMINATE, INVALID or no call (see CS)">',
+    '##FORMAT=<ID=CS,Number=1,Type=String,Description="esr1calls call status">',
+    '##FORMAT=<ID=RS,Number=.,Type=String,Description="esr1calls reason codes">',
+    '##FORMAT=<ID=AF,Number=A,Type=Float,Description="Allele fraction: NGS x/n; PCR a '
+    'semi-quantitative estimate from delta-Ct">',
+    '##FORMAT=<ID=AFCI,Number=2,Type=Float,Description="95 % interval of AF">',
+    '##FORMAT=<ID=AO,Number=A,Type=Integer,Description="Alt observations x (NGS)">',
+    '##FORMAT=<ID=DP,Number=1,Type=Integer,Description="Informative depth n (NGS)">',
+    '##FORMAT=<ID=LOD,Number=1,Type=Float,Description="Achieved 95 % limit of detection">',
+    '##FORMAT=<ID=DCT,Number=1,Type=Float,Description="Delta-Ct (PCR)">',
+    '##FORMAT=<ID=MT,Number=1,Type=String,Description="Method: PCR or NGS">',
+)
+
+
+def vcf_build(document: Document, build: Build | None) -> tuple[Build, str]:
+    """The build of the VCF and why it was chosen."""
+    if build is not None:
+        return build, "given with --build"
+    recorded = document_builds(document)
+    if len(recorded) == 1:
+        found = recorded.pop()
+        return found, "recorded by the NGS run"
+    if recorded:
+        return Build.GRCH38, "default: the runs recorded different builds, give --build"
+    return Build.GRCH38, "default: no build recorded (PCR)"
+
+
+def _line(text: Any) -> str:
+    """Header text on one line that htslib will not read as a structured <...> value."""
+    flat = _CONTROL.sub(" ", str(text)).strip()
+    return " " + flat if flat.startswith("<") else flat
+
+
+def _quoted(text: Any) -> str:
+    return '"' + _line(text).strip().replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _column_names(samples: Sequence[Mapping[str, Any]]) -> list[str]:
+    names: list[str] = []
+    for label in sample_labels(samples):
+        name = _NOT_IN_ID.sub("_", label).strip("_") or "sample"
+        base, n = name, 1
+        while name in names:
+            n += 1
+            name = f"{base}_{n}"
+        names.append(name)
+    return names
+
+
+def _num(value: Any) -> str:
+    if value is None:
+        return "."
+    return str(value) if isinstance(value, int) else f"{float(value):.6g}"
+
+
+def _format(call: Mapping[str, Any] | None, method: str) -> str:
+    if call is None:
+        return ":".join(["./.", "NO_CALL"] + ["."] * (len(FORMAT_KEYS) - 3) + [method])
+    interval = call.get("allele_fraction_ci95")
+    values = [
+        _GT.get(str(call.get("status")), "./."),
+        str(call.get("status")),
+        ",".join(str(r) for r in call.get("reasons") or []) or ".",
+        _num(call.get("allele_fraction")),
+        f"{_num(interval[0])},{_num(interval[1])}" if interval else ".",
+        _num(call.get("alt_count")),
+        _num(call.get("depth")),
+        _num(call.get("lod95")),
+        _num(call.get("delta_ct")),
+        method,
+    ]
+    return ":".join(values)
+
+
+def render_detected_vcf(document: Document, build: Build | None = None) -> str:
+    """detected.vcf text for a calls.json document (see the module docstring)."""
+    target, why = vcf_build(document, build)
+    tool = document.get("tool") or {}
+    run = document.get("run") or {}
+    samples = list(document.get("samples") or [])
+    names = _column_names(samples)
+    header = ["##fileformat=VCFv4.2"]
+    if run.get("utc_time"):
+        header.append(f"##fileDate={str(run['utc_time'])[:10].replace('-', '')}")
+    header += [
+        f"##source={_line(tool.get('name'))} {_line(tool.get('version'))}",
+        f"##reference={target.value}",
+        f"##contig=<ID={'chr6' if target is Build.GRCH38 else '6'},length={target.chr6_length},"
+        f"assembly={target.value}>",
+        "##esr1calls_content=DETECTED calls only: one record per hotspot allele DETECTED in at "
+        "least one sample; every sample column gives its own call there",
+        f"##esr1calls_build={target.value} ({why})",
+        f"##esr1calls_review_status={_line(run.get('review_status'))} (esr1calls never signs out "
+        "results)",
+        f"##esr1calls_command={_line(run.get('command'))}",
+    ]
+    runs = [s.get("run") or {} for s in run.get("sources") or []] or [run]
+    for index, source in enumerate(runs):
+        prefix = f"source {index + 1}: " if run.get("sources") else ""
+        if run.get("sources"):
+            header.append(f"##esr1calls_source_command={prefix}{_line(source.get('command'))}")
+        panel = source.get("panel") or {}
+        header.append(
+            f"##esr1calls_panel={prefix}{_line(panel.get('name'))} {_line(panel.get('version'))} "
+            f"sha256:{_line(panel.get('sha256'))}"
+        )
+        kit = source.get("kit")
+        if isinstance(kit, Mapping):
+            placeholder = " (PLACEHOLDER values)" if kit.get("placeholder") else ""
+            header.append(
+                f"##esr1calls_kit={prefix}{_line(kit.get('id'))} {_line(kit.get('version'))} "
+                f"sha256:{_line(kit.get('sha256'))}{placeholder}"
+            )
+        for item in source.get("inputs") or []:
+            header.append(
+                f"##esr1calls_input={prefix}sha256:{_line(item.get('sha256'))} "
+                f"{_line(item.get('path'))}"
+            )
+        header.extend(f"##esr1calls_notice={prefix}{_line(n)}" for n in source.get("notices") or [])
+    for source in run.get("inputs") or [] if run.get("sources") else []:
+        header.append(
+            f"##esr1calls_report_input=sha256:{_line(source.get('sha256'))} "
+            f"{_line(source.get('path'))}"
+        )
+    header.extend(_HEADER)
+    for name, sample in zip(names, samples, strict=True):
+        description = (
+            f"sample_id {sample.get('sample_id')}; method {sample.get('method')}; status "
+            f"{sample.get('status')}; source {sample.get('source') or '-'}; run "
+            f"{run_of(document, sample).get('command')}"
+        )
+        header.append(f"##SAMPLE=<ID={name},Description={_quoted(description)}>")
+
+    by_sample = [
+        {str(c.get("hotspot")): c for c in sample.get("calls") or []} for sample in samples
+    ]
+    records: dict[tuple[int, str, str], tuple[Locus, Mapping[str, Any]]] = {}
+    for sample in samples:
+        for call in sample.get("calls") or []:
+            if call.get("status") != "DETECTED":
+                continue
+            locus = hotspot_locus(str(call.get("hotspot")), str(call.get("hgvs_c")), target)
+            if locus is None:
+                message = (
+                    f"{call.get('hotspot')} {call.get('hgvs_c')} is DETECTED in "
+                    f"{sample.get('sample_id')} but has no known genomic position: not in the VCF"
+                )
+                log.warning("%s", message)
+                header.append(f"##esr1calls_unpositioned={_line(message)}")
+                continue
+            records.setdefault((locus.pos, locus.alt, str(call.get("hotspot"))), (locus, call))
+    columns = ["#CHROM", "POS", "ID", "REF", "ALT", "QUAL", "FILTER", "INFO", "FORMAT", *names]
+    lines = [*dict.fromkeys(header), "\t".join(columns)]
+    for (_, _, hotspot), (locus, first) in sorted(records.items()):
+        detected = sum(calls.get(hotspot, {}).get("status") == "DETECTED" for calls in by_sample)
+        hgvs_c = str(first.get("hgvs_c")).split(":")[-1]
+        hgvs_p = str(first.get("hgvs_p") or ".").replace("(", "").replace(")", "")
+        info = ";".join(
+            f"{key}={_NOT_IN_INFO.sub('_', value)}"
+            for key, value in (("HOTSPOT", hotspot), ("HGVSC", hgvs_c), ("HGVSP", hgvs_p))
+        )
+        info += f";NDET={detected}"
+        cells = [
+            _format(calls.get(hotspot), str(sample.get("method")))
+            for calls, sample in zip(by_sample, samples, strict=True)
+        ]
+        lines.append(
+            "\t".join(
+                [
+                    locus.chrom,
+                    str(locus.pos),
+                    ".",
+                    locus.ref,
+                    locus.alt,
+                    ".",
+                    "PASS",
+                    info,
+                    ":".join(FORMAT_KEYS),
+                    *cells,
+                ]
+            )
+        )
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,208 @@
+"""report.html: content and structure, and the page as headless Chromium loads and draws it."""
+
+from __future__ import annotations
+
+import json
+import re
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+
+from esr1calls.report import ReportOptions, to_json_document, write_reports
+from esr1calls.report_html import render_html
+
+from .browser import chromium_page, load_report
+from .conftest import REPO
+from .run_factory import NGS_COMMAND, PCR_COMMAND, ngs_run, pcr_run
+
+ARTIFACTS = REPO / "test-artifacts"
+HOSTILE = ('=HYPERLINK("x")', "<script>alert(1)</script>")
+
+
+@pytest.fixture(scope="module")
+def pcr_document():
+    return to_json_document(pcr_run(), ReportOptions(PCR_COMMAND, reproducible=True))
+
+
+@pytest.fixture(scope="module")
+def ngs_document():
+    return to_json_document(ngs_run(), ReportOptions(NGS_COMMAND, reproducible=True))
+
+
+class _Outline(HTMLParser):
+    """Collects tags, attributes and text, to check the page without a browser."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tags: list[tuple[str, dict[str, str | None]]] = []
+        self.text: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append((tag, dict(attrs)))
+
+    def handle_data(self, data):
+        self.text.append(data)
+
+
+def outline(page: str) -> _Outline:
+    parser = _Outline()
+    parser.feed(page)
+    return parser
+
+
+def test_pcr_page_has_every_section(pcr_document):
+    page = render_html(pcr_document)
+    parsed = outline(page)
+    ids = {a.get("id") for _, a in parsed.tags}
+    assert {"samples", "provenance", "run-qc", "plates", "delta-ct", "calls", "dropped"} <= ids
+    text = " ".join(parsed.text)
+    assert "unreviewed" in text and "never signs out" in text
+    assert "PLACEHOLDER values" in text  # the kit notice, shown as a notice
+    assert "esr1calls pcr testdata/plates/esr1_demo_plate.tsv" in text  # the exact command
+    kit = pcr_document["run"]["kit"]
+    assert kit["sha256"] in text and pcr_document["run"]["panel"]["sha256"] in text
+    for item in pcr_document["run"]["inputs"]:
+        assert item["sha256"] in text and item["path"] in text
+    assert "ct_max" in text  # thresholds, with their sources
+    # one sample section per sample, each with its summary sentence
+    for index, sample in enumerate(pcr_document["samples"]):
+        assert f"sample-{index}" in ids and sample["summary"] in text
+    # plate map by role and by result, one delta-Ct chart per tested target
+    svgs = [a for t, a in parsed.tags if t == "svg"]
+    assert sum(a["aria-labelledby"].startswith("plate-") for a in svgs) == 2
+    assert sum(a["aria-labelledby"].startswith("dct-") for a in svgs) == 11
+    assert all(a.get("role") == "img" for a in svgs)
+    # every reason code is explained in words
+    assert "IC_FAIL</span>: internal control failed in a negative well" in page
+    assert "REF_CT_LOW</span>: reference Ct below its window" in page
+
+
+def test_run_qc_rows_show_pass_and_fail_against_the_range(pcr_document):
+    failed = json.loads(json.dumps(pcr_document))
+    failed["run_qc"][0].update(passed=False, reason="PC_FAIL", value=31.2)
+    page = render_html(failed)
+    assert "39 of 40 checks passed" in page
+    row = re.search(r"<tr><td>PC</td><td>well A1 FAM \(D538G\)</td>.*?</tr>", page).group(0)
+    assert "31.20" in row and "26-30" in row and "s-FAIL" in row and "PC_FAIL" in row
+
+
+def test_ngs_page_has_fraction_charts_and_counts(ngs_document):
+    page = render_html(ngs_document)
+    parsed = outline(page)
+    svgs = [a["aria-labelledby"] for t, a in parsed.tags if t == "svg"]
+    assert svgs == ["af-0-t af-0-d", "af-1-t af-1-d"]
+    assert "148 / 11890" in page  # x / n
+    assert "1.24 % (1.05 %–1.46 %)" in page  # fraction with its interval
+    assert "INSUFFICIENT_DEPTH</span>: depth too low" in page
+    assert "0.661 %" in page  # the achieved lod95 of the shallow hotspot
+    assert "NO_COVERAGE" in page and "plates" not in {a.get("id") for _, a in parsed.tags}
+    assert "No panel of normals" in page  # run notice
+    assert "not at a panel hotspot" in page  # the dropped list
+
+
+def test_page_is_self_contained(pcr_document, ngs_document):
+    for document in (pcr_document, ngs_document):
+        page = render_html(document)
+        parsed = outline(page)
+        assert not [t for t, _ in parsed.tags if t in ("script", "link", "img", "iframe", "object")]
+        for _, attrs in parsed.tags:
+            assert not (attrs.get("src") or "").strip(), attrs
+            href = attrs.get("href") or ""
+            assert not href or href.startswith("#"), href
+        assert "url(" not in page and "@import" not in page
+        assert "default-src 'none'" in page  # the CSP forbids fetching or running anything
+
+
+def test_every_input_string_is_escaped(ngs_document):
+    hostile = to_json_document(ngs_run(HOSTILE), ReportOptions(NGS_COMMAND, reproducible=True))
+    hostile["run"]["notices"].append('<img src=x onerror="alert(2)">')
+    hostile["samples"][0]["summary"] = "</p><script>alert(3)</script>"
+    hostile["dropped"][0]["reason"] = "<b>bold</b>"
+    page = render_html(hostile)
+    assert "<script" not in page and "<img" not in page and "<b>bold" not in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page  # shown, as text
+    assert "=HYPERLINK(&quot;x&quot;)" in page
+    # inside the SVG charts too (chart title and row labels)
+    svg = re.search(r"<svg[^>]*aria-labelledby=\"af-1-t.*?</svg>", page, flags=re.S).group(0)
+    assert "Allele fractions, sample &lt;script&gt;alert(1)&lt;/script&gt;" in svg
+
+
+def test_reproducible_page_is_byte_identical(tmp_path):
+    for name in ("a", "b"):
+        write_reports(pcr_run(), tmp_path / name, ReportOptions(PCR_COMMAND, reproducible=True))
+    assert (tmp_path / "a" / "report.html").read_bytes() == (
+        tmp_path / "b" / "report.html"
+    ).read_bytes()
+    assert "not recorded (--reproducible)" in (tmp_path / "a" / "report.html").read_text()
+
+
+def test_run_time_is_shown_when_recorded(tmp_path):
+    write_reports(pcr_run(), tmp_path, ReportOptions(PCR_COMMAND))
+    time = json.loads((tmp_path / "calls.json").read_text())["run"]["utc_time"]
+    assert time in (tmp_path / "report.html").read_text()
+
+
+# ----------------------------------------------------------------------- in headless Chromium
+def _check_in_browser(page, path: Path, screenshot: Path) -> dict:
+    load_report(page, path)
+    url = path.resolve().as_uri()
+    requests = [e["request"]["url"] for e in page.named("Network.requestWillBeSent")]
+    assert requests == [url], f"the page fetched something: {requests}"
+    assert not page.named("Runtime.exceptionThrown")
+    errors = [e for e in page.named("Runtime.consoleAPICalled") if e.get("type") == "error"]
+    errors += [e for e in page.named("Log.entryAdded") if e["entry"]["level"] == "error"]
+    assert not errors, errors  # a CSP violation would be reported here
+    assert not page.named("Page.javascriptDialogOpening")  # no alert() ran
+    facts = page.evaluate(
+        """({
+        title: document.title,
+        h1: document.querySelector('h1').textContent,
+        h2: [...document.querySelectorAll('h2')].map(h => h.textContent),
+        scripts: document.scripts.length,
+        samples: document.querySelectorAll('#samples tbody tr').length,
+        sampleCells: [...document.querySelectorAll('#samples tbody tr td:first-child')]
+            .map(td => td.textContent),
+        review: document.querySelector('.review').textContent,
+        notices: [...document.querySelectorAll('.notices li')].map(li => li.textContent),
+        svgs: document.querySelectorAll('svg[role=img]').length,
+        svgsWithText: [...document.querySelectorAll('svg[role=img]')]
+            .filter(s => s.querySelector('title').textContent
+                && s.querySelector('desc').textContent).length,
+        width: document.documentElement.scrollWidth,
+        height: document.documentElement.scrollHeight,
+        })"""
+    )
+    shot = page.send("Page.captureScreenshot", format="png", captureBeyondViewport=True)
+    screenshot.parent.mkdir(parents=True, exist_ok=True)
+    import base64
+
+    screenshot.write_bytes(base64.b64decode(shot["data"]))
+    assert screenshot.stat().st_size > 10_000  # a drawn page, not a blank one
+    assert facts["scripts"] == 0 and facts["svgs"] == facts["svgsWithText"] > 0
+    assert "unreviewed" in facts["review"]
+    return facts
+
+
+@pytest.mark.slow
+def test_report_renders_in_headless_chromium(tmp_path):
+    """The PCR, NGS (with hostile sample names) and cohort pages load in Chromium with no
+    script, no error and no network request; their content is what calls.json says; a
+    screenshot of each is kept in test-artifacts/."""
+    pcr_dir, ngs_dir = tmp_path / "pcr", tmp_path / "ngs"
+    write_reports(pcr_run(), pcr_dir, ReportOptions(PCR_COMMAND, reproducible=True))
+    write_reports(ngs_run(HOSTILE), ngs_dir, ReportOptions(NGS_COMMAND, reproducible=True))
+    with chromium_page(tmp_path / "profile") as page:
+        facts = _check_in_browser(page, pcr_dir / "report.html", ARTIFACTS / "report.png")
+        assert facts["title"] == "ESR1 hotspot calls — 9 sample(s)"
+        assert facts["samples"] == 9 and facts["sampleCells"][0] == "S1"
+        assert any("PLACEHOLDER" in n for n in facts["notices"])
+        assert {"Samples", "Run QC", "PCR plates", "Dropped input rows"} <= set(facts["h2"])
+        assert facts["svgs"] == 2 + 11  # two plate maps, one delta-Ct chart per target
+        assert facts["width"] <= 1280  # nothing overflows the page sideways
+
+    with chromium_page(tmp_path / "profile-ngs") as page:
+        facts = _check_in_browser(page, ngs_dir / "report.html", ARTIFACTS / "report-ngs.png")
+        # the hostile names are plain text on the page: shown exactly, never run
+        assert facts["sampleCells"] == list(HOSTILE)
+        assert facts["svgs"] == 2
