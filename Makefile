@@ -29,7 +29,7 @@ demo: $(VENV)/.runtime
 	$(BIN)/esr1calls hotspots --build GRCh37 --format bed -o $(DEMO)/esr1_hotspots.GRCh37.bed
 	$(BIN)/esr1calls pcr testdata/plates/quantstudio/esr1_demo_quantstudio.txt \
 		--plate-map testdata/plates/esr1_demo_platemap.csv -o $(DEMO)/pcr
-	@echo "Demo reports written to $(DEMO)/pcr/ (samples.tsv, calls.tsv, calls.json)"
+	@echo "Demo reports written to $(DEMO)/pcr/: open report.html; tables in samples.tsv and calls.tsv"
 
 lint: $(VENV)/.test
 	$(BIN)/ruff check esr1calls tests benchmarks
