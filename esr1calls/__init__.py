@@ -2,7 +2,7 @@
 
 Public API::
 
-    from esr1calls import load_panel, HOTSPOTS, Call, CallStatus
+    from esr1calls import load_panel, HOTSPOTS, Call, CallStatus, call_vcf
 """
 
 from ._version import __version__
@@ -24,6 +24,7 @@ from .model import (
     SampleReport,
     SampleStatus,
 )
+from .ngs import NgsSettings, call_vcf
 
 __all__ = [
     "HOTSPOTS",
@@ -35,6 +36,7 @@ __all__ = [
     "Hotspot",
     "InputError",
     "Method",
+    "NgsSettings",
     "Panel",
     "PlateFormatError",
     "Reason",
@@ -43,5 +45,6 @@ __all__ = [
     "UnknownFormatError",
     "VcfFormatError",
     "__version__",
+    "call_vcf",
     "load_panel",
 ]
