@@ -198,7 +198,7 @@ _TOKEN_RE = {
     )
     for build, tokens in _BUILD_TOKENS.items()
 }
-_COMMAND_KEYS = ("GATKCommandLine", "DRAGENCommandLine", "commandline", "source", "reference")
+_COMMAND_KEYS = ("reference", "GATKCommandLine", "DRAGENCommandLine", "commandline", "source")
 
 
 def _builds_named(text: str) -> set[Build]:
@@ -232,12 +232,13 @@ def detect_build(header: VcfHeader) -> tuple[Build | None, str]:
     for key in _COMMAND_KEYS:
         for value in header.meta.get(key, ()):
             named = _builds_named(value)
-            if len(named) == 1:
-                build = named.pop()
-                shown = value if len(value) <= 60 else value[:57] + "..."
-                return build, f"##{key}={shown}"
             if len(named) > 1:
                 raise ValueError(f"##{key} names both GRCh37 and GRCh38")
+            if named:
+                build = named.pop()
+                token = _TOKEN_RE[build].search(value)
+                assert token is not None
+                return build, f"##{key} names {token.group(0)}"
     return None, _build_clues(header)
 
 
