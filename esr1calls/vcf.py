@@ -1615,8 +1615,8 @@ def _evidence_for(
         if primary.phase:
             details["phase"] = primary.phase
             details["evidence"] = "in-cis changes combined by codon effect"
-        if len(chosen) > 1:
-            details["representations"] = [_describe(a) for a in chosen]
+        if len(direct) > 1:  # one allele written several ways counts once (the largest count)
+            details["representations"] = [f"{_describe(a)}: {a.count}" for a in direct]
     else:
         details["evidence"] = "changes in this codon that may combine into the hotspot"
         depths = [p.depth for combo in combos for p in combo if p.depth is not None]
