@@ -272,10 +272,12 @@ def call_hotspot(
     power = detection_power(n, k, f_star)
     limit = lod95(n, k, settings.power)
     evidence.update({"k_required": k, "power": power, "lod95": limit})
+    if counts.alt_count is not None and counts.alt_count > n:
+        raise ValueError(f"{hotspot.name}: alt count {counts.alt_count} exceeds depth {n}")
     low: int | None = None
     high: int | None = None
     if alt_count_range is not None:
-        low, high = alt_count_range
+        low, high = (min(bound, n) for bound in alt_count_range)
     elif counts.alt_count is not None:
         low = high = counts.alt_count
     kinds = {name: classify_filter(name) for name in counts.filters}

@@ -752,6 +752,9 @@ def _site_counts(rec: VcfRecord, rule: CountRule) -> tuple[SiteCounts | None, st
         counts = rule.extract(rec)
         if counts is None:
             return None, _no_counts_reason(rec)
+        if counts.depth is not None and any(c is not None and c > counts.depth
+                                            for c in counts.alt_counts):  # fmt: skip
+            return None, f"an alt count exceeds the depth ({counts.fields['depth']}): malformed"
         return counts, ""
     # no sequence ALT: a gVCF reference block or a reference row (depth only)
     min_dp = _int(rec.value("MIN_DP"))

@@ -489,6 +489,15 @@ def test_records_read_but_not_used_are_listed_as_dropped(tmp_path):
     assert calls["D538G"].reasons[0] is Reason.NO_COVERAGE  # dropped records give no depth
 
 
+def test_counts_above_the_depth_are_dropped_as_malformed(tmp_path):
+    rows = [row(152098791, "A", "G", "0/1:10,50:40", filt="PASS")]
+    header = [line for line in GENERIC_HEADER if "MutectVersion" not in line]
+    result = call_vcf(write_vcf(tmp_path / "x.vcf", rows, [*header, "##source=Pisces 5.2"]))
+    assert [d.reason for d in result.dropped] == [
+        "an alt count exceeds the depth (FORMAT/DP): malformed"
+    ]
+
+
 def test_sites_only_vcf_is_named_after_the_file():
     assert call_vcf(VCF / "lofreq/esr1_plasma.vcf").samples[0].sample_id == "esr1_plasma"
 
