@@ -41,3 +41,6 @@ test: $(VENV)/.test system-deps lint typecheck
 
 clean:
 	rm -rf $(VENV) $(DEMO) .pytest_cache .mypy_cache .ruff_cache .hypothesis
+
+bench: $(VENV)/.test system-deps
+	$(BIN)/python benchmarks/bench_vcf.py

@@ -24,6 +24,7 @@ from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -222,6 +223,11 @@ def percent(fraction: float) -> str:
 
 
 _UNCERTAIN = (Reason.PHASE_UNKNOWN, Reason.ALLELE_NOT_REPORTED)
+
+
+# The exact tails are bisected; the 11 hotspots of a sample mostly share (x, n), so cache them.
+_interval = lru_cache(maxsize=4096)(clopper_pearson)
+_lod95 = lru_cache(maxsize=4096)(lod95)
 _FORCE_CALL = "force-call the panel (esr1calls hotspots --format vcf; Mutect2 --alleles)"
 
 
@@ -270,7 +276,7 @@ def call_hotspot(
         )  # fmt: skip
     k = k_required(n, background.error_rate, settings.alpha, settings.k_min)
     power = detection_power(n, k, f_star)
-    limit = lod95(n, k, settings.power)
+    limit = _lod95(n, k, settings.power)
     evidence.update({"k_required": k, "power": power, "lod95": limit})
     if counts.alt_count is not None and counts.alt_count > n:
         raise ValueError(f"{hotspot.name}: alt count {counts.alt_count} exceeds depth {n}")
@@ -329,7 +335,7 @@ def call_hotspot(
     fraction = None if x is None else x / n
     interval = None
     if high is not None:
-        interval = (clopper_pearson(low or 0, n)[0], clopper_pearson(high, n)[1])
+        interval = (_interval(low or 0, n)[0], _interval(high, n)[1])
     action: str | None = None
     if status is CallStatus.INDETERMINATE:
         action = _action(primary[0], n=n, k=k, limit=limit, low=low, high=high,

@@ -24,6 +24,7 @@ import re
 import tempfile
 import zlib
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from itertools import combinations
@@ -65,7 +66,7 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 ESR1_CONTIGS = ("chr6", "6")
-_CHUNK_BYTES = 4 << 20
+_CHUNK_BYTES = 1 << 20  # 1 MiB: larger buffers only raise the allocator's high-water mark
 _BGZF_EOF = bytes.fromhex("1f8b08040000000000ff0600424302001b0003000000000000000000")
 # A record further upstream than this can only reach a hotspot through INFO/END (a gVCF block)
 # or a REF longer than the line limit below, both of which are checked explicitly.
@@ -1014,7 +1015,16 @@ def _header_lines(text: str) -> list[str]:
     return [line for line in text.splitlines() if line.startswith("#")]
 
 
+def _hash_in_background(path: Path) -> Future[str]:
+    """sha256 of the whole file while pysam reads the index (hashlib releases the GIL)."""
+    executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="esr1calls-sha256")
+    future = executor.submit(sha256_file, path)
+    executor.shutdown(wait=False)
+    return future
+
+
 def _load_indexed(path: Path, index: Path, plan: _Plan) -> _Loaded:
+    digest = _hash_in_background(path)
     handle = _open_pysam(path, index)
     header = parse_header(_header_lines(str(handle.header)))
     plan.set_header(path, header)
@@ -1041,11 +1051,12 @@ def _load_indexed(path: Path, index: Path, plan: _Plan) -> _Loaded:
                     seen.add(key)
                     records.append(rec)
     kind = "CSI" if index.suffix == ".csi" else "tabix"
-    return _Loaded(header, records, [None] * len(records), sha256_file(path),
+    return _Loaded(header, records, [None] * len(records), digest.result(),
                    f"{kind} index ({index.name})", [])  # fmt: skip
 
 
 def _load_bcf_stream(path: Path, plan: _Plan) -> _Loaded:
+    digest = _hash_in_background(path)
     handle = _open_pysam(path)
     header = parse_header(_header_lines(str(handle.header)))
     plan.set_header(path, header)
@@ -1057,7 +1068,7 @@ def _load_bcf_stream(path: Path, plan: _Plan) -> _Loaded:
                     records.append(rec)
     except (OSError, ValueError) as exc:
         raise VcfFormatError(path, f"cannot read BCF records ({exc})") from exc
-    return _Loaded(header, records, [None] * len(records), sha256_file(path),
+    return _Loaded(header, records, [None] * len(records), digest.result(),
                    "one streaming pass (no index)")  # fmt: skip
 
 
@@ -1070,37 +1081,35 @@ def _scan_body(
     """Lines on chr6 overlapping a hotspot window, with their 1-based line numbers.
 
     Works on raw text: only chr6 lines are looked at, only those near the hotspots are split.
+    One chunk buffer is reused, so memory does not grow with the file.
     """
     needles = [b"\n" + name.encode() + b"\t" for name in ESR1_CONTIGS]
     first_lo = min(lo for lo, _ in plan.windows)
     last_hi = max(hi for _, hi in plan.windows)
     found: list[tuple[int, bytes]] = []
+    chunk = bytearray(_CHUNK_BYTES)
+    view = memoryview(chunk)
+    text = bytearray(b"\n")  # always starts with a newline: every line start is "\n" + CHROM
+    text += carry
     while True:
-        block = reader.read(_CHUNK_BYTES)
-        data = carry + block if carry else block
-        if block:
-            cut = data.rfind(b"\n") + 1
-            if cut == 0:
-                carry = data
-                continue
-            body, carry = data[:cut], data[cut:]
-        else:
-            body, carry = data, b""
-            if not body:
-                return found
-        text = b"\n" + body
+        size = reader.readinto(view)
+        if size:
+            text += view[:size]
+        cut = text.rfind(b"\n") + 1 if size else len(text)  # complete lines end before cut
+        if size and cut <= 1:
+            continue
         hits: list[tuple[int, int]] = []
         for needle in needles:
-            at = text.find(needle)
+            at = text.find(needle, 0, cut)
             while at >= 0:
                 hits.append((at, len(needle)))
-                at = text.find(needle, at + 1)
+                at = text.find(needle, at + 1, cut)
         hits.sort()
         counted_to, newlines = 0, 0
         for at, width in hits:
             start, number_at = at + 1, at + width
-            end = text.find(b"\n", start)
-            end = len(text) if end < 0 else end
+            end = text.find(b"\n", start, cut)
+            end = cut if end < 0 else end
             tab = text.find(b"\t", number_at, end)
             try:
                 pos = int(text[number_at:tab])
@@ -1122,10 +1131,11 @@ def _scan_body(
                 continue
             newlines += text.count(b"\n", counted_to, start)
             counted_to = start
-            found.append((lines_before + newlines, text[start:end].rstrip(b"\r")))
-        lines_before += body.count(b"\n")
-        if not block:
+            found.append((lines_before + newlines, bytes(text[start:end]).rstrip(b"\r")))
+        if not size:
             return found
+        lines_before += text.count(b"\n", 1, cut)
+        del text[: cut - 1]  # keep the last newline as the sentinel of the next chunk
 
 
 def _load_text_stream(path: Path, kind: _Kind, plan: _Plan) -> _Loaded:
