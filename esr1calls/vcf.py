@@ -910,8 +910,7 @@ def _index_of(path: Path, kind: _Kind) -> tuple[Path | None, str]:
 @dataclass
 class _Loaded:
     header: VcfHeader
-    records: list[Any]  # pysam VariantRecord, still attached to an open file
-    lines: list[int | None]
+    records: list[VcfRecord]
     sha256: str
     access: str
     notices: list[str] = field(default_factory=list)
@@ -1023,53 +1022,58 @@ def _hash_in_background(path: Path) -> Future[str]:
     return future
 
 
+def _convert(path: Path, rec: Any, plan: _Plan, line: int | None) -> VcfRecord:
+    try:
+        return _record_from_pysam(rec, plan.sample, line)
+    except (KeyError, ValueError) as exc:
+        place = f"line {line}" if line else f"record {rec.chrom}:{rec.pos}"
+        raise VcfFormatError(path, f"unreadable record ({exc})", place=place) from exc
+
+
 def _load_indexed(path: Path, index: Path, plan: _Plan) -> _Loaded:
     digest = _hash_in_background(path)
-    handle = _open_pysam(path, index)
-    header = parse_header(_header_lines(str(handle.header)))
-    plan.set_header(path, header)
-    contigs = set(handle.header.contigs)
-    with contextlib.suppress(TypeError):
-        contigs |= set(handle.index)
-    seen: set[str] = set()
-    records: list[Any] = []
-    for name in ESR1_CONTIGS:
-        if name not in contigs:
-            continue
-        for lo, hi in plan.windows:
-            try:
-                with _quiet_htslib():
-                    # pysam regions are 0-based half-open: 1-based [lo, hi] is (lo - 1, hi)
-                    fetched = list(handle.fetch(name, lo - 1, hi))
-            except ValueError:
-                continue  # the contig is declared but has no records in the index
-            except OSError as exc:
-                raise VcfFormatError(path, f"cannot read records near {name}:{lo} ({exc})") from exc
-            for rec in fetched:
-                key = str(rec)
-                if key not in seen:
-                    seen.add(key)
-                    records.append(rec)
+    records: list[VcfRecord] = []
+    with _open_pysam(path, index) as handle:
+        header = parse_header(_header_lines(str(handle.header)))
+        plan.set_header(path, header)
+        contigs = set(handle.header.contigs)
+        with contextlib.suppress(TypeError):
+            contigs |= set(handle.index)
+        for name in (n for n in ESR1_CONTIGS if n in contigs):
+            for number, (lo, hi) in enumerate(plan.windows):
+                try:
+                    with _quiet_htslib():
+                        # pysam regions are 0-based half-open: 1-based [lo, hi] is (lo - 1, hi)
+                        fetched = list(handle.fetch(name, lo - 1, hi))
+                except ValueError:
+                    continue  # the contig is declared but has no records in the index
+                except OSError as exc:
+                    raise VcfFormatError(
+                        path, f"cannot read records near {name}:{lo} ({exc})"
+                    ) from exc
+                earlier_hi = plan.windows[number - 1][1] if number else 0
+                # a record reaching back into the previous window was fetched there already
+                records.extend(
+                    _convert(path, rec, plan, None) for rec in fetched if rec.pos > earlier_hi
+                )
     kind = "CSI" if index.suffix == ".csi" else "tabix"
-    return _Loaded(header, records, [None] * len(records), digest.result(),
-                   f"{kind} index ({index.name})", [])  # fmt: skip
+    return _Loaded(header, records, digest.result(), f"{kind} index ({index.name})")
 
 
 def _load_bcf_stream(path: Path, plan: _Plan) -> _Loaded:
     digest = _hash_in_background(path)
-    handle = _open_pysam(path)
-    header = parse_header(_header_lines(str(handle.header)))
-    plan.set_header(path, header)
-    records: list[Any] = []
-    try:
-        with _quiet_htslib():
-            for rec in handle:
-                if rec.chrom in ESR1_CONTIGS and plan.overlaps(rec.pos, rec.stop):
-                    records.append(rec)
-    except (OSError, ValueError) as exc:
-        raise VcfFormatError(path, f"cannot read BCF records ({exc})") from exc
-    return _Loaded(header, records, [None] * len(records), digest.result(),
-                   "one streaming pass (no index)")  # fmt: skip
+    records: list[VcfRecord] = []
+    with _open_pysam(path) as handle:
+        header = parse_header(_header_lines(str(handle.header)))
+        plan.set_header(path, header)
+        try:
+            with _quiet_htslib():
+                for rec in handle:
+                    if rec.chrom in ESR1_CONTIGS and plan.overlaps(rec.pos, rec.stop):
+                        records.append(_convert(path, rec, plan, None))
+        except (OSError, ValueError) as exc:
+            raise VcfFormatError(path, f"cannot read BCF records ({exc})") from exc
+    return _Loaded(header, records, digest.result(), "one streaming pass (no index)")
 
 
 _END_RE = re.compile(rb"(?:^|;)END=(\d+)")
@@ -1175,35 +1179,31 @@ def _load_text_stream(path: Path, kind: _Kind, plan: _Plan) -> _Loaded:
         ) from exc
     finally:
         raw.close()
-    return _parse_found_lines(path, header, found, digest)
+    return _parse_found_lines(path, plan, found, digest)
 
 
 def _parse_found_lines(
-    path: Path, header: VcfHeader, found: list[tuple[int, bytes]], digest: str
+    path: Path, plan: _Plan, found: list[tuple[int, bytes]], digest: str
 ) -> _Loaded:
     """Parse the few kept lines with pysam, under the file's own header."""
-    tmp = tempfile.NamedTemporaryFile(prefix="esr1calls-", suffix=".vcf", delete=False)  # noqa: SIM115
-    tmp_path = Path(tmp.name)
-    try:
-        with tmp:
-            tmp.write(("\n".join(header.lines) + "\n").encode("utf-8"))
-            for _, line in found:
-                tmp.write(line + b"\n")
-        handle = _open_pysam(tmp_path)
-        records: list[Any] = []
+    records: list[VcfRecord] = []
+    with tempfile.TemporaryDirectory(prefix="esr1calls-") as folder:
+        kept = Path(folder) / "hotspot_records.vcf"
+        with kept.open("wb") as out:
+            out.write(("\n".join(plan.header.lines) + "\n").encode("utf-8"))
+            out.writelines(line + b"\n" for _, line in found)
         numbers = [number for number, _ in found]
-        try:
-            with _quiet_htslib():
-                for rec in handle:
-                    records.append(rec)
-        except (OSError, ValueError) as exc:
-            bad = numbers[len(records)] if len(records) < len(numbers) else None
-            raise VcfFormatError(
-                path, f"malformed record ({exc})", place=f"line {bad}" if bad else None
-            ) from exc
-    finally:
-        tmp_path.unlink(missing_ok=True)
-    return _Loaded(header, records, list(numbers), digest, "one streaming pass (no index)")
+        with _open_pysam(kept) as handle:
+            try:
+                with _quiet_htslib():
+                    for rec in handle:
+                        records.append(_convert(path, rec, plan, numbers[len(records)]))
+            except (OSError, ValueError) as exc:
+                bad = numbers[len(records)] if len(records) < len(numbers) else None
+                raise VcfFormatError(
+                    path, f"malformed record ({exc})", place=f"line {bad}" if bad else None
+                ) from exc
+    return _Loaded(plan.header, records, digest, "one streaming pass (no index)")
 
 
 def _load(path: Path, plan: _Plan) -> _Loaded:
@@ -1811,12 +1811,7 @@ def read_vcf_evidence(
     dropped: list[Dropped] = []
     usable: list[tuple[VcfRecord, SiteCounts]] = []
     seen: set[tuple[Any, ...]] = set()
-    for raw, line in zip(loaded.records, loaded.lines, strict=True):
-        try:
-            rec = _record_from_pysam(raw, plan.sample, line)
-        except (KeyError, ValueError) as exc:
-            raise VcfFormatError(path, f"unreadable record ({exc})",
-                                 place=f"line {line}" if line else None) from exc  # fmt: skip
+    for rec in loaded.records:
         if not plan.overlaps(rec.pos, rec.end):
             continue
         identity = (rec.chrom, rec.pos, rec.ref, rec.alts, repr(sorted(rec.sample.items())))

@@ -227,3 +227,18 @@ def test_pon_build_writes_the_panel_of_normals(run_cli, tmp_path, testdata):
     assert result.exit_code == 0, result.stderr
     assert out.read_text() == (testdata / "vcf/pon/normals.pon.tsv").read_text()
     assert result.stderr.strip().endswith(f"panel of normals written to {out} (3 normals)")
+
+
+def test_ngs_several_vcfs_and_a_hotspot_subset(run_cli, tmp_path, testdata):
+    vcfs = [testdata / "vcf/mutect2/esr1_gvcf.g.vcf", testdata / "vcf/iontorrent/esr1_tvc.vcf"]
+    result = _ngs(run_cli, tmp_path, *vcfs, "--hotspots", "D538G,Y537S")
+    assert result.exit_code == 0, result.stderr
+    assert [line.split("\t")[:2] for line in result.stdout.splitlines()] == [
+        ["PLASMA_03", "POSITIVE"],
+        ["PLASMA_09", "POSITIVE"],
+    ]
+    rows = (tmp_path / "out" / "calls.tsv").read_text().splitlines()[1:]
+    assert [(r.split("\t")[0], r.split("\t")[2]) for r in rows] == [
+        ("PLASMA_03", "Y537S"), ("PLASMA_03", "D538G"), ("PLASMA_09", "Y537S"),
+        ("PLASMA_09", "D538G"),
+    ]  # fmt: skip

@@ -489,6 +489,24 @@ def test_records_read_but_not_used_are_listed_as_dropped(tmp_path):
     assert calls["D538G"].reasons[0] is Reason.NO_COVERAGE  # dropped records give no depth
 
 
+def test_indexed_and_streamed_reads_drop_the_same_duplicates(tmp_path):
+    header = [*M2_HEADER, '##FORMAT=<ID=MIN_DP,Number=1,Type=Integer,Description="min">',
+              '##INFO=<ID=END,Number=1,Type=Integer,Description="end">']  # fmt: skip
+    block = "chr6\t152050000\t.\tA\t<NON_REF>\t.\t.\tEND=152100000\tGT:DP:MIN_DP\t0/0:13000:12500"
+    rows = [block, *[row(152098791, "A", "G", "0/1:11900,100:12000")] * 2]
+    text = write_vcf(tmp_path / "dup.vcf", rows, header)
+    indexed = _bgzip(text, tmp_path / "dup.vcf.gz")
+    pysam.tabix_index(str(indexed), preset="vcf", force=True)
+    streamed, fetched = call_vcf(text), call_vcf(indexed)
+    # the block spans three fetch windows but is one record; the repeated D538G line is a duplicate
+    assert (
+        [d.reason for d in streamed.dropped]
+        == [d.reason for d in fetched.dropped]
+        == ["duplicate of an earlier record"]
+    )
+    assert _summary(text) == _summary(indexed)
+
+
 def test_counts_above_the_depth_are_dropped_as_malformed(tmp_path):
     rows = [row(152098791, "A", "G", "0/1:10,50:40", filt="PASS")]
     header = [line for line in GENERIC_HEADER if "MutectVersion" not in line]
