@@ -1835,6 +1835,11 @@ def read_vcf_evidence(
     if plan.header.contigs and not any(c in plan.header.contigs for c in ESR1_CONTIGS):
         notices.append(f"{path.name}: the header declares no chr6/6 contig")
     notices.extend(_caller_notices(path, plan))
+    log.info(
+        "%s: %s, %s (%s), tumour %s (%s), %s",
+        path.name, plan.caller.value, plan.build.value, plan.build_evidence,
+        plan.sample or "from INFO", plan.sample_evidence, loaded.access,
+    )  # fmt: skip
     return VcfEvidence(
         path=str(path),
         input=InputFile(str(path), loaded.sha256, "vcf"),
