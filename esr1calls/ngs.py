@@ -266,6 +266,8 @@ def call_hotspot(
         "alpha": settings.alpha,
         "k_min": settings.k_min,
     }
+    if counts.alt_forward is not None and counts.alt_reverse is not None:
+        evidence["alt_strands"] = {"forward": counts.alt_forward, "reverse": counts.alt_reverse}
     if n is None or n <= 0:
         keep = [r for r in given if r is Reason.OTHER_CHANGE_IN_CODON]
         missing = f"no record, reference row or gVCF block covers this hotspot: {_FORCE_CALL}"

@@ -622,7 +622,9 @@ def _ro_ao(rec: VcfRecord, ref_key: str, alt_key: str, depth_key: str) -> SiteCo
     forward_key, reverse_key = ("FSAF", "FSAR") if alt_key == "FAO" else ("SAF", "SAR")
     forward = _complete(_ints(rec.value(forward_key)), len(rec.alts))
     reverse = _complete(_ints(rec.value(reverse_key)), len(rec.alts))
-    if forward is not None and reverse is not None and (rec.sample or len(rec.alts) >= 1):
+    # INFO strand counts sum every sample: per-sample only when the VCF has no sample columns
+    from_info = _where(rec, forward_key) == "INFO" and bool(rec.sample)
+    if forward is not None and reverse is not None and not from_info:
         strand = tuple(zip(forward, reverse, strict=True))
     return SiteCounts(
         alt_counts=alts,
