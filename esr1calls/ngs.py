@@ -19,6 +19,7 @@ a caller left unassigned), a status is claimed only if it holds over the whole r
 
 from __future__ import annotations
 
+import logging
 import re
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
@@ -67,6 +68,8 @@ __all__ = [
     "percent",
     "summarize_sample",
 ]
+
+log = logging.getLogger(__name__)
 
 DEFAULT_MIN_ALLELE_FRACTION = 0.002
 DEFAULT_ALPHA = 1e-3
@@ -491,6 +494,11 @@ def make_settings(
     pon: str | Path | None = None,
 ) -> tuple[NgsSettings, list[InputFile]]:
     """Settings from the command-line options, reading and validating the PoN if one is given."""
+    if 0.05 < min_allele_fraction < 1.0:  # valid, but probably meant as a percent
+        log.warning(
+            "--min-allele-fraction %s is %s; it is a fraction (0.002 = 0.2 %%), not a percent",
+            min_allele_fraction, percent(min_allele_fraction),
+        )  # fmt: skip
     if pon is None:
         settings = NgsSettings(min_allele_fraction=min_allele_fraction, umi=umi,
                                background_error=background_error)  # fmt: skip

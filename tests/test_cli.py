@@ -242,3 +242,13 @@ def test_ngs_several_vcfs_and_a_hotspot_subset(run_cli, tmp_path, testdata):
         ("PLASMA_03", "Y537S"), ("PLASMA_03", "D538G"), ("PLASMA_09", "Y537S"),
         ("PLASMA_09", "D538G"),
     ]  # fmt: skip
+
+
+def test_ngs_warns_when_the_fraction_looks_like_a_percent(run_cli, tmp_path, testdata):
+    vcf = testdata / "vcf/mutect2/esr1_tumour_normal.vcf"
+    result = _ngs(run_cli, tmp_path, vcf, "--min-allele-fraction", "0.2")
+    assert result.exit_code == 0
+    assert result.stderr.splitlines()[0] == (
+        "esr1calls: --min-allele-fraction 0.2 is 20 %; it is a fraction (0.002 = 0.2 %), "
+        "not a percent"
+    )
