@@ -1593,7 +1593,11 @@ def _evidence_for(
     if others:
         reasons.append(Reason.OTHER_CHANGE_IN_CODON)
         details["other_changes_in_codon"] = sorted({f"{_describe(a)} ({a.count})" for a in others})
+    # only substitutions combine: an indel is judged on its own (it is rarely in cis with an SNV
+    # in the same codon, and can remove the very bases the SNV would change)
     in_codon = [a for a in pool if a.edits and set(a.edits) <= codon and a.count]
+    if change.kind != "sub":
+        in_codon = []
     if direct:
         best: dict[str, _Allele] = {}
         for a in direct:

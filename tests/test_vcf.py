@@ -522,3 +522,13 @@ def test_sites_only_vcf_is_named_after_the_file():
 
 def test_bcftools_is_available_for_the_bcf_cases():
     assert shutil.which("bcftools"), "run scripts/install-system-deps.sh"
+
+
+def test_a_deletion_is_not_made_uncertain_by_an_unphased_snv_in_its_codon(tmp_path):
+    rows = [
+        row(152061016, "ATGG", "A", "0/1:11970,30:12000"),
+        row(152061019, "G", "A", "0/1:11990,10:12000"),  # c.1264G>A in codon 422 (V422M)
+    ]
+    call = calls_of(write_vcf(tmp_path / "x.vcf", rows, GENERIC_HEADER))["V422del"]
+    assert call.status is CallStatus.DETECTED and call.alt_count == 30
+    assert Reason.OTHER_CHANGE_IN_CODON in call.reasons
