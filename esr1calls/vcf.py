@@ -11,6 +11,23 @@ lives in ``ngs.py`` and never sees a VCF.
 
 Caller conventions (which field is the alt count, which is the depth, what the absence of an
 allele means) are in ONE table, :data:`COUNT_RULES`; every count records the fields it came from.
+
+Matching rules (each record ALT is projected onto the transcript, never string-compared):
+
+* An allele matches a hotspot when its protein effect contains the hotspot's change, whatever
+  its representation (MNV, padded, complex, not left-aligned); one allele written twice counts
+  once. Other changes at the residue count toward depth only (OTHER_CHANGE_IN_CODON).
+* Substitutions in one codon from different records are combined by codon effect when the
+  caller phased them in cis (same PGT and PID, or same PS with phased GT on one haplotype): the
+  combined allele gets min(x) and each part keeps its remainder. In trans they stay separate.
+* Without phase the VCF cannot say which molecules carry both changes, so the count becomes a
+  range: certain = x minus every unphased partner's count, possible = x (plus combinations that
+  form the hotspot). Equal counts are reported as "probably one molecule", never as a call; the
+  rule claims only a status that holds over the whole range (else PHASE_UNKNOWN). Indels are
+  never combined.
+* A hotspot allele that no record lists, at a codon some record covers, is 0 only for a caller
+  that weighs every allele there (Mutect2); otherwise it is bounded by the reads a record at its
+  position leaves unassigned, or unknown (ALLELE_NOT_REPORTED).
 """
 
 from __future__ import annotations
