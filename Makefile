@@ -43,7 +43,8 @@ test: $(VENV)/.test system-deps lint typecheck
 	ESR1CALLS_REQUIRE_CHROMIUM=1 $(BIN)/python -m pytest
 
 # read counting vs samtools/bcftools mpileup on a generated 20,000x BAM (see the script)
-bench: $(VENV)/.runtime
+bench: $(VENV)/.test system-deps
+	$(BIN)/python benchmarks/bench_vcf.py
 	$(BIN)/python benchmarks/bench_reads.py
 
 clean:

@@ -2,7 +2,7 @@
 
 Public API::
 
-    from esr1calls import load_panel, HOTSPOTS, Call, CallStatus, read_plate, count_hotspots
+    from esr1calls import load_panel, HOTSPOTS, Call, CallStatus, read_plate, call_vcf
 """
 
 from ._version import __version__
@@ -25,6 +25,7 @@ from .model import (
     SampleReport,
     SampleStatus,
 )
+from .ngs import NgsSettings, call_vcf
 from .pcr import call_pcr
 from .plates import PlateFormat, read_plate, sniff_format
 from .reads import ReadCounts, count_hotspots
@@ -40,6 +41,7 @@ __all__ = [
     "InputError",
     "Kit",
     "Method",
+    "NgsSettings",
     "Panel",
     "PlateFormat",
     "PlateFormatError",
@@ -51,6 +53,7 @@ __all__ = [
     "VcfFormatError",
     "__version__",
     "call_pcr",
+    "call_vcf",
     "count_hotspots",
     "load_kit",
     "load_panel",

@@ -23,8 +23,10 @@ from .errors import Esr1CallsError
 from .hotspots import DEFAULT_PANEL, PANEL_FORMATS, Panel, export_panel, load_panel
 from .kit import EXAMPLE_KIT, describe_kit, load_kit
 from .model import Build
+from .ngs import DEFAULT_MIN_ALLELE_FRACTION, call_vcfs, make_settings
 from .pcr import call_pcr
 from .plates import PLATE_FORMATS
+from .pon import build_pon
 from .provenance import command_line
 from .report import ReportOptions, write_document, write_reports, write_text_atomic
 
@@ -445,6 +447,97 @@ def report_command(
     written = write_document(document, outdir, options)
     click.echo("\n".join(summary_lines(document)))
     finish(written)
+
+
+_EXISTING_FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
+
+
+@cli.command("ngs")
+@click.argument("inputs", nargs=-1, required=True, metavar="VCF...", type=_EXISTING_FILE)
+@click.option("--sample", default=None,
+              help="Tumour sample column (default: ##tumor_sample, the caller's convention, "
+                   "or the only sample).")  # fmt: skip
+@build_option(required=False)
+@click.option(
+    "--umi",
+    is_flag=True,
+    help="Depths count molecules (UMI consensus): default background 1e-4, not 5e-4.",
+)
+@click.option(
+    "--pon",
+    type=_EXISTING_FILE,
+    default=None,
+    help="Panel of normals TSV (esr1calls pon build): per-hotspot background error.",
+)
+@click.option(
+    "--min-allele-fraction",
+    type=float,
+    default=DEFAULT_MIN_ALLELE_FRACTION,
+    show_default=True,
+    help="Reportable fraction, as a fraction (0.002 = 0.2 %).",
+)
+@click.option("--background-error", type=float, default=None,
+              help="Background error for every hotspot without a PoN row "
+                   "(default 5e-4; 1e-4 with --umi).")  # fmt: skip
+@panel_options
+@output_options
+@click.pass_context
+def ngs_command(
+    ctx: click.Context, inputs: tuple[Path, ...], sample: str | None, build: str | None,
+    umi: bool, pon: Path | None, min_allele_fraction: float, background_error: float | None,
+    panel_spec: str, hotspot_names: str | None, outdir: Path, reproducible: bool,
+) -> None:  # fmt: skip
+    """Call the ESR1 hotspots in NGS VCF/BCF files from any common caller.
+
+    \b
+    Example:
+      esr1calls ngs tumour.vcf.gz -o results
+      esr1calls ngs plasma.vcf.gz --umi --pon pon.tsv --build GRCh38 -o results
+    """
+    panel = resolve_panel(panel_spec, hotspot_names)
+    settings, extra = make_settings(
+        panel, min_allele_fraction=min_allele_fraction, background_error=background_error,
+        umi=umi, pon=pon,
+    )  # fmt: skip
+    result = call_vcfs(
+        inputs, panel=panel, settings=settings, sample=sample, build=build, extra_inputs=extra
+    )
+    finish(write_reports(result, outdir, report_options(ctx, reproducible)))
+    for report in result.samples:  # one line per sample on stdout: what a person reads first
+        click.echo(f"{report.sample_id}\t{report.status.value}\t{report.summary}")
+
+
+@cli.group("pon")
+def pon_group() -> None:
+    """Panel of normals: the background error of each hotspot, measured in normal samples."""
+
+
+@pon_group.command("build")
+@click.argument("normals", nargs=-1, required=True, metavar="NORMAL.vcf...", type=_EXISTING_FILE)
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="The PoN TSV to write.")  # fmt: skip
+@click.option("--umi", is_flag=True, help="The normals' depths count molecules (UMI consensus).")
+@click.option("--sample", default=None, help="Sample column to read in each normal VCF.")
+@build_option(required=False)
+@panel_options
+@debug_option
+def pon_build_command(
+    normals: tuple[Path, ...], output: Path, umi: bool, sample: str | None, build: str | None,
+    panel_spec: str, hotspot_names: str | None,
+) -> None:  # fmt: skip
+    """Estimate per-hotspot background error from normal VCFs.
+
+    \b
+    Example:
+      esr1calls pon build normal1.vcf.gz normal2.vcf.gz -o pon.tsv
+    """
+    panel = resolve_panel(panel_spec, hotspot_names)
+    text, _ = build_pon(normals, panel, umi=umi, sample=sample,
+                        build=Build.parse(build) if build else None)  # fmt: skip
+    write_text_atomic(output, text)
+    click.echo(
+        f"esr1calls: panel of normals written to {output} ({len(normals)} normals)", err=True
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> None:

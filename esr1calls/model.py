@@ -140,6 +140,8 @@ class Reason(StrEnum):
     DEFAULT_BACKGROUND = "DEFAULT_BACKGROUND"
     STRAND_BIAS = "STRAND_BIAS"
     OTHER_CHANGE_IN_CODON = "OTHER_CHANGE_IN_CODON"
+    PHASE_UNKNOWN = "PHASE_UNKNOWN"
+    ALLELE_NOT_REPORTED = "ALLELE_NOT_REPORTED"
 
     @property
     def description(self) -> str:
@@ -179,6 +181,12 @@ _REASON_TEXT = {
     Reason.DEFAULT_BACKGROUND: "no panel of normals: a default background error rate was used",
     Reason.STRAND_BIAS: "alt reads on one strand only",
     Reason.OTHER_CHANGE_IN_CODON: "a different change at this codon was observed",
+    Reason.PHASE_UNKNOWN: (
+        "several changes in this codon without phase: which amino acid they make is uncertain"
+    ),
+    Reason.ALLELE_NOT_REPORTED: (
+        "depth is known here, but the caller does not report this allele at low fractions"
+    ),
 }
 
 

@@ -108,3 +108,181 @@ def test_kit_validate_good_and_bad(run_cli, tmp_path):
     assert result.exit_code == 1
     assert result.stderr.startswith("esr1calls: error: bad.toml, [mixes.RM1]: FAM: unknown hotspot")
     assert len(result.stderr.splitlines()) == 1
+
+
+# --- esr1calls ngs ------------------------------------------------------------------------------
+
+NGS_VCF = "testdata/vcf"
+
+
+def _ngs(run_cli, tmp_path, *args):
+    return run_cli(["ngs", *args, "-o", str(tmp_path / "out")])
+
+
+def test_ngs_writes_the_report_and_one_line_per_sample(run_cli, tmp_path, validate_calls_json):
+    from .conftest import REPO
+
+    result = _ngs(run_cli, tmp_path, REPO / NGS_VCF / "mutect2/esr1_tumour_normal.vcf")
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout.splitlines() == [
+        "PLASMA_01\tPOSITIVE\tESR1 V422del (0.25 %), L536Q (0.33 %), Y537C (0.2 %) and Y537S "
+        "(1.5 %) detected; of the other hotspots 5 not detected, 2 indeterminate (artefact filter "
+        "1, insufficient depth 1)."
+    ]
+    document = validate_calls_json(tmp_path / "out" / "calls.json")
+    assert document["run"]["inputs"][0]["sha256"] == (
+        __import__("hashlib")
+        .sha256((REPO / NGS_VCF / "mutect2/esr1_tumour_normal.vcf").read_bytes())
+        .hexdigest()
+    )
+    assert document["run"]["thresholds"]["min_allele_fraction"] == 0.002
+
+
+def test_ngs_reports_are_byte_identical_with_reproducible(run_cli, tmp_path, monkeypatch):
+    from .conftest import REPO
+
+    vcf = REPO / NGS_VCF / "vardict/esr1_paired.vcf"
+    for run in ("a", "b"):
+        (tmp_path / run).mkdir()
+        monkeypatch.chdir(tmp_path / run)  # the same command line in two places
+        args = ["ngs", vcf, "--build", "GRCh38", "-o", "out", "--reproducible"]
+        assert run_cli(args).exit_code == 0
+    for name in ("calls.json", "calls.tsv", "samples.tsv"):
+        first, second = (tmp_path / run / "out" / name for run in ("a", "b"))
+        assert first.read_bytes() == second.read_bytes()
+
+
+def _error(result) -> str:
+    assert result.exit_code == 1, result.stdout + result.stderr
+    assert result.stdout == ""
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1, lines
+    return lines[0]
+
+
+def test_ngs_unknown_build_is_one_line(run_cli, tmp_path, testdata):
+    line = _error(_ngs(run_cli, tmp_path, testdata / "vcf/strelka/test_strelka.vcf"))
+    assert line == (
+        "esr1calls: error: test_strelka.vcf: the genome build cannot be determined from the "
+        "header (no ##contig lines; no ##reference line). Pass --build GRCh37 or --build GRCh38"
+    )
+
+
+def test_ngs_several_samples_without_sample_is_one_line(run_cli, tmp_path, testdata):
+    vcf = testdata / "vcf/freebayes/test.oncogemini.vcf"
+    line = _error(_ngs(run_cli, tmp_path, vcf, "--build", "GRCh37"))
+    assert line == (
+        "esr1calls: error: test.oncogemini.vcf: 13 samples and no ##tumor_sample line: A1, A2, "
+        "A3, B0, B1, B2, B3, B4, C0, C1, C2, D0, D1. Choose the tumour with --sample"
+    )
+
+
+def test_ngs_sample_not_found_is_one_line(run_cli, tmp_path, testdata):
+    vcf = testdata / "vcf/mutect2/esr1_tumour_normal.vcf"
+    line = _error(_ngs(run_cli, tmp_path, vcf, "--sample", "PLASMA_99"))
+    assert line == (
+        "esr1calls: error: esr1_tumour_normal.vcf: sample 'PLASMA_99' is not in this VCF. "
+        "Samples: BUFFY_COAT, PLASMA_01"
+    )
+
+
+def test_ngs_truncated_gzip_is_one_line(run_cli, tmp_path, testdata):
+    data = (testdata / "vcf/pcgr/T001-BRCA.grch38.vcf.gz").read_bytes()
+    cut = tmp_path / "cut.vcf.gz"
+    cut.write_bytes(data[:3000])
+    assert _error(_ngs(run_cli, tmp_path, cut)) == (
+        "esr1calls: error: cut.vcf.gz: the file is truncated (no BGZF end-of-file marker); "
+        "copy it again"
+    )
+    import gzip
+
+    plain = tmp_path / "plain.vcf.gz"
+    text = (testdata / "vcf/mutect2/cfdna-unfiltered.vcf").read_bytes()
+    plain.write_bytes(gzip.compress(text)[:5000])
+    assert _error(_ngs(run_cli, tmp_path, plain)) == (
+        "esr1calls: error: plain.vcf.gz: the compressed file is truncated or corrupt (Compressed "
+        "file ended before the end-of-stream marker was reached); copy it again"
+    )
+
+
+def test_ngs_not_a_vcf_is_one_line(run_cli, tmp_path):
+    table = tmp_path / "export.csv"
+    table.write_text("Well,Sample,Target,Ct\nA1,S1,D538G,31.2\n")
+    assert _error(_ngs(run_cli, tmp_path, table)) == (
+        "esr1calls: error: export.csv: not a VCF or BCF (it starts with 'Well,Sample,Target,Ct', "
+        "not ##fileformat=VCF); pass the VCF written by your variant caller"
+    )
+
+
+def test_ngs_ref_mismatch_names_the_record(run_cli, tmp_path, testdata):
+    text = (testdata / "vcf/mutect2/esr1_tumour_normal.vcf").read_text()
+    bad = tmp_path / "wrong_ref.vcf"
+    bad.write_text(text.replace("chr6\t152098788\t.\tA\t", "chr6\t152098788\t.\tG\t"))
+    assert _error(_ngs(run_cli, tmp_path, bad)) == (
+        "esr1calls: error: wrong_ref.vcf, record chr6:152098788 (line 33): REF G at 152098788 "
+        "does not match NM_000125.4 (GRCh38): expected A. The VCF does not match the GRCh38 "
+        "reference: check --build and the reference it was called against"
+    )
+
+
+def test_ngs_bam_input_is_not_supported_yet(run_cli, tmp_path):
+    import pysam
+
+    bam = tmp_path / "plasma.bam"
+    header = {"HD": {"VN": "1.6"}, "SQ": [{"SN": "chr6", "LN": 170805979}]}
+    with pysam.AlignmentFile(str(bam), "wb", header=header):
+        pass
+    assert _error(_ngs(run_cli, tmp_path, bam)) == (
+        "esr1calls: error: plasma.bam: BAM/CRAM input is not supported yet; pass the VCF from "
+        "your variant caller"
+    )
+
+
+def test_ngs_bad_option_values_are_one_line(run_cli, tmp_path, testdata):
+    vcf = testdata / "vcf/mutect2/esr1_tumour_normal.vcf"
+    line = _error(_ngs(run_cli, tmp_path, vcf, "--min-allele-fraction", "2"))
+    assert line == (
+        "esr1calls: error: --min-allele-fraction 2.0 is not a fraction between 0 and 1 "
+        "(0.002 means 0.2 %)"
+    )
+    line = _error(_ngs(run_cli, tmp_path, vcf, "--umi", "--pon",
+                       testdata / "vcf/pon/normals.pon.tsv"))  # fmt: skip
+    assert line == (
+        "esr1calls: error: normals.pon.tsv: the PoN counts reads, but this run counts molecules "
+        "(--umi); drop --umi or rebuild the PoN with --umi"
+    )
+    assert not (tmp_path / "out").exists()  # nothing half-written
+
+
+def test_pon_build_writes_the_panel_of_normals(run_cli, tmp_path, testdata):
+    normals = [testdata / f"vcf/pon/normal_{i}.vcf" for i in (1, 2, 3)]
+    out = tmp_path / "pon.tsv"
+    result = run_cli(["pon", "build", *normals, "-o", out])
+    assert result.exit_code == 0, result.stderr
+    assert out.read_text() == (testdata / "vcf/pon/normals.pon.tsv").read_text()
+    assert result.stderr.strip().endswith(f"panel of normals written to {out} (3 normals)")
+
+
+def test_ngs_several_vcfs_and_a_hotspot_subset(run_cli, tmp_path, testdata):
+    vcfs = [testdata / "vcf/mutect2/esr1_gvcf.g.vcf", testdata / "vcf/iontorrent/esr1_tvc.vcf"]
+    result = _ngs(run_cli, tmp_path, *vcfs, "--hotspots", "D538G,Y537S")
+    assert result.exit_code == 0, result.stderr
+    assert [line.split("\t")[:2] for line in result.stdout.splitlines()] == [
+        ["PLASMA_03", "POSITIVE"],
+        ["PLASMA_09", "POSITIVE"],
+    ]
+    rows = (tmp_path / "out" / "calls.tsv").read_text().splitlines()[1:]
+    assert [(r.split("\t")[0], r.split("\t")[2]) for r in rows] == [
+        ("PLASMA_03", "Y537S"), ("PLASMA_03", "D538G"), ("PLASMA_09", "Y537S"),
+        ("PLASMA_09", "D538G"),
+    ]  # fmt: skip
+
+
+def test_ngs_warns_when_the_fraction_looks_like_a_percent(run_cli, tmp_path, testdata):
+    vcf = testdata / "vcf/mutect2/esr1_tumour_normal.vcf"
+    result = _ngs(run_cli, tmp_path, vcf, "--min-allele-fraction", "0.2")
+    assert result.exit_code == 0
+    assert result.stderr.splitlines()[0] == (
+        "esr1calls: --min-allele-fraction 0.2 is 20 %; it is a fraction (0.002 = 0.2 %), "
+        "not a percent"
+    )

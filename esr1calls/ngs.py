@@ -1,0 +1,564 @@
+"""NGS calls: the depth-aware 0.2 % rule of DESIGN.md section 5, over AlleleCounts.
+
+The rule functions here are pure (numbers in, a Call out) and know nothing about VCF or BAM;
+:func:`call_vcf` is the one place that reads a file (through ``vcf.py``) and applies them.
+
+For x alt observations at informative depth n (molecules with ``--umi``), background error e,
+reportable fraction f* and false-positive budget alpha:
+
+* k_req(n) = max(k_min, smallest k with P(Bin(n, e) >= k) <= alpha)
+* DETECTED: x >= k_req and x/n >= f*, unless the caller flagged an artefact
+  (then INDETERMINATE ARTEFACT_FILTER) or every alt read is on one strand (STRAND_BIAS)
+* INDETERMINATE LOW_LEVEL: x >= k_req but x/n < f*
+* NOT_DETECTED: x < k_req and P(Bin(n, f*) >= k_req) >= 0.95, at the actual n
+* INDETERMINATE INSUFFICIENT_DEPTH otherwise, with lod95; no depth at all: NO_COVERAGE
+
+When the VCF gives only a range for x (phase unknown, or an unlisted allele bounded by the reads
+a caller left unassigned), a status is claimed only if it holds over the whole range.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from .errors import ConfigError
+from .hotspots import Hotspot, Panel, load_panel
+from .model import (
+    AlleleCounts,
+    Build,
+    Call,
+    CallStatus,
+    Dropped,
+    InputFile,
+    Method,
+    Reason,
+    RunResult,
+    SampleReport,
+    SampleStatus,
+    derive_sample_status,
+)
+from .pon import read_pon
+from .stats import clopper_pearson, detection_power, k_required, lod95
+from .vcf import VcfEvidence, read_vcf_evidence
+
+__all__ = [
+    "CALLER_FILTERS",
+    "DEFAULT_ALPHA",
+    "DEFAULT_K_MIN",
+    "DEFAULT_MIN_ALLELE_FRACTION",
+    "READ_BACKGROUND_ERROR",
+    "REQUIRED_POWER",
+    "UMI_BACKGROUND_ERROR",
+    "Background",
+    "FilterKind",
+    "NgsSettings",
+    "call_hotspot",
+    "call_vcf",
+    "call_vcfs",
+    "classify_filter",
+    "make_settings",
+    "percent",
+    "summarize_sample",
+]
+
+log = logging.getLogger(__name__)
+
+DEFAULT_MIN_ALLELE_FRACTION = 0.002
+DEFAULT_ALPHA = 1e-3
+DEFAULT_K_MIN = 3
+REQUIRED_POWER = 0.95
+READ_BACKGROUND_ERROR = 5e-4
+UMI_BACKGROUND_ERROR = 1e-4
+
+
+class FilterKind(StrEnum):
+    BENIGN = "benign"  # the caller's own threshold, which the count rule replaces
+    ARTEFACT = "artefact"  # the caller suspects an artefact: neither DETECTED nor NOT_DETECTED
+
+
+# The ONE table of caller FILTER values (full match, case-sensitive; numbers are thresholds).
+# Anything not listed is treated as a possible artefact: an unknown filter can only make a call
+# INDETERMINATE, never turn it into NOT_DETECTED or DETECTED.
+CALLER_FILTERS: tuple[tuple[str, FilterKind, str], ...] = (
+    (r"PASS|\.", FilterKind.BENIGN, "passed"),
+    (r"weak_evidence|LowEVS|QSS_ref|q\d+(\.\d+)?|LowQscore|LowQual|LowGQ|LowSQ"
+     r"|DRAGEN(Snp|Indel)HardQUAL|min_snvqual_\d+|min_indelqual_\d+|P\d*\.?\d+",
+     FilterKind.BENIGN, "below the caller's own quality or likelihood threshold"),
+    (r"multiallelic|MultiAllelicSite", FilterKind.BENIGN,
+     "several alt alleles at the site (polyclonal ESR1 mutations are common)"),
+    (r"clustered_events|haplotype", FilterKind.BENIGN,
+     "several events nearby (ESR1 codons 536-538 are adjacent)"),
+    (r"low_allele_frac|low_af|LowVariantFreq|LowFreq|f\d*\.?\d+|min_af_[\d.]+", FilterKind.BENIGN,
+     "below the caller's allele-fraction threshold"),
+    (r"low_depth|LowDepth|LowDP|d\d+|min_dp_\d+|too_few_supporting_reads|v\d+",
+     FilterKind.BENIGN, "below the caller's depth or alt-count threshold (the rule checks both)"),
+    (r"germline|normal_artifact|non_homref_normal|alt_allele_in_normal", FilterKind.ARTEFACT,
+     "germline or present in the normal"),
+    (r"panel_of_normals|systematic_noise|BCNoise|systematic_error", FilterKind.ARTEFACT,
+     "recurrent noise (panel of normals)"),
+    (r"strand_bias|strict_strand|Bias|sb_fdr|SB|STDBIAS|STRANDBIAS|BSTRAND", FilterKind.ARTEFACT,
+     "strand bias"),
+    (r"orientation|position|read_position|fragment|fragment_length|pSTD|duplicate",
+     FilterKind.ARTEFACT, "read-position, orientation or fragment artefact"),
+    (r"base_qual|base_quality|map_qual|mapping_quality|Q\d+(\.\d+)?|n_ratio|NM\d*\.?\d*"
+     r"|SN\d*\.?\d*", FilterKind.ARTEFACT, "low base or mapping quality of the alt reads"),
+    (r"slippage|str_contraction|MSI\d*|LongMSI|R\d+x\d+|Repeat|iHpol|InGap|InIns|SpanDel"
+     r"|Cluster\d+bp", FilterKind.ARTEFACT, "repeat or indel context"),
+    (r"contamination|numt_chimera|numt_novel|HighDepth|DP|AMPBIAS|REJECT", FilterKind.ARTEFACT,
+     "contamination, collapsed repeat or generic rejection"),
+)  # fmt: skip
+_FILTER_PATTERNS = [(re.compile(p), kind, why) for p, kind, why in CALLER_FILTERS]
+_TVC_BENIGN = re.compile(r"MINCOV|QualityScore|MINVAF|MINQUAL", re.I)
+
+
+def classify_filter(name: str) -> tuple[FilterKind, str]:
+    """(kind, why) for one FILTER value; unknown values are possible artefacts.
+
+    >>> classify_filter("multiallelic")[0].value, classify_filter("germline")[0].value
+    ('benign', 'artefact')
+    >>> classify_filter("f0.02")[0].value, classify_filter("made_up")[0].value
+    ('benign', 'artefact')
+    """
+    if name.startswith("NOCALL"):  # TVC: the reason is in INFO/FR, passed as NOCALL(<FR>)
+        inner = name[len("NOCALL") :].strip("()")
+        if inner and all(_TVC_BENIGN.search(part) for part in inner.split("|")):
+            return FilterKind.BENIGN, f"TVC NOCALL for coverage or quality ({inner})"
+        return FilterKind.ARTEFACT, f"TVC NOCALL ({inner or 'no FR reason'})"
+    for pattern, kind, why in _FILTER_PATTERNS:
+        if pattern.fullmatch(name):
+            return kind, why
+    return FilterKind.ARTEFACT, "unknown FILTER value: treated as a possible artefact"
+
+
+@dataclass(frozen=True)
+class Background:
+    """The background error rate e used for one hotspot, and where it came from."""
+
+    error_rate: float
+    source: str
+    is_default: bool
+
+
+@dataclass(frozen=True)
+class NgsSettings:
+    """Every number the NGS rule uses; validated on creation (ConfigError names the option)."""
+
+    min_allele_fraction: float = DEFAULT_MIN_ALLELE_FRACTION
+    alpha: float = DEFAULT_ALPHA
+    k_min: int = DEFAULT_K_MIN
+    power: float = REQUIRED_POWER
+    umi: bool = False
+    background_error: float | None = None  # --background-error: overrides the default
+    pon_error_rates: Mapping[str, float] = field(default_factory=dict)  # hotspot -> e (upper)
+    pon_name: str = ""
+
+    def __post_init__(self) -> None:
+        fraction = self.min_allele_fraction
+        if not 0.0 < fraction < 1.0:
+            raise ConfigError(
+                f"--min-allele-fraction {fraction} is not a fraction between 0 and 1 "
+                "(0.002 means 0.2 %)"
+            )
+        if self.background_error is not None and not 0.0 < self.background_error < fraction:
+            raise ConfigError(
+                f"--background-error {self.background_error} must be above 0 and below "
+                f"--min-allele-fraction {fraction}: a background at or above the reportable "
+                "fraction makes every call meaningless"
+            )
+        if not 0.0 < self.alpha < 1.0 or self.k_min < 1 or not 0.5 <= self.power < 1.0:
+            raise ConfigError("alpha, k_min and power must be 0<alpha<1, k_min>=1, 0.5<=power<1")
+        for name, rate in self.pon_error_rates.items():
+            if not 0.0 < rate < 1.0:
+                raise ConfigError(f"{self.pon_name}: background {rate} for {name} is not in (0, 1)")
+
+    @property
+    def default_background(self) -> float:
+        return UMI_BACKGROUND_ERROR if self.umi else READ_BACKGROUND_ERROR
+
+    @property
+    def depth_unit(self) -> str:
+        return "molecules (--umi)" if self.umi else "reads"
+
+    def background(self, hotspot: str) -> Background:
+        """e for one hotspot: the PoN upper bound, else --background-error, else the default."""
+        if hotspot in self.pon_error_rates:
+            source = f"panel of normals {self.pon_name} (one-sided 95 % upper bound)"
+            return Background(self.pon_error_rates[hotspot], source, False)
+        if self.background_error is not None:
+            return Background(self.background_error, "--background-error", False)
+        kind = "UMI consensus" if self.umi else "read-level"
+        return Background(self.default_background, f"default {kind} background", True)
+
+    def thresholds(self, panel: Panel) -> dict[str, Any]:
+        """Every number used, for the report's ``thresholds``."""
+        backgrounds = {h.name: self.background(h.name) for h in panel}
+        return {
+            "min_allele_fraction": self.min_allele_fraction,
+            "alpha": self.alpha,
+            "k_min": self.k_min,
+            "required_power": self.power,
+            "k_required": "max(k_min, smallest k with P(Binomial(n, e) >= k) <= alpha)",
+            "umi": self.umi,
+            "depth_unit": self.depth_unit,
+            "background_error_default": self.default_background,
+            "background_error_option": self.background_error,
+            "background_error": {name: b.error_rate for name, b in backgrounds.items()},
+            "background_source": {name: b.source for name, b in backgrounds.items()},
+        }
+
+
+def percent(fraction: float) -> str:
+    """A fraction as a short percent for people: 0.0041 -> '0.41 %'.
+
+    >>> percent(0.0041), percent(0.002), percent(0.1234), percent(1.0)
+    ('0.41 %', '0.2 %', '12 %', '100 %')
+    """
+    value = 100 * fraction
+    return f"{value:.0f} %" if value >= 10 else f"{value:.2g} %"
+
+
+_UNCERTAIN = (Reason.PHASE_UNKNOWN, Reason.ALLELE_NOT_REPORTED)
+
+
+# The exact tails are bisected; the 11 hotspots of a sample mostly share (x, n), so cache them.
+_interval = lru_cache(maxsize=4096)(clopper_pearson)
+_lod95 = lru_cache(maxsize=4096)(lod95)
+_FORCE_CALL = "force-call the panel (esr1calls hotspots --format vcf; Mutect2 --alleles)"
+
+
+def call_hotspot(
+    hotspot: Hotspot,
+    counts: AlleleCounts,
+    settings: NgsSettings,
+    *,
+    sample_id: str,
+    alt_count_range: tuple[int, int] | None = None,
+    reasons: Iterable[Reason] = (),
+    details: Mapping[str, Any] | None = None,
+) -> Call:
+    """Apply the 0.2 % rule to one hotspot's evidence.
+
+    Args:
+        counts: x (``alt_count``) and n (``depth``); ``depth is None`` means no depth source.
+        alt_count_range: (certain, possible) alt count when x is not known exactly.
+        reasons: flags from the reader (OTHER_CHANGE_IN_CODON; PHASE_UNKNOWN or
+            ALLELE_NOT_REPORTED, which explain a range or an unknown x).
+        details: reader facts copied into the call's ``evidence``.
+    """
+    given = list(dict.fromkeys(reasons))
+    background = settings.background(hotspot.name)
+    f_star = settings.min_allele_fraction
+    n = counts.depth
+    evidence: dict[str, Any] = {
+        "source": counts.source,
+        "place": counts.place,
+        "fields": dict(counts.fields),
+        **(details or {}),
+        "filters": list(counts.filters),
+        "background_error": background.error_rate,
+        "background_source": background.source,
+        "min_allele_fraction": f_star,
+        "alpha": settings.alpha,
+        "k_min": settings.k_min,
+    }
+    if counts.alt_forward is not None and counts.alt_reverse is not None:
+        evidence["alt_strands"] = {"forward": counts.alt_forward, "reverse": counts.alt_reverse}
+    if n is None or n <= 0:
+        keep = [r for r in given if r is Reason.OTHER_CHANGE_IN_CODON]
+        missing = f"no record, reference row or gVCF block covers this hotspot: {_FORCE_CALL}"
+        return Call(
+            sample_id, hotspot.name, Method.NGS, CallStatus.INDETERMINATE,
+            (Reason.NO_COVERAGE, *keep), hgvs_c=hotspot.hgvs_c, hgvs_p=hotspot.hgvs_p,
+            action=missing + " or supply the BAM", depth=n, evidence=evidence,
+        )  # fmt: skip
+    k = k_required(n, background.error_rate, settings.alpha, settings.k_min)
+    power = detection_power(n, k, f_star)
+    limit = _lod95(n, k, settings.power)
+    evidence.update({"k_required": k, "power": power, "lod95": limit})
+    if counts.alt_count is not None and counts.alt_count > n:
+        raise ValueError(f"{hotspot.name}: alt count {counts.alt_count} exceeds depth {n}")
+    low: int | None = None
+    high: int | None = None
+    if alt_count_range is not None:
+        low, high = (min(bound, n) for bound in alt_count_range)
+    elif counts.alt_count is not None:
+        low = high = counts.alt_count
+    kinds = {name: classify_filter(name) for name in counts.filters}
+    artefacts = [name for name, (kind, _) in kinds.items() if kind is FilterKind.ARTEFACT]
+    benign = [name for name, (kind, _) in kinds.items() if kind is FilterKind.BENIGN]
+    if kinds:
+        evidence["filter_kinds"] = {name: kind.value for name, (kind, _) in kinds.items()}
+    uncertain = next((r for r in given if r in _UNCERTAIN), Reason.ALLELE_NOT_REPORTED)
+    one_strand = (
+        counts.alt_forward is not None
+        and counts.alt_reverse is not None
+        and min(counts.alt_forward, counts.alt_reverse) == 0
+    )
+    status = CallStatus.INDETERMINATE
+    primary: list[Reason] = []
+    if low is None or high is None:
+        primary = [Reason.ALLELE_NOT_REPORTED]
+        if power < settings.power:
+            primary.append(Reason.INSUFFICIENT_DEPTH)
+    elif low >= k:
+        if artefacts:
+            primary = [Reason.ARTEFACT_FILTER]
+        elif one_strand:
+            primary = [Reason.STRAND_BIAS]
+        elif low / n >= f_star:
+            status = CallStatus.DETECTED
+        elif high / n < f_star:
+            primary = [Reason.LOW_LEVEL]
+        else:
+            primary = [uncertain]
+        if primary and primary[0] is not Reason.LOW_LEVEL and high / n < f_star:
+            primary.append(Reason.LOW_LEVEL)
+    elif high < k:
+        if artefacts:
+            primary = [Reason.ARTEFACT_FILTER]
+        elif power >= settings.power:
+            status = CallStatus.NOT_DETECTED
+        else:
+            primary = [Reason.INSUFFICIENT_DEPTH]
+    else:
+        primary = [uncertain] + ([Reason.ARTEFACT_FILTER] if artefacts else [])
+    extra: list[Reason] = [r for r in given if r is Reason.OTHER_CHANGE_IN_CODON]
+    if benign and Reason.ARTEFACT_FILTER not in primary:
+        extra.append(Reason.CALLER_FILTER)
+    if background.is_default:
+        extra.append(Reason.DEFAULT_BACKGROUND)
+    all_reasons = tuple(dict.fromkeys([*primary, *extra]))
+    x = counts.alt_count
+    fraction = None if x is None else x / n
+    interval = None
+    if high is not None:
+        interval = (_interval(low or 0, n)[0], _interval(high, n)[1])
+    action: str | None = None
+    if status is CallStatus.INDETERMINATE:
+        action = _action(primary[0], n=n, k=k, limit=limit, low=low, high=high,
+                         f_star=f_star, artefacts=artefacts)  # fmt: skip
+    return Call(
+        sample_id,
+        hotspot.name,
+        Method.NGS,
+        status,
+        all_reasons,
+        hgvs_c=hotspot.hgvs_c,
+        hgvs_p=hotspot.hgvs_p,
+        action=action,
+        allele_fraction=fraction,
+        allele_fraction_ci95=interval,
+        alt_count=x,
+        depth=n,
+        lod95=limit,
+        evidence=evidence,
+    )
+
+
+def _lod_text(n: int, k: int, limit: float | None) -> str:
+    if limit is None:
+        return f"n={n:,} is below the {k} alt observations a call needs"
+    return f"lod95 {percent(limit)} at n={n:,}"
+
+
+def _action(
+    reason: Reason,
+    *,
+    n: int,
+    k: int,
+    limit: float | None,
+    low: int | None,
+    high: int | None,
+    f_star: float,
+    artefacts: Sequence[str],
+) -> str:
+    if reason is Reason.INSUFFICIENT_DEPTH:
+        return f"sequence deeper or supply the BAM: {_lod_text(n, k, limit)}"
+    if reason is Reason.LOW_LEVEL:
+        return (
+            f"review: {low} alt observations are significant (k_req {k}) but below the "
+            f"{percent(f_star)} reportable fraction; re-test or report as below the cut-off"
+        )
+    if reason is Reason.ARTEFACT_FILTER:
+        return (
+            f"review the caller's {', '.join(artefacts)} filter: a flagged record supports "
+            "neither a detection nor an exclusion"
+        )
+    if reason is Reason.STRAND_BIAS:
+        return "review the reads: every alt read is on one strand"
+    if reason is Reason.PHASE_UNKNOWN:
+        return (
+            f"supply the BAM so the changes in this codon can be phased "
+            f"(alt count between {low} and {high}, k_req {k})"
+        )
+    return f"{_FORCE_CALL} or supply the BAM ({_lod_text(n, k, limit)})"
+
+
+_REASON_WORDS = {
+    Reason.NO_COVERAGE: "no coverage",
+    Reason.INSUFFICIENT_DEPTH: "insufficient depth",
+    Reason.LOW_LEVEL: "below 0.2 %",
+    Reason.ARTEFACT_FILTER: "artefact filter",
+    Reason.STRAND_BIAS: "strand bias",
+    Reason.PHASE_UNKNOWN: "phase unknown",
+    Reason.ALLELE_NOT_REPORTED: "allele not reported",
+}
+
+
+def summarize_sample(calls: Sequence[Call], status: SampleStatus) -> str:
+    """One plain sentence for a sample.
+
+    >>> c = Call("S", "D538G", Method.NGS, CallStatus.NOT_DETECTED)
+    >>> summarize_sample([c], SampleStatus.NEGATIVE)
+    'No ESR1 hotspot mutation detected: all 1 hotspots excluded at the reportable fraction.'
+    """
+    total = len(calls)
+    detected = [c for c in calls if c.status is CallStatus.DETECTED]
+    indeterminate = [c for c in calls if c.status is CallStatus.INDETERMINATE]
+    not_detected = sum(c.status is CallStatus.NOT_DETECTED for c in calls)
+    why = Counter(
+        _REASON_WORDS.get(c.reasons[0], c.reasons[0].value.lower()) if c.reasons else "other"
+        for c in indeterminate
+    )
+    why_text = ", ".join(f"{word} {count}" for word, count in sorted(why.items()))
+    if detected:
+        names = [
+            f"{c.hotspot} ({percent(c.allele_fraction)})" if c.allele_fraction else c.hotspot
+            for c in detected
+        ]
+        found = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+        rest = f"{not_detected} not detected"
+        if indeterminate:
+            rest += f", {len(indeterminate)} indeterminate ({why_text})"
+        return f"ESR1 {found} detected; of the other hotspots {rest}."
+    if status is SampleStatus.NEGATIVE:
+        return (
+            f"No ESR1 hotspot mutation detected: all {total} hotspots excluded at the "
+            "reportable fraction."
+        )
+    return (
+        f"No ESR1 hotspot mutation detected, but {len(indeterminate)} of {total} hotspots are "
+        f"indeterminate ({why_text}), so an ESR1 mutation is not excluded."
+    )
+
+
+def _sample_report(evidence: VcfEvidence, panel: Panel, settings: NgsSettings) -> SampleReport:
+    calls = tuple(
+        call_hotspot(
+            hotspot,
+            found.counts,
+            settings,
+            sample_id=evidence.sample_id,
+            alt_count_range=found.alt_count_range,
+            reasons=found.reasons,
+            details=found.details,
+        )
+        for hotspot, found in zip(panel, evidence.hotspots, strict=True)
+    )
+    status = derive_sample_status(calls)
+    details = {
+        "caller": evidence.caller.value,
+        "build": evidence.build.value,
+        "build_evidence": evidence.build_evidence,
+        "sample_evidence": evidence.sample_evidence,
+        "normal_sample": evidence.normal_sample,
+        "access": evidence.access,
+        "records_at_hotspots": evidence.records_at_hotspots,
+        "depth_unit": settings.depth_unit,
+    }
+    return SampleReport(
+        sample_id=evidence.sample_id,
+        method=Method.NGS,
+        status=status,
+        summary=summarize_sample(calls, status),
+        calls=calls,
+        source=evidence.path,
+        details=details,
+    )
+
+
+def make_settings(
+    panel: Panel,
+    *,
+    min_allele_fraction: float = DEFAULT_MIN_ALLELE_FRACTION,
+    background_error: float | None = None,
+    umi: bool = False,
+    pon: str | Path | None = None,
+) -> tuple[NgsSettings, list[InputFile]]:
+    """Settings from the command-line options, reading and validating the PoN if one is given."""
+    if 0.05 < min_allele_fraction < 1.0:  # valid, but probably meant as a percent
+        log.warning(
+            "--min-allele-fraction %s is %s; it is a fraction (0.002 = 0.2 %%), not a percent",
+            min_allele_fraction, percent(min_allele_fraction),
+        )  # fmt: skip
+    if pon is None:
+        settings = NgsSettings(min_allele_fraction=min_allele_fraction, umi=umi,
+                               background_error=background_error)  # fmt: skip
+        return settings, []
+    known = set(panel.names) | set(load_panel("extended").names)
+    normals = read_pon(pon, known_hotspots=known, umi=umi)
+    settings = NgsSettings(
+        min_allele_fraction=min_allele_fraction,
+        umi=umi,
+        background_error=background_error,
+        pon_error_rates=normals.error_rates(),
+        pon_name=Path(pon).name,
+    )
+    return settings, [normals.input]
+
+
+def call_vcf(
+    path: str | Path,
+    *,
+    panel: Panel | None = None,
+    settings: NgsSettings | None = None,
+    sample: str | None = None,
+    build: Build | str | None = None,
+) -> RunResult:
+    """Call every hotspot of ``panel`` (default: the 11) in one VCF/BCF.
+
+    Returns the report-ready result (one sample, its inputs with sha256, dropped records,
+    thresholds); ``result.samples[0].calls`` holds one Call per hotspot, in panel order.
+    """
+    return call_vcfs([path], panel=panel, settings=settings, sample=sample, build=build)
+
+
+def call_vcfs(
+    paths: Sequence[str | Path],
+    *,
+    panel: Panel | None = None,
+    settings: NgsSettings | None = None,
+    sample: str | None = None,
+    build: Build | str | None = None,
+    extra_inputs: Sequence[InputFile] = (),
+) -> RunResult:
+    """Call several VCFs (one sample each) into one report-ready result."""
+    panel = panel or load_panel()
+    settings = settings or NgsSettings()
+    wanted_build = Build.parse(build) if isinstance(build, str) else build
+    samples: list[SampleReport] = []
+    inputs: list[InputFile] = []
+    dropped: list[Dropped] = []
+    notices: list[str] = []
+    for path in paths:
+        evidence = read_vcf_evidence(path, panel, build=wanted_build, sample=sample)
+        samples.append(_sample_report(evidence, panel, settings))
+        inputs.append(evidence.input)
+        dropped.extend(evidence.dropped)
+        notices.extend(evidence.notices)
+    return RunResult(
+        samples=tuple(samples),
+        inputs=(*inputs, *extra_inputs),
+        dropped=tuple(dropped),
+        panel=panel.describe(),
+        thresholds=settings.thresholds(panel),
+        notices=tuple(dict.fromkeys(notices)),
+    )

@@ -1,0 +1,347 @@
+"""The 0.2 % rule over AlleleCounts: boundaries, properties, filters, settings, PoN, summaries."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
+
+from esr1calls.errors import ConfigError
+from esr1calls.hotspots import load_panel
+from esr1calls.model import AlleleCounts, CallStatus, Method, Reason, SampleStatus
+from esr1calls.ngs import (
+    NgsSettings,
+    call_hotspot,
+    call_vcf,
+    classify_filter,
+    make_settings,
+    summarize_sample,
+)
+from esr1calls.pon import build_pon, estimate_background, read_pon
+
+from .conftest import TESTDATA
+
+PANEL = load_panel()
+D538G = PANEL["D538G"]
+DEFAULT = NgsSettings()
+UMI = NgsSettings(umi=True)
+PON_DIR = TESTDATA / "vcf" / "pon"
+NORMALS = [PON_DIR / f"normal_{i}.vcf" for i in (1, 2, 3)]
+
+
+def call(x, n, rule=DEFAULT, **kwargs):
+    fields = {k: kwargs.pop(k) for k in ("filters", "alt_forward", "alt_reverse") if k in kwargs}
+    counts = AlleleCounts("D538G", x, n, source="test", **fields)
+    return call_hotspot(D538G, counts, rule, sample_id="S1", **kwargs)
+
+
+# --- boundaries ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "x, expected, reason",
+    [(19, CallStatus.INDETERMINATE, Reason.LOW_LEVEL),  # 0.0019
+     (20, CallStatus.DETECTED, None),  # 0.0020, exactly the reportable fraction
+     (21, CallStatus.DETECTED, None)],  # 0.0021
+)  # fmt: skip
+def test_allele_fraction_boundary_at_0_2_percent(x, expected, reason):
+    result = call(x, 10_000)
+    assert result.evidence["k_required"] == 14
+    assert result.status is expected
+    assert (result.reasons[0] if result.reasons else None) in (reason, Reason.DEFAULT_BACKGROUND)
+    assert result.allele_fraction == pytest.approx(x / 10_000)
+
+
+def test_alt_count_boundary_at_k_required():
+    # n = 5,000, e = 5e-4: k_req = 10 and 10 / 5,000 is exactly 0.2 %
+    below, at = call(9, 5_000), call(10, 5_000)
+    assert below.evidence["k_required"] == at.evidence["k_required"] == 10
+    assert (
+        below.status is CallStatus.INDETERMINATE and below.reasons[0] is Reason.INSUFFICIENT_DEPTH
+    )
+    assert at.status is CallStatus.DETECTED
+    # n = 10,394: k_req = 14, power 0.953; x = 13 is excluded, x = 14 is significant but 0.13 %
+    assert call(13, 10_394).status is CallStatus.NOT_DETECTED
+    low = call(14, 10_394)
+    assert low.status is CallStatus.INDETERMINATE and low.reasons[0] is Reason.LOW_LEVEL
+
+
+@pytest.mark.parametrize(
+    "n, rule, expected",
+    [
+        (10_330, DEFAULT, CallStatus.INDETERMINATE),  # power 0.94998
+        (10_331, DEFAULT, CallStatus.NOT_DETECTED),  # power 0.95002 (notes: n_req 10,331)
+        (10_394, DEFAULT, CallStatus.NOT_DETECTED),  # k_req 14, power 0.953
+        (10_395, DEFAULT, CallStatus.INDETERMINATE),  # k_req jumps to 15: power 0.922
+        (3_874, UMI, CallStatus.INDETERMINATE),
+        (3_875, UMI, CallStatus.NOT_DETECTED),  # notes: n_req 3,875 at e = 1e-4
+        (4_286, UMI, CallStatus.NOT_DETECTED),
+        (4_287, UMI, CallStatus.INDETERMINATE),  # k_req 5: power falls to 0.929
+    ],
+)
+def test_power_is_evaluated_at_the_actual_depth(n, rule, expected):
+    result = call(0, n, rule)
+    assert result.status is expected
+    if expected is CallStatus.INDETERMINATE:
+        assert result.reasons[0] is Reason.INSUFFICIENT_DEPTH
+        assert result.evidence["power"] < 0.95 <= 1 - 1e-12
+    else:
+        assert result.evidence["power"] >= 0.95
+
+
+def test_notes_worked_examples():
+    # Mutect2 cfDNA normal AD=1530,0 with UMI background: k_req 3, power 0.59, lod95 0.41 %
+    result = call(0, 1_530, UMI)
+    assert result.status is CallStatus.INDETERMINATE
+    assert result.evidence["k_required"] == 3
+    assert result.evidence["power"] == pytest.approx(0.59, abs=0.005)
+    assert result.action == "sequence deeper or supply the BAM: lod95 0.41 % at n=1,530"
+    # VarDict DP=264, VD=2: x < k_min, lod95 2.4 %
+    vardict = call(2, 264)
+    assert vardict.reasons[0] is Reason.INSUFFICIENT_DEPTH
+    assert vardict.lod95 == pytest.approx(0.024, abs=0.0005)
+
+
+def test_every_call_reports_the_numbers_behind_it():
+    result = call(40, 12_000)
+    low, high = result.allele_fraction_ci95
+    assert low < 40 / 12_000 < high
+    for key in ("k_required", "power", "lod95", "background_error", "alpha", "k_min"):
+        assert key in result.evidence
+    assert result.lod95 == result.evidence["lod95"]
+    assert result.hgvs_c == "NM_000125.4:c.1613A>G" and result.method is Method.NGS
+
+
+# --- no evidence, filters, strand, ranges -------------------------------------------------------
+
+
+def test_more_alt_observations_than_depth_is_a_programming_error():
+    with pytest.raises(ValueError, match="alt count 5 exceeds depth 3"):
+        call(5, 3)
+
+
+def test_no_depth_is_no_coverage_never_not_detected():
+    result = call(None, None)
+    assert result.status is CallStatus.INDETERMINATE and result.reasons == (Reason.NO_COVERAGE,)
+    assert "force-call the panel" in result.action
+    assert call(0, 0).reasons == (Reason.NO_COVERAGE,)
+
+
+def test_unknown_alt_count_with_depth_is_allele_not_reported():
+    result = call(None, 20_000)
+    assert result.status is CallStatus.INDETERMINATE
+    assert result.reasons[0] is Reason.ALLELE_NOT_REPORTED
+    assert result.lod95 is not None
+
+
+@pytest.mark.parametrize("x", [0, 5, 40])
+def test_an_artefact_filter_is_never_detected_nor_not_detected(x):
+    result = call(x, 20_000, filters=("germline",))
+    assert result.status is CallStatus.INDETERMINATE
+    assert result.reasons[0] is Reason.ARTEFACT_FILTER
+    assert "germline" in result.action
+
+
+def test_benign_filters_count_and_are_listed():
+    detected = call(40, 12_000, filters=("multiallelic", "weak_evidence"))
+    assert detected.status is CallStatus.DETECTED
+    assert Reason.CALLER_FILTER in detected.reasons
+    assert call(0, 20_000, filters=("f0.02",)).status is CallStatus.NOT_DETECTED
+
+
+@pytest.mark.parametrize(
+    "name, kind",
+    [("PASS", "benign"), ("multiallelic", "benign"), ("clustered_events", "benign"),
+     ("f0.02", "benign"), ("v3", "benign"), ("q30", "benign"), ("LowEVS", "benign"),
+     ("min_dp_10", "benign"), ("low_af", "benign"),
+     ("germline", "artefact"), ("panel_of_normals", "artefact"), ("normal_artifact", "artefact"),
+     ("orientation", "artefact"), ("strand_bias", "artefact"), ("Bias", "artefact"),
+     ("sb_fdr", "artefact"), ("slippage", "artefact"), ("REJECT", "artefact"),
+     ("NOCALL(STDBIAS0.98>0.95)", "artefact"), ("NOCALL(MINCOV6<10)", "benign"),
+     ("something_new", "artefact")],
+)  # fmt: skip
+def test_caller_filter_table(name, kind):
+    assert classify_filter(name)[0].value == kind
+
+
+def test_alt_reads_on_one_strand_only_are_strand_bias():
+    result = call(40, 12_000, alt_forward=40, alt_reverse=0)
+    assert result.status is CallStatus.INDETERMINATE and result.reasons[0] is Reason.STRAND_BIAS
+    assert call(40, 12_000, alt_forward=22, alt_reverse=18).status is CallStatus.DETECTED
+
+
+def test_a_count_range_claims_only_what_holds_over_the_whole_range():
+    phase = (Reason.PHASE_UNKNOWN,)
+    kwargs = {"reasons": phase}
+    straddles = call(40, 12_000, alt_count_range=(0, 40), **kwargs)
+    assert straddles.status is CallStatus.INDETERMINATE
+    assert straddles.reasons[0] is Reason.PHASE_UNKNOWN
+    assert call(100, 12_000, alt_count_range=(97, 100), **kwargs).status is CallStatus.DETECTED
+    excluded = call(3, 12_000, alt_count_range=(0, 3), **kwargs)
+    assert excluded.status is CallStatus.NOT_DETECTED
+    assert Reason.PHASE_UNKNOWN not in excluded.reasons  # the range did not matter
+
+
+# --- properties ---------------------------------------------------------------------------------
+
+depths = st.integers(min_value=1, max_value=60_000)
+backgrounds = st.sampled_from([1e-5, 1e-4, 2e-4, 5e-4, 1e-3])
+
+
+@settings(max_examples=150, deadline=None)
+@given(n=depths, data=st.data(), e=backgrounds)
+def test_raising_the_alt_count_never_turns_detected_into_not_detected(n, data, e):
+    rule = NgsSettings(background_error=e)
+    x = data.draw(st.integers(min_value=0, max_value=n))
+    more = data.draw(st.integers(min_value=x, max_value=n))
+    first, second = call(x, n, rule).status, call(more, n, rule).status
+    if first is CallStatus.DETECTED:
+        assert second is not CallStatus.NOT_DETECTED
+    if second is CallStatus.NOT_DETECTED:
+        assert first is CallStatus.NOT_DETECTED  # fewer alt reads cannot be less excluded
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    n=st.one_of(st.none(), depths),
+    x=st.one_of(st.none(), st.integers(min_value=0, max_value=100)),
+    artefact=st.booleans(),
+)
+def test_absent_or_flagged_evidence_is_never_not_detected(n, x, artefact):
+    assume(n is None or x is None or x <= n)
+    filters = ("panel_of_normals",) if artefact else ()
+    result = call(x, n, filters=filters)
+    if n is None or x is None or artefact:
+        assert result.status is not CallStatus.NOT_DETECTED
+        assert result.reasons  # an indeterminate call always says why
+
+
+@settings(max_examples=100, deadline=None)
+@given(n=depths, data=st.data())
+def test_a_range_across_k_required_is_never_a_claim(n, data):
+    k = call(0, n).evidence["k_required"]
+    assume(k <= n)
+    low = data.draw(st.integers(min_value=0, max_value=max(0, k - 1)))
+    high = data.draw(st.integers(min_value=k, max_value=max(k, n)))
+    result = call(high, n, alt_count_range=(low, high), reasons=(Reason.PHASE_UNKNOWN,))
+    assert result.status is CallStatus.INDETERMINATE
+
+
+# --- settings -----------------------------------------------------------------------------------
+
+
+def test_default_background_is_flagged_and_umi_lowers_it():
+    assert call(0, 20_000).evidence["background_error"] == 5e-4
+    assert Reason.DEFAULT_BACKGROUND in call(0, 20_000).reasons
+    assert call(0, 20_000, UMI).evidence["background_error"] == 1e-4
+    given_e = NgsSettings(background_error=2e-4)
+    assert Reason.DEFAULT_BACKGROUND not in call(0, 20_000, given_e).reasons
+
+
+@pytest.mark.parametrize(
+    "options, message",
+    [({"min_allele_fraction": 0.0}, "--min-allele-fraction 0.0 is not a fraction"),
+     ({"min_allele_fraction": 2.0}, "--min-allele-fraction 2.0 is not a fraction"),
+     ({"background_error": 0.002}, "--background-error 0.002 must be above 0 and below"),
+     ({"background_error": -1e-4}, "--background-error -0.0001 must be above 0")],
+)  # fmt: skip
+def test_out_of_range_options_are_config_errors(options, message):
+    with pytest.raises(ConfigError, match=message):
+        NgsSettings(**options)
+
+
+def test_thresholds_record_every_number_used():
+    thresholds = DEFAULT.thresholds(PANEL)
+    assert thresholds["min_allele_fraction"] == 0.002 and thresholds["alpha"] == 1e-3
+    assert thresholds["k_min"] == 3 and thresholds["required_power"] == 0.95
+    assert set(thresholds["background_error"]) == set(PANEL.names)
+
+
+# --- panel of normals ---------------------------------------------------------------------------
+
+
+def test_background_estimator():
+    rate, upper, dispersion = estimate_background([(0, 10_000), (0, 10_000), (0, 10_000)])
+    assert rate == 0 and upper == pytest.approx(3 / 30_000, rel=0.01)  # rule of three
+    assert dispersion == 1.0
+    _, noisy_upper, noisy_dispersion = estimate_background([(30, 10_000), (0, 10_000)])
+    _, even_upper, _ = estimate_background([(15, 10_000), (15, 10_000)])
+    assert noisy_dispersion > 10 and noisy_upper > even_upper  # over-dispersion widens e
+    with pytest.raises(ValueError, match="no normal has depth"):
+        estimate_background([])
+
+
+def test_pon_build_reproduces_the_committed_pon():
+    text, inputs = build_pon(NORMALS, PANEL)
+    assert text == (PON_DIR / "normals.pon.tsv").read_text()
+    assert len(inputs) == 3
+
+
+def test_pon_sets_the_background_per_hotspot():
+    rule, extra = make_settings(PANEL, pon=PON_DIR / "normals.pon.tsv")
+    assert extra[0].format == "pon"
+    noisy = call(15, 12_000, rule)
+    assert noisy.evidence["background_error"] == pytest.approx(0.000945419)
+    assert noisy.status is CallStatus.INDETERMINATE  # the noisy D538G site needs more depth
+    assert Reason.DEFAULT_BACKGROUND not in noisy.reasons
+
+
+def test_a_real_variant_in_a_normal_is_not_background(tmp_path):
+    text = NORMALS[0].read_text().replace("0/0:11069,6:", "0/0:10075,1000:")
+    (tmp_path / "variant.vcf").write_text(text)
+    pon, _ = build_pon([tmp_path / "variant.vcf", NORMALS[1]], PANEL)
+    assert "#excluded=variant.vcf D538G 1000/11075: above 1%" in pon
+    assert "\nD538G\t1\t9\t" in pon  # only normal_2 (9 alt reads) measures the background
+
+
+def _pon(tmp_path, body: str, meta: str = "#esr1calls_pon_version=1\n#depth_unit=reads\n"):
+    path = tmp_path / "pon.tsv"
+    header = "hotspot\tn_normals\talt_count\tdepth\terror_rate\terror_rate_upper95\tdispersion\n"
+    path.write_text(meta + header + body)
+    return path
+
+
+@pytest.mark.parametrize(
+    "body, message",
+    [("D538X\t3\t1\t30000\t3e-05\t0.0002\t1\n", "pon.tsv, row 4: unknown hotspot 'D538X'"),
+     ("D538G\t3\t1\t30000\tlots\t0.0002\t1\n",
+      "pon.tsv, row 4 (D538G): error_rate 'lots' is not a number"),
+     ("D538G\t3\t1\t30000\t3e-05\t0\t1\n", "error_rate_upper95 must be above 0"),
+     ("D538G\t3\t1\t30000\t3e-05\tnan\t1\n", "must be a finite number"),
+     ("D538G\t3\t1\t30000\t3e-05\t0.0002\t1\nD538G\t3\t1\t30000\t3e-05\t0.0002\t1\n",
+      "pon.tsv, row 5: hotspot D538G is listed twice"),
+     ("D538G\t3\t1\t30000\t3e-05\n", "pon.tsv, row 4: 5 cells, expected 7")],
+)  # fmt: skip
+def test_a_bad_pon_row_is_a_config_error_naming_the_row(tmp_path, body, message):
+    with pytest.raises(ConfigError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        read_pon(_pon(tmp_path, body), known_hotspots=set(PANEL.names), umi=False)
+
+
+def test_pon_file_level_checks(tmp_path):
+    row = "D538G\t3\t1\t30000\t3e-05\t0.0002\t1\n"
+    with pytest.raises(ConfigError, match="not an esr1calls panel of normals"):
+        read_pon(_pon(tmp_path, row, meta=""), known_hotspots=set(PANEL.names), umi=False)
+    molecules = _pon(tmp_path, row, meta="#esr1calls_pon_version=1\n#depth_unit=molecules\n")
+    with pytest.raises(ConfigError, match="the PoN counts molecules, but this run counts reads"):
+        read_pon(molecules, known_hotspots=set(PANEL.names), umi=False)
+    assert read_pon(molecules, known_hotspots=set(PANEL.names), umi=True).rows["D538G"]
+
+
+# --- samples ------------------------------------------------------------------------------------
+
+
+def test_sample_summaries_are_one_plain_sentence():
+    positive = call_vcf(TESTDATA / "vcf/mutect2/esr1_tumour_normal.vcf").samples[0]
+    assert positive.status is SampleStatus.POSITIVE
+    assert positive.summary.startswith("ESR1 V422del (0.25 %), L536Q (0.33 %), Y537C (0.2 %)")
+    empty = call_vcf(TESTDATA / "vcf/mutect2/cfdna-unfiltered.vcf").samples[0]
+    assert empty.summary == (
+        "No ESR1 hotspot mutation detected, but 11 of 11 hotspots are indeterminate "
+        "(no coverage 11), so an ESR1 mutation is not excluded."
+    )
+    negative = [call(0, 20_000)] * 11
+    assert summarize_sample(negative, SampleStatus.NEGATIVE) == (
+        "No ESR1 hotspot mutation detected: all 11 hotspots excluded at the reportable fraction."
+    )
+    for text in (positive.summary, empty.summary):
+        assert text.count(".") - text.count(" %)") <= 2 and "\n" not in text

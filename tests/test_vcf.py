@@ -1,0 +1,534 @@
+"""Reading VCFs: formats and indexes, header decisions, per-caller counts, codon-effect matching."""
+
+from __future__ import annotations
+
+import gzip
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pysam
+import pytest
+
+from esr1calls.errors import VcfFormatError
+from esr1calls.hotspots import load_panel
+from esr1calls.model import Build, CallStatus, Reason
+from esr1calls.ngs import call_vcf
+from esr1calls.vcf import (
+    Caller,
+    detect_build,
+    detect_caller,
+    parse_header,
+    read_vcf_evidence,
+    select_sample,
+)
+
+from .conftest import TESTDATA
+
+VCF = TESTDATA / "vcf"
+PANEL = load_panel()
+
+M2_HEADER = [
+    "##fileformat=VCFv4.2",
+    '##FORMAT=<ID=GT,Number=1,Type=String,Description="Genotype">',
+    '##FORMAT=<ID=AD,Number=R,Type=Integer,Description="Allelic depths">',
+    '##FORMAT=<ID=DP,Number=1,Type=Integer,Description="Depth">',
+    '##FORMAT=<ID=PGT,Number=1,Type=String,Description="Physical phasing haplotype">',
+    '##FORMAT=<ID=PID,Number=1,Type=String,Description="Physical phasing ID">',
+    '##FORMAT=<ID=PS,Number=1,Type=Integer,Description="Phasing set">',
+    '##FILTER=<ID=germline,Description="germline">',
+    "##MutectVersion=2.2",
+    "##source=Mutect2",
+    "##contig=<ID=chr6,length=170805979>",
+    "##tumor_sample=T",
+]
+GENERIC_HEADER = [line for line in M2_HEADER if "Mutect" not in line and "tumor" not in line]
+
+
+def write_vcf(path: Path, rows: list[str], header: list[str] = M2_HEADER, samples=("T",)) -> Path:
+    columns = "\t".join(["#CHROM", "POS", "ID", "REF", "ALT", "QUAL", "FILTER", "INFO"])
+    if samples:
+        columns += "\tFORMAT\t" + "\t".join(samples)
+    path.write_text("\n".join([*header, columns, *rows]) + "\n")
+    return path
+
+
+def row(pos: int, ref: str, alt: str, sample: str, fmt: str = "GT:AD:DP", filt: str = "PASS",
+        chrom: str = "chr6") -> str:  # fmt: skip
+    return f"{chrom}\t{pos}\t.\t{ref}\t{alt}\t.\t{filt}\t.\t{fmt}\t{sample}"
+
+
+def calls_of(path: Path, **kwargs):
+    return {c.hotspot: c for c in call_vcf(path, **kwargs).samples[0].calls}
+
+
+# --- header decisions -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "path, caller",
+    [
+        ("mutect2/esr1_tumour_normal.vcf", Caller.MUTECT2),
+        ("mutect2/esr1_gvcf.g.vcf", Caller.MUTECT2),
+        ("haplotypecaller/esr1_tumour.g.vcf", Caller.HAPLOTYPECALLER),
+        ("mutect1/test_mutect.vcf", Caller.MUTECT1),
+        ("strelka/test_strelka.vcf", Caller.STRELKA),
+        ("strelka/somatic.indels.vcf", Caller.STRELKA),
+        ("varscan2/esr1_somatic.vcf", Caller.VARSCAN2),
+        ("vardict/esr1_paired.vcf", Caller.VARDICT),
+        ("lofreq/lofreq-out1.vcf", Caller.LOFREQ),
+        ("freebayes/tiny_chr22_full.vcf", Caller.FREEBAYES),
+        ("bcftools/esr1_mpileup.vcf", Caller.BCFTOOLS),
+        ("bcftools/mpileup.c.1.out.vcf", Caller.BCFTOOLS),
+        ("pisces/esr1_plasma.genome.vcf", Caller.PISCES),
+        ("dragen/esr1_tumour_only.vcf", Caller.DRAGEN),
+        ("iontorrent/esr1_tvc.vcf", Caller.TVC),
+        ("generic/esr1_ad_dp.vcf", Caller.GENERIC),
+        ("freebayes/test.oncogemini.vcf", Caller.GENERIC),
+    ],
+)
+def test_caller_is_recognised_from_the_header(path, caller):
+    lines = [line for line in (VCF / path).read_text().splitlines() if line.startswith("#")]
+    assert detect_caller(parse_header(lines)) is caller
+
+
+@pytest.mark.parametrize(
+    "lines, build, evidence",
+    [
+        (["##contig=<ID=6,length=171115067>"], Build.GRCH37, "##contig 6 length 171,115,067"),
+        (["##contig=<ID=chr6,length=170805979>"], Build.GRCH38, "##contig chr6 length"),
+        (["##contig=<ID=chr6,assembly=hg19>"], Build.GRCH37, "assembly=hg19"),
+        (["##reference=file:///refs/Homo_sapiens_assembly38.fasta"], Build.GRCH38, "##reference"),
+        (["##reference=/refs/hs37d5.fa"], Build.GRCH37, "names hs37d5"),
+        (['##GATKCommandLine=<ID=HaplotypeCaller,CommandLine="x --reference '
+          'human_g1k_v37.20.21.fasta">'], Build.GRCH37, "names human_g1k_v37"),
+    ],
+)  # fmt: skip
+def test_build_is_read_from_the_header(lines, build, evidence):
+    found, why = detect_build(parse_header(lines))
+    assert found is build and evidence in why
+
+
+def test_build_evidence_that_contradicts_itself_is_refused():
+    with pytest.raises(ValueError, match="neither GRCh37"):
+        detect_build(parse_header(["##contig=<ID=chr6,length=172126628>"]))  # T2T chr6
+    with pytest.raises(ValueError, match="both GRCh37 and GRCh38"):
+        detect_build(parse_header(["##reference=liftover_hg19_to_hg38.fa"]))
+
+
+def test_unknown_build_reports_what_was_found():
+    found, clues = detect_build(parse_header(["##contig=<ID=6>", "##reference=ref.fa"]))
+    assert found is None
+    assert clues == "##contig=<ID=6> without a length; ##reference=ref.fa"
+
+
+def test_build_option_must_agree_with_the_header(tmp_path):
+    path = write_vcf(tmp_path / "a.vcf", [])
+    with pytest.raises(VcfFormatError, match="--build GRCh37 contradicts the header"):
+        call_vcf(path, build="GRCh37")
+    lifted = write_vcf(tmp_path / "b.vcf", [], [*M2_HEADER, "##liftOverProgram=CrossMap"])
+    result = call_vcf(lifted, build="GRCh37")  # stale contigs after liftover: --build wins
+    assert result.samples[0].details["build"] == "GRCh37"
+
+
+def _header(*lines: str, samples: tuple[str, ...]) -> object:
+    columns = "\t".join(["#CHROM", "POS", "ID", "REF", "ALT", "QUAL", "FILTER", "INFO", "FORMAT"])
+    return parse_header([*lines, "\t".join([columns, *samples])])
+
+
+def test_tumour_sample_choice_follows_the_header_evidence():
+    tn = _header("##tumor_sample=T1", "##normal_sample=N1", samples=("N1", "T1"))
+    assert select_sample(tn, Caller.MUTECT2, None) == ("T1", "##tumor_sample", "N1")
+    fixed = _header(samples=("NORMAL", "TUMOR"))
+    assert select_sample(fixed, Caller.STRELKA, None)[0] == "TUMOR"
+    paired = _header(samples=("abc", "abc-match"))
+    assert select_sample(paired, Caller.VARDICT, None)[::2] == ("abc", "abc-match")
+    assert select_sample(_header(samples=("only",)), Caller.GENERIC, None)[0] == "only"
+    assert select_sample(_header(samples=()), Caller.LOFREQ, None)[0] is None
+    assert select_sample(paired, Caller.GENERIC, "abc-match")[:2] == ("abc-match", "--sample")
+
+
+def test_ambiguous_or_missing_samples_are_refused_by_name():
+    several = _header(samples=("A", "B", "C"))
+    with pytest.raises(ValueError, match=r"^3 samples and no ##tumor_sample line: A, B, C\."):
+        select_sample(several, Caller.GENERIC, None)
+    with pytest.raises(ValueError, match=r"sample 'X' is not in this VCF\. Samples: A, B, C"):
+        select_sample(several, Caller.GENERIC, "X")
+    stale = _header("##tumor_sample=GONE", samples=("A", "B"))
+    with pytest.raises(ValueError, match="##tumor_sample=GONE is not a sample column"):
+        select_sample(stale, Caller.MUTECT2, None)
+
+
+# --- formats, indexes, streaming ----------------------------------------------------------------
+
+
+def _summary(path: Path, **kwargs) -> list[tuple]:
+    return [
+        (c.hotspot, c.status, c.alt_count, c.depth, c.reasons)
+        for c in call_vcf(path, **kwargs).samples[0].calls
+    ]
+
+
+def _bgzip(src: Path, dst: Path) -> Path:
+    pysam.tabix_compress(str(src), str(dst), force=True)
+    return dst
+
+
+def _bcf(src: Path, dst: Path, index: bool) -> Path:
+    subprocess.run(["bcftools", "view", "-Ob", "-o", str(dst), str(src)], check=True)
+    if index:
+        subprocess.run(["bcftools", "index", "-f", str(dst)], check=True)
+    return dst
+
+
+FORMS = ["plain-text", "gzip", "bgzf", "bgzf+tbi", "bgzf+csi", "bcf", "bcf+csi"]
+
+
+@pytest.mark.parametrize("form", FORMS)
+@pytest.mark.parametrize(
+    "fixture",
+    ["mutect2/esr1_tumour_normal.vcf", "mutect2/esr1_gvcf.g.vcf", "pisces/esr1_plasma.genome.vcf",
+     "iontorrent/esr1_tvc.vcf", "strelka/somatic.snvs.vcf", "freebayes/esr1_plasma.vcf"],
+)  # fmt: skip
+def test_every_container_and_index_gives_the_same_calls(fixture, form, tmp_path):
+    src = VCF / fixture
+    if form == "plain-text":
+        path = src
+    elif form == "gzip":
+        path = tmp_path / "x.vcf.gz"
+        path.write_bytes(gzip.compress(src.read_bytes()))
+    elif form.startswith("bgzf"):
+        path = _bgzip(src, tmp_path / "x.vcf.gz")
+        if form != "bgzf":
+            pysam.tabix_index(str(path), preset="vcf", force=True, csi=form.endswith("csi"))
+    else:
+        path = _bcf(src, tmp_path / "x.bcf", index=form.endswith("csi"))
+    result = call_vcf(path)
+    access = result.samples[0].details["access"]
+    expected_access = {"bgzf+tbi": "tabix index", "bgzf+csi": "CSI index", "bcf+csi": "CSI index"}
+    assert access.startswith(expected_access.get(form, "one streaming pass"))
+    assert _summary(path) == _summary(src)
+    assert result.inputs[0].sha256 == _sha256(path)
+
+
+def _sha256(path: Path) -> str:
+    import hashlib
+
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_gvcf_block_starting_far_upstream_is_found_streaming_and_indexed(tmp_path):
+    header = [*M2_HEADER, '##FORMAT=<ID=MIN_DP,Number=1,Type=Integer,Description="min">',
+              '##INFO=<ID=END,Number=1,Type=Integer,Description="end">']  # fmt: skip
+    rows = [
+        "chr1\t152098788\t.\tA\tC\t.\tPASS\t.\tGT:AD:DP\t0/1:100,900:1000",  # wrong chromosome
+        "chr6\t150000000\t.\tA\t<NON_REF>\t.\t.\tEND=153000000\tGT:DP:MIN_DP\t0/0:13000:12500",
+        "chr16\t152098788\t.\tA\tC\t.\tPASS\t.\tGT:AD:DP\t0/1:100,900:1000",
+    ]
+    text = write_vcf(tmp_path / "blocks.vcf", rows, header)
+    calls = calls_of(text)
+    assert {c.status for c in calls.values()} == {CallStatus.NOT_DETECTED}
+    assert {c.depth for c in calls.values()} == {12500}
+    indexed = _bgzip(text, tmp_path / "blocks.vcf.gz")
+    pysam.tabix_index(str(indexed), preset="vcf", force=True)
+    assert _summary(indexed) == _summary(text)
+
+
+def test_records_are_found_in_an_unsorted_file_with_either_chromosome_name(tmp_path):
+    rows = [
+        row(152098791, "A", "G", "0/1:11900,100:12000", chrom="6"),
+        row(152011697, "G", "C", "0/1:6000,6000:12000", chrom="6"),
+    ]
+    header = [h.replace("chr6", "6") for h in M2_HEADER]
+    calls = calls_of(write_vcf(tmp_path / "unsorted.vcf", rows, header))
+    assert calls["D538G"].status is CallStatus.DETECTED and calls["D538G"].alt_count == 100
+    assert calls["E380Q"].alt_count == 6000
+
+
+def test_a_stale_index_is_ignored_with_a_notice(tmp_path):
+    path = _bgzip(VCF / "mutect2/esr1_tumour_normal.vcf", tmp_path / "x.vcf.gz")
+    pysam.tabix_index(str(path), preset="vcf", force=True)
+    index = Path(str(path) + ".tbi")
+    os.utime(index, (1_000_000, 1_000_000))  # older than the data
+    result = call_vcf(path)
+    assert result.samples[0].details["access"].startswith("one streaming pass")
+    assert any("older than the file" in n for n in result.notices)
+
+
+# --- refusals -----------------------------------------------------------------------------------
+
+
+def test_truncated_bgzf_is_refused(tmp_path):
+    data = _bgzip(VCF / "mutect2/cfdna-unfiltered.vcf", tmp_path / "x.vcf.gz").read_bytes()
+    cut = tmp_path / "cut.vcf.gz"
+    cut.write_bytes(data[: len(data) // 2])
+    with pytest.raises(VcfFormatError, match=r"^cut\.vcf\.gz: the file is truncated"):
+        read_vcf_evidence(cut, PANEL)
+
+
+def test_truncated_plain_gzip_is_refused(tmp_path):
+    data = gzip.compress((VCF / "mutect2/cfdna-unfiltered.vcf").read_bytes())
+    cut = tmp_path / "cut.vcf.gz"
+    cut.write_bytes(data[: len(data) // 2])
+    with pytest.raises(VcfFormatError, match="compressed file is truncated or corrupt"):
+        read_vcf_evidence(cut, PANEL)
+
+
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        (b"", "the file is empty"),
+        (b"well,sample,ct\nA1,S1,25.1\n", "not a VCF or BCF (it starts with 'well,sample,ct'"),
+        (b"##fileformat=VCFv4.2\n##source=x\n", "the header has no #CHROM line"),
+    ],
+)
+def test_files_that_are_not_vcfs_are_refused(tmp_path, content, message):
+    path = tmp_path / "input.vcf"
+    path.write_bytes(content)
+    with pytest.raises(VcfFormatError, match=re.escape(message)):
+        read_vcf_evidence(path, PANEL)
+
+
+def test_bam_input_is_not_supported_yet(tmp_path):
+    path = tmp_path / "reads.bam"
+    header = {"HD": {"VN": "1.6"}, "SQ": [{"SN": "chr6", "LN": 170805979}]}
+    with pysam.AlignmentFile(str(path), "wb", header=header):
+        pass
+    with pytest.raises(VcfFormatError, match="BAM/CRAM input is not supported yet"):
+        read_vcf_evidence(path, PANEL)
+
+
+def test_a_ref_base_that_disagrees_with_the_build_names_the_record(tmp_path):
+    path = write_vcf(tmp_path / "x.vcf", [row(152098788, "G", "C", "0/1:100,10:110")])
+    with pytest.raises(VcfFormatError) as caught:
+        read_vcf_evidence(path, PANEL)
+    assert str(caught.value) == (
+        "x.vcf, record chr6:152098788 (line 14): REF G at 152098788 does not match NM_000125.4 "
+        "(GRCh38): expected A. The VCF does not match the GRCh38 reference: check --build and "
+        "the reference it was called against"
+    )
+
+
+def test_a_vcf_without_counts_is_refused(tmp_path):
+    header = ["##fileformat=VCFv4.2", "##contig=<ID=chr6,length=170805979>"]
+    path = write_vcf(tmp_path / "x.vcf", [], header, samples=())
+    with pytest.raises(VcfFormatError, match="no allele-count fields in the header"):
+        read_vcf_evidence(path, PANEL)
+
+
+# --- codon-effect matching ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "pos, ref, alt",
+    [
+        (152061016, "ATGG", "A"),  # left-aligned
+        (152061017, "TGGT", "T"),
+        (152061019, "GTGG", "G"),  # right-shifted (HGVS 3' rule, VarDict -3)
+        (152061015, "CATGG", "CA"),  # padded
+        (152061016, "ATGGTG", "ATG"),
+    ],
+)
+def test_v422del_is_recognised_in_every_representation(tmp_path, pos, ref, alt):
+    path = write_vcf(tmp_path / "x.vcf", [row(pos, ref, alt, "0/1:11970,30:12000")])
+    calls = calls_of(path)
+    assert calls["V422del"].status is CallStatus.DETECTED and calls["V422del"].alt_count == 30
+
+
+def test_two_representations_of_one_deletion_are_not_counted_twice(tmp_path):
+    rows = [
+        row(152061016, "ATGG", "A", "0/1:11970,30:12000"),
+        row(152061019, "GTGG", "G", "0/1:11972,28:12000"),
+    ]
+    call = calls_of(write_vcf(tmp_path / "x.vcf", rows))["V422del"]
+    assert call.alt_count == 30  # the larger, not 58
+    assert call.evidence["representations"] == [
+        "152061017 TGG>- (V422del): 30", "152061020 TGG>- (V422del): 28"]  # fmt: skip
+
+
+def test_l536q_as_one_mnv(tmp_path):
+    calls = calls_of(
+        write_vcf(tmp_path / "x.vcf", [row(152098785, "TC", "AG", "0/1:11960,40:12000")])
+    )
+    assert calls["L536Q"].status is CallStatus.DETECTED
+    assert calls["L536H"].status is CallStatus.NOT_DETECTED  # CTC>CAG is not His
+    assert Reason.OTHER_CHANGE_IN_CODON in calls["L536H"].reasons
+
+
+def _two_snvs(tmp_path, first: str, second: str, fmt: str = "GT:AD:DP", header=M2_HEADER):
+    rows = [row(152098785, "T", "A", first, fmt), row(152098786, "C", "G", second, fmt)]
+    return calls_of(write_vcf(tmp_path / "x.vcf", rows, header))
+
+
+def test_l536q_as_two_snvs_phased_in_cis_by_pgt_pid(tmp_path):
+    fmt = "GT:AD:DP:PGT:PID"
+    calls = _two_snvs(tmp_path, "0|1:11960,40:12000:0|1:p1", "0|1:11960,40:12000:0|1:p1", fmt)
+    assert calls["L536Q"].status is CallStatus.DETECTED and calls["L536Q"].alt_count == 40
+    assert calls["L536Q"].evidence["phase"] == "phased by the caller (PGT/PID)"
+    assert calls["L536H"].alt_count == 0 and calls["L536H"].status is CallStatus.NOT_DETECTED
+
+
+def test_l536q_as_two_snvs_phased_by_ps(tmp_path):
+    fmt = "GT:AD:DP:PS"
+    calls = _two_snvs(tmp_path, "0|1:11960,40:12000:785", "0|1:11960,40:12000:785", fmt)
+    assert calls["L536Q"].status is CallStatus.DETECTED
+    assert calls["L536Q"].evidence["phase"] == "phased by the caller (PS and phased GT)"
+
+
+def test_snvs_phased_in_trans_stay_separate(tmp_path):
+    fmt = "GT:AD:DP:PGT:PID"
+    calls = _two_snvs(tmp_path, "0|1:11960,40:12000:0|1:p1", "1|0:11960,40:12000:1|0:p1", fmt)
+    assert calls["L536H"].status is CallStatus.DETECTED and calls["L536H"].alt_count == 40
+    assert calls["L536Q"].status is CallStatus.NOT_DETECTED
+
+
+def test_unphased_snvs_with_equal_counts_are_never_a_confident_call(tmp_path):
+    calls = _two_snvs(tmp_path, "0/1:11960,40:12000", "0/1:11960,40:12000", header=GENERIC_HEADER)
+    for name in ("L536Q", "L536H"):
+        assert calls[name].status is CallStatus.INDETERMINATE
+        assert calls[name].reasons[0] is Reason.PHASE_UNKNOWN
+        assert calls[name].evidence["alt_count_range"] == [0, 40]
+    assert "equal counts (40) suggest one molecule (L536Q)" in calls["L536Q"].evidence["phase"]
+
+
+def test_unphased_noise_next_to_a_clear_snv_does_not_block_it(tmp_path):
+    calls = _two_snvs(tmp_path, "0/1:11900,100:12000", "0/1:11997,3:12000", header=GENERIC_HEADER)
+    assert calls["L536H"].status is CallStatus.DETECTED  # at least 97 reads are His only
+    assert calls["L536Q"].status is CallStatus.NOT_DETECTED  # at most 3 reads can be Gln
+    assert calls["L536Q"].evidence["alt_count_range"] == [0, 3]
+
+
+def test_y537_double_change_is_threonine_neither_n_nor_s(tmp_path):
+    mnv = [row(152098787, "TA", "AC", "0/1:11950,50:12000")]
+    calls = calls_of(write_vcf(tmp_path / "mnv.vcf", mnv))
+    assert calls["Y537N"].status is calls["Y537S"].status is CallStatus.NOT_DETECTED
+    assert calls["Y537S"].evidence["other_changes_in_codon"] == ["152098787 TA>AC (Y537T) (50)"]
+    split = [row(152098787, "T", "A", "0/1:11950,50:12000"),
+             row(152098788, "A", "C", "0/1:11950,50:12000")]  # fmt: skip
+    calls = calls_of(write_vcf(tmp_path / "split.vcf", split, GENERIC_HEADER))
+    assert calls["Y537N"].status is calls["Y537S"].status is CallStatus.INDETERMINATE
+    assert Reason.PHASE_UNKNOWN in calls["Y537N"].reasons
+
+
+def test_multiallelic_site_counts_each_alt_against_every_allele(tmp_path):
+    path = write_vcf(tmp_path / "x.vcf", [row(152098788, "A", "C,G", "0/1/2:11796,180,24:12000")])
+    calls = calls_of(path)
+    assert (calls["Y537S"].alt_count, calls["Y537S"].depth) == (180, 12000)
+    assert (calls["Y537C"].alt_count, calls["Y537C"].depth) == (24, 12000)
+
+
+def test_split_records_without_kept_sums_get_the_site_depth_back(tmp_path):
+    split = [row(152098788, "A", "C", "0/1:11796,180:11976"), row(152098788, "A", "G",
+             "0/1:11796,24:11820")]  # fmt: skip
+    calls = calls_of(write_vcf(tmp_path / "x.vcf", split, GENERIC_HEADER))
+    assert calls["Y537S"].depth == calls["Y537C"].depth == 12000
+    assert "REF + every ALT" in calls["Y537C"].evidence["fields"]["depth"]
+
+
+def test_strelka_counts_every_base_of_an_snv_record():
+    calls = calls_of(VCF / "strelka/somatic.snvs.vcf")
+    assert calls["Y537C"].alt_count == 24  # from GU, though the ALT is C
+    assert calls["Y537C"].evidence["fields"]["alt_count"] == "FORMAT/GU[0] (tier 1)"
+
+
+def test_ion_torrent_counts_follow_alt_order_and_ids_follow_omapalt():
+    calls = calls_of(VCF / "iontorrent/esr1_tvc.vcf")
+    assert (calls["Y537S"].alt_count, calls["Y537S"].evidence["caller_hotspot_id"]) == (
+        180, "COSM1074639")  # fmt: skip
+    assert (calls["Y537C"].alt_count, calls["Y537C"].evidence["caller_hotspot_id"]) == (
+        24, "COSM1074637")  # fmt: skip
+    assert calls["E380Q"].evidence["filters"] == ["NOCALL(STDBIAS0.9877>0.95)"]
+
+
+def test_mutect2_posterior_af_is_shown_but_not_used():
+    call = calls_of(VCF / "mutect2/esr1_tumour_normal.vcf")["S463P"]
+    assert call.alt_count == 0 and call.depth == 1530
+    assert call.evidence["caller_allele_fraction_not_used"] == pytest.approx(9.784e-04)
+    assert call.allele_fraction == 0.0
+
+
+def test_an_unlisted_allele_is_zero_only_for_a_caller_that_weighs_every_allele(tmp_path):
+    rows = [row(152098788, "A", "C", "0/1:11820,180:12000")]
+    mutect2 = calls_of(write_vcf(tmp_path / "m2.vcf", rows))["Y537C"]
+    assert mutect2.status is CallStatus.NOT_DETECTED and mutect2.alt_count == 0
+    generic = calls_of(write_vcf(tmp_path / "g.vcf", rows, GENERIC_HEADER))["Y537C"]
+    assert generic.status is CallStatus.NOT_DETECTED  # DP - sum(AD) = 0 bounds it
+    rows = [row(152098788, "A", "C", "0/1:11800,180:12000")]  # 20 reads unassigned
+    bounded = calls_of(write_vcf(tmp_path / "b.vcf", rows, GENERIC_HEADER))["Y537C"]
+    assert bounded.status is CallStatus.INDETERMINATE
+    assert bounded.reasons[0] is Reason.ALLELE_NOT_REPORTED
+    assert bounded.evidence["alt_count_range"] == [0, 20]
+
+
+def test_germline_reference_blocks_give_depth_but_never_not_detected():
+    calls = calls_of(VCF / "haplotypecaller/esr1_tumour.g.vcf")
+    assert calls["D538G"].depth == 15300 and calls["D538G"].lod95 is not None
+    assert calls["D538G"].status is CallStatus.INDETERMINATE
+    assert calls["D538G"].reasons[0] is Reason.ALLELE_NOT_REPORTED
+
+
+def test_records_read_but_not_used_are_listed_as_dropped(tmp_path):
+    header = [*M2_HEADER, '##INFO=<ID=END,Number=1,Type=Integer,Description="end">']
+    rows = [
+        row(152098791, "A", "G", "./.:.:."),
+        "chr6\t152098780\t.\tA\t<NON_REF>\t.\t.\tEND=152098800\tGT:DP\t0/0:12000",
+        row(152011697, "G", "C", "0/1:11900,100:12000"),
+        row(152011697, "G", "C", "0/1:11900,100:12000"),
+    ]
+    result = call_vcf(write_vcf(tmp_path / "x.vcf", rows, header))
+    reasons = [(d.place, d.reason) for d in result.dropped]
+    assert reasons == [
+        ("record chr6:152098791 (line 15)", "the tumour sample has no values in this record (./.)"),
+        ("record chr6:152098780 (line 16)",
+         "reference block without MIN_DP: its DP is the block median, not a minimum"),
+        ("record chr6:152011697 (line 18)", "duplicate of an earlier record"),
+    ]  # fmt: skip
+    calls = {c.hotspot: c for c in result.samples[0].calls}
+    assert calls["D538G"].reasons[0] is Reason.NO_COVERAGE  # dropped records give no depth
+
+
+def test_indexed_and_streamed_reads_drop_the_same_duplicates(tmp_path):
+    header = [*M2_HEADER, '##FORMAT=<ID=MIN_DP,Number=1,Type=Integer,Description="min">',
+              '##INFO=<ID=END,Number=1,Type=Integer,Description="end">']  # fmt: skip
+    block = "chr6\t152050000\t.\tA\t<NON_REF>\t.\t.\tEND=152100000\tGT:DP:MIN_DP\t0/0:13000:12500"
+    rows = [block, *[row(152098791, "A", "G", "0/1:11900,100:12000")] * 2]
+    text = write_vcf(tmp_path / "dup.vcf", rows, header)
+    indexed = _bgzip(text, tmp_path / "dup.vcf.gz")
+    pysam.tabix_index(str(indexed), preset="vcf", force=True)
+    streamed, fetched = call_vcf(text), call_vcf(indexed)
+    # the block spans three fetch windows but is one record; the repeated D538G line is a duplicate
+    assert (
+        [d.reason for d in streamed.dropped]
+        == [d.reason for d in fetched.dropped]
+        == ["duplicate of an earlier record"]
+    )
+    assert _summary(text) == _summary(indexed)
+
+
+def test_counts_above_the_depth_are_dropped_as_malformed(tmp_path):
+    rows = [row(152098791, "A", "G", "0/1:10,50:40", filt="PASS")]
+    header = [line for line in GENERIC_HEADER if "MutectVersion" not in line]
+    result = call_vcf(write_vcf(tmp_path / "x.vcf", rows, [*header, "##source=Pisces 5.2"]))
+    assert [d.reason for d in result.dropped] == [
+        "an alt count exceeds the depth (FORMAT/DP): malformed"
+    ]
+
+
+def test_sites_only_vcf_is_named_after_the_file():
+    assert call_vcf(VCF / "lofreq/esr1_plasma.vcf").samples[0].sample_id == "esr1_plasma"
+
+
+def test_bcftools_is_available_for_the_bcf_cases():
+    assert shutil.which("bcftools"), "run scripts/install-system-deps.sh"
+
+
+def test_a_deletion_is_not_made_uncertain_by_an_unphased_snv_in_its_codon(tmp_path):
+    rows = [
+        row(152061016, "ATGG", "A", "0/1:11970,30:12000"),
+        row(152061019, "G", "A", "0/1:11990,10:12000"),  # c.1264G>A in codon 422 (V422M)
+    ]
+    call = calls_of(write_vcf(tmp_path / "x.vcf", rows, GENERIC_HEADER))["V422del"]
+    assert call.status is CallStatus.DETECTED and call.alt_count == 30
+    assert Reason.OTHER_CHANGE_IN_CODON in call.reasons
