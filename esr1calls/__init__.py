@@ -21,14 +21,35 @@ from .model import (
     Call,
     CallStatus,
     Method,
+    PlateFormat,
     Reason,
     SampleReport,
     SampleStatus,
 )
-from .ngs import NgsSettings, call_vcf
-from .pcr import call_pcr
-from .plates import PlateFormat, read_plate, sniff_format
-from .reads import ReadCounts, count_hotspots
+
+# The readers and callers load pandas or pysam; they are imported on first use, so that
+# `import esr1calls` and every command that does not need them start fast.
+_LAZY = {
+    "NgsSettings": "ngs",
+    "call_vcf": "ngs",
+    "call_pcr": "pcr",
+    "read_plate": "plates",
+    "sniff_format": "plates",
+    "ReadCounts": "reads",
+    "count_hotspots": "reads",
+}
+
+
+def __getattr__(name: str) -> object:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'esr1calls' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "HOTSPOTS",

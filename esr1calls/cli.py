@@ -22,11 +22,7 @@ from .batch import JobOutcome, default_workers, plan_jobs, run_batch, summarise
 from .errors import Esr1CallsError
 from .hotspots import DEFAULT_PANEL, PANEL_FORMATS, Panel, export_panel, load_panel
 from .kit import EXAMPLE_KIT, describe_kit, load_kit
-from .model import Build
-from .ngs import DEFAULT_MIN_ALLELE_FRACTION, call_vcfs, make_settings
-from .pcr import call_pcr
-from .plates import PLATE_FORMATS
-from .pon import build_pon
+from .model import DEFAULT_MIN_ALLELE_FRACTION, Build, PlateFormat
 from .provenance import command_line
 from .report import ReportOptions, write_document, write_reports, write_text_atomic
 
@@ -294,7 +290,7 @@ def hotspots_command(
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(["auto", *PLATE_FORMATS]),
+    type=click.Choice(["auto", *(f.value for f in PlateFormat)]),
     default="auto",
     show_default=True,
     help="Export format; auto detects it from the content.",
@@ -317,6 +313,8 @@ def pcr_command(
 
     Example: esr1calls pcr run1.txt --plate-map run1_map.csv -o results
     """
+    from .pcr import call_pcr  # loads pandas and the plate readers
+
     panel = resolve_panel(panel_spec, hotspot_names)
     result = call_pcr(exports, plate_maps, kit=kit, panel=panel, fmt=None if fmt == "auto" else fmt)
     finish(write_reports(result, outdir, report_options(ctx, reproducible)))
@@ -419,15 +417,22 @@ def kit_validate(kit_file: Path) -> None:
 
 
 @cli.command("report")
-@click.argument("calls_json", nargs=-1, required=True,
-                type=click.Path(exists=True, dir_okay=False, path_type=Path))  # fmt: skip
+@click.argument(
+    "calls_json",
+    nargs=-1,
+    required=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+)
 @build_option(required=False)
 @output_options
 @click.pass_context
 def report_command(
-    ctx: click.Context, calls_json: tuple[Path, ...], build: str | None, outdir: Path,
+    ctx: click.Context,
+    calls_json: tuple[Path, ...],
+    build: str | None,
+    outdir: Path,
     reproducible: bool,
-) -> None:  # fmt: skip
+) -> None:
     """Re-render earlier results, or merge several runs into one cohort report.
 
     Each CALLS_JSON (written by pcr, ngs, batch or report) is checked against the calls.json
@@ -454,9 +459,12 @@ _EXISTING_FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
 
 @cli.command("ngs")
 @click.argument("inputs", nargs=-1, required=True, metavar="VCF...", type=_EXISTING_FILE)
-@click.option("--sample", default=None,
-              help="Tumour sample column (default: ##tumor_sample, the caller's convention, "
-                   "or the only sample).")  # fmt: skip
+@click.option(
+    "--sample",
+    default=None,
+    help="Tumour sample column (default: ##tumor_sample, the caller's convention, "
+    "or the only sample).",
+)
 @build_option(required=False)
 @click.option(
     "--umi",
@@ -476,17 +484,29 @@ _EXISTING_FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
     show_default=True,
     help="Reportable fraction, as a fraction (0.002 = 0.2 %).",
 )
-@click.option("--background-error", type=float, default=None,
-              help="Background error for every hotspot without a PoN row "
-                   "(default 5e-4; 1e-4 with --umi).")  # fmt: skip
+@click.option(
+    "--background-error",
+    type=float,
+    default=None,
+    help="Background error for every hotspot without a PoN row (default 5e-4; 1e-4 with --umi).",
+)
 @panel_options
 @output_options
 @click.pass_context
 def ngs_command(
-    ctx: click.Context, inputs: tuple[Path, ...], sample: str | None, build: str | None,
-    umi: bool, pon: Path | None, min_allele_fraction: float, background_error: float | None,
-    panel_spec: str, hotspot_names: str | None, outdir: Path, reproducible: bool,
-) -> None:  # fmt: skip
+    ctx: click.Context,
+    inputs: tuple[Path, ...],
+    sample: str | None,
+    build: str | None,
+    umi: bool,
+    pon: Path | None,
+    min_allele_fraction: float,
+    background_error: float | None,
+    panel_spec: str,
+    hotspot_names: str | None,
+    outdir: Path,
+    reproducible: bool,
+) -> None:
     """Call the ESR1 hotspots in NGS VCF/BCF files from any common caller.
 
     \b
@@ -494,11 +514,16 @@ def ngs_command(
       esr1calls ngs tumour.vcf.gz -o results
       esr1calls ngs plasma.vcf.gz --umi --pon pon.tsv --build GRCh38 -o results
     """
+    from .ngs import call_vcfs, make_settings  # loads pysam
+
     panel = resolve_panel(panel_spec, hotspot_names)
     settings, extra = make_settings(
-        panel, min_allele_fraction=min_allele_fraction, background_error=background_error,
-        umi=umi, pon=pon,
-    )  # fmt: skip
+        panel,
+        min_allele_fraction=min_allele_fraction,
+        background_error=background_error,
+        umi=umi,
+        pon=pon,
+    )
     result = call_vcfs(
         inputs, panel=panel, settings=settings, sample=sample, build=build, extra_inputs=extra
     )
@@ -514,26 +539,39 @@ def pon_group() -> None:
 
 @pon_group.command("build")
 @click.argument("normals", nargs=-1, required=True, metavar="NORMAL.vcf...", type=_EXISTING_FILE)
-@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path),
-              help="The PoN TSV to write.")  # fmt: skip
+@click.option(
+    "-o",
+    "--output",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The PoN TSV to write.",
+)
 @click.option("--umi", is_flag=True, help="The normals' depths count molecules (UMI consensus).")
 @click.option("--sample", default=None, help="Sample column to read in each normal VCF.")
 @build_option(required=False)
 @panel_options
 @debug_option
 def pon_build_command(
-    normals: tuple[Path, ...], output: Path, umi: bool, sample: str | None, build: str | None,
-    panel_spec: str, hotspot_names: str | None,
-) -> None:  # fmt: skip
+    normals: tuple[Path, ...],
+    output: Path,
+    umi: bool,
+    sample: str | None,
+    build: str | None,
+    panel_spec: str,
+    hotspot_names: str | None,
+) -> None:
     """Estimate per-hotspot background error from normal VCFs.
 
     \b
     Example:
       esr1calls pon build normal1.vcf.gz normal2.vcf.gz -o pon.tsv
     """
+    from .pon import build_pon  # loads pysam
+
     panel = resolve_panel(panel_spec, hotspot_names)
-    text, _ = build_pon(normals, panel, umi=umi, sample=sample,
-                        build=Build.parse(build) if build else None)  # fmt: skip
+    text, _ = build_pon(
+        normals, panel, umi=umi, sample=sample, build=Build.parse(build) if build else None
+    )
     write_text_atomic(output, text)
     click.echo(
         f"esr1calls: panel of normals written to {output} ({len(normals)} normals)", err=True

@@ -32,6 +32,7 @@ from typing import Any
 from .errors import ConfigError
 from .hotspots import Hotspot, Panel, load_panel
 from .model import (
+    DEFAULT_MIN_ALLELE_FRACTION,
     AlleleCounts,
     Build,
     Call,
@@ -71,7 +72,6 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-DEFAULT_MIN_ALLELE_FRACTION = 0.002
 DEFAULT_ALPHA = 1e-3
 DEFAULT_K_MIN = 3
 REQUIRED_POWER = 0.95

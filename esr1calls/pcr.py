@@ -19,6 +19,7 @@ from .errors import InputError
 from .hotspots import Hotspot, Panel, load_panel
 from .kit import IC, REF, AssaySettings, Kit, load_kit
 from .model import (
+    DEFAULT_MIN_ALLELE_FRACTION,
     Call,
     CallStatus,
     Dropped,
@@ -40,7 +41,9 @@ __all__ = ["CtTable", "call_pcr", "interpret_run", "merge_plates"]
 
 log = logging.getLogger(__name__)
 
-REPORTABLE_FRACTION = 0.002
+REPORTABLE_FRACTION = (
+    DEFAULT_MIN_ALLELE_FRACTION  # the kit's claimed LoD is the reportable fraction
+)
 FULL_SENSITIVITY_COPIES = 1500.0  # genome copies at ct_full_sensitivity (kit calibration claim)
 RUN_REASON_ORDER = (
     Reason.MISSING_CONTROL,

@@ -15,7 +15,7 @@ from html import escape
 from typing import Any
 
 from .document import flatten, run_of, sample_labels
-from .model import Reason
+from .model import DEFAULT_MIN_ALLELE_FRACTION, Reason
 from .report_svg import (
     ROLE_COLOURS,
     STATUS_COLOURS,
@@ -30,7 +30,6 @@ from .report_svg import (
 __all__ = ["render_html"]
 
 Document = Mapping[str, Any]
-DEFAULT_REPORTABLE_FRACTION = 0.002
 _DASH = "—"
 
 _CSS = """
@@ -380,7 +379,7 @@ def _reportable_fraction(run: Mapping[str, Any]) -> float:
             value = value.get("value")
         if isinstance(value, int | float) and 0 < value < 1:
             return float(value)
-    return DEFAULT_REPORTABLE_FRACTION
+    return DEFAULT_MIN_ALLELE_FRACTION
 
 
 def _fraction_rows(calls: Sequence[Mapping[str, Any]]) -> list[FractionRow]:

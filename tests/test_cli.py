@@ -286,3 +286,22 @@ def test_ngs_warns_when_the_fraction_looks_like_a_percent(run_cli, tmp_path, tes
         "esr1calls: --min-allele-fraction 0.2 is 20 %; it is a fraction (0.002 = 0.2 %), "
         "not a percent"
     )
+
+
+def test_start_up_does_not_load_pandas_or_pysam():
+    """Every Snakemake job pays the CLI start-up: the heavy libraries load only when used."""
+    code = (
+        "import sys, esr1calls.cli, esr1calls; "
+        "print(sorted(m for m in ('pandas', 'pysam', 'numpy') if m in sys.modules))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"
+
+
+def test_lazy_public_api_names_resolve():
+    import esr1calls
+
+    for name in ("call_pcr", "call_vcf", "read_plate", "count_hotspots", "NgsSettings"):
+        assert callable(getattr(esr1calls, name))
+    with pytest.raises(AttributeError):
+        esr1calls.no_such_name  # noqa: B018

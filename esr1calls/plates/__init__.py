@@ -23,7 +23,7 @@ from typing import Any
 
 import pandas as pd
 
-from ..model import Dropped
+from ..model import Dropped, PlateFormat
 
 WELL_COLUMNS = ("well", "sample_name", "target_name", "dye", "ct", "flags", "source_row")
 
@@ -45,31 +45,9 @@ class Plate:
 # reader module imports it; the imports below therefore cannot sit at the top of the file.
 
 import logging  # noqa: E402
-from enum import StrEnum  # noqa: E402
 from typing import Protocol  # noqa: E402
 
 from ..errors import InputError, PlateFormatError, UnknownFormatError  # noqa: E402
-
-
-class PlateFormat(StrEnum):
-    """The plate export formats we read; the value is what ``--format`` accepts."""
-
-    RDML = "rdml"
-    SDS7900 = "sds7900"
-    QUANTSTUDIO_DA2 = "quantstudio-da2"
-    ABI7500 = "abi7500"
-    QUANTSTUDIO = "quantstudio"
-    CFX = "cfx"
-    LIGHTCYCLER480 = "lightcycler480"
-    LIGHTCYCLER96 = "lightcycler96"
-    ROTORGENE = "rotorgene"
-    SLAN = "slan"
-    GENERIC = "generic"
-
-    @property
-    def label(self) -> str:
-        """What a person calls it: instrument, software and file types."""
-        return READERS[self].LABEL
 
 
 class PlateReader(Protocol):
