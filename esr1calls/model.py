@@ -170,6 +170,7 @@ class Reason(StrEnum):
     OTHER_CHANGE_IN_CODON = "OTHER_CHANGE_IN_CODON"
     PHASE_UNKNOWN = "PHASE_UNKNOWN"
     ALLELE_NOT_REPORTED = "ALLELE_NOT_REPORTED"
+    SOURCES_DISAGREE = "SOURCES_DISAGREE"
 
     @property
     def description(self) -> str:
@@ -214,6 +215,9 @@ _REASON_TEXT = {
     ),
     Reason.ALLELE_NOT_REPORTED: (
         "depth is known here, but the caller does not report this allele at low fractions"
+    ),
+    Reason.SOURCES_DISAGREE: (
+        "the reads (BAM/CRAM) and the VCF of this sample disagree at this hotspot"
     ),
 }
 

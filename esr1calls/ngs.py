@@ -410,6 +410,7 @@ _REASON_WORDS = {
     Reason.STRAND_BIAS: "strand bias",
     Reason.PHASE_UNKNOWN: "phase unknown",
     Reason.ALLELE_NOT_REPORTED: "allele not reported",
+    Reason.SOURCES_DISAGREE: "reads and VCF disagree",
 }
 
 

@@ -42,7 +42,7 @@ __all__ = [
     "write_text_atomic",
 ]
 
-SCHEMA_VERSION = "1.1.0"  # 1.1.0 added the optional cohort fields; 1.0.0 documents stay valid
+SCHEMA_VERSION = "1.2.0"  # 1.1.0: optional cohort fields; 1.2.0: SOURCES_DISAGREE; old stay valid
 REVIEW_STATUS = "unreviewed"  # esr1calls never signs out results
 
 CALL_COLUMNS = (
