@@ -64,6 +64,8 @@ from .transcript import (
 
 __all__ = [
     "COUNT_RULES",
+    "NGS_FORMATS",
+    "READ_FORMATS",
     "AbsentAllele",
     "Caller",
     "CountRule",
@@ -78,6 +80,7 @@ __all__ = [
     "parse_header",
     "read_vcf_evidence",
     "select_sample",
+    "sniff_ngs_format",
 ]
 
 log = logging.getLogger(__name__)
@@ -871,19 +874,29 @@ class _HashingReader(io.RawIOBase):
 
 @dataclass(frozen=True)
 class _Kind:
-    container: str  # "bgzf", "gzip" or "plain"
-    content: str  # "vcf" or "bcf"
+    container: str  # "bgzf", "gzip", "plain", or "cram" (its own container)
+    content: str  # one of NGS_FORMATS
 
 
-def _sniff(path: Path) -> _Kind:
-    """What the file is, by content (never by extension)."""
+# What an NGS input is, by its first bytes: alignments (BAM/CRAM/SAM) or variants (VCF/BCF).
+NGS_FORMATS = ("vcf", "bcf", "bam", "cram", "sam")
+READ_FORMATS = frozenset(("bam", "cram", "sam"))
+_SAM_HEADER = re.compile(rb"@(HD|SQ|RG|PG|CO)\t")
+
+
+def _sniff_any(path: Path) -> _Kind:
+    """What the file is, by content (never by extension): a VCF/BCF or an alignment file."""
     try:
         with path.open("rb") as handle:
             head = handle.read(1 << 16)
     except OSError as exc:
         raise VcfFormatError(path, f"cannot read the file ({exc.strerror})") from exc
     if not head:
-        raise VcfFormatError(path, "the file is empty; expected a VCF or BCF from a variant caller")
+        raise VcfFormatError(
+            path, "the file is empty; expected a VCF or BCF from a variant caller, or a BAM/CRAM"
+        )
+    if head.startswith(b"CRAM"):
+        return _Kind("cram", "cram")
     container = "plain"
     data = head
     if head[:2] == b"\x1f\x8b":
@@ -892,21 +905,40 @@ def _sniff(path: Path) -> _Kind:
             data = zlib.decompressobj(31).decompress(head, 1 << 16)
         except zlib.error as exc:
             raise VcfFormatError(path, f"corrupt gzip data ({exc})") from exc
-    if data.startswith(b"BAM\x01") or head.startswith(b"CRAM"):
-        raise VcfFormatError(
-            path,
-            "BAM/CRAM input is not supported yet; pass the VCF from your variant caller",
-        )
+    if data.startswith(b"BAM\x01"):
+        return _Kind(container, "bam")
     if data.startswith(b"BCF\x02"):
         return _Kind(container, "bcf")
     if data.startswith(b"##fileformat=VCF"):
         return _Kind(container, "vcf")
+    if _SAM_HEADER.match(data):
+        return _Kind(container, "sam")
     shown = data[:40].decode("utf-8", "replace").splitlines()[0] if data[:40].strip() else ""
     raise VcfFormatError(
         path,
-        f"not a VCF or BCF (it starts with {shown!r}, not ##fileformat=VCF); "
-        "pass the VCF written by your variant caller",
+        f"not a VCF, BCF, BAM or CRAM (it starts with {shown!r}, not ##fileformat=VCF); "
+        "pass the VCF written by your variant caller, or the indexed BAM/CRAM",
     )
+
+
+def sniff_ngs_format(path: str | Path) -> str:
+    """One of ``NGS_FORMATS`` for an NGS input, from its content (never its extension).
+
+    Raises VcfFormatError for an empty, unreadable or unrecognised file.
+    """
+    return _sniff_any(Path(path)).content
+
+
+def _sniff(path: Path) -> _Kind:
+    """A VCF or BCF, by content; an alignment file is refused with the way to call it."""
+    kind = _sniff_any(path)
+    if kind.content in READ_FORMATS:
+        raise VcfFormatError(
+            path,
+            f"this is a {kind.content.upper()} file of reads, not a VCF; call it with esr1calls "
+            "ngs (Python: call_ngs), which counts the reads at each hotspot",
+        )
+    return kind
 
 
 def _index_of(path: Path, kind: _Kind) -> tuple[Path | None, str]:

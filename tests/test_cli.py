@@ -209,8 +209,9 @@ def test_ngs_not_a_vcf_is_one_line(run_cli, tmp_path):
     table = tmp_path / "export.csv"
     table.write_text("Well,Sample,Target,Ct\nA1,S1,D538G,31.2\n")
     assert _error(_ngs(run_cli, tmp_path, table)) == (
-        "esr1calls: error: export.csv: not a VCF or BCF (it starts with 'Well,Sample,Target,Ct', "
-        "not ##fileformat=VCF); pass the VCF written by your variant caller"
+        "esr1calls: error: export.csv: not a VCF, BCF, BAM or CRAM (it starts with "
+        "'Well,Sample,Target,Ct', not ##fileformat=VCF); pass the VCF written by your variant "
+        "caller, or the indexed BAM/CRAM"
     )
 
 
@@ -222,19 +223,6 @@ def test_ngs_ref_mismatch_names_the_record(run_cli, tmp_path, testdata):
         "esr1calls: error: wrong_ref.vcf, record chr6:152098788 (line 33): REF G at 152098788 "
         "does not match NM_000125.4 (GRCh38): expected A. The VCF does not match the GRCh38 "
         "reference: check --build and the reference it was called against"
-    )
-
-
-def test_ngs_bam_input_is_not_supported_yet(run_cli, tmp_path):
-    import pysam
-
-    bam = tmp_path / "plasma.bam"
-    header = {"HD": {"VN": "1.6"}, "SQ": [{"SN": "chr6", "LN": 170805979}]}
-    with pysam.AlignmentFile(str(bam), "wb", header=header):
-        pass
-    assert _error(_ngs(run_cli, tmp_path, bam)) == (
-        "esr1calls: error: plasma.bam: BAM/CRAM input is not supported yet; pass the VCF from "
-        "your variant caller"
     )
 
 

@@ -23,6 +23,7 @@ from esr1calls.vcf import (
     parse_header,
     read_vcf_evidence,
     select_sample,
+    sniff_ngs_format,
 )
 
 from .conftest import TESTDATA
@@ -280,7 +281,7 @@ def test_truncated_plain_gzip_is_refused(tmp_path):
     "content, message",
     [
         (b"", "the file is empty"),
-        (b"well,sample,ct\nA1,S1,25.1\n", "not a VCF or BCF (it starts with 'well,sample,ct'"),
+        (b"well,sample,ct\nA1,S1,25.1\n", "not a VCF, BCF, BAM or CRAM (it starts with 'well,"),
         (b"##fileformat=VCFv4.2\n##source=x\n", "the header has no #CHROM line"),
     ],
 )
@@ -291,12 +292,46 @@ def test_files_that_are_not_vcfs_are_refused(tmp_path, content, message):
         read_vcf_evidence(path, PANEL)
 
 
-def test_bam_input_is_not_supported_yet(tmp_path):
-    path = tmp_path / "reads.bam"
-    header = {"HD": {"VN": "1.6"}, "SQ": [{"SN": "chr6", "LN": 170805979}]}
-    with pysam.AlignmentFile(str(path), "wb", header=header):
+def _alignment_file(path, mode, **kwargs):
+    header = {"HD": {"VN": "1.6"}, "SQ": [{"SN": "chr6", "LN": 4}]}
+    with pysam.AlignmentFile(str(path), mode, header=header, **kwargs):
         pass
-    with pytest.raises(VcfFormatError, match="BAM/CRAM input is not supported yet"):
+    return path
+
+
+@pytest.mark.parametrize("fmt", ["bam", "cram", "sam", "vcf", "vcf.gz", "bcf"])
+def test_ngs_inputs_are_recognised_by_content_not_extension(tmp_path, fmt):
+    # every file is named .txt: only its bytes can tell what it is
+    path = tmp_path / "input.txt"
+    if fmt in ("bam", "sam"):
+        _alignment_file(path, "wb" if fmt == "bam" else "w")
+    elif fmt == "cram":
+        fasta = tmp_path / "ref.fa"
+        fasta.write_text(">chr6\nACGT\n")
+        pysam.faidx(str(fasta))
+        _alignment_file(path, "wc", reference_filename=str(fasta))
+    else:
+        source = VCF / "mutect2/esr1_tumour_normal.vcf"
+        if fmt == "vcf":
+            path.write_bytes(source.read_bytes())
+        else:
+            with (
+                pysam.VariantFile(str(source)) as vcf_in,
+                pysam.VariantFile(
+                    str(path), "wz" if fmt == "vcf.gz" else "wb", header=vcf_in.header
+                ) as out,
+            ):
+                for rec in vcf_in:
+                    out.write(rec)
+    assert sniff_ngs_format(path) == fmt.removesuffix(".gz")
+
+
+def test_reads_given_as_a_vcf_point_to_the_reads_counter(tmp_path):
+    path = _alignment_file(tmp_path / "reads.vcf", "wb")  # a BAM whatever its name says
+    with pytest.raises(
+        VcfFormatError,
+        match=r"^reads\.vcf: this is a BAM file of reads, not a VCF; call it with esr1calls ngs",
+    ):
         read_vcf_evidence(path, PANEL)
 
 
