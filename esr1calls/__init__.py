@@ -2,7 +2,7 @@
 
 Public API::
 
-    from esr1calls import load_panel, HOTSPOTS, Call, CallStatus, read_plate, call_vcf
+    from esr1calls import load_panel, HOTSPOTS, Call, CallStatus, read_plate, call_vcf, call_ngs
 """
 
 from ._version import __version__
@@ -31,11 +31,13 @@ from .model import (
 # `import esr1calls` and every command that does not need them start fast.
 _LAZY = {
     "NgsSettings": "ngs",
+    "call_ngs": "ngs",
     "call_vcf": "ngs",
     "call_pcr": "pcr",
     "read_plate": "plates",
     "sniff_format": "plates",
     "ReadCounts": "reads",
+    "ReadOptions": "reads",
     "count_hotspots": "reads",
 }
 
@@ -67,12 +69,14 @@ __all__ = [
     "PlateFormat",
     "PlateFormatError",
     "ReadCounts",
+    "ReadOptions",
     "Reason",
     "SampleReport",
     "SampleStatus",
     "UnknownFormatError",
     "VcfFormatError",
     "__version__",
+    "call_ngs",
     "call_pcr",
     "call_vcf",
     "count_hotspots",

@@ -457,19 +457,53 @@ def report_command(
 _EXISTING_FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
 
 
+def read_counting_options(func: F) -> F:
+    """--reference, --min-base-quality, --min-mapping-quality, --min-family-size: how BAM/CRAM
+    reads are counted (``ngs`` and ``pon build``). Defaults are those of ``reads.py``."""
+    func = click.option(
+        "--min-family-size",
+        type=int,
+        default=1,
+        show_default=True,
+        help="With --umi: molecules from fewer raw reads are unusable.",
+    )(func)
+    func = click.option(
+        "--min-mapping-quality",
+        type=int,
+        default=20,
+        show_default=True,
+        help="BAM/CRAM records below this MAPQ are not counted.",
+    )(func)
+    func = click.option(
+        "--min-base-quality",
+        type=int,
+        default=20,
+        show_default=True,
+        help="Every base of a hotspot codon must reach this Phred score to count.",
+    )(func)
+    return click.option(
+        "--reference",
+        type=_EXISTING_FILE,
+        default=None,
+        metavar="FASTA",
+        help="The indexed FASTA a CRAM was written with (needed for CRAM only).",
+    )(func)
+
+
 @cli.command("ngs")
-@click.argument("inputs", nargs=-1, required=True, metavar="VCF...", type=_EXISTING_FILE)
+@click.argument("inputs", nargs=-1, required=True, metavar="VCF_OR_BAM...", type=_EXISTING_FILE)
 @click.option(
     "--sample",
     default=None,
-    help="Tumour sample column (default: ##tumor_sample, the caller's convention, "
-    "or the only sample).",
+    help="Tumour sample: the VCF column (default: ##tumor_sample, the caller's convention, or "
+    "the only sample) and the BAM/CRAM read groups' SM (default: the only one).",
 )
 @build_option(required=False)
 @click.option(
     "--umi",
     is_flag=True,
-    help="Depths count molecules (UMI consensus): default background 1e-4, not 5e-4.",
+    help="Count UMI molecules (BAM/CRAM: MI or UG groups; VCF: depths are molecules): default "
+    "background 1e-4, not 5e-4.",
 )
 @click.option(
     "--pon",
@@ -490,6 +524,7 @@ _EXISTING_FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
     default=None,
     help="Background error for every hotspot without a PoN row (default 5e-4; 1e-4 with --umi).",
 )
+@read_counting_options
 @panel_options
 @output_options
 @click.pass_context
@@ -502,31 +537,37 @@ def ngs_command(
     pon: Path | None,
     min_allele_fraction: float,
     background_error: float | None,
+    reference: Path | None,
+    min_base_quality: int,
+    min_mapping_quality: int,
+    min_family_size: int,
     panel_spec: str,
     hotspot_names: str | None,
     outdir: Path,
     reproducible: bool,
 ) -> None:
-    """Call the ESR1 hotspots in NGS VCF/BCF files from any common caller.
+    """Call the ESR1 hotspots in NGS VCF/BCF files and indexed BAM/CRAM files.
+
+    Files are recognised by content. A BAM/CRAM and the VCF of the same sample are combined: the
+    reads give the counts, the VCF its FILTER; where they disagree the call is INDETERMINATE.
 
     \b
     Example:
       esr1calls ngs tumour.vcf.gz -o results
-      esr1calls ngs plasma.vcf.gz --umi --pon pon.tsv --build GRCh38 -o results
+      esr1calls ngs plasma.bam plasma.vcf.gz --umi --pon pon.tsv -o results
+      esr1calls ngs tumour.cram --reference GRCh38.fa -o results
     """
-    from .ngs import call_vcfs, make_settings  # loads pysam
+    from .ngs import call_ngs, make_settings  # loads pysam
+    from .reads import ReadOptions
 
     panel = resolve_panel(panel_spec, hotspot_names)
+    reads = ReadOptions(reference, min_base_quality, min_mapping_quality, umi, min_family_size)
     settings, extra = make_settings(
-        panel,
-        min_allele_fraction=min_allele_fraction,
-        background_error=background_error,
-        umi=umi,
-        pon=pon,
-    )
-    result = call_vcfs(
-        inputs, panel=panel, settings=settings, sample=sample, build=build, extra_inputs=extra
-    )
+        panel, min_allele_fraction=min_allele_fraction, background_error=background_error,
+        umi=umi, pon=pon,
+    )  # fmt: skip
+    result = call_ngs(inputs, panel=panel, settings=settings, sample=sample, build=build,
+                      read_options=reads, extra_inputs=extra)  # fmt: skip
     finish(write_reports(result, outdir, report_options(ctx, reproducible)))
     for report in result.samples:  # one line per sample on stdout: what a person reads first
         click.echo(f"{report.sample_id}\t{report.status.value}\t{report.summary}")
@@ -538,7 +579,9 @@ def pon_group() -> None:
 
 
 @pon_group.command("build")
-@click.argument("normals", nargs=-1, required=True, metavar="NORMAL.vcf...", type=_EXISTING_FILE)
+@click.argument(
+    "normals", nargs=-1, required=True, metavar="NORMAL.vcf|NORMAL.bam...", type=_EXISTING_FILE
+)
 @click.option(
     "-o",
     "--output",
@@ -547,8 +590,11 @@ def pon_group() -> None:
     help="The PoN TSV to write.",
 )
 @click.option("--umi", is_flag=True, help="The normals' depths count molecules (UMI consensus).")
-@click.option("--sample", default=None, help="Sample column to read in each normal VCF.")
+@click.option(
+    "--sample", default=None, help="Sample column (VCF) or read-group SM (BAM) in each normal."
+)
 @build_option(required=False)
+@read_counting_options
 @panel_options
 @debug_option
 def pon_build_command(
@@ -557,21 +603,30 @@ def pon_build_command(
     umi: bool,
     sample: str | None,
     build: str | None,
+    reference: Path | None,
+    min_base_quality: int,
+    min_mapping_quality: int,
+    min_family_size: int,
     panel_spec: str,
     hotspot_names: str | None,
 ) -> None:
-    """Estimate per-hotspot background error from normal VCFs.
+    """Estimate per-hotspot background error from normal VCFs, or from normal BAM/CRAMs.
+
+    Normals are all VCF/BCF or all BAM/CRAM. From reads, the counting options are written into
+    the PoN, and a run that counts differently refuses it.
 
     \b
     Example:
       esr1calls pon build normal1.vcf.gz normal2.vcf.gz -o pon.tsv
+      esr1calls pon build normal*.bam --umi --min-family-size 3 -o pon.tsv
     """
     from .pon import build_pon  # loads pysam
+    from .reads import ReadOptions
 
     panel = resolve_panel(panel_spec, hotspot_names)
-    text, _ = build_pon(
-        normals, panel, umi=umi, sample=sample, build=Build.parse(build) if build else None
-    )
+    reads = ReadOptions(reference, min_base_quality, min_mapping_quality, umi, min_family_size)
+    genome = Build.parse(build) if build else None
+    text, _ = build_pon(normals, panel, umi=umi, sample=sample, build=genome, read_options=reads)
     write_text_atomic(output, text)
     click.echo(
         f"esr1calls: panel of normals written to {output} ({len(normals)} normals)", err=True

@@ -1,7 +1,9 @@
 """NGS calls: the depth-aware 0.2 % rule of DESIGN.md section 5, over AlleleCounts.
 
 The rule functions here are pure (numbers in, a Call out) and know nothing about VCF or BAM;
-:func:`call_vcf` is the one place that reads a file (through ``vcf.py``) and applies them.
+:func:`call_ngs` (and :func:`call_vcf` for VCFs alone) reads the files through ``ngs_inputs.py``
+and applies them: to the VCF's counts, or to the reads' counts whenever a sample has a BAM/CRAM
+(with the VCF's FILTER, and ``concordance.py`` checking that the two agree).
 
 For x alt observations at informative depth n (molecules with ``--umi``), background error e,
 reportable fraction f* and false-positive budget alpha:
@@ -23,12 +25,13 @@ import logging
 import re
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
-from functools import lru_cache
+from functools import lru_cache, partial
 from pathlib import Path
 from typing import Any
 
+from .concordance import compare_sources, mark_disagreement, view_of
 from .errors import ConfigError
 from .hotspots import Hotspot, Panel, load_panel
 from .model import (
@@ -46,9 +49,11 @@ from .model import (
     SampleStatus,
     derive_sample_status,
 )
-from .pon import read_pon
+from .ngs_inputs import SampleInputs, read_ngs_inputs
+from .pon import PanelOfNormals, pon_mismatch, read_pon
+from .reads import ReadCounts, ReadOptions
 from .stats import clopper_pearson, detection_power, k_required, lod95
-from .vcf import VcfEvidence, read_vcf_evidence
+from .vcf import HotspotEvidence, VcfEvidence, read_vcf_evidence
 
 __all__ = [
     "CALLER_FILTERS",
@@ -62,6 +67,7 @@ __all__ = [
     "FilterKind",
     "NgsSettings",
     "call_hotspot",
+    "call_ngs",
     "call_vcf",
     "call_vcfs",
     "classify_filter",
@@ -159,6 +165,7 @@ class NgsSettings:
     background_error: float | None = None  # --background-error: overrides the default
     pon_error_rates: Mapping[str, float] = field(default_factory=dict)  # hotspot -> e (upper)
     pon_name: str = ""
+    pon: PanelOfNormals | None = None  # the PoN itself, to check it fits each sample's counts
 
     def __post_init__(self) -> None:
         fraction = self.min_allele_fraction
@@ -271,13 +278,20 @@ def call_hotspot(
     }
     if counts.alt_forward is not None and counts.alt_reverse is not None:
         evidence["alt_strands"] = {"forward": counts.alt_forward, "reverse": counts.alt_reverse}
+    from_reads = _from_reads(counts)
     if n is None or n <= 0:
         keep = [r for r in given if r is Reason.OTHER_CHANGE_IN_CODON]
-        missing = f"no record, reference row or gVCF block covers this hotspot: {_FORCE_CALL}"
+        missing = (
+            "no usable read covers this codon (evidence.codon lists the excluded and unusable "
+            "reads): check that the capture covers it and the read filters"
+            if from_reads
+            else f"no record, reference row or gVCF block covers this hotspot: {_FORCE_CALL} or "
+            "supply the BAM"
+        )
         return Call(
             sample_id, hotspot.name, Method.NGS, CallStatus.INDETERMINATE,
             (Reason.NO_COVERAGE, *keep), hgvs_c=hotspot.hgvs_c, hgvs_p=hotspot.hgvs_p,
-            action=missing + " or supply the BAM", depth=n, evidence=evidence,
+            action=missing, depth=n, evidence=evidence,
         )  # fmt: skip
     k = k_required(n, background.error_rate, settings.alpha, settings.k_min)
     power = detection_power(n, k, f_star)
@@ -344,7 +358,7 @@ def call_hotspot(
     action: str | None = None
     if status is CallStatus.INDETERMINATE:
         action = _action(primary[0], n=n, k=k, limit=limit, low=low, high=high,
-                         f_star=f_star, artefacts=artefacts)  # fmt: skip
+                         f_star=f_star, artefacts=artefacts, from_reads=from_reads)  # fmt: skip
     return Call(
         sample_id,
         hotspot.name,
@@ -379,8 +393,11 @@ def _action(
     high: int | None,
     f_star: float,
     artefacts: Sequence[str],
+    from_reads: bool,
 ) -> str:
     if reason is Reason.INSUFFICIENT_DEPTH:
+        if from_reads:
+            return f"sequence deeper, or from more input DNA: {_lod_text(n, k, limit)}"
         return f"sequence deeper or supply the BAM: {_lod_text(n, k, limit)}"
     if reason is Reason.LOW_LEVEL:
         return (
@@ -400,6 +417,11 @@ def _action(
             f"(alt count between {low} and {high}, k_req {k})"
         )
     return f"{_FORCE_CALL} or supply the BAM ({_lod_text(n, k, limit)})"
+
+
+def _from_reads(counts: AlleleCounts) -> bool:
+    """x and n were counted from reads (a BAM/CRAM, alone or with its VCF)."""
+    return counts.source.split("+")[0] in ("bam", "cram")
 
 
 _REASON_WORDS = {
@@ -512,6 +534,7 @@ def make_settings(
         background_error=background_error,
         pon_error_rates=normals.error_rates(),
         pon_name=Path(pon).name,
+        pon=normals,
     )
     return settings, [normals.input]
 
@@ -563,3 +586,213 @@ def call_vcfs(
         thresholds=settings.thresholds(panel),
         notices=tuple(dict.fromkeys(notices)),
     )
+
+
+def call_ngs(
+    paths: Sequence[str | Path],
+    *,
+    panel: Panel | None = None,
+    settings: NgsSettings | None = None,
+    sample: str | None = None,
+    build: Build | str | None = None,
+    read_options: ReadOptions | None = None,
+    extra_inputs: Sequence[InputFile] = (),
+) -> RunResult:
+    """Call VCF/BCF and BAM/CRAM files, in any mix, into one report-ready result.
+
+    Files are recognised by content. A BAM/CRAM and a VCF of the same sample are one sample
+    (``ngs_inputs.py`` says when): x, n and strands come from the reads, FILTER from the VCF,
+    and a disagreement between them is INDETERMINATE ``SOURCES_DISAGREE`` (``concordance.py``).
+    ``read_options`` says how reads are counted; its ``umi`` must equal ``settings.umi``.
+    """
+    panel = panel or load_panel()
+    settings = settings or NgsSettings()
+    read_options = read_options or ReadOptions(umi=settings.umi)
+    if read_options.umi != settings.umi:
+        raise ValueError("read_options.umi and settings.umi must agree")
+    wanted_build = Build.parse(build) if isinstance(build, str) else build
+    found = read_ngs_inputs(
+        paths, panel, build=wanted_build, sample=sample, read_options=read_options
+    )
+    for group in found.samples:
+        _check_pon_fits(settings, group, read_options)
+    samples = [
+        _sample_report(group.vcf, panel, settings)
+        if group.reads is None and group.vcf is not None
+        else _reads_sample_report(group, panel, settings, sample_given=sample is not None)
+        for group in found.samples
+    ]
+    thresholds = settings.thresholds(panel)
+    if any(group.reads is not None for group in found.samples):
+        thresholds["read_counting"] = _read_counting(read_options)
+    return RunResult(
+        samples=tuple(samples),
+        inputs=(*found.inputs, *extra_inputs),
+        dropped=found.dropped,
+        panel=panel.describe(),
+        thresholds=thresholds,
+        notices=found.notices,
+    )
+
+
+def _read_counting(options: ReadOptions) -> dict[str, Any]:
+    described: dict[str, Any] = {
+        "unit": options.unit,
+        "min_base_quality": options.min_base_quality,
+        "min_mapping_quality": options.min_mapping_quality,
+        "reference": None if options.reference is None else str(options.reference),
+    }
+    if options.umi:
+        described["min_family_size"] = options.min_family_size
+    return described
+
+
+def _check_pon_fits(settings: NgsSettings, group: SampleInputs, options: ReadOptions) -> None:
+    """A PoN is used only for counts made the way its own were (ConfigError otherwise)."""
+    if settings.pon is None:
+        return
+    why = pon_mismatch(
+        settings.pon, counts_from=group.counts_from, read_settings=options.pon_settings()
+    )
+    if why is None:
+        return
+    if settings.pon.counts_from != group.counts_from:
+        fix = (
+            "build the PoN from normal BAM/CRAMs counted with this run's options "
+            "(esr1calls pon build NORMAL.bam... -o pon.tsv)"
+            if group.counts_from == "reads"
+            else "use a PoN built from normal VCFs of the same caller, or give the sample's BAM"
+        )
+    else:
+        fix = "run with the PoN's settings, or rebuild the PoN with this run's"
+    raise ConfigError(
+        f"{settings.pon_name}: cannot be used for sample {group.sample_id} ({group.source}): "
+        f"{why}; {fix}"
+    )
+
+
+def _unit_settings(settings: NgsSettings, counts: ReadCounts) -> NgsSettings:
+    """The settings for counts in ``counts.unit``: the default background follows the unit."""
+    molecules = counts.unit == "molecules"
+    if molecules == settings.umi:
+        return settings
+    if settings.pon is not None:  # read_pon has already matched the PoN's unit to settings.umi
+        raise ConfigError(f"{settings.pon_name}: its depth unit does not match {counts.unit}")
+    return replace(settings, umi=molecules)
+
+
+def _reads_sample_report(
+    group: SampleInputs, panel: Panel, settings: NgsSettings, *, sample_given: bool
+) -> SampleReport:
+    """Calls from the reads of one sample, with its VCF's FILTER and a concordance check."""
+    reads = group.reads
+    assert reads is not None  # the caller sends reads-less samples to _sample_report
+    counts = reads.counts
+    settings = _unit_settings(settings, counts)
+    vcf = group.vcf
+    calls = tuple(
+        _reads_call(
+            hotspot,
+            counts,
+            None if vcf is None else vcf.hotspots[index],
+            settings,
+            sample_id=group.sample_id,
+            vcf_name="" if vcf is None else Path(vcf.path).name,
+        )
+        for index, hotspot in enumerate(panel)
+    )
+    status = derive_sample_status(calls)
+    sample_evidence = (
+        "--sample" if sample_given else "@RG SM" if counts.sample_id else "no @RG SM: file name"
+    )
+    details: dict[str, Any] = {
+        "build": counts.build.value,
+        "build_evidence": counts.build_evidence,
+        "reads": f"{Path(counts.path).name} ({counts.file_format.upper()})",
+        "sample_evidence": sample_evidence,
+        "read_groups": counts.settings.get("read_groups", "all"),
+        "depth_unit": counts.unit,
+    }
+    if vcf is not None:
+        details.update(
+            {
+                "counts_from": "reads (x, n, strands); the VCF gives FILTER and is checked "
+                "against the reads",
+                "pairing": group.pairing,
+                "vcf": Path(vcf.path).name,
+                "caller": vcf.caller.value,
+                "vcf_sample": vcf.sample_id,
+                "vcf_sample_evidence": vcf.sample_evidence,
+                "records_at_hotspots": vcf.records_at_hotspots,
+            }
+        )
+    return SampleReport(
+        sample_id=group.sample_id,
+        method=Method.NGS,
+        status=status,
+        summary=summarize_sample(calls, status),
+        calls=calls,
+        source=group.source,
+        details=details,
+    )
+
+
+def _reads_call(
+    hotspot: Hotspot,
+    reads: ReadCounts,
+    vcf: HotspotEvidence | None,
+    settings: NgsSettings,
+    *,
+    sample_id: str,
+    vcf_name: str,
+) -> Call:
+    """One hotspot from the reads; with a VCF, its FILTER applies and the two must agree."""
+    counts = reads[hotspot.name]
+    codon = reads.codon_of(hotspot.name)
+    # any other class at the codon: another hotspot, or a change outside the panel
+    others = codon.depth - codon.reference - (counts.alt_count or 0)
+    given = [Reason.OTHER_CHANGE_IN_CODON] if others > 0 else []
+    details: dict[str, Any] = {"codon": codon.as_dict()}
+    if vcf is not None:
+        counts = replace(
+            counts,
+            source=f"{counts.source}+vcf",
+            place=f"{counts.place}; {vcf.counts.place}",
+            filters=vcf.counts.filters,
+        )
+        details["vcf"] = _vcf_view(vcf)
+    call = call_hotspot(
+        hotspot, counts, settings, sample_id=sample_id, reasons=given, details=details
+    )
+    if vcf is None:
+        return call
+    background = settings.background(hotspot.name).error_rate
+    judge = partial(
+        view_of, error_rate=background, alpha=settings.alpha, k_min=settings.k_min,
+        min_allele_fraction=settings.min_allele_fraction,
+    )  # fmt: skip
+    x = counts.alt_count
+    low, high = vcf.alt_count_range or (vcf.counts.alt_count, vcf.counts.alt_count)
+    reads_view, vcf_view = judge(x, x, counts.depth), judge(low, high, vcf.counts.depth)
+    findings = compare_sources(reads_view, vcf_view, required_power=settings.power)
+    if not findings:
+        return call
+    reads_name = Path(reads.path).name
+    marked = mark_disagreement(call, findings, reads_name=reads_name, vcf_name=vcf_name)
+    evidence = dict(marked.evidence)
+    evidence["vcf"] = {**evidence["vcf"], "judged_alone": vcf_view.as_dict()}
+    return replace(marked, evidence=evidence)
+
+
+def _vcf_view(vcf: HotspotEvidence) -> dict[str, Any]:
+    """What the VCF said at a hotspot, for the evidence of a call made from the reads."""
+    return {
+        "place": vcf.counts.place,
+        "alt_count": vcf.counts.alt_count,
+        "alt_count_range": None if vcf.alt_count_range is None else list(vcf.alt_count_range),
+        "depth": vcf.counts.depth,
+        "fields": dict(vcf.counts.fields),
+        "filters": list(vcf.counts.filters),
+        "reasons": [r.value for r in vcf.reasons],
+        "details": dict(vcf.details),
+    }

@@ -1,13 +1,20 @@
 """Panel of normals (PoN): the background error of each hotspot allele, measured in normals.
 
-The PoN is one TSV, whatever produced the counts (VCFs today, BAMs later), so a BAM-based
-builder only has to write the same columns::
+The PoN is one TSV, whatever produced the counts (normal VCFs, or normal BAM/CRAMs counted by
+``reads.py``)::
 
     #esr1calls_pon_version=1
-    #depth_unit=reads            (or molecules: must match --umi when the PoN is used)
+    #depth_unit=reads            (VCFs; fragments from BAMs; molecules with --umi: must match)
+    #counts_from=vcf             (or reads; absent means vcf)
+    #min_base_quality=20         (reads only, with #min_mapping_quality and #min_family_size:
+                                  the counting settings a run must share to use the PoN)
     #estimator=...               (the sentence below)
     #input=normal1.vcf sha256=...
     hotspot  n_normals  alt_count  depth  error_rate  error_rate_upper95  dispersion
+
+A PoN is used only for counts made the same way: a background measured in a caller's VCF counts
+is not the background of esr1calls' read counts (other read filters, mates counted apart), nor is
+one measured at Q30 the background at Q20. :func:`pon_mismatch` says what differs.
 
 Estimator (per hotspot allele): the pooled rate p = sum(x) / sum(n) over the normals, and as the
 background e used for calling, the larger of (a) the one-sided 95 % Clopper-Pearson upper bound
@@ -22,15 +29,16 @@ from __future__ import annotations
 
 import math
 from collections.abc import Collection, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import ConfigError
 from .hotspots import Panel
 from .model import Build, InputFile
 from .provenance import sha256_file
+from .reads import PON_READ_SETTINGS, ReadOptions
 from .stats import clopper_pearson
-from .vcf import read_vcf_evidence
+from .vcf import READ_FORMATS, read_vcf_evidence, sniff_ngs_format
 
 __all__ = [
     "MAX_NORMAL_FRACTION",
@@ -40,6 +48,7 @@ __all__ = [
     "PonRow",
     "build_pon",
     "estimate_background",
+    "pon_mismatch",
     "read_pon",
 ]
 
@@ -73,6 +82,8 @@ class PanelOfNormals:
     sha256: str
     depth_unit: str
     rows: Mapping[str, PonRow]
+    counts_from: str = "vcf"  # "vcf" or "reads"
+    read_settings: Mapping[str, str] = field(default_factory=dict)  # PON_READ_SETTINGS (reads)
 
     def error_rates(self) -> dict[str, float]:
         """The background e per hotspot: the upper bound, as DESIGN.md section 5 asks."""
@@ -121,46 +132,126 @@ def build_pon(
     umi: bool = False,
     sample: str | None = None,
     build: Build | None = None,
+    read_options: ReadOptions | None = None,
 ) -> tuple[str, list[InputFile]]:
-    """Read normal VCFs and return (the PoN TSV text, the inputs with their sha256)."""
+    """Read normal VCFs, or normal BAM/CRAMs, and return (the PoN TSV text, the inputs).
+
+    The normals must all be VCF/BCF or all BAM/CRAM (``read_options`` says how reads are
+    counted; its ``umi`` must equal ``umi``): a PoN describes one way of counting.
+    """
+    read_options = read_options or ReadOptions(umi=umi)
+    if read_options.umi != umi:
+        raise ValueError("read_options.umi must equal umi")
+    formats = [(Path(p).name, sniff_ngs_format(p)) for p in paths]
+    reads = [name for name, fmt in formats if fmt in READ_FORMATS]
+    from_reads = bool(reads)
+    if reads and len(reads) != len(formats):
+        vcfs = [name for name, fmt in formats if fmt not in READ_FORMATS]
+        raise ConfigError(
+            f"pon build: {', '.join(reads)} hold reads but {', '.join(vcfs)} variants; a panel "
+            "of normals measures one way of counting: give all BAM/CRAMs or all VCFs"
+        )
     observed: dict[str, list[tuple[int, int]]] = {h.name: [] for h in panel}
     notes: list[str] = []
     inputs: list[InputFile] = []
     for path in paths:
-        evidence = read_vcf_evidence(path, panel, build=build, sample=sample)
-        inputs.append(evidence.input)
-        notes.append(f"#input={Path(path).name} sha256={evidence.input.sha256}")
-        for found in evidence.hotspots:
-            x, n = found.counts.alt_count, found.counts.depth
-            if found.alt_count_range is not None:
-                x = found.alt_count_range[1]  # uncertain counts: the high end, never understated
-            if x is None or n is None or n <= 0:
-                continue  # no depth, or a count the VCF does not give: no measurement
+        if from_reads:
+            found, measured = _reads_observations(path, panel, build, sample, read_options)
+        else:
+            found, measured = _vcf_observations(path, panel, build, sample)
+        inputs.append(found)
+        notes.append(f"#input={Path(path).name} sha256={found.sha256}")
+        for name, x, n in measured:
             if x / n > MAX_NORMAL_FRACTION:
                 notes.append(
-                    f"#excluded={Path(path).name} {found.counts.hotspot} {x}/{n}: above "
+                    f"#excluded={Path(path).name} {name} {x}/{n}: above "
                     f"{MAX_NORMAL_FRACTION:.0%}, a real variant rather than background"
                 )
                 continue
-            observed[found.counts.hotspot].append((x, n))
+            observed[name].append((x, n))
+    if from_reads:
+        unit = read_options.unit
+        header = [f"#depth_unit={unit}", "#counts_from=reads"]
+        header += [f"#{key}={value}" for key, value in read_options.pon_settings().items()]
+    else:
+        header = [f"#depth_unit={'molecules' if umi else 'reads'}", "#counts_from=vcf"]
     lines = [
         f"#esr1calls_pon_version={PON_VERSION}",
-        f"#depth_unit={'molecules' if umi else 'reads'}",
+        *header,
         f"#panel={panel.name} {panel.version}",
         f"#estimator={ESTIMATOR}",
         *notes,
         "\t".join(PON_COLUMNS),
     ]
     for hotspot in panel:
-        pairs = observed[hotspot.name]
-        if not pairs:
+        observations = observed[hotspot.name]
+        if not observations:
             lines.append(f"#no_data={hotspot.name}")
             continue
-        rate, upper, dispersion = estimate_background(pairs)
-        values = (hotspot.name, len(pairs), sum(x for x, _ in pairs), sum(n for _, n in pairs),
-                  f"{rate:.6g}", f"{upper:.6g}", f"{dispersion:.4g}")  # fmt: skip
+        rate, upper, dispersion = estimate_background(observations)
+        values = (hotspot.name, len(observations), sum(x for x, _ in observations),
+                  sum(n for _, n in observations), f"{rate:.6g}", f"{upper:.6g}",
+                  f"{dispersion:.4g}")  # fmt: skip
         lines.append("\t".join(str(v) for v in values))
     return "\n".join(lines) + "\n", inputs
+
+
+_Observation = tuple[str, int, int]  # (hotspot, alt count, depth), depth > 0
+
+
+def _reads_observations(
+    path: str | Path, panel: Panel, build: Build | None, sample: str | None, options: ReadOptions
+) -> tuple[InputFile, list[_Observation]]:
+    counts = options.count(path, panel, build=build, sample=sample)
+    found = InputFile(str(path), sha256_file(path), counts.file_format)
+    return found, [
+        (c.hotspot, c.alt_count, c.depth)
+        for c in counts.allele_counts
+        if c.alt_count is not None and c.depth  # a codon no read covers is no measurement
+    ]
+
+
+def _vcf_observations(
+    path: str | Path, panel: Panel, build: Build | None, sample: str | None
+) -> tuple[InputFile, list[_Observation]]:
+    evidence = read_vcf_evidence(path, panel, build=build, sample=sample)
+    measured = []
+    for found in evidence.hotspots:
+        x, n = found.counts.alt_count, found.counts.depth
+        if found.alt_count_range is not None:
+            x = found.alt_count_range[1]  # uncertain counts: the high end, never understated
+        if x is None or n is None or n <= 0:
+            continue  # no depth, or a count the VCF does not give: no measurement
+        measured.append((found.counts.hotspot, x, n))
+    return evidence.input, measured
+
+
+def pon_mismatch(
+    pon: PanelOfNormals, *, counts_from: str, read_settings: Mapping[str, str]
+) -> str | None:
+    """How a PoN's counting differs from a sample's (None when it fits).
+
+    ``counts_from`` is "vcf" or "reads"; ``read_settings`` the sample's counting settings
+    (``ReadOptions.pon_settings()``), compared only for reads.
+
+    >>> pon = PanelOfNormals("pon.tsv", "", "fragments", {}, "reads", {"min_base_quality": "30"})
+    >>> pon_mismatch(pon, counts_from="reads", read_settings={"min_base_quality": "20"})
+    'it was built with min_base_quality 30, the run uses 20'
+    >>> pon_mismatch(pon, counts_from="vcf", read_settings={}) is not None
+    True
+    """
+    if pon.counts_from != counts_from:
+        built = "from reads (BAM/CRAM)" if pon.counts_from == "reads" else "from VCF counts"
+        used = "reads (BAM/CRAM)" if counts_from == "reads" else "a VCF"
+        return f"it was built {built}, but these counts come from {used}"
+    if counts_from != "reads":
+        return None
+    differences = [
+        f"{key} {pon.read_settings[key]}, the run uses {read_settings.get(key, '?')}"
+        for key in PON_READ_SETTINGS
+        if key in pon.read_settings and pon.read_settings[key] != read_settings.get(key)
+    ]
+    return f"it was built with {'; '.join(differences)}" if differences else None
 
 
 def _number(text: str, kind: type[int] | type[float], what: str) -> float:
@@ -239,12 +330,27 @@ def read_pon(path: str | Path, *, known_hotspots: Collection[str], umi: bool) ->
     if header is None:
         raise ConfigError(f"{path.name}: no column header; expected {', '.join(PON_COLUMNS)}")
     unit = meta.get("depth_unit", "reads")
-    if unit not in ("reads", "molecules"):
-        raise ConfigError(f"{path.name}: #depth_unit={unit} (expected reads or molecules)")
+    if unit not in ("reads", "fragments", "molecules"):
+        raise ConfigError(
+            f"{path.name}: #depth_unit={unit} (expected reads, fragments or molecules)"
+        )
     if (unit == "molecules") != umi:
         fix = "add --umi" if unit == "molecules" else "drop --umi or rebuild the PoN with --umi"
         raise ConfigError(
             f"{path.name}: the PoN counts {unit}, but this run counts "
             f"{'molecules (--umi)' if umi else 'reads'}; {fix}"
         )
-    return PanelOfNormals(str(path), sha256_file(path), unit, rows)
+    counts_from = meta.get("counts_from", "vcf")
+    if counts_from not in ("vcf", "reads"):
+        raise ConfigError(f"{path.name}: #counts_from={counts_from} (expected vcf or reads)")
+    read_settings = {key: meta[key] for key in PON_READ_SETTINGS if key in meta}
+    if counts_from == "reads" and len(read_settings) != len(PON_READ_SETTINGS):
+        absent = ", ".join(f"#{k}" for k in PON_READ_SETTINGS if k not in read_settings)
+        raise ConfigError(
+            f"{path.name}: a PoN counted from reads must record {absent}; rebuild it with "
+            "esr1calls pon build"
+        )
+    return PanelOfNormals(
+        str(path), sha256_file(path), unit, rows, counts_from=counts_from,
+        read_settings=read_settings,
+    )  # fmt: skip

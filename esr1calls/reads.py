@@ -75,8 +75,10 @@ __all__ = [
     "DEFAULT_MIN_BASE_QUALITY",
     "DEFAULT_MIN_FAMILY_SIZE",
     "DEFAULT_MIN_MAPPING_QUALITY",
+    "PON_READ_SETTINGS",
     "CodonEvidence",
     "ReadCounts",
+    "ReadOptions",
     "count_hotspots",
     "count_regions",
 ]
@@ -1034,6 +1036,52 @@ def _fields(
     }
     fields.update(settings)
     return fields
+
+
+# The counting settings a panel of normals must share with the runs that use it: a background
+# measured with other floors or family sizes is the background of another assay.
+PON_READ_SETTINGS = ("min_base_quality", "min_mapping_quality", "min_family_size")
+
+
+@dataclass(frozen=True)
+class ReadOptions:
+    """How reads are counted (the ``ngs`` and ``pon build`` options), validated on creation."""
+
+    reference: Path | None = None  # the FASTA a CRAM was written with
+    min_base_quality: int = DEFAULT_MIN_BASE_QUALITY
+    min_mapping_quality: int = DEFAULT_MIN_MAPPING_QUALITY
+    umi: bool = False
+    min_family_size: int = DEFAULT_MIN_FAMILY_SIZE
+
+    def __post_init__(self) -> None:
+        _check_thresholds(self.min_base_quality, self.min_mapping_quality, self.min_family_size)
+        if self.min_family_size != DEFAULT_MIN_FAMILY_SIZE and not self.umi:
+            raise ConfigError(
+                f"--min-family-size {self.min_family_size} needs --umi: family sizes exist only "
+                "when reads are grouped into UMI molecules"
+            )
+
+    @property
+    def unit(self) -> str:
+        return UNIT_MOLECULES if self.umi else UNIT_FRAGMENTS
+
+    def count(
+        self, path: str | Path, panel: Panel, *, build: Build | None, sample: str | None
+    ) -> ReadCounts:
+        """``count_hotspots`` with these options."""
+        return count_hotspots(
+            path, panel, build=build, reference=self.reference,
+            min_base_quality=self.min_base_quality, min_mapping_quality=self.min_mapping_quality,
+            umi=self.umi, min_family_size=self.min_family_size, sample=sample,
+        )  # fmt: skip
+
+    def pon_settings(self) -> dict[str, str]:
+        """The settings a panel of normals records and must match (``PON_READ_SETTINGS``)."""
+        return {
+            "min_base_quality": str(self.min_base_quality),
+            "min_mapping_quality": str(self.min_mapping_quality),
+            "min_family_size": str(self.min_family_size),
+        }
 
 
 def _parse_build(build: Build | str | None) -> Build | None:

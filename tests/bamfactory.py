@@ -359,6 +359,47 @@ def write_alignments(
     return path
 
 
+def write_families(
+    path: Path,
+    groups: Iterable[tuple[Fragment, int]],
+    ref: Reference,
+    *,
+    header: pysam.AlignmentHeader | None = None,
+    reference_fasta: Path | None = None,
+    index: bool = True,
+) -> Path:
+    """Like ``write_alignments``, for many identical molecules: each (fragment, n) is written n
+    times, copy i named ``<name>.<i>`` with an ``MI`` tag (if the fragment has one) of
+    ``<MI>.<i>``, so each copy is its own molecule. The records are built once per group and
+    copied, which makes 10,000-family BAMs take a fraction of a second."""
+    header = header or make_header(ref)
+    records = []
+    for fragment, n in groups:
+        template = fragment_reads(fragment, header, ref)
+        for i in range(n):
+            for read in template:
+                copy = pysam.AlignedSegment.fromstring(read.to_string(), header)
+                copy.query_name = f"{fragment.name}.{i}"
+                if copy.has_tag("MI"):
+                    copy.set_tag("MI", f"{copy.get_tag('MI')}.{i}")
+                records.append(copy)
+    records.sort(key=lambda r: (r.reference_start, r.query_name, r.flag))
+    if path.suffix == ".cram":
+        if reference_fasta is None:
+            raise ValueError("a CRAM needs reference_fasta")
+        out = pysam.AlignmentFile(
+            str(path), "wc", header=header, reference_filename=str(reference_fasta)
+        )
+    else:
+        out = pysam.AlignmentFile(str(path), "wb", header=header)
+    with out:
+        for record in records:
+            out.write(record)
+    if index:
+        pysam.index(str(path))
+    return path
+
+
 def bam_to_cram(bam: Path, cram: Path, reference_fasta: Path) -> Path:
     """Convert with samtools itself, so the CRAM is exactly what a lab pipeline would write."""
     subprocess.run(

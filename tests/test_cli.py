@@ -289,7 +289,9 @@ def test_start_up_does_not_load_pandas_or_pysam():
 def test_lazy_public_api_names_resolve():
     import esr1calls
 
-    for name in ("call_pcr", "call_vcf", "read_plate", "count_hotspots", "NgsSettings"):
+    names = ("call_pcr", "call_vcf", "call_ngs", "read_plate", "count_hotspots", "NgsSettings",
+             "ReadOptions")  # fmt: skip
+    for name in names:
         assert callable(getattr(esr1calls, name))
     with pytest.raises(AttributeError):
         esr1calls.no_such_name  # noqa: B018

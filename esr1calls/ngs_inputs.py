@@ -1,0 +1,317 @@
+"""NGS inputs: which file is which (by content), and which files are one sample.
+
+``esr1calls ngs`` takes VCF/BCF and BAM/CRAM files in any mix. Each VCF is read by ``vcf.py``
+and each BAM/CRAM counted by ``reads.py``; this module then decides which of them describe the
+same sample:
+
+* A BAM/CRAM's sample is the ``SM`` of its read groups (``--sample`` picks one when there are
+  several); a VCF's sample is its tumour column (``--sample``, ``##tumor_sample``, the caller's
+  convention or the only column).
+* A BAM and a VCF with the same sample name are one sample. A name matched by two BAMs, or a BAM
+  matched by two VCFs, is an error: which of them speaks for the sample is not ours to guess.
+* When the run has exactly one BAM and one VCF and their names differ, they are one sample only
+  if one of the names is not a real sample name: a BAM without ``@RG SM``, a sites-only VCF, or
+  a caller's placeholder column (``TUMOR``, ``TUMOUR``). Two real, different names are two
+  samples, and a notice says so (a possible sample swap is shown, never merged).
+* Everything else is a sample of its own: several BAMs of different samples are several samples.
+
+Combining never lets a VCF create a claim the reads do not support: in a pair the reads give x and
+n (see ``concordance.py`` for what the VCF may still change).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from .errors import ConfigError, VcfFormatError
+from .hotspots import Panel
+from .model import Build, Dropped, InputFile
+from .provenance import sha256_file
+from .reads import ReadCounts, ReadOptions
+from .vcf import READ_FORMATS, VcfEvidence, read_vcf_evidence, sniff_ngs_format
+
+__all__ = ["PLACEHOLDER_SAMPLE_NAMES", "NgsInputs", "ReadsInput", "SampleInputs", "read_ngs_inputs"]
+
+log = logging.getLogger(__name__)
+
+# Column names callers write instead of the sample's name (Strelka, VarScan, MuTect1 TUMOR).
+PLACEHOLDER_SAMPLE_NAMES = frozenset(("TUMOR", "TUMOUR"))
+
+
+@dataclass(frozen=True)
+class ReadsInput:
+    """One BAM/CRAM: its counts, its sha256 and (CRAM) the reference FASTA's."""
+
+    counts: ReadCounts
+    input: InputFile
+    reference: InputFile | None = None
+
+    @property
+    def name(self) -> str:
+        return Path(self.counts.path).name
+
+    @property
+    def sample_name(self) -> str | None:
+        """The sample the reads name (``@RG SM`` or ``--sample``), None if they name none."""
+        return self.counts.sample_id
+
+
+@dataclass(frozen=True)
+class SampleInputs:
+    """The files of one sample: reads, a VCF, or both (``pairing`` says why they are one)."""
+
+    sample_id: str
+    reads: ReadsInput | None
+    vcf: VcfEvidence | None
+    pairing: str = ""
+
+    @property
+    def counts_from(self) -> str:
+        """Where x and n come from: "reads" whenever there are reads, else "vcf"."""
+        return "reads" if self.reads is not None else "vcf"
+
+    @property
+    def source(self) -> str:
+        """The sample's files, reads first: what calls.tsv shows in its ``source`` column."""
+        paths = [] if self.reads is None else [self.reads.counts.path]
+        return ", ".join([*paths, *([] if self.vcf is None else [self.vcf.path])])
+
+
+@dataclass(frozen=True)
+class NgsInputs:
+    """Everything read from the command line's files, grouped into samples (in input order)."""
+
+    samples: tuple[SampleInputs, ...]
+    inputs: tuple[InputFile, ...]
+    dropped: tuple[Dropped, ...]
+    notices: tuple[str, ...]
+
+
+def read_ngs_inputs(
+    paths: Sequence[str | Path],
+    panel: Panel,
+    *,
+    build: Build | None = None,
+    sample: str | None = None,
+    read_options: ReadOptions | None = None,
+) -> NgsInputs:
+    """Read every VCF/BCF and count every BAM/CRAM, then group them into samples.
+
+    Raises VcfFormatError for a file that cannot be used (one line naming it and the fix), and
+    ConfigError when the files cannot be grouped into samples unambiguously.
+    """
+    read_options = read_options or ReadOptions()
+    vcfs: list[tuple[int, VcfEvidence]] = []
+    bams: list[tuple[int, ReadsInput]] = []
+    inputs: list[InputFile] = []
+    dropped: list[Dropped] = []
+    notices: list[str] = []
+    for order, raw in enumerate(paths):
+        path = Path(raw)
+        if sniff_ngs_format(path) in READ_FORMATS:
+            found = _count_reads(path, panel, build, sample, read_options)
+            bams.append((order, found))
+            inputs.append(found.input)
+            if found.reference is not None and found.reference not in inputs:
+                inputs.append(found.reference)
+            dropped.extend(_unused_reads(found.counts))
+        else:
+            evidence = read_vcf_evidence(path, panel, build=build, sample=sample)
+            vcfs.append((order, evidence))
+            inputs.append(evidence.input)
+            dropped.extend(evidence.dropped)
+            notices.extend(evidence.notices)
+    samples, pairing_notices = _pair(bams, vcfs)
+    return NgsInputs(
+        samples=tuple(samples),
+        inputs=tuple(inputs),
+        dropped=tuple(dropped),
+        notices=tuple(dict.fromkeys([*notices, *pairing_notices])),
+    )
+
+
+def _count_reads(
+    path: Path, panel: Panel, build: Build | None, sample: str | None, options: ReadOptions
+) -> ReadsInput:
+    digest = _hash_in_background(path)
+    counts = options.count(path, panel, build=build, sample=sample)
+    reference = None
+    if counts.file_format == "cram" and options.reference is not None:
+        stat = options.reference.stat()
+        reference = _reference_input(options.reference, stat.st_size, stat.st_mtime_ns)
+    log.info(
+        "%s: %s, %s (%s), sample %s, %s",
+        path.name, counts.file_format.upper(), counts.build.value, counts.build_evidence,
+        counts.sample_id or "not named (no @RG SM)", counts.unit,
+    )  # fmt: skip
+    return ReadsInput(counts, InputFile(str(path), digest(), counts.file_format), reference)
+
+
+def _hash_in_background(path: Path) -> Callable[[], str]:
+    """Start hashing ``path`` while pysam counts (hashlib releases the GIL; a BAM can be
+    gigabytes); call the result to wait for the digest. A daemon thread, so an error in the
+    counting is reported at once instead of after the whole file is hashed."""
+    done: list[str | BaseException] = []
+
+    def work() -> None:
+        try:
+            done.append(sha256_file(path))
+        except BaseException as exc:  # handed to the caller, who raises it
+            done.append(exc)
+
+    thread = threading.Thread(target=work, name="esr1calls-sha256", daemon=True)
+    thread.start()
+
+    def result() -> str:
+        thread.join()
+        value = done[0]
+        if isinstance(value, BaseException):
+            raise VcfFormatError(path, f"cannot read the file to hash it ({value})") from value
+        return value
+
+    return result
+
+
+@lru_cache(maxsize=8)
+def _reference_input(path: Path, size: int, mtime_ns: int) -> InputFile:
+    """The CRAM reference, hashed once however many CRAMs use it (keyed by size and mtime, so a
+    changed file is hashed again)."""
+    return InputFile(str(path), sha256_file(path), "fasta")
+
+
+def _unused_reads(counts: ReadCounts) -> list[Dropped]:
+    """Reads at each codon that were excluded or unusable: counted here, listed in evidence."""
+    dropped = []
+    for codon in counts.codons:
+        parts = [f"{n} {why}" for why, n in codon.filtered_reads.items()]
+        parts += [f"{n} {why}" for why, n in codon.unusable_reasons.items()]
+        if parts:
+            dropped.append(
+                Dropped(
+                    counts.path,
+                    f"{codon.chrom}:{codon.start}-{codon.end} ({codon.window})",
+                    "reads excluded or unusable at this codon: " + ", ".join(parts),
+                )
+            )
+    return dropped
+
+
+def _real_name(name: str | None) -> str | None:
+    return None if name is None or name.upper() in PLACEHOLDER_SAMPLE_NAMES else name
+
+
+def _vcf_name(evidence: VcfEvidence) -> str | None:
+    """A VCF's sample name if it names one (not a sites-only VCF or a placeholder column)."""
+    if evidence.sample_evidence.startswith("sites-only"):
+        return None
+    return _real_name(evidence.sample_id)
+
+
+def _stem(path: str) -> str:
+    name = Path(path).name
+    for suffix in (".gz", ".bgz", ".vcf", ".bcf", ".bam", ".cram", ".sam"):
+        name = name.removesuffix(suffix)
+    return name
+
+
+def _pair(
+    bams: list[tuple[int, ReadsInput]], vcfs: list[tuple[int, VcfEvidence]]
+) -> tuple[list[SampleInputs], list[str]]:
+    """Group reads and VCFs into samples by name (the module docstring gives the rules)."""
+    pairs = _pairs_by_name(bams, vcfs)  # reads index -> (VCF index, why)
+    notices: list[str] = []
+    if len(bams) == 1 and len(vcfs) == 1 and not pairs:
+        reads, evidence = bams[0][1], vcfs[0][1]
+        bam_name, vcf_name = _real_name(reads.sample_name), _vcf_name(evidence)
+        if bam_name is None or vcf_name is None:
+            pairs[0] = (0, _why_paired(reads, evidence))
+        else:
+            notices.append(
+                f"{reads.name} is sample {bam_name} but {Path(evidence.path).name} is sample "
+                f"{vcf_name}: they were called as two samples. If they are one, check for a "
+                "sample swap, then make the names agree (samtools addreplacerg or bcftools "
+                "reheader)"
+            )
+    paired_vcfs = {vcf_index for vcf_index, _ in pairs.values()}
+    ordered: list[tuple[int, SampleInputs]] = []
+    for index, (order, reads) in enumerate(bams):
+        if index not in pairs:
+            ordered.append((order, SampleInputs(_reads_sample_id(reads, None), reads, None)))
+            continue
+        vcf_index, why = pairs[index]
+        vcf_order, evidence = vcfs[vcf_index]
+        if evidence.build is not reads.counts.build:
+            raise VcfFormatError(
+                reads.counts.path,
+                f"aligned to {reads.counts.build.value} ({reads.counts.build_evidence}) but "
+                f"{Path(evidence.path).name} of the same sample is {evidence.build.value} "
+                f"({evidence.build_evidence}); give the files of one build",
+            )
+        sample = SampleInputs(_reads_sample_id(reads, evidence), reads, evidence, why)
+        ordered.append((min(order, vcf_order), sample))
+    for vcf_index, (order, evidence) in enumerate(vcfs):
+        if vcf_index not in paired_vcfs:
+            ordered.append((order, SampleInputs(evidence.sample_id, None, evidence)))
+    ordered.sort(key=lambda item: item[0])
+    return [sample for _, sample in ordered], notices
+
+
+def _pairs_by_name(
+    bams: list[tuple[int, ReadsInput]], vcfs: list[tuple[int, VcfEvidence]]
+) -> dict[int, tuple[int, str]]:
+    """Reads index -> (VCF index, why) for reads and a VCF that name the same sample."""
+    by_name: dict[str, int] = {}
+    for index, (_, reads) in enumerate(bams):
+        name = _real_name(reads.sample_name)
+        if name is None:
+            continue
+        if name in by_name:
+            first = bams[by_name[name]][1]
+            raise ConfigError(
+                f"{first.name} and {reads.name} are both sample {name}; merge them "
+                "(samtools merge) or run them separately"
+            )
+        by_name[name] = index
+    pairs: dict[int, tuple[int, str]] = {}
+    for vcf_index, (_, evidence) in enumerate(vcfs):
+        name = _vcf_name(evidence)
+        if name is None or name not in by_name:
+            continue
+        index = by_name[name]
+        if index in pairs:
+            earlier = vcfs[pairs[index][0]][1]
+            raise ConfigError(
+                f"{bams[index][1].name} (sample {name}) matches two VCFs, "
+                f"{Path(earlier.path).name} and {Path(evidence.path).name}; give one VCF per "
+                "sample, or run them separately"
+            )
+        pairs[index] = (vcf_index, f"same sample name {name}")
+    return pairs
+
+
+def _reads_sample_id(reads: ReadsInput, evidence: VcfEvidence | None) -> str:
+    """The reads' real sample name, else the VCF's, else what the reads say, else the file."""
+    return (
+        _real_name(reads.sample_name)
+        or (None if evidence is None else _vcf_name(evidence))
+        or reads.sample_name
+        or _stem(reads.counts.path)
+    )
+
+
+def _why_paired(reads: ReadsInput, evidence: VcfEvidence) -> str:
+    bam = reads.sample_name or "no @RG SM"
+    vcf = (
+        "sites-only"
+        if evidence.sample_evidence.startswith("sites-only")
+        else f"column {evidence.sample_id}"
+    )
+    return (
+        f"the run's only BAM/CRAM ({bam}) and only VCF ({vcf}), which do not name two different "
+        "samples"
+    )
