@@ -198,7 +198,12 @@ def detect_caller(header: VcfHeader) -> Caller:
         return Caller.DRAGEN
     if source_starts("tvc") or any("torrent" in s for s in sources):
         return Caller.TVC
-    if keys & {"bcftools_callVersion", "bcftools_mpileupVersion", "samtoolsVersion"}:
+    # mpileup's own output says ##bcftoolsCommand=mpileup ... (1.16 does); other pipelines
+    # keep ##bcftools_mpileupCommand. Every bcftools command adds ##bcftoolsVersion, so only
+    # mpileup or call name the caller.
+    ran = {c.split()[0] for c in header.meta.get("bcftoolsCommand", ()) if c.strip()}
+    legacy = {"bcftools_callVersion", "bcftools_mpileupVersion", "samtoolsVersion"}
+    if keys & legacy or ran & {"mpileup", "call"}:
         return Caller.BCFTOOLS
     if {"FA", "SS"} <= set(header.formats):
         return Caller.MUTECT1
@@ -1920,13 +1925,42 @@ def _tvc_filters(rec: VcfRecord) -> tuple[str, ...]:
     return tuple(f"NOCALL({text})" if f == "NOCALL" else f for f in rec.filters)
 
 
+# -d 0 lifts the cap only from bcftools 1.23; before, it is a cap of (almost) no reads
+# (samtools/bcftools#2435), so the advice is a large number, which works in every version.
+_UNCAPPED = "re-run with a --max-depth above the deepest site, e.g. -d 1000000"
+
+
+def _mpileup_header(plan: _Plan) -> tuple[list[str], tuple[int, int] | None]:
+    """(mpileup command lines, bcftools version) from either spelling bcftools writes:
+    ``##bcftoolsCommand=mpileup ...`` (mpileup's own output) or ``##bcftools_mpileupCommand``."""
+    meta = plan.header.meta
+    commands = list(meta.get("bcftools_mpileupCommand", ()))
+    commands += [c for c in meta.get("bcftoolsCommand", ()) if c.lstrip().startswith("mpileup")]
+    version = None
+    for value in (*meta.get("bcftools_mpileupVersion", ()), *meta.get("bcftoolsVersion", ())):
+        found = re.match(r"\s*(\d+)\.(\d+)", value)
+        if found:
+            version = int(found.group(1)), int(found.group(2))
+            break
+    return commands, version
+
+
 def _caller_notices(path: Path, plan: _Plan) -> list[str]:
     notices = []
-    for command in plan.header.meta.get("bcftools_mpileupCommand", ()):
-        if not re.search(r"(?:-d|--max-depth)[ =]?\d", command):
+    commands, version = _mpileup_header(plan)
+    for command in commands:
+        cap = re.search(r"(?:-d|--max-depth)[ =]?(\d+)", command)
+        if cap is None:
             notices.append(
                 f"{path.name}: bcftools mpileup ran with its default --max-depth 250, so depth "
-                "is capped and 0.2 % cannot be excluded; re-run with -d 0"
+                f"is capped and 0.2 % cannot be excluded; {_UNCAPPED}"
+            )
+        elif int(cap.group(1)) == 0 and version is not None and version < (1, 23):
+            notices.append(
+                f"{path.name}: bcftools {version[0]}.{version[1]} mpileup ran with -d 0, which "
+                "before bcftools 1.23 sets a cap of almost no reads instead of lifting it "
+                "(samtools/bcftools#2435): depths may be far below the BAM's and 0.2 % not "
+                f"excludable; {_UNCAPPED}"
             )
     if plan.caller is Caller.HAPLOTYPECALLER:
         notices.append(

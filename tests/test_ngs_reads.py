@@ -324,14 +324,16 @@ def cod(aa: int, codon: str) -> tuple[Edit, ...]:
     return (codon_edit(aa, codon),)
 
 
-def bcftools_vcf(bam: Path, fasta: Path, out: Path, *, call: bool = False) -> Path:
+def bcftools_vcf(
+    bam: Path, fasta: Path, out: Path, *, call: bool = False, max_depth: str = "1000000"
+) -> Path:
     """bcftools mpileup -a AD,ADF,ADR over the regions esr1calls reads, with its read filters
     (MAPQ 20, base quality 20, no BAQ, no depth cap: -d 0 is a cap of 0 before bcftools 1.23);
     with ``call``, then bcftools call -mv."""
     regions = ",".join(f"chr6:{a}-{b}" for a, b in count_regions(PANEL, Build.GRCH38))
     pileup = subprocess.run(
         ["bcftools", "mpileup", "-f", str(fasta), "-r", regions, "-a", "AD,ADF,ADR", "-B",
-         "-Q", "20", "-q", "20", "-d", "1000000", "--ns", "UNMAP,SECONDARY,QCFAIL,DUP",
+         "-Q", "20", "-q", "20", "-d", max_depth, "--ns", "UNMAP,SECONDARY,QCFAIL,DUP",
          "-Ou" if call else "-Ov", str(bam)],
         check=True, capture_output=True,
     ).stdout  # fmt: skip
@@ -367,6 +369,8 @@ def test_bam_and_a_bcftools_mpileup_vcf_of_it_give_the_same_calls(
     assert result.exit_code == 0, result.stderr
     from_bam, from_vcf = calls_table(tmp_path / "bam"), calls_table(tmp_path / "vcf")
     assert {s for s, _ in from_vcf} == {"CONC"}  # bcftools names the column by the read group
+    details = json.loads((tmp_path / "vcf" / "calls.json").read_text())["samples"][0]["details"]
+    assert details["caller"] == "bcftools"
 
     def summary(row: dict[str, str]) -> tuple[str, str, str, str]:
         return row["status"], row["reasons"], row["alt_count"], row["depth"]
@@ -416,6 +420,32 @@ def test_bcftools_call_vcf_with_the_bam_makes_not_detected_possible(
     assert not any("SOURCES_DISAGREE" in row["reasons"] for row in both.values())
     document = validate_calls_json(tmp_path / "both" / "calls.json")
     assert document["samples"][0]["details"]["pairing"] == "same sample name CONC"
+
+
+@pytest.mark.slow
+def test_bcftools_mpileup_with_d_0_is_flagged_where_it_caps_the_depth(
+    run_cli, work, fasta, concordance_bam, tmp_path
+):
+    """Before bcftools 1.23, mpileup -d 0 is a cap of almost no reads (samtools/bcftools#2435),
+    not "no cap": the VCF's depths are tiny, the report says why, and nothing is excluded."""
+    vcf = bcftools_vcf(concordance_bam, fasta, work / "d0.vcf", max_depth="0")
+    version_line = next(x for x in vcf.read_text().splitlines() if "bcftoolsVersion" in x)
+    major, minor = (int(v) for v in version_line.split("=")[1].split("+")[0].split(".")[:2])
+    result = ngs(run_cli, tmp_path / "out", vcf, "--background-error", "1e-4")
+    assert result.exit_code == 0, result.stderr
+    notices = json.loads((tmp_path / "out" / "calls.json").read_text())["run"]["notices"]
+    table = calls_table(tmp_path / "out")
+    if (major, minor) < (1, 23):
+        assert notices == [
+            f"d0.vcf: bcftools {major}.{minor} mpileup ran with -d 0, which before bcftools 1.23 "
+            "sets a cap of almost no reads instead of lifting it (samtools/bcftools#2435): "
+            "depths may be far below the BAM's and 0.2 % not excludable; re-run with a "
+            "--max-depth above the deepest site, e.g. -d 1000000"
+        ]
+        assert "NOT_DETECTED" not in {row["status"] for row in table.values()}
+    else:  # the cap is lifted: the calls are the BAM's (see the test above)
+        assert notices == []
+        assert table["CONC", "S463P"]["status"] == "NOT_DETECTED"
 
 
 # ------------------------------------------------------------------ BAM + VCF of one sample

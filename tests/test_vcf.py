@@ -96,6 +96,43 @@ def test_caller_is_recognised_from_the_header(path, caller):
 
 
 @pytest.mark.parametrize(
+    "lines, caller",
+    [
+        (["##bcftoolsVersion=1.16+htslib-1.16", "##bcftoolsCommand=mpileup -a AD -f x.fa"],
+         Caller.BCFTOOLS),  # what bcftools 1.16 mpileup writes
+        (["##bcftoolsVersion=1.16+htslib-1.16", "##bcftoolsCommand=norm -m- x.vcf"],
+         Caller.GENERIC),  # any caller's VCF normalised by bcftools
+    ],
+)  # fmt: skip
+def test_bcftools_is_the_caller_only_when_it_called(lines, caller):
+    assert detect_caller(parse_header(lines)) is caller
+
+
+@pytest.mark.parametrize(
+    "lines, notice",
+    [
+        (["##bcftoolsVersion=1.16+htslib-1.16", "##bcftoolsCommand=mpileup -a AD -f x.fa"],
+         "bcftools mpileup ran with its default --max-depth 250"),
+        (["##bcftoolsVersion=1.16+htslib-1.16", "##bcftoolsCommand=mpileup -a AD -d 0 -f x.fa"],
+         "bcftools 1.16 mpileup ran with -d 0"),
+        (["##bcftools_mpileupVersion=1.22", "##bcftools_mpileupCommand=mpileup --max-depth=0"],
+         "bcftools 1.22 mpileup ran with -d 0"),
+        (["##bcftoolsVersion=1.23+htslib-1.23", "##bcftoolsCommand=mpileup -d 0 -f x.fa"], None),
+        (["##bcftoolsVersion=1.16+htslib-1.16", "##bcftoolsCommand=mpileup -d 1000000"], None),
+    ],
+)  # fmt: skip
+def test_a_capped_mpileup_depth_is_a_notice(tmp_path, lines, notice):
+    header = [*GENERIC_HEADER[:4], *lines, "##contig=<ID=chr6,length=170805979>"]
+    path = write_vcf(tmp_path / "x.vcf", [row(152098788, "A", "G", "0/1:100,10:110")], header)
+    notices = read_vcf_evidence(path, PANEL).notices
+    if notice is None:
+        assert notices == ()
+    else:
+        (found,) = notices
+        assert found.startswith(f"x.vcf: {notice}") and found.endswith("e.g. -d 1000000")
+
+
+@pytest.mark.parametrize(
     "lines, build, evidence",
     [
         (["##contig=<ID=6,length=171115067>"], Build.GRCH37, "##contig 6 length 171,115,067"),
