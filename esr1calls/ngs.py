@@ -603,10 +603,11 @@ def call_ngs(
     Files are recognised by content. A BAM/CRAM and a VCF of the same sample are one sample
     (``ngs_inputs.py`` says when): x, n and strands come from the reads, FILTER from the VCF,
     and a disagreement between them is INDETERMINATE ``SOURCES_DISAGREE`` (``concordance.py``).
-    ``read_options`` says how reads are counted; its ``umi`` must equal ``settings.umi``.
+    ``read_options`` says how reads are counted; its ``umi`` must equal ``settings.umi`` (give
+    one of them and the other follows).
     """
     panel = panel or load_panel()
-    settings = settings or NgsSettings()
+    settings = settings or NgsSettings(umi=read_options is not None and read_options.umi)
     read_options = read_options or ReadOptions(umi=settings.umi)
     if read_options.umi != settings.umi:
         raise ValueError("read_options.umi and settings.umi must agree")
