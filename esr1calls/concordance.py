@@ -13,10 +13,12 @@ The two sources disagree at a hotspot when:
    not (x below k_req), e.g. the VCF detects, the BAM shows nothing;
 2. the reads show the allele and the VCF excludes it (its highest possible alt count is below
    k_req at a depth with >= 95 % power), e.g. the caller saw those reads and found nothing;
-3. the VCF's depth is more than ``MAX_DEPTH_RATIO`` times the reads' usable depth: the BAM cannot
-   be the file the VCF was called from (a caller that counts both overlapping mates explains 2x,
-   and stricter base-quality floors a little more). The reverse is expected and not flagged:
-   callers downsample (Mutect2 per start position, bcftools mpileup ``-d``).
+3. the VCF's depth is more than ``MAX_DEPTH_RATIO`` times the most reads a caller could have
+   counted there: the BAM cannot be the file the VCF was called from (a caller that counts both
+   overlapping mates explains 2x, and stricter base-quality floors a little more). That is the
+   reads' usable depth, or with UMIs the raw reads behind the molecules (a VCF called on raw
+   grouped reads counts every one of them). The reverse is expected and not flagged: callers
+   downsample (Mutect2 per start position, bcftools mpileup ``-d``).
 
 Both views are judged with the same rule and background as the call. A VCF without depth at the
 hotspot, or without a count for the allele, has no view: the reads decide alone (that is how a
@@ -114,8 +116,13 @@ def view_of(
     return SourceView(alt_low, alt_high, depth, k, detection_power(depth, k, min_allele_fraction))
 
 
-def compare_sources(reads: SourceView, vcf: SourceView, *, required_power: float) -> list[str]:
+def compare_sources(
+    reads: SourceView, vcf: SourceView, *, required_power: float, raw_reads: int | None = None
+) -> list[str]:
     """Every way the VCF contradicts the reads at one hotspot (empty when they agree).
+
+    ``raw_reads`` (UMI data) is the number of raw reads behind the reads' molecules: a caller run
+    on raw grouped reads may count each of them.
 
     >>> def v(x, n):
     ...     return view_of(x, x, n, error_rate=1e-4, alpha=1e-3, k_min=3,
@@ -136,8 +143,11 @@ def compare_sources(reads: SourceView, vcf: SourceView, *, required_power: float
             f"the reads show the allele ({reads.describe()}) but the VCF excludes it "
             f"({vcf.describe()}, power {vcf.power:.0%})"
         )
-    if vcf.has_depth and (vcf.depth or 0) > MAX_DEPTH_RATIO * (reads.depth or 0):
+    most = max(reads.depth or 0, raw_reads or 0)
+    if vcf.has_depth and (vcf.depth or 0) > MAX_DEPTH_RATIO * most:
         found = f"{reads.depth:,}" if reads.has_depth else "none"
+        if raw_reads and raw_reads > (reads.depth or 0):
+            found += f" molecules from {raw_reads:,} raw reads"
         findings.append(
             f"the VCF's depth {vcf.depth:,} is more than {MAX_DEPTH_RATIO:g} times the reads' "
             f"usable depth ({found}): the BAM cannot be the file the VCF was called from"

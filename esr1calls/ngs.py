@@ -775,7 +775,11 @@ def _reads_call(
     x = counts.alt_count
     low, high = vcf.alt_count_range or (vcf.counts.alt_count, vcf.counts.alt_count)
     reads_view, vcf_view = judge(x, x, counts.depth), judge(low, high, vcf.counts.depth)
-    findings = compare_sources(reads_view, vcf_view, required_power=settings.power)
+    # with UMIs, a caller run on raw grouped reads counts every raw read behind the molecules
+    raw_reads = sum(size * n for size, n in codon.family_sizes.items()) or None
+    findings = compare_sources(
+        reads_view, vcf_view, required_power=settings.power, raw_reads=raw_reads
+    )
     if not findings:
         return call
     reads_name = Path(reads.path).name

@@ -561,19 +561,41 @@ def test_reads_show_what_the_vcf_excludes_is_sources_disagree(run_cli, tmp_path)
 
 
 @pytest.mark.parametrize(
-    "vcf_depth, status",
-    [(14_400, "NOT_DETECTED"), (14_401, "INDETERMINATE")],  # 3 x the reads' 4,800
+    "umi, vcf_depth, status",
+    [
+        (False, 15_000, "NOT_DETECTED"),  # 3 x the reads' 5,000 fragments
+        (False, 15_001, "INDETERMINATE"),
+        # molecules: 3 x the 5,000 x 3 raw reads behind them (a VCF of the raw reads counts all)
+        (True, 45_000, "NOT_DETECTED"),
+        (True, 45_001, "INDETERMINATE"),
+    ],
 )
-def test_vcf_depth_far_above_the_reads_is_sources_disagree(run_cli, tmp_path, vcf_depth, status):
-    vcf = m2_vcf(tmp_path / "p7.vcf", [at("S463P", f"{vcf_depth},0")])
-    s463p = json_calls(mixed(run_cli, tmp_path, vcf)[0])["S463P"]
+def test_vcf_depth_far_above_the_reads_is_sources_disagree(
+    run_cli, work, tmp_path, umi, vcf_depth, status
+):
+    bam = (
+        umi_bam(work / "families_3.bam", 5_000, sample="CONC")  # every molecule from 3 reads
+        if umi
+        else write_families(
+            work / "fragments.bam", reads_only("s463", 1387, 5_000), REF38,
+            header=make_header(REF38, (("rg1", "CONC"),)),
+        )
+    )  # fmt: skip
+    vcf = m2_vcf(tmp_path / "conc.vcf", [at("S463P", f"{vcf_depth},0")], sample="CONC")
+    # 1e-4 in both: 5,000 fragments at the read-level 5e-4 could not exclude anything anyway
+    options = ["--umi"] if umi else ["--background-error", "1e-4"]
+    result = ngs(run_cli, tmp_path / "out", bam, vcf, *options)
+    assert result.exit_code == 0, result.stderr
+    document = json.loads((tmp_path / "out" / "calls.json").read_text())
+    s463p = json_calls(document)["S463P"]
     assert s463p["status"] == status
     if status == "INDETERMINATE":
         assert s463p["reasons"][0] == "SOURCES_DISAGREE"
-        assert (
-            "is more than 3 times the reads' usable depth (4,800)"
-            in (s463p["evidence"]["disagreement"][0])
-        )
+        found = "5,000 molecules from 15,000 raw reads" if umi else "5,000"
+        assert s463p["evidence"]["disagreement"] == [
+            f"the VCF's depth {vcf_depth:,} is more than 3 times the reads' usable depth "
+            f"({found}): the BAM cannot be the file the VCF was called from"
+        ]
 
 
 def test_reads_phase_what_the_vcf_cannot(run_cli, tmp_path):
