@@ -905,3 +905,18 @@ def test_excluded_and_unusable_reads_are_accounted_for_in_dropped(run_cli, work,
     )
     assert all(d["source"] == str(bam) for d in document["dropped"])
     assert pysam.AlignmentFile(str(bam)).count() == 106
+
+
+@pytest.mark.parametrize("command", [("ngs",), ("pon", "build")])
+def test_cli_read_options_default_to_the_library_defaults(command):
+    # written out in cli.py so that importing the CLI does not load pysam: they must not drift
+    from esr1calls import reads
+    from esr1calls.cli import cli
+
+    group_or_command = cli
+    for name in command:
+        group_or_command = group_or_command.commands[name]  # type: ignore[attr-defined]
+    defaults = {p.name: p.default for p in group_or_command.params}
+    assert defaults["min_base_quality"] == reads.DEFAULT_MIN_BASE_QUALITY
+    assert defaults["min_mapping_quality"] == reads.DEFAULT_MIN_MAPPING_QUALITY
+    assert defaults["min_family_size"] == reads.DEFAULT_MIN_FAMILY_SIZE
