@@ -69,6 +69,7 @@ class BatchJob:
     options: Mapping[str, str] = field(default_factory=dict)
     origin: str = ""  # e.g. "manifest.tsv, line 4" or "directory scan"
     problem: str | None = None
+    base: Path = Path()  # relative option paths (e.g. pon=) resolve against it
 
 
 @dataclass(frozen=True)
@@ -164,6 +165,7 @@ def read_manifest(path: Path) -> list[BatchJob]:
                 options=_parse_options(cell.get("options", "")),
                 origin=origin,
                 problem=problem,
+                base=path.parent,
             )
         )
     return jobs
@@ -257,6 +259,9 @@ def _fingerprint(job: BatchJob, reproducible: bool) -> str:
     files = list(job.inputs) + list(job.plate_maps)
     if job.kit and Path(job.kit).is_file():
         files.append(Path(job.kit))
+    pon = job.options.get("pon")
+    if pon and (job.base / pon).is_file():
+        files.append(job.base / pon)
     for path in files:
         digest.update(path.name.encode())
         with path.open("rb") as handle:
@@ -268,21 +273,71 @@ def _fingerprint(job: BatchJob, reproducible: bool) -> str:
 Runner = Callable[[BatchJob], Any]
 
 
-def _run_pcr(job: BatchJob) -> Any:
+PCR_OPTIONS = frozenset({"format", "panel", "hotspots"})
+NGS_OPTIONS = frozenset(
+    {"panel", "hotspots", "build", "umi", "pon", "min_allele_fraction", "background_error"}
+)
+
+
+def _job_panel(job: BatchJob, allowed: frozenset[str]) -> Any:
     from .hotspots import load_panel
+
+    unknown = set(job.options) - allowed
+    if unknown:
+        raise InputError(
+            None,
+            f"{job.origin}: unknown option {', '.join(sorted(unknown))} for a {job.kind} job; "
+            f"known: {', '.join(sorted(allowed))}",
+        )
+    names = job.options.get("hotspots")
+    return load_panel(job.options.get("panel", "default"), names.split(",") if names else None)
+
+
+def _number(job: BatchJob, key: str) -> float | None:
+    text = job.options.get(key)
+    if text is None:
+        return None
+    try:
+        return float(text)
+    except ValueError:
+        raise InputError(None, f"{job.origin}: option {key}={text!r} is not a number") from None
+
+
+def _run_pcr(job: BatchJob) -> Any:
     from .pcr import call_pcr
 
-    unknown = set(job.options) - {"format", "panel", "hotspots"}
-    if unknown:
-        raise InputError(None, f"unknown option {', '.join(sorted(unknown))} for a pcr job")
-    names = job.options.get("hotspots")
-    panel = load_panel(job.options.get("panel", "default"), names.split(",") if names else None)
+    panel = _job_panel(job, PCR_OPTIONS)
     return call_pcr(
         job.inputs, job.plate_maps, kit=job.kit, panel=panel, fmt=job.options.get("format")
     )
 
 
-RUNNERS: dict[str, Runner] = {"pcr": _run_pcr}
+def _run_ngs(job: BatchJob) -> Any:
+    """The same library calls as ``esr1calls ngs``, with the job's options."""
+    from .model import DEFAULT_MIN_ALLELE_FRACTION
+    from .ngs import call_vcfs, make_settings
+
+    panel = _job_panel(job, NGS_OPTIONS)
+    pon = job.options.get("pon")
+    pon_path = None if pon is None else (Path(pon) if Path(pon).is_absolute() else job.base / pon)
+    settings, extra = make_settings(
+        panel,
+        min_allele_fraction=_number(job, "min_allele_fraction") or DEFAULT_MIN_ALLELE_FRACTION,
+        background_error=_number(job, "background_error"),
+        umi=job.options.get("umi", "false").lower() in ("true", "yes", "1"),
+        pon=pon_path,
+    )
+    return call_vcfs(
+        job.inputs,
+        panel=panel,
+        settings=settings,
+        sample=job.sample,
+        build=job.options.get("build"),
+        extra_inputs=extra,
+    )
+
+
+RUNNERS: dict[str, Runner] = {"pcr": _run_pcr, "ngs": _run_ngs}
 
 
 def execute_job(job: BatchJob, outdir: str, command: str, reproducible: bool) -> JobOutcome:
