@@ -40,7 +40,7 @@ typecheck: $(VENV)/.test
 
 # ESR1CALLS_REQUIRE_CHROMIUM: the report.html browser test fails (never skips) without chromium
 test: $(VENV)/.test system-deps lint typecheck
-	ESR1CALLS_REQUIRE_CHROMIUM=1 $(BIN)/python -m pytest
+	ESR1CALLS_REQUIRE_CHROMIUM=1 ESR1CALLS_REQUIRE_SLURM=1 $(BIN)/python -m pytest
 
 # read counting vs samtools/bcftools mpileup on a generated 20,000x BAM (see the script)
 bench: $(VENV)/.test system-deps
