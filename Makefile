@@ -29,7 +29,9 @@ demo: $(VENV)/.runtime
 	$(BIN)/esr1calls hotspots --build GRCh37 --format bed -o $(DEMO)/esr1_hotspots.GRCh37.bed
 	$(BIN)/esr1calls pcr testdata/plates/quantstudio/esr1_demo_quantstudio.txt \
 		--plate-map testdata/plates/esr1_demo_platemap.csv -o $(DEMO)/pcr
-	@echo "Demo reports written to $(DEMO)/pcr/: open report.html; tables in samples.tsv and calls.tsv"
+	$(BIN)/esr1calls ngs testdata/vcf/mutect2/esr1_tumour_normal.vcf -o $(DEMO)/ngs
+	@echo "Demo reports written to $(DEMO)/pcr/ and $(DEMO)/ngs/: open report.html in each;"
+	@echo "tables in samples.tsv and calls.tsv, everything with provenance in calls.json"
 
 lint: $(VENV)/.test
 	$(BIN)/ruff check esr1calls tests benchmarks
@@ -46,6 +48,7 @@ test: $(VENV)/.test system-deps lint typecheck
 bench: $(VENV)/.test system-deps
 	$(BIN)/python benchmarks/bench_vcf.py
 	$(BIN)/python benchmarks/bench_reads.py
+	$(BIN)/python benchmarks/bench_batch.py
 
 clean:
 	rm -rf $(VENV) $(DEMO) .pytest_cache .mypy_cache .ruff_cache .hypothesis bench-output test-artifacts
