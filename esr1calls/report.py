@@ -10,16 +10,17 @@ against spreadsheet formula injection in TSV and escaped in HTML.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
 import tempfile
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from enum import Enum
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from .errors import Esr1CallsError
 from .model import Build, Call, CallStatus, RunResult, SampleReport
@@ -274,8 +275,9 @@ def render_samples_tsv(samples: Iterable[SampleLike]) -> str:
     return render_table(SAMPLE_COLUMNS, (sample_row(as_document(s)) for s in samples))
 
 
-def write_text_atomic(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` via a temporary file in the same directory and a rename."""
+@contextlib.contextmanager
+def atomic_writer(path: Path) -> Iterator[TextIO]:
+    """A text handle on a temporary file beside ``path``, renamed onto it only on success."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
@@ -284,13 +286,19 @@ def write_text_atomic(path: Path, text: str) -> None:
         os.umask(umask)
         os.fchmod(fd, 0o666 & ~umask)
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
-            handle.write(text)
+            yield handle
             handle.flush()
             os.fsync(handle.fileno())
         Path(tmp_name).replace(path)
     except BaseException:
         Path(tmp_name).unlink(missing_ok=True)
         raise
+
+
+def write_text_atomic(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` via a temporary file in the same directory and a rename."""
+    with atomic_writer(path) as handle:
+        handle.write(text)
 
 
 def write_files_atomic(outdir: Path, files: Mapping[str, str]) -> list[Path]:
