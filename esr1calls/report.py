@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from .errors import Esr1CallsError
-from .model import Build, Call, CallStatus, RunResult, SampleReport
+from .model import Build, Call, CallStatus, InputFile, RunResult, SampleReport
 from .provenance import tool_info, utc_now
 
 __all__ = [
@@ -47,21 +47,49 @@ SCHEMA_VERSION = "1.1.0"  # 1.1.0 added the optional cohort fields; 1.0.0 docume
 REVIEW_STATUS = "unreviewed"  # esr1calls never signs out results
 
 CALL_COLUMNS = (
-    "sample_id", "method", "hotspot", "hgvs_c", "hgvs_p", "status", "reasons", "action",
-    "allele_fraction", "allele_fraction_ci95_low", "allele_fraction_ci95_high", "alt_count",
-    "depth", "lod95", "delta_ct", "ct_mutation", "ct_reference", "ct_ic", "cutoff", "source",
-)  # fmt: skip
+    "sample_id",
+    "method",
+    "hotspot",
+    "hgvs_c",
+    "hgvs_p",
+    "status",
+    "reasons",
+    "action",
+    "allele_fraction",
+    "allele_fraction_ci95_low",
+    "allele_fraction_ci95_high",
+    "alt_count",
+    "depth",
+    "lod95",
+    "delta_ct",
+    "ct_mutation",
+    "ct_reference",
+    "ct_ic",
+    "cutoff",
+    "source",
+)
 SAMPLE_COLUMNS = (
-    "sample_id", "method", "status", "detected", "n_detected", "n_not_detected",
-    "n_indeterminate", "n_invalid", "summary", "source",
-)  # fmt: skip
+    "sample_id",
+    "method",
+    "status",
+    "detected",
+    "n_detected",
+    "n_not_detected",
+    "n_indeterminate",
+    "n_invalid",
+    "summary",
+    "source",
+)
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "|")
 
 
 # File names in OUTDIR; the MultiQC ones end in _mqc.json so MultiQC finds them unconfigured.
 CALLS_JSON, CALLS_TSV, SAMPLES_TSV, REPORT_HTML = (
-    "calls.json", "calls.tsv", "samples.tsv", "report.html",
-)  # fmt: skip
+    "calls.json",
+    "calls.tsv",
+    "samples.tsv",
+    "report.html",
+)
 MULTIQC_TABLE, MULTIQC_GENERAL_STATS = (
     "esr1calls_calls_mqc.json",
     "esr1calls_general_stats_mqc.json",
@@ -145,9 +173,12 @@ def _sample_document(sample: SampleReport) -> dict[str, Any]:
     }
 
 
-def to_json_document(result: RunResult, options: ReportOptions) -> dict[str, Any]:
-    """The calls.json document (a plain dict) for a run."""
-    document = {
+def document_head(
+    options: ReportOptions, inputs: Iterable[InputFile], **run: Any
+) -> dict[str, Any]:
+    """The provenance every calls.json starts with: schema, tool, and the run block (command,
+    time unless --reproducible, review status, inputs with sha256, then ``run`` entries)."""
+    return {
         "schema_version": SCHEMA_VERSION,
         "tool": tool_info(),
         "run": {
@@ -156,13 +187,24 @@ def to_json_document(result: RunResult, options: ReportOptions) -> dict[str, Any
             "reproducible": options.reproducible,
             "review_status": REVIEW_STATUS,
             "inputs": [
-                {"path": f.path, "sha256": f.sha256, "format": f.format} for f in result.inputs
+                {"path": str(f.path), "sha256": f.sha256, "format": f.format} for f in inputs
             ],
-            "panel": result.panel,
-            "kit": result.kit,
-            "thresholds": result.thresholds,
-            "notices": list(result.notices),
+            **run,
         },
+    }
+
+
+def to_json_document(result: RunResult, options: ReportOptions) -> dict[str, Any]:
+    """The calls.json document (a plain dict) for a run."""
+    document = {
+        **document_head(
+            options,
+            result.inputs,
+            panel=result.panel,
+            kit=result.kit,
+            thresholds=result.thresholds,
+            notices=list(result.notices),
+        ),
         "samples": [_sample_document(s) for s in result.samples],
         "run_qc": [
             {
