@@ -29,7 +29,9 @@ demo: $(VENV)/.runtime
 	$(BIN)/esr1calls hotspots --build GRCh37 --format bed -o $(DEMO)/esr1_hotspots.GRCh37.bed
 	$(BIN)/esr1calls pcr testdata/plates/quantstudio/esr1_demo_quantstudio.txt \
 		--plate-map testdata/plates/esr1_demo_platemap.csv -o $(DEMO)/pcr
-	@echo "Demo reports written to $(DEMO)/pcr/: open report.html; tables in samples.tsv and calls.tsv"
+	$(BIN)/esr1calls ngs testdata/vcf/mutect2/esr1_tumour_normal.vcf -o $(DEMO)/ngs
+	@echo "Demo reports written to $(DEMO)/pcr/ and $(DEMO)/ngs/: open report.html in each;"
+	@echo "tables in samples.tsv and calls.tsv, everything with provenance in calls.json"
 
 lint: $(VENV)/.test
 	$(BIN)/ruff check esr1calls tests benchmarks
@@ -40,12 +42,13 @@ typecheck: $(VENV)/.test
 
 # ESR1CALLS_REQUIRE_CHROMIUM: the report.html browser test fails (never skips) without chromium
 test: $(VENV)/.test system-deps lint typecheck
-	ESR1CALLS_REQUIRE_CHROMIUM=1 $(BIN)/python -m pytest
+	ESR1CALLS_REQUIRE_CHROMIUM=1 ESR1CALLS_REQUIRE_SLURM=1 $(BIN)/python -m pytest
 
 # read counting vs samtools/bcftools mpileup on a generated 20,000x BAM (see the script)
 bench: $(VENV)/.test system-deps
 	$(BIN)/python benchmarks/bench_vcf.py
 	$(BIN)/python benchmarks/bench_reads.py
+	$(BIN)/python benchmarks/bench_batch.py
 
 clean:
 	rm -rf $(VENV) $(DEMO) .pytest_cache .mypy_cache .ruff_cache .hypothesis bench-output test-artifacts

@@ -24,15 +24,12 @@ from typing import Any
 
 from ._version import __version__
 from .errors import Esr1CallsError, InputError, UnknownFormatError
-from .model import SampleReport
 from .report import (
     CALL_COLUMNS,
     SAMPLE_COLUMNS,
     ReportOptions,
-    as_document,
-    call_row,
+    atomic_writer,
     render_table,
-    sample_row,
     write_files_atomic,
     write_reports,
 )
@@ -69,6 +66,7 @@ class BatchJob:
     options: Mapping[str, str] = field(default_factory=dict)
     origin: str = ""  # e.g. "manifest.tsv, line 4" or "directory scan"
     problem: str | None = None
+    base: Path = Path()  # relative option paths (e.g. pon=) resolve against it
 
 
 @dataclass(frozen=True)
@@ -79,7 +77,7 @@ class JobOutcome:
     outdir: str
     inputs: tuple[str, ...]
     error: str = ""
-    samples: tuple[SampleReport, ...] = ()
+    n_samples: int = 0
 
 
 # ----------------------------------------------------------------------------- job definitions
@@ -164,6 +162,7 @@ def read_manifest(path: Path) -> list[BatchJob]:
                 options=_parse_options(cell.get("options", "")),
                 origin=origin,
                 problem=problem,
+                base=path.parent,
             )
         )
     return jobs
@@ -257,6 +256,9 @@ def _fingerprint(job: BatchJob, reproducible: bool) -> str:
     files = list(job.inputs) + list(job.plate_maps)
     if job.kit and Path(job.kit).is_file():
         files.append(Path(job.kit))
+    pon = job.options.get("pon")
+    if pon and (job.base / pon).is_file():
+        files.append(job.base / pon)
     for path in files:
         digest.update(path.name.encode())
         with path.open("rb") as handle:
@@ -268,21 +270,71 @@ def _fingerprint(job: BatchJob, reproducible: bool) -> str:
 Runner = Callable[[BatchJob], Any]
 
 
-def _run_pcr(job: BatchJob) -> Any:
+PCR_OPTIONS = frozenset({"format", "panel", "hotspots"})
+NGS_OPTIONS = frozenset(
+    {"panel", "hotspots", "build", "umi", "pon", "min_allele_fraction", "background_error"}
+)
+
+
+def _job_panel(job: BatchJob, allowed: frozenset[str]) -> Any:
     from .hotspots import load_panel
+
+    unknown = set(job.options) - allowed
+    if unknown:
+        raise InputError(
+            None,
+            f"{job.origin}: unknown option {', '.join(sorted(unknown))} for a {job.kind} job; "
+            f"known: {', '.join(sorted(allowed))}",
+        )
+    names = job.options.get("hotspots")
+    return load_panel(job.options.get("panel", "default"), names.split(",") if names else None)
+
+
+def _number(job: BatchJob, key: str) -> float | None:
+    text = job.options.get(key)
+    if text is None:
+        return None
+    try:
+        return float(text)
+    except ValueError:
+        raise InputError(None, f"{job.origin}: option {key}={text!r} is not a number") from None
+
+
+def _run_pcr(job: BatchJob) -> Any:
     from .pcr import call_pcr
 
-    unknown = set(job.options) - {"format", "panel", "hotspots"}
-    if unknown:
-        raise InputError(None, f"unknown option {', '.join(sorted(unknown))} for a pcr job")
-    names = job.options.get("hotspots")
-    panel = load_panel(job.options.get("panel", "default"), names.split(",") if names else None)
+    panel = _job_panel(job, PCR_OPTIONS)
     return call_pcr(
         job.inputs, job.plate_maps, kit=job.kit, panel=panel, fmt=job.options.get("format")
     )
 
 
-RUNNERS: dict[str, Runner] = {"pcr": _run_pcr}
+def _run_ngs(job: BatchJob) -> Any:
+    """The same library calls as ``esr1calls ngs``, with the job's options."""
+    from .model import DEFAULT_MIN_ALLELE_FRACTION
+    from .ngs import call_vcfs, make_settings
+
+    panel = _job_panel(job, NGS_OPTIONS)
+    pon = job.options.get("pon")
+    pon_path = None if pon is None else (Path(pon) if Path(pon).is_absolute() else job.base / pon)
+    settings, extra = make_settings(
+        panel,
+        min_allele_fraction=_number(job, "min_allele_fraction") or DEFAULT_MIN_ALLELE_FRACTION,
+        background_error=_number(job, "background_error"),
+        umi=job.options.get("umi", "false").lower() in ("true", "yes", "1"),
+        pon=pon_path,
+    )
+    return call_vcfs(
+        job.inputs,
+        panel=panel,
+        settings=settings,
+        sample=job.sample,
+        build=job.options.get("build"),
+        extra_inputs=extra,
+    )
+
+
+RUNNERS: dict[str, Runner] = {"pcr": _run_pcr, "ngs": _run_ngs}
 
 
 def execute_job(job: BatchJob, outdir: str, command: str, reproducible: bool) -> JobOutcome:
@@ -304,7 +356,8 @@ def execute_job(job: BatchJob, outdir: str, command: str, reproducible: bool) ->
     try:
         fingerprint = _fingerprint(job, reproducible)
         state_path = target / STATE_FILE
-        if state_path.is_file() and (target / "calls.json").is_file():
+        reports = ("calls.json", "calls.tsv", "samples.tsv")
+        if state_path.is_file() and all((target / name).is_file() for name in reports):
             state = json.loads(state_path.read_text(encoding="utf-8"))
             if state.get("fingerprint") == fingerprint:
                 return JobOutcome(
@@ -313,67 +366,23 @@ def execute_job(job: BatchJob, outdir: str, command: str, reproducible: bool) ->
                     "up to date",
                     str(target),
                     inputs,
-                    samples=_samples_from_json(target / "calls.json"),
+                    n_samples=state.get("samples", 0),
                 )
         result = runner(job)
         write_reports(result, target, ReportOptions(command=command, reproducible=reproducible))
-        state_text = json.dumps({"fingerprint": fingerprint, "inputs": list(inputs)}, indent=2)
+        state_text = json.dumps(
+            {"fingerprint": fingerprint, "inputs": list(inputs), "samples": len(result.samples)},
+            indent=2,
+        )
         write_files_atomic(target, {STATE_FILE: state_text + "\n"})
         return JobOutcome(
-            job.job_id, job.kind, "done", str(target), inputs, samples=tuple(result.samples)
+            job.job_id, job.kind, "done", str(target), inputs, n_samples=len(result.samples)
         )
     except Esr1CallsError as exc:
         return failed(str(exc))
     except Exception as exc:  # a bug must not stop the other inputs; keep its traceback
         log.debug("job %s failed:\n%s", job.job_id, traceback.format_exc())
         return failed(f"internal error ({type(exc).__name__}: {exc}); rerun with --debug")
-
-
-def _samples_from_json(path: Path) -> tuple[SampleReport, ...]:
-    """Rebuild the cohort rows of an up-to-date job from its calls.json."""
-    from .model import Call, CallStatus, Method, Reason, SampleStatus
-
-    document = json.loads(path.read_text(encoding="utf-8"))
-    samples = []
-    for sample in document["samples"]:
-        calls = tuple(
-            Call(
-                sample_id=sample["sample_id"],
-                hotspot=c["hotspot"],
-                method=Method(sample["method"]),
-                status=CallStatus(c["status"]),
-                reasons=tuple(Reason(r) for r in c["reasons"]),
-                hgvs_c=c["hgvs_c"],
-                hgvs_p=c["hgvs_p"],
-                action=c.get("action"),
-                allele_fraction=c["allele_fraction"],
-                allele_fraction_ci95=tuple(c["allele_fraction_ci95"])
-                if c.get("allele_fraction_ci95")
-                else None,
-                alt_count=c["alt_count"],
-                depth=c["depth"],
-                lod95=c["lod95"],
-                delta_ct=c["delta_ct"],
-                ct_mutation=c["ct_mutation"],
-                ct_reference=c["ct_reference"],
-                ct_ic=c["ct_ic"],
-                cutoff=c["cutoff"],
-                evidence=c["evidence"],
-            )
-            for c in sample["calls"]
-        )
-        samples.append(
-            SampleReport(
-                sample["sample_id"],
-                Method(sample["method"]),
-                SampleStatus(sample["status"]),
-                sample["summary"],
-                calls,
-                sample.get("source", ""),
-                sample.get("details", {}),
-            )
-        )
-    return tuple(samples)
 
 
 # ----------------------------------------------------------------------------- the batch
@@ -431,11 +440,22 @@ def run_batch(
 def _write_cohort(
     outcomes: Sequence[JobOutcome], outdir: Path, skipped: Iterable[tuple[str, str]]
 ) -> None:
-    documents = [(o.job_id, as_document(s)) for o in outcomes for s in o.samples]
-    samples = [{"job_id": job_id, **sample_row(doc)} for job_id, doc in documents]
-    calls = [
-        {"job_id": job_id, **call_row(doc, c)} for job_id, doc in documents for c in doc["calls"]
-    ]
+    """The cohort tables are each job's own tables with a job_id column, streamed in job order
+    (memory stays flat however many jobs), plus the job and error lists."""
+    reported = [o for o in outcomes if o.state != "failed"]
+    for name, columns in (("samples.tsv", SAMPLE_COLUMNS), ("calls.tsv", CALL_COLUMNS)):
+        with atomic_writer(outdir / name) as cohort:
+            cohort.write("\t".join(("job_id", *columns)) + "\n")
+            for outcome in reported:
+                with (Path(outcome.outdir) / name).open(encoding="utf-8") as table:
+                    header = table.readline().rstrip("\n").split("\t")
+                    if tuple(header) != columns:  # a report from an incompatible version
+                        raise Esr1CallsError(
+                            f"{outcome.outdir}/{name}: columns differ from this version's; "
+                            "delete the directory to recompute it"
+                        )
+                    for line in table:
+                        cohort.write(f"{outcome.job_id}\t{line}")
     errors = [
         {"job_id": o.job_id, "type": o.kind, "inputs": ";".join(o.inputs), "error": o.error}
         for o in outcomes
@@ -449,7 +469,7 @@ def _write_cohort(
             "job_id": o.job_id,
             "type": o.kind,
             "state": o.state,
-            "samples": len(o.samples),
+            "samples": o.n_samples,
             "outdir": os.path.relpath(o.outdir, outdir),
             "inputs": ";".join(o.inputs),
             "error": o.error,
@@ -459,8 +479,6 @@ def _write_cohort(
     write_files_atomic(
         outdir,
         {
-            "samples.tsv": render_table(("job_id", *SAMPLE_COLUMNS), samples),
-            "calls.tsv": render_table(("job_id", *CALL_COLUMNS), calls),
             "batch_jobs.tsv": render_table(BATCH_JOB_COLUMNS, jobs_rows),
             "batch_errors.tsv": render_table(BATCH_ERROR_COLUMNS, errors),
         },

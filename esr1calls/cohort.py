@@ -20,8 +20,8 @@ from typing import Any
 
 from ._version import __version__
 from .errors import InputError
-from .provenance import tool_info, utc_now
-from .report import REVIEW_STATUS, SCHEMA_VERSION, ReportOptions, load_schema, tsv_cell
+from .model import InputFile
+from .report import SCHEMA_VERSION, ReportOptions, document_head, load_schema, tsv_cell
 
 __all__ = ["LoadedCalls", "load_calls_json", "merge_documents", "summary_lines"]
 
@@ -187,24 +187,18 @@ def merge_documents(loaded: Sequence[LoadedCalls], options: ReportOptions) -> di
     notices = list(dict.fromkeys(n for r in runs for n in r.get("notices") or []))
     if panel_notice:
         notices.append(panel_notice)
+    inputs = [InputFile(str(i.path), i.sha256, "calls.json") for i in loaded]
     return {
-        "schema_version": SCHEMA_VERSION,
-        "tool": tool_info(),
-        "run": {
-            "command": options.command,
-            "utc_time": None if options.reproducible else utc_now(),
-            "reproducible": options.reproducible,
-            "review_status": REVIEW_STATUS,
-            "inputs": [
-                {"path": str(i.path), "sha256": i.sha256, "format": "calls.json"} for i in loaded
-            ],
-            "panel": panel,
+        **document_head(
+            options,
+            inputs,
+            panel=panel,
             # a cohort has one kit only if every PCR run used it; else see run.sources
-            "kit": _common(kits) if kits else None,
-            "thresholds": _common([r.get("thresholds") or {} for r in runs]) or {},
-            "notices": notices,
-            "sources": sources,
-        },
+            kit=_common(kits) if kits else None,
+            thresholds=_common([r.get("thresholds") or {} for r in runs]) or {},
+            notices=notices,
+            sources=sources,
+        ),
         **items,
     }
 

@@ -857,9 +857,12 @@ def _layout(
 ) -> dict[str, Any]:
     """The plate as the report draws it: each mapped well, its role, sample, mix and Cts."""
     status = {s.sample_id: s.status.value for s in samples}
+    by_well: dict[str, dict[str, float | None]] = {}
+    for (well, channel), ct in table.values.items():
+        by_well.setdefault(well, {})[channel] = _clean(ct)
     wells = []
     for entry in entries:
-        cts = {ch: _clean(ct) for (w, ch), ct in table.values.items() if w == entry.well}
+        cts = by_well.get(entry.well, {})
         wells.append(
             {
                 "well": entry.well,

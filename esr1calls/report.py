@@ -10,19 +10,20 @@ against spreadsheet formula injection in TSV and escaped in HTML.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
 import tempfile
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from enum import Enum
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from .errors import Esr1CallsError
-from .model import Build, Call, CallStatus, RunResult, SampleReport
+from .model import Build, Call, CallStatus, InputFile, RunResult, SampleReport
 from .provenance import tool_info, utc_now
 
 __all__ = [
@@ -46,21 +47,49 @@ SCHEMA_VERSION = "1.2.0"  # 1.1.0: optional cohort fields; 1.2.0: SOURCES_DISAGR
 REVIEW_STATUS = "unreviewed"  # esr1calls never signs out results
 
 CALL_COLUMNS = (
-    "sample_id", "method", "hotspot", "hgvs_c", "hgvs_p", "status", "reasons", "action",
-    "allele_fraction", "allele_fraction_ci95_low", "allele_fraction_ci95_high", "alt_count",
-    "depth", "lod95", "delta_ct", "ct_mutation", "ct_reference", "ct_ic", "cutoff", "source",
-)  # fmt: skip
+    "sample_id",
+    "method",
+    "hotspot",
+    "hgvs_c",
+    "hgvs_p",
+    "status",
+    "reasons",
+    "action",
+    "allele_fraction",
+    "allele_fraction_ci95_low",
+    "allele_fraction_ci95_high",
+    "alt_count",
+    "depth",
+    "lod95",
+    "delta_ct",
+    "ct_mutation",
+    "ct_reference",
+    "ct_ic",
+    "cutoff",
+    "source",
+)
 SAMPLE_COLUMNS = (
-    "sample_id", "method", "status", "detected", "n_detected", "n_not_detected",
-    "n_indeterminate", "n_invalid", "summary", "source",
-)  # fmt: skip
+    "sample_id",
+    "method",
+    "status",
+    "detected",
+    "n_detected",
+    "n_not_detected",
+    "n_indeterminate",
+    "n_invalid",
+    "summary",
+    "source",
+)
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "|")
 
 
 # File names in OUTDIR; the MultiQC ones end in _mqc.json so MultiQC finds them unconfigured.
 CALLS_JSON, CALLS_TSV, SAMPLES_TSV, REPORT_HTML = (
-    "calls.json", "calls.tsv", "samples.tsv", "report.html",
-)  # fmt: skip
+    "calls.json",
+    "calls.tsv",
+    "samples.tsv",
+    "report.html",
+)
 MULTIQC_TABLE, MULTIQC_GENERAL_STATS = (
     "esr1calls_calls_mqc.json",
     "esr1calls_general_stats_mqc.json",
@@ -144,9 +173,12 @@ def _sample_document(sample: SampleReport) -> dict[str, Any]:
     }
 
 
-def to_json_document(result: RunResult, options: ReportOptions) -> dict[str, Any]:
-    """The calls.json document (a plain dict) for a run."""
-    document = {
+def document_head(
+    options: ReportOptions, inputs: Iterable[InputFile], **run: Any
+) -> dict[str, Any]:
+    """The provenance every calls.json starts with: schema, tool, and the run block (command,
+    time unless --reproducible, review status, inputs with sha256, then ``run`` entries)."""
+    return {
         "schema_version": SCHEMA_VERSION,
         "tool": tool_info(),
         "run": {
@@ -155,13 +187,24 @@ def to_json_document(result: RunResult, options: ReportOptions) -> dict[str, Any
             "reproducible": options.reproducible,
             "review_status": REVIEW_STATUS,
             "inputs": [
-                {"path": f.path, "sha256": f.sha256, "format": f.format} for f in result.inputs
+                {"path": str(f.path), "sha256": f.sha256, "format": f.format} for f in inputs
             ],
-            "panel": result.panel,
-            "kit": result.kit,
-            "thresholds": result.thresholds,
-            "notices": list(result.notices),
+            **run,
         },
+    }
+
+
+def to_json_document(result: RunResult, options: ReportOptions) -> dict[str, Any]:
+    """The calls.json document (a plain dict) for a run."""
+    document = {
+        **document_head(
+            options,
+            result.inputs,
+            panel=result.panel,
+            kit=result.kit,
+            thresholds=result.thresholds,
+            notices=list(result.notices),
+        ),
         "samples": [_sample_document(s) for s in result.samples],
         "run_qc": [
             {
@@ -274,8 +317,9 @@ def render_samples_tsv(samples: Iterable[SampleLike]) -> str:
     return render_table(SAMPLE_COLUMNS, (sample_row(as_document(s)) for s in samples))
 
 
-def write_text_atomic(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` via a temporary file in the same directory and a rename."""
+@contextlib.contextmanager
+def atomic_writer(path: Path) -> Iterator[TextIO]:
+    """A text handle on a temporary file beside ``path``, renamed onto it only on success."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
@@ -284,13 +328,19 @@ def write_text_atomic(path: Path, text: str) -> None:
         os.umask(umask)
         os.fchmod(fd, 0o666 & ~umask)
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
-            handle.write(text)
+            yield handle
             handle.flush()
             os.fsync(handle.fileno())
         Path(tmp_name).replace(path)
     except BaseException:
         Path(tmp_name).unlink(missing_ok=True)
         raise
+
+
+def write_text_atomic(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` via a temporary file in the same directory and a rename."""
+    with atomic_writer(path) as handle:
+        handle.write(text)
 
 
 def write_files_atomic(outdir: Path, files: Mapping[str, str]) -> list[Path]:

@@ -154,8 +154,22 @@ def poisson_sf(k: int, mean: float) -> float:
         return 1.0
     if mean <= 0:
         return 0.0
-    log_mean = math.log(mean)
-    below = math.fsum(math.exp(i * log_mean - mean - math.lgamma(i + 1)) for i in range(k))
+    if k > mean:  # the upper tail is the short side: sum it directly (no cancellation)
+        term = math.exp(k * math.log(mean) - mean - math.lgamma(k + 1))
+        total, i = 0.0, k
+        while term > total * 1e-17 and i < k + 10_000:
+            total += term
+            i += 1
+            term *= mean / i
+        return min(1.0, total)
+    # P(X <= k-1), summed downward from its largest term with p(i-1) = p(i) * i / mean:
+    # one exp and one lgamma in all, and no underflow of exp(-mean) at large means
+    term = math.exp((k - 1) * math.log(mean) - mean - math.lgamma(k))
+    below, i = 0.0, k - 1
+    while i >= 0 and term > below * 1e-17:
+        below += term
+        term *= i / mean
+        i -= 1
     return max(0.0, 1.0 - below)
 
 

@@ -25,6 +25,7 @@ __all__ = [
     "effect_of_genomic_change",
     "transcript",
     "translate",
+    "trim_allele",
 ]
 
 ACCESSION = "NM_000125.4"
@@ -232,6 +233,24 @@ def effect_of_cds_edit(c_start: int, c_end: int, alt: str) -> tuple[ProteinChang
 _ANCHOR_RE = re.compile(r"^[ACGTN]+$")
 
 
+def trim_allele(pos: int, ref: str, alt: str) -> tuple[int, str, str]:
+    """Drop the bases REF and ALT share at the start and the end: (first changed pos, ref, alt).
+
+    >>> trim_allele(152061016, "ATGG", "A")
+    (152061017, 'TGG', '')
+    >>> trim_allele(100, "TC", "AC")
+    (100, 'T', 'A')
+    """
+    start = 0
+    while start < min(len(ref), len(alt)) and ref[start] == alt[start]:
+        start += 1
+    end_ref, end_alt = len(ref), len(alt)
+    while end_ref > start and end_alt > start and ref[end_ref - 1] == alt[end_alt - 1]:
+        end_ref -= 1
+        end_alt -= 1
+    return pos + start, ref[start:end_ref], alt[start:end_alt]
+
+
 def effect_of_genomic_change(
     pos: int, ref: str, alt: str, build: Build
 ) -> tuple[ProteinChange, ...]:
@@ -259,16 +278,8 @@ def effect_of_genomic_change(
                 f"REF {ref} at {pos} does not match {ACCESSION} ({build.value}): "
                 f"expected {expected}"
             )
-    # trim the shared prefix and suffix so only the changed bases must be coding
-    start = 0
-    while start < min(len(ref), len(alt)) and ref[start] == alt[start]:
-        start += 1
-    end_ref, end_alt = len(ref), len(alt)
-    while end_ref > start and end_alt > start and ref[end_ref - 1] == alt[end_alt - 1]:
-        end_ref -= 1
-        end_alt -= 1
-    changed_ref, changed_alt = ref[start:end_ref], alt[start:end_alt]
-    first = pos + start
+    # only the changed bases must be coding
+    first, changed_ref, changed_alt = trim_allele(pos, ref, alt)
     if not changed_ref and not changed_alt:
         return ()
     if changed_ref:

@@ -60,6 +60,7 @@ from .transcript import (
     RefMismatchError,
     effect_of_genomic_change,
     transcript,
+    trim_allele,
 )
 
 __all__ = [
@@ -1337,20 +1338,9 @@ class _Allele:
     phase: str = ""
 
 
-def _trim(pos: int, ref: str, alt: str) -> tuple[int, str, str]:
-    start = 0
-    while start < min(len(ref), len(alt)) and ref[start] == alt[start]:
-        start += 1
-    end_ref, end_alt = len(ref), len(alt)
-    while end_ref > start and end_alt > start and ref[end_ref - 1] == alt[end_alt - 1]:
-        end_ref -= 1
-        end_alt -= 1
-    return pos + start, ref[start:end_ref], alt[start:end_alt]
-
-
 def _allele_key(pos: int, ref: str, alt: str, build: Build) -> str:
     """The mutated coding sequence (hashed), so ATGG>A at 016 and GTGG>G at 019 are one allele."""
-    first, changed_ref, changed_alt = _trim(pos, ref, alt)
+    first, changed_ref, changed_alt = trim_allele(pos, ref, alt)
     tx = transcript()
     fallback = f"g.{first}{changed_ref or '-'}>{changed_alt or '-'}"
     if changed_ref:
@@ -1369,7 +1359,7 @@ def _allele_key(pos: int, ref: str, alt: str, build: Build) -> str:
 
 
 def _edits(pos: int, ref: str, alt: str) -> dict[int, str]:
-    first, changed_ref, changed_alt = _trim(pos, ref, alt)
+    first, changed_ref, changed_alt = trim_allele(pos, ref, alt)
     if not changed_ref or len(changed_ref) != len(changed_alt):
         return {}
     pairs = enumerate(zip(changed_ref, changed_alt, strict=True))
@@ -1727,7 +1717,7 @@ def _describe(allele: _Allele) -> str:
         name = "synonymous"
     else:
         name = "effect unknown"
-    first, ref, alt = _trim(allele.record.pos, allele.record.ref, allele.alt)
+    first, ref, alt = trim_allele(allele.record.pos, allele.record.ref, allele.alt)
     if allele.parts:
         first, ref, alt = min(allele.edits), allele.span_ref, allele.alt
     return f"{first} {ref or '-'}>{alt or '-'} ({name})"

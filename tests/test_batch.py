@@ -30,8 +30,10 @@ def workdir(tmp_path):
     shutil.copy(PLATES / "quantstudio" / "esr1_demo_quantstudio.txt", data / "plate2.txt")
     shutil.copy(DEMO_MAP, data / "platemap.csv")
     (data / "notes.txt").write_text("not a plate\n")
-    raw = gzip.compress((PLATES / "generic" / "esr1_demo_generic.csv").read_bytes())
-    (data / "truncated.csv.gz").write_bytes(raw[: len(raw) // 2])
+    vcf = TESTDATA / "vcf" / "mutect2" / "esr1_tumour_normal.vcf"
+    shutil.copy(vcf, data / "tumour.vcf")
+    raw = gzip.compress(vcf.read_bytes())
+    (data / "truncated.vcf.gz").write_bytes(raw[: len(raw) // 2])
     return data
 
 
@@ -43,31 +45,36 @@ def _manifest(workdir, rows):
 
 
 GOOD = [["run1", "pcr", "plate1.csv", "platemap.csv", "", "", ""],
-        ["run2", "pcr", "plate2.txt", "platemap.csv", "", "", "format=quantstudio"]]  # fmt: skip
+        ["run2", "pcr", "plate2.txt", "platemap.csv", "", "", "format=quantstudio"],
+        ["plasma", "ngs", "tumour.vcf", "", "", "", "panel=default"]]  # fmt: skip
 BAD = [["unknown", "pcr", "notes.txt", "platemap.csv", "", "", ""],
-       ["missing", "pcr", "absent.csv", "platemap.csv", "", "", ""],
-       ["truncated", "pcr", "truncated.csv.gz", "platemap.csv", "", "", ""]]  # fmt: skip
+       ["missing", "ngs", "absent.vcf.gz", "", "", "", ""],
+       ["truncated", "ngs", "truncated.vcf.gz", "", "", "", ""]]  # fmt: skip
 
 
 def test_bad_inputs_never_stop_the_good_ones(workdir, tmp_path, run_cli):
-    manifest = _manifest(workdir, [GOOD[0], *BAD, GOOD[1]])
+    manifest = _manifest(workdir, [GOOD[0], *BAD, GOOD[1], GOOD[2]])
     out = tmp_path / "out"
     result = run_cli(["batch", manifest, "-o", out, "-j", "2"])
     assert result.exit_code == 1
     assert result.stderr.splitlines()[-1] == (
-        f"esr1calls: error: 3 of 5 input(s) failed; see {out / 'batch_errors.tsv'}"
+        f"esr1calls: error: 3 of 6 input(s) failed; see {out / 'batch_errors.tsv'}"
     )
     jobs = {r["job_id"]: r for r in _rows(out / "batch_jobs.tsv")}
-    expected = {"run1": "done", "run2": "done", "unknown": "failed", "missing": "failed",
-                "truncated": "failed"}  # fmt: skip
+    expected = {"run1": "done", "run2": "done", "plasma": "done", "unknown": "failed",
+                "missing": "failed", "truncated": "failed"}  # fmt: skip
     assert {k: v["state"] for k, v in jobs.items()} == expected
     errors = {r["job_id"]: r["error"] for r in _rows(out / "batch_errors.tsv")}
     assert errors["unknown"].startswith("notes.txt: not a recognised plate export")
-    assert errors["missing"] == "absent.csv: no such file; check the path in manifest.tsv, line 4"
-    assert errors["truncated"].startswith("truncated.csv.gz")
+    assert (
+        errors["missing"] == "absent.vcf.gz: no such file; check the path in manifest.tsv, line 4"
+    )
+    assert errors["truncated"].startswith("truncated.vcf.gz")
+    assert len(errors["truncated"].splitlines()) == 1
     samples = _rows(out / "samples.tsv")
-    assert len(samples) == 18  # both good plates, nine samples each
-    assert {s["job_id"] for s in samples} == {"run1", "run2"}
+    assert len(samples) == 19  # both good plates (nine samples each) and the plasma sample
+    assert {s["job_id"] for s in samples} == {"run1", "run2", "plasma"}
+    assert (out / "plasma" / "calls.json").is_file()
     # nothing half-written: failed jobs left no report, no temporary files anywhere
     assert not (out / "unknown").exists() and not (out / "truncated" / "calls.json").exists()
     assert not [p for p in out.rglob("*.tmp")]
@@ -87,20 +94,21 @@ def test_up_to_date_inputs_are_skipped_by_content(workdir, tmp_path, run_cli):
     out = tmp_path / "out"
     assert run_cli(["batch", manifest, "-o", out]).exit_code == 0
     result = run_cli(["batch", manifest, "-o", out])
-    assert "2 up to date" in result.stderr
-    assert len(_rows(out / "samples.tsv")) == 18  # cohort still complete
+    assert "3 up to date" in result.stderr
+    assert len(_rows(out / "samples.tsv")) == 19  # cohort still complete
     # a changed input (same name, new content) is recomputed
     text = (workdir / "plate1.csv").read_text()
     (workdir / "plate1.csv").write_text(text.replace("28.28", "28.31", 1))
     result = run_cli(["batch", manifest, "-o", out])
-    assert "1 done, 1 up to date" in result.stderr
+    assert "1 done, 2 up to date" in result.stderr
 
 
 def test_directory_scan_by_content(workdir, tmp_path, run_cli):
     out = tmp_path / "out"
     result = run_cli(["batch", workdir, "-o", out])
     jobs = {r["job_id"]: r["state"] for r in _rows(out / "batch_jobs.tsv")}
-    assert jobs == {"plate1": "done", "plate2": "done"}
+    assert jobs == {"plate1": "done", "plate2": "done", "tumour": "done", "truncated": "failed"}
+    assert result.exit_code == 1
     assert "skipped notes.txt" in result.stderr
     skipped = [r["inputs"] for r in _rows(out / "batch_errors.tsv")]
     assert "notes.txt" in skipped and "manifest.tsv" not in jobs

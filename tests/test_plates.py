@@ -4,7 +4,6 @@ and a property test that damaged files give a Plate or an InputError, never a cr
 from __future__ import annotations
 
 import csv
-import difflib
 import io
 import logging
 import math
@@ -31,6 +30,7 @@ from esr1calls.plates import (
 )
 from esr1calls.plates._source import MAX_ZIP_RATIO
 
+from .golden import assert_golden
 from .plate_golden import PLATES, golden_paths, plate_fixtures, render_meta, render_wells
 
 FIXTURES = plate_fixtures()
@@ -48,17 +48,6 @@ DYE_ALIASES = {
 
 def fixture_param(path: Path) -> object:
     return pytest.param(path, id=f"{path.parent.name}/{path.name}")
-
-
-def unified_diff(expected: str, actual: str, name: str) -> str:
-    return "".join(
-        difflib.unified_diff(
-            expected.splitlines(keepends=True),
-            actual.splitlines(keepends=True),
-            fromfile=f"expected/{name}",
-            tofile=f"actual/{name}",
-        )
-    )
 
 
 def assert_contract(plate: Plate) -> None:
@@ -152,9 +141,7 @@ def test_export_parses_to_its_golden_table(path: Path) -> None:
     assert_contract(plate)
     tsv, meta = golden_paths(path)
     for golden, actual in ((tsv, render_wells(plate)), (meta, render_meta(plate))):
-        assert golden.exists(), f"no golden {golden}; run scripts/update_plate_goldens.py"
-        expected = golden.read_text(encoding="utf-8")
-        assert actual == expected, unified_diff(expected, actual, golden.name)
+        assert_golden(actual, golden)
 
 
 # ---------------------------------------------------------------------------------------------

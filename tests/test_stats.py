@@ -84,3 +84,17 @@ def test_clopper_pearson_contains_the_estimate(x, extra):
     n = max(1, x + extra)
     low, high = clopper_pearson(x, n)
     assert low <= x / n <= high
+
+
+@given(k=st.integers(0, 3000), mean=st.floats(0.01, 5000))
+def test_poisson_tail_matches_the_direct_sum(k, mean):
+    direct = 1.0 - math.fsum(
+        math.exp(i * math.log(mean) - mean - math.lgamma(i + 1)) for i in range(k)
+    )
+    assert poisson_sf(k, mean) == pytest.approx(max(0.0, direct), abs=1e-9)
+
+
+def test_poisson_interval_at_large_counts():
+    low, high = poisson_ci(2000)
+    assert low == pytest.approx(2000 - 1.96 * 2000**0.5, rel=0.01)
+    assert high == pytest.approx(2000 + 1.96 * 2000**0.5, rel=0.01)

@@ -8,17 +8,15 @@ unified diff. Goldens are updated deliberately, in their own commit:
 
 from __future__ import annotations
 
-import difflib
 import json
-import os
 import shlex
 
 import pytest
 
 from .conftest import REPO
+from .golden import assert_golden
 
 EXPECTED = REPO / "testdata" / "expected" / "vcf"
-UPDATE = os.environ.get("ESR1CALLS_UPDATE_GOLDEN") == "1"
 
 # (case name, arguments after `esr1calls ngs`, with paths relative to the repository)
 REAL = [
@@ -96,20 +94,7 @@ def test_golden(name, args, tmp_path, run_cli, validate_calls_json, monkeypatch)
     outdir = tmp_path / "out"
     result = run_cli(["ngs", *shlex.split(args), "-o", str(outdir), "--reproducible"])
     actual = _render(args, result, outdir, validate_calls_json)
-    golden = EXPECTED / f"{name}.txt"
-    if UPDATE:
-        golden.parent.mkdir(parents=True, exist_ok=True)
-        golden.write_text(actual)
-    expected = golden.read_text() if golden.exists() else ""
-    diff = "".join(
-        difflib.unified_diff(
-            expected.splitlines(keepends=True),
-            actual.splitlines(keepends=True),
-            fromfile=str(golden.relative_to(REPO)),
-            tofile="actual",
-        )
-    )
-    assert not diff, diff
+    assert_golden(actual, EXPECTED / f"{name}.txt")
 
 
 def test_every_real_vcf_and_fixture_has_a_golden_case():

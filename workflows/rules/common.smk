@@ -6,7 +6,7 @@ def _read_sheet(path):
     with open(path, encoding="utf-8-sig") as handle:
         rows = [r for r in csv.DictReader(handle, delimiter="\t") if r.get("id", "").strip()]
     for row in rows:
-        validate(row, workflow.source_path("schemas/samples.schema.yaml"))
+        validate(row, workflow.source_path("../schemas/samples.schema.yaml"))
     return {row["id"].strip(): row for row in rows}
 
 
