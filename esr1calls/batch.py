@@ -18,12 +18,12 @@ import re
 import traceback
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from ._version import __version__
-from .errors import Esr1CallsError, InputError, UnknownFormatError
+from .errors import Esr1CallsError, InputError
 from .report import (
     CALL_COLUMNS,
     SAMPLE_COLUMNS,
@@ -168,35 +168,27 @@ def read_manifest(path: Path) -> list[BatchJob]:
     return jobs
 
 
+NGS_NAMES = (".vcf", ".vcf.gz", ".vcf.bgz", ".bcf", ".bam", ".cram", ".g.vcf", ".g.vcf.gz")
+
+
 def _sniff_kind(path: Path) -> str | None:
-    """ "ngs" for VCF/BCF/BAM/CRAM, "pcr" for a plate export, None otherwise (by content)."""
+    """ "ngs" for VCF/BCF/BAM/CRAM, "pcr" for a plate export, None otherwise, by content.
+
+    A file named like NGS data whose content cannot be read is still an "ngs" job, so the
+    damage is reported as that job's error instead of the file being skipped quietly.
+    """
     from .plates import sniff_format
+    from .vcf import sniff_ngs_format
 
     try:
-        with path.open("rb") as handle:
-            head = handle.read(4)
-    except OSError:
-        return None
-    if head[:4] in (b"BAM\x01", b"CRAM") or head[:3] == b"BCF":
+        sniff_ngs_format(path)
         return "ngs"
-    if head[:2] == b"\x1f\x8b":
-        import gzip
-
-        try:
-            with gzip.open(path, "rb") as handle:
-                inner = handle.read(16)
-        except (OSError, EOFError):
-            return "ngs" if path.name.endswith((".vcf.gz", ".bcf")) else None
-        if inner.startswith((b"##fileformat=VCF", b"BAM\x01", b"BCF")):
+    except Esr1CallsError:
+        if path.name.lower().endswith(NGS_NAMES):
             return "ngs"
-        return None
-    if head.startswith(b"##fi"):
-        with path.open("rb") as handle:
-            if handle.read(16).startswith(b"##fileformat=VCF"):
-                return "ngs"
     try:
         sniff_format(path)
-    except (UnknownFormatError, Esr1CallsError, OSError):
+    except (Esr1CallsError, OSError):
         return None
     return "pcr"
 
@@ -212,6 +204,7 @@ def scan_directory(directory: Path) -> tuple[list[BatchJob], list[tuple[str, str
     map_names = {n.lower() for n in PLATE_MAP_NAMES}
     skipped: list[tuple[str, str]] = []
     jobs: list[BatchJob] = []
+    ngs_jobs: dict[str, int] = {}  # file stem -> its job, so one sample's BAM and VCF go together
     taken: set[str] = set()
     index_suffixes = (".tbi", ".csi", ".bai", ".crai", ".fai", ".gzi")
     for path in files:
@@ -224,6 +217,11 @@ def scan_directory(directory: Path) -> tuple[list[BatchJob], list[tuple[str, str
             skipped.append((path.name, "not a recognised plate export, VCF, BCF, BAM or CRAM"))
             continue
         stem = path.name.split(".")[0]
+        if kind == "ngs" and stem in ngs_jobs:  # e.g. tumour.bam beside tumour.vcf.gz
+            jobs[ngs_jobs[stem]] = replace(
+                jobs[ngs_jobs[stem]], inputs=(*jobs[ngs_jobs[stem]].inputs, path)
+            )
+            continue
         problem = None
         maps: tuple[Path, ...] = ()
         if kind == "pcr":
@@ -232,6 +230,8 @@ def scan_directory(directory: Path) -> tuple[list[BatchJob], list[tuple[str, str
             maps = (own,) if own.exists() else tuple(shared[:1])
             if not maps:
                 problem = f"no plate map: add {own.name} or platemap.csv to {directory.name}/"
+        if kind == "ngs":
+            ngs_jobs[stem] = len(jobs)
         jobs.append(
             BatchJob(
                 _job_id(stem, taken), kind, (path,), maps, origin="directory scan", problem=problem
@@ -256,9 +256,10 @@ def _fingerprint(job: BatchJob, reproducible: bool) -> str:
     files = list(job.inputs) + list(job.plate_maps)
     if job.kit and Path(job.kit).is_file():
         files.append(Path(job.kit))
-    pon = job.options.get("pon")
-    if pon and (job.base / pon).is_file():
-        files.append(job.base / pon)
+    for key in ("pon", "reference"):  # files named in options are inputs too
+        option_file = _option_path(job, key)
+        if option_file is not None and option_file.is_file():
+            files.append(option_file)
     for path in files:
         digest.update(path.name.encode())
         with path.open("rb") as handle:
@@ -272,7 +273,19 @@ Runner = Callable[[BatchJob], Any]
 
 PCR_OPTIONS = frozenset({"format", "panel", "hotspots"})
 NGS_OPTIONS = frozenset(
-    {"panel", "hotspots", "build", "umi", "pon", "min_allele_fraction", "background_error"}
+    {
+        "panel",
+        "hotspots",
+        "build",
+        "umi",
+        "pon",
+        "min_allele_fraction",
+        "background_error",
+        "reference",
+        "min_base_quality",
+        "min_mapping_quality",
+        "min_family_size",
+    }
 )
 
 
@@ -309,27 +322,50 @@ def _run_pcr(job: BatchJob) -> Any:
     )
 
 
+def _option_path(job: BatchJob, key: str) -> Path | None:
+    text = job.options.get(key)
+    return None if text is None else (Path(text) if Path(text).is_absolute() else job.base / text)
+
+
 def _run_ngs(job: BatchJob) -> Any:
-    """The same library calls as ``esr1calls ngs``, with the job's options."""
+    """The same library calls as ``esr1calls ngs``, with the job's options: VCF/BCF and BAM/CRAM
+    in any mix (a BAM beside its sample's VCF supplies the depth)."""
     from .model import DEFAULT_MIN_ALLELE_FRACTION
-    from .ngs import call_vcfs, make_settings
+    from .ngs import call_ngs, make_settings
+    from .reads import ReadOptions
 
     panel = _job_panel(job, NGS_OPTIONS)
-    pon = job.options.get("pon")
-    pon_path = None if pon is None else (Path(pon) if Path(pon).is_absolute() else job.base / pon)
+    umi = job.options.get("umi", "false").lower() in ("true", "yes", "1")
+    fraction = _number(job, "min_allele_fraction")
     settings, extra = make_settings(
         panel,
-        min_allele_fraction=_number(job, "min_allele_fraction") or DEFAULT_MIN_ALLELE_FRACTION,
+        min_allele_fraction=fraction if fraction is not None else DEFAULT_MIN_ALLELE_FRACTION,
         background_error=_number(job, "background_error"),
-        umi=job.options.get("umi", "false").lower() in ("true", "yes", "1"),
-        pon=pon_path,
+        umi=umi,
+        pon=_option_path(job, "pon"),
     )
-    return call_vcfs(
+    defaults = ReadOptions()
+
+    def whole(key: str, default: int) -> int:
+        value = _number(job, key)
+        if value is not None and value != int(value):
+            raise InputError(None, f"{job.origin}: option {key}={value:g} is not a whole number")
+        return default if value is None else int(value)
+
+    read_options = ReadOptions(
+        reference=_option_path(job, "reference"),
+        min_base_quality=whole("min_base_quality", defaults.min_base_quality),
+        min_mapping_quality=whole("min_mapping_quality", defaults.min_mapping_quality),
+        umi=umi,
+        min_family_size=whole("min_family_size", defaults.min_family_size),
+    )
+    return call_ngs(
         job.inputs,
         panel=panel,
         settings=settings,
         sample=job.sample,
         build=job.options.get("build"),
+        read_options=read_options,
         extra_inputs=extra,
     )
 

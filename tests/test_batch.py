@@ -32,6 +32,8 @@ def workdir(tmp_path):
     (data / "notes.txt").write_text("not a plate\n")
     vcf = TESTDATA / "vcf" / "mutect2" / "esr1_tumour_normal.vcf"
     shutil.copy(vcf, data / "tumour.vcf")
+    shutil.copy(TESTDATA / "bam" / "plasma_07.umi.bam", data / "plasma.bam")
+    shutil.copy(TESTDATA / "bam" / "plasma_07.umi.bam.csi", data / "plasma.bam.csi")
     raw = gzip.compress(vcf.read_bytes())
     (data / "truncated.vcf.gz").write_bytes(raw[: len(raw) // 2])
     return data
@@ -46,23 +48,24 @@ def _manifest(workdir, rows):
 
 GOOD = [["run1", "pcr", "plate1.csv", "platemap.csv", "", "", ""],
         ["run2", "pcr", "plate2.txt", "platemap.csv", "", "", "format=quantstudio"],
-        ["plasma", "ngs", "tumour.vcf", "", "", "", "panel=default"]]  # fmt: skip
+        ["plasma", "ngs", "tumour.vcf", "", "", "", "panel=default"],
+        ["umi_bam", "ngs", "plasma.bam", "", "", "", "umi=true min_family_size=1"]]  # fmt: skip
 BAD = [["unknown", "pcr", "notes.txt", "platemap.csv", "", "", ""],
        ["missing", "ngs", "absent.vcf.gz", "", "", "", ""],
        ["truncated", "ngs", "truncated.vcf.gz", "", "", "", ""]]  # fmt: skip
 
 
 def test_bad_inputs_never_stop_the_good_ones(workdir, tmp_path, run_cli):
-    manifest = _manifest(workdir, [GOOD[0], *BAD, GOOD[1], GOOD[2]])
+    manifest = _manifest(workdir, [GOOD[0], *BAD, GOOD[1], GOOD[2], GOOD[3]])
     out = tmp_path / "out"
     result = run_cli(["batch", manifest, "-o", out, "-j", "2"])
     assert result.exit_code == 1
     assert result.stderr.splitlines()[-1] == (
-        f"esr1calls: error: 3 of 6 input(s) failed; see {out / 'batch_errors.tsv'}"
+        f"esr1calls: error: 3 of 7 input(s) failed; see {out / 'batch_errors.tsv'}"
     )
     jobs = {r["job_id"]: r for r in _rows(out / "batch_jobs.tsv")}
-    expected = {"run1": "done", "run2": "done", "plasma": "done", "unknown": "failed",
-                "missing": "failed", "truncated": "failed"}  # fmt: skip
+    expected = {"run1": "done", "run2": "done", "plasma": "done", "umi_bam": "done",
+                "unknown": "failed", "missing": "failed", "truncated": "failed"}  # fmt: skip
     assert {k: v["state"] for k, v in jobs.items()} == expected
     errors = {r["job_id"]: r["error"] for r in _rows(out / "batch_errors.tsv")}
     assert errors["unknown"].startswith("notes.txt: not a recognised plate export")
@@ -72,8 +75,10 @@ def test_bad_inputs_never_stop_the_good_ones(workdir, tmp_path, run_cli):
     assert errors["truncated"].startswith("truncated.vcf.gz")
     assert len(errors["truncated"].splitlines()) == 1
     samples = _rows(out / "samples.tsv")
-    assert len(samples) == 19  # both good plates (nine samples each) and the plasma sample
-    assert {s["job_id"] for s in samples} == {"run1", "run2", "plasma"}
+    assert len(samples) == 20  # both good plates (nine samples each), the VCF and the BAM sample
+    assert {s["job_id"] for s in samples} == {"run1", "run2", "plasma", "umi_bam"}
+    umi_calls = [r for r in _rows(out / "calls.tsv") if r["job_id"] == "umi_bam"]
+    assert len(umi_calls) == 11 and all(int(r["depth"]) > 0 for r in umi_calls)
     assert (out / "plasma" / "calls.json").is_file()
     # nothing half-written: failed jobs left no report, no temporary files anywhere
     assert not (out / "unknown").exists() and not (out / "truncated" / "calls.json").exists()
@@ -94,24 +99,41 @@ def test_up_to_date_inputs_are_skipped_by_content(workdir, tmp_path, run_cli):
     out = tmp_path / "out"
     assert run_cli(["batch", manifest, "-o", out]).exit_code == 0
     result = run_cli(["batch", manifest, "-o", out])
-    assert "3 up to date" in result.stderr
-    assert len(_rows(out / "samples.tsv")) == 19  # cohort still complete
+    assert "4 up to date" in result.stderr
+    assert len(_rows(out / "samples.tsv")) == 20  # cohort still complete
     # a changed input (same name, new content) is recomputed
     text = (workdir / "plate1.csv").read_text()
     (workdir / "plate1.csv").write_text(text.replace("28.28", "28.31", 1))
     result = run_cli(["batch", manifest, "-o", out])
-    assert "1 done, 2 up to date" in result.stderr
+    assert "1 done, 3 up to date" in result.stderr
 
 
 def test_directory_scan_by_content(workdir, tmp_path, run_cli):
     out = tmp_path / "out"
     result = run_cli(["batch", workdir, "-o", out])
     jobs = {r["job_id"]: r["state"] for r in _rows(out / "batch_jobs.tsv")}
-    assert jobs == {"plate1": "done", "plate2": "done", "tumour": "done", "truncated": "failed"}
+    assert jobs == {"plate1": "done", "plate2": "done", "tumour": "done", "plasma": "done",
+                    "truncated": "failed"}  # fmt: skip
     assert result.exit_code == 1
     assert "skipped notes.txt" in result.stderr
     skipped = [r["inputs"] for r in _rows(out / "batch_errors.tsv")]
     assert "notes.txt" in skipped and "manifest.tsv" not in jobs
+
+
+def test_directory_scan_joins_a_samples_reads_and_its_vcf(tmp_path, run_cli):
+    data = tmp_path / "data"
+    data.mkdir()
+    shutil.copy(TESTDATA / "bam" / "plasma_07.umi.bam", data / "plasma_07.bam")
+    shutil.copy(TESTDATA / "bam" / "plasma_07.umi.bam.csi", data / "plasma_07.bam.csi")
+    (data / "plasma_07.vcf").write_text(
+        "##fileformat=VCFv4.2\n##contig=<ID=chr6,length=170805979>\n"
+        "#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\n"
+    )
+    out = tmp_path / "out"
+    run_cli(["batch", data, "-o", out])
+    (job,) = _rows(out / "batch_jobs.tsv")
+    assert job["job_id"] == "plasma_07"
+    assert job["inputs"].split(";") == [str(data / "plasma_07.bam"), str(data / "plasma_07.vcf")]
 
 
 def test_directory_plate_without_a_plate_map_fails_that_job(tmp_path, run_cli):
