@@ -45,8 +45,8 @@ def test_dry_run_plans_one_job_per_plate_and_sample(tmp_path):
         parts = line.split()
         if len(parts) == 2 and parts[1].isdigit():
             counts[parts[0]] = int(parts[1])
-    assert counts == {"esr1calls_pcr": 2, "esr1calls_ngs": 1, "esr1calls_cohort": 1, "all": 1,
-                      "total": 5}  # fmt: skip
+    assert counts == {"esr1calls_pcr": 2, "esr1calls_ngs": 2, "esr1calls_cohort": 1, "all": 1,
+                      "total": 6}  # fmt: skip
 
 
 def test_schema_refuses_a_bad_sample_sheet(tmp_path):
@@ -86,7 +86,7 @@ def test_local_run_gives_the_cli_results(local_run, tmp_path, run_cli):
         direct / "calls.tsv"
     ).read_text()
     cohort = (results / "cohort" / "samples.tsv").read_text().splitlines()
-    assert len(cohort) == 1 + 9 + 9 + 1  # header, two plates, one plasma sample
+    assert len(cohort) == 1 + 9 + 9 + 1 + 1  # header, two plates, a VCF and a BAM sample
     for job in ("pcr/qs_plate", "pcr/cfx_plate", "ngs/plasma", "cohort"):
         assert (local_run / "logs" / "esr1calls" / f"{job}.log").parent.exists()
 

@@ -29,6 +29,9 @@ def job_plate_map(wildcards):
     return _paths(SAMPLES[wildcards.job]["plate_map"])
 
 
+PATH_OPTIONS = ("pon", "reference")  # option values that name files, relative to the sheet
+
+
 def job_options(wildcards):
     """Sheet options (key=value words) as CLI options, plus kit/sample/panel from the config."""
     row = SAMPLES[wildcards.job]
@@ -39,6 +42,8 @@ def job_options(wildcards):
         words += ["--sample", row["sample"]]
     for token in (row.get("options") or "").split():
         key, _, value = token.partition("=")
+        if key in PATH_OPTIONS and value:
+            value = _paths(value)[0]
         words += [f"--{key.replace('_', '-')}"] + ([value] if value and value != "true" else [])
     words += ["--panel", config.get("panel", "default")]
     if config.get("reproducible", True):
