@@ -1610,6 +1610,20 @@ def _bound_at(
     return None
 
 
+def _listed_without_counts(
+    path: Path, unusable: list[tuple[VcfRecord, str]], build: Build
+) -> list[tuple[ProteinChange, VcfRecord, str]]:
+    """The protein changes that dropped records list: the caller named the allele there, so
+    its silence elsewhere must not be read as a count of 0."""
+    listed = []
+    for rec, why in unusable:
+        for alt in rec.alts:
+            if _is_sequence(alt):
+                for change in _effect(path, rec, rec.ref, alt, rec.pos, build) or ():
+                    listed.append((change, rec, why))
+    return listed
+
+
 def _evidence_for(
     path: Path,
     hotspot: Hotspot,
@@ -1617,6 +1631,7 @@ def _evidence_for(
     caller: Caller,
     usable: list[tuple[VcfRecord, SiteCounts]],
     alleles: list[_Allele],
+    silenced: list[tuple[ProteinChange, VcfRecord, str]],
 ) -> HotspotEvidence:
     lo, hi = hotspot_locus(hotspot, build)
     covering = [(r, c) for r, c in usable if r.pos <= hi and r.end >= lo and c.depth is not None]
@@ -1633,6 +1648,15 @@ def _evidence_for(
     change = hotspot.change
     reasons: list[Reason] = []
     direct = [a for a in pool if a.changes is not None and change in a.changes]
+    listed_unusable = [(rec, why) for c, rec, why in silenced if c == change]
+    if not direct and listed_unusable:
+        rec, why = listed_unusable[0]
+        details["evidence"] = f"allele listed only in a record that could not be used ({why})"
+        counts = AlleleCounts(
+            hotspot.name, None, min(c.depth or 0 for _, c in covering), source="vcf", place=f"{path.name}, {rec.place}",
+            filters=rec.filters,
+        )  # fmt: skip
+        return HotspotEvidence(counts, None, (Reason.ALLELE_NOT_REPORTED,), details)
     others = [a for a in pool if a.count and a not in direct and _touches(a, change)]
     if others:
         reasons.append(Reason.OTHER_CHANGE_IN_CODON)
@@ -1860,6 +1884,7 @@ def read_vcf_evidence(
     rule = COUNT_RULES[plan.caller]
     dropped: list[Dropped] = []
     usable: list[tuple[VcfRecord, SiteCounts]] = []
+    unusable: list[tuple[VcfRecord, str]] = []  # records read without usable counts, and why
     seen: set[tuple[Any, ...]] = set()
     for rec in loaded.records:
         if not plan.overlaps(rec.pos, rec.end):
@@ -1874,12 +1899,14 @@ def read_vcf_evidence(
         counts, why = _site_counts(rec, rule)
         if counts is None:
             dropped.append(Dropped(str(path), rec.place, why))
+            unusable.append((rec, why))
             continue
         usable.append((rec, counts))
     usable = _split_site_depths(usable)
     alleles = [a for rec, counts in usable for a in _alleles_of(path, rec, counts, plan.build)]
+    silenced = _listed_without_counts(path, unusable, plan.build)
     evidence = tuple(
-        _evidence_for(path, h, plan.build, plan.caller, usable, alleles) for h in panel
+        _evidence_for(path, h, plan.build, plan.caller, usable, alleles, silenced) for h in panel
     )
     notices = list(loaded.notices)
     if plan.header.contigs and not any(c in plan.header.contigs for c in ESR1_CONTIGS):

@@ -561,6 +561,24 @@ def test_records_read_but_not_used_are_listed_as_dropped(tmp_path):
     assert calls["D538G"].reasons[0] is Reason.NO_COVERAGE  # dropped records give no depth
 
 
+@pytest.mark.parametrize(
+    "unusable",
+    ["./.:.:.", "0/1:11990,20000:12000"],  # no tumour values; alt count above the depth
+    ids=["no-values", "malformed"],
+)
+def test_an_allele_listed_only_in_an_unusable_record_is_never_counted_as_zero(tmp_path, unusable):
+    """Mutect2 lists every allele it saw: its silence means 0. But here it *did* list D538G, in a
+    record we could not use, while another record covers the codon: that must not read as 0."""
+    rows = [
+        row(152098791, "A", "G", unusable),
+        row(152098792, "C", "T", "0/1:11990,10:12000"),  # synonymous, covers the D538 codon
+    ]
+    calls = calls_of(write_vcf(tmp_path / "x.vcf", rows))
+    assert calls["D538G"].status is CallStatus.INDETERMINATE
+    assert calls["D538G"].reasons[0] is Reason.ALLELE_NOT_REPORTED
+    assert calls["D538G"].alt_count is None
+
+
 def test_indexed_and_streamed_reads_drop_the_same_duplicates(tmp_path):
     header = [*M2_HEADER, '##FORMAT=<ID=MIN_DP,Number=1,Type=Integer,Description="min">',
               '##INFO=<ID=END,Number=1,Type=Integer,Description="end">']  # fmt: skip
