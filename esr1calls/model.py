@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from .errors import ConfigError
+
 DEFAULT_MIN_ALLELE_FRACTION = 0.002
 """The reportable allele fraction (0.2 %), shared by PCR and NGS; always a fraction."""
 
@@ -31,6 +33,7 @@ __all__ = [
     "SampleStatus",
     "WellRole",
     "derive_sample_status",
+    "parse_build",
 ]
 
 
@@ -56,6 +59,22 @@ class Build(StrEnum):
             if key in aliases:
                 return build
         raise ValueError(f"unknown genome build {text!r}; use GRCh37 or GRCh38")
+
+
+def parse_build(build: Build | str | None) -> Build | None:
+    """A ``--build`` value given as a Build or any spelling :meth:`Build.parse` accepts.
+
+    Raises ConfigError for an unknown build (a user's option, not a bug).
+
+    >>> parse_build("hg38"), parse_build(None)
+    (<Build.GRCH38: 'GRCh38'>, None)
+    """
+    if build is None or isinstance(build, Build):
+        return build
+    try:
+        return Build.parse(build)
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from exc
 
 
 _CHR6_LENGTH = {Build.GRCH37: 171_115_067, Build.GRCH38: 170_805_979}

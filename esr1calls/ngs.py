@@ -40,7 +40,6 @@ from .model import (
     Build,
     Call,
     CallStatus,
-    Dropped,
     InputFile,
     Method,
     Reason,
@@ -48,12 +47,13 @@ from .model import (
     SampleReport,
     SampleStatus,
     derive_sample_status,
+    parse_build,
 )
 from .ngs_inputs import SampleInputs, read_ngs_inputs
 from .pon import PanelOfNormals, pon_mismatch, read_pon
 from .reads import ReadCounts, ReadOptions
 from .stats import clopper_pearson, detection_power, k_required, lod95
-from .vcf import HotspotEvidence, VcfEvidence, read_vcf_evidence
+from .vcf import HotspotEvidence, VcfEvidence
 
 __all__ = [
     "CALLER_FILTERS",
@@ -69,7 +69,6 @@ __all__ = [
     "call_hotspot",
     "call_ngs",
     "call_vcf",
-    "call_vcfs",
     "classify_filter",
     "make_settings",
     "percent",
@@ -547,45 +546,12 @@ def call_vcf(
     sample: str | None = None,
     build: Build | str | None = None,
 ) -> RunResult:
-    """Call every hotspot of ``panel`` (default: the 11) in one VCF/BCF.
+    """Call every hotspot of ``panel`` (default: the 11) in one VCF/BCF: ``call_ngs([path])``.
 
     Returns the report-ready result (one sample, its inputs with sha256, dropped records,
     thresholds); ``result.samples[0].calls`` holds one Call per hotspot, in panel order.
     """
-    return call_vcfs([path], panel=panel, settings=settings, sample=sample, build=build)
-
-
-def call_vcfs(
-    paths: Sequence[str | Path],
-    *,
-    panel: Panel | None = None,
-    settings: NgsSettings | None = None,
-    sample: str | None = None,
-    build: Build | str | None = None,
-    extra_inputs: Sequence[InputFile] = (),
-) -> RunResult:
-    """Call several VCFs (one sample each) into one report-ready result."""
-    panel = panel or load_panel()
-    settings = settings or NgsSettings()
-    wanted_build = Build.parse(build) if isinstance(build, str) else build
-    samples: list[SampleReport] = []
-    inputs: list[InputFile] = []
-    dropped: list[Dropped] = []
-    notices: list[str] = []
-    for path in paths:
-        evidence = read_vcf_evidence(path, panel, build=wanted_build, sample=sample)
-        samples.append(_sample_report(evidence, panel, settings))
-        inputs.append(evidence.input)
-        dropped.extend(evidence.dropped)
-        notices.extend(evidence.notices)
-    return RunResult(
-        samples=tuple(samples),
-        inputs=(*inputs, *extra_inputs),
-        dropped=tuple(dropped),
-        panel=panel.describe(),
-        thresholds=settings.thresholds(panel),
-        notices=tuple(dict.fromkeys(notices)),
-    )
+    return call_ngs([path], panel=panel, settings=settings, sample=sample, build=build)
 
 
 def call_ngs(
@@ -611,9 +577,8 @@ def call_ngs(
     read_options = read_options or ReadOptions(umi=settings.umi)
     if read_options.umi != settings.umi:
         raise ValueError("read_options.umi and settings.umi must agree")
-    wanted_build = Build.parse(build) if isinstance(build, str) else build
     found = read_ngs_inputs(
-        paths, panel, build=wanted_build, sample=sample, read_options=read_options
+        paths, panel, build=parse_build(build), sample=sample, read_options=read_options
     )
     for group in found.samples:
         _check_pon_fits(settings, group, read_options)

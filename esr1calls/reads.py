@@ -68,7 +68,7 @@ import pysam
 
 from .errors import ConfigError, VcfFormatError
 from .hotspots import Hotspot, Panel
-from .model import AlleleCounts, Build
+from .model import AlleleCounts, Build, parse_build
 from .transcript import effect_of_cds_edit, transcript
 
 __all__ = [
@@ -805,7 +805,7 @@ def count_hotspots(
         ConfigError: an out-of-range threshold, or a hotspot this counter cannot handle.
     """
     path = Path(path)
-    build_arg = _parse_build(build)
+    build_arg = parse_build(build)
     _check_thresholds(min_base_quality, min_mapping_quality, min_family_size)
     reference_path = None if reference is None else Path(reference)
     with _open(path, reference_path) as bam:
@@ -1082,15 +1082,6 @@ class ReadOptions:
             "min_mapping_quality": str(self.min_mapping_quality),
             "min_family_size": str(self.min_family_size),
         }
-
-
-def _parse_build(build: Build | str | None) -> Build | None:
-    if build is None or isinstance(build, Build):
-        return build
-    try:
-        return Build.parse(build)
-    except ValueError as exc:
-        raise ConfigError(str(exc)) from exc
 
 
 def _check_thresholds(min_base_quality: int, min_mapping_quality: int, min_family: int) -> None:

@@ -12,6 +12,7 @@ from esr1calls.model import AlleleCounts, CallStatus, Method, Reason, SampleStat
 from esr1calls.ngs import (
     NgsSettings,
     call_hotspot,
+    call_ngs,
     call_vcf,
     classify_filter,
     make_settings,
@@ -248,6 +249,14 @@ def test_default_background_is_flagged_and_umi_lowers_it():
 def test_out_of_range_options_are_config_errors(options, message):
     with pytest.raises(ConfigError, match=message):
         NgsSettings(**options)
+
+
+@pytest.mark.parametrize("run", [call_vcf, lambda path, **kw: call_ngs([path], **kw)],
+                         ids=["call_vcf", "call_ngs"])  # fmt: skip
+def test_an_unknown_build_is_a_config_error(run):
+    with pytest.raises(ConfigError) as caught:
+        run(TESTDATA / "vcf/mutect2/esr1_tumour_normal.vcf", build="hg99")
+    assert str(caught.value) == "unknown genome build 'hg99'; use GRCh37 or GRCh38"
 
 
 def test_thresholds_record_every_number_used():

@@ -19,8 +19,10 @@ from typing import Any
 import pysam
 import pytest
 
+from esr1calls.errors import ConfigError
 from esr1calls.hotspots import load_panel
 from esr1calls.model import Build
+from esr1calls.ngs import call_ngs, call_vcf, make_settings
 from esr1calls.pon import estimate_background
 from esr1calls.reads import count_regions
 from esr1calls.stats import detection_power, k_required, lod95
@@ -853,6 +855,20 @@ def test_a_pon_from_bams_is_refused_for_a_vcf_only_sample(run_cli, reads_pon, tm
         f"esr1calls: error: reads_pon.tsv: cannot be used for sample PLASMA_09 ({vcf}): it was "
         "built from reads (BAM/CRAM), but these counts come from a VCF; use a PoN built from "
         "normal VCFs of the same caller, or give the sample's BAM"
+    )
+
+
+@pytest.mark.parametrize("run", [call_vcf, lambda path, **kw: call_ngs([path], **kw)],
+                         ids=["call_vcf", "call_ngs"])  # fmt: skip
+def test_the_python_api_refuses_a_pon_from_bams_for_a_vcf(run, reads_pon, tmp_path):
+    vcf = m2_vcf(tmp_path / "p9.vcf", [at("Y537S", "4970,30")], sample="PLASMA_09")
+    settings, _ = make_settings(PANEL, umi=True, pon=reads_pon)
+    with pytest.raises(ConfigError) as caught:
+        run(vcf, settings=settings)
+    assert str(caught.value) == (
+        f"reads_pon.tsv: cannot be used for sample PLASMA_09 ({vcf}): it was built from reads "
+        "(BAM/CRAM), but these counts come from a VCF; use a PoN built from normal VCFs of the "
+        "same caller, or give the sample's BAM"
     )
 
 
