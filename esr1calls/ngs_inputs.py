@@ -22,20 +22,25 @@ n (see ``concordance.py`` for what the VCF may still change).
 from __future__ import annotations
 
 import logging
-import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 
 from .errors import ConfigError, VcfFormatError
 from .hotspots import Panel
 from .model import Build, Dropped, InputFile
-from .provenance import sha256_file
+from .provenance import hash_in_background, sha256_file
 from .reads import ReadCounts, ReadOptions
 from .vcf import READ_FORMATS, VcfEvidence, read_vcf_evidence, sniff_ngs_format
 
-__all__ = ["PLACEHOLDER_SAMPLE_NAMES", "NgsInputs", "ReadsInput", "SampleInputs", "read_ngs_inputs"]
+__all__ = [
+    "PLACEHOLDER_SAMPLE_NAMES",
+    "NgsInputs",
+    "ReadsInput",
+    "SampleInputs",
+    "count_reads",
+    "read_ngs_inputs",
+]
 
 log = logging.getLogger(__name__)
 
@@ -135,53 +140,28 @@ def read_ngs_inputs(
     )
 
 
+def count_reads(
+    path: str | Path, panel: Panel, build: Build | None, sample: str | None, options: ReadOptions
+) -> tuple[ReadCounts, InputFile]:
+    """Count one BAM/CRAM at the hotspots, hashing it meanwhile: (its counts, its InputFile)."""
+    digest = hash_in_background(path)
+    counts = options.count(path, panel, build=build, sample=sample)
+    return counts, InputFile(str(path), digest(), counts.file_format)
+
+
 def _count_reads(
     path: Path, panel: Panel, build: Build | None, sample: str | None, options: ReadOptions
 ) -> ReadsInput:
-    digest = _hash_in_background(path)
-    counts = options.count(path, panel, build=build, sample=sample)
+    counts, found = count_reads(path, panel, build, sample, options)
     reference = None
     if counts.file_format == "cram" and options.reference is not None:
-        stat = options.reference.stat()
-        reference = _reference_input(options.reference, stat.st_size, stat.st_mtime_ns)
+        reference = InputFile(str(options.reference), sha256_file(options.reference), "fasta")
     log.info(
         "%s: %s, %s (%s), sample %s, %s",
         path.name, counts.file_format.upper(), counts.build.value, counts.build_evidence,
         counts.sample_id or "not named (no @RG SM)", counts.unit,
     )  # fmt: skip
-    return ReadsInput(counts, InputFile(str(path), digest(), counts.file_format), reference)
-
-
-def _hash_in_background(path: Path) -> Callable[[], str]:
-    """Start hashing ``path`` while pysam counts (hashlib releases the GIL; a BAM can be
-    gigabytes); call the result to wait for the digest. A daemon thread, so an error in the
-    counting is reported at once instead of after the whole file is hashed."""
-    done: list[str | BaseException] = []
-
-    def work() -> None:
-        try:
-            done.append(sha256_file(path))
-        except BaseException as exc:  # handed to the caller, who raises it
-            done.append(exc)
-
-    thread = threading.Thread(target=work, name="esr1calls-sha256", daemon=True)
-    thread.start()
-
-    def result() -> str:
-        thread.join()
-        value = done[0]
-        if isinstance(value, BaseException):
-            raise VcfFormatError(path, f"cannot read the file to hash it ({value})") from value
-        return value
-
-    return result
-
-
-@lru_cache(maxsize=8)
-def _reference_input(path: Path, size: int, mtime_ns: int) -> InputFile:
-    """The CRAM reference, hashed once however many CRAMs use it (keyed by size and mtime, so a
-    changed file is hashed again)."""
-    return InputFile(str(path), sha256_file(path), "fasta")
+    return ReadsInput(counts, found, reference)
 
 
 def _unused_reads(counts: ReadCounts) -> list[Dropped]:

@@ -27,6 +27,7 @@ range for the count (changes in the codon without phase), its upper end is used.
 
 from __future__ import annotations
 
+import hashlib
 import math
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -35,7 +36,7 @@ from pathlib import Path
 from .errors import ConfigError
 from .hotspots import Panel
 from .model import Build, InputFile
-from .provenance import sha256_file
+from .ngs_inputs import count_reads
 from .reads import PON_READ_SETTINGS, ReadOptions
 from .stats import clopper_pearson
 from .vcf import READ_FORMATS, read_vcf_evidence, sniff_ngs_format
@@ -202,8 +203,7 @@ _Observation = tuple[str, int, int]  # (hotspot, alt count, depth), depth > 0
 def _reads_observations(
     path: str | Path, panel: Panel, build: Build | None, sample: str | None, options: ReadOptions
 ) -> tuple[InputFile, list[_Observation]]:
-    counts = options.count(path, panel, build=build, sample=sample)
-    found = InputFile(str(path), sha256_file(path), counts.file_format)
+    counts, found = count_reads(path, panel, build, sample, options)
     return found, [
         (c.hotspot, c.alt_count, c.depth)
         for c in counts.allele_counts
@@ -268,7 +268,8 @@ def read_pon(path: str | Path, *, known_hotspots: Collection[str], umi: bool) ->
     """Read and validate a PoN TSV; ConfigError names the row and the fix."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        raw = path.read_bytes()
+        text = raw.decode("utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path.name}: cannot read the panel of normals ({exc})") from exc
     meta: dict[str, str] = {}
@@ -351,6 +352,6 @@ def read_pon(path: str | Path, *, known_hotspots: Collection[str], umi: bool) ->
             "esr1calls pon build"
         )
     return PanelOfNormals(
-        str(path), sha256_file(path), unit, rows, counts_from=counts_from,
+        str(path), hashlib.sha256(raw).hexdigest(), unit, rows, counts_from=counts_from,
         read_settings=read_settings,
     )  # fmt: skip

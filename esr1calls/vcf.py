@@ -41,7 +41,6 @@ import re
 import tempfile
 import zlib
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from itertools import combinations
@@ -53,7 +52,7 @@ import pysam
 from .errors import VcfFormatError
 from .hotspots import Hotspot, Panel
 from .model import AlleleCounts, Build, Dropped, InputFile, Reason
-from .provenance import sha256_file
+from .provenance import hash_in_background
 from .transcript import (
     OutsideCdsError,
     ProteinChange,
@@ -1071,14 +1070,6 @@ def _header_lines(text: str) -> list[str]:
     return [line for line in text.splitlines() if line.startswith("#")]
 
 
-def _hash_in_background(path: Path) -> Future[str]:
-    """sha256 of the whole file while pysam reads the index (hashlib releases the GIL)."""
-    executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="esr1calls-sha256")
-    future = executor.submit(sha256_file, path)
-    executor.shutdown(wait=False)
-    return future
-
-
 def _convert(path: Path, rec: Any, plan: _Plan, line: int | None) -> VcfRecord:
     try:
         return _record_from_pysam(rec, plan.sample, line)
@@ -1088,7 +1079,7 @@ def _convert(path: Path, rec: Any, plan: _Plan, line: int | None) -> VcfRecord:
 
 
 def _load_indexed(path: Path, index: Path, plan: _Plan) -> _Loaded:
-    digest = _hash_in_background(path)
+    digest = hash_in_background(path)
     records: list[VcfRecord] = []
     with _open_pysam(path, index) as handle:
         header = parse_header(_header_lines(str(handle.header)))
@@ -1114,11 +1105,11 @@ def _load_indexed(path: Path, index: Path, plan: _Plan) -> _Loaded:
                     _convert(path, rec, plan, None) for rec in fetched if rec.pos > earlier_hi
                 )
     kind = "CSI" if index.suffix == ".csi" else "tabix"
-    return _Loaded(header, records, digest.result(), f"{kind} index ({index.name})")
+    return _Loaded(header, records, digest(), f"{kind} index ({index.name})")
 
 
 def _load_bcf_stream(path: Path, plan: _Plan) -> _Loaded:
-    digest = _hash_in_background(path)
+    digest = hash_in_background(path)
     records: list[VcfRecord] = []
     with _open_pysam(path) as handle:
         header = parse_header(_header_lines(str(handle.header)))
@@ -1130,7 +1121,7 @@ def _load_bcf_stream(path: Path, plan: _Plan) -> _Loaded:
                         records.append(_convert(path, rec, plan, None))
         except (OSError, ValueError) as exc:
             raise VcfFormatError(path, f"cannot read BCF records ({exc})") from exc
-    return _Loaded(header, records, digest.result(), "one streaming pass (no index)")
+    return _Loaded(header, records, digest(), "one streaming pass (no index)")
 
 
 _END_RE = re.compile(rb"(?:^|;)END=(\d+)")
