@@ -637,16 +637,6 @@ def _check_pon_fits(settings: NgsSettings, group: SampleInputs, options: ReadOpt
     )
 
 
-def _unit_settings(settings: NgsSettings, counts: ReadCounts) -> NgsSettings:
-    """The settings for counts in ``counts.unit``: the default background follows the unit."""
-    molecules = counts.unit == "molecules"
-    if molecules == settings.umi:
-        return settings
-    if settings.pon is not None:  # read_pon has already matched the PoN's unit to settings.umi
-        raise ConfigError(f"{settings.pon_name}: its depth unit does not match {counts.unit}")
-    return replace(settings, umi=molecules)
-
-
 def _reads_sample_report(
     group: SampleInputs, panel: Panel, settings: NgsSettings, *, sample_given: bool
 ) -> SampleReport:
@@ -654,7 +644,6 @@ def _reads_sample_report(
     reads = group.reads
     assert reads is not None  # the caller sends reads-less samples to _sample_report
     counts = reads.counts
-    settings = _unit_settings(settings, counts)
     vcf = group.vcf
     calls = tuple(
         _reads_call(
