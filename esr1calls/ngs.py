@@ -485,7 +485,6 @@ def _sample_report(evidence: VcfEvidence, panel: Panel, settings: NgsSettings) -
         )
         for hotspot, found in zip(panel, evidence.hotspots, strict=True)
     )
-    status = derive_sample_status(calls)
     details = {
         "caller": evidence.caller.value,
         "build": evidence.build.value,
@@ -496,13 +495,21 @@ def _sample_report(evidence: VcfEvidence, panel: Panel, settings: NgsSettings) -
         "records_at_hotspots": evidence.records_at_hotspots,
         "depth_unit": settings.depth_unit,
     }
+    return _ngs_report(evidence.sample_id, calls, evidence.path, details)
+
+
+def _ngs_report(
+    sample_id: str, calls: tuple[Call, ...], source: str, details: dict[str, Any]
+) -> SampleReport:
+    """One NGS sample, its status and summary sentence derived from its calls."""
+    status = derive_sample_status(calls)
     return SampleReport(
-        sample_id=evidence.sample_id,
+        sample_id=sample_id,
         method=Method.NGS,
         status=status,
         summary=summarize_sample(calls, status),
         calls=calls,
-        source=evidence.path,
+        source=source,
         details=details,
     )
 
@@ -656,7 +663,6 @@ def _reads_sample_report(
         )
         for index, hotspot in enumerate(panel)
     )
-    status = derive_sample_status(calls)
     sample_evidence = (
         "--sample" if sample_given else "@RG SM" if counts.sample_id else "no @RG SM: file name"
     )
@@ -681,15 +687,7 @@ def _reads_sample_report(
                 "records_at_hotspots": vcf.records_at_hotspots,
             }
         )
-    return SampleReport(
-        sample_id=group.sample_id,
-        method=Method.NGS,
-        status=status,
-        summary=summarize_sample(calls, status),
-        calls=calls,
-        source=group.source,
-        details=details,
-    )
+    return _ngs_report(group.sample_id, calls, group.source, details)
 
 
 def _reads_call(
