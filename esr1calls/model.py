@@ -48,6 +48,15 @@ class Build(StrEnum):
         return _CHR6_LENGTH[self]
 
     @classmethod
+    def from_chr6_length(cls, length: int) -> Build | None:
+        """The build whose chr6 has this length; None for any other length.
+
+        >>> Build.from_chr6_length(170_805_979), Build.from_chr6_length(1_000)
+        (<Build.GRCH38: 'GRCh38'>, None)
+        """
+        return next((build for build in cls if build.chr6_length == length), None)
+
+    @classmethod
     def parse(cls, text: str) -> Build:
         """Accept the usual spellings: GRCh38, hg38, b38, 38; GRCh37, hg19, b37, 37.
 

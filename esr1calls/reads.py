@@ -67,7 +67,7 @@ from typing import Any
 import pysam
 
 from .errors import ConfigError, VcfFormatError
-from .hotspots import Hotspot, Panel
+from .hotspots import CHROM_NAMES, Hotspot, Panel
 from .model import AlleleCounts, Build, parse_build
 from .transcript import effect_of_cds_edit, transcript
 
@@ -129,9 +129,6 @@ _CIGAR_ALIGNED = (0, 7, 8)  # M, =, X
 _CIGAR_INSERTION, _CIGAR_DELETION, _CIGAR_SKIP, _CIGAR_SOFT_CLIP = 1, 2, 3, 4
 _FORWARD, _REVERSE = "forward", "reverse"
 _BOTH_STRANDS = frozenset((_FORWARD, _REVERSE))
-
-_CONTIG_NAMES = ("chr6", "6")
-_BUILD_BY_CHR6_LENGTH = {build.chr6_length: build for build in Build}
 
 
 @dataclass(frozen=True)
@@ -712,7 +709,7 @@ def _check_reference_bases(
 
 def _chrom_and_build(path: Path, header: Any, build: Build | None) -> tuple[str, Build, str]:
     lengths = dict(zip(header.references, header.lengths, strict=True))
-    present = [name for name in _CONTIG_NAMES if name in lengths]
+    present = [name for name in CHROM_NAMES if name in lengths]
     if not present:
         shown = ", ".join(list(lengths)[:8]) or "no @SQ lines"
         raise VcfFormatError(
@@ -723,7 +720,7 @@ def _chrom_and_build(path: Path, header: Any, build: Build | None) -> tuple[str,
         raise VcfFormatError(path, "the header has both chr6 and 6; cannot tell which holds ESR1")
     chrom = present[0]
     length = lengths[chrom]
-    detected = _BUILD_BY_CHR6_LENGTH.get(length)
+    detected = Build.from_chr6_length(length)
     if detected is not None:
         if build is not None and build is not detected:
             raise VcfFormatError(

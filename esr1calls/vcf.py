@@ -50,7 +50,7 @@ from typing import IO, Any
 import pysam
 
 from .errors import VcfFormatError
-from .hotspots import Hotspot, Panel
+from .hotspots import CHROM_NAMES, Hotspot, Panel
 from .model import AlleleCounts, Build, Dropped, InputFile, Reason
 from .provenance import hash_in_background
 from .transcript import (
@@ -85,7 +85,6 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-ESR1_CONTIGS = ("chr6", "6")
 _CHUNK_BYTES = 1 << 20  # 1 MiB: larger buffers only raise the allocator's high-water mark
 _BGZF_EOF = bytes.fromhex("1f8b08040000000000ff0600424302001b0003000000000000000000")
 # A record further upstream than this can only reach a hotspot through INFO/END (a gVCF block)
@@ -237,15 +236,15 @@ def detect_build(header: VcfHeader) -> tuple[Build | None, str]:
     Returns (None, what was found) when nothing decides it. Raises ValueError when the header
     contradicts itself (e.g. a chr6 length of neither build).
     """
-    for name in ESR1_CONTIGS:
+    for name in CHROM_NAMES:
         contig = header.contigs.get(name)
         if contig is None:
             continue
         length = contig.get("length", "")
         if length:
-            for build in Build:
-                if length == str(build.chr6_length):
-                    return build, f"##contig {name} length {int(length):,}"
+            found = Build.from_chr6_length(int(length)) if length.isdecimal() else None
+            if found is not None:
+                return found, f"##contig {name} length {int(length):,}"
             raise ValueError(
                 f"##contig {name} has length {length}, which is neither GRCh37 "
                 f"({Build.GRCH37.chr6_length:,}) nor GRCh38 ({Build.GRCH38.chr6_length:,})"
@@ -270,7 +269,7 @@ def detect_build(header: VcfHeader) -> tuple[Build | None, str]:
 
 def _build_clues(header: VcfHeader) -> str:
     found = []
-    for name in ESR1_CONTIGS:
+    for name in CHROM_NAMES:
         if name in header.contigs:
             found.append(f"##contig=<ID={name}> without a length")
     if not found:
@@ -1087,7 +1086,7 @@ def _load_indexed(path: Path, index: Path, plan: _Plan) -> _Loaded:
         contigs = set(handle.header.contigs)
         with contextlib.suppress(TypeError):
             contigs |= set(handle.index)
-        for name in (n for n in ESR1_CONTIGS if n in contigs):
+        for name in (n for n in CHROM_NAMES if n in contigs):
             for number, (lo, hi) in enumerate(plan.windows):
                 try:
                     with _quiet_htslib():
@@ -1117,7 +1116,7 @@ def _load_bcf_stream(path: Path, plan: _Plan) -> _Loaded:
         try:
             with _quiet_htslib():
                 for rec in handle:
-                    if rec.chrom in ESR1_CONTIGS and plan.overlaps(rec.pos, rec.stop):
+                    if rec.chrom in CHROM_NAMES and plan.overlaps(rec.pos, rec.stop):
                         records.append(_convert(path, rec, plan, None))
         except (OSError, ValueError) as exc:
             raise VcfFormatError(path, f"cannot read BCF records ({exc})") from exc
@@ -1135,7 +1134,7 @@ def _scan_body(
     Works on raw text: only chr6 lines are looked at, only those near the hotspots are split.
     One chunk buffer is reused, so memory does not grow with the file.
     """
-    needles = [b"\n" + name.encode() + b"\t" for name in ESR1_CONTIGS]
+    needles = [b"\n" + name.encode() + b"\t" for name in CHROM_NAMES]
     first_lo = min(lo for lo, _ in plan.windows)
     last_hi = max(hi for _, hi in plan.windows)
     found: list[tuple[int, bytes]] = []
@@ -1904,7 +1903,7 @@ def read_vcf_evidence(
         _evidence_for(path, h, plan.build, plan.caller, usable, alleles, silenced) for h in panel
     )
     notices = list(loaded.notices)
-    if plan.header.contigs and not any(c in plan.header.contigs for c in ESR1_CONTIGS):
+    if plan.header.contigs and not any(c in plan.header.contigs for c in CHROM_NAMES):
         notices.append(f"{path.name}: the header declares no chr6/6 contig")
     notices.extend(_caller_notices(path, plan))
     log.info(
