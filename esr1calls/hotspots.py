@@ -86,7 +86,12 @@ class Hotspot:
 
     def codon_start(self, build: Build) -> int:
         """Genomic position of the first base of the hotspot codon."""
-        return transcript().c_to_genomic(3 * self.aa_pos - 2, build)
+        return self.codon_positions(build)[0]
+
+    def codon_positions(self, build: Build) -> tuple[int, ...]:
+        """Genomic positions of the three bases of the hotspot codon, in c. order."""
+        first = 3 * self.aa_pos - 2
+        return tuple(transcript().c_to_genomic(c, build) for c in range(first, first + 3))
 
     def span(self, build: Build) -> tuple[int, int]:
         """1-based inclusive genomic span of the VCF REF allele."""

@@ -23,6 +23,7 @@ __all__ = [
     "Transcript",
     "effect_of_cds_edit",
     "effect_of_genomic_change",
+    "genomic_to_cds_edit",
     "transcript",
     "translate",
     "trim_allele",
@@ -282,17 +283,34 @@ def effect_of_genomic_change(
     first, changed_ref, changed_alt = trim_allele(pos, ref, alt)
     if not changed_ref and not changed_alt:
         return ()
-    if changed_ref:
-        c_positions = [tx.genomic_to_c(first + k, build) for k in range(len(changed_ref))]
-        if any(c is None for c in c_positions) or c_positions != list(
-            range(c_positions[0] or 0, (c_positions[0] or 0) + len(changed_ref))
-        ):
+    edit = genomic_to_cds_edit(pos, ref, alt, build)
+    if edit is None:
+        if changed_ref:
             raise OutsideCdsError(f"change at {first} is not wholly inside one coding exon")
-        c_first = c_positions[0]
-        assert c_first is not None
-        return effect_of_cds_edit(c_first, c_first + len(changed_ref) - 1, changed_alt)
+        raise OutsideCdsError(f"insertion at {first} is not inside a coding exon")
+    return effect_of_cds_edit(*edit)
+
+
+def genomic_to_cds_edit(pos: int, ref: str, alt: str, build: Build) -> tuple[int, int, str] | None:
+    """The c. edit of a VCF-style allele, trimmed of the bases REF and ALT share.
+
+    Returns (c_start, c_end, new bases) as :func:`effect_of_cds_edit` takes them (``c_end ==
+    c_start - 1`` for an insertion), or None when the changed bases are not wholly inside one
+    coding exon. REF is not checked against the transcript.
+
+    >>> genomic_to_cds_edit(152061016, "ATGG", "A", Build.GRCH38)
+    (1262, 1264, '')
+    """
+    first, changed_ref, changed_alt = trim_allele(pos, ref, alt)
+    tx = transcript()
+    if changed_ref:
+        c_first = tx.genomic_to_c(first, build)
+        c_positions = [tx.genomic_to_c(first + k, build) for k in range(len(changed_ref))]
+        if c_first is None or c_positions != list(range(c_first, c_first + len(changed_ref))):
+            return None
+        return c_first, c_first + len(changed_ref) - 1, changed_alt
     before = tx.genomic_to_c(first - 1, build)
     after = tx.genomic_to_c(first, build)
-    if before is None or after is None or after != before + 1:
-        raise OutsideCdsError(f"insertion at {first} is not inside a coding exon")
-    return effect_of_cds_edit(after, before, changed_alt)
+    if before is None or after != before + 1:
+        return None
+    return after, before, changed_alt

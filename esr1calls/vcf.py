@@ -58,6 +58,7 @@ from .transcript import (
     ProteinChange,
     RefMismatchError,
     effect_of_genomic_change,
+    genomic_to_cds_edit,
     transcript,
     trim_allele,
 )
@@ -824,9 +825,7 @@ def hotspot_locus(hotspot: Hotspot, build: Build) -> tuple[int, int]:
     the window covers every equivalent position of the deletion (c.1261-c.1267).
     """
     tx = transcript()
-    first_c = 3 * hotspot.aa_pos - 2
-    positions = [tx.c_to_genomic(c, build) for c in range(first_c, first_c + 3)]
-    positions += list(hotspot.span(build))
+    positions = [*hotspot.codon_positions(build), *hotspot.span(build)]
     positions += [tx.c_to_genomic(c, build) for c in (hotspot.c_start, max(hotspot.c_end, 1))]
     return min(positions), max(positions)
 
@@ -1330,21 +1329,13 @@ class _Allele:
 
 def _allele_key(pos: int, ref: str, alt: str, build: Build) -> str:
     """The mutated coding sequence (hashed), so ATGG>A at 016 and GTGG>G at 019 are one allele."""
-    first, changed_ref, changed_alt = trim_allele(pos, ref, alt)
-    tx = transcript()
-    fallback = f"g.{first}{changed_ref or '-'}>{changed_alt or '-'}"
-    if changed_ref:
-        c_positions = [tx.genomic_to_c(first + k, build) for k in range(len(changed_ref))]
-        c_first = c_positions[0]
-        if c_first is None or c_positions != list(range(c_first, c_first + len(changed_ref))):
-            return fallback
-        mutated = tx.cds[: c_first - 1] + changed_alt + tx.cds[c_first - 1 + len(changed_ref) :]
-    else:
-        before = tx.genomic_to_c(first - 1, build)
-        after = tx.genomic_to_c(first, build)
-        if before is None or after != before + 1:
-            return fallback
-        mutated = tx.cds[:before] + changed_alt + tx.cds[before:]
+    edit = genomic_to_cds_edit(pos, ref, alt, build)
+    if edit is None:
+        first, changed_ref, changed_alt = trim_allele(pos, ref, alt)
+        return f"g.{first}{changed_ref or '-'}>{changed_alt or '-'}"
+    c_start, c_end, new_bases = edit
+    cds = transcript().cds
+    mutated = cds[: c_start - 1] + new_bases + cds[c_end:]
     return "cds:" + hashlib.sha1(mutated.encode()).hexdigest()[:16]
 
 
@@ -1519,9 +1510,14 @@ def _combined_effect(edits: Mapping[int, str], build: Build) -> tuple[ProteinCha
         return None
 
 
+def _in_codon(pool: list[_Allele], codon: set[int]) -> list[_Allele]:
+    """The substitutions with reads whose every changed base lies in the codon."""
+    return [a for a in pool if a.edits and set(a.edits) <= codon and a.count]
+
+
 def _merge_in_cis(pool: list[_Allele], codon: set[int], build: Build) -> list[_Allele]:
     """Replace caller-phased in-cis changes within a codon by their combined allele."""
-    inside = [a for a in pool if a.edits and set(a.edits) <= codon and a.count]
+    inside = _in_codon(pool, codon)
     parent = {id(a): id(a) for a in inside}
 
     def root(key: int) -> int:
@@ -1629,9 +1625,7 @@ def _evidence_for(
     if not covering:
         empty = AlleleCounts(hotspot.name, None, None, source="vcf", place=path.name)
         return HotspotEvidence(empty, details=details)
-    tx = transcript()
-    first_c = 3 * hotspot.aa_pos - 2
-    codon = {tx.c_to_genomic(c, build) for c in range(first_c, first_c + 3)}
+    codon = set(hotspot.codon_positions(build))
     pool = [a for a in alleles if a.record.pos <= hi and a.record.end >= lo]
     if hotspot.change.kind == "sub":
         pool = _merge_in_cis(pool, codon, build)
@@ -1657,9 +1651,7 @@ def _evidence_for(
         details["other_changes_in_codon"] = sorted({f"{_describe(a)} ({a.count})" for a in others})
     # only substitutions combine: an indel is judged on its own (it is rarely in cis with an SNV
     # in the same codon, and can remove the very bases the SNV would change)
-    in_codon = [a for a in pool if a.edits and set(a.edits) <= codon and a.count]
-    if change.kind != "sub":
-        in_codon = []
+    in_codon = _in_codon(pool, codon) if change.kind == "sub" else []
     if direct:
         best: dict[str, _Allele] = {}
         for a in direct:

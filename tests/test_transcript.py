@@ -8,6 +8,7 @@ from esr1calls.transcript import (
     RefMismatchError,
     effect_of_cds_edit,
     effect_of_genomic_change,
+    genomic_to_cds_edit,
     transcript,
     translate,
 )
@@ -80,6 +81,16 @@ def test_change_reaching_into_an_intron_has_no_codon_effect():
     last = tx.exons[4].genomic_end(Build.GRCH38)
     with pytest.raises(OutsideCdsError):
         effect_of_genomic_change(last, tx.cds[1234] + "N", tx.cds[1234], Build.GRCH38)
+
+
+def test_genomic_changes_map_to_the_cds_edit_or_to_none_outside_one_exon():
+    tx = transcript()
+    last = tx.exons[4].genomic_end(Build.GRCH38)  # c.1235, the last base of coding exon 5
+    assert genomic_to_cds_edit(152098788, "ATGA", "CTGG", Build.GRCH38) == (1610, 1613, "CTGG")
+    assert genomic_to_cds_edit(152098791, "A", "AG", Build.GRCH38) == (1614, 1613, "G")
+    assert genomic_to_cds_edit(last - 1, "NN", "NC", Build.GRCH38) == (1235, 1235, "C")
+    assert genomic_to_cds_edit(last, "NN", "CC", Build.GRCH38) is None  # reaches into the intron
+    assert genomic_to_cds_edit(last, "N", "NG", Build.GRCH38) is None  # inserted in the intron
 
 
 def test_insertion_effect_names_flanking_residues():
