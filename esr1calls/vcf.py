@@ -963,7 +963,6 @@ def _index_of(path: Path, kind: _Kind) -> tuple[Path | None, str]:
 
 @dataclass
 class _Loaded:
-    header: VcfHeader
     records: list[VcfRecord]
     sha256: str
     access: str
@@ -1103,7 +1102,7 @@ def _load_indexed(path: Path, index: Path, plan: _Plan) -> _Loaded:
                     _convert(path, rec, plan, None) for rec in fetched if rec.pos > earlier_hi
                 )
     kind = "CSI" if index.suffix == ".csi" else "tabix"
-    return _Loaded(header, records, digest(), f"{kind} index ({index.name})")
+    return _Loaded(records, digest(), f"{kind} index ({index.name})")
 
 
 def _load_bcf_stream(path: Path, plan: _Plan) -> _Loaded:
@@ -1119,7 +1118,7 @@ def _load_bcf_stream(path: Path, plan: _Plan) -> _Loaded:
                         records.append(_convert(path, rec, plan, None))
         except (OSError, ValueError) as exc:
             raise VcfFormatError(path, f"cannot read BCF records ({exc})") from exc
-    return _Loaded(header, records, digest(), "one streaming pass (no index)")
+    return _Loaded(records, digest(), "one streaming pass (no index)")
 
 
 _END_RE = re.compile(rb"(?:^|;)END=(\d+)")
@@ -1249,7 +1248,7 @@ def _parse_found_lines(
                 raise VcfFormatError(
                     path, f"malformed record ({exc})", place=f"line {bad}" if bad else None
                 ) from exc
-    return _Loaded(plan.header, records, digest, "one streaming pass (no index)")
+    return _Loaded(records, digest, "one streaming pass (no index)")
 
 
 def _load(path: Path, plan: _Plan) -> _Loaded:
@@ -1659,7 +1658,7 @@ def _evidence_for(
                 best[a.key] = a
         chosen = sorted(best.values(), key=lambda a: -(a.count or 0))
         if any(a.count is None for a in chosen):
-            return _not_reported(path, hotspot, chosen[0], details, reasons, caller)
+            return _not_reported(path, hotspot, chosen[0], details, reasons)
         high = sum(a.count or 0 for a in chosen)
         low = 0
         for a in chosen:
@@ -1779,7 +1778,6 @@ def _not_reported(
     allele: _Allele,
     details: dict[str, Any],
     reasons: list[Reason],
-    caller: Caller,
 ) -> HotspotEvidence:
     details["evidence"] = "allele listed without a count"
     counts = AlleleCounts(
