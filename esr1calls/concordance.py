@@ -21,10 +21,11 @@ The two sources disagree at a hotspot when:
    downsample (Mutect2 per start position, bcftools mpileup ``-d``).
 
 Both views are judged with the same rule and background as the call. A VCF without depth at the
-hotspot, or without a count for the allele, has no view: the reads decide alone (that is how a
-BAM makes NOT_DETECTED possible where the VCF has no record). Where a VCF cannot phase changes in
-a codon (L536Q as two SNVs, Y537T), its count is a range: "shows" uses the certain end and
-"excludes" the possible end, so the reads' phasing never creates a false disagreement.
+hotspot has no view: the reads decide alone (that is how a BAM makes NOT_DETECTED possible where
+the VCF has no record). A VCF with depth but without a count for the allele neither shows nor
+excludes it, so only its depth is compared (3.). Where a VCF cannot phase changes in a codon
+(L536Q as two SNVs, Y537T), its count is a range: "shows" uses the certain end and "excludes" the
+possible end, so the reads' phasing never creates a false disagreement.
 """
 
 from __future__ import annotations

@@ -291,7 +291,7 @@ class AlleleCounts:
     hotspot: str
     alt_count: int | None
     depth: int | None
-    source: str  # e.g. "vcf", "gvcf-block", "bam"
+    source: str  # "vcf", "vcf-block" (a gVCF reference block), "bam", "cram", "bam+vcf"...
     place: str = ""  # e.g. "tumour.vcf.gz, record chr6:152098791"
     fields: Mapping[str, str] = field(default_factory=dict)  # e.g. {"alt_count": "FORMAT/AD[1]"}
     filters: tuple[str, ...] = ()  # caller FILTER values (PASS excluded)

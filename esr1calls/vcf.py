@@ -1,8 +1,11 @@
 """VCF/BCF access: find the hotspot loci, read each caller's allele counts, match by codon effect.
 
-One pass per file. With a tabix/CSI index the hotspot loci are fetched through it; without one,
-the file is streamed once: the raw text is scanned for chr6 lines near the hotspots and only those
-are parsed (by pysam), so a whole-genome VCF costs one decompression, not one parse per record.
+One pass per file. With a tabix/CSI index the hotspot loci are fetched through it. Without one, a
+text VCF (plain, gzip or BGZF) is streamed once: the raw text is scanned for chr6 lines near the
+hotspots and only those are parsed (by pysam), so a whole-genome VCF costs one decompression, not
+one parse per record, and the same pass computes its sha256. An unindexed BCF is binary: pysam
+parses every record (``bcftools index`` avoids that). Indexed files and BCFs are hashed in a
+background thread while pysam reads them.
 
 What this module produces per hotspot is :class:`HotspotEvidence`: the shared
 :class:`~esr1calls.model.AlleleCounts` (x, n, filters, strand counts, fields used) plus what only a
