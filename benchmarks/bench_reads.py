@@ -38,7 +38,7 @@ from esr1calls.hotspots import load_panel  # noqa: E402
 from esr1calls.model import Build  # noqa: E402
 from esr1calls.reads import count_regions  # noqa: E402
 from esr1calls.transcript import transcript  # noqa: E402
-from tests.bamfactory import esr1_reference, write_fasta  # noqa: E402
+from tests.bamfactory import esr1_reference, make_header, write_fasta  # noqa: E402
 
 OUT = REPO / "bench-output"
 BUILD = Build.GRCH38
@@ -72,13 +72,7 @@ def generate_bam(path: Path, seed: int = 1) -> dict[str, int]:
     """Write the benchmark BAM; returns simple counts of what was written."""
     rng = random.Random(seed)
     ref = esr1_reference(BUILD)
-    header = pysam.AlignmentHeader.from_dict(
-        {
-            "HD": {"VN": "1.6", "SO": "coordinate"},
-            "SQ": [{"SN": ref.contig, "LN": ref.length}],
-            "RG": [{"ID": "rg1", "SM": "BENCH", "PL": "ILLUMINA"}],
-        }
-    )
+    header = make_header(ref, (("rg1", "BENCH"),))
     tx = transcript()
     qual_templates = _quality_templates(rng)
     mutation_sites = [

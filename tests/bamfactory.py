@@ -26,6 +26,7 @@ from typing import Any
 
 import pysam
 
+from esr1calls.hotspots import default_chrom
 from esr1calls.model import Build
 from esr1calls.transcript import transcript
 
@@ -35,10 +36,6 @@ LOW_QUAL = 10
 FLAG_PAIRED, FLAG_PROPER, FLAG_UNMAPPED, FLAG_MATE_UNMAPPED = 0x1, 0x2, 0x4, 0x8
 FLAG_REVERSE, FLAG_MATE_REVERSE, FLAG_READ1, FLAG_READ2 = 0x10, 0x20, 0x40, 0x80
 SECONDARY, QC_FAIL, DUPLICATE, SUPPLEMENTARY = 0x100, 0x200, 0x400, 0x800
-
-
-def contig_name(build: Build) -> str:
-    return "chr6" if build is Build.GRCH38 else "6"
 
 
 @dataclass(frozen=True)
@@ -72,7 +69,7 @@ def esr1_reference(build: Build = Build.GRCH38, contig: str | None = None) -> Re
         left = "".join(rng.choice("ACGT") for _ in range(FLANK))
         right = "".join(rng.choice("ACGT") for _ in range(FLANK))
         segments.append((start - FLANK, left + tx.bases(exon.c_start, exon.c_end) + right))
-    return Reference(build, contig or contig_name(build), build.chr6_length, tuple(segments))
+    return Reference(build, contig or default_chrom(build), build.chr6_length, tuple(segments))
 
 
 def write_fasta(ref: Reference, path: Path, *, line_width: int = 60) -> Path:
@@ -342,21 +339,7 @@ def write_alignments(
     """Write the fragments as a sorted BAM (or CRAM when ``path`` ends in .cram) and index it."""
     header = header or make_header(ref)
     records = [r for f in fragments for r in fragment_reads(f, header, ref)]
-    records.sort(key=lambda r: (r.reference_start, r.query_name, r.flag))
-    if path.suffix == ".cram":
-        if reference_fasta is None:
-            raise ValueError("a CRAM needs reference_fasta")
-        out = pysam.AlignmentFile(
-            str(path), "wc", header=header, reference_filename=str(reference_fasta)
-        )
-    else:
-        out = pysam.AlignmentFile(str(path), "wb", header=header)
-    with out:
-        for record in records:
-            out.write(record)
-    if index:
-        pysam.index(str(path))
-    return path
+    return _write_sorted(path, records, header, reference_fasta, index)
 
 
 def write_families(
@@ -383,6 +366,17 @@ def write_families(
                 if copy.has_tag("MI"):
                     copy.set_tag("MI", f"{copy.get_tag('MI')}.{i}")
                 records.append(copy)
+    return _write_sorted(path, records, header, reference_fasta, index)
+
+
+def _write_sorted(
+    path: Path,
+    records: list[pysam.AlignedSegment],
+    header: pysam.AlignmentHeader,
+    reference_fasta: Path | None,
+    index: bool,
+) -> Path:
+    """Sort the records by position, write a BAM (a CRAM when ``path`` ends in .cram), index it."""
     records.sort(key=lambda r: (r.reference_start, r.query_name, r.flag))
     if path.suffix == ".cram":
         if reference_fasta is None:
