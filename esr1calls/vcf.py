@@ -1653,8 +1653,8 @@ def _evidence_for(
         rec, why = listed_unusable[0]
         details["evidence"] = f"allele listed only in a record that could not be used ({why})"
         counts = AlleleCounts(
-            hotspot.name, None, min(c.depth or 0 for _, c in covering), source="vcf", place=f"{path.name}, {rec.place}",
-            filters=rec.filters,
+            hotspot.name, None, min(c.depth or 0 for _, c in covering),
+            source="vcf", place=f"{path.name}, {rec.place}", filters=rec.filters,
         )  # fmt: skip
         return HotspotEvidence(counts, None, (Reason.ALLELE_NOT_REPORTED,), details)
     others = [a for a in pool if a.count and a not in direct and _touches(a, change)]
