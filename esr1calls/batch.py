@@ -248,10 +248,13 @@ def plan_jobs(source: Path) -> tuple[list[BatchJob], list[tuple[str, str]]]:
 
 
 # ----------------------------------------------------------------------------- running a job
-def _fingerprint(job: BatchJob, reproducible: bool) -> str:
-    """Content hash of everything a job's result depends on (inputs by content, not by date)."""
+def _fingerprint(job: BatchJob, options: ReportOptions) -> str:
+    """Content hash of everything a job's result depends on: inputs by content (not by date),
+    the job's settings and every report option (--reproducible, the optional formats) except
+    the command line, which names the whole batch."""
     digest = hashlib.sha256()
-    digest.update(f"{__version__}|{job.kind}|{job.kit}|{job.sample}|{reproducible}|".encode())
+    digest.update(f"{__version__}|{job.kind}|{job.kit}|{job.sample}|".encode())
+    digest.update(f"{replace(options, command='')}|".encode())
     digest.update(json.dumps(dict(sorted(job.options.items()))).encode())
     files = list(job.inputs) + list(job.plate_maps)
     if job.kit and Path(job.kit).is_file():
@@ -373,8 +376,8 @@ def _run_ngs(job: BatchJob) -> Any:
 RUNNERS: dict[str, Runner] = {"pcr": _run_pcr, "ngs": _run_ngs}
 
 
-def execute_job(job: BatchJob, outdir: str, command: str, reproducible: bool) -> JobOutcome:
-    """Run one job and write its report (in a worker process). Never raises for bad input."""
+def execute_job(job: BatchJob, outdir: str, options: ReportOptions) -> JobOutcome:
+    """Run one job and write its reports (in a worker process). Never raises for bad input."""
     target = Path(outdir) / job.job_id
     inputs = tuple(str(p) for p in job.inputs)
 
@@ -390,7 +393,7 @@ def execute_job(job: BatchJob, outdir: str, command: str, reproducible: bool) ->
     if runner is None:
         return failed(f"{job.origin}: {job.kind} jobs are not supported by this version")
     try:
-        fingerprint = _fingerprint(job, reproducible)
+        fingerprint = _fingerprint(job, options)
         state_path = target / STATE_FILE
         reports = ("calls.json", "calls.tsv", "samples.tsv")
         if state_path.is_file() and all((target / name).is_file() for name in reports):
@@ -405,7 +408,7 @@ def execute_job(job: BatchJob, outdir: str, command: str, reproducible: bool) ->
                     n_samples=state.get("samples", 0),
                 )
         result = runner(job)
-        write_reports(result, target, ReportOptions(command=command, reproducible=reproducible))
+        write_reports(result, target, options)
         state_text = json.dumps(
             {"fingerprint": fingerprint, "inputs": list(inputs), "samples": len(result.samples)},
             indent=2,
@@ -431,24 +434,25 @@ def run_batch(
     outdir: Path,
     *,
     workers: int,
-    command: str,
-    reproducible: bool,
+    options: ReportOptions,
     skipped: Iterable[tuple[str, str]] = (),
     progress: Callable[[JobOutcome], None] | None = None,
 ) -> list[JobOutcome]:
-    """Run the jobs on ``workers`` processes and write the cohort files into ``outdir``."""
+    """Run the jobs on ``workers`` processes and write the cohort files into ``outdir``.
+
+    Every job's report is written with ``options`` (command, --reproducible, the optional formats).
+    """
     outcomes: dict[str, JobOutcome] = {}
     if workers <= 1 or len(jobs) <= 1:
         for job in jobs:
-            outcome = execute_job(job, str(outdir), command, reproducible)
+            outcome = execute_job(job, str(outdir), options)
             outcomes[job.job_id] = outcome
             if progress:
                 progress(outcome)
     else:
         with ProcessPoolExecutor(max_workers=workers) as pool:
             pending: dict[Future[JobOutcome], BatchJob] = {
-                pool.submit(execute_job, job, str(outdir), command, reproducible): job
-                for job in jobs
+                pool.submit(execute_job, job, str(outdir), options): job for job in jobs
             }
             while pending:
                 done, _ = wait(pending, return_when=FIRST_COMPLETED)

@@ -346,13 +346,7 @@ def batch_command(
     options = report_options(ctx, reproducible)
     with _progress(len(jobs)) as advance:
         outcomes = run_batch(
-            jobs,
-            outdir,
-            workers=workers,
-            command=options.command,
-            reproducible=reproducible,
-            skipped=skipped,
-            progress=advance,
+            jobs, outdir, workers=workers, options=options, skipped=skipped, progress=advance
         )
     failed = [o for o in outcomes if o.state == "failed"]
     click.echo(f"esr1calls: batch: {summarise(outcomes)}; cohort tables in {outdir}/", err=True)

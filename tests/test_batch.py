@@ -161,3 +161,16 @@ def test_manifest_without_required_columns_is_an_error(tmp_path, run_cli):
     assert result.stderr.strip().startswith(
         "esr1calls: error: m.tsv, line 1: column type, inputs is missing"
     )
+
+
+def test_format_flags_are_written_in_every_job_directory(workdir, tmp_path, run_cli):
+    manifest = _manifest(workdir, GOOD)
+    out = tmp_path / "out"
+    assert run_cli(["batch", manifest, "-o", out, "-j", "2"]).exit_code == 0
+    result = run_cli(["batch", manifest, "-o", out, "-j", "2", "--fhir", "--vcf", "--multiqc"])
+    assert result.exit_code == 0, result.stderr
+    assert "4 done" in result.stderr  # the formats are part of each job's fingerprint
+    optional = {"calls.fhir.json", "detected.vcf", "esr1calls_calls_mqc.json",
+                "esr1calls_general_stats_mqc.json"}  # fmt: skip
+    for job in ("run1", "run2", "plasma", "umi_bam"):
+        assert optional <= {p.name for p in (out / job).iterdir()}, job
