@@ -3,8 +3,8 @@
 Every renderer (HTML, FHIR, MultiQC, VCF, TSV) works from the document, never from in-memory
 call objects, so ``esr1calls report`` re-renders earlier results with exactly the same code.
 These helpers answer the questions several renderers share: which run block a sample came from
-(cohort documents keep one per source), which genome build a run used, where a hotspot lies, and
-a unique label per sample.
+(cohort documents keep one per source), which notices apply, which genome build a run used, where
+a hotspot lies, and a unique label per sample.
 """
 
 from __future__ import annotations
@@ -22,10 +22,12 @@ __all__ = [
     "Locus",
     "document_builds",
     "hotspot_locus",
+    "notices",
     "run_of",
     "sample_build",
     "sample_labels",
     "source_of",
+    "source_runs",
 ]
 
 Document = Mapping[str, Any]
@@ -65,6 +67,27 @@ def run_of(document: Document, item: Mapping[str, Any]) -> Mapping[str, Any]:
     source = source_of(document, item)
     run: Mapping[str, Any] = source["run"] if source else document.get("run", {})
     return run
+
+
+def source_runs(document: Document) -> list[Mapping[str, Any]]:
+    """The run blocks that made the calls: each source's in a cohort, else the document's own."""
+    run = document.get("run") or {}
+    return [source.get("run") or {} for source in run.get("sources") or []] or [run]
+
+
+def notices(document: Document, item: Mapping[str, Any] | None = None) -> list[str]:
+    """The notices a reader must see, each once.
+
+    For the document: its run block's own (a cohort's hold its sources' and its own, such as
+    "different panels"), then any only a source run recorded. For one ``item`` (a sample): its
+    own run's, then the document's that came from no source run.
+    """
+    own = [str(n) for n in (document.get("run") or {}).get("notices") or []]
+    from_runs = [str(n) for run in source_runs(document) for n in run.get("notices") or []]
+    if item is None:
+        return list(dict.fromkeys(own + from_runs))
+    mine = [str(n) for n in run_of(document, item).get("notices") or []]
+    return list(dict.fromkeys(mine + [n for n in own if n not in from_runs]))
 
 
 def _parse_build(value: Any) -> Build | None:

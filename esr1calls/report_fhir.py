@@ -26,7 +26,7 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
-from .document import Locus, hotspot_locus, run_of, sample_build
+from .document import Locus, hotspot_locus, notices, run_of, sample_build
 from .model import Build, CallStatus, Reason
 from .report_svg import percent
 
@@ -109,8 +109,8 @@ def _audit_extensions(document: Document, sample: Mapping[str, Any]) -> list[dic
         )
     for item in run.get("inputs") or []:
         out.append(_ext("input", valueString=f"{item.get('path')} sha256:{item.get('sha256')}"))
-    for notice in run.get("notices") or []:
-        out.append(_ext("notice", valueString=str(notice)))
+    for notice in notices(document, sample):
+        out.append(_ext("notice", valueString=notice))
     return out
 
 

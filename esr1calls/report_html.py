@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from html import escape
 from typing import Any
 
-from .document import flatten, run_of, sample_labels
+from .document import flatten, notices, run_of, sample_labels
 from .model import DEFAULT_MIN_ALLELE_FRACTION, Reason
 from .report_svg import (
     ROLE_COLOURS,
@@ -255,19 +255,15 @@ def _provenance(document: Document) -> str:
 
 def _notices(document: Document) -> str:
     run = document.get("run", {})
-    notices = list(run.get("notices") or [])
-    for source in run.get("sources") or []:
-        notices.extend(
-            n for n in (source.get("run") or {}).get("notices") or [] if n not in notices
-        )
     review = (
         '<p class="review" role="note">Review status: <strong>'
         f"{_e(run.get('review_status'))}</strong>. esr1calls never signs out results: every call "
         "must be reviewed by qualified laboratory staff before it is reported.</p>"
     )
-    if not notices:
+    shown = notices(document)
+    if not shown:
         return review
-    items = "".join(f"<li>{_e(n)}</li>" for n in notices)
+    items = "".join(f"<li>{_e(n)}</li>" for n in shown)
     notice_list = f'<section class="notices" aria-label="Notices"><h2>Notices</h2><ul>{items}</ul>'
     return review + notice_list + "</section>"
 

@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from html import escape
 from typing import Any
 
-from .document import sample_labels
+from .document import notices, sample_labels, source_runs
 from .report_svg import percent
 
 __all__ = ["GENERAL_STATS_ID", "TABLE_ID", "multiqc_sections", "render_multiqc"]
@@ -45,13 +45,12 @@ def _provenance(document: Document) -> str:
     """One paragraph naming tool, command, review status, panel, kit and every input."""
     tool = document.get("tool") or {}
     run = document.get("run") or {}
-    runs = [s.get("run") or {} for s in run.get("sources") or []] or [run]
     parts = [
         f"Written by {_h(tool.get('name'))} {_h(tool.get('version'))}; review status: "
         f"<strong>{_h(run.get('review_status'))}</strong> (esr1calls never signs out results). "
         f"Command: <code>{_h(run.get('command'))}</code>."
     ]
-    for source in runs:
+    for source in source_runs(document):
         panel = source.get("panel") or {}
         kit = source.get("kit")
         text = f"Run <code>{_h(source.get('command'))}</code>: panel {_h(panel.get('name'))} "
@@ -66,8 +65,7 @@ def _provenance(document: Document) -> str:
         )
         text += f"; inputs: {inputs or 'none recorded'}."
         parts.append(text)
-    notices = [str(n) for source in runs for n in source.get("notices") or []]
-    parts.extend(f"<strong>Notice:</strong> {_h(n)}" for n in dict.fromkeys(notices))
+    parts.extend(f"<strong>Notice:</strong> {_h(n)}" for n in notices(document))
     return " ".join(parts)
 
 

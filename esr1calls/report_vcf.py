@@ -17,7 +17,15 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from .document import Locus, document_builds, hotspot_locus, run_of, sample_labels
+from .document import (
+    Locus,
+    document_builds,
+    hotspot_locus,
+    notices,
+    run_of,
+    sample_labels,
+    source_runs,
+)
 from .model import Build
 
 __all__ = ["render_detected_vcf", "vcf_build"]
@@ -131,8 +139,8 @@ def render_detected_vcf(document: Document, build: Build | None = None) -> str:
         "results)",
         f"##esr1calls_command={_line(run.get('command'))}",
     ]
-    runs = [s.get("run") or {} for s in run.get("sources") or []] or [run]
-    for index, source in enumerate(runs):
+    listed: set[str] = set()
+    for index, source in enumerate(source_runs(document)):
         prefix = f"source {index + 1}: " if run.get("sources") else ""
         if run.get("sources"):
             header.append(f"##esr1calls_source_command={prefix}{_line(source.get('command'))}")
@@ -153,7 +161,11 @@ def render_detected_vcf(document: Document, build: Build | None = None) -> str:
                 f"##esr1calls_input={prefix}sha256:{_line(item.get('sha256'))} "
                 f"{_line(item.get('path'))}"
             )
-        header.extend(f"##esr1calls_notice={prefix}{_line(n)}" for n in source.get("notices") or [])
+        for notice in source.get("notices") or []:
+            header.append(f"##esr1calls_notice={prefix}{_line(notice)}")
+            listed.add(str(notice))
+    # the document's own, such as a cohort's "different panels"
+    header.extend(f"##esr1calls_notice={_line(n)}" for n in notices(document) if n not in listed)
     for source in run.get("inputs") or [] if run.get("sources") else []:
         header.append(
             f"##esr1calls_report_input=sha256:{_line(source.get('sha256'))} "
