@@ -3,8 +3,8 @@
 Every renderer (HTML, FHIR, MultiQC, VCF, TSV) works from the document, never from in-memory
 call objects, so ``esr1calls report`` re-renders earlier results with exactly the same code.
 These helpers answer the questions several renderers share: which run block a sample came from
-(cohort documents keep one per source), which notices apply, which genome build a run used, where
-a hotspot lies, and a unique label per sample.
+(cohort documents keep one per source), which notices apply, which calls were DETECTED or
+tested, which genome build a run used, where a hotspot lies, and a unique label per sample.
 """
 
 from __future__ import annotations
@@ -15,11 +15,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from .hotspots import EXTENDED_PANEL, _parse_hgvs_c, default_chrom, load_panel
-from .model import Build
+from .model import Build, CallStatus, Reason
 from .transcript import OutsideCdsError, transcript
 
 __all__ = [
     "Locus",
+    "detected_calls",
+    "detected_hotspots",
     "document_builds",
     "hotspot_locus",
     "notices",
@@ -28,6 +30,7 @@ __all__ = [
     "sample_labels",
     "source_of",
     "source_runs",
+    "tested_calls",
 ]
 
 Document = Mapping[str, Any]
@@ -88,6 +91,25 @@ def notices(document: Document, item: Mapping[str, Any] | None = None) -> list[s
         return list(dict.fromkeys(own + from_runs))
     mine = [str(n) for n in run_of(document, item).get("notices") or []]
     return list(dict.fromkeys(mine + [n for n in own if n not in from_runs]))
+
+
+def detected_calls(sample: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    """The sample's DETECTED calls, in report order."""
+    return [c for c in sample.get("calls") or [] if c.get("status") == CallStatus.DETECTED.value]
+
+
+def detected_hotspots(sample: Mapping[str, Any]) -> list[str]:
+    """The names of the hotspots DETECTED in the sample, in report order."""
+    return [str(c.get("hotspot")) for c in detected_calls(sample)]
+
+
+def tested_calls(sample: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    """The sample's calls but those NOT_TESTED (the kit or input has no assay for the hotspot)."""
+    return [
+        c
+        for c in sample.get("calls") or []
+        if Reason.NOT_TESTED.value not in (c.get("reasons") or [])
+    ]
 
 
 def _parse_build(value: Any) -> Build | None:

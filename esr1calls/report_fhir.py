@@ -26,7 +26,7 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
-from .document import Locus, hotspot_locus, notices, run_of, sample_build
+from .document import Locus, hotspot_locus, notices, run_of, sample_build, tested_calls
 from .model import Build, CallStatus, Reason
 from .report_svg import percent
 
@@ -295,9 +295,7 @@ def fhir_bundle(document: Document, default_build: Build | None = None) -> dict[
     for index, sample in enumerate(document.get("samples") or []):
         build = sample_build(document, sample) or default_build or Build.GRCH38
         observations = []
-        for call in sample.get("calls") or []:
-            if "NOT_TESTED" in (call.get("reasons") or []):
-                continue  # not a tested hotspot: the kit or input has no assay for it
+        for call in tested_calls(sample):  # NOT_TESTED: the kit or input has no assay for it
             ref = urn(index, call.get("hotspot"))
             observations.append(ref)
             entries.append(

@@ -14,7 +14,14 @@ from collections.abc import Iterable, Mapping, Sequence
 from html import escape
 from typing import Any
 
-from .document import flatten, notices, run_of, sample_labels
+from .document import (
+    detected_hotspots,
+    flatten,
+    notices,
+    run_of,
+    sample_labels,
+    tested_calls,
+)
 from .model import DEFAULT_MIN_ALLELE_FRACTION, Reason
 from .report_svg import (
     ROLE_COLOURS,
@@ -272,15 +279,12 @@ def _notices(document: Document) -> str:
 def _sample_summary(document: Document, labels: Sequence[str]) -> str:
     rows = []
     for index, (sample, label) in enumerate(zip(document.get("samples", []), labels, strict=True)):
-        detected = [
-            c.get("hotspot") for c in sample.get("calls") or [] if c.get("status") == "DETECTED"
-        ]
         rows.append(
             (
                 f"<a href='#sample-{index}'>{_e(label)}</a>",
                 _e(sample.get("method")),
                 _badge(sample.get("status")),
-                _e(", ".join(map(str, detected))),
+                _e(", ".join(detected_hotspots(sample))),
                 _e(sample.get("summary")),
             )
         )
@@ -415,11 +419,12 @@ def _sample_sections(document: Document, labels: Sequence[str]) -> str:
         out.append(_kv(facts))
         if sample.get("method") == "NGS":
             out.append(_ngs_calls_table(calls))
-            shown = [c for c in calls if "NOT_TESTED" not in (c.get("reasons") or [])]
             reportable = _reportable_fraction(run_of(document, sample))
             out.append(
                 "<figure>"
-                + fraction_chart(label, _fraction_rows(shown), reportable, f"af-{index}")
+                + fraction_chart(
+                    label, _fraction_rows(tested_calls(sample)), reportable, f"af-{index}"
+                )
                 + "<figcaption>Allele fraction with 95 % interval (line), the "
                 f"{percent(reportable)} reportable fraction (red dashed) and lod95 (grey tick), "
                 "log scale.</figcaption></figure>"
@@ -593,9 +598,7 @@ def _delta_ct_charts(document: Document, labels: Sequence[str]) -> str:
     for sample, label in zip(document.get("samples", []), labels, strict=True):
         if sample.get("method") != "PCR":
             continue
-        for call in sample.get("calls") or []:
-            if "NOT_TESTED" in (call.get("reasons") or []):
-                continue
+        for call in tested_calls(sample):
             key = (str(call.get("hotspot")), call.get("cutoff"))
             groups.setdefault(key, []).append(
                 DeltaCtPoint(label, call.get("delta_ct"), str(call.get("status")))

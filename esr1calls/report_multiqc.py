@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from html import escape
 from typing import Any
 
-from .document import notices, sample_labels, source_runs
+from .document import detected_hotspots, notices, sample_labels, source_runs
 from .report_svg import percent
 
 __all__ = ["GENERAL_STATS_ID", "TABLE_ID", "multiqc_sections", "render_multiqc"]
@@ -83,7 +83,7 @@ def multiqc_sections(document: Document) -> dict[str, dict[str, Any]]:
     stats_data: dict[str, dict[str, Any]] = {}
     for label, sample in zip(labels, samples, strict=True):
         calls = sample.get("calls") or []
-        detected = [str(c.get("hotspot")) for c in calls if c.get("status") == "DETECTED"]
+        detected = detected_hotspots(sample)
         row: dict[str, Any] = {
             "method": _h(sample.get("method")),
             "status": _h(sample.get("status")),

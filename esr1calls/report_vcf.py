@@ -19,6 +19,8 @@ from typing import Any
 
 from .document import (
     Locus,
+    detected_calls,
+    detected_hotspots,
     document_builds,
     hotspot_locus,
     notices,
@@ -185,9 +187,7 @@ def render_detected_vcf(document: Document, build: Build | None = None) -> str:
     ]
     records: dict[tuple[int, str, str], tuple[Locus, Mapping[str, Any]]] = {}
     for sample in samples:
-        for call in sample.get("calls") or []:
-            if call.get("status") != "DETECTED":
-                continue
+        for call in detected_calls(sample):
             locus = hotspot_locus(str(call.get("hotspot")), str(call.get("hgvs_c")), target)
             if locus is None:
                 message = (
@@ -200,8 +200,9 @@ def render_detected_vcf(document: Document, build: Build | None = None) -> str:
             records.setdefault((locus.pos, locus.alt, str(call.get("hotspot"))), (locus, call))
     columns = ["#CHROM", "POS", "ID", "REF", "ALT", "QUAL", "FILTER", "INFO", "FORMAT", *names]
     lines = [*dict.fromkeys(header), "\t".join(columns)]
+    detected_in = [set(detected_hotspots(sample)) for sample in samples]
     for (_, _, hotspot), (locus, first) in sorted(records.items()):
-        detected = sum(calls.get(hotspot, {}).get("status") == "DETECTED" for calls in by_sample)
+        detected = sum(hotspot in names for names in detected_in)
         hgvs_c = str(first.get("hgvs_c")).split(":")[-1]
         hgvs_p = str(first.get("hgvs_p") or ".").replace("(", "").replace(")", "")
         info = ";".join(
