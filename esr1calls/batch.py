@@ -26,7 +26,10 @@ from ._version import __version__
 from .errors import Esr1CallsError, InputError
 from .report import (
     CALL_COLUMNS,
+    CALLS_JSON,
+    CALLS_TSV,
     SAMPLE_COLUMNS,
+    SAMPLES_TSV,
     ReportOptions,
     atomic_writer,
     render_table,
@@ -395,7 +398,7 @@ def execute_job(job: BatchJob, outdir: str, options: ReportOptions) -> JobOutcom
     try:
         fingerprint = _fingerprint(job, options)
         state_path = target / STATE_FILE
-        reports = ("calls.json", "calls.tsv", "samples.tsv")
+        reports = (CALLS_JSON, CALLS_TSV, SAMPLES_TSV)
         if state_path.is_file() and all((target / name).is_file() for name in reports):
             state = json.loads(state_path.read_text(encoding="utf-8"))
             if state.get("fingerprint") == fingerprint:
@@ -483,7 +486,7 @@ def _write_cohort(
     """The cohort tables are each job's own tables with a job_id column, streamed in job order
     (memory stays flat however many jobs), plus the job and error lists."""
     reported = [o for o in outcomes if o.state != "failed"]
-    for name, columns in (("samples.tsv", SAMPLE_COLUMNS), ("calls.tsv", CALL_COLUMNS)):
+    for name, columns in ((SAMPLES_TSV, SAMPLE_COLUMNS), (CALLS_TSV, CALL_COLUMNS)):
         with atomic_writer(outdir / name) as cohort:
             cohort.write("\t".join(("job_id", *columns)) + "\n")
             for outcome in reported:

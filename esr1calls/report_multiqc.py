@@ -17,6 +17,7 @@ from html import escape
 from typing import Any
 
 from .document import detected_hotspots, notices, sample_labels, source_runs
+from .report import MULTIQC_GENERAL_STATS, MULTIQC_TABLE
 from .report_svg import percent
 
 __all__ = ["GENERAL_STATS_ID", "TABLE_ID", "multiqc_sections", "render_multiqc"]
@@ -164,7 +165,7 @@ def multiqc_sections(document: Document) -> dict[str, dict[str, Any]]:
         ],
         "data": stats_data,
     }
-    return {"esr1calls_calls_mqc.json": table, "esr1calls_general_stats_mqc.json": general}
+    return {MULTIQC_TABLE: table, MULTIQC_GENERAL_STATS: general}
 
 
 def render_multiqc(document: Document) -> dict[str, str]:
