@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from .hotspots import EXTENDED_PANEL, _parse_hgvs_c, default_chrom, load_panel
+from .hotspots import EXTENDED_PANEL, default_chrom, load_panel, parse_hgvs_c
 from .model import Build, CallStatus, Reason
 from .transcript import OutsideCdsError, transcript
 
@@ -164,7 +164,7 @@ def hotspot_locus(name: str, hgvs_c: str, build: Build) -> Locus | None:
         if hotspot.name == name and _same_hgvs(hotspot.hgvs_c, hgvs_c):
             return Locus(build, default_chrom(build), hotspot.pos(build), hotspot.ref, hotspot.alt)
     try:
-        c_start, c_end, replacement = _parse_hgvs_c(hgvs_c)
+        c_start, c_end, replacement = parse_hgvs_c(hgvs_c)
         if len(replacement) != c_end - c_start + 1:
             return None
         ref = transcript().bases(c_start, c_end)

@@ -29,6 +29,7 @@ from typing import Any
 from .document import Locus, hotspot_locus, notices, run_of, sample_build, tested_calls
 from .model import Build, CallStatus, Reason
 from .report_svg import percent
+from .transcript import ACCESSION, PROTEIN_ACCESSION
 
 __all__ = ["IG_VERSION", "fhir_bundle", "render_fhir_bundle"]
 
@@ -58,7 +59,6 @@ METHOD_CODES = {  # LL4048-6; ARMS-PCR kits are real-time PCR
 }
 ASSEMBLY_CODES = {Build.GRCH37: ("LA14029-5", "GRCh37"), Build.GRCH38: ("LA26806-2", "GRCh38")}
 CHR6_REFSEQ = {Build.GRCH37: "NC_000006.11", Build.GRCH38: "NC_000006.12"}
-TRANSCRIPT, PROTEIN = "NM_000125.4", "NP_000116.2"
 
 
 def _coding(system: str, code: str, display: str | None = None) -> dict[str, Any]:
@@ -201,7 +201,7 @@ def _observation(
         _component(
             "51958-7",
             "Transcript reference sequence",
-            valueCodeableConcept=_coding(_REFSEQ, TRANSCRIPT),
+            valueCodeableConcept=_coding(_REFSEQ, ACCESSION),
         ),
         _component(
             "48004-6",
@@ -210,7 +210,7 @@ def _observation(
         ),
     ]
     if hgvs_p:
-        protein = hgvs_p if ":" in hgvs_p else f"{PROTEIN}:{hgvs_p}"
+        protein = hgvs_p if ":" in hgvs_p else f"{PROTEIN_ACCESSION}:{hgvs_p}"
         components.append(
             _component(
                 "48005-3", "Amino acid change (pHGVS)", valueCodeableConcept=_coding(_HGVS, protein)

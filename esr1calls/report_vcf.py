@@ -28,6 +28,7 @@ from .document import (
     sample_labels,
     source_runs,
 )
+from .hotspots import vcf_contig_line, vcf_info_hgvs
 from .model import Build
 
 __all__ = ["render_detected_vcf", "vcf_build"]
@@ -132,8 +133,7 @@ def render_detected_vcf(document: Document, build: Build | None = None) -> str:
     header += [
         f"##source={_line(tool.get('name'))} {_line(tool.get('version'))}",
         f"##reference={target.value}",
-        f"##contig=<ID={'chr6' if target is Build.GRCH38 else '6'},length={target.chr6_length},"
-        f"assembly={target.value}>",
+        vcf_contig_line(target),
         "##esr1calls_content=DETECTED calls only: one record per hotspot allele DETECTED in at "
         "least one sample; every sample column gives its own call there",
         f"##esr1calls_build={target.value} ({why})",
@@ -203,8 +203,7 @@ def render_detected_vcf(document: Document, build: Build | None = None) -> str:
     detected_in = [set(detected_hotspots(sample)) for sample in samples]
     for (_, _, hotspot), (locus, first) in sorted(records.items()):
         detected = sum(hotspot in names for names in detected_in)
-        hgvs_c = str(first.get("hgvs_c")).split(":")[-1]
-        hgvs_p = str(first.get("hgvs_p") or ".").replace("(", "").replace(")", "")
+        hgvs_c, hgvs_p = vcf_info_hgvs(str(first.get("hgvs_c")), str(first.get("hgvs_p") or "."))
         info = ";".join(
             f"{key}={_NOT_IN_INFO.sub('_', value)}"
             for key, value in (("HOTSPOT", hotspot), ("HGVSC", hgvs_c), ("HGVSP", hgvs_p))
