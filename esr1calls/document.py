@@ -35,10 +35,6 @@ __all__ = [
 
 Document = Mapping[str, Any]
 
-# Where other writers may record the genome build, most specific first. The NGS command records
-# it in the run; the names are read defensively so a renamed key never silently changes positions.
-_BUILD_KEYS = ("build", "genome_build", "reference_build", "assembly")
-
 
 @dataclass(frozen=True)
 class Locus:
@@ -112,47 +108,21 @@ def tested_calls(sample: Mapping[str, Any]) -> list[Mapping[str, Any]]:
     ]
 
 
-def _parse_build(value: Any) -> Build | None:
-    if isinstance(value, Build):
-        return value
-    if isinstance(value, str) and value.strip():
-        try:
-            return Build.parse(value)
-        except ValueError:
-            return None
-    return None
-
-
-def _build_in(mapping: Any) -> Build | None:
-    if not isinstance(mapping, Mapping):
-        return None
-    for key in _BUILD_KEYS:
-        found = _parse_build(mapping.get(key))
-        if found:
-            return found
-    return None
-
-
-def sample_build(document: Document, sample: Mapping[str, Any]) -> Build | None:
-    """The genome build the sample's data were aligned to, when its run recorded one (NGS).
-
-    Looked up in the sample's details, then its run block (top level, thresholds, inputs).
-    PCR runs have none: the caller decides the default.
+def sample_build(sample: Mapping[str, Any]) -> Build | None:
+    """The genome build the sample's data were aligned to: ``details["build"]``, where the NGS
+    command records it. PCR samples have none: the caller decides the default.
     """
-    found = _build_in(sample.get("details"))
-    if found:
-        return found
-    run = run_of(document, sample)
-    found = _build_in(run) or _build_in(run.get("thresholds"))
-    if found:
-        return found
-    builds = {_build_in(entry) for entry in run.get("inputs") or []} - {None}
-    return builds.pop() if len(builds) == 1 else None
+    details = sample.get("details")
+    value = details.get("build") if isinstance(details, Mapping) else None
+    try:
+        return Build.parse(value) if isinstance(value, str) and value.strip() else None
+    except ValueError:
+        return None
 
 
 def document_builds(document: Document) -> set[Build]:
     """Every build recorded for any sample of the document."""
-    return {b for s in document.get("samples", []) if (b := sample_build(document, s))}
+    return {b for s in document.get("samples", []) if (b := sample_build(s))}
 
 
 def hotspot_locus(name: str, hgvs_c: str, build: Build) -> Locus | None:

@@ -293,7 +293,7 @@ def fhir_bundle(document: Document, default_build: Build | None = None) -> dict[
         }
     ]
     for index, sample in enumerate(document.get("samples") or []):
-        build = sample_build(document, sample) or default_build or Build.GRCH38
+        build = sample_build(sample) or default_build or Build.GRCH38
         observations = []
         for call in tested_calls(sample):  # NOT_TESTED: the kit or input has no assay for it
             ref = urn(index, call.get("hotspot"))

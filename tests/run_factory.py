@@ -2,8 +2,8 @@
 
 The NGS command lands in parallel, so the NGS run is assembled from SampleReports whose numbers
 follow DESIGN.md section 5 (k_req, lod95 and Clopper-Pearson from esr1calls.stats), with the
-evidence fields a VCF reader records. The build is recorded in the run's thresholds and in each
-sample's details, where the report reads it defensively.
+evidence fields a VCF reader records. The build is in each sample's details, where the NGS
+command records it and the reports read it (and, as before, in the run's thresholds).
 """
 
 from __future__ import annotations
