@@ -24,6 +24,8 @@ from typing import Any
 
 from ._version import __version__
 from .errors import Esr1CallsError, InputError
+from .hotspots import DEFAULT_PANEL, Panel, panel_from_options
+from .model import DEFAULT_MIN_ALLELE_FRACTION, RunResult
 from .report import (
     CALL_COLUMNS,
     CALLS_JSON,
@@ -44,6 +46,7 @@ __all__ = [
     "plan_jobs",
     "read_manifest",
     "run_batch",
+    "run_ngs",
     "scan_directory",
 ]
 
@@ -295,9 +298,7 @@ NGS_OPTIONS = frozenset(
 )
 
 
-def _job_panel(job: BatchJob, allowed: frozenset[str]) -> Any:
-    from .hotspots import load_panel
-
+def _job_panel(job: BatchJob, allowed: frozenset[str]) -> Panel:
     unknown = set(job.options) - allowed
     if unknown:
         raise InputError(
@@ -305,8 +306,7 @@ def _job_panel(job: BatchJob, allowed: frozenset[str]) -> Any:
             f"{job.origin}: unknown option {', '.join(sorted(unknown))} for a {job.kind} job; "
             f"known: {', '.join(sorted(allowed))}",
         )
-    names = job.options.get("hotspots")
-    return load_panel(job.options.get("panel", "default"), names.split(",") if names else None)
+    return panel_from_options(job.options.get("panel", DEFAULT_PANEL), job.options.get("hotspots"))
 
 
 def _number(job: BatchJob, key: str) -> float | None:
@@ -333,46 +333,67 @@ def _option_path(job: BatchJob, key: str) -> Path | None:
     return None if text is None else (Path(text) if Path(text).is_absolute() else job.base / text)
 
 
-def _run_ngs(job: BatchJob) -> Any:
-    """The same library calls as ``esr1calls ngs``, with the job's options: VCF/BCF and BAM/CRAM
-    in any mix (a BAM beside its sample's VCF supplies the depth)."""
-    from .model import DEFAULT_MIN_ALLELE_FRACTION
-    from .ngs import call_ngs, make_settings
+def _whole(job: BatchJob, key: str) -> int | None:
+    value = _number(job, key)
+    if value is not None and value != int(value):
+        raise InputError(None, f"{job.origin}: option {key}={value:g} is not a whole number")
+    return None if value is None else int(value)
+
+
+def run_ngs(
+    inputs: Sequence[str | Path],
+    *,
+    panel: Panel,
+    sample: str | None = None,
+    build: str | None = None,
+    umi: bool = False,
+    pon: Path | None = None,
+    min_allele_fraction: float = DEFAULT_MIN_ALLELE_FRACTION,
+    background_error: float | None = None,
+    reference: Path | None = None,
+    min_base_quality: int | None = None,
+    min_mapping_quality: int | None = None,
+    min_family_size: int | None = None,
+) -> RunResult:
+    """``esr1calls ngs`` as one library call, for the command and for batch NGS jobs: how reads
+    are counted (None: the defaults of reads.py), the calling settings (the PoN read and checked),
+    then the calls for VCF/BCF and BAM/CRAM files in any mix."""
+    from .ngs import call_ngs, make_settings  # loads pysam
     from .reads import ReadOptions
 
-    panel = _job_panel(job, NGS_OPTIONS)
-    umi = job.options.get("umi", "false").lower() in ("true", "yes", "1")
-    fraction = _number(job, "min_allele_fraction")
+    counting = {
+        "min_base_quality": min_base_quality,
+        "min_mapping_quality": min_mapping_quality,
+        "min_family_size": min_family_size,
+    }
+    reads = ReadOptions(
+        reference=reference, umi=umi, **{k: v for k, v in counting.items() if v is not None}
+    )
     settings, extra = make_settings(
-        panel,
-        min_allele_fraction=fraction if fraction is not None else DEFAULT_MIN_ALLELE_FRACTION,
-        background_error=_number(job, "background_error"),
-        umi=umi,
-        pon=_option_path(job, "pon"),
-    )
-    defaults = ReadOptions()
+        panel, min_allele_fraction=min_allele_fraction, background_error=background_error,
+        umi=umi, pon=pon,
+    )  # fmt: skip
+    return call_ngs(inputs, panel=panel, settings=settings, sample=sample, build=build,
+                    read_options=reads, extra_inputs=extra)  # fmt: skip
 
-    def whole(key: str, default: int) -> int:
-        value = _number(job, key)
-        if value is not None and value != int(value):
-            raise InputError(None, f"{job.origin}: option {key}={value:g} is not a whole number")
-        return default if value is None else int(value)
 
-    read_options = ReadOptions(
-        reference=_option_path(job, "reference"),
-        min_base_quality=whole("min_base_quality", defaults.min_base_quality),
-        min_mapping_quality=whole("min_mapping_quality", defaults.min_mapping_quality),
-        umi=umi,
-        min_family_size=whole("min_family_size", defaults.min_family_size),
-    )
-    return call_ngs(
+def _run_ngs(job: BatchJob) -> RunResult:
+    """``esr1calls ngs`` with the job's options."""
+    panel = _job_panel(job, NGS_OPTIONS)
+    fraction = _number(job, "min_allele_fraction")
+    return run_ngs(
         job.inputs,
         panel=panel,
-        settings=settings,
         sample=job.sample,
         build=job.options.get("build"),
-        read_options=read_options,
-        extra_inputs=extra,
+        umi=job.options.get("umi", "false").lower() in ("true", "yes", "1"),
+        pon=_option_path(job, "pon"),
+        min_allele_fraction=DEFAULT_MIN_ALLELE_FRACTION if fraction is None else fraction,
+        background_error=_number(job, "background_error"),
+        reference=_option_path(job, "reference"),
+        min_base_quality=_whole(job, "min_base_quality"),
+        min_mapping_quality=_whole(job, "min_mapping_quality"),
+        min_family_size=_whole(job, "min_family_size"),
     )
 
 

@@ -405,3 +405,8 @@ def export_panel(panel: Panel, build: Build, fmt: str, chrom: str | None = None)
         document = {"panel": panel.describe(), "build": build.value, "hotspots": entries}
         return json.dumps(document, indent=2) + "\n"
     raise ConfigError(f"unknown panel format {fmt!r}; use one of {', '.join(PANEL_FORMATS)}")
+
+
+def panel_from_options(spec: str | Path = DEFAULT_PANEL, hotspots: str | None = None) -> Panel:
+    """The panel that ``--panel`` and ``--hotspots`` (a comma-separated subset) name."""
+    return load_panel(spec, hotspots.split(",") if hotspots else None)
