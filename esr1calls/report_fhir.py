@@ -76,6 +76,12 @@ def _component(code: str, display: str, **value: Any) -> dict[str, Any]:
     return {"code": _loinc(code, display), **value}
 
 
+def _quantity(code: str, display: str, value: Any, unit: str) -> dict[str, Any]:
+    """A component valued as a dimensionless UCUM quantity ("1") with a readable unit."""
+    quantity = {"value": value, "system": _UCUM, "code": "1", "unit": unit}
+    return _component(code, display, valueQuantity=quantity)
+
+
 def _ext(name: str, **value: Any) -> dict[str, Any]:
     return {"url": _EXT + name, **value}
 
@@ -222,30 +228,15 @@ def _observation(
     # only a measured fraction (NGS x/n); the PCR estimate is explained in the note instead
     if method == "NGS" and call.get("allele_fraction") is not None:
         components.append(
-            _component(
+            _quantity(
                 "81258-6",
                 "Sample variant allelic frequency",
-                valueQuantity={
-                    "value": call["allele_fraction"],
-                    "system": _UCUM,
-                    "code": "1",
-                    "unit": "relative frequency",
-                },
+                call["allele_fraction"],
+                "relative frequency",
             )
         )
     if method == "NGS" and call.get("alt_count") is not None:
-        components.append(
-            _component(
-                "82121-5",
-                "Allelic read depth",
-                valueQuantity={
-                    "value": call["alt_count"],
-                    "system": _UCUM,
-                    "code": "1",
-                    "unit": "reads",
-                },
-            )
-        )
+        components.append(_quantity("82121-5", "Allelic read depth", call["alt_count"], "reads"))
     sample_id = str(sample.get("sample_id"))
     return {
         "resourceType": "Observation",

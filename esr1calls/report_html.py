@@ -480,15 +480,19 @@ def _run_qc(document: Document) -> str:
 
 
 # -------------------------------------------------------------------------------- plates
-def _well_tip(well: Mapping[str, Any], result: str) -> str:
+def _ct_text(well: Mapping[str, Any]) -> str:
+    """Each channel's Ct, e.g. "FAM 27.31, VIC no Ct"; empty when the well has none."""
     cts = well.get("ct") or {}
-    ct_text = ", ".join(
+    return ", ".join(
         f"{channel} {'no Ct' if ct is None else f'{ct:.2f}'}" for channel, ct in cts.items()
     )
+
+
+def _well_tip(well: Mapping[str, Any], result: str) -> str:
     sample = f" {well.get('sample_id')}" if well.get("sample_id") else ""
     return (
         f"{well.get('well')}: {well.get('role')}{sample}, mix {well.get('mix') or '-'}; "
-        f"Ct: {ct_text or 'no data'}; result: {result}"
+        f"Ct: {_ct_text(well) or 'no data'}; result: {result}"
     )
 
 
@@ -572,12 +576,7 @@ def _plates(document: Document) -> str:
                 _e(w.get("role")),
                 _e(w.get("sample_id")),
                 _e(w.get("mix")),
-                _e(
-                    ", ".join(
-                        f"{k} {'no Ct' if v is None else f'{v:.2f}'}"
-                        for k, v in (w.get("ct") or {}).items()
-                    )
-                ),
+                _e(_ct_text(w)),
                 _e(result_of(w)),
             )
             for w in wells
