@@ -152,18 +152,16 @@ def read_manifest(path: Path) -> list[BatchJob]:
             problem = "no inputs"
         elif kind == "pcr" and not cell.get("plate_map"):
             problem = "a pcr job needs a plate_map"
-        kit = cell.get("kit") or None
-        if kit and not kit.endswith(".toml"):
-            kit_path = None  # a kit id such as the bundled example
-        else:
-            kit_path = str(_split_paths(kit, path.parent)[0]) if kit else None
+        kit = cell.get("kit") or None  # a .toml file, else a kit id such as the bundled example
+        if kit and kit.endswith(".toml"):
+            kit = str(_split_paths(kit, path.parent)[0])
         jobs.append(
             BatchJob(
                 job_id=job_id,
                 kind=kind,
                 inputs=inputs,
                 plate_maps=_split_paths(cell.get("plate_map", ""), path.parent),
-                kit=kit_path or kit,
+                kit=kit,
                 sample=cell.get("sample") or None,
                 options=_parse_options(cell.get("options", "")),
                 origin=origin,
@@ -216,7 +214,7 @@ def scan_directory(directory: Path) -> tuple[list[BatchJob], list[tuple[str, str
     for path in files:
         if path.name.lower() in map_names or path.name.lower().endswith(".platemap.csv"):
             continue
-        if path.name.endswith(index_suffixes) or path.suffix in (".md", ".toml", ".tsv.log"):
+        if path.name.endswith(index_suffixes) or path.suffix in (".md", ".toml"):
             continue
         kind = _sniff_kind(path)
         if kind is None:

@@ -9,7 +9,6 @@ tested, which genome build a run used, where a hotspot lies, and a unique label 
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -153,9 +152,6 @@ def _same_hgvs(a: str, b: str) -> bool:
     return a.split(":")[-1] == b.split(":")[-1]
 
 
-_UNSAFE = re.compile(r"[\s,;=]+")
-
-
 def sample_labels(samples: Sequence[Mapping[str, Any]]) -> list[str]:
     """One unique label per sample, for formats keyed by sample (VCF columns, MultiQC rows).
 
@@ -175,15 +171,6 @@ def sample_labels(samples: Sequence[Mapping[str, Any]]) -> list[str]:
         seen[label] = seen.get(label, 0) + 1
         unique.append(label if seen[label] == 1 else f"{label} #{seen[label]}")
     return unique
-
-
-def vcf_safe(text: str) -> str:
-    """A header or column value with no whitespace, comma, semicolon or equals sign.
-
-    >>> vcf_safe("S 1;x=y")
-    'S_1_x_y'
-    """
-    return _UNSAFE.sub("_", text.strip()) or "_"
 
 
 def flatten(mapping: Mapping[str, Any], prefix: str = "") -> Iterable[tuple[str, Any]]:

@@ -31,10 +31,9 @@ from .model import Build, CallStatus, Reason
 from .report_svg import percent
 from .transcript import ACCESSION, PROTEIN_ACCESSION
 
-__all__ = ["IG_VERSION", "fhir_bundle", "render_fhir_bundle"]
+__all__ = ["fhir_bundle", "render_fhir_bundle"]
 
 Document = Mapping[str, Any]
-IG_VERSION = "2.0.0"  # HL7 Genomics Reporting IG STU2, on FHIR R4 4.0.1
 _IG = "http://hl7.org/fhir/uv/genomics-reporting/StructureDefinition/"
 _EXT = "https://esr1calls.example/fhir/StructureDefinition/"
 LOINC = "http://loinc.org"

@@ -25,7 +25,6 @@ __all__ = ["GENERAL_STATS_ID", "TABLE_ID", "multiqc_sections", "render_multiqc"]
 Document = Mapping[str, Any]
 TABLE_ID = "esr1calls"
 GENERAL_STATS_ID = "esr1calls_general_stats"
-_STATUS_SCALE = {"POSITIVE": 3, "INDETERMINATE": 2, "INVALID": 1, "NEGATIVE": 0}
 
 
 def _h(value: Any) -> str:
