@@ -204,7 +204,7 @@ def test_local_run_gives_the_cli_results(local_run, tmp_path, run_cli):
     cohort = (results / "cohort" / "samples.tsv").read_text().splitlines()
     assert len(cohort) == 1 + 9 + 9 + 1 + 1  # header, two plates, a VCF and a BAM sample
     for job in ("pcr/qs_plate", "pcr/cfx_plate", "ngs/plasma", "cohort"):
-        assert (local_run / "logs" / "esr1calls" / f"{job}.log").parent.exists()
+        assert (local_run / "logs" / "esr1calls" / f"{job}.log").is_file()
 
 
 def _start_slurm() -> None:
