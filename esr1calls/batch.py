@@ -17,7 +17,7 @@ import os
 import re
 import traceback
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -472,6 +472,9 @@ def run_batch(
             if progress:
                 progress(outcome)
     else:
+        # imported here: it loads multiprocessing (~7 ms), which a one-job run never needs
+        from concurrent.futures import ProcessPoolExecutor
+
         with ProcessPoolExecutor(max_workers=workers) as pool:
             pending: dict[Future[JobOutcome], BatchJob] = {
                 pool.submit(execute_job, job, str(outdir), options): job for job in jobs

@@ -4,6 +4,8 @@ import re
 import shlex
 from pathlib import Path
 
+import jsonschema
+import yaml
 from snakemake.exceptions import WorkflowError
 
 # The sample sheet is read by the rules of an `esr1calls batch` manifest (esr1calls/batch.py:
@@ -15,6 +17,14 @@ PATH_OPTIONS = ("pon", "reference")  # option values that name files, relative t
 FLAG_OPTIONS = ("umi",)  # on when the value is true, yes or 1 (a bare key means true)
 
 
+def _row_validator():
+    """One validator for every row: the schema is read once (every SLURM job parses this file
+    again, so a per-row snakemake.utils.validate would cost each job about 2 ms per row)."""
+    with open(workflow.source_path("../schemas/samples.schema.yaml"), encoding="utf-8") as handle:
+        schema = yaml.safe_load(handle)
+    return jsonschema.validators.validator_for(schema)(schema)
+
+
 def _read_sheet(path):
     """Rows by id, like a manifest: blank and # lines skipped, column names in any case, cells
     stripped; each row checked against schemas/samples.schema.yaml."""
@@ -22,10 +32,14 @@ def _read_sheet(path):
     lines = [line for line in text.splitlines() if line.strip() and not line.startswith("#")]
     reader = csv.DictReader(io.StringIO("\n".join(lines)), delimiter="\t")
     reader.fieldnames = [name.strip().lower() for name in reader.fieldnames or []]
+    validator = _row_validator()
     rows = {}
     for number, cells in enumerate(reader, start=2):
         row = {key: (value or "").strip() for key, value in cells.items() if key}
-        validate(row, workflow.source_path("../schemas/samples.schema.yaml"))
+        try:
+            validator.validate(row)
+        except jsonschema.ValidationError as error:
+            raise WorkflowError(f"{path}, row {number}: not a valid sample-sheet row", error)
         if row["id"] in rows:
             raise WorkflowError(f"{path}, row {number}: id {row['id']} is used twice")
         rows[row["id"]] = row
