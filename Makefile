@@ -44,7 +44,9 @@ typecheck: $(VENV)/.test
 test: $(VENV)/.test system-deps lint typecheck
 	ESR1CALLS_REQUIRE_CHROMIUM=1 ESR1CALLS_REQUIRE_SLURM=1 $(BIN)/python -m pytest
 
-# read counting vs samtools/bcftools mpileup on a generated 20,000x BAM (see the script)
+# timings, never asserted (see each script): VCF reading vs bcftools on generated Mutect2 VCFs,
+# read counting vs samtools/bcftools mpileup on a generated 20,000x BAM, and a day's work through
+# `esr1calls batch --jobs 2` with the price of one CLI start
 bench: $(VENV)/.test system-deps
 	$(BIN)/python benchmarks/bench_vcf.py
 	$(BIN)/python benchmarks/bench_reads.py

@@ -17,16 +17,21 @@ import os
 import re
 import traceback
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from ._version import __version__
 from .errors import Esr1CallsError, InputError
+from .hotspots import DEFAULT_PANEL, Panel, panel_from_options
+from .model import DEFAULT_MIN_ALLELE_FRACTION, RunResult
 from .report import (
     CALL_COLUMNS,
+    CALLS_JSON,
+    CALLS_TSV,
     SAMPLE_COLUMNS,
+    SAMPLES_TSV,
     ReportOptions,
     atomic_writer,
     render_table,
@@ -41,6 +46,7 @@ __all__ = [
     "plan_jobs",
     "read_manifest",
     "run_batch",
+    "run_ngs",
     "scan_directory",
 ]
 
@@ -146,18 +152,16 @@ def read_manifest(path: Path) -> list[BatchJob]:
             problem = "no inputs"
         elif kind == "pcr" and not cell.get("plate_map"):
             problem = "a pcr job needs a plate_map"
-        kit = cell.get("kit") or None
-        if kit and not kit.endswith(".toml"):
-            kit_path = None  # a kit id such as the bundled example
-        else:
-            kit_path = str(_split_paths(kit, path.parent)[0]) if kit else None
+        kit = cell.get("kit") or None  # a .toml file, else a kit id such as the bundled example
+        if kit and kit.endswith(".toml"):
+            kit = str(_split_paths(kit, path.parent)[0])
         jobs.append(
             BatchJob(
                 job_id=job_id,
                 kind=kind,
                 inputs=inputs,
                 plate_maps=_split_paths(cell.get("plate_map", ""), path.parent),
-                kit=kit_path or kit,
+                kit=kit,
                 sample=cell.get("sample") or None,
                 options=_parse_options(cell.get("options", "")),
                 origin=origin,
@@ -210,7 +214,7 @@ def scan_directory(directory: Path) -> tuple[list[BatchJob], list[tuple[str, str
     for path in files:
         if path.name.lower() in map_names or path.name.lower().endswith(".platemap.csv"):
             continue
-        if path.name.endswith(index_suffixes) or path.suffix in (".md", ".toml", ".tsv.log"):
+        if path.name.endswith(index_suffixes) or path.suffix in (".md", ".toml"):
             continue
         kind = _sniff_kind(path)
         if kind is None:
@@ -248,10 +252,13 @@ def plan_jobs(source: Path) -> tuple[list[BatchJob], list[tuple[str, str]]]:
 
 
 # ----------------------------------------------------------------------------- running a job
-def _fingerprint(job: BatchJob, reproducible: bool) -> str:
-    """Content hash of everything a job's result depends on (inputs by content, not by date)."""
+def _fingerprint(job: BatchJob, options: ReportOptions) -> str:
+    """Content hash of everything a job's result depends on: inputs by content (not by date),
+    the job's settings and every report option (--reproducible, the optional formats) except
+    the command line, which names the whole batch."""
     digest = hashlib.sha256()
-    digest.update(f"{__version__}|{job.kind}|{job.kit}|{job.sample}|{reproducible}|".encode())
+    digest.update(f"{__version__}|{job.kind}|{job.kit}|{job.sample}|".encode())
+    digest.update(f"{replace(options, command='')}|".encode())
     digest.update(json.dumps(dict(sorted(job.options.items()))).encode())
     files = list(job.inputs) + list(job.plate_maps)
     if job.kit and Path(job.kit).is_file():
@@ -289,9 +296,7 @@ NGS_OPTIONS = frozenset(
 )
 
 
-def _job_panel(job: BatchJob, allowed: frozenset[str]) -> Any:
-    from .hotspots import load_panel
-
+def _job_panel(job: BatchJob, allowed: frozenset[str]) -> Panel:
     unknown = set(job.options) - allowed
     if unknown:
         raise InputError(
@@ -299,8 +304,7 @@ def _job_panel(job: BatchJob, allowed: frozenset[str]) -> Any:
             f"{job.origin}: unknown option {', '.join(sorted(unknown))} for a {job.kind} job; "
             f"known: {', '.join(sorted(allowed))}",
         )
-    names = job.options.get("hotspots")
-    return load_panel(job.options.get("panel", "default"), names.split(",") if names else None)
+    return panel_from_options(job.options.get("panel", DEFAULT_PANEL), job.options.get("hotspots"))
 
 
 def _number(job: BatchJob, key: str) -> float | None:
@@ -327,54 +331,75 @@ def _option_path(job: BatchJob, key: str) -> Path | None:
     return None if text is None else (Path(text) if Path(text).is_absolute() else job.base / text)
 
 
-def _run_ngs(job: BatchJob) -> Any:
-    """The same library calls as ``esr1calls ngs``, with the job's options: VCF/BCF and BAM/CRAM
-    in any mix (a BAM beside its sample's VCF supplies the depth)."""
-    from .model import DEFAULT_MIN_ALLELE_FRACTION
-    from .ngs import call_ngs, make_settings
+def _whole(job: BatchJob, key: str) -> int | None:
+    value = _number(job, key)
+    if value is not None and value != int(value):
+        raise InputError(None, f"{job.origin}: option {key}={value:g} is not a whole number")
+    return None if value is None else int(value)
+
+
+def run_ngs(
+    inputs: Sequence[str | Path],
+    *,
+    panel: Panel,
+    sample: str | None = None,
+    build: str | None = None,
+    umi: bool = False,
+    pon: Path | None = None,
+    min_allele_fraction: float = DEFAULT_MIN_ALLELE_FRACTION,
+    background_error: float | None = None,
+    reference: Path | None = None,
+    min_base_quality: int | None = None,
+    min_mapping_quality: int | None = None,
+    min_family_size: int | None = None,
+) -> RunResult:
+    """``esr1calls ngs`` as one library call, for the command and for batch NGS jobs: how reads
+    are counted (None: the defaults of reads.py), the calling settings (the PoN read and checked),
+    then the calls for VCF/BCF and BAM/CRAM files in any mix."""
+    from .ngs import call_ngs, make_settings  # loads pysam
     from .reads import ReadOptions
 
-    panel = _job_panel(job, NGS_OPTIONS)
-    umi = job.options.get("umi", "false").lower() in ("true", "yes", "1")
-    fraction = _number(job, "min_allele_fraction")
+    counting = {
+        "min_base_quality": min_base_quality,
+        "min_mapping_quality": min_mapping_quality,
+        "min_family_size": min_family_size,
+    }
+    reads = ReadOptions(
+        reference=reference, umi=umi, **{k: v for k, v in counting.items() if v is not None}
+    )
     settings, extra = make_settings(
-        panel,
-        min_allele_fraction=fraction if fraction is not None else DEFAULT_MIN_ALLELE_FRACTION,
-        background_error=_number(job, "background_error"),
-        umi=umi,
-        pon=_option_path(job, "pon"),
-    )
-    defaults = ReadOptions()
+        panel, min_allele_fraction=min_allele_fraction, background_error=background_error,
+        umi=umi, pon=pon,
+    )  # fmt: skip
+    return call_ngs(inputs, panel=panel, settings=settings, sample=sample, build=build,
+                    read_options=reads, extra_inputs=extra)  # fmt: skip
 
-    def whole(key: str, default: int) -> int:
-        value = _number(job, key)
-        if value is not None and value != int(value):
-            raise InputError(None, f"{job.origin}: option {key}={value:g} is not a whole number")
-        return default if value is None else int(value)
 
-    read_options = ReadOptions(
-        reference=_option_path(job, "reference"),
-        min_base_quality=whole("min_base_quality", defaults.min_base_quality),
-        min_mapping_quality=whole("min_mapping_quality", defaults.min_mapping_quality),
-        umi=umi,
-        min_family_size=whole("min_family_size", defaults.min_family_size),
-    )
-    return call_ngs(
+def _run_ngs(job: BatchJob) -> RunResult:
+    """``esr1calls ngs`` with the job's options."""
+    panel = _job_panel(job, NGS_OPTIONS)
+    fraction = _number(job, "min_allele_fraction")
+    return run_ngs(
         job.inputs,
         panel=panel,
-        settings=settings,
         sample=job.sample,
         build=job.options.get("build"),
-        read_options=read_options,
-        extra_inputs=extra,
+        umi=job.options.get("umi", "false").lower() in ("true", "yes", "1"),
+        pon=_option_path(job, "pon"),
+        min_allele_fraction=DEFAULT_MIN_ALLELE_FRACTION if fraction is None else fraction,
+        background_error=_number(job, "background_error"),
+        reference=_option_path(job, "reference"),
+        min_base_quality=_whole(job, "min_base_quality"),
+        min_mapping_quality=_whole(job, "min_mapping_quality"),
+        min_family_size=_whole(job, "min_family_size"),
     )
 
 
 RUNNERS: dict[str, Runner] = {"pcr": _run_pcr, "ngs": _run_ngs}
 
 
-def execute_job(job: BatchJob, outdir: str, command: str, reproducible: bool) -> JobOutcome:
-    """Run one job and write its report (in a worker process). Never raises for bad input."""
+def execute_job(job: BatchJob, outdir: str, options: ReportOptions) -> JobOutcome:
+    """Run one job and write its reports (in a worker process). Never raises for bad input."""
     target = Path(outdir) / job.job_id
     inputs = tuple(str(p) for p in job.inputs)
 
@@ -390,9 +415,9 @@ def execute_job(job: BatchJob, outdir: str, command: str, reproducible: bool) ->
     if runner is None:
         return failed(f"{job.origin}: {job.kind} jobs are not supported by this version")
     try:
-        fingerprint = _fingerprint(job, reproducible)
+        fingerprint = _fingerprint(job, options)
         state_path = target / STATE_FILE
-        reports = ("calls.json", "calls.tsv", "samples.tsv")
+        reports = (CALLS_JSON, CALLS_TSV, SAMPLES_TSV)
         if state_path.is_file() and all((target / name).is_file() for name in reports):
             state = json.loads(state_path.read_text(encoding="utf-8"))
             if state.get("fingerprint") == fingerprint:
@@ -405,7 +430,7 @@ def execute_job(job: BatchJob, outdir: str, command: str, reproducible: bool) ->
                     n_samples=state.get("samples", 0),
                 )
         result = runner(job)
-        write_reports(result, target, ReportOptions(command=command, reproducible=reproducible))
+        write_reports(result, target, options)
         state_text = json.dumps(
             {"fingerprint": fingerprint, "inputs": list(inputs), "samples": len(result.samples)},
             indent=2,
@@ -431,24 +456,28 @@ def run_batch(
     outdir: Path,
     *,
     workers: int,
-    command: str,
-    reproducible: bool,
+    options: ReportOptions,
     skipped: Iterable[tuple[str, str]] = (),
     progress: Callable[[JobOutcome], None] | None = None,
 ) -> list[JobOutcome]:
-    """Run the jobs on ``workers`` processes and write the cohort files into ``outdir``."""
+    """Run the jobs on ``workers`` processes and write the cohort files into ``outdir``.
+
+    Every job's report is written with ``options`` (command, --reproducible, the optional formats).
+    """
     outcomes: dict[str, JobOutcome] = {}
     if workers <= 1 or len(jobs) <= 1:
         for job in jobs:
-            outcome = execute_job(job, str(outdir), command, reproducible)
+            outcome = execute_job(job, str(outdir), options)
             outcomes[job.job_id] = outcome
             if progress:
                 progress(outcome)
     else:
+        # imported here: it loads multiprocessing (~7 ms), which a one-job run never needs
+        from concurrent.futures import ProcessPoolExecutor
+
         with ProcessPoolExecutor(max_workers=workers) as pool:
             pending: dict[Future[JobOutcome], BatchJob] = {
-                pool.submit(execute_job, job, str(outdir), command, reproducible): job
-                for job in jobs
+                pool.submit(execute_job, job, str(outdir), options): job for job in jobs
             }
             while pending:
                 done, _ = wait(pending, return_when=FIRST_COMPLETED)
@@ -479,7 +508,7 @@ def _write_cohort(
     """The cohort tables are each job's own tables with a job_id column, streamed in job order
     (memory stays flat however many jobs), plus the job and error lists."""
     reported = [o for o in outcomes if o.state != "failed"]
-    for name, columns in (("samples.tsv", SAMPLE_COLUMNS), ("calls.tsv", CALL_COLUMNS)):
+    for name, columns in ((SAMPLES_TSV, SAMPLE_COLUMNS), (CALLS_TSV, CALL_COLUMNS)):
         with atomic_writer(outdir / name) as cohort:
             cohort.write("\t".join(("job_id", *columns)) + "\n")
             for outcome in reported:

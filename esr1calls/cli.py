@@ -18,9 +18,9 @@ from typing import Any, TypeVar
 import click
 
 from ._version import __version__
-from .batch import JobOutcome, default_workers, plan_jobs, run_batch, summarise
+from .batch import JobOutcome, default_workers, plan_jobs, run_batch, run_ngs, summarise
 from .errors import Esr1CallsError
-from .hotspots import DEFAULT_PANEL, PANEL_FORMATS, Panel, export_panel, load_panel
+from .hotspots import DEFAULT_PANEL, PANEL_FORMATS, export_panel, panel_from_options
 from .kit import EXAMPLE_KIT, describe_kit, load_kit
 from .model import DEFAULT_MIN_ALLELE_FRACTION, Build, PlateFormat
 from .provenance import command_line
@@ -186,11 +186,6 @@ def build_option(required: bool, default: str | None = None) -> Callable[[F], F]
     )
 
 
-def resolve_panel(panel_spec: str, hotspot_names: str | None) -> Panel:
-    names = hotspot_names.split(",") if hotspot_names else None
-    return load_panel(panel_spec, names)
-
-
 def report_options(
     ctx: click.Context, reproducible: bool, build: str | None = None
 ) -> ReportOptions:
@@ -259,7 +254,7 @@ def hotspots_command(
       esr1calls hotspots --build GRCh38 --format vcf -o esr1_hotspots.vcf   # Mutect2 --alleles
       esr1calls hotspots --build GRCh37 --format bed > esr1.bed             # bcftools view -R
     """
-    panel = resolve_panel(panel_spec, hotspot_names)
+    panel = panel_from_options(panel_spec, hotspot_names)
     text = export_panel(panel, Build.parse(build), fmt, chrom)
     if output is None:
         click.echo(text, nl=False)
@@ -315,7 +310,7 @@ def pcr_command(
     """
     from .pcr import call_pcr  # loads pandas and the plate readers
 
-    panel = resolve_panel(panel_spec, hotspot_names)
+    panel = panel_from_options(panel_spec, hotspot_names)
     result = call_pcr(exports, plate_maps, kit=kit, panel=panel, fmt=None if fmt == "auto" else fmt)
     finish(write_reports(result, outdir, report_options(ctx, reproducible)))
 
@@ -346,13 +341,7 @@ def batch_command(
     options = report_options(ctx, reproducible)
     with _progress(len(jobs)) as advance:
         outcomes = run_batch(
-            jobs,
-            outdir,
-            workers=workers,
-            command=options.command,
-            reproducible=reproducible,
-            skipped=skipped,
-            progress=advance,
+            jobs, outdir, workers=workers, options=options, skipped=skipped, progress=advance
         )
     failed = [o for o in outcomes if o.state == "failed"]
     click.echo(f"esr1calls: batch: {summarise(outcomes)}; cohort tables in {outdir}/", err=True)
@@ -557,17 +546,13 @@ def ngs_command(
       esr1calls ngs plasma.bam plasma.vcf.gz --umi --pon pon.tsv -o results
       esr1calls ngs tumour.cram --reference GRCh38.fa -o results
     """
-    from .ngs import call_ngs, make_settings  # loads pysam
-    from .reads import ReadOptions
-
-    panel = resolve_panel(panel_spec, hotspot_names)
-    reads = ReadOptions(reference, min_base_quality, min_mapping_quality, umi, min_family_size)
-    settings, extra = make_settings(
-        panel, min_allele_fraction=min_allele_fraction, background_error=background_error,
-        umi=umi, pon=pon,
+    result = run_ngs(
+        inputs, panel=panel_from_options(panel_spec, hotspot_names), sample=sample, build=build,
+        umi=umi, pon=pon, min_allele_fraction=min_allele_fraction,
+        background_error=background_error, reference=reference,
+        min_base_quality=min_base_quality, min_mapping_quality=min_mapping_quality,
+        min_family_size=min_family_size,
     )  # fmt: skip
-    result = call_ngs(inputs, panel=panel, settings=settings, sample=sample, build=build,
-                      read_options=reads, extra_inputs=extra)  # fmt: skip
     finish(write_reports(result, outdir, report_options(ctx, reproducible)))
     for report in result.samples:  # one line per sample on stdout: what a person reads first
         click.echo(f"{report.sample_id}\t{report.status.value}\t{report.summary}")
@@ -623,7 +608,7 @@ def pon_build_command(
     from .pon import build_pon  # loads pysam
     from .reads import ReadOptions
 
-    panel = resolve_panel(panel_spec, hotspot_names)
+    panel = panel_from_options(panel_spec, hotspot_names)
     reads = ReadOptions(reference, min_base_quality, min_mapping_quality, umi, min_family_size)
     genome = Build.parse(build) if build else None
     text, _ = build_pon(normals, panel, umi=umi, sample=sample, build=genome, read_options=reads)

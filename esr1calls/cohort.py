@@ -21,7 +21,14 @@ from typing import Any
 from ._version import __version__
 from .errors import InputError
 from .model import InputFile
-from .report import SCHEMA_VERSION, ReportOptions, document_head, load_schema, tsv_cell
+from .report import (
+    SCHEMA_VERSION,
+    ReportOptions,
+    document_head,
+    load_schema,
+    render_table,
+    sample_row,
+)
 
 __all__ = ["LoadedCalls", "load_calls_json", "merge_documents", "summary_lines"]
 
@@ -204,23 +211,8 @@ def merge_documents(loaded: Sequence[LoadedCalls], options: ReportOptions) -> di
 
 
 def summary_lines(document: Mapping[str, Any]) -> list[str]:
-    """What ``esr1calls report`` prints: one tab-separated line per sample."""
-    lines = ["\t".join(("sample_id", "method", "status", "detected"))]
-    for sample in document.get("samples") or []:
-        detected = ",".join(
-            str(c.get("hotspot"))
-            for c in sample.get("calls") or []
-            if c.get("status") == "DETECTED"
-        )
-        lines.append(
-            "\t".join(
-                tsv_cell(v)
-                for v in (
-                    sample.get("sample_id"),
-                    sample.get("method"),
-                    sample.get("status"),
-                    detected,
-                )
-            )
-        )
-    return lines
+    """What ``esr1calls report`` prints: one tab-separated line per sample (the first columns of
+    samples.tsv)."""
+    columns = ("sample_id", "method", "status", "detected")
+    rows = (sample_row(sample) for sample in document.get("samples") or [])
+    return render_table(columns, rows).splitlines()

@@ -3,36 +3,36 @@
 Every renderer (HTML, FHIR, MultiQC, VCF, TSV) works from the document, never from in-memory
 call objects, so ``esr1calls report`` re-renders earlier results with exactly the same code.
 These helpers answer the questions several renderers share: which run block a sample came from
-(cohort documents keep one per source), which genome build a run used, where a hotspot lies, and
-a unique label per sample.
+(cohort documents keep one per source), which notices apply, which calls were DETECTED or
+tested, which genome build a run used, where a hotspot lies, and a unique label per sample.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from .hotspots import EXTENDED_PANEL, _parse_hgvs_c, default_chrom, load_panel
-from .model import Build
+from .hotspots import EXTENDED_PANEL, default_chrom, load_panel, parse_hgvs_c
+from .model import Build, CallStatus, Reason
 from .transcript import OutsideCdsError, transcript
 
 __all__ = [
     "Locus",
+    "detected_calls",
+    "detected_hotspots",
     "document_builds",
     "hotspot_locus",
+    "notices",
     "run_of",
     "sample_build",
     "sample_labels",
     "source_of",
+    "source_runs",
+    "tested_calls",
 ]
 
 Document = Mapping[str, Any]
-
-# Where other writers may record the genome build, most specific first. The NGS command records
-# it in the run; the names are read defensively so a renamed key never silently changes positions.
-_BUILD_KEYS = ("build", "genome_build", "reference_build", "assembly")
 
 
 @dataclass(frozen=True)
@@ -67,47 +67,61 @@ def run_of(document: Document, item: Mapping[str, Any]) -> Mapping[str, Any]:
     return run
 
 
-def _parse_build(value: Any) -> Build | None:
-    if isinstance(value, Build):
-        return value
-    if isinstance(value, str) and value.strip():
-        try:
-            return Build.parse(value)
-        except ValueError:
-            return None
-    return None
+def source_runs(document: Document) -> list[Mapping[str, Any]]:
+    """The run blocks that made the calls: each source's in a cohort, else the document's own."""
+    run = document.get("run") or {}
+    return [source.get("run") or {} for source in run.get("sources") or []] or [run]
 
 
-def _build_in(mapping: Any) -> Build | None:
-    if not isinstance(mapping, Mapping):
-        return None
-    for key in _BUILD_KEYS:
-        found = _parse_build(mapping.get(key))
-        if found:
-            return found
-    return None
+def notices(document: Document, item: Mapping[str, Any] | None = None) -> list[str]:
+    """The notices a reader must see, each once.
 
-
-def sample_build(document: Document, sample: Mapping[str, Any]) -> Build | None:
-    """The genome build the sample's data were aligned to, when its run recorded one (NGS).
-
-    Looked up in the sample's details, then its run block (top level, thresholds, inputs).
-    PCR runs have none: the caller decides the default.
+    For the document: its run block's own (a cohort's hold its sources' and its own, such as
+    "different panels"), then any only a source run recorded. For one ``item`` (a sample): its
+    own run's, then the document's that came from no source run.
     """
-    found = _build_in(sample.get("details"))
-    if found:
-        return found
-    run = run_of(document, sample)
-    found = _build_in(run) or _build_in(run.get("thresholds"))
-    if found:
-        return found
-    builds = {_build_in(entry) for entry in run.get("inputs") or []} - {None}
-    return builds.pop() if len(builds) == 1 else None
+    own = [str(n) for n in (document.get("run") or {}).get("notices") or []]
+    from_runs = [str(n) for run in source_runs(document) for n in run.get("notices") or []]
+    if item is None:
+        return list(dict.fromkeys(own + from_runs))
+    mine = [str(n) for n in run_of(document, item).get("notices") or []]
+    return list(dict.fromkeys(mine + [n for n in own if n not in from_runs]))
+
+
+def detected_calls(sample: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    """The sample's DETECTED calls, in report order."""
+    return [c for c in sample.get("calls") or [] if c.get("status") == CallStatus.DETECTED.value]
+
+
+def detected_hotspots(sample: Mapping[str, Any]) -> list[str]:
+    """The names of the hotspots DETECTED in the sample, in report order."""
+    return [str(c.get("hotspot")) for c in detected_calls(sample)]
+
+
+def tested_calls(sample: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    """The sample's calls but those NOT_TESTED (the kit or input has no assay for the hotspot)."""
+    return [
+        c
+        for c in sample.get("calls") or []
+        if Reason.NOT_TESTED.value not in (c.get("reasons") or [])
+    ]
+
+
+def sample_build(sample: Mapping[str, Any]) -> Build | None:
+    """The genome build the sample's data were aligned to: ``details["build"]``, where the NGS
+    command records it. PCR samples have none: the caller decides the default.
+    """
+    details = sample.get("details")
+    value = details.get("build") if isinstance(details, Mapping) else None
+    try:
+        return Build.parse(value) if isinstance(value, str) and value.strip() else None
+    except ValueError:
+        return None
 
 
 def document_builds(document: Document) -> set[Build]:
     """Every build recorded for any sample of the document."""
-    return {b for s in document.get("samples", []) if (b := sample_build(document, s))}
+    return {b for s in document.get("samples", []) if (b := sample_build(s))}
 
 
 def hotspot_locus(name: str, hgvs_c: str, build: Build) -> Locus | None:
@@ -119,7 +133,7 @@ def hotspot_locus(name: str, hgvs_c: str, build: Build) -> Locus | None:
         if hotspot.name == name and _same_hgvs(hotspot.hgvs_c, hgvs_c):
             return Locus(build, default_chrom(build), hotspot.pos(build), hotspot.ref, hotspot.alt)
     try:
-        c_start, c_end, replacement = _parse_hgvs_c(hgvs_c)
+        c_start, c_end, replacement = parse_hgvs_c(hgvs_c)
         if len(replacement) != c_end - c_start + 1:
             return None
         ref = transcript().bases(c_start, c_end)
@@ -136,9 +150,6 @@ def hotspot_locus(name: str, hgvs_c: str, build: Build) -> Locus | None:
 def _same_hgvs(a: str, b: str) -> bool:
     """HGVS c. strings equal with or without the transcript accession."""
     return a.split(":")[-1] == b.split(":")[-1]
-
-
-_UNSAFE = re.compile(r"[\s,;=]+")
 
 
 def sample_labels(samples: Sequence[Mapping[str, Any]]) -> list[str]:
@@ -160,15 +171,6 @@ def sample_labels(samples: Sequence[Mapping[str, Any]]) -> list[str]:
         seen[label] = seen.get(label, 0) + 1
         unique.append(label if seen[label] == 1 else f"{label} #{seen[label]}")
     return unique
-
-
-def vcf_safe(text: str) -> str:
-    """A header or column value with no whitespace, comma, semicolon or equals sign.
-
-    >>> vcf_safe("S 1;x=y")
-    'S_1_x_y'
-    """
-    return _UNSAFE.sub("_", text.strip()) or "_"
 
 
 def flatten(mapping: Mapping[str, Any], prefix: str = "") -> Iterable[tuple[str, Any]]:

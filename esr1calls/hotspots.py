@@ -148,7 +148,7 @@ _HGVS_P = re.compile(r"^p\.\(?(?P<ref>[A-Z][a-z]{2})(?P<pos>\d+)(?P<alt>[A-Z][a-
 _NAME = re.compile(r"^(?P<ref>[A-Z])(?P<pos>\d+)(?P<alt>[A-Z*]|del)$")
 
 
-def _parse_hgvs_c(text: str) -> tuple[int, int, str]:
+def parse_hgvs_c(text: str) -> tuple[int, int, str]:
     """(c_start, c_end, replacement) for a substitution, deletion, delins, dup or ins."""
     match = _HGVS_C.match(text)
     if not match:
@@ -194,7 +194,7 @@ def _hotspot_from_row(row: dict[str, str]) -> Hotspot:
     if not _NAME.match(name):
         raise ValueError(f"name {name!r} is not a protein short form like D538G or V422del")
     expected = _expected_change(name, row["hgvs_p"].strip())
-    c_start, c_end, replacement = _parse_hgvs_c(row["hgvs_c"].strip())
+    c_start, c_end, replacement = parse_hgvs_c(row["hgvs_c"].strip())
     from_c = effect_of_cds_edit(c_start, c_end, replacement)
     if [p.short for p in from_c] != [expected]:
         found = ", ".join(p.short for p in from_c) or "no protein change"
@@ -333,6 +333,22 @@ def default_chrom(build: Build) -> str:
     return "chr6" if build is Build.GRCH38 else "6"
 
 
+def vcf_contig_line(build: Build, chrom: str | None = None) -> str:
+    """The ``##contig`` header line of chr6 in ``build``, named ``default_chrom`` unless given."""
+    length, assembly = build.chr6_length, build.value
+    return f"##contig=<ID={chrom or default_chrom(build)},length={length},assembly={assembly}>"
+
+
+def vcf_info_hgvs(hgvs_c: str, hgvs_p: str) -> tuple[str, str]:
+    """HGVS c. and p. as VCF INFO shows them: c. without the transcript accession, p. without
+    the parentheses of a predicted change.
+
+    >>> vcf_info_hgvs("NM_000125.4:c.1613A>G", "p.(Asp538Gly)")
+    ('c.1613A>G', 'p.Asp538Gly')
+    """
+    return hgvs_c.split(":")[-1], hgvs_p.replace("(", "").replace(")", "")
+
+
 def export_panel(panel: Panel, build: Build, fmt: str, chrom: str | None = None) -> str:
     """The panel as TSV, BED (0-based), VCF 4.2 sites (for force-calling) or JSON."""
     chrom = chrom or default_chrom(build)
@@ -361,7 +377,7 @@ def export_panel(panel: Panel, build: Build, fmt: str, chrom: str | None = None)
             "##fileformat=VCFv4.2",
             f"##source=esr1calls panel {panel.name} version {panel.version}",
             f"##reference={build.value}",
-            f"##contig=<ID={chrom},length={build.chr6_length},assembly={build.value}>",
+            vcf_contig_line(build, chrom),
             '##INFO=<ID=HOTSPOT,Number=A,Type=String,Description="ESR1 hotspot (NM_000125.4)">',
             '##INFO=<ID=HGVSC,Number=A,Type=String,Description="HGVS c. on NM_000125.4">',
             '##INFO=<ID=HGVSP,Number=A,Type=String,Description="HGVS p. on NP_000116.2">',
@@ -369,12 +385,13 @@ def export_panel(panel: Panel, build: Build, fmt: str, chrom: str | None = None)
         ]
         records: list[str] = []
         for (pos, ref), group in merged.items():
+            shown = [vcf_info_hgvs(h.hgvs_c, h.hgvs_p) for h in group]
             info = ";".join(
                 f"{key}={','.join(values)}"
                 for key, values in (
                     ("HOTSPOT", [h.name for h in group]),
-                    ("HGVSC", [h.hgvs_c.split(":")[-1] for h in group]),
-                    ("HGVSP", [h.hgvs_p.replace("(", "").replace(")", "") for h in group]),
+                    ("HGVSC", [c for c, _ in shown]),
+                    ("HGVSP", [p for _, p in shown]),
                 )
             )
             ids = ";".join(h.cosmic for h in group if h.cosmic) or "."
@@ -393,3 +410,8 @@ def export_panel(panel: Panel, build: Build, fmt: str, chrom: str | None = None)
         document = {"panel": panel.describe(), "build": build.value, "hotspots": entries}
         return json.dumps(document, indent=2) + "\n"
     raise ConfigError(f"unknown panel format {fmt!r}; use one of {', '.join(PANEL_FORMATS)}")
+
+
+def panel_from_options(spec: str | Path = DEFAULT_PANEL, hotspots: str | None = None) -> Panel:
+    """The panel that ``--panel`` and ``--hotspots`` (a comma-separated subset) name."""
+    return load_panel(spec, hotspots.split(",") if hotspots else None)

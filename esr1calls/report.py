@@ -22,6 +22,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, TextIO
 
+from .document import detected_hotspots
 from .errors import Esr1CallsError
 from .model import Build, Call, CallStatus, InputFile, RunResult, SampleReport
 from .provenance import tool_info, utc_now
@@ -300,9 +301,7 @@ def sample_row(sample: Mapping[str, Any]) -> dict[str, Any]:
         "sample_id": sample.get("sample_id"),
         "method": sample.get("method"),
         "status": sample.get("status"),
-        "detected": ",".join(
-            c["hotspot"] for c in calls if c.get("status") == CallStatus.DETECTED.value
-        ),
+        "detected": ",".join(detected_hotspots(sample)),
         "n_detected": count(CallStatus.DETECTED),
         "n_not_detected": count(CallStatus.NOT_DETECTED),
         "n_indeterminate": count(CallStatus.INDETERMINATE),

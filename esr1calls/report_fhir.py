@@ -26,14 +26,14 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
-from .document import Locus, hotspot_locus, run_of, sample_build
+from .document import Locus, hotspot_locus, notices, run_of, sample_build, tested_calls
 from .model import Build, CallStatus, Reason
 from .report_svg import percent
+from .transcript import ACCESSION, PROTEIN_ACCESSION
 
-__all__ = ["IG_VERSION", "fhir_bundle", "render_fhir_bundle"]
+__all__ = ["fhir_bundle", "render_fhir_bundle"]
 
 Document = Mapping[str, Any]
-IG_VERSION = "2.0.0"  # HL7 Genomics Reporting IG STU2, on FHIR R4 4.0.1
 _IG = "http://hl7.org/fhir/uv/genomics-reporting/StructureDefinition/"
 _EXT = "https://esr1calls.example/fhir/StructureDefinition/"
 LOINC = "http://loinc.org"
@@ -58,7 +58,6 @@ METHOD_CODES = {  # LL4048-6; ARMS-PCR kits are real-time PCR
 }
 ASSEMBLY_CODES = {Build.GRCH37: ("LA14029-5", "GRCh37"), Build.GRCH38: ("LA26806-2", "GRCh38")}
 CHR6_REFSEQ = {Build.GRCH37: "NC_000006.11", Build.GRCH38: "NC_000006.12"}
-TRANSCRIPT, PROTEIN = "NM_000125.4", "NP_000116.2"
 
 
 def _coding(system: str, code: str, display: str | None = None) -> dict[str, Any]:
@@ -74,6 +73,12 @@ def _loinc(code: str, display: str) -> dict[str, Any]:
 
 def _component(code: str, display: str, **value: Any) -> dict[str, Any]:
     return {"code": _loinc(code, display), **value}
+
+
+def _quantity(code: str, display: str, value: Any, unit: str) -> dict[str, Any]:
+    """A component valued as a dimensionless UCUM quantity ("1") with a readable unit."""
+    quantity = {"value": value, "system": _UCUM, "code": "1", "unit": unit}
+    return _component(code, display, valueQuantity=quantity)
 
 
 def _ext(name: str, **value: Any) -> dict[str, Any]:
@@ -109,8 +114,8 @@ def _audit_extensions(document: Document, sample: Mapping[str, Any]) -> list[dic
         )
     for item in run.get("inputs") or []:
         out.append(_ext("input", valueString=f"{item.get('path')} sha256:{item.get('sha256')}"))
-    for notice in run.get("notices") or []:
-        out.append(_ext("notice", valueString=str(notice)))
+    for notice in notices(document, sample):
+        out.append(_ext("notice", valueString=notice))
     return out
 
 
@@ -201,7 +206,7 @@ def _observation(
         _component(
             "51958-7",
             "Transcript reference sequence",
-            valueCodeableConcept=_coding(_REFSEQ, TRANSCRIPT),
+            valueCodeableConcept=_coding(_REFSEQ, ACCESSION),
         ),
         _component(
             "48004-6",
@@ -210,7 +215,7 @@ def _observation(
         ),
     ]
     if hgvs_p:
-        protein = hgvs_p if ":" in hgvs_p else f"{PROTEIN}:{hgvs_p}"
+        protein = hgvs_p if ":" in hgvs_p else f"{PROTEIN_ACCESSION}:{hgvs_p}"
         components.append(
             _component(
                 "48005-3", "Amino acid change (pHGVS)", valueCodeableConcept=_coding(_HGVS, protein)
@@ -222,30 +227,15 @@ def _observation(
     # only a measured fraction (NGS x/n); the PCR estimate is explained in the note instead
     if method == "NGS" and call.get("allele_fraction") is not None:
         components.append(
-            _component(
+            _quantity(
                 "81258-6",
                 "Sample variant allelic frequency",
-                valueQuantity={
-                    "value": call["allele_fraction"],
-                    "system": _UCUM,
-                    "code": "1",
-                    "unit": "relative frequency",
-                },
+                call["allele_fraction"],
+                "relative frequency",
             )
         )
     if method == "NGS" and call.get("alt_count") is not None:
-        components.append(
-            _component(
-                "82121-5",
-                "Allelic read depth",
-                valueQuantity={
-                    "value": call["alt_count"],
-                    "system": _UCUM,
-                    "code": "1",
-                    "unit": "reads",
-                },
-            )
-        )
+        components.append(_quantity("82121-5", "Allelic read depth", call["alt_count"], "reads"))
     sample_id = str(sample.get("sample_id"))
     return {
         "resourceType": "Observation",
@@ -293,11 +283,9 @@ def fhir_bundle(document: Document, default_build: Build | None = None) -> dict[
         }
     ]
     for index, sample in enumerate(document.get("samples") or []):
-        build = sample_build(document, sample) or default_build or Build.GRCH38
+        build = sample_build(sample) or default_build or Build.GRCH38
         observations = []
-        for call in sample.get("calls") or []:
-            if "NOT_TESTED" in (call.get("reasons") or []):
-                continue  # not a tested hotspot: the kit or input has no assay for it
+        for call in tested_calls(sample):  # NOT_TESTED: the kit or input has no assay for it
             ref = urn(index, call.get("hotspot"))
             observations.append(ref)
             entries.append(

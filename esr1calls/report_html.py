@@ -14,7 +14,14 @@ from collections.abc import Iterable, Mapping, Sequence
 from html import escape
 from typing import Any
 
-from .document import flatten, run_of, sample_labels
+from .document import (
+    detected_hotspots,
+    flatten,
+    notices,
+    run_of,
+    sample_labels,
+    tested_calls,
+)
 from .model import DEFAULT_MIN_ALLELE_FRACTION, Reason
 from .report_svg import (
     ROLE_COLOURS,
@@ -255,19 +262,15 @@ def _provenance(document: Document) -> str:
 
 def _notices(document: Document) -> str:
     run = document.get("run", {})
-    notices = list(run.get("notices") or [])
-    for source in run.get("sources") or []:
-        notices.extend(
-            n for n in (source.get("run") or {}).get("notices") or [] if n not in notices
-        )
     review = (
         '<p class="review" role="note">Review status: <strong>'
         f"{_e(run.get('review_status'))}</strong>. esr1calls never signs out results: every call "
         "must be reviewed by qualified laboratory staff before it is reported.</p>"
     )
-    if not notices:
+    shown = notices(document)
+    if not shown:
         return review
-    items = "".join(f"<li>{_e(n)}</li>" for n in notices)
+    items = "".join(f"<li>{_e(n)}</li>" for n in shown)
     notice_list = f'<section class="notices" aria-label="Notices"><h2>Notices</h2><ul>{items}</ul>'
     return review + notice_list + "</section>"
 
@@ -276,15 +279,12 @@ def _notices(document: Document) -> str:
 def _sample_summary(document: Document, labels: Sequence[str]) -> str:
     rows = []
     for index, (sample, label) in enumerate(zip(document.get("samples", []), labels, strict=True)):
-        detected = [
-            c.get("hotspot") for c in sample.get("calls") or [] if c.get("status") == "DETECTED"
-        ]
         rows.append(
             (
                 f"<a href='#sample-{index}'>{_e(label)}</a>",
                 _e(sample.get("method")),
                 _badge(sample.get("status")),
-                _e(", ".join(map(str, detected))),
+                _e(", ".join(detected_hotspots(sample))),
                 _e(sample.get("summary")),
             )
         )
@@ -419,11 +419,12 @@ def _sample_sections(document: Document, labels: Sequence[str]) -> str:
         out.append(_kv(facts))
         if sample.get("method") == "NGS":
             out.append(_ngs_calls_table(calls))
-            shown = [c for c in calls if "NOT_TESTED" not in (c.get("reasons") or [])]
             reportable = _reportable_fraction(run_of(document, sample))
             out.append(
                 "<figure>"
-                + fraction_chart(label, _fraction_rows(shown), reportable, f"af-{index}")
+                + fraction_chart(
+                    label, _fraction_rows(tested_calls(sample)), reportable, f"af-{index}"
+                )
                 + "<figcaption>Allele fraction with 95 % interval (line), the "
                 f"{percent(reportable)} reportable fraction (red dashed) and lod95 (grey tick), "
                 "log scale.</figcaption></figure>"
@@ -479,15 +480,19 @@ def _run_qc(document: Document) -> str:
 
 
 # -------------------------------------------------------------------------------- plates
-def _well_tip(well: Mapping[str, Any], result: str) -> str:
+def _ct_text(well: Mapping[str, Any]) -> str:
+    """Each channel's Ct, e.g. "FAM 27.31, VIC no Ct"; empty when the well has none."""
     cts = well.get("ct") or {}
-    ct_text = ", ".join(
+    return ", ".join(
         f"{channel} {'no Ct' if ct is None else f'{ct:.2f}'}" for channel, ct in cts.items()
     )
+
+
+def _well_tip(well: Mapping[str, Any], result: str) -> str:
     sample = f" {well.get('sample_id')}" if well.get("sample_id") else ""
     return (
         f"{well.get('well')}: {well.get('role')}{sample}, mix {well.get('mix') or '-'}; "
-        f"Ct: {ct_text or 'no data'}; result: {result}"
+        f"Ct: {_ct_text(well) or 'no data'}; result: {result}"
     )
 
 
@@ -571,12 +576,7 @@ def _plates(document: Document) -> str:
                 _e(w.get("role")),
                 _e(w.get("sample_id")),
                 _e(w.get("mix")),
-                _e(
-                    ", ".join(
-                        f"{k} {'no Ct' if v is None else f'{v:.2f}'}"
-                        for k, v in (w.get("ct") or {}).items()
-                    )
-                ),
+                _e(_ct_text(w)),
                 _e(result_of(w)),
             )
             for w in wells
@@ -597,9 +597,7 @@ def _delta_ct_charts(document: Document, labels: Sequence[str]) -> str:
     for sample, label in zip(document.get("samples", []), labels, strict=True):
         if sample.get("method") != "PCR":
             continue
-        for call in sample.get("calls") or []:
-            if "NOT_TESTED" in (call.get("reasons") or []):
-                continue
+        for call in tested_calls(sample):
             key = (str(call.get("hotspot")), call.get("cutoff"))
             groups.setdefault(key, []).append(
                 DeltaCtPoint(label, call.get("delta_ct"), str(call.get("status")))

@@ -16,7 +16,8 @@ from collections.abc import Mapping
 from html import escape
 from typing import Any
 
-from .document import sample_labels
+from .document import detected_hotspots, notices, sample_labels, source_runs
+from .report import MULTIQC_GENERAL_STATS, MULTIQC_TABLE
 from .report_svg import percent
 
 __all__ = ["GENERAL_STATS_ID", "TABLE_ID", "multiqc_sections", "render_multiqc"]
@@ -24,7 +25,6 @@ __all__ = ["GENERAL_STATS_ID", "TABLE_ID", "multiqc_sections", "render_multiqc"]
 Document = Mapping[str, Any]
 TABLE_ID = "esr1calls"
 GENERAL_STATS_ID = "esr1calls_general_stats"
-_STATUS_SCALE = {"POSITIVE": 3, "INDETERMINATE": 2, "INVALID": 1, "NEGATIVE": 0}
 
 
 def _h(value: Any) -> str:
@@ -45,13 +45,12 @@ def _provenance(document: Document) -> str:
     """One paragraph naming tool, command, review status, panel, kit and every input."""
     tool = document.get("tool") or {}
     run = document.get("run") or {}
-    runs = [s.get("run") or {} for s in run.get("sources") or []] or [run]
     parts = [
         f"Written by {_h(tool.get('name'))} {_h(tool.get('version'))}; review status: "
         f"<strong>{_h(run.get('review_status'))}</strong> (esr1calls never signs out results). "
         f"Command: <code>{_h(run.get('command'))}</code>."
     ]
-    for source in runs:
+    for source in source_runs(document):
         panel = source.get("panel") or {}
         kit = source.get("kit")
         text = f"Run <code>{_h(source.get('command'))}</code>: panel {_h(panel.get('name'))} "
@@ -66,8 +65,7 @@ def _provenance(document: Document) -> str:
         )
         text += f"; inputs: {inputs or 'none recorded'}."
         parts.append(text)
-    notices = [str(n) for source in runs for n in source.get("notices") or []]
-    parts.extend(f"<strong>Notice:</strong> {_h(n)}" for n in dict.fromkeys(notices))
+    parts.extend(f"<strong>Notice:</strong> {_h(n)}" for n in notices(document))
     return " ".join(parts)
 
 
@@ -85,7 +83,7 @@ def multiqc_sections(document: Document) -> dict[str, dict[str, Any]]:
     stats_data: dict[str, dict[str, Any]] = {}
     for label, sample in zip(labels, samples, strict=True):
         calls = sample.get("calls") or []
-        detected = [str(c.get("hotspot")) for c in calls if c.get("status") == "DETECTED"]
+        detected = detected_hotspots(sample)
         row: dict[str, Any] = {
             "method": _h(sample.get("method")),
             "status": _h(sample.get("status")),
@@ -166,7 +164,7 @@ def multiqc_sections(document: Document) -> dict[str, dict[str, Any]]:
         ],
         "data": stats_data,
     }
-    return {"esr1calls_calls_mqc.json": table, "esr1calls_general_stats_mqc.json": general}
+    return {MULTIQC_TABLE: table, MULTIQC_GENERAL_STATS: general}
 
 
 def render_multiqc(document: Document) -> dict[str, str]:

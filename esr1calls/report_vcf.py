@@ -17,7 +17,18 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from .document import Locus, document_builds, hotspot_locus, run_of, sample_labels
+from .document import (
+    Locus,
+    detected_calls,
+    detected_hotspots,
+    document_builds,
+    hotspot_locus,
+    notices,
+    run_of,
+    sample_labels,
+    source_runs,
+)
+from .hotspots import vcf_contig_line, vcf_info_hgvs
 from .model import Build
 
 __all__ = ["render_detected_vcf", "vcf_build"]
@@ -122,8 +133,7 @@ def render_detected_vcf(document: Document, build: Build | None = None) -> str:
     header += [
         f"##source={_line(tool.get('name'))} {_line(tool.get('version'))}",
         f"##reference={target.value}",
-        f"##contig=<ID={'chr6' if target is Build.GRCH38 else '6'},length={target.chr6_length},"
-        f"assembly={target.value}>",
+        vcf_contig_line(target),
         "##esr1calls_content=DETECTED calls only: one record per hotspot allele DETECTED in at "
         "least one sample; every sample column gives its own call there",
         f"##esr1calls_build={target.value} ({why})",
@@ -131,8 +141,8 @@ def render_detected_vcf(document: Document, build: Build | None = None) -> str:
         "results)",
         f"##esr1calls_command={_line(run.get('command'))}",
     ]
-    runs = [s.get("run") or {} for s in run.get("sources") or []] or [run]
-    for index, source in enumerate(runs):
+    listed: set[str] = set()
+    for index, source in enumerate(source_runs(document)):
         prefix = f"source {index + 1}: " if run.get("sources") else ""
         if run.get("sources"):
             header.append(f"##esr1calls_source_command={prefix}{_line(source.get('command'))}")
@@ -153,7 +163,11 @@ def render_detected_vcf(document: Document, build: Build | None = None) -> str:
                 f"##esr1calls_input={prefix}sha256:{_line(item.get('sha256'))} "
                 f"{_line(item.get('path'))}"
             )
-        header.extend(f"##esr1calls_notice={prefix}{_line(n)}" for n in source.get("notices") or [])
+        for notice in source.get("notices") or []:
+            header.append(f"##esr1calls_notice={prefix}{_line(notice)}")
+            listed.add(str(notice))
+    # the document's own, such as a cohort's "different panels"
+    header.extend(f"##esr1calls_notice={_line(n)}" for n in notices(document) if n not in listed)
     for source in run.get("inputs") or [] if run.get("sources") else []:
         header.append(
             f"##esr1calls_report_input=sha256:{_line(source.get('sha256'))} "
@@ -173,9 +187,7 @@ def render_detected_vcf(document: Document, build: Build | None = None) -> str:
     ]
     records: dict[tuple[int, str, str], tuple[Locus, Mapping[str, Any]]] = {}
     for sample in samples:
-        for call in sample.get("calls") or []:
-            if call.get("status") != "DETECTED":
-                continue
+        for call in detected_calls(sample):
             locus = hotspot_locus(str(call.get("hotspot")), str(call.get("hgvs_c")), target)
             if locus is None:
                 message = (
@@ -188,10 +200,10 @@ def render_detected_vcf(document: Document, build: Build | None = None) -> str:
             records.setdefault((locus.pos, locus.alt, str(call.get("hotspot"))), (locus, call))
     columns = ["#CHROM", "POS", "ID", "REF", "ALT", "QUAL", "FILTER", "INFO", "FORMAT", *names]
     lines = [*dict.fromkeys(header), "\t".join(columns)]
+    detected_in = [set(detected_hotspots(sample)) for sample in samples]
     for (_, _, hotspot), (locus, first) in sorted(records.items()):
-        detected = sum(calls.get(hotspot, {}).get("status") == "DETECTED" for calls in by_sample)
-        hgvs_c = str(first.get("hgvs_c")).split(":")[-1]
-        hgvs_p = str(first.get("hgvs_p") or ".").replace("(", "").replace(")", "")
+        detected = sum(hotspot in names for names in detected_in)
+        hgvs_c, hgvs_p = vcf_info_hgvs(str(first.get("hgvs_c")), str(first.get("hgvs_p") or "."))
         info = ";".join(
             f"{key}={_NOT_IN_INFO.sub('_', value)}"
             for key, value in (("HOTSPOT", hotspot), ("HGVSC", hgvs_c), ("HGVSP", hgvs_p))

@@ -1,9 +1,10 @@
 """RunResults for report tests: the real PCR demo run, and an NGS run built here.
 
-The NGS command lands in parallel, so the NGS run is assembled from SampleReports whose numbers
-follow DESIGN.md section 5 (k_req, lod95 and Clopper-Pearson from esr1calls.stats), with the
-evidence fields a VCF reader records. The build is recorded in the run's thresholds and in each
-sample's details, where the report reads it defensively.
+The NGS run is assembled here, not read from a VCF, so the report tests fix every number
+themselves: SampleReports whose numbers follow DESIGN.md section 5 (k_req, lod95 and
+Clopper-Pearson from esr1calls.stats), with the evidence fields a VCF reader records. The build
+is in each sample's details, where the NGS command records it and the reports read it (and in
+the run's thresholds).
 """
 
 from __future__ import annotations

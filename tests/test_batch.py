@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import csv
 import gzip
+import io
+import json
 import shutil
+import sys
 
 import pytest
 
@@ -161,3 +164,63 @@ def test_manifest_without_required_columns_is_an_error(tmp_path, run_cli):
     assert result.stderr.strip().startswith(
         "esr1calls: error: m.tsv, line 1: column type, inputs is missing"
     )
+
+
+def test_format_flags_are_written_in_every_job_directory(workdir, tmp_path, run_cli):
+    manifest = _manifest(workdir, GOOD)
+    out = tmp_path / "out"
+    assert run_cli(["batch", manifest, "-o", out, "-j", "2"]).exit_code == 0
+    result = run_cli(["batch", manifest, "-o", out, "-j", "2", "--fhir", "--vcf", "--multiqc"])
+    assert result.exit_code == 0, result.stderr
+    assert "4 done" in result.stderr  # the formats are part of each job's fingerprint
+    optional = {"calls.fhir.json", "detected.vcf", "esr1calls_calls_mqc.json",
+                "esr1calls_general_stats_mqc.json"}  # fmt: skip
+    for job in ("run1", "run2", "plasma", "umi_bam"):
+        assert optional <= {p.name for p in (out / job).iterdir()}, job
+
+
+def test_a_changed_option_or_tool_version_recomputes(workdir, tmp_path, run_cli, monkeypatch):
+    out = tmp_path / "out"
+    assert run_cli(["batch", _manifest(workdir, GOOD[:2]), "-o", out]).exit_code == 0
+    changed = [GOOD[0], [*GOOD[1][:6], "format=quantstudio hotspots=D538G,Y537S"]]
+    result = run_cli(["batch", _manifest(workdir, changed), "-o", out])
+    assert "1 done, 1 up to date" in result.stderr  # run2's options changed
+    monkeypatch.setattr("esr1calls.batch.__version__", "999.0")
+    result = run_cli(["batch", _manifest(workdir, changed), "-o", out, "-j", "1"])
+    assert "2 done" in result.stderr  # another esr1calls version recomputes everything
+
+
+class _Stderr(io.StringIO):
+    terminal = False
+
+    def isatty(self):
+        return self.terminal
+
+
+@pytest.mark.parametrize("terminal", [True, False], ids=["terminal", "log"])
+def test_progress_bar_shows_on_a_terminal_only(workdir, tmp_path, monkeypatch, terminal):
+    from esr1calls.cli import main
+
+    stderr = _Stderr()
+    stderr.terminal = terminal
+    monkeypatch.setattr(sys, "stderr", stderr)
+    with pytest.raises(SystemExit) as done:
+        main(["batch", str(_manifest(workdir, GOOD[:2])), "-o", str(tmp_path / "out"), "-j", "1"])
+    assert done.value.code == 0
+    assert ("esr1calls batch" in stderr.getvalue()) is terminal, stderr.getvalue()
+    assert "esr1calls: batch: 2 done" in stderr.getvalue()
+
+
+def test_directory_plate_prefers_its_own_plate_map(tmp_path, run_cli):
+    data = tmp_path / "data"
+    data.mkdir()
+    shutil.copy(PLATES / "generic" / "esr1_demo_generic.csv", data / "plate1.csv")
+    shutil.copy(PLATES / "quantstudio" / "esr1_demo_quantstudio.txt", data / "plate2.txt")
+    shutil.copy(DEMO_MAP, data / "plate1.platemap.csv")
+    shutil.copy(DEMO_MAP, data / "platemap.csv")
+    out = tmp_path / "out"
+    assert run_cli(["batch", data, "-o", out]).exit_code == 0
+    for job, plate_map in (("plate1", "plate1.platemap.csv"), ("plate2", "platemap.csv")):
+        run = json.loads((out / job / "calls.json").read_text())["run"]
+        maps = [i["path"] for i in run["inputs"] if i["format"] == "plate map"]
+        assert maps == [str(data / plate_map)], job

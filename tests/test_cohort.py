@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 import hashlib
 import json
 
@@ -63,6 +64,36 @@ def test_merge_keeps_every_source_run(run_cli, runs, tmp_path, validate_calls_js
     assert "Source 1: " in page and "Source 2: " in page and sha256(ngs) in page
     assert result.stdout.splitlines()[0] == "sample_id\tmethod\tstatus\tdetected"
     assert "T01\tNGS\tPOSITIVE\tD538G" in result.stdout.splitlines()
+
+
+def test_the_cohort_notice_reaches_every_format(run_cli, tmp_path):
+    """A notice about the merge itself (the runs used different panels) is in every file, not
+    only calls.json and report.html; each run's own notices stay with its samples in FHIR."""
+    from esr1calls.hotspots import load_panel
+
+    write_reports(pcr_run(), tmp_path / "pcr", ReportOptions(PCR_COMMAND))
+    extended = dataclasses.replace(ngs_run(), panel=load_panel("extended").describe())
+    write_reports(extended, tmp_path / "ngs", ReportOptions(NGS_COMMAND))
+    out = tmp_path / "cohort"
+    inputs = [tmp_path / "pcr" / "calls.json", tmp_path / "ngs" / "calls.json"]
+    result = run_cli(["report", *inputs, "-o", out, "--fhir", "--vcf", "--multiqc"])
+    assert result.exit_code == 0, result.stderr
+    notice = "The merged runs used different panels (default, extended)"
+    assert any(
+        n.startswith(notice) for n in json.loads((out / "calls.json").read_text())["run"]["notices"]
+    )
+    for name in ("report.html", "esr1calls_calls_mqc.json", "detected.vcf", "calls.fhir.json"):
+        assert notice in (out / name).read_text(), name
+    assert f"\n##esr1calls_notice={notice}" in (out / "detected.vcf").read_text()
+    bundle = json.loads((out / "calls.fhir.json").read_text())
+    reports = [e["resource"] for e in bundle["entry"]
+               if e["resource"]["resourceType"] == "DiagnosticReport"]  # fmt: skip
+    shown = [
+        [x["valueString"] for x in r["extension"] if x["url"].endswith("/notice")] for r in reports
+    ]
+    assert len(shown) == 9 + 2 and all(any(n.startswith(notice) for n in s) for s in shown)
+    assert [any("PLACEHOLDER" in n for n in s) for s in shown] == [True] * 9 + [False] * 2
+    assert [any("No panel of normals" in n for n in s) for s in shown] == [False] * 9 + [True] * 2
 
 
 def test_re_rendering_one_run_gives_the_same_calls(run_cli, runs, tmp_path):

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from esr1calls.report import ReportOptions, to_json_document, write_reports
+from esr1calls.cohort import load_calls_json, merge_documents
+from esr1calls.report import ReportOptions, to_json_document, write_document, write_reports
 from esr1calls.report_html import render_html
 
 from .browser import chromium_page, load_report
@@ -206,3 +207,16 @@ def test_report_renders_in_headless_chromium(tmp_path):
         # the hostile names are plain text on the page: shown exactly, never run
         assert facts["sampleCells"] == list(HOSTILE)
         assert facts["svgs"] == 2
+
+    cohort_dir = tmp_path / "cohort"
+    options = ReportOptions("esr1calls report pcr/calls.json ngs/calls.json", reproducible=True)
+    loaded = [load_calls_json(d / "calls.json") for d in (pcr_dir, ngs_dir)]
+    write_document(merge_documents(loaded, options), cohort_dir, options)
+    with chromium_page(tmp_path / "profile-cohort") as page:
+        facts = _check_in_browser(page, cohort_dir / "report.html", ARTIFACTS / "report-cohort.png")
+        assert facts["title"] == "ESR1 hotspot calls — 11 sample(s)"
+        assert facts["sampleCells"] == [f"S{i}" for i in range(1, 10)] + list(HOSTILE)
+        assert any("PLACEHOLDER" in n for n in facts["notices"])  # each run's notices
+        assert any("No panel of normals" in n for n in facts["notices"])
+        assert facts["svgs"] == 2 + 11 + 2  # the PCR run's charts and the NGS samples'
+        assert facts["width"] <= 1280

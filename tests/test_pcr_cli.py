@@ -4,6 +4,7 @@ same calls, and bad inputs are one-line errors."""
 from __future__ import annotations
 
 import csv
+import re
 
 import pytest
 
@@ -55,6 +56,18 @@ def test_every_instrument_family_gives_the_demo_calls(exports, plate_map, run_cl
     formats = {i["format"] for i in document["run"]["inputs"]}
     assert "plate map" in formats and any(f.startswith("plate export") for f in formats)
     assert all(len(i["sha256"]) == 64 for i in document["run"]["inputs"])
+
+
+def test_verbose_shows_each_runs_controls(run_cli, tmp_path):
+    args = ["pcr", PLATES / "generic" / "esr1_demo_generic.csv", "--plate-map", DEMO_MAP,
+            "-o", tmp_path]  # fmt: skip
+    quiet, verbose = run_cli(args), run_cli([*args, "-v"])
+    assert quiet.exit_code == verbose.exit_code == 0
+    assert "run controls" not in quiet.stderr
+    lines = [line for line in verbose.stderr.splitlines() if "run controls" in line]
+    assert len(lines) == 1 and re.fullmatch(
+        r"esr1calls: run \S+: 9 sample\(s\), run controls passed", lines[0]
+    ), verbose.stderr
 
 
 def test_reproducible_pcr_reports_are_byte_identical(run_cli, tmp_path):

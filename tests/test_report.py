@@ -120,7 +120,6 @@ def test_schema_reason_codes_are_exactly_the_model_enum():
 
 def test_schema_refuses_a_not_detected_claim_without_coverage(calls_validator):
     result = _result()
-    from esr1calls.provenance import tool_info  # noqa: F401  (document built below)
     from esr1calls.report import to_json_document
 
     document = to_json_document(result, ReportOptions("x"))

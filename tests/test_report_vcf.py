@@ -115,10 +115,7 @@ def test_hostile_and_duplicate_sample_ids_make_valid_unique_columns(tmp_path):
     assert all(not any(ch in c for ch in ' \t<>",;=') for c in columns)
     descriptions = [r for r in vcf.header.records if r.key == "SAMPLE"]
     assert "sample_id <script>alert(1)</script>;" in descriptions[0]["Description"]
-    assert (
-        'tab here \\"q\\"' in str(descriptions[1])
-        or 'tab here "q"' in descriptions[1]["Description"]
-    )
+    assert 'tab here \\"q\\"' in str(descriptions[1])
     assert list(vcf)  # the records still parse
 
 

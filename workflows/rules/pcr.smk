@@ -11,6 +11,7 @@ rule esr1calls_pcr:
         "logs/esr1calls/pcr/{job}.log",
     params:
         outdir=lambda wildcards, output: str(Path(output.calls).parent),
+        plate_maps=job_plate_map_options,
         options=job_options,
         command=config.get("esr1calls", "esr1calls"),
     resources:
@@ -19,5 +20,5 @@ rule esr1calls_pcr:
     conda:
         "../envs/esr1calls.yaml"
     shell:
-        "{params.command} pcr {input.exports:q} --plate-map {input.plate_map:q} {params.options}"
+        "{params.command} pcr {input.exports:q} {params.plate_maps} {params.options}"
         " -o {params.outdir:q} 2> {log}"
