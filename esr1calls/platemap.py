@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import csv
 import hashlib
-import io
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -91,21 +90,30 @@ def read_plate_map(path: str | Path, kit: Kit) -> PlateMap:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise InputError(path, "the plate map is not UTF-8 text; save it as CSV UTF-8") from exc
-    lines = [line for line in text.splitlines() if line.strip() and not line.startswith("#")]
+    # (line number in the file, text): comments and blank lines are skipped, never renumbered
+    lines = [
+        (number, line)
+        for number, line in enumerate(text.splitlines(), start=1)
+        if line.strip() and not line.lstrip().startswith("#")
+    ]
     if not lines:
         raise InputError(
             path, f"the plate map is empty; expected columns {','.join(REQUIRED_COLUMNS)}"
         )
-    delimiter = max((",", ";", "\t"), key=lines[0].count)
-    reader = csv.reader(io.StringIO("\n".join(lines)), delimiter=delimiter)
-    header = [h.strip().lower() for h in next(reader)]
+    header_number, header_line = lines[0]
+    delimiter = max((",", ";", "\t"), key=header_line.count)
+
+    def split(line: str) -> list[str]:
+        return next(csv.reader([line], delimiter=delimiter), [])
+
+    header = [h.strip().lower() for h in split(header_line)]
     missing = [c for c in REQUIRED_COLUMNS if c not in header]
     if missing:
         raise InputError(
             path,
             f"column {', '.join(missing)} is missing. Found: {', '.join(header)}. A plate map "
             f"has {','.join(REQUIRED_COLUMNS)}[,replicate][,plate].",
-            place="line 1",
+            place=f"line {header_number}",
         )
     index = {
         name: header.index(name)
@@ -115,7 +123,8 @@ def read_plate_map(path: str | Path, kit: Kit) -> PlateMap:
     roles = ", ".join(r.value for r in WellRole)
     entries: list[MapEntry] = []
     seen: dict[tuple[str, str], int] = {}
-    for number, cells in enumerate(reader, start=2):
+    for number, line in lines[1:]:
+        cells = split(line)
         place = f"line {number}"
         if len(cells) < len(header):
             raise InputError(

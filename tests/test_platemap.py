@@ -59,6 +59,19 @@ def test_bad_plate_maps_name_file_and_line(tmp_path, text, message):
     assert str(info.value).startswith("map.csv")
 
 
+def test_errors_name_the_line_of_the_file_past_comments_and_blank_lines(tmp_path):
+    text = (
+        "# plate map for run 42\n\nwell,sample_id,role,mix\n# controls\nA1,PC,PC,RM1\n\n"
+        "A2,S1,PATIENT,RM1\n"
+    )
+    with pytest.raises(InputError, match=r"line 7: role 'PATIENT'"):
+        _map(tmp_path, text)
+    with pytest.raises(InputError, match=r"line 3: column mix is missing"):
+        _map(tmp_path, "# header follows\n\nwell,sample_id,role\nA1,S1,SAMPLE\n")
+    good = _map(tmp_path, text.replace("PATIENT", "SAMPLE"))
+    assert [e.row for e in good] == [5, 7]
+
+
 def test_plate_column_selects_entries(tmp_path):
     plate_map = _map(
         tmp_path, "well,sample_id,role,mix,plate\nA1,S1,SAMPLE,RM1,run1\nA1,S2,SAMPLE,RM1,run2\n"
