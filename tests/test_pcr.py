@@ -224,17 +224,24 @@ def test_unmapped_empty_and_unknown_dye_rows_are_dropped_with_reasons(tmp_path):
     wells = demo_wells()
     extra = wells[wells["well"] == "A4"].copy()
     extra["well"] = "H12"
+    empty = wells[wells["well"] == "A4"].copy()
+    empty["well"] = "G12"
     sybr = wells[wells["well"] == "A5"].head(1).copy()
     sybr["dye"] = "SYBR"
     import pandas as pd
 
-    plate = plate_from(pd.concat([wells, extra, sybr]))
+    plate = plate_from(pd.concat([wells, extra, empty, sybr]))
     plate_map = tmp_path / "map.csv"
     plate_map.write_text(DEMO_MAP.read_text() + "G12,,EMPTY,\n")
     result = call_pcr([plate], plate_map)
     reasons = {(d.place, d.reason) for d in result.dropped}
     assert ("well H12", "has data but is not in the plate map") in reasons
+    assert ("well G12", "EMPTY in the plate map") in reasons
     assert any("dye SYBR is not a channel" in r for _, r in reasons)
+    # neither well reaches a sample: the calls are the demo's
+    assert [s.calls for s in result.samples] == [
+        s.calls for s in call_pcr([demo_plate()], DEMO_MAP).samples
+    ]
 
 
 # --------------------------------------------------------------------------- replicates
