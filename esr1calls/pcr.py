@@ -41,9 +41,6 @@ __all__ = ["CtTable", "call_pcr", "interpret_run", "merge_plates"]
 
 log = logging.getLogger(__name__)
 
-REPORTABLE_FRACTION = (
-    DEFAULT_MIN_ALLELE_FRACTION  # the kit's claimed LoD is the reportable fraction
-)
 FULL_SENSITIVITY_COPIES = 1500.0  # genome copies at ct_full_sensitivity (kit calibration claim)
 RUN_REASON_ORDER = (
     Reason.MISSING_CONTROL,
@@ -262,15 +259,24 @@ def evaluate_reference(cts: Sequence[float | None], kit: Kit) -> ReferenceOutcom
             action=f"re-extract with more input: reference Ct {ct:.2f} > "
             f"{kit.ref_ct_max.value:g} (too little DNA)",
         )
-    low_input = ct > kit.ref_ct_full_sensitivity.value
-    lod = min(1.0, REPORTABLE_FRACTION * FULL_SENSITIVITY_COPIES / copies) if low_input else None
-    action = None
-    if low_input:
-        action = (
-            f"input ~{copies:,.0f} genome copies: 0.2 % cannot be excluded (achievable LoD "
-            f"~{lod:.2%}); re-extract with more plasma or test by NGS"
-        )
-    return replace(base, low_input=low_input, lod95=lod, action=action)
+    # 0.2 % needs ~1,500 genome copies in the reaction. Without a standard curve the copies are
+    # derived from ct_full_sensitivity, so the two tests agree; with one, the curve may put fewer
+    # copies below that Ct, and either shortfall is low input.
+    full_sensitivity = kit.ref_ct_full_sensitivity.value
+    low_input = ct > full_sensitivity or copies < FULL_SENSITIVITY_COPIES
+    if not low_input:
+        return base
+    lod = min(1.0, max(1.0, FULL_SENSITIVITY_COPIES / copies) * DEFAULT_MIN_ALLELE_FRACTION)
+    shortfall = (
+        f"input ~{copies:,.0f} genome copies"
+        if copies < FULL_SENSITIVITY_COPIES
+        else f"reference Ct {ct:.2f} > {full_sensitivity:g}, the kit's full-sensitivity Ct"
+    )
+    action = (
+        f"{shortfall}: 0.2 % cannot be excluded (achievable LoD ~{lod:.2%}); "
+        "re-extract with more plasma or test by NGS"
+    )
+    return replace(base, low_input=True, lod95=lod, action=action)
 
 
 _MISSING_WELL_ACTION = "a well is missing from the export: check the plate map and the export"
@@ -550,7 +556,7 @@ def interpret_sample(
         "low_input": reference.low_input,
         "achieved_lod95": reference.lod95
         if reference.low_input
-        else (None if reference.ct is None or reference.invalid else REPORTABLE_FRACTION),
+        else (None if reference.ct is None or reference.invalid else DEFAULT_MIN_ALLELE_FRACTION),
         "run_invalid_reasons": [r.value for r in run_reasons],
     }
     return SampleReport(
@@ -592,7 +598,7 @@ def _finish_draft(draft: _Draft, reference: ReferenceOutcome, kit: Kit) -> None:
             draft.reasons.insert(0, Reason.REPLICATE_DISCORDANT)
             draft.action = "re-test: the reference replicates disagree"
         else:
-            draft.lod95 = REPORTABLE_FRACTION
+            draft.lod95 = DEFAULT_MIN_ALLELE_FRACTION
     if draft.status is CallStatus.DETECTED and draft.delta_ct is not None:
         fraction, interval, method = estimate_fraction(
             draft.delta_ct, assay, reference.genome_copies
@@ -843,7 +849,7 @@ def call_pcr(
         dropped=tuple(dropped),
         panel=panel.describe(),
         kit=kit.describe(),
-        thresholds={"reportable_fraction": REPORTABLE_FRACTION, **kit.thresholds()},
+        thresholds={"reportable_fraction": DEFAULT_MIN_ALLELE_FRACTION, **kit.thresholds()},
         notices=notices,
         plates=tuple(layouts),
     )

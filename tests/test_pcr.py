@@ -320,6 +320,39 @@ def test_overload_policy_invalidate_positives_only():
     assert calls["E380Q"].status is CallStatus.NOT_DETECTED
 
 
+def _kit_with_curve(slope, intercept):
+    text = (
+        TESTDATA.parent / "esr1calls" / "data" / "kits" / "esr1-11-arms-example.toml"
+    ).read_text()
+    curve = f"[reference.standard_curve]\nslope = {slope}\nintercept = {intercept}\n\n"
+    return parse_kit(
+        text.replace("[internal_control]", curve + "[internal_control]").encode(), "k.toml"
+    )
+
+
+def test_standard_curve_below_1500_copies_is_low_input_even_under_ct_full_sensitivity():
+    # Ct 26.1 (S1) is under ct_full_sensitivity 28.5, but this curve puts it at ~959 copies
+    kit = _kit_with_curve(-3.32, 36.0)
+    outcome = evaluate_reference([26.1], kit)
+    assert outcome.low_input and round(outcome.genome_copies) == 959
+    assert outcome.lod95 == pytest.approx(0.002 * 1500 / outcome.genome_copies)
+    assert "input ~959 genome copies" in outcome.action
+    report, calls = calls_of(call_pcr([demo_plate()], DEMO_MAP, kit=kit), "S1")
+    assert report.status is SampleStatus.INDETERMINATE  # NEGATIVE with the default kit
+    assert all(c.status is CallStatus.INDETERMINATE for c in calls.values())
+    assert all(c.reasons[0] is Reason.LOW_INPUT for c in calls.values())
+    # enough copies on the curve: the 0.2 % claim holds
+    assert not evaluate_reference([26.1], _kit_with_curve(-3.32, 38.0)).low_input
+
+
+def test_standard_curve_with_copies_to_spare_still_honours_ct_full_sensitivity():
+    kit = _kit_with_curve(-3.32, 40.0)  # Ct 29.0 -> ~2,040 copies, but above 28.5
+    outcome = evaluate_reference([29.0], kit)
+    assert outcome.low_input and outcome.genome_copies > 1500
+    assert outcome.lod95 == 0.002  # never better than the kit's claim
+    assert "reference Ct 29.00 > 28.5" in outcome.action
+
+
 IN_WELL_KIT = b"""
 [kit]
 id = "in-well-test"
