@@ -289,6 +289,7 @@ class TargetOutcome:
     reasons: tuple[Reason, ...] = ()
     delta_ct: float | None = None
     action: str | None = None
+    lod95: float | None = None  # set when this well's own input limits the LoD (in_well mode)
 
 
 def call_target(
@@ -509,25 +510,22 @@ def interpret_sample(
             draft.action = reference.action
             continue
         assert reference.ct is not None
-        outcomes = []
-        for entry, ct, ic in zip(wells, cts, ics, strict=True):
-            ref_ct = reference.ct
-            if kit.reference_mode == "in_well":
-                own = table.get(entry.well, kit.reference_channel)
-                ref_ct = own if own is not None and not math.isnan(own) else math.nan
-            if math.isnan(ref_ct):
-                outcomes.append(
-                    TargetOutcome(
-                        CallStatus.INVALID,
-                        (Reason.REF_NO_AMP,),
-                        action="repeat: no reference Ct in this well",
-                    )
-                )
-                continue
-            outcomes.append(call_target(ct, ref_ct, ic, assay, kit))
+        if kit.reference_mode == "in_well":
+            own_cts = [table.get(e.well, kit.reference_channel) for e in wells]
+            draft.ct_reference = _mean(own_cts)
+            outcomes = [
+                _call_in_well(entry.well, ct, own, ic, assay, kit)
+                for entry, ct, own, ic in zip(wells, cts, own_cts, ics, strict=True)
+            ]
+        else:
+            outcomes = [
+                call_target(ct, reference.ct, ic, assay, kit)
+                for ct, ic in zip(cts, ics, strict=True)
+            ]
         outcome = _combine_replicates(outcomes, assay, kit)
         draft.status, draft.reasons = outcome.status, list(outcome.reasons)
         draft.delta_ct, draft.action = outcome.delta_ct, outcome.action
+        draft.lod95 = outcome.lod95
     _apply_groups(drafts, kit)
     if _overload_tolerated(reference, kit):
         # overload raises the false-positive risk (wild-type leakage), not the false-negative one
@@ -568,6 +566,40 @@ def interpret_sample(
         source=", ".join(table.sources),
         details=details,
     )
+
+
+def _call_in_well(
+    well: str,
+    ct_mutation: float | None,
+    ct_reference: float | None,
+    ct_ic: float | None,
+    assay: AssaySettings,
+    kit: Kit,
+) -> TargetOutcome:
+    """Level 3 for one well of an in_well kit: the well's own reference channel passes the
+    reference window before its delta-Ct counts, since the sample's mean can hide one well with
+    too little (or no) DNA; a negative in a well under full sensitivity is LOW_INPUT."""
+    own = evaluate_reference([ct_reference], kit)
+    if own.invalid and not _overload_tolerated(own, kit):
+        return TargetOutcome(
+            CallStatus.INVALID, (own.invalid,), action=f"well {well}: {own.action}"
+        )
+    assert own.ct is not None
+    outcome = call_target(ct_mutation, own.ct, ct_ic, assay, kit)
+    if own.invalid and outcome.status is not CallStatus.NOT_DETECTED:
+        # overload tolerated for negatives only: wild-type leakage can fake a positive
+        return TargetOutcome(
+            CallStatus.INVALID, (own.invalid,), outcome.delta_ct, f"well {well}: {own.action}"
+        )
+    if own.low_input and outcome.status is CallStatus.NOT_DETECTED:
+        return TargetOutcome(
+            CallStatus.INDETERMINATE,
+            (Reason.LOW_INPUT, *outcome.reasons),
+            outcome.delta_ct,
+            action=f"well {well}: {own.action}",
+            lod95=own.lod95,
+        )
+    return outcome
 
 
 def _overload_tolerated(reference: ReferenceOutcome, kit: Kit) -> bool:

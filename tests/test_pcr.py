@@ -387,28 +387,59 @@ max_ct_allowed = 40.0
 """
 
 
-def test_in_well_reference_mode(tmp_path):
+def _in_well_s1(tmp_path, a3, b3):
+    """S1 of a two-mix in_well kit: a3/b3 are (FAM, VIC=REF, CY5=IC) Cts of its M1/M2 wells."""
     import pandas as pd
 
     rows = []
     for well, role_cts in {
         "A1": (28.0, 26.0, 30.0), "A2": (NAN, NAN, 30.0),  # PC M1, NTC M1
         "B1": (28.0, 26.0, 30.0), "B2": (NAN, NAN, 30.0),  # PC M2, NTC M2
-        "A3": (32.0, 26.0, 30.0), "B3": (NAN, 26.5, 30.0),  # S1: D538G dCt 6; Y537S no Ct
+        "A3": a3, "B3": b3,
     }.items():  # fmt: skip
         for dye, ct in zip(("FAM", "VIC", "CY5"), role_cts, strict=True):
-            rows.append({"well": well, "sample_name": "", "target_name": "", "dye": dye, "ct": ct,
-                         "flags": "", "source_row": len(rows) + 2})  # fmt: skip
+            if ct is not None:  # None: the export has no row for that dye
+                rows.append({"well": well, "sample_name": "", "target_name": "", "dye": dye,
+                             "ct": ct, "flags": "", "source_row": len(rows) + 2})  # fmt: skip
     plate_map = tmp_path / "map.csv"
     plate_map.write_text("well,sample_id,role,mix\nA1,PC,PC,M1\nB1,PC,PC,M2\nA2,NTC,NTC,M1\n"
                          "B2,NTC,NTC,M2\nA3,S1,SAMPLE,M1\nB3,S1,SAMPLE,M2\n")  # fmt: skip
     kit = parse_kit(IN_WELL_KIT, "in_well.toml")
     result = call_pcr([plate_from(pd.DataFrame(rows))], plate_map, kit=kit,
                       panel=load_panel("default", ["D538G", "Y537S"]))  # fmt: skip
-    _, calls = calls_of(result, "S1")
-    assert calls["D538G"].status is CallStatus.DETECTED and calls["D538G"].delta_ct == 6.0
-    assert calls["Y537S"].status is CallStatus.NOT_DETECTED
     assert all(q.passed for q in result.run_qc)
+    return calls_of(result, "S1")
+
+
+def test_in_well_reference_mode(tmp_path):
+    # S1: D538G dCt 6 against its own well's reference; Y537S no Ct
+    _, calls = _in_well_s1(tmp_path, (32.0, 26.0, 30.0), (NAN, 26.5, 30.0))
+    assert calls["D538G"].status is CallStatus.DETECTED and calls["D538G"].delta_ct == 6.0
+    assert calls["D538G"].ct_reference == 26.0  # the well's own, not the sample's mean
+    assert calls["Y537S"].status is CallStatus.NOT_DETECTED
+
+
+@pytest.mark.parametrize(
+    "references, d538g, y537s",
+    [
+        # mean 28.5 with SD 0.42 passes the sample's checks; A3 alone is over 28.5
+        ((28.8, 28.2), (CallStatus.INDETERMINATE, Reason.LOW_INPUT), CallStatus.NOT_DETECTED),
+        # mean 32.0 passes; A3 is over ct_max 32: too little DNA in that well
+        ((32.3, 31.7), (CallStatus.INVALID, Reason.REF_CT_HIGH), CallStatus.INDETERMINATE),
+        ((NAN, 24.0), (CallStatus.INVALID, Reason.REF_NO_AMP), CallStatus.INDETERMINATE),
+        ((None, 24.0), (CallStatus.INVALID, Reason.MISSING_WELL), CallStatus.NOT_DETECTED),
+    ],
+)
+def test_in_well_each_well_passes_the_reference_window(tmp_path, references, d538g, y537s):
+    a3, b3 = ((NAN, ref, 30.0) for ref in references)  # no mutation Ct in either well
+    _, calls = _in_well_s1(tmp_path, a3, b3)
+    assert (calls["D538G"].status, calls["D538G"].reasons[0]) == d538g
+    assert calls["D538G"].action.startswith("well A3: ")
+    assert calls["Y537S"].status is y537s
+    if d538g[1] is Reason.LOW_INPUT:
+        # the well's own ~1,220 copies set its LoD: 0.2 % x A^(28.8 - 28.5), A = 2 (kit default)
+        assert calls["D538G"].lod95 == pytest.approx(0.002 * 2**0.3)
+        assert calls["Y537S"].lod95 == 0.002
 
 
 # --------------------------------------------------------------------------- boundaries
