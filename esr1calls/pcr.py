@@ -75,10 +75,6 @@ def _amplified(ct: float | None, ct_max: float) -> bool:
     return ct is not None and not math.isnan(ct) and ct <= ct_max
 
 
-def _fmt(ct: float | None) -> str:
-    return "no data" if ct is None else ("no Ct" if math.isnan(ct) else f"{ct:.2f}")
-
-
 def _clean(ct: float | None) -> float | None:
     return None if ct is None or math.isnan(ct) else ct
 
@@ -93,19 +89,16 @@ def evaluate_run_controls(
     run = table.run_id
 
     def add(
-        check: str, subject: str, value: float | None, expected: str, ok: bool, reason: Reason
+        check: str,
+        subject: str,
+        value: float | str | None,
+        expected: str,
+        ok: bool,
+        reason: Reason,
     ) -> None:
-        checks.append(
-            QcCheck(
-                run,
-                check,
-                subject,
-                _clean(value) if value is not None else None,
-                expected,
-                ok,
-                None if ok else reason,
-            )
-        )
+        """One check; a NaN Ct is recorded as None, a missing control's value says why."""
+        shown = _clean(value) if isinstance(value, float) else value
+        checks.append(QcCheck(run, check, subject, shown, expected, ok, None if ok else reason))
 
     for mix, channels in kit.mixes.items():
         for role in (WellRole.PC, WellRole.NTC):
@@ -113,8 +106,7 @@ def evaluate_run_controls(
             present = [e for e in wells if table.has_well(e.well)]
             if not present:
                 why = "not in the plate map" if not wells else f"well {wells[0].well} not in export"
-                add(role.value, f"mix {mix}", None, "a control well", False, Reason.MISSING_CONTROL)
-                checks[-1] = replace(checks[-1], value=why)
+                add(role.value, f"mix {mix}", why, "a control well", False, Reason.MISSING_CONTROL)
                 continue
             for entry in present:
                 for channel, target in channels.items():
@@ -266,7 +258,8 @@ def evaluate_reference(cts: Sequence[float | None], kit: Kit) -> ReferenceOutcom
     low_input = ct > full_sensitivity or copies < FULL_SENSITIVITY_COPIES
     if not low_input:
         return base
-    lod = min(1.0, max(1.0, FULL_SENSITIVITY_COPIES / copies) * DEFAULT_MIN_ALLELE_FRACTION)
+    fraction = DEFAULT_MIN_ALLELE_FRACTION
+    lod = min(1.0, max(fraction, fraction * FULL_SENSITIVITY_COPIES / copies))
     shortfall = (
         f"input ~{copies:,.0f} genome copies"
         if copies < FULL_SENSITIVITY_COPIES
