@@ -11,7 +11,7 @@ import hashlib
 import io
 import json
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
@@ -22,6 +22,7 @@ from .model import Build
 from .transcript import (
     ACCESSION,
     ONE_LETTER,
+    PROTEIN_ACCESSION,
     OutsideCdsError,
     ProteinChange,
     effect_of_cds_edit,
@@ -98,10 +99,6 @@ class Hotspot:
         start = self.pos(build)
         return start, start + len(self.ref) - 1
 
-    def matches(self, changes: Iterable[ProteinChange]) -> bool:
-        """True when a set of protein changes contains this hotspot's change."""
-        return self.change in tuple(changes)
-
 
 @dataclass(frozen=True)
 class Panel:
@@ -131,10 +128,6 @@ class Panel:
     def names(self) -> tuple[str, ...]:
         return tuple(h.name for h in self.hotspots)
 
-    def matching(self, changes: Sequence[ProteinChange]) -> tuple[Hotspot, ...]:
-        """Hotspots whose protein change is among ``changes`` (codon-effect matching)."""
-        return tuple(h for h in self.hotspots if h.change in changes)
-
     def describe(self) -> dict[str, object]:
         return {"name": self.name, "version": self.version, "sha256": self.sha256,
                 "hotspots": list(self.names)}  # fmt: skip
@@ -152,7 +145,7 @@ def parse_hgvs_c(text: str) -> tuple[int, int, str]:
     """(c_start, c_end, replacement) for a substitution, deletion, delins, dup or ins."""
     match = _HGVS_C.match(text)
     if not match:
-        raise ValueError(f"cannot read HGVS c. {text!r} (expected e.g. NM_000125.4:c.1613A>G)")
+        raise ValueError(f"cannot read HGVS c. {text!r} (expected e.g. {ACCESSION}:c.1613A>G)")
     if match["acc"] and match["acc"].split(".")[0] != ACCESSION.split(".")[0]:
         raise ValueError(f"HGVS {text!r} is not on {ACCESSION}")
     start = int(match["start"])
@@ -378,9 +371,9 @@ def export_panel(panel: Panel, build: Build, fmt: str, chrom: str | None = None)
             f"##source=esr1calls panel {panel.name} version {panel.version}",
             f"##reference={build.value}",
             vcf_contig_line(build, chrom),
-            '##INFO=<ID=HOTSPOT,Number=A,Type=String,Description="ESR1 hotspot (NM_000125.4)">',
-            '##INFO=<ID=HGVSC,Number=A,Type=String,Description="HGVS c. on NM_000125.4">',
-            '##INFO=<ID=HGVSP,Number=A,Type=String,Description="HGVS p. on NP_000116.2">',
+            f'##INFO=<ID=HOTSPOT,Number=A,Type=String,Description="ESR1 hotspot ({ACCESSION})">',
+            f'##INFO=<ID=HGVSC,Number=A,Type=String,Description="HGVS c. on {ACCESSION}">',
+            f'##INFO=<ID=HGVSP,Number=A,Type=String,Description="HGVS p. on {PROTEIN_ACCESSION}">',
             "#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO",
         ]
         records: list[str] = []

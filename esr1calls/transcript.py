@@ -156,10 +156,6 @@ class Transcript:
                 return exon.c_start + (pos - start)
         return None
 
-    def genomic_span(self, build: Build) -> tuple[int, int]:
-        """First and last genomic position of the CDS (introns included)."""
-        return self.exons[0].genomic_start(build), self.exons[-1].genomic_end(build)
-
 
 @cache
 def transcript() -> Transcript:

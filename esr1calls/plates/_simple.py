@@ -27,8 +27,6 @@ from ._table import (
     missing_column,
     norm_header,
     parse_ct,
-    parse_number,
-    parse_tube,
     parse_well,
 )
 
@@ -45,12 +43,10 @@ class TableSpec:
     sample: tuple[str, ...] = ()
     target: tuple[str, ...] = ()
     omit: tuple[str, ...] = ()
-    threshold: tuple[str, ...] = ()
     empty_ct_is_no_amp: bool = False  # blank Ct: "no amplification" (True) or "not analysed"
     no_amp_words: str = "a no-amplification token"  # for error messages
     ct_display: str = "Ct"  # the column name shown when it is missing
     fix: str = "Export the results table, or pass --format."
-    tubes: bool = False  # wells are rotor positions, kept as numbers
     metadata_keys: dict[str, tuple[str, ...]] = field(default_factory=dict)
     run_id_keys: tuple[str, ...] = ()
     sheets: tuple[str, ...] = ()
@@ -105,7 +101,6 @@ def read_grid(path: Path, spec: TableSpec, source: Source, grid: Grid, header_in
     col_sample = find_column(header, spec.sample)
     col_target = find_column(header, spec.target)
     col_omit = find_column(header, spec.omit)
-    col_threshold = find_column(header, spec.threshold)
 
     end = len(grid.rows)
     for index in range(header_index + 1, len(grid.rows)):
@@ -125,7 +120,6 @@ def read_grid(path: Path, spec: TableSpec, source: Source, grid: Grid, header_in
                 builder.drop(f"sheet {sheet.name!r}", "sheet not used: not the results table")
 
     decimal_comma = infer_decimal_comma(r.get(col_ct) for r in rows)
-    thresholds: dict[str, set[float]] = {}
     for row in rows:
         place = grid.place(row.number)
         well_text, ct_text = row.get(col_well), row.get(col_ct)
@@ -141,7 +135,7 @@ def read_grid(path: Path, spec: TableSpec, source: Source, grid: Grid, header_in
                 place=place,
             )
         try:
-            well = parse_tube(well_text) if spec.tubes else parse_well(well_text)
+            well = parse_well(well_text)
         except WellError as exc:
             raise PlateFormatError(path, str(exc), place=place) from exc
         if not ct_text and not spec.empty_ct_is_no_amp:
@@ -170,15 +164,8 @@ def read_grid(path: Path, spec: TableSpec, source: Source, grid: Grid, header_in
             target_name=target,
             flags=flags,
         )
-        threshold = parse_number(row.get(col_threshold), decimal_comma=decimal_comma)
-        if threshold is not None:
-            thresholds.setdefault(dye.upper(), set()).add(threshold)
 
     metadata = _metadata(spec, pairs)
-    if thresholds:
-        metadata["thresholds"] = {
-            k: (sorted(v)[0] if len(v) == 1 else sorted(v)) for k, v in thresholds.items()
-        }
     metadata["encoding"] = source.encoding
     if grid.delimiter:
         metadata["delimiter"] = grid.delimiter

@@ -69,10 +69,6 @@ def find_column(header: Sequence[str], names: Iterable[str]) -> int | None:
     return None
 
 
-def has_ct_column(header: Sequence[str]) -> bool:
-    return find_column(header, CT_NAMES) is not None
-
-
 def missing_column(
     path: Path, place: str, wanted: str, raw_header: Sequence[str], fix: str
 ) -> PlateFormatError:
