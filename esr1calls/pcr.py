@@ -863,7 +863,13 @@ def call_pcr(
             "failed" if any(not c.passed for c in run_checks) else "passed",
         )
     notices = (PLACEHOLDER_NOTICE.format(kit=kit.id),) if kit.placeholder else ()
-    inputs = [input_file(p.path, f"plate export ({p.format})") for p in plates if p.path.is_file()]
+    inputs = [
+        InputFile(str(p.path), p.sha256, f"plate export ({p.format})")
+        if p.sha256
+        else input_file(p.path, f"plate export ({p.format})")
+        for p in plates
+        if p.sha256 or p.path.is_file()
+    ]
     inputs += [InputFile(str(m.path), m.sha256, "plate map") for m in maps]
     if Path(kit.path).is_file():
         inputs.append(InputFile(kit.path, kit.sha256, "kit definition"))

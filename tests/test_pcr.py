@@ -590,3 +590,23 @@ def test_scenario_plates_match_golden(scenario, tmp_path):
     result = call_pcr(plates, plate_map)
     assert_golden(render_samples_tsv(result.samples), EXPECTED / f"{scenario}.samples.tsv")
     assert_golden(render_calls_tsv(result.samples), EXPECTED / f"{scenario}.calls.tsv")
+
+
+# --------------------------------------------------------------------------- provenance
+def test_the_export_hash_is_of_the_bytes_interpreted(tmp_path):
+    import hashlib
+    import shutil
+
+    from esr1calls.plates import read_plate
+
+    export = tmp_path / "plate.tsv"
+    shutil.copy(TESTDATA / "plates" / "esr1_demo_plate.tsv", export)
+    read_digest = hashlib.sha256(export.read_bytes()).hexdigest()
+    plate = read_plate(export)
+    assert plate.sha256 == read_digest
+    # the export is rewritten after it was read (an instrument still saving, a copy in progress)
+    export.write_bytes(export.read_bytes() + b"\n")
+    result = call_pcr([plate], DEMO_MAP)
+    recorded = next(i for i in result.inputs if i.path == str(export))
+    assert recorded.sha256 == read_digest
+    assert recorded.format == "plate export (generic)"

@@ -17,7 +17,7 @@ Contract (what ``pcr.py`` relies on):
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +38,7 @@ class Plate:
     wells: pd.DataFrame  # columns WELL_COLUMNS
     metadata: Mapping[str, Any] = field(default_factory=dict)  # instrument, serial, date, ...
     dropped: tuple[Dropped, ...] = ()
+    sha256: str = ""  # of the bytes read (set by read_plate); "" for a Plate built in memory
 
 
 # ---------------------------------------------------------------------------------------------
@@ -74,7 +75,7 @@ from . import (  # noqa: E402
     sds7900,
     slan,
 )
-from ._source import head_text  # noqa: E402
+from ._source import digest_of_last_read, head_text  # noqa: E402
 
 # Most specific first: the generic long table would also accept several vendors' files.
 READERS: dict[PlateFormat, PlateReader] = {
@@ -142,7 +143,7 @@ def read_plate(path: str | Path, fmt: PlateFormat | str | None = None) -> Plate:
             path, _forced_format_hint(path, chosen, exc.detail), place=exc.place
         ) from exc
     _check_contract(plate)
-    return plate
+    return replace(plate, sha256=digest_of_last_read(path))
 
 
 def _forced_format_hint(path: Path, forced: PlateFormat, detail: str) -> str:

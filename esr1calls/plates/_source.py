@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import hashlib
 import io
 import re
 import zipfile
@@ -145,6 +146,15 @@ def guess_delimiter(line: str) -> str:
 # bytes
 
 
+_DIGESTS: dict[Path, str] = {}
+
+
+def digest_of_last_read(path: Path) -> str:
+    """The sha256 of the bytes :func:`read_bytes` last returned for ``path``: the provenance
+    hash is of what was interpreted, even if the file changed on disk since."""
+    return _DIGESTS[path]
+
+
 def read_bytes(path: Path) -> bytes:
     """The whole file, refusing missing, unreadable, empty and oversized files."""
     try:
@@ -166,6 +176,7 @@ def read_bytes(path: Path) -> bytes:
         raise PlateFormatError(
             path, "the file is empty; export the results table again", place="row 1"
         )
+    _DIGESTS[path] = hashlib.sha256(data).hexdigest()
     return data
 
 
