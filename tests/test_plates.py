@@ -356,12 +356,25 @@ def test_quantstudio_index_and_position_must_agree(tmp_path: Path) -> None:
         read_plate(path)
 
 
-def test_truncated_text_row_is_an_error(tmp_path: Path) -> None:
-    lines = demo_text("quantstudio/esr1_demo_quantstudio.txt").splitlines()
-    cut = "\t".join(lines[30].split("\t")[:6])
-    path = tmp_path / "qs.txt"
-    path.write_text("\n".join([*lines[:30], cut]) + "\n", encoding="utf-8")
-    with pytest.raises(PlateFormatError, match="row 31: the row stops after 6 of 21 columns"):
+@pytest.mark.parametrize(
+    "name, delimiter, line, keep, message",
+    [
+        ("quantstudio/esr1_demo_quantstudio.txt", "\t", 31, 6,
+         'after 6 of 21 columns, before "CT"'),
+        ("cfx/esr1_demo_cfx - Quantification Cq Results.csv", ",", 205, 4,
+         'after 4 of 16 columns, before "Cq"'),
+        ("lightcycler480/esr1_demo_lc480_fam_465-510.txt", "\t", 62, 3,
+         'after 3 of 8 columns, before "Cp"'),
+        ("rotorgene/esr1_demo_rotorgene.csv", ";", 27, 4, 'after 4 of 14 columns, before "Ct"'),
+    ],
+)  # fmt: skip
+def test_truncated_text_row_is_an_error(tmp_path, name, delimiter, line, keep, message):
+    """Every text family: a row cut before its Ct column is an error, never a dropped well."""
+    lines = demo_text(name).splitlines()
+    lines[line - 1] = delimiter.join(lines[line - 1].split(delimiter)[:keep])
+    path = tmp_path / Path(name).name
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    with pytest.raises(PlateFormatError, match=f"row {line}: the row stops {message}; the file"):
         read_plate(path)
 
 

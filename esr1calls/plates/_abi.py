@@ -20,10 +20,8 @@ from . import Plate
 from ._source import SHEET_MARK, Grid, Row, TextSource, WorkbookSource, load_source
 from ._table import (
     CT_NAMES,
-    CtCellError,
     PlateBuilder,
     WellError,
-    ct_error,
     find_column,
     find_header,
     flag_token,
@@ -34,9 +32,10 @@ from ._table import (
     meaningful,
     missing_column,
     norm_header,
-    parse_ct,
     parse_number,
     parse_well,
+    read_ct,
+    truncated_row,
 )
 
 _FLAG_NAME = re.compile(r"[A-Z][A-Z0-9]{2,11}")
@@ -198,13 +197,7 @@ def read_abi(path: Path, fmt: str, label: str) -> Plate:
             builder.drop(place, f"well {position or '?'}: not set up (no sample, target or Ct)")
             continue
         if len(row.cells) <= columns.ct:
-            raise PlateFormatError(
-                path,
-                f"the row stops after {len(row.cells)} of {len(header_row.cells)} columns, "
-                f'before "{header_row.cells[columns.ct].strip()}"; the file looks truncated: '
-                "export it again",
-                place=place,
-            )
+            raise truncated_row(path, place, len(row.cells), header_row.cells, columns.ct)
         try:
             well = parse_well(position, layout)
             _check_index(row, columns, well, layout)
@@ -217,12 +210,10 @@ def read_abi(path: Path, fmt: str, label: str) -> Plate:
                 "no amplification is written Undetermined",
             )
             continue
-        try:
-            ct = parse_ct(ct_text, decimal_comma=decimal_comma)
-        except CtCellError as exc:
-            raise ct_error(
-                path, place, header_row.cells[columns.ct].strip(), exc, "Undetermined"
-            ) from exc
+        column = header_row.cells[columns.ct].strip()
+        ct = read_ct(
+            path, place, ct_text, column, decimal_comma=decimal_comma, tokens="Undetermined"
+        )
         builder.add(
             well=well,
             dye=dye,

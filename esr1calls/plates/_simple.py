@@ -14,10 +14,8 @@ from ..errors import PlateFormatError
 from . import Plate
 from ._source import Grid, Row, Source, WorkbookSource, load_source
 from ._table import (
-    CtCellError,
     PlateBuilder,
     WellError,
-    ct_error,
     find_column,
     find_header,
     infer_decimal_comma,
@@ -26,8 +24,9 @@ from ._table import (
     meaningful,
     missing_column,
     norm_header,
-    parse_ct,
     parse_well,
+    read_ct,
+    truncated_row,
 )
 
 
@@ -128,12 +127,7 @@ def read_grid(path: Path, spec: TableSpec, source: Source, grid: Grid, header_in
             builder.drop(place, f"well {well_text or '?'}: not set up (no sample, target or Ct)")
             continue
         if len(row.cells) <= col_ct:
-            raise PlateFormatError(
-                path,
-                f"the row stops after {len(row.cells)} of {len(raw)} columns, before "
-                f'"{raw[col_ct]}"; the file looks truncated: export it again',
-                place=place,
-            )
+            raise truncated_row(path, place, len(row.cells), raw, col_ct)
         try:
             well = parse_well(well_text)
         except WellError as exc:
@@ -145,10 +139,9 @@ def read_grid(path: Path, spec: TableSpec, source: Source, grid: Grid, header_in
                 f"is written {spec.no_amp_words}",
             )
             continue
-        try:
-            ct = parse_ct(ct_text, decimal_comma=decimal_comma) if ct_text else float("nan")
-        except CtCellError as exc:
-            raise ct_error(path, place, raw[col_ct], exc, spec.no_amp_words) from exc
+        ct = read_ct(
+            path, place, ct_text, raw[col_ct], decimal_comma=decimal_comma, tokens=spec.no_amp_words
+        )
         flags = []
         if col_omit is not None and is_true(row.get(col_omit)):
             flags.append("OMITTED")

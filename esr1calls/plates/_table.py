@@ -357,6 +357,31 @@ class PlateBuilder:
         )
 
 
+def truncated_row(
+    path: Path, place: str, found: int, header: Sequence[str], column: int
+) -> PlateFormatError:
+    """The error for a row that ends before the Ct column."""
+    return PlateFormatError(
+        path,
+        f"the row stops after {found} of {len(header)} columns, before "
+        f'"{header[column].strip()}"; the file looks truncated: export it again',
+        place=place,
+    )
+
+
+def read_ct(
+    path: Path, place: str, text: str, column: str, *, decimal_comma: bool, tokens: str
+) -> float:
+    """A Ct cell as a number; NaN for no amplification (a token, or an empty cell where the
+    reader has decided an empty cell means that). An unreadable cell is a PlateFormatError."""
+    if not text:
+        return float("nan")
+    try:
+        return parse_ct(text, decimal_comma=decimal_comma)
+    except CtCellError as exc:
+        raise ct_error(path, place, column, exc, tokens) from exc
+
+
 def ct_error(path: Path, place: str, column: str, exc: ValueError, tokens: str) -> PlateFormatError:
     """The error for a Ct cell that cannot be read."""
     return PlateFormatError(

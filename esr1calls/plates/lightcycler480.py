@@ -18,18 +18,17 @@ from ..errors import PlateFormatError
 from . import Plate
 from ._source import TextSource, load_source, split_line
 from ._table import (
-    CtCellError,
     PlateBuilder,
     WellError,
-    ct_error,
     find_column,
     flag_token,
     infer_decimal_comma,
     is_true,
     missing_column,
     norm_header,
-    parse_ct,
     parse_well,
+    read_ct,
+    truncated_row,
 )
 
 FORMAT_ID = "lightcycler480"
@@ -135,21 +134,19 @@ def _read_block(
             return cells[column].strip() if column is not None and column < len(cells) else ""
 
         if len(cells) <= col_cp:
-            raise PlateFormatError(
-                path,
-                f'the row stops after {len(cells)} of {len(raw)} columns, before "Cp"; '
-                "the file looks truncated: export it again",
-                place=place,
-            )
+            raise truncated_row(path, place, len(cells), raw, col_cp)
         try:
             well = parse_well(cell(col_pos))
         except WellError as exc:
             raise PlateFormatError(path, str(exc), place=place) from exc
-        cp = cell(col_cp)
-        try:
-            ct = parse_ct(cp, decimal_comma=decimal_comma) if cp else float("nan")
-        except CtCellError as exc:
-            raise ct_error(path, place, raw[col_cp], exc, "an empty cell") from exc
+        ct = read_ct(
+            path,
+            place,
+            cell(col_cp),
+            raw[col_cp],
+            decimal_comma=decimal_comma,
+            tokens="an empty cell",
+        )
         flags = []
         include = cell(columns["include"])
         if include and not is_true(include):

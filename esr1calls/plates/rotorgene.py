@@ -20,10 +20,8 @@ from . import Plate
 from ._source import Grid, Row, load_source
 from ._table import (
     CT_NAMES,
-    CtCellError,
     PlateBuilder,
     WellError,
-    ct_error,
     find_column,
     find_header,
     flag_token,
@@ -32,9 +30,10 @@ from ._table import (
     meaningful,
     missing_column,
     norm_header,
-    parse_ct,
     parse_number,
     parse_tube,
+    read_ct,
+    truncated_row,
 )
 
 FORMAT_ID = "rotorgene"
@@ -189,20 +188,14 @@ def _read_block(
             builder.drop(place, f"tube {row.get(col_no) or '?'}: empty position")
             continue
         if len(row.cells) <= col_ct:
-            raise PlateFormatError(
-                path,
-                f"the row stops after {len(row.cells)} of {len(raw)} columns, before "
-                '"Ct"; the file looks truncated: export it again',
-                place=place,
-            )
+            raise truncated_row(path, place, len(row.cells), raw, col_ct)
         try:
             tube = parse_tube(row.get(col_no))
         except WellError as exc:
             raise PlateFormatError(path, str(exc), place=place) from exc
-        try:
-            ct = parse_ct(ct_text, decimal_comma=decimal_comma) if ct_text else float("nan")
-        except CtCellError as exc:
-            raise ct_error(path, place, raw[col_ct], exc, "an empty cell") from exc
+        ct = read_ct(
+            path, place, ct_text, raw[col_ct], decimal_comma=decimal_comma, tokens="an empty cell"
+        )
         comment = row.get(col_comment)
         builder.add(
             well=tube,
