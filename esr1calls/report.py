@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import math
 import os
 import tempfile
@@ -26,6 +27,8 @@ from .document import detected_hotspots
 from .errors import Esr1CallsError
 from .model import Build, Call, CallStatus, InputFile, RunResult, SampleReport
 from .provenance import tool_info, utc_now
+
+log = logging.getLogger(__name__)
 
 __all__ = [
     "CALL_COLUMNS",
@@ -96,6 +99,7 @@ MULTIQC_TABLE, MULTIQC_GENERAL_STATS = (
     "esr1calls_general_stats_mqc.json",
 )
 FHIR_BUNDLE, DETECTED_VCF = "calls.fhir.json", "detected.vcf"
+OPTIONAL_REPORTS = (MULTIQC_TABLE, MULTIQC_GENERAL_STATS, FHIR_BUNDLE, DETECTED_VCF)
 
 
 @dataclass(frozen=True)
@@ -388,8 +392,34 @@ def render_files(document: Mapping[str, Any], options: ReportOptions) -> dict[st
 def write_document(
     document: Mapping[str, Any], outdir: str | Path, options: ReportOptions
 ) -> list[Path]:
-    """Render every report of a calls.json document and write them atomically into ``outdir``."""
-    return write_files_atomic(Path(outdir), render_files(document, options))
+    """Render every report of a calls.json document and write them atomically into ``outdir``.
+
+    When this replaces a different calls.json, the optional reports an earlier run left there
+    and this one does not write (say detected.vcf, after a re-run without --vcf) are removed:
+    they describe the earlier calls and must not sit beside the new ones.
+    """
+    outdir = Path(outdir)
+    files = render_files(document, options)
+    try:
+        previous: str | None = (outdir / CALLS_JSON).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        previous = None
+    written = write_files_atomic(outdir, files)
+    if previous != files[CALLS_JSON]:
+        for name in OPTIONAL_REPORTS:
+            stale = outdir / name
+            if name not in files and stale.is_file():
+                try:
+                    stale.unlink()
+                except OSError as exc:
+                    raise Esr1CallsError(
+                        f"{stale}: written by an earlier run and no longer matching calls.json, "
+                        f"but it cannot be removed ({exc.strerror}); delete it by hand"
+                    ) from exc
+                log.warning(
+                    "removed %s: an earlier run wrote it; it does not match these calls", stale
+                )
+    return written
 
 
 def write_reports(result: RunResult, outdir: str | Path, options: ReportOptions) -> list[Path]:

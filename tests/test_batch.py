@@ -177,6 +177,11 @@ def test_format_flags_are_written_in_every_job_directory(workdir, tmp_path, run_
                 "esr1calls_general_stats_mqc.json"}  # fmt: skip
     for job in ("run1", "run2", "plasma", "umi_bam"):
         assert optional <= {p.name for p in (out / job).iterdir()}, job
+    # and back without them: the earlier run's files do not stay beside the new calls
+    result = run_cli(["batch", manifest, "-o", out, "-j", "2"])
+    assert "4 done" in result.stderr, result.stderr
+    for job in ("run1", "run2", "plasma", "umi_bam"):
+        assert not optional & {p.name for p in (out / job).iterdir()}, job
 
 
 def test_a_changed_option_or_tool_version_recomputes(workdir, tmp_path, run_cli, monkeypatch):

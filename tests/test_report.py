@@ -188,6 +188,28 @@ def test_renderers_work_from_the_document_alone(tmp_path):
         assert text == (tmp_path / "run" / name).read_text(), name
 
 
+def test_a_rerun_without_a_format_removes_the_earlier_runs_file(tmp_path, caplog):
+    """An old detected.vcf beside new calls would show the earlier run's mutations."""
+    write_reports(pcr_run(), tmp_path, EVERY_FORMAT)
+    (tmp_path / "mine.vcf").write_text("a user's own file\n")
+    plain = ReportOptions("esr1calls pcr (re-run)", reproducible=True)
+    written = write_reports(pcr_run(), tmp_path, plain)
+    left = sorted(p.name for p in tmp_path.iterdir())
+    assert left == sorted([*(p.name for p in written), "mine.vcf"])
+    assert not any(name in left for name in ("detected.vcf", "calls.fhir.json"))
+    assert "removed" in caplog.text and "detected.vcf" in caplog.text
+
+
+def test_rerendering_the_same_calls_keeps_the_other_formats(tmp_path):
+    """`esr1calls report` into the directory of the same calls.json: nothing is stale."""
+    write_reports(pcr_run(), tmp_path, EVERY_FORMAT)
+    document = json.loads((tmp_path / "calls.json").read_text())
+    from esr1calls.report import write_document
+
+    write_document(document, tmp_path, dataclasses.replace(EVERY_FORMAT, fhir=False, vcf=False))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ALL_FILES
+
+
 def test_reports_are_readable_like_any_file_the_user_writes(tmp_path):
     old = os.umask(0o022)
     try:
