@@ -108,6 +108,9 @@ class Kit:
     replicate_mean_margin: Setting
     replicate_reference_sd_max: Setting
     standard_curve: tuple[float, float] | None = None  # (slope, intercept): Ct = s*log10(GE)+i
+    # cycles an IC may lag the NTC's IC of its mix before a negative is INVALID IC_DELAYED
+    # (inhibition); None: the rule is off
+    ic_delay_max: Setting | None = None
     _alias: Mapping[str, str] = field(default_factory=dict, repr=False)
 
     def canonical_channel(self, dye: str) -> str | None:
@@ -156,7 +159,10 @@ class Kit:
                 "overload_policy": self.overload_policy,
                 "standard_curve": self.standard_curve,
             },
-            "internal_control": {"ct_max": item(self.ic_ct_max)},
+            "internal_control": {
+                "ct_max": item(self.ic_ct_max),
+                **({"delay_max_vs_ntc": item(self.ic_delay_max)} if self.ic_delay_max else {}),
+            },
             "assays": {
                 name: {
                     "mix": a.mix,
@@ -415,9 +421,13 @@ def parse_kit(raw: bytes, name: str, path: str = "") -> Kit:
         standard_curve = (slope, intercept)
 
     ic = reader.table(data, "internal_control", "internal_control")
-    reader.only(ic, "internal_control", {"ct_max"})
+    reader.only(ic, "internal_control", {"ct_max", "delay_max_vs_ntc"})
     ic_ct_max = reader.setting(ic, "ct_max", "internal_control")
     _positive(reader, ic_ct_max, "internal_control", "ct_max", float(cycles))
+    ic_delay_max = None
+    if "delay_max_vs_ntc" in ic:
+        ic_delay_max = reader.setting(ic, "delay_max_vs_ntc", "internal_control")
+        _positive(reader, ic_delay_max, "internal_control", "delay_max_vs_ntc", float(cycles))
 
     # assays: defaults then per-hotspot overrides
     targets = reader.table(data, "targets", "targets")
@@ -502,6 +512,7 @@ def parse_kit(raw: bytes, name: str, path: str = "") -> Kit:
         ref_ct_max=ref_ct_max,
         overload_policy=policy,
         ic_ct_max=ic_ct_max,
+        ic_delay_max=ic_delay_max,
         groups=tuple(groups),
         cross_reactivity_margin=margin,
         pc_mutation_window=reader.window(pc, "mutation_window", "controls.PC"),
@@ -560,7 +571,12 @@ def describe_kit(kit: Kit) -> str:
         f"Reference ({where}): valid Ct {kit.ref_ct_min.value:g}-{kit.ref_ct_max.value:g}; "
         f"full sensitivity at Ct <= {kit.ref_ct_full_sensitivity.value:g}; "
         f"overload: {kit.overload_policy}",
-        f"Internal control: Ct <= {kit.ic_ct_max.value:g}",
+        f"Internal control: Ct <= {kit.ic_ct_max.value:g}"
+        + (
+            f", at most {kit.ic_delay_max.value:g} cycles after the NTC's in its mix"
+            if kit.ic_delay_max
+            else ""
+        ),
         f"Controls: PC mutation Ct {kit.pc_mutation_window}, PC reference Ct "
         f"{kit.pc_reference_window}; NTC no Ct <= {kit.ntc_max_ct.value:g}; "
         f"WT control {'required' if kit.wt_required else 'optional'}",

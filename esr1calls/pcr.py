@@ -291,10 +291,13 @@ def call_target(
     ct_ic: float | None,
     assay: AssaySettings,
     kit: Kit,
+    ntc_ic: float | None = None,
 ) -> TargetOutcome:
     """Level 3 for one well: no Ct -> IC decides; delta-Ct <= cut-off -> DETECTED; band; else ND.
 
-    ``ct_mutation``/``ct_ic`` None means no data; NaN means no amplification.
+    ``ct_mutation``/``ct_ic`` None means no data; NaN means no amplification. ``ntc_ic`` is the
+    IC Ct of the NTC of this mix: with the kit's ``delay_max_vs_ntc``, an IC later than that by
+    more is inhibition, which can hide a mutant signal, so a negative is INVALID IC_DELAYED.
     """
     if ct_mutation is None:
         return TargetOutcome(
@@ -307,6 +310,16 @@ def call_target(
         action=f"repeat mix {assay.mix} for this sample: the internal control failed "
         "(inhibition or PCR failure)",
     )
+    if ic_ok and kit.ic_delay_max and ntc_ic is not None and ct_ic is not None:
+        delay = ct_ic - ntc_ic
+        if delay > kit.ic_delay_max.value:
+            ic_ok = False
+            ic_fail = TargetOutcome(
+                CallStatus.INVALID,
+                (Reason.IC_DELAYED,),
+                action=f"re-purify or dilute the DNA and repeat mix {assay.mix}: the internal "
+                f"control is {delay:.1f} cycles later than the NTC's (inhibition suspected)",
+            )
     if not _amplified(ct_mutation, assay.ct_max.value):
         return TargetOutcome(CallStatus.NOT_DETECTED) if ic_ok else ic_fail
     delta = ct_mutation - ct_reference
@@ -318,7 +331,7 @@ def call_target(
         flags.append(Reason.MUT_CT_EARLY)
     if delta <= cutoff:
         # IC failure is tolerated for positives: the mutant signal proves amplification
-        reasons = ([] if ic_ok else [Reason.IC_FAIL_POSITIVE]) + flags
+        reasons = ([] if ic_ok else [_positive_ic_flag(ic_fail)]) + flags
         return TargetOutcome(CallStatus.DETECTED, tuple(reasons), delta)
     if not ic_ok:
         return replace(ic_fail, delta_ct=delta)
@@ -330,6 +343,11 @@ def call_target(
             action="re-test: delta-Ct is in the kit's equivocal band",
         )
     return TargetOutcome(CallStatus.NOT_DETECTED, tuple(flags), delta)
+
+
+def _positive_ic_flag(ic_fail: TargetOutcome) -> Reason:
+    """How a positive carries a failed (IC_FAIL_POSITIVE) or delayed (IC_DELAYED) IC."""
+    return Reason.IC_DELAYED if ic_fail.reasons == (Reason.IC_DELAYED,) else Reason.IC_FAIL_POSITIVE
 
 
 def estimate_fraction(
@@ -447,8 +465,11 @@ def interpret_sample(
     kit: Kit,
     panel: Panel,
     run_reasons: tuple[Reason, ...],
+    ntc_ic: Mapping[str, float] | None = None,
 ) -> SampleReport:
-    """Levels 2-5 for one sample (``run_reasons`` non-empty means the run already failed)."""
+    """Levels 2-5 for one sample (``run_reasons`` non-empty means the run already failed;
+    ``ntc_ic``: the NTC's IC Ct by mix, for the kit's IC delay rule)."""
+    ntc_ic = ntc_ic or {}
     by_mix: dict[str, list[MapEntry]] = {}
     for entry in sorted(entries, key=lambda e: e.replicate):
         by_mix.setdefault(entry.mix, []).append(entry)
@@ -507,12 +528,12 @@ def interpret_sample(
             own_cts = [table.get(e.well, kit.reference_channel) for e in wells]
             draft.ct_reference = _mean(own_cts)
             outcomes = [
-                _call_in_well(entry.well, ct, own, ic, assay, kit)
+                _call_in_well(entry.well, ct, own, ic, assay, kit, ntc_ic.get(assay.mix))
                 for entry, ct, own, ic in zip(wells, cts, own_cts, ics, strict=True)
             ]
         else:
             outcomes = [
-                call_target(ct, reference.ct, ic, assay, kit)
+                call_target(ct, reference.ct, ic, assay, kit, ntc_ic.get(assay.mix))
                 for ct, ic in zip(cts, ics, strict=True)
             ]
         outcome = _combine_replicates(outcomes, assay, kit)
@@ -568,6 +589,7 @@ def _call_in_well(
     ct_ic: float | None,
     assay: AssaySettings,
     kit: Kit,
+    ntc_ic: float | None = None,
 ) -> TargetOutcome:
     """Level 3 for one well of an in_well kit: the well's own reference channel passes the
     reference window before its delta-Ct counts, since the sample's mean can hide one well with
@@ -578,7 +600,7 @@ def _call_in_well(
             CallStatus.INVALID, (own.invalid,), action=f"well {well}: {own.action}"
         )
     assert own.ct is not None
-    outcome = call_target(ct_mutation, own.ct, ct_ic, assay, kit)
+    outcome = call_target(ct_mutation, own.ct, ct_ic, assay, kit, ntc_ic)
     if own.invalid and outcome.status is not CallStatus.NOT_DETECTED:
         # overload tolerated for negatives only: wild-type leakage can fake a positive
         return TargetOutcome(
@@ -715,12 +737,24 @@ def _summary(
 
 
 # ----------------------------------------------------------------------------- one run
+def ntc_ic_by_mix(table: CtTable, entries: Sequence[MapEntry], kit: Kit) -> dict[str, float]:
+    """The median IC Ct of each mix's NTC wells: what an uninhibited IC reads on this run."""
+    found: dict[str, list[float]] = {}
+    for entry in entries:
+        channel = kit.ic_channel(entry.mix) if entry.role is WellRole.NTC else None
+        ct = table.get(entry.well, channel) if channel else None
+        if ct is not None and _amplified(ct, kit.ic_ct_max.value):
+            found.setdefault(entry.mix, []).append(ct)
+    return {mix: statistics.median(cts) for mix, cts in found.items()}
+
+
 def interpret_run(
     table: CtTable, entries: Sequence[MapEntry], kit: Kit, panel: Panel
 ) -> tuple[list[SampleReport], list[QcCheck]]:
     """Every level for one run: controls first, then each SAMPLE in plate-map order."""
     checks, run_reasons = evaluate_run_controls(table, entries, kit)
     samples = [e for e in entries if e.role is WellRole.SAMPLE]
+    ntc_ic = ntc_ic_by_mix(table, entries, kit)
     reports = [
         interpret_sample(
             sample_id,
@@ -729,6 +763,7 @@ def interpret_run(
             kit,
             panel,
             run_reasons,
+            ntc_ic,
         )
         for sample_id in dict.fromkeys(e.sample_id for e in samples)
     ]

@@ -84,6 +84,9 @@ def _broken(old: str, new: str) -> bytes:
         ('amplification_factor = { value = 1.95', 'amplification_factor = { value = 3.5',
          r"amplification_factor must be in"),
         ('id = "esr1-11-arms-example"', 'id = ""', r"id is required"),
+        ('ct_max = { value = 35.0, source = "placeholder" }',
+         'ct_max = { value = 35.0, source = "placeholder" }\ndelay_max_vs_ntc = -1.0',
+         r"\[internal_control\]: delay_max_vs_ntc -1 is out of range"),
     ],
 )  # fmt: skip
 def test_invalid_kits_are_precise_config_errors(old, new, message):

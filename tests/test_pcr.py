@@ -469,6 +469,51 @@ def test_no_amplification_and_internal_control(ct_mutation, ic, expected):
     assert outcome.status.value == expected
 
 
+def _kit_with_ic_delay(delay="3.0"):
+    text = (
+        TESTDATA.parent / "esr1calls" / "data" / "kits" / "esr1-11-arms-example.toml"
+    ).read_text()
+    line = 'ct_max = { value = 35.0, source = "placeholder" }'
+    assert line in text
+    return parse_kit(text.replace(line, f"{line}\ndelay_max_vs_ntc = {delay}").encode(), "k.toml")
+
+
+@pytest.mark.parametrize(
+    "ct_mutation, ic, expected",
+    [
+        (NAN, 31.0, (CallStatus.NOT_DETECTED, ())),  # 3.0 after the NTC's 28.0: at the limit
+        (NAN, 31.01, (CallStatus.INVALID, (Reason.IC_DELAYED,))),  # inhibition can hide a Ct
+        (26.0 + 9.5, 31.01, (CallStatus.INVALID, (Reason.IC_DELAYED,))),  # late, above cut-off
+        (26.0 + 6.0, 33.0, (CallStatus.DETECTED, (Reason.IC_DELAYED,))),  # a positive stands
+        (NAN, 25.0, (CallStatus.NOT_DETECTED, ())),  # earlier than the NTC's: not inhibition
+        (NAN, 35.01, (CallStatus.INVALID, (Reason.IC_FAIL,))),  # over ct_max: a failed IC
+    ],
+)
+def test_ic_delayed_against_the_ntc_of_the_mix(ct_mutation, ic, expected):
+    outcome = call_target(ct_mutation, 26.0, ic, D538G, _kit_with_ic_delay(), ntc_ic=28.0)
+    assert (outcome.status, outcome.reasons) == expected
+    if Reason.IC_DELAYED in outcome.reasons and outcome.status is CallStatus.INVALID:
+        assert "cycles later than the NTC's" in outcome.action
+    # the rule is off in a kit without delay_max_vs_ntc (the bundled example, DESIGN.md 4)
+    assert Reason.IC_DELAYED not in call_target(ct_mutation, 26.0, ic, D538G, KIT, 28.0).reasons
+
+
+def test_ic_delay_rule_through_a_plate():
+    kit = _kit_with_ic_delay()
+    # S1's RM1 well (A4): IC 34.0, 3.9 cycles after RM1's NTC IC (30.09); its targets have no Ct
+    report, calls = calls_of(call_pcr([demo_plate({("A4", "HEX"): 34.0})], DEMO_MAP, kit=kit), "S1")
+    rm1 = {name for name, assay in kit.assays.items() if assay.mix == "RM1"}
+    assert {n for n, c in calls.items() if c.status is CallStatus.INVALID} == rm1
+    assert all(calls[n].reasons == (Reason.IC_DELAYED,) for n in rm1)
+    assert report.status is SampleStatus.INDETERMINATE  # the other mixes are still negatives
+    assert "not evaluable (IC_DELAYED)" in report.summary
+    # the bundled kit has the rule off: the same plate is the demo's NEGATIVE
+    default, _ = calls_of(call_pcr([demo_plate({("A4", "HEX"): 34.0})], DEMO_MAP), "S1")
+    assert default.status is SampleStatus.NEGATIVE
+    assert kit.thresholds()["internal_control"]["delay_max_vs_ntc"]["value"] == 3.0
+    assert "delay_max_vs_ntc" not in KIT.thresholds()["internal_control"]
+
+
 def test_equivocal_band():
     assay = dataclasses.replace(
         D538G, equivocal_band=dataclasses.replace(D538G.equivocal_band, value=1.0)
