@@ -111,6 +111,9 @@ class Kit:
     # cycles an IC may lag the NTC's IC of its mix before a negative is INVALID IC_DELAYED
     # (inhibition); None: the rule is off
     ic_delay_max: Setting | None = None
+    # the fixed Ct threshold per channel the cut-offs were validated at; an export that records
+    # another (or an automatic one) makes the run INVALID THRESHOLD_MISMATCH. Empty: unchecked
+    ct_thresholds: Mapping[str, Setting] = field(default_factory=dict)
     _alias: Mapping[str, str] = field(default_factory=dict, repr=False)
 
     def canonical_channel(self, dye: str) -> str | None:
@@ -190,6 +193,11 @@ class Kit:
                 "mean_delta_ct_margin": item(self.replicate_mean_margin),
                 "reference_sd_max": item(self.replicate_reference_sd_max),
             },
+            **(
+                {"ct_thresholds": {ch: item(s) for ch, s in self.ct_thresholds.items()}}
+                if self.ct_thresholds
+                else {}
+            ),
         }
 
 
@@ -202,8 +210,12 @@ class _Reader:
     def fail(self, where: str, message: str) -> ConfigError:
         return ConfigError(f"{self.name}, [{where}]: {message}")
 
-    def table(self, data: Mapping[str, Any], key: str, where: str) -> Mapping[str, Any]:
+    def table(
+        self, data: Mapping[str, Any], key: str, where: str, *, required: bool = True
+    ) -> Mapping[str, Any]:
         value = data.get(key)
+        if value is None and not required:
+            return {}
         if not isinstance(value, Mapping):
             raise self.fail(
                 where, f"missing table [{key}]" if value is None else f"{key} must be a table"
@@ -282,6 +294,7 @@ def parse_kit(raw: bytes, name: str, path: str = "") -> Kit:
             "groups",
             "controls",
             "replicates",
+            "ct_thresholds",
         },
     )
     meta = reader.table(data, "kit", "kit")
@@ -488,6 +501,17 @@ def parse_kit(raw: bytes, name: str, path: str = "") -> Kit:
     reader.only(wt, "controls.WT", {"required"})
     replicates = data.get("replicates", {})
     reader.only(replicates, "replicates", {"mean_delta_ct_margin", "reference_sd_max"})
+    thresholds_raw = reader.table(data, "ct_thresholds", "ct_thresholds", required=False)
+    ct_thresholds: dict[str, Setting] = {}
+    for key in thresholds_raw:
+        named = alias.get(key.strip().upper())
+        if named is None or named in ct_thresholds:
+            why = "is not a channel in [dyes]" if named is None else "is given twice"
+            raise reader.fail("ct_thresholds", f"{key} {why} ({', '.join(dyes)})")
+        setting = reader.setting(thresholds_raw, key, "ct_thresholds")
+        if not setting.value > 0:
+            raise reader.fail("ct_thresholds", f"{key} {setting.value:g} must be above 0")
+        ct_thresholds[named] = setting
 
     return Kit(
         id=meta["id"].strip(),
@@ -526,6 +550,7 @@ def parse_kit(raw: bytes, name: str, path: str = "") -> Kit:
             replicates, "reference_sd_max", "replicates", default=0.5
         ),
         standard_curve=standard_curve,
+        ct_thresholds=ct_thresholds,
         _alias=alias,
     )
 
@@ -580,6 +605,14 @@ def describe_kit(kit: Kit) -> str:
         f"Controls: PC mutation Ct {kit.pc_mutation_window}, PC reference Ct "
         f"{kit.pc_reference_window}; NTC no Ct <= {kit.ntc_max_ct.value:g}; "
         f"WT control {'required' if kit.wt_required else 'optional'}",
+        *(
+            [
+                "Ct thresholds (fixed, checked against each export): "
+                + ", ".join(f"{ch} {s.value:g}" for ch, s in kit.ct_thresholds.items())
+            ]
+            if kit.ct_thresholds
+            else []
+        ),
         "",
         "Assays:      cut-off  Ct max  A     dCt100  band  (source of the cut-off)",
     ]

@@ -48,7 +48,9 @@ RUN_REASON_ORDER = (
     Reason.NTC_AMPLIFIED,
     Reason.CONTROL_IC_FAIL,
     Reason.WT_CTRL_POSITIVE,
+    Reason.THRESHOLD_MISMATCH,
 )
+AUTO_THRESHOLD = "automatic"
 PLACEHOLDER_NOTICE = (
     "Kit {kit} uses PLACEHOLDER values (example kit, not clinical): calls are for testing only "
     "until the lab replaces them with its kit's instructions or its own validation."
@@ -63,6 +65,9 @@ class CtTable:
     run_id: str
     values: Mapping[tuple[str, str], float]
     sources: tuple[str, ...] = ()  # export file names
+    # kit channel -> the Ct thresholds the export records for it (AUTO_THRESHOLD when the
+    # software chose it); a channel the export says nothing about is absent
+    ct_thresholds: Mapping[str, tuple[float | str, ...]] = field(default_factory=dict)
 
     def has_well(self, well: str) -> bool:
         return any(w == well for w, _ in self.values)
@@ -168,6 +173,17 @@ def evaluate_run_controls(
                 f"delta-Ct > {assay.cutoff.value:g}",
                 ok,
                 Reason.WT_CTRL_POSITIVE,
+            )
+    for channel, expected in kit.ct_thresholds.items():
+        for used in table.ct_thresholds.get(channel, ()):
+            ok = isinstance(used, float) and math.isclose(used, expected.value, rel_tol=1e-3)
+            add(
+                "threshold",
+                f"{channel} Ct threshold",
+                used,
+                f"{expected.value:g} (fixed, from the kit)",
+                ok,
+                Reason.THRESHOLD_MISMATCH,
             )
     failed = {c.reason for c in checks if not c.passed and c.reason}
     return checks, tuple(r for r in RUN_REASON_ORDER if r in failed)
@@ -517,7 +533,7 @@ def interpret_sample(
             ]
         if run_reasons:
             draft.status, draft.reasons = CallStatus.INVALID, list(run_reasons)
-            draft.action = "repeat the run: " + "; ".join(r.description for r in run_reasons)
+            draft.action = _run_action(run_reasons)
             continue
         if reference.invalid and not _overload_tolerated(reference, kit):
             draft.status, draft.reasons = CallStatus.INVALID, [reference.invalid]
@@ -615,6 +631,13 @@ def _call_in_well(
             lod95=own.lod95,
         )
     return outcome
+
+
+def _run_action(run_reasons: Sequence[Reason]) -> str:
+    if tuple(run_reasons) == (Reason.THRESHOLD_MISMATCH,):
+        # the amplification was fine: the Cts were read at the wrong threshold
+        return "re-analyse the run with the kit's fixed Ct thresholds and export it again"
+    return "repeat the run: " + "; ".join(r.description for r in run_reasons)
 
 
 def _overload_tolerated(reference: ReferenceOutcome, kit: Kit) -> bool:
@@ -817,8 +840,28 @@ def build_ct_table(parts: Sequence[Plate], kit: Kit) -> tuple[CtTable, list[Drop
                 ct = math.nan
             values[key] = ct
             origin[key] = f"{source} row {row.source_row}"
-    table = CtTable(parts[0].run_id, values, tuple(p.path.name for p in parts))
+    table = CtTable(
+        parts[0].run_id, values, tuple(p.path.name for p in parts), _exported_thresholds(parts, kit)
+    )
     return table, dropped
+
+
+def _exported_thresholds(parts: Sequence[Plate], kit: Kit) -> dict[str, tuple[float | str, ...]]:
+    """The Ct thresholds the exports record, by kit channel (dyes the kit lacks are ignored)."""
+    found: dict[str, list[float | str]] = {}
+    for plate in parts:
+        automatic = set(plate.metadata.get("auto_thresholds", ()))
+        recorded = dict(plate.metadata.get("thresholds") or {})
+        for dye in {*recorded, *automatic}:
+            channel = kit.canonical_channel(str(dye))
+            if channel is None:
+                continue
+            values = recorded.get(dye)
+            numbers = values if isinstance(values, list) else [] if values is None else [values]
+            used = [AUTO_THRESHOLD] if dye in automatic else [float(v) for v in numbers]
+            known = found.setdefault(channel, [])
+            known.extend(u for u in used if u not in known)
+    return {channel: tuple(values) for channel, values in found.items()}
 
 
 def _entries_for(plate_map: PlateMap, parts: Sequence[Plate]) -> tuple[MapEntry, ...]:
@@ -875,6 +918,7 @@ def call_pcr(
     checks: list[QcCheck] = []
     dropped: list[Dropped] = []
     layouts: list[dict[str, Any]] = []
+    notices = [PLACEHOLDER_NOTICE.format(kit=kit.id)] if kit.placeholder else []
     for index, parts in enumerate(runs):
         plate_map = maps[index] if len(maps) > 1 else maps[0]
         if len(maps) == 1 and len(runs) > 1 and plate_map.plates == ("",):
@@ -891,13 +935,19 @@ def call_pcr(
         dropped.extend(run_dropped)
         dropped.extend(_unmapped_wells(table, entries, ", ".join(table.sources)))
         layouts.append(_layout(table, entries, parts, run_samples))
+        unchecked = [ch for ch in kit.ct_thresholds if ch not in table.ct_thresholds]
+        if unchecked:
+            notices.append(
+                f"Run {table.run_id}: the export records no Ct threshold for "
+                f"{', '.join(unchecked)}, so the kit's fixed thresholds could not be checked; "
+                "confirm them in the instrument software"
+            )
         log.info(
             "run %s: %d sample(s), run controls %s",
             table.run_id,
             len(run_samples),
             "failed" if any(not c.passed for c in run_checks) else "passed",
         )
-    notices = (PLACEHOLDER_NOTICE.format(kit=kit.id),) if kit.placeholder else ()
     inputs = [
         InputFile(str(p.path), p.sha256, f"plate export ({p.format})")
         if p.sha256
@@ -916,7 +966,7 @@ def call_pcr(
         panel=panel.describe(),
         kit=kit.describe(),
         thresholds={"reportable_fraction": DEFAULT_MIN_ALLELE_FRACTION, **kit.thresholds()},
-        notices=notices,
+        notices=tuple(notices),
         plates=tuple(layouts),
     )
 

@@ -87,6 +87,12 @@ def _broken(old: str, new: str) -> bytes:
         ('ct_max = { value = 35.0, source = "placeholder" }',
          'ct_max = { value = 35.0, source = "placeholder" }\ndelay_max_vs_ntc = -1.0',
          r"\[internal_control\]: delay_max_vs_ntc -1 is out of range"),
+        ("[replicates]", "[ct_thresholds]\nSYBR = 0.2\n\n[replicates]",
+         r"\[ct_thresholds\]: SYBR is not a channel in \[dyes\]"),
+        ("[replicates]", "[ct_thresholds]\nFAM = 0.0\n\n[replicates]",
+         r"\[ct_thresholds\]: FAM 0 must be above 0"),
+        ("[replicates]", "[ct_thresholds]\nHEX = 0.1\nVIC = 0.1\n\n[replicates]",
+         r"\[ct_thresholds\]: VIC is given twice"),
     ],
 )  # fmt: skip
 def test_invalid_kits_are_precise_config_errors(old, new, message):
@@ -117,3 +123,19 @@ def test_in_well_reference_mode_needs_ref_in_every_mix():
     text = EXAMPLE.replace('mode = "separate_mix"', 'mode = "in_well"')
     with pytest.raises(ConfigError, match="in_well mode needs REF"):
         parse_kit(text.encode(), "k.toml")
+
+
+def test_ct_thresholds_by_any_dye_name_and_shown():
+    from esr1calls.kit import describe_kit
+
+    kit = parse_kit(_broken("[replicates]", "[ct_thresholds]\nvic = 0.08\nFAM = { value = 0.1, "
+                            'source = "IFU rev 3" }\n\n[replicates]'), "lab_kit.toml")  # fmt: skip
+    assert {ch: (s.value, s.source) for ch, s in kit.ct_thresholds.items()} == {
+        "HEX": (0.08, ""),
+        "FAM": (0.1, "IFU rev 3"),
+    }
+    assert "Ct thresholds (fixed, checked against each export): HEX 0.08, FAM 0.1" in describe_kit(
+        kit
+    )
+    assert kit.thresholds()["ct_thresholds"]["FAM"] == {"value": 0.1, "source": "IFU rev 3"}
+    assert "ct_thresholds" not in load_kit().thresholds()  # unchecked unless a kit sets them

@@ -655,3 +655,87 @@ def test_the_export_hash_is_of_the_bytes_interpreted(tmp_path):
     recorded = next(i for i in result.inputs if i.path == str(export))
     assert recorded.sha256 == read_digest
     assert recorded.format == "plate export (generic)"
+
+
+# --------------------------------------------------------------------------- Ct thresholds
+DEMO_THRESHOLDS = {
+    "FAM": 0.1,
+    "HEX": 0.08,
+    "ROX": 0.05,
+    "CY5": 0.04,
+}  # what the demo exports record
+
+
+def _kit_with_thresholds(thresholds):
+    text = (
+        TESTDATA.parent / "esr1calls" / "data" / "kits" / "esr1-11-arms-example.toml"
+    ).read_text()
+    table = "".join(f"{channel} = {value}\n" for channel, value in thresholds.items())
+    return parse_kit(f"{text}\n[ct_thresholds]\n{table}".encode(), "k.toml")
+
+
+QUANTSTUDIO = TESTDATA / "plates" / "quantstudio" / "esr1_demo_quantstudio.txt"
+
+
+def test_fixed_thresholds_that_match_the_export_pass():
+    from esr1calls.plates import read_plate
+
+    kit = _kit_with_thresholds({**DEMO_THRESHOLDS, "HEX": 0.0800001})  # display rounding
+    result = call_pcr([read_plate(QUANTSTUDIO)], DEMO_MAP, kit=kit)
+    checks = [q for q in result.run_qc if q.check == "threshold"]
+    assert [(q.subject, q.value, q.passed) for q in checks] == [
+        (f"{ch} Ct threshold", value, True) for ch, value in DEMO_THRESHOLDS.items()
+    ]
+    default = call_pcr([read_plate(QUANTSTUDIO)], DEMO_MAP)
+    assert [s.calls for s in result.samples] == [s.calls for s in default.samples]
+    assert not any("Ct threshold" in n for n in result.notices)
+
+
+@pytest.mark.parametrize(
+    "change, value",
+    [({"FAM": 0.2}, 0.1), ({}, "automatic")],
+    ids=["another-threshold", "automatic-threshold"],
+)
+def test_an_export_read_at_another_threshold_invalidates_the_run(change, value):
+    from esr1calls.plates import read_plate
+
+    plate = read_plate(QUANTSTUDIO)
+    if value == "automatic":  # the software chose FAM's threshold itself
+        plate = dataclasses.replace(plate, metadata={**plate.metadata, "auto_thresholds": ["FAM"]})
+    result = call_pcr([plate], DEMO_MAP, kit=_kit_with_thresholds({**DEMO_THRESHOLDS, **change}))
+    failed = [q for q in result.run_qc if not q.passed]
+    assert [(q.check, q.subject, q.value, q.reason) for q in failed] == [
+        ("threshold", "FAM Ct threshold", value, Reason.THRESHOLD_MISMATCH)
+    ]
+    for sample in result.samples:
+        assert sample.status is SampleStatus.INVALID
+        for call in sample.calls:
+            assert call.status is CallStatus.INVALID
+            assert call.reasons == (Reason.THRESHOLD_MISMATCH,)
+            assert call.action.startswith("re-analyse the run with the kit's fixed Ct thresholds")
+
+
+def test_an_export_without_thresholds_is_called_with_a_notice():
+    result = call_pcr([demo_plate()], DEMO_MAP, kit=_kit_with_thresholds(DEMO_THRESHOLDS))
+    assert all(q.passed for q in result.run_qc)
+    assert not [q for q in result.run_qc if q.check == "threshold"]
+    assert any(
+        "records no Ct threshold for FAM, HEX, ROX, CY5" in n and "could not be checked" in n
+        for n in result.notices
+    )
+
+
+def test_rotor_gene_channel_thresholds_are_checked_by_kit_channel():
+    folder = TESTDATA / "plates" / "rotorgene"
+    result = call_pcr(
+        [folder / "esr1_demo_rotorgene.csv"],
+        folder / "esr1_demo_platemap.csv",
+        kit=_kit_with_thresholds({**DEMO_THRESHOLDS, "ROX": 0.06}),
+    )
+    checks = {q.subject: (q.value, q.passed) for q in result.run_qc if q.check == "threshold"}
+    assert checks == {
+        "FAM Ct threshold": (0.1, True),  # exported as "Cycling A.Green (ESR1 mut FAM)"
+        "HEX Ct threshold": (0.08, True),
+        "ROX Ct threshold": (0.05, False),
+        "CY5 Ct threshold": (0.04, True),
+    }

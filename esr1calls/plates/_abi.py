@@ -186,6 +186,7 @@ def read_abi(path: Path, fmt: str, label: str) -> Plate:
     rows = grid.rows[header_index + 1 : end]
     decimal_comma = infer_decimal_comma(r.get(columns.ct) for r in rows)
     thresholds: dict[str, set[float]] = {}
+    auto_thresholds: set[str] = set()
     baselines: dict[str, set[str]] = {}
 
     for row in rows:
@@ -228,12 +229,16 @@ def read_abi(path: Path, fmt: str, label: str) -> Plate:
         threshold = parse_number(row.get(columns.threshold), decimal_comma=decimal_comma)
         if threshold is not None:
             thresholds.setdefault(key, set()).add(threshold)
+        if is_true(row.get(columns.auto_threshold)):
+            auto_thresholds.add(key)
         first, last = row.get(columns.baseline_start), row.get(columns.baseline_end)
         if first or last:
             auto = is_true(row.get(columns.auto_baseline))
             baselines.setdefault(key, set()).add("auto" if auto else f"{first}-{last}")
 
     metadata["thresholds"] = {k: _one_or_all(v) for k, v in thresholds.items()}
+    if auto_thresholds:  # the software set these itself, per run: not a kit's fixed threshold
+        metadata["auto_thresholds"] = sorted(auto_thresholds)
     metadata["baselines"] = {k: _one_or_all(v) for k, v in baselines.items()}
     metadata["encoding"] = source.encoding
     if grid.delimiter:
@@ -268,6 +273,9 @@ class _Columns:
         self.issues = find_column(header, ("result quality issues", "quality issue(s)"))
         self.sds_flag = find_column(header, ("flag",))
         self.threshold = find_column(header, ("ct threshold", "crt threshold", "threshold"))
+        self.auto_threshold = find_column(
+            header, ("automatic ct threshold", "automatic crt threshold", "auto threshold")
+        )
         self.auto_baseline = find_column(header, ("automatic baseline", "auto baseline"))
         self.baseline_start = find_column(header, ("baseline start",))
         self.baseline_end = find_column(header, ("baseline end", "baseline stop"))
