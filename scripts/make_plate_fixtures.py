@@ -13,7 +13,8 @@ timestamps), so re-running on an unchanged TSV gives byte-identical files.
 
 xlsx files are written with the standard library (no writer dependency), which also lets the
 CFX workbook carry CFX Manager's quirks: backslash member names and a lower-case
-``xl/sharedstrings.xml``.
+``xl/sharedstrings.xml``. The one .xls (Excel 97-2003) file is written with xlwt, needed only
+when re-rendering.
 """
 
 from __future__ import annotations
@@ -116,6 +117,27 @@ def plate_order(wells: list[Well]) -> list[Well]:
 
 
 # ---------------------------------------------------------------------------------------------
+# xls (Excel 97-2003, what QuantStudio v1 and 7500 software save): xlwt, only here
+
+
+def write_xls(path: Path, sheet: str, rows: Sequence[Sequence[Cell]]) -> None:
+    """A BIFF8 workbook in an OLE2 container, written by xlwt (`pip install xlwt`; used only to
+    render this fixture, never by esr1calls, which reads xls through python-calamine)."""
+    try:
+        import xlwt  # type: ignore[import-untyped]
+    except ImportError:
+        raise SystemExit("rendering the .xls fixture needs xlwt: pip install xlwt==1.3.0") from None
+    book = xlwt.Workbook(encoding="utf-8")
+    table = book.add_sheet(sheet)
+    for r, row in enumerate(rows):
+        for c, value in enumerate(row):
+            if value != "":
+                table.write(r, c, value)
+    buffer = io.BytesIO()
+    book.save(buffer)
+    path.write_bytes(buffer.getvalue())
+
+
 # xlsx, by hand
 
 
@@ -276,6 +298,7 @@ def make_quantstudio(wells: list[Well]) -> None:
     rows += [qs_row(w, excel=True) for w in plate_order(wells)]
     rows += [[], *([k, v] for k, v in QS_FOOTER)]
     write_xlsx(folder / "esr1_demo_quantstudio.xlsx", [("Results", rows)])
+    write_xls(folder / "esr1_demo_quantstudio.xls", "Results", rows)
 
 
 ABI7500_COLUMNS = [

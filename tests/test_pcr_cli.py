@@ -18,6 +18,7 @@ GOLDEN_CALLS = TESTDATA / "expected" / "pcr" / "demo.calls.tsv"
 FAMILIES = [
     pytest.param(["quantstudio/esr1_demo_quantstudio.txt"], DEMO_MAP, id="quantstudio-txt"),
     pytest.param(["quantstudio/esr1_demo_quantstudio.xlsx"], DEMO_MAP, id="quantstudio-xlsx"),
+    pytest.param(["quantstudio/esr1_demo_quantstudio.xls"], DEMO_MAP, id="quantstudio-xls"),
     pytest.param(["abi7500/esr1_demo_7500.txt"], DEMO_MAP, id="7500"),
     pytest.param(["abi7500/esr1_demo_steponeplus.csv"], DEMO_MAP, id="steponeplus"),
     pytest.param(["cfx/esr1_demo_cfx - Quantification Cq Results.csv"], DEMO_MAP, id="cfx-csv"),

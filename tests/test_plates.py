@@ -165,6 +165,7 @@ def tube_to_well() -> dict[str, str]:
 DEMOS = [
     ("quantstudio/esr1_demo_quantstudio.txt", True),
     ("quantstudio/esr1_demo_quantstudio.xlsx", True),
+    ("quantstudio/esr1_demo_quantstudio.xls", True),  # Excel 97-2003 (BIFF8 in OLE2)
     ("abi7500/esr1_demo_7500.txt", True),
     ("abi7500/esr1_demo_steponeplus.csv", True),
     ("cfx/esr1_demo_cfx - Quantification Cq Results.csv", True),
@@ -457,6 +458,51 @@ def test_rdml_doctype_is_refused_by_the_parser_too(tmp_path: Path) -> None:
         parse_xml(tmp_path / "x.xml", utf16.encode("utf-16"), "x.xml")
 
 
+def _xlsx_with_a_far_cell(tmp_path: Path, ref: str) -> Path:
+    """The demo workbook plus one cell at ``ref``: the sheet then claims that whole range."""
+    source = PLATES / "quantstudio" / "esr1_demo_quantstudio.xlsx"
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(source) as old, zipfile.ZipFile(buffer, "w") as new:
+        for info in old.infolist():
+            data = old.read(info)
+            if info.filename.startswith("xl/worksheets/sheet"):
+                row = ref.lstrip("ABCDEFGHIJKLMNOPQRSTUVWXYZ")
+                far = f'<row r="{row}"><c r="{ref}"><v>1</v></c></row>'
+                data = data.replace(b"</sheetData>", far.encode() + b"</sheetData>", 1)
+            new.writestr(info, data)
+    path = tmp_path / "far.xlsx"
+    path.write_bytes(buffer.getvalue())
+    return path
+
+
+@pytest.mark.parametrize(
+    "ref, message",
+    [
+        # 3 million cells: read, then refused by size
+        ("CV30000", r"sheet 'Results' spans 30000 rows x 100 columns, more than any plate export"),
+        # 17 billion cells: the spreadsheet library would abort the whole process (tens of GB)
+        (
+            "XFD1048576",
+            r"the spreadsheet reader failed on it \(it crashed or needed more than 2 GiB",
+        ),
+    ],
+)
+def test_a_sheet_claiming_a_huge_range_is_a_plate_format_error(tmp_path, ref, message) -> None:
+    path = _xlsx_with_a_far_cell(tmp_path, ref)
+    with pytest.raises(PlateFormatError, match=f"^far.xlsx: .*{message}"):
+        read_plate(path)
+    with pytest.raises(PlateFormatError, match=message):
+        read_plate(path, "quantstudio")
+
+
+def test_the_xls_fixture_is_a_real_excel_97_workbook() -> None:
+    """Excel 97-2003 (BIFF8 in an OLE2 container), the format older AB software saves."""
+    data = (PLATES / "quantstudio" / "esr1_demo_quantstudio.xls").read_bytes()
+    assert data.startswith(bytes.fromhex("d0cf11e0a1b11ae1"))
+    plate = read_plate(PLATES / "quantstudio" / "esr1_demo_quantstudio.xls")
+    assert plate.format == "quantstudio" and plate.metadata["sheet"] == "Results"
+
+
 def test_xlsx_with_doctype_is_refused(tmp_path: Path) -> None:
     source = PLATES / "quantstudio" / "esr1_demo_quantstudio.xlsx"
     buffer = io.BytesIO()
@@ -531,6 +577,9 @@ def _shuffle_columns(data: bytes, seed: int) -> bytes:
     return "\n".join(out).encode("utf-8")
 
 
+BINARY_MAGIC = (b"PK", b"\xd0\xcf\x11\xe0")  # zip (xlsx, RDML) and OLE2 (xls)
+
+
 @st.composite
 def damaged_exports(draw: st.DrawFn) -> tuple[Path, bytes]:
     source = draw(st.sampled_from(SMALL_FIXTURES))
@@ -544,9 +593,9 @@ def damaged_exports(draw: st.DrawFn) -> tuple[Path, bytes]:
             position = draw(st.integers(0, len(mutable) - 1))
             mutable[position] = draw(st.integers(0, 255))
         data = bytes(mutable)
-    elif kind == "shuffle" and not data.startswith(b"PK"):
+    elif kind == "shuffle" and not data.startswith(BINARY_MAGIC):
         data = _shuffle_columns(data, draw(st.integers(0, 10_000)))
-    elif kind == "encode" and not data.startswith(b"PK"):
+    elif kind == "encode" and not data.startswith(BINARY_MAGIC):
         text = data.decode("utf-8-sig")
         encoding = draw(st.sampled_from(["utf-16", "utf-16-be", "cp1252", "latin-1"]))
         data = text.encode(encoding, errors="replace")

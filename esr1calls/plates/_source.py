@@ -17,13 +17,15 @@ import csv
 import datetime as dt
 import hashlib
 import io
+import os
+import pickle
 import re
+import subprocess
+import sys
 import zipfile
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
-
-import python_calamine
 
 from ..errors import PlateFormatError
 
@@ -333,39 +335,109 @@ def cell_text(value: object) -> str:
     return str(value)
 
 
-def load_workbook(path: Path, data: bytes, *, max_rows: int | None = None) -> WorkbookSource:
-    """Every sheet of an xlsx/xls file (python-calamine), after the zip and XML checks."""
-    if data.startswith(ZIP_MAGIC):
-        archive = open_zip(path, data)
-        for info in archive.infolist():
-            name = member_name(info.filename)
-            if name.lower().endswith((".xml", ".rels", ".vml")):
-                refuse_doctype(path, read_member(path, archive, info), name)
-    sheets: list[Grid] = []
-    # python-calamine raises its own exception types (CalamineError, XmlError, ZipError, ...),
-    # plain ValueError, and on some damaged files a Rust panic (pyo3's PanicException derives
-    # from BaseException): all of them mean "this workbook cannot be read".
-    try:
-        workbook = python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(data))
-        for name in workbook.sheet_names:
-            sheet = workbook.get_sheet_by_name(name)
-            values = sheet.to_python(skip_empty_area=False, nrows=max_rows)
-            rows = tuple(
-                Row(number, tuple(cell_text(v) for v in row))
-                for number, row in enumerate(values, start=1)
+# The spreadsheet library is native code: on some damaged files it panics, and on a sheet that
+# claims a huge range (one cell at XFD1048576) it asks for tens of GB and aborts the process.
+# So it runs in a child process with a memory cap; whatever happens there, this process gets
+# the sheets or a one-line reason. The child imports only the library (about 50 ms).
+WORKBOOK_MEMORY_LIMIT = 2 << 30  # bytes of address space for the child; exports are kilobytes
+WORKBOOK_TIMEOUT = 120  # seconds
+WORKBOOK_MAX_CELLS = 2_000_000  # per sheet; a 384-well, 4-dye results table is about 100,000
+_WORKBOOK_CHILD = """
+import io, pickle, sys
+try:
+    import resource
+    _, hard = resource.getrlimit(resource.RLIMIT_AS)
+    cap = __CAP__ if hard == resource.RLIM_INFINITY else min(__CAP__, hard)
+    resource.setrlimit(resource.RLIMIT_AS, (cap, hard))
+except ImportError:  # not POSIX: no cap
+    pass
+try:
+    import python_calamine
+    book = python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(sys.stdin.buffer.read()))
+    sheets = []
+    for name in book.sheet_names:
+        sheet = book.get_sheet_by_name(name)
+        if sheet.height * sheet.width > __CELLS__:
+            raise ValueError(
+                f"sheet {name!r} spans {sheet.height} rows x {sheet.width} columns, "
+                "more than any plate export"
             )
-            sheets.append(Grid(str(name), rows))
-    except PlateFormatError:
-        raise
-    except (KeyboardInterrupt, SystemExit, MemoryError):
-        raise
-    except BaseException as exc:
+        sheets.append((str(name), sheet.to_python(skip_empty_area=False)))
+except BaseException as exc:  # calamine's errors, ValueError, a Rust panic
+    reason = f"{type(exc).__name__}: {exc}".replace("\\n", " ")[:500]
+    sys.stderr.write("\\0" + reason)
+    sys.exit(3)
+sys.stdout.buffer.write(pickle.dumps(sheets))
+""".replace("__CAP__", str(WORKBOOK_MEMORY_LIMIT)).replace("__CELLS__", str(WORKBOOK_MAX_CELLS))
+
+
+def _spreadsheet_values(path: Path, data: bytes) -> list[tuple[str, list[list[object]]]]:
+    """Every sheet's cell values, read by python-calamine in a child process."""
+    damaged = "the file is damaged, truncated or password-protected: export it again"
+    try:
+        child = subprocess.run(
+            [sys.executable, "-I", "-c", _WORKBOOK_CHILD],
+            input=data,
+            capture_output=True,
+            timeout=WORKBOOK_TIMEOUT,
+            env={**os.environ, "RUST_BACKTRACE": "0"},
+            check=False,
+        )
+    except subprocess.TimeoutExpired as exc:
+        raise PlateFormatError(
+            path, f"reading it as a spreadsheet took over {WORKBOOK_TIMEOUT} s; {damaged}"
+        ) from exc
+    if child.returncode == 3:
+        # after the NUL: the child's own line (a panic message may come before it)
+        reason = child.stderr.decode("utf-8", errors="replace").rpartition("\0")[2].strip()
+        raise PlateFormatError(path, f"cannot be read as a spreadsheet ({reason}); {damaged}")
+    if child.returncode != 0:
         raise PlateFormatError(
             path,
-            f"cannot be read as a spreadsheet ({type(exc).__name__}: {exc}); "
-            "the file is damaged, truncated or password-protected: export it again",
-        ) from exc
-    return WorkbookSource(path, tuple(sheets))
+            "the spreadsheet reader failed on it (it crashed or needed more than "
+            f"{WORKBOOK_MEMORY_LIMIT >> 30} GiB, as for a sheet claiming millions of cells); "
+            + damaged,
+        )
+    # our own child's output (untrusted cells are only ever data inside it)
+    values: list[tuple[str, list[list[object]]]] = pickle.loads(child.stdout)
+    return values
+
+
+_LAST_WORKBOOK: dict[str, WorkbookSource] = {}  # sniffing and reading load the same bytes once
+
+
+def load_workbook(path: Path, data: bytes, *, max_rows: int | None = None) -> WorkbookSource:
+    """Every sheet of an xlsx/xls file (python-calamine, isolated), after the zip and XML checks.
+
+    ``max_rows`` trims each sheet (the sniffer's head); the whole file is read once either way.
+    """
+    key = f"{path}:{hashlib.sha256(data).hexdigest()}"
+    workbook = _LAST_WORKBOOK.get(key)
+    if workbook is None:
+        if data.startswith(ZIP_MAGIC):
+            archive = open_zip(path, data)
+            for info in archive.infolist():
+                name = member_name(info.filename)
+                if name.lower().endswith((".xml", ".rels", ".vml")):
+                    refuse_doctype(path, read_member(path, archive, info), name)
+        sheets = tuple(
+            Grid(
+                name,
+                tuple(
+                    Row(number, tuple(cell_text(v) for v in row))
+                    for number, row in enumerate(values, start=1)
+                ),
+            )
+            for name, values in _spreadsheet_values(path, data)
+        )
+        workbook = WorkbookSource(path, sheets)
+        _LAST_WORKBOOK.clear()
+        _LAST_WORKBOOK[key] = workbook
+    if max_rows is None:
+        return workbook
+    return WorkbookSource(
+        path, tuple(replace(grid, rows=grid.rows[:max_rows]) for grid in workbook.sheets)
+    )
 
 
 # ---------------------------------------------------------------------------------------------
