@@ -339,6 +339,12 @@ def parse_kit(raw: bytes, name: str, path: str = "") -> Kit:
             alias[key] = canonical
         dyes[canonical] = tuple(sorted({n.strip().upper() for n in [channel, *names]}))
 
+    passive_reference = str(meta.get("passive_reference", "none")).strip()
+    if passive_reference.lower() in ("", "none"):
+        passive_reference = "none"
+    else:
+        passive_reference = alias.get(passive_reference.upper(), passive_reference.upper())
+
     # mixes
     catalog = load_panel("extended")
     mixes_raw = reader.table(data, "mixes", "mixes")
@@ -372,6 +378,12 @@ def parse_kit(raw: bytes, name: str, path: str = "") -> Kit:
             mixes[mix][canonical] = target
     if not located:
         raise reader.fail("mixes", "no mutation assay is defined")
+    if any(passive_reference in channels for channels in mixes.values()):
+        raise reader.fail(
+            "kit",
+            f"passive_reference {passive_reference} is a reporter channel in [mixes]; "
+            "a reporter cannot normalise the others: use none or another dye",
+        )
 
     # reference
     ref = reader.table(data, "reference", "reference")
@@ -520,7 +532,7 @@ def parse_kit(raw: bytes, name: str, path: str = "") -> Kit:
         transcript=transcript,
         placeholder=bool(meta.get("placeholder", False)),
         cycles=cycles,
-        passive_reference=str(meta.get("passive_reference", "none")),
+        passive_reference=passive_reference,
         source=str(meta.get("source", "")),
         path=path,
         sha256=hashlib.sha256(raw).hexdigest(),

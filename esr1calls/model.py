@@ -169,6 +169,7 @@ class Reason(StrEnum):
     MISSING_CONTROL = "MISSING_CONTROL"
     CONTROL_IC_FAIL = "CONTROL_IC_FAIL"
     THRESHOLD_MISMATCH = "THRESHOLD_MISMATCH"
+    PASSIVE_REF_CONFLICT = "PASSIVE_REF_CONFLICT"
     # sample level (PCR)
     REF_NO_AMP = "REF_NO_AMP"
     REF_CT_LOW = "REF_CT_LOW"
@@ -212,6 +213,10 @@ _REASON_TEXT = {
     Reason.MISSING_CONTROL: "a required control well is missing from the plate; repeat the run",
     Reason.CONTROL_IC_FAIL: "internal control failed in a control well, so it proves nothing",
     Reason.THRESHOLD_MISMATCH: "instrument threshold differs from the kit definition",
+    Reason.PASSIVE_REF_CONFLICT: (
+        "the run was normalised to another passive reference dye than the kit's (a reporter "
+        "dye used as passive reference distorts every channel's Ct)"
+    ),
     Reason.REF_NO_AMP: "reference (total ESR1) assay did not amplify; re-extract",
     Reason.REF_CT_LOW: "reference Ct below its window (too much DNA); dilute and re-test",
     Reason.REF_CT_HIGH: "reference Ct above its window (too little DNA); re-extract",

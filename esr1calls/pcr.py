@@ -49,7 +49,13 @@ RUN_REASON_ORDER = (
     Reason.CONTROL_IC_FAIL,
     Reason.WT_CTRL_POSITIVE,
     Reason.THRESHOLD_MISMATCH,
+    Reason.PASSIVE_REF_CONFLICT,
 )
+# run failures that a re-analysis of the same run in the instrument software mends
+_REANALYSIS = {
+    Reason.THRESHOLD_MISMATCH: "the kit's fixed Ct thresholds",
+    Reason.PASSIVE_REF_CONFLICT: "the kit's passive reference",
+}
 AUTO_THRESHOLD = "automatic"
 PLACEHOLDER_NOTICE = (
     "Kit {kit} uses PLACEHOLDER values (example kit, not clinical): calls are for testing only "
@@ -68,6 +74,9 @@ class CtTable:
     # kit channel -> the Ct thresholds the export records for it (AUTO_THRESHOLD when the
     # software chose it); a channel the export says nothing about is absent
     ct_thresholds: Mapping[str, tuple[float | str, ...]] = field(default_factory=dict)
+    # the passive reference the export says the run was normalised to ("none", a kit channel or
+    # a dye name); None when the export does not say
+    passive_reference: str | None = None
 
     def has_well(self, well: str) -> bool:
         return any(w == well for w, _ in self.values)
@@ -174,6 +183,15 @@ def evaluate_run_controls(
                 ok,
                 Reason.WT_CTRL_POSITIVE,
             )
+    if table.passive_reference is not None:
+        add(
+            "passive reference",
+            "run normalisation",
+            table.passive_reference,
+            f"{kit.passive_reference} (the kit's)",
+            table.passive_reference == kit.passive_reference,
+            Reason.PASSIVE_REF_CONFLICT,
+        )
     for channel, expected in kit.ct_thresholds.items():
         for used in table.ct_thresholds.get(channel, ()):
             ok = isinstance(used, float) and math.isclose(used, expected.value, rel_tol=1e-3)
@@ -634,9 +652,10 @@ def _call_in_well(
 
 
 def _run_action(run_reasons: Sequence[Reason]) -> str:
-    if tuple(run_reasons) == (Reason.THRESHOLD_MISMATCH,):
-        # the amplification was fine: the Cts were read at the wrong threshold
-        return "re-analyse the run with the kit's fixed Ct thresholds and export it again"
+    if all(r in _REANALYSIS for r in run_reasons):
+        # the amplification was fine: the Cts were read with the wrong analysis settings
+        settings = " and ".join(_REANALYSIS[r] for r in run_reasons)
+        return f"re-analyse the run with {settings} and export it again"
     return "repeat the run: " + "; ".join(r.description for r in run_reasons)
 
 
@@ -841,9 +860,24 @@ def build_ct_table(parts: Sequence[Plate], kit: Kit) -> tuple[CtTable, list[Drop
             values[key] = ct
             origin[key] = f"{source} row {row.source_row}"
     table = CtTable(
-        parts[0].run_id, values, tuple(p.path.name for p in parts), _exported_thresholds(parts, kit)
+        parts[0].run_id,
+        values,
+        tuple(p.path.name for p in parts),
+        _exported_thresholds(parts, kit),
+        _exported_passive_reference(parts, kit),
     )
     return table, dropped
+
+
+def _exported_passive_reference(parts: Sequence[Plate], kit: Kit) -> str | None:
+    """The passive reference the exports name, in the kit's terms (several: joined with +)."""
+    named = []
+    for plate in parts:
+        text = str(plate.metadata.get("passive_reference") or "").strip()
+        if text:
+            dye = "none" if text.lower() == "none" else kit.canonical_channel(text) or text.upper()
+            named.append(dye)
+    return "+".join(sorted(set(named))) or None
 
 
 def _exported_thresholds(parts: Sequence[Plate], kit: Kit) -> dict[str, tuple[float | str, ...]]:

@@ -87,6 +87,8 @@ def _broken(old: str, new: str) -> bytes:
         ('ct_max = { value = 35.0, source = "placeholder" }',
          'ct_max = { value = 35.0, source = "placeholder" }\ndelay_max_vs_ntc = -1.0',
          r"\[internal_control\]: delay_max_vs_ntc -1 is out of range"),
+        ('passive_reference = "none"', 'passive_reference = "Texas Red"',
+         r"\[kit\]: passive_reference ROX is a reporter channel in \[mixes\]"),
         ("[replicates]", "[ct_thresholds]\nSYBR = 0.2\n\n[replicates]",
          r"\[ct_thresholds\]: SYBR is not a channel in \[dyes\]"),
         ("[replicates]", "[ct_thresholds]\nFAM = 0.0\n\n[replicates]",

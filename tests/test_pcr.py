@@ -739,3 +739,41 @@ def test_rotor_gene_channel_thresholds_are_checked_by_kit_channel():
         "ROX Ct threshold": (0.05, False),
         "CY5 Ct threshold": (0.04, True),
     }
+
+
+# --------------------------------------------------------------------------- passive reference
+def _quantstudio_with_passive(tmp_path, dye):
+    text = QUANTSTUDIO.read_text(encoding="utf-8")
+    assert "* Passive Reference = \n" in text
+    path = tmp_path / "qs_rox.txt"
+    path.write_text(text.replace("* Passive Reference = \n", f"* Passive Reference = {dye}\n"))
+    return path
+
+
+def test_the_exports_passive_reference_is_checked_against_the_kit(tmp_path):
+    result = call_pcr([QUANTSTUDIO], DEMO_MAP)  # "Passive Reference" empty: none, as the kit
+    [check] = [q for q in result.run_qc if q.check == "passive reference"]
+    assert (check.value, check.expected, check.passed) == ("none", "none (the kit's)", True)
+    generic = call_pcr([demo_plate()], DEMO_MAP)  # the generic table does not say
+    assert not [q for q in generic.run_qc if q.check == "passive reference"]
+
+
+def test_a_reporter_dye_used_as_passive_reference_invalidates_the_run(tmp_path):
+    # the instrument's default template: ROX normalises every channel, but ROX is E380Q's reporter
+    result = call_pcr([_quantstudio_with_passive(tmp_path, "ROX")], DEMO_MAP)
+    failed = [q for q in result.run_qc if not q.passed]
+    assert [(q.check, q.value, q.reason) for q in failed] == [
+        ("passive reference", "ROX", Reason.PASSIVE_REF_CONFLICT)
+    ]
+    calls = [c for s in result.samples for c in s.calls]
+    assert {c.status for c in calls} == {CallStatus.INVALID}
+    assert {c.action for c in calls} == {
+        "re-analyse the run with the kit's passive reference and export it again"
+    }
+    # with the thresholds wrong too, one re-analysis mends both
+    kit = _kit_with_thresholds({**DEMO_THRESHOLDS, "FAM": 0.2})
+    both = call_pcr([_quantstudio_with_passive(tmp_path, "ROX")], DEMO_MAP, kit=kit)
+    assert both.samples[0].calls[0].action == (
+        "re-analyse the run with the kit's fixed Ct thresholds and the kit's passive reference "
+        "and export it again"
+    )

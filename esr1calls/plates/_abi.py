@@ -390,6 +390,8 @@ def _metadata(pairs: dict[str, str], footer: dict[str, str], label: str) -> dict
             if meaningful(by_norm.get(name)):
                 metadata[key] = by_norm[name].strip()
                 break
+    if "passive_reference" not in metadata and "passive reference" in by_norm:
+        metadata["passive_reference"] = "none"  # the key is there, empty: no passive reference
     software = meaningful(by_norm.get("software name and version"))
     if not software and meaningful(by_norm.get("software name")):
         software = f"{by_norm['software name']} {by_norm.get('software version', '')}".strip()
