@@ -472,13 +472,15 @@ def summarize_sample(calls: Sequence[Call], status: SampleStatus) -> str:
     )
 
 
-def _sample_report(evidence: VcfEvidence, panel: Panel, settings: NgsSettings) -> SampleReport:
+def _sample_report(
+    evidence: VcfEvidence, panel: Panel, settings: NgsSettings, sample_id: str
+) -> SampleReport:
     calls = tuple(
         call_hotspot(
             hotspot,
             found.counts,
             settings,
-            sample_id=evidence.sample_id,
+            sample_id=sample_id,
             alt_count_range=found.alt_count_range,
             reasons=found.reasons,
             details=found.details,
@@ -495,7 +497,7 @@ def _sample_report(evidence: VcfEvidence, panel: Panel, settings: NgsSettings) -
         "records_at_hotspots": evidence.records_at_hotspots,
         "depth_unit": settings.depth_unit,
     }
-    return _ngs_report(evidence.sample_id, calls, evidence.path, details)
+    return _ngs_report(sample_id, calls, evidence.path, details)
 
 
 def _ngs_report(
@@ -590,7 +592,7 @@ def call_ngs(
     for group in found.samples:
         _check_pon_fits(settings, group, read_options)
     samples = [
-        _sample_report(group.vcf, panel, settings)
+        _sample_report(group.vcf, panel, settings, group.sample_id)
         if group.reads is None and group.vcf is not None
         else _reads_sample_report(group, panel, settings, sample_given=sample is not None)
         for group in found.samples

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from .errors import ConfigError, VcfFormatError
@@ -238,7 +238,28 @@ def _pair(
         if vcf_index not in paired_vcfs:
             ordered.append((order, SampleInputs(evidence.sample_id, None, evidence)))
     ordered.sort(key=lambda item: item[0])
-    return [sample for _, sample in ordered], notices
+    samples = [sample for _, sample in ordered]
+    return _distinct_ids(samples, notices), notices
+
+
+def _distinct_ids(samples: list[SampleInputs], notices: list[str]) -> list[SampleInputs]:
+    """Samples of one name from different files (two patients' Strelka ``TUMOR``, or Strelka's
+    SNV and indel files of one) get the file in their id, so no two rows share an id."""
+    names = [s.sample_id for s in samples]
+    repeated = {name for name in names if names.count(name) > 1}
+    for name in sorted(repeated):
+        files = [Path(s.source.split(", ")[-1]).name for s in samples if s.sample_id == name]
+        notices.append(
+            f"sample {name} is in {len(files)} inputs ({', '.join(files)}): each is reported "
+            f"as its own sample, named '{name} (file)'. If they are one sample's files (Strelka "
+            "writes SNVs and indels apart), merge them first: bcftools concat -a"
+        )
+    return [
+        replace(s, sample_id=f"{s.sample_id} ({Path(s.source.split(', ')[-1]).name})")
+        if s.sample_id in repeated
+        else s
+        for s in samples
+    ]
 
 
 def _pairs_by_name(

@@ -309,6 +309,12 @@ def select_sample(
         return wanted, "--sample", normal if normal != wanted else None
     if not samples:
         return None, "sites-only VCF: counts read from INFO", None
+    if len(set(tumour_meta)) > 1:
+        raise ValueError(
+            f"{len(set(tumour_meta))} ##tumor_sample lines ({', '.join(dict.fromkeys(tumour_meta))}"
+            "): a multi-tumour VCF holds several samples; run esr1calls once per sample with "
+            "--sample"
+        )
     if tumour_meta:
         if tumour_meta[0] not in samples:
             raise ValueError(
@@ -357,6 +363,10 @@ class VcfRecord:
     sample: Mapping[str, Any]  # FORMAT values of the tumour sample ({} for sites-only VCFs)
     phased: bool = False
     line: int | None = None  # line number when the file was streamed
+    # INFO counts describe the tumour: a sites-only or one-sample VCF, or VarDict (its INFO
+    # holds the tumour's DP/VD). In other multi-sample VCFs INFO sums every sample (or is the
+    # normal's), so it never stands in for a missing FORMAT value.
+    info_is_tumour: bool = True
 
     @property
     def place(self) -> str:
@@ -368,17 +378,19 @@ class VcfRecord:
         return f"{self.chrom}:{self.pos} {self.ref}>{','.join(self.alts) or '.'}"
 
     def value(self, key: str) -> Any:
-        """A FORMAT value of the tumour sample, else the INFO value (sites-only or INFO-only)."""
+        """A FORMAT value of the tumour sample, else the INFO value when INFO is the tumour's."""
         if key in self.sample:
             return self.sample[key]
-        return self.info.get(key)
+        return self.info.get(key) if self.info_is_tumour else None
 
 
 def _is_sequence(allele: str) -> bool:
     return bool(allele) and allele not in (".", "*") and not allele.startswith("<")
 
 
-def _record_from_pysam(rec: Any, sample: str | None, line: int | None) -> VcfRecord:
+def _record_from_pysam(
+    rec: Any, sample: str | None, line: int | None, info_is_tumour: bool = True
+) -> VcfRecord:
     values: dict[str, Any] = {}
     phased = False
     if sample is not None:
@@ -397,6 +409,7 @@ def _record_from_pysam(rec: Any, sample: str | None, line: int | None) -> VcfRec
         sample=values,
         phased=phased,
         line=line,
+        info_is_tumour=info_is_tumour,
     )
 
 
@@ -622,7 +635,7 @@ def _strelka(rec: VcfRecord) -> SiteCounts | None:
 def _dp4(rec: VcfRecord) -> SiteCounts | None:
     """LoFreq (and legacy bcftools) DP4 = ref-fwd, ref-rev, alt-fwd, alt-rev for this ALT."""
     dp4 = _complete(_ints(rec.info.get("DP4")), 4)
-    if dp4 is None or len(rec.alts) != 1:
+    if dp4 is None or len(rec.alts) != 1 or not rec.info_is_tumour:
         return None
     ref, alt = dp4[0] + dp4[1], dp4[2] + dp4[3]
     raw = _int(rec.info.get("DP"))
@@ -786,6 +799,9 @@ def _site_counts(rec: VcfRecord, rule: CountRule) -> tuple[SiteCounts | None, st
         if counts.depth is not None and any(c is not None and c > counts.depth
                                             for c in counts.alt_counts):  # fmt: skip
             return None, f"an alt count exceeds the depth ({counts.fields['depth']}): malformed"
+        numbers = (*counts.alt_counts, counts.ref_count, counts.depth, counts.other_count)
+        if any(n is not None and n < 0 for n in numbers):
+            return None, "a negative allele count or depth: malformed"
         return counts, ""
     # no sequence ALT: a gVCF reference block or a reference row (depth only)
     min_dp = _int(rec.value("MIN_DP"))
@@ -991,6 +1007,7 @@ class _Plan:
         self.sample_evidence = ""
         self.normal: str | None = None
         self.windows: list[tuple[int, int]] = []
+        self.records_removed = ""  # the command that dropped records after calling, if any
 
     def set_header(self, path: Path, header: VcfHeader) -> None:
         self.header = header
@@ -1004,12 +1021,48 @@ class _Plan:
         except ValueError as exc:
             raise VcfFormatError(path, str(exc)) from exc
         self.windows = _merged([hotspot_locus(h, self.build) for h in self.panel])
+        self.records_removed = records_removed_by(header)
 
     def overlaps(self, start: int, stop: int) -> bool:
         return any(lo <= stop and start <= hi for lo, hi in self.windows)
 
 
 _COUNT_FIELDS = {"AD", "AO", "RO", "DP4", "FAO", "MAO", "VD", "TIR", "AU", "DV"}
+
+
+# bcftools view options that drop records (not only samples or regions)
+_VIEW_FILTERS = {
+    "-f", "--apply-filters", "-i", "--include", "-e", "--exclude", "-v", "--types", "-V",
+    "--exclude-types", "-q", "--min-af", "-Q", "--max-af", "-c", "--min-ac", "-C", "--max-ac",
+    "-k", "--known", "-n", "--novel", "-m", "--min-alleles", "-M", "--max-alleles", "-p",
+    "--phased", "-P", "--exclude-phased", "-u", "--uncalled", "-U", "--exclude-uncalled", "-x",
+    "--private", "-X", "--exclude-private", "-g", "--genotype",
+}  # fmt: skip
+
+
+def records_removed_by(header: VcfHeader) -> str:
+    """The command in the header that removed records after calling (``bcftools view -f PASS``,
+    ``bcftools filter`` without ``--soft-filter``, GATK SelectVariants), or "".
+
+    A caller's silence about an allele is evidence only in the file the caller wrote: once
+    records are dropped, an unlisted allele may be one that was filtered out.
+
+    >>> records_removed_by(parse_header(["##bcftools_viewCommand=view -f PASS in.vcf; Date=x"]))
+    'bcftools view -f PASS in.vcf'
+    """
+    meta = header.meta
+    for command in meta.get("bcftools_viewCommand", ()):
+        words = command.split(";")[0].split()
+        if any(w.split("=")[0] in _VIEW_FILTERS or w[:2] in _VIEW_FILTERS for w in words[1:]):
+            return "bcftools " + " ".join(words)
+    for command in meta.get("bcftools_filterCommand", ()):
+        words = command.split(";")[0].split()
+        if not any(w in ("-s", "--soft-filter") or w.startswith("--soft-filter=") for w in words):
+            return "bcftools " + " ".join(words)
+    for command in meta.get("GATKCommandLine", ()):
+        if "SelectVariants" in command:
+            return "GATK SelectVariants"
+    return ""
 
 
 def _require_counts(path: Path, header: VcfHeader, caller: Caller) -> None:
@@ -1071,11 +1124,27 @@ def _header_lines(text: str) -> list[str]:
 
 
 def _convert(path: Path, rec: Any, plan: _Plan, line: int | None) -> VcfRecord:
+    place = f"line {line}" if line else f"record {rec.chrom}:{rec.pos}"
+    info_is_tumour = len(plan.header.samples) <= 1 or plan.caller is Caller.VARDICT
     try:
-        return _record_from_pysam(rec, plan.sample, line)
+        converted = _record_from_pysam(rec, plan.sample, line, info_is_tumour)
     except (KeyError, ValueError) as exc:
-        place = f"line {line}" if line else f"record {rec.chrom}:{rec.pos}"
         raise VcfFormatError(path, f"unreadable record ({exc})", place=place) from exc
+    named = converted.info.get("SAMPLE")
+    if (
+        plan.caller is Caller.VARDICT
+        and plan.requested_sample is None
+        and isinstance(named, str)
+        and named != plan.sample
+        and named in plan.header.samples
+    ):
+        raise VcfFormatError(
+            path,
+            f"VarDict names the tumour {named} (INFO/SAMPLE), but it is not the first sample "
+            f"column ({plan.sample}); pass --sample {named}",
+            place=place,
+        )
+    return converted
 
 
 def _load_indexed(path: Path, index: Path, plan: _Plan) -> _Loaded:
@@ -1339,6 +1408,23 @@ def _allele_key(pos: int, ref: str, alt: str, build: Build) -> str:
     cds = transcript().cds
     mutated = cds[: c_start - 1] + new_bases + cds[c_end:]
     return "cds:" + hashlib.sha1(mutated.encode()).hexdigest()[:16]
+
+
+def changed_positions(hotspot: Hotspot, build: Build) -> tuple[int, ...]:
+    """The genomic positions a hotspot changes: its substituted bases, a deletion's deleted
+    bases, or the two bases either side of an insertion.
+
+    >>> from esr1calls.hotspots import load_panel
+    >>> panel = load_panel()
+    >>> [changed_positions(panel[name], Build.GRCH38) for name in ("D538G", "L536Q")]
+    [(152098791,), (152098785, 152098786)]
+    """
+    first, ref, alt = trim_allele(hotspot.pos(build), hotspot.ref, hotspot.alt)
+    if ref and len(ref) == len(alt):
+        return tuple(p for p, (a, b) in enumerate(zip(ref, alt, strict=True), first) if a != b)
+    if ref:
+        return tuple(range(first, first + len(ref)))
+    return (first - 1, first)
 
 
 def _edits(pos: int, ref: str, alt: str) -> dict[int, str]:
@@ -1620,6 +1706,7 @@ def _evidence_for(
     usable: list[tuple[VcfRecord, SiteCounts]],
     alleles: list[_Allele],
     silenced: list[tuple[ProteinChange, VcfRecord, str]],
+    records_removed: str = "",
 ) -> HotspotEvidence:
     lo, hi = hotspot_locus(hotspot, build)
     covering = [(r, c) for r, c in usable if r.pos <= hi and r.end >= lo and c.depth is not None]
@@ -1674,7 +1761,10 @@ def _evidence_for(
     combos_high = sum(min(p.count or 0 for p in combo) for combo in combos)
     combo_note = _combination_note(combos, hotspot)
     if not chosen and not combos:
-        return _absent(path, hotspot, build, caller, covering, details, reasons)
+        return _absent(path, hotspot, build, caller, covering, details, reasons, records_removed)
+    # shown as the count: what the caller listed for this allele; unphased combinations only
+    # widen the range the rule weighs (alt_count_range)
+    listed = high if chosen else high + combos_high
     high += combos_high
     primary = chosen[0] if chosen else min(combos[0], key=lambda p: p.count or 0)
     depth = primary.depth
@@ -1710,7 +1800,7 @@ def _evidence_for(
         details["caller_allele_fraction_not_used"] = chosen[0].caller_fraction
     counts = AlleleCounts(
         hotspot=hotspot.name,
-        alt_count=min(high, depth) if depth is not None else high,
+        alt_count=min(listed, depth) if depth is not None else listed,
         depth=depth,
         source="vcf",
         place=f"{path.name}, {primary.record.place}",
@@ -1791,6 +1881,11 @@ def _not_reported(
     return HotspotEvidence(counts, None, (Reason.ALLELE_NOT_REPORTED, *reasons), details)
 
 
+def _source_of(rec: VcfRecord) -> str:
+    """ "vcf-block" for a gVCF reference block (depth only), else "vcf"."""
+    return "vcf-block" if rec.end > rec.pos and not any(map(_is_sequence, rec.alts)) else "vcf"
+
+
 def _absent(
     path: Path,
     hotspot: Hotspot,
@@ -1799,15 +1894,41 @@ def _absent(
     covering: list[tuple[VcfRecord, SiteCounts]],
     details: dict[str, Any],
     reasons: list[Reason],
+    records_removed: str = "",
 ) -> HotspotEvidence:
     """The records cover the hotspot but none lists its allele: read the caller's silence."""
     rule = COUNT_RULES[caller]
     rec, counts = min(covering, key=lambda rc: rc[1].depth or 0)
     depth = counts.depth
-    source = "vcf-block" if rec.end > rec.pos and not any(map(_is_sequence, rec.alts)) else "vcf"
+    source = _source_of(rec)
     place = f"{path.name}, {rec.place}"
     details["absent_allele"] = f"{rule.absent.value}: {rule.absent_why}"
     if rule.absent is AbsentAllele.EVALUATED:
+        # A variant record anywhere in the codon lies in the active region the caller weighed
+        # (it spans far more than a codon). A gVCF instead covers every base it evaluated with a
+        # record or a block, so there a base without either was not evaluated at all.
+        positions = changed_positions(hotspot, build)
+        at_change = [(r, c) for r, c in covering if any(r.pos <= p <= r.end for p in positions)]
+        uncovered = [p for p in positions if not any(r.pos <= p <= r.end for r, _ in at_change)]
+        if any(_source_of(r) == "vcf-block" for r, _ in covering) and uncovered:
+            details["evidence"] = (
+                f"no record covers position {', '.join(map(str, uncovered))}, where the hotspot "
+                "changes the sequence; records elsewhere in the codon say nothing about it"
+            )
+            return HotspotEvidence(
+                AlleleCounts(hotspot.name, None, None, source="vcf", place=path.name),
+                details=details,
+            )
+        rec, counts = min(at_change or covering, key=lambda rc: rc[1].depth or 0)
+        depth, place = counts.depth, f"{path.name}, {rec.place}"
+        source = _source_of(rec)
+        if records_removed:
+            details["evidence"] = (
+                f"not listed, but records were removed after calling ({records_removed}): the "
+                "allele may have been among them"
+            )
+            unknown = AlleleCounts(hotspot.name, None, depth, source, place, dict(counts.fields))
+            return HotspotEvidence(unknown, None, (Reason.ALLELE_NOT_REPORTED, *reasons), details)
         details["evidence"] = "not listed by a caller that evaluates every allele: count 0"
         fields = {**counts.fields, "alt_count": "0 (allele not listed)"}
         zero = AlleleCounts(hotspot.name, 0, depth, source, place, fields)
@@ -1893,7 +2014,10 @@ def read_vcf_evidence(
     alleles = [a for rec, counts in usable for a in _alleles_of(path, rec, counts, plan.build)]
     silenced = _listed_without_counts(path, unusable, plan.build)
     evidence = tuple(
-        _evidence_for(path, h, plan.build, plan.caller, usable, alleles, silenced) for h in panel
+        _evidence_for(
+            path, h, plan.build, plan.caller, usable, alleles, silenced, plan.records_removed
+        )
+        for h in panel
     )
     notices = list(loaded.notices)
     if plan.header.contigs and not any(c in plan.header.contigs for c in CHROM_NAMES):

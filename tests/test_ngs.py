@@ -354,3 +354,15 @@ def test_sample_summaries_are_one_plain_sentence():
     )
     for text in (positive.summary, empty.summary):
         assert text.count(".") - text.count(" %)") <= 2 and "\n" not in text
+
+
+def test_one_sample_name_from_two_files_is_two_distinct_samples():
+    """Strelka writes SNVs and indels apart, both as TUMOR: never two rows with one id."""
+    strelka = TESTDATA / "vcf" / "strelka"
+    result = call_ngs([strelka / "somatic.snvs.vcf", strelka / "somatic.indels.vcf"])
+    assert [s.sample_id for s in result.samples] == [
+        "TUMOR (somatic.snvs.vcf)",
+        "TUMOR (somatic.indels.vcf)",
+    ]
+    assert all(c.sample_id == s.sample_id for s in result.samples for c in s.calls)
+    assert any("bcftools concat -a" in n for n in result.notices)

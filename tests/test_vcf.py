@@ -646,3 +646,98 @@ def test_a_deletion_is_not_made_uncertain_by_an_unphased_snv_in_its_codon(tmp_pa
     call = calls_of(write_vcf(tmp_path / "x.vcf", rows, GENERIC_HEADER))["V422del"]
     assert call.status is CallStatus.DETECTED and call.alt_count == 30
     assert Reason.OTHER_CHANGE_IN_CODON in call.reasons
+
+
+# --- review fixes: silence, other samples' INFO, sample choice ----------------------------------
+Y537N_POS, Y537SC_POS = 152098787, 152098788  # GRCh38: Y537N changes 787; Y537S/C change 788
+HEADER_BLOCKS = [*M2_HEADER, '##FORMAT=<ID=MIN_DP,Number=1,Type=Integer,Description="m">',
+                 '##INFO=<ID=END,Number=1,Type=Integer,Description="e">',
+                 '##ALT=<ID=NON_REF,Description="n">']  # fmt: skip
+
+
+def test_a_gvcf_gap_at_the_changed_base_is_no_coverage(tmp_path):
+    """Blocks end at 787 and start at 790: nothing evaluated 788, where Y537S/C change."""
+    path = write_vcf(tmp_path / "gap.g.vcf", header=HEADER_BLOCKS, rows=[
+        "chr6\t152098770\t.\tA\t<NON_REF>\t.\t.\tEND=152098787\tGT:DP:MIN_DP\t0/0:12300:12200",
+        "chr6\t152098790\t.\tA\t<NON_REF>\t.\t.\tEND=152098810\tGT:DP:MIN_DP\t0/0:12300:12200",
+    ])  # fmt: skip
+    calls = calls_of(path, panel=load_panel("default", ["Y537N", "Y537S", "Y537C"]))
+    assert calls["Y537N"].status is CallStatus.NOT_DETECTED  # its base is in a block
+    for name in ("Y537S", "Y537C"):
+        assert calls[name].status is CallStatus.INDETERMINATE
+        assert calls[name].reasons[0] is Reason.NO_COVERAGE
+
+
+def test_mutect2_silence_is_not_zero_after_records_were_filtered_out(tmp_path):
+    """`bcftools view -f PASS` dropped the multiallelic 788 record that held Y537S."""
+    rows = [row(Y537N_POS, "T", "A", "0/1:11900,100:12000")]
+    filtered = [*M2_HEADER, "##bcftools_viewCommand=view -f PASS m2.vcf; Date=Thu Dec  3 2026"]
+    panel = load_panel("default", ["Y537S"])
+    after = calls_of(write_vcf(tmp_path / "pass.vcf", rows, header=filtered), panel=panel)
+    assert after["Y537S"].status is CallStatus.INDETERMINATE
+    assert after["Y537S"].reasons[0] is Reason.ALLELE_NOT_REPORTED
+    assert "records were removed after calling" in after["Y537S"].evidence["evidence"]
+    # the caller's own file: Mutect2's silence inside its active region is a count of 0
+    before = calls_of(write_vcf(tmp_path / "m2.vcf", rows), panel=panel)
+    assert before["Y537S"].status is CallStatus.NOT_DETECTED
+
+
+@pytest.mark.parametrize(
+    "command, removed",
+    [("view -f PASS in.vcf", True), ("view -i 'FORMAT/DP>10' in.vcf", True),
+     ("view -Oz -o out.vcf.gz in.vcf", False), ("view -s T in.vcf", False)],
+)  # fmt: skip
+def test_which_bcftools_view_commands_remove_records(command, removed):
+    from esr1calls.vcf import parse_header, records_removed_by
+
+    header = parse_header([f"##bcftools_viewCommand={command}; Date=x"])
+    assert bool(records_removed_by(header)) is removed
+    filtered = parse_header(["##bcftools_filterCommand=filter -e 'QUAL<20' in.vcf; Date=x"])
+    soft = parse_header(["##bcftools_filterCommand=filter -s LowQual -e 'QUAL<20' in.vcf"])
+    assert records_removed_by(filtered) and not records_removed_by(soft)
+
+
+def test_info_counts_of_a_multi_sample_vcf_never_stand_in_for_the_tumours(tmp_path):
+    header = [*GENERIC_HEADER, '##INFO=<ID=DP4,Number=4,Type=Integer,Description="d">']
+    path = write_vcf(tmp_path / "tn.vcf", header=header, samples=("NORMAL", "TUMOUR"), rows=[
+        "chr6\t152098791\t.\tA\tG\t.\tPASS\tDP4=6000,6000,0,0\tGT:AD:DP\t0/0:12000,0:12000\t./.:.:.",
+    ])  # fmt: skip
+    calls = calls_of(path, sample="TUMOUR", panel=load_panel("default", ["D538G"]))
+    assert calls["D538G"].status is CallStatus.INDETERMINATE  # was NOT_DETECTED 0/12000
+    assert calls["D538G"].reasons[0] is Reason.NO_COVERAGE
+
+
+def test_several_tumour_samples_need_a_choice(tmp_path):
+    header = [*M2_HEADER[:-1], "##tumor_sample=TISSUE", "##tumor_sample=PLASMA"]
+    rows = [row(152098791, "A", "G", "0/0:12000,0:12000\t0/1:11950,50:12000")]
+    path = write_vcf(tmp_path / "two.vcf", rows, header=header, samples=("TISSUE", "PLASMA"))
+    with pytest.raises(VcfFormatError, match=r"2 ##tumor_sample lines \(TISSUE, PLASMA\)"):
+        call_vcf(path)
+    assert calls_of(path, sample="PLASMA")["D538G"].status is CallStatus.DETECTED
+
+
+def test_vardict_info_sample_naming_another_column_is_refused(tmp_path):
+    header = [*GENERIC_HEADER, "##source=VarDict_v1.8.2",
+              '##INFO=<ID=SAMPLE,Number=1,Type=String,Description="s">',
+              '##FORMAT=<ID=VD,Number=1,Type=Integer,Description="v">']  # fmt: skip
+    rows = ["chr6\t152098791\t.\tA\tG\t.\tPASS\tSAMPLE=P4\tGT:DP:VD:AD\t"
+            "0/0:12000:0:12000,0\t0/1:12000:100:11900,100"]  # fmt: skip
+    path = write_vcf(tmp_path / "vd.vcf", rows, header=header, samples=("P4-match", "P4"))
+    with pytest.raises(VcfFormatError, match=r"names the tumour P4 \(INFO/SAMPLE\).*--sample P4"):
+        call_vcf(path)
+    assert calls_of(path, sample="P4")["D538G"].status is CallStatus.DETECTED
+
+
+def test_a_negative_count_drops_the_record_with_a_reason(tmp_path):
+    path = write_vcf(tmp_path / "neg.vcf", [row(152098791, "A", "G", "0/1:12000,-5:12000")])
+    result = call_vcf(path)
+    assert any("negative allele count" in d.reason for d in result.dropped)
+    assert result.samples[0].calls[-1].status is not CallStatus.NOT_DETECTED
+
+
+def test_the_count_shown_is_the_callers_not_the_unphased_upper_bound(tmp_path):
+    multiallelic = row(Y537SC_POS, "A", "C,G", "0/1/2:11796,180,24:12000", filt="multiallelic")
+    rows = [row(Y537N_POS, "T", "A", "0/1:11900,100:12000"), multiallelic]
+    header = [*M2_HEADER, '##FILTER=<ID=multiallelic,Description="m">']
+    calls = calls_of(write_vcf(tmp_path / "m.vcf", rows, header=header))
+    assert calls["Y537S"].alt_count == 180  # listed; Y537N + Y537C in cis could add 24 more
