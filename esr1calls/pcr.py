@@ -85,6 +85,16 @@ class CtTable:
         return self.values.get((well, channel))
 
 
+def _cycles(value: float) -> float:
+    """A Ct difference or mean as compared with a limit: to 1e-6 cycles, so binary floating
+    point never moves a boundary (32.02 - 23.02 is 9.000000000000004, not above a 9.0 cut-off).
+
+    >>> _cycles(32.02 - 23.02) <= 9.0
+    True
+    """
+    return round(value, 6)
+
+
 def _amplified(ct: float | None, ct_max: float) -> bool:
     return ct is not None and not math.isnan(ct) and ct <= ct_max
 
@@ -173,7 +183,7 @@ def evaluate_run_controls(
                         Reason.MISSING_CONTROL,
                     )
                 continue
-            delta = ct - reference if _amplified(ct, assay.ct_max.value) else math.inf
+            delta = _cycles(ct - reference) if _amplified(ct, assay.ct_max.value) else math.inf
             ok = delta > assay.cutoff.value
             add(
                 "WT",
@@ -260,7 +270,7 @@ def evaluate_reference(cts: Sequence[float | None], kit: Kit) -> ReferenceOutcom
             replicate_cts=tuple(cts),
             action="re-extract: the reference (total ESR1) assay did not amplify",
         )
-    ct = statistics.fmean(amplified)
+    ct = _cycles(statistics.fmean(amplified))
     discordant = len(amplified) < len(present) or (
         len(amplified) > 1 and statistics.stdev(amplified) > kit.replicate_reference_sd_max.value
     )
@@ -356,7 +366,7 @@ def call_target(
             )
     if not _amplified(ct_mutation, assay.ct_max.value):
         return TargetOutcome(CallStatus.NOT_DETECTED) if ic_ok else ic_fail
-    delta = ct_mutation - ct_reference
+    delta = _cycles(ct_mutation - ct_reference)
     cutoff = assay.cutoff.value
     flags: list[Reason] = []
     if delta < -1.0:
@@ -369,7 +379,7 @@ def call_target(
         return TargetOutcome(CallStatus.DETECTED, tuple(reasons), delta)
     if not ic_ok:
         return replace(ic_fail, delta_ct=delta)
-    if delta <= cutoff + assay.equivocal_band.value:
+    if delta <= _cycles(cutoff + assay.equivocal_band.value):
         return TargetOutcome(
             CallStatus.INDETERMINATE,
             (Reason.EQUIVOCAL, *flags),
@@ -443,7 +453,8 @@ def _combine_replicates(
         no_ct = len(outcomes) - len(deltas)
         padded = deltas + [assay.cutoff.value + 10.0] * no_ct
         padded_mean = statistics.fmean(padded)
-        if not invalid and padded_mean <= assay.cutoff.value + kit.replicate_mean_margin.value:
+        limit = _cycles(assay.cutoff.value + kit.replicate_mean_margin.value)
+        if not invalid and _cycles(padded_mean) <= limit:
             return TargetOutcome(CallStatus.DETECTED, (Reason.REPLICATE_DISCORDANT,), padded_mean)
         return TargetOutcome(
             CallStatus.INDETERMINATE,
@@ -476,7 +487,7 @@ def _apply_groups(drafts: Mapping[str, _Draft], kit: Kit) -> None:
         for draft in detected:
             if draft is primary:
                 continue
-            gap = (draft.delta_ct or 0.0) - (primary.delta_ct or 0.0)
+            gap = _cycles((draft.delta_ct or 0.0) - (primary.delta_ct or 0.0))
             if gap >= margin:
                 draft.status = CallStatus.INDETERMINATE
                 draft.reasons.insert(0, Reason.POSSIBLE_CROSS_REACTIVITY)

@@ -777,3 +777,29 @@ def test_a_reporter_dye_used_as_passive_reference_invalidates_the_run(tmp_path):
         "re-analyse the run with the kit's fixed Ct thresholds and the kit's passive reference "
         "and export it again"
     )
+
+
+# --------------------------------------------------------------------------- float boundaries
+def test_a_delta_ct_at_the_cut_off_is_detected_whatever_the_binary_arithmetic():
+    # 32.02 - 23.02 is 9.000000000000004 in binary floating point: still "<= 9.0"
+    plate = demo_plate({("A4", "FAM"): 32.02, ("E4", "FAM"): 23.02})
+    _, calls = calls_of(call_pcr([plate], DEMO_MAP), "S1")
+    assert calls["D538G"].status is CallStatus.DETECTED and calls["D538G"].delta_ct == 9.0
+    assert call_target(32.02, 23.02, 30.0, D538G, KIT).status is CallStatus.DETECTED
+
+
+def test_the_equivocal_band_edge_survives_binary_arithmetic():
+    assay = dataclasses.replace(
+        D538G, equivocal_band=dataclasses.replace(D538G.equivocal_band, value=1.0)
+    )
+    # 33.02 - 23.02 = 10.000000000000004; the band is (9.0, 10.0]
+    assert call_target(33.02, 23.02, 30.0, assay, KIT).reasons == (Reason.EQUIVOCAL,)
+
+
+def test_a_gap_of_exactly_the_margin_is_cross_reactivity_whatever_the_arithmetic():
+    # S4: Y537S delta-Ct 5.03, Y537C 8.03: 8.03 - 5.03 = 2.9999999999999964, a 3.0-cycle gap
+    ref = 25.95
+    plate = demo_plate({("B7", "FAM"): ref + 5.03, ("C7", "FAM"): ref + 8.03, ("D7", "FAM"): NAN})
+    _, calls = calls_of(call_pcr([plate], DEMO_MAP), "S4")
+    assert calls["Y537C"].status is CallStatus.INDETERMINATE
+    assert calls["Y537C"].reasons[0] is Reason.POSSIBLE_CROSS_REACTIVITY
