@@ -128,10 +128,12 @@ def evaluate_run_controls(
         for role in (WellRole.PC, WellRole.NTC):
             wells = [e for e in entries if e.role is role and e.mix == mix]
             present = [e for e in wells if table.has_well(e.well)]
-            if not present:
-                why = "not in the plate map" if not wells else f"well {wells[0].well} not in export"
+            # every mapped control must be read: an omitted NTC may be the contaminated one
+            missing = [
+                f"well {e.well} not in export (or omitted there)" for e in wells if e not in present
+            ]
+            for why in missing or ([] if wells else ["not in the plate map"]):
                 add(role.value, f"mix {mix}", why, "a control well", False, Reason.MISSING_CONTROL)
-                continue
             for entry in present:
                 for channel, target in channels.items():
                     ct = table.get(entry.well, channel)
@@ -257,11 +259,19 @@ def estimate_genome_copies(ref_ct: float, kit: Kit) -> float:
     return float(FULL_SENSITIVITY_COPIES * factor ** (kit.ref_ct_full_sensitivity.value - ref_ct))
 
 
-def evaluate_reference(cts: Sequence[float | None], kit: Kit) -> ReferenceOutcome:
-    """Apply the reference window to a sample's reference Ct(s) (one per replicate)."""
+def evaluate_reference(
+    cts: Sequence[float | None], kit: Kit, *, every_well: bool = True
+) -> ReferenceOutcome:
+    """Apply the reference window to a sample's reference Ct(s) (one per replicate).
+
+    ``every_well``: a mapped reference well missing from the export makes the sample INVALID
+    (as a missing mutation replicate does); in_well kits judge each well on its own instead.
+    """
     present = [c for c in cts if c is not None]
-    if not present:
-        return ReferenceOutcome(None, Reason.MISSING_WELL, action=_MISSING_WELL_ACTION)
+    if not present or (every_well and len(present) < len(cts)):
+        return ReferenceOutcome(
+            None, Reason.MISSING_WELL, action=_MISSING_WELL_ACTION, replicate_cts=tuple(cts)
+        )
     amplified = [c for c in present if not math.isnan(c)]
     if not amplified:
         return ReferenceOutcome(
@@ -524,7 +534,7 @@ def interpret_sample(
         else list(entries)
     )
     ref_cts = [table.get(e.well, kit.reference_channel) for e in reference_wells]
-    reference = evaluate_reference(ref_cts, kit)
+    reference = evaluate_reference(ref_cts, kit, every_well=kit.reference_mode == "separate_mix")
     reference = replace(reference, wells=tuple(e.well for e in reference_wells))
     drafts: dict[str, _Draft] = {}
     for hotspot in panel:

@@ -130,6 +130,13 @@ def read_plate_map(path: str | Path, kit: Kit) -> PlateMap:
             raise InputError(
                 path, f"expected {len(header)} columns, found {len(cells)}", place=place
             )
+        if any(c.strip() for c in cells[len(header) :]):
+            raise InputError(
+                path,
+                f"{len(cells)} values for {len(header)} columns ({', '.join(header)}); name the "
+                "extra column in the header (replicate, plate) or remove the value",
+                place=place,
+            )
 
         def cell(name: str, cells: list[str] = cells) -> str:
             return cells[index[name]].strip() if name in index else ""

@@ -803,3 +803,26 @@ def test_a_gap_of_exactly_the_margin_is_cross_reactivity_whatever_the_arithmetic
     _, calls = calls_of(call_pcr([plate], DEMO_MAP), "S4")
     assert calls["Y537C"].status is CallStatus.INDETERMINATE
     assert calls["Y537C"].reasons[0] is Reason.POSSIBLE_CROSS_REACTIVITY
+
+
+# --------------------------------------------------------------------------- every mapped well
+def test_a_second_control_well_missing_from_the_export_invalidates_the_run(tmp_path):
+    # F2 is a second RM1 NTC: not exported (or omitted in the instrument software, as a
+    # contaminated NTC might be). One clean NTC does not vouch for the other.
+    plate_map = tmp_path / "map.csv"
+    plate_map.write_text(DEMO_MAP.read_text() + "F2,NTC,NTC,RM1\n")
+    result = call_pcr([demo_plate()], plate_map)
+    failed = [q for q in result.run_qc if not q.passed]
+    assert [(q.check, q.value, q.reason) for q in failed] == [
+        ("NTC", "well F2 not in export (or omitted there)", Reason.MISSING_CONTROL)
+    ]
+    assert {s.status for s in result.samples} == {SampleStatus.INVALID}
+
+
+def test_a_reference_replicate_missing_from_the_export_is_never_ignored(tmp_path):
+    plate_map = tmp_path / "map.csv"
+    plate_map.write_text(DEMO_MAP.read_text() + "F4,S1,SAMPLE,RM5\n")  # S1's second RM5
+    report, calls = calls_of(call_pcr([demo_plate()], plate_map), "S1")
+    assert report.status is SampleStatus.INVALID  # NEGATIVE on the one replicate it has
+    assert {c.reasons for c in calls.values()} == {(Reason.MISSING_WELL,)}
+    assert report.details["reference_replicate_cts"] == [26.1, None]

@@ -51,6 +51,8 @@ def test_semicolon_bom_zero_padded_wells_and_aliases(tmp_path):
          r"line 3: well A1 is listed twice \(first on line 2\)"),
         ("well,sample_id,role,mix,replicate\nA1,S1,SAMPLE,RM1,0\n", r"replicate '0' must be"),
         ("", r"the plate map is empty"),
+        ("well,sample_id,role,mix\nA1,S1,SAMPLE,RM1,2\n",
+         r"line 2: 5 values for 4 columns .*name the extra column in the header"),
     ],
 )  # fmt: skip
 def test_bad_plate_maps_name_file_and_line(tmp_path, text, message):
@@ -78,3 +80,8 @@ def test_plate_column_selects_entries(tmp_path):
     )
     assert [e.sample_id for e in plate_map.for_plate("run2")] == ["S2"]
     assert plate_map.plates == ("run1", "run2")
+
+
+def test_trailing_empty_cells_from_a_spreadsheet_are_fine(tmp_path):
+    plate_map = _map(tmp_path, "well,sample_id,role,mix,,\nA1,S1,SAMPLE,RM1,,\nA2,S2,SAMPLE,RM1,,\n")
+    assert [e.sample_id for e in plate_map] == ["S1", "S2"]
