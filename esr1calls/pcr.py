@@ -57,6 +57,9 @@ _REANALYSIS = {
     Reason.PASSIVE_REF_CONFLICT: "the kit's passive reference",
 }
 AUTO_THRESHOLD = "automatic"
+# instrument flags that say a curve did not amplify (AB NOAMP/EXPFAIL, Design & Analysis
+# Amp Status "No Amp"), even when a Ct is written beside them
+NO_AMPLIFICATION_FLAGS = frozenset({"NOAMP", "NO_AMP", "EXPFAIL"})
 PLACEHOLDER_NOTICE = (
     "Kit {kit} uses PLACEHOLDER values (example kit, not clinical): calls are for testing only "
     "until the lab replaces them with its kit's instructions or its own validation."
@@ -77,12 +80,23 @@ class CtTable:
     # the passive reference the export says the run was normalised to ("none", a kit channel or
     # a dye name); None when the export does not say
     passive_reference: str | None = None
+    # the instrument's own flags per (well, kit channel), e.g. NOAMP, EXPFAIL
+    flags: Mapping[tuple[str, str], tuple[str, ...]] = field(default_factory=dict)
 
     def has_well(self, well: str) -> bool:
         return any(w == well for w, _ in self.values)
 
     def get(self, well: str, channel: str) -> float | None:
         return self.values.get((well, channel))
+
+    def get_vouching(self, well: str, channel: str) -> float | None:
+        """A Ct whose amplification would vouch for something (an IC, a reference, a PC): NaN
+        when the instrument itself flagged the curve as not amplified, whatever Ct it wrote.
+        Where amplification is the alarm (a mutation channel, an NTC) the Ct is used as is."""
+        ct = self.get(well, channel)
+        if ct is not None and NO_AMPLIFICATION_FLAGS & set(self.flags.get((well, channel), ())):
+            return math.nan
+        return ct
 
 
 def _cycles(value: float) -> float:
@@ -136,7 +150,10 @@ def evaluate_run_controls(
                 add(role.value, f"mix {mix}", why, "a control well", False, Reason.MISSING_CONTROL)
             for entry in present:
                 for channel, target in channels.items():
-                    ct = table.get(entry.well, channel)
+                    # a PC or an IC vouches for the run; an NTC's signal is the alarm
+                    vouches = role is WellRole.PC or target == IC
+                    get = table.get_vouching if vouches else table.get
+                    ct = get(entry.well, channel)
                     subject = f"well {entry.well} {channel} ({target})"
                     if role is WellRole.PC and target != IC:
                         window = (
@@ -222,7 +239,7 @@ def evaluate_run_controls(
 def _reference_ct(table: CtTable, entries: Sequence[MapEntry], kit: Kit) -> float | None:
     """Mean reference Ct of a sample's reference wells (separate_mix) or all wells (in_well)."""
     values = [
-        table.get(e.well, kit.reference_channel)
+        table.get_vouching(e.well, kit.reference_channel)
         for e in entries
         if kit.reference_mode == "in_well" or e.mix == kit.reference_mix
     ]
@@ -533,7 +550,7 @@ def interpret_sample(
         if kit.reference_mode == "separate_mix"
         else list(entries)
     )
-    ref_cts = [table.get(e.well, kit.reference_channel) for e in reference_wells]
+    ref_cts = [table.get_vouching(e.well, kit.reference_channel) for e in reference_wells]
     reference = evaluate_reference(ref_cts, kit, every_well=kit.reference_mode == "separate_mix")
     reference = replace(reference, wells=tuple(e.well for e in reference_wells))
     drafts: dict[str, _Draft] = {}
@@ -562,9 +579,19 @@ def interpret_sample(
             draft.action = f"mix {assay.mix} for {sample_id} is not in the plate map"
             continue
         cts = [table.get(e.well, assay.channel) for e in wells]
-        ics = [table.get(e.well, ic_channel) if ic_channel else math.nan for e in wells]
+        ics = [table.get_vouching(e.well, ic_channel) if ic_channel else math.nan for e in wells]
         draft.ct_mutation = _clean(cts[0]) if len(cts) == 1 else _mean(cts)
         draft.ct_ic = _clean(ics[0]) if len(ics) == 1 else _mean(ics)
+        flagged = {
+            f"{e.well} {channel}": ";".join(table.flags[e.well, channel])
+            for e in wells
+            for channel in (assay.channel, ic_channel)
+            if channel
+            and (e.well, channel) in table.flags
+            and not math.isnan(table.get(e.well, channel) or math.nan)
+        }
+        if flagged:  # a Ct beside the instrument's own "no amplification" flag
+            draft.evidence["instrument_flags"] = flagged
         if len(wells) > 1:
             draft.evidence["replicates"] = [
                 {"well": e.well, "ct_mutation": _clean(c), "ct_ic": _clean(i)}
@@ -580,7 +607,7 @@ def interpret_sample(
             continue
         assert reference.ct is not None
         if kit.reference_mode == "in_well":
-            own_cts = [table.get(e.well, kit.reference_channel) for e in wells]
+            own_cts = [table.get_vouching(e.well, kit.reference_channel) for e in wells]
             draft.ct_reference = _mean(own_cts)
             outcomes = [
                 _call_in_well(entry.well, ct, own, ic, assay, kit, ntc_ic.get(assay.mix))
@@ -805,7 +832,7 @@ def ntc_ic_by_mix(table: CtTable, entries: Sequence[MapEntry], kit: Kit) -> dict
     found: dict[str, list[float]] = {}
     for entry in entries:
         channel = kit.ic_channel(entry.mix) if entry.role is WellRole.NTC else None
-        ct = table.get(entry.well, channel) if channel else None
+        ct = table.get_vouching(entry.well, channel) if channel else None
         if ct is not None and _amplified(ct, kit.ic_ct_max.value):
             found.setdefault(entry.mix, []).append(ct)
     return {mix: statistics.median(cts) for mix, cts in found.items()}
@@ -847,6 +874,7 @@ def build_ct_table(parts: Sequence[Plate], kit: Kit) -> tuple[CtTable, list[Drop
     values: dict[tuple[str, str], float] = {}
     origin: dict[tuple[str, str], str] = {}
     dropped: list[Dropped] = []
+    instrument_flags: dict[tuple[str, str], tuple[str, ...]] = {}
     for plate in parts:
         source = plate.path.name
         dropped.extend(plate.dropped)
@@ -880,12 +908,15 @@ def build_ct_table(parts: Sequence[Plate], kit: Kit) -> tuple[CtTable, list[Drop
                 ct = math.nan
             values[key] = ct
             origin[key] = f"{source} row {row.source_row}"
+            if any(flags):
+                instrument_flags[key] = tuple(f for f in flags if f)
     table = CtTable(
         parts[0].run_id,
         values,
         tuple(p.path.name for p in parts),
         _exported_thresholds(parts, kit),
         _exported_passive_reference(parts, kit),
+        instrument_flags,
     )
     return table, dropped
 

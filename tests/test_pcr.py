@@ -826,3 +826,43 @@ def test_a_reference_replicate_missing_from_the_export_is_never_ignored(tmp_path
     assert report.status is SampleStatus.INVALID  # NEGATIVE on the one replicate it has
     assert {c.reasons for c in calls.values()} == {(Reason.MISSING_WELL,)}
     assert report.details["reference_replicate_cts"] == [26.1, None]
+
+
+# --------------------------------------------------------------------------- instrument flags
+def _quantstudio_rewritten(tmp_path, well, dye, ct, flags):
+    """The demo QuantStudio export with one row's Ct and NOAMP/EXPFAIL columns replaced."""
+    lines = QUANTSTUDIO.read_text(encoding="utf-8").splitlines()
+    header = next(i for i, line in enumerate(lines) if line.startswith("Well\t"))
+    columns = lines[header].split("\t")
+    for i in range(header + 1, len(lines)):
+        cells = lines[i].split("\t")
+        if len(cells) == len(columns) and cells[1] == well and cells[6] == dye:
+            cells[columns.index("CT")] = ct
+            for name in ("NOAMP", "EXPFAIL"):
+                cells[columns.index(name)] = "Y" if name in flags else "N"
+            lines[i] = "\t".join(cells)
+            break
+    else:
+        raise AssertionError(f"no row {well} {dye}")
+    path = tmp_path / "qs.txt"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def test_an_ic_ct_the_instrument_flagged_as_not_amplified_does_not_vouch_for_a_negative(tmp_path):
+    # S1's RM2 well B4: the IC (VIC) has a Ct, but the software says NOAMP/EXPFAIL ("IPC failed")
+    path = _quantstudio_rewritten(tmp_path, "B4", "VIC", "32.874", {"NOAMP", "EXPFAIL"})
+    report, calls = calls_of(call_pcr([path], DEMO_MAP), "S1")
+    for name in ("Y537S", "S463P", "L536P"):  # RM2's targets: no mutation Ct
+        assert calls[name].status is CallStatus.INVALID and calls[name].reasons == (Reason.IC_FAIL,)
+        assert calls[name].evidence["instrument_flags"] == {"B4 HEX": "NOAMP;EXPFAIL"}
+    assert report.status is SampleStatus.INDETERMINATE  # NEGATIVE before
+    assert calls["D538G"].status is CallStatus.NOT_DETECTED  # RM1's IC is clean
+
+
+def test_a_mutation_ct_flagged_not_amplified_still_counts(tmp_path):
+    # a flag never turns a mutant signal into "no amplification": S2's D538G (A5 FAM) stays
+    path = _quantstudio_rewritten(tmp_path, "A5", "FAM", "31.75", {"NOAMP"})
+    _, calls = calls_of(call_pcr([path], DEMO_MAP), "S2")
+    assert calls["D538G"].status is CallStatus.DETECTED
+    assert calls["D538G"].evidence["instrument_flags"] == {"A5 FAM": "NOAMP"}

@@ -83,5 +83,7 @@ def test_plate_column_selects_entries(tmp_path):
 
 
 def test_trailing_empty_cells_from_a_spreadsheet_are_fine(tmp_path):
-    plate_map = _map(tmp_path, "well,sample_id,role,mix,,\nA1,S1,SAMPLE,RM1,,\nA2,S2,SAMPLE,RM1,,\n")
+    plate_map = _map(
+        tmp_path, "well,sample_id,role,mix,,\nA1,S1,SAMPLE,RM1,,\nA2,S2,SAMPLE,RM1,,\n"
+    )
     assert [e.sample_id for e in plate_map] == ["S1", "S2"]
