@@ -223,6 +223,8 @@ class _Reader:
         return value
 
     def only(self, data: Mapping[str, Any], where: str, allowed: set[str]) -> None:
+        if not isinstance(data, Mapping):
+            raise self.fail(where, f"must be a table of {', '.join(sorted(allowed))}, got {data!r}")
         unknown = sorted(set(data) - allowed)
         if unknown:
             raise self.fail(
@@ -263,6 +265,13 @@ class _Reader:
         if low > high:
             raise self.fail(where, f"{key}: window min {low:g} > max {high:g}")
         return Window(low, high, source)
+
+
+def _between(
+    reader: _Reader, setting: Setting, where: str, name: str, low: float, high: float
+) -> None:
+    if not low <= setting.value <= high:
+        raise reader.fail(where, f"{name} {setting.value:g} is out of range {low:g}..{high:g}")
 
 
 def _positive(reader: _Reader, setting: Setting, where: str, name: str, upper: float) -> None:
@@ -492,9 +501,17 @@ def parse_kit(raw: bytes, name: str, path: str = "") -> Kit:
     groups_raw = data.get("groups", {})
     reader.only(groups_raw, "groups", {"cross_reactivity_margin", "members"})
     margin = reader.setting(groups_raw, "cross_reactivity_margin", "groups", default=3.0)
+    _between(reader, margin, "groups", "cross_reactivity_margin", 0.0, float(cycles))
     groups = []
-    for group in groups_raw.get("members", []):
-        if not isinstance(group, list) or len(group) < 2:
+    members = groups_raw.get("members", [])
+    if not isinstance(members, list):
+        raise reader.fail("groups", f"members must be a list of hotspot lists, got {members!r}")
+    for group in members:
+        if (
+            not isinstance(group, list)
+            or len(group) < 2
+            or not all(isinstance(g, str) for g in group)
+        ):
             raise reader.fail("groups", f"each group lists two or more hotspots, got {group!r}")
         unknown = [g for g in group if g not in assays]
         if unknown:
@@ -511,8 +528,16 @@ def parse_kit(raw: bytes, name: str, path: str = "") -> Kit:
     reader.only(ntc, "controls.NTC", {"max_ct_allowed"})
     wt = controls.get("WT", {})
     reader.only(wt, "controls.WT", {"required"})
+    if not isinstance(wt.get("required", False), bool):
+        raise reader.fail("controls.WT", f"required must be true or false, got {wt['required']!r}")
     replicates = data.get("replicates", {})
     reader.only(replicates, "replicates", {"mean_delta_ct_margin", "reference_sd_max"})
+    ntc_max_ct = reader.setting(ntc, "max_ct_allowed", "controls.NTC", default=40.0)
+    _positive(reader, ntc_max_ct, "controls.NTC", "max_ct_allowed", float(cycles))
+    mean_margin = reader.setting(replicates, "mean_delta_ct_margin", "replicates", default=0.5)
+    _between(reader, mean_margin, "replicates", "mean_delta_ct_margin", 0.0, 10.0)
+    sd_max = reader.setting(replicates, "reference_sd_max", "replicates", default=0.5)
+    _positive(reader, sd_max, "replicates", "reference_sd_max", 10.0)
     thresholds_raw = reader.table(data, "ct_thresholds", "ct_thresholds", required=False)
     ct_thresholds: dict[str, Setting] = {}
     for key in thresholds_raw:
@@ -553,14 +578,10 @@ def parse_kit(raw: bytes, name: str, path: str = "") -> Kit:
         cross_reactivity_margin=margin,
         pc_mutation_window=reader.window(pc, "mutation_window", "controls.PC"),
         pc_reference_window=reader.window(pc, "reference_window", "controls.PC"),
-        ntc_max_ct=reader.setting(ntc, "max_ct_allowed", "controls.NTC", default=40.0),
+        ntc_max_ct=ntc_max_ct,
         wt_required=bool(wt.get("required", False)),
-        replicate_mean_margin=reader.setting(
-            replicates, "mean_delta_ct_margin", "replicates", default=0.5
-        ),
-        replicate_reference_sd_max=reader.setting(
-            replicates, "reference_sd_max", "replicates", default=0.5
-        ),
+        replicate_mean_margin=mean_margin,
+        replicate_reference_sd_max=sd_max,
         standard_curve=standard_curve,
         ct_thresholds=ct_thresholds,
         _alias=alias,

@@ -87,6 +87,12 @@ def _broken(old: str, new: str) -> bytes:
         ('ct_max = { value = 35.0, source = "placeholder" }',
          'ct_max = { value = 35.0, source = "placeholder" }\ndelay_max_vs_ntc = -1.0',
          r"\[internal_control\]: delay_max_vs_ntc -1 is out of range"),
+        ('  ["L536H", "L536P", "L536R", "L536Q"],\n', '  [["L536H"], "x"],\n',
+         r"\[groups\]: each group lists two or more hotspots, got \[\['L536H'\], 'x'\]"),
+        ("[controls.WT]\nrequired = false", "[controls.WT]\nrequired = 'no'",
+         r"\[controls.WT\]: required must be true or false"),
+        ("max_ct_allowed = { value = 40.0", "max_ct_allowed = { value = -4.0",
+         r"\[controls.NTC\]: max_ct_allowed -4 is out of range"),
         ('passive_reference = "none"', 'passive_reference = "Texas Red"',
          r"\[kit\]: passive_reference ROX is a reporter channel in \[mixes\]"),
         ("[replicates]", "[ct_thresholds]\nSYBR = 0.2\n\n[replicates]",
@@ -141,3 +147,15 @@ def test_ct_thresholds_by_any_dye_name_and_shown():
     )
     assert kit.thresholds()["ct_thresholds"]["FAM"] == {"value": 0.1, "source": "IFU rev 3"}
     assert "ct_thresholds" not in load_kit().thresholds()  # unchecked unless a kit sets them
+
+
+def test_kit_tables_of_the_wrong_shape_are_config_errors():
+    members = EXAMPLE[EXAMPLE.index("members = [") : EXAMPLE.index("]\n\n[controls.PC]") + 2]
+    kit = EXAMPLE.replace(members, "members = 3\n")
+    with pytest.raises(ConfigError, match=r"^k.toml, \[groups\]: members must be a list"):
+        parse_kit(kit.encode(), "k.toml")
+    wt = EXAMPLE.replace("[controls.WT]\nrequired = false\n", "").replace(
+        "[controls.PC]", "[controls]\nWT = 5\n\n[controls.PC]"
+    )
+    with pytest.raises(ConfigError, match=r"^k.toml, \[controls.WT\]: must be a table"):
+        parse_kit(wt.encode(), "k.toml")
