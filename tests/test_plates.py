@@ -619,3 +619,31 @@ def test_damaged_exports_give_a_plate_or_an_input_error(
         assert "\n" not in str(exc)
         return
     assert_contract(plate)
+
+
+@pytest.mark.parametrize(
+    "cell, shown",
+    [
+        ('<c r="F31" t="e"><v>#VALUE!</v></c>', "#VALUE!"),  # an Excel error
+        ('<c r="F31"><f>E31/0</f></c>', "#FORMULA_WITHOUT_VALUE"),  # saved uncalculated
+    ],
+    ids=["error-cell", "formula-without-value"],
+)
+def test_a_ct_cell_the_workbook_cannot_give_is_an_error_never_no_amplification(
+    tmp_path: Path, cell: str, shown: str
+) -> None:
+    """The spreadsheet library returns both as empty, which SLAN (like Rotor-Gene and the generic
+    table) reads as "no amplification": S2's D538G Ct 31.75 would become a negative."""
+    source = PLATES / "slan" / "esr1_demo_slan.xlsx"
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(source) as old, zipfile.ZipFile(buffer, "w") as new:
+        for info in old.infolist():
+            data = old.read(info)
+            if info.filename == "xl/worksheets/sheet1.xml":
+                assert b'<c r="F31"><v>31.75</v></c>' in data
+                data = data.replace(b'<c r="F31"><v>31.75</v></c>', cell.encode())
+            new.writestr(info, data)
+    path = tmp_path / "slan.xlsx"
+    path.write_bytes(buffer.getvalue())
+    with pytest.raises(PlateFormatError, match=rf"row 31: column \"Ct\": '{re.escape(shown)}'"):
+        read_plate(path)

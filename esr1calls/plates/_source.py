@@ -405,6 +405,63 @@ def _spreadsheet_values(path: Path, data: bytes) -> list[tuple[str, list[list[ob
 
 _LAST_WORKBOOK: dict[str, WorkbookSource] = {}  # sniffing and reading load the same bytes once
 
+_XML_SHEET = re.compile(rb'<(?:\w+:)?sheet\b[^>]*?\bname="([^"]*)"[^>]*?\br:id="([^"]*)"')
+_XML_RELATION = re.compile(rb"<Relationship\b[^>]*>")
+_XML_CELL = re.compile(rb"<(?:\w+:)?c\b([^>]*?)(?:/>|>(.*?)</(?:\w+:)?c>)", re.DOTALL)
+_XML_REF = re.compile(rb'\br="([A-Z]+)(\d+)"')
+
+
+def _xml_attribute(tag: bytes, name: bytes) -> str:
+    found = re.search(rb"\b" + name + rb'="([^"]*)"', tag)
+    return found.group(1).decode("utf-8", "replace") if found else ""
+
+
+def _xlsx_unreadable_cells(members: dict[str, bytes]) -> dict[str, dict[tuple[int, int], str]]:
+    """Cells the spreadsheet library hands back as empty though they are not: Excel errors
+    (``t="e"``, e.g. #VALUE!) and formulas saved without a computed value. By sheet name, then
+    (row, column) from 0: the text they are shown as, so a Ct there is an error, never "no Ct".
+    """
+    workbook = members.get("xl/workbook.xml", b"")
+    rels = members.get("xl/_rels/workbook.xml.rels", b"")
+    targets = {
+        _xml_attribute(tag, b"Id"): _xml_attribute(tag, b"Target").lstrip("/").lower()
+        for tag in _XML_RELATION.findall(rels)
+    }
+    found: dict[str, dict[tuple[int, int], str]] = {}
+    for name, rel in _XML_SHEET.findall(workbook):
+        target = targets.get(rel.decode("utf-8", "replace"), "")
+        xml = members.get(target if target.startswith("xl/") else f"xl/{target}", b"")
+        cells: dict[tuple[int, int], str] = {}
+        for attributes, body in _XML_CELL.findall(xml):
+            ref = _XML_REF.search(attributes)
+            value = re.search(rb"<(?:\w+:)?v>([^<]*)</", body or b"")
+            if ref is None:
+                continue
+            if _xml_attribute(attributes, b"t") == "e":
+                text = value.group(1).decode("utf-8", "replace") if value else "#ERROR"
+            elif b"<f" in (body or b"") and not (value and value.group(1).strip()):
+                text = "#FORMULA_WITHOUT_VALUE"
+            else:
+                continue
+            column = 0
+            for letter in ref.group(1).decode():
+                column = column * 26 + ord(letter) - 64
+            cells[int(ref.group(2)) - 1, column - 1] = text
+        if cells:
+            found[name.decode("utf-8", "replace")] = cells
+    return found
+
+
+def _row_text(
+    values: list[object], marked: dict[tuple[int, int], str], row: int
+) -> tuple[str, ...]:
+    """A sheet row as text, with the unreadable cells shown as what they are."""
+    texts = [cell_text(v) for v in values]
+    if marked:
+        for column, _ in enumerate(texts):
+            texts[column] = marked.get((row, column), texts[column])
+    return tuple(texts)
+
 
 def load_workbook(path: Path, data: bytes, *, max_rows: int | None = None) -> WorkbookSource:
     """Every sheet of an xlsx/xls file (python-calamine, isolated), after the zip and XML checks.
@@ -414,17 +471,21 @@ def load_workbook(path: Path, data: bytes, *, max_rows: int | None = None) -> Wo
     key = f"{path}:{hashlib.sha256(data).hexdigest()}"
     workbook = _LAST_WORKBOOK.get(key)
     if workbook is None:
+        unreadable: dict[str, dict[tuple[int, int], str]] = {}
         if data.startswith(ZIP_MAGIC):
             archive = open_zip(path, data)
+            members: dict[str, bytes] = {}
             for info in archive.infolist():
                 name = member_name(info.filename)
                 if name.lower().endswith((".xml", ".rels", ".vml")):
-                    refuse_doctype(path, read_member(path, archive, info), name)
+                    members[name.lower()] = read_member(path, archive, info)
+                    refuse_doctype(path, members[name.lower()], name)
+            unreadable = _xlsx_unreadable_cells(members)
         sheets = tuple(
             Grid(
                 name,
                 tuple(
-                    Row(number, tuple(cell_text(v) for v in row))
+                    Row(number, _row_text(row, unreadable.get(name, {}), number - 1))
                     for number, row in enumerate(values, start=1)
                 ),
             )
