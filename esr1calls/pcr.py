@@ -861,10 +861,20 @@ def interpret_run(
 
 
 # ----------------------------------------------------------------------------- files -> result
-def merge_plates(plates: Sequence[Plate]) -> list[list[Plate]]:
-    """Group exports of the same run (e.g. LightCycler: one file per filter) by run id."""
+def merge_plates(plates: Sequence[Plate], map_plates: Iterable[str] = ()) -> list[list[Plate]]:
+    """Group exports of the same run (e.g. LightCycler: one file per filter) by run id.
+
+    When a plate map's ``plate`` column names an export by its file (name or stem) rather than
+    its run id, that export is a run of its own: two exports of one template often share the
+    run id. It then takes the file name into its run id, so runs stay distinct in the report.
+    """
+    named = set(map_plates)
+    sharing = {p.run_id for p in plates if sum(q.run_id == p.run_id for q in plates) > 1}
     groups: dict[str, list[Plate]] = {}
     for plate in plates:
+        by_file = plate.run_id not in named and ({plate.path.name, plate.path.stem} & named)
+        if by_file and plate.run_id in sharing:
+            plate = replace(plate, run_id=f"{plate.run_id} ({plate.path.name})")
         groups.setdefault(plate.run_id, []).append(plate)
     return list(groups.values())
 
@@ -993,7 +1003,7 @@ def call_pcr(
     plates = [e if isinstance(e, Plate) else read_plate(e, fmt) for e in exports]
     map_paths = [plate_maps] if isinstance(plate_maps, str | Path) else list(plate_maps)
     maps = [read_plate_map(p, kit) for p in map_paths]
-    runs = merge_plates(plates)
+    runs = merge_plates(plates, (name for m in maps for name in m.plates if name))
     if len(maps) not in (1, len(runs)):
         raise InputError(
             maps[0].path,

@@ -866,3 +866,26 @@ def test_a_mutation_ct_flagged_not_amplified_still_counts(tmp_path):
     _, calls = calls_of(call_pcr([path], DEMO_MAP), "S2")
     assert calls["D538G"].status is CallStatus.DETECTED
     assert calls["D538G"].evidence["instrument_flags"] == {"A5 FAM": "NOAMP"}
+
+
+def test_two_exports_sharing_a_run_id_are_two_runs_when_the_map_names_their_files(tmp_path):
+    # one template, two plates: both exports say "Experiment Name = ESR1_ARMS_demo_2026-03-02"
+    for name in ("plate1.txt", "plate2.txt"):
+        (tmp_path / name).write_bytes(QUANTSTUDIO.read_bytes())
+    lines = DEMO_MAP.read_text().splitlines()
+    rows = [f"{line},plate" if i == 0 else f"{line},{plate}"
+            for plate in ("plate1.txt", "plate2") for i, line in enumerate(lines)
+            if i > 0 or plate == "plate1.txt"]  # fmt: skip
+    plate_map = tmp_path / "map.csv"
+    plate_map.write_text("\n".join(rows) + "\n")
+    result = call_pcr([tmp_path / "plate1.txt", tmp_path / "plate2.txt"], plate_map)
+    assert sorted({q.run_id for q in result.run_qc}) == [
+        "ESR1_ARMS_demo_2026-03-02 (plate1.txt)",
+        "ESR1_ARMS_demo_2026-03-02 (plate2.txt)",
+    ]
+    demo = call_pcr([QUANTSTUDIO], DEMO_MAP)
+
+    def outcome(samples):
+        return [(c.sample_id, c.hotspot, c.status, c.reasons) for s in samples for c in s.calls]
+
+    assert outcome(result.samples) == outcome(demo.samples) * 2
