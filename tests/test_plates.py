@@ -458,21 +458,27 @@ def test_rdml_doctype_is_refused_by_the_parser_too(tmp_path: Path) -> None:
         parse_xml(tmp_path / "x.xml", utf16.encode("utf-16"), "x.xml")
 
 
-def _xlsx_with_a_far_cell(tmp_path: Path, ref: str) -> Path:
-    """The demo workbook plus one cell at ``ref``: the sheet then claims that whole range."""
-    source = PLATES / "quantstudio" / "esr1_demo_quantstudio.xlsx"
+def _edited_workbook(source: Path, member: str, old: bytes, new: bytes, path: Path) -> Path:
+    """A copy of the workbook ``source`` at ``path`` with ``old`` replaced once in ``member``."""
     buffer = io.BytesIO()
-    with zipfile.ZipFile(source) as old, zipfile.ZipFile(buffer, "w") as new:
-        for info in old.infolist():
-            data = old.read(info)
-            if info.filename.startswith("xl/worksheets/sheet"):
-                row = ref.lstrip("ABCDEFGHIJKLMNOPQRSTUVWXYZ")
-                far = f'<row r="{row}"><c r="{ref}"><v>1</v></c></row>'
-                data = data.replace(b"</sheetData>", far.encode() + b"</sheetData>", 1)
-            new.writestr(info, data)
-    path = tmp_path / "far.xlsx"
+    with zipfile.ZipFile(source) as original, zipfile.ZipFile(buffer, "w") as copy:
+        for info in original.infolist():
+            data = original.read(info)
+            if info.filename == member:
+                assert old in data, (member, old)
+                data = data.replace(old, new, 1)
+            copy.writestr(info, data)
     path.write_bytes(buffer.getvalue())
     return path
+
+
+def _xlsx_with_a_far_cell(tmp_path: Path, ref: str) -> Path:
+    """The demo workbook plus one cell at ``ref``: the sheet then claims that whole range."""
+    row = ref.lstrip("ABCDEFGHIJKLMNOPQRSTUVWXYZ")
+    far = f'<row r="{row}"><c r="{ref}"><v>1</v></c></row></sheetData>'.encode()
+    source = PLATES / "quantstudio" / "esr1_demo_quantstudio.xlsx"
+    sheet = "xl/worksheets/sheet1.xml"
+    return _edited_workbook(source, sheet, b"</sheetData>", far, tmp_path / "far.xlsx")
 
 
 @pytest.mark.parametrize(
@@ -504,16 +510,13 @@ def test_the_xls_fixture_is_a_real_excel_97_workbook() -> None:
 
 
 def test_xlsx_with_doctype_is_refused(tmp_path: Path) -> None:
-    source = PLATES / "quantstudio" / "esr1_demo_quantstudio.xlsx"
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(source) as old, zipfile.ZipFile(buffer, "w") as new:
-        for info in old.infolist():
-            data = old.read(info)
-            if info.filename == "xl/sharedStrings.xml":
-                data = data.replace(b"?>\n", b'?>\n<!DOCTYPE sst [<!ENTITY x "boom">]>\n', 1)
-            new.writestr(info, data)
-    path = tmp_path / "qs.xlsx"
-    path.write_bytes(buffer.getvalue())
+    path = _edited_workbook(
+        PLATES / "quantstudio" / "esr1_demo_quantstudio.xlsx",
+        "xl/sharedStrings.xml",
+        b"?>\n",
+        b'?>\n<!DOCTYPE sst [<!ENTITY x "boom">]>\n',
+        tmp_path / "qs.xlsx",
+    )
     with pytest.raises(PlateFormatError, match=r"xl/sharedStrings\.xml declares a DOCTYPE"):
         read_plate(path)
 
@@ -634,16 +637,12 @@ def test_a_ct_cell_the_workbook_cannot_give_is_an_error_never_no_amplification(
 ) -> None:
     """The spreadsheet library returns both as empty, which SLAN (like Rotor-Gene and the generic
     table) reads as "no amplification": S2's D538G Ct 31.75 would become a negative."""
-    source = PLATES / "slan" / "esr1_demo_slan.xlsx"
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(source) as old, zipfile.ZipFile(buffer, "w") as new:
-        for info in old.infolist():
-            data = old.read(info)
-            if info.filename == "xl/worksheets/sheet1.xml":
-                assert b'<c r="F31"><v>31.75</v></c>' in data
-                data = data.replace(b'<c r="F31"><v>31.75</v></c>', cell.encode())
-            new.writestr(info, data)
-    path = tmp_path / "slan.xlsx"
-    path.write_bytes(buffer.getvalue())
+    path = _edited_workbook(
+        PLATES / "slan" / "esr1_demo_slan.xlsx",
+        "xl/worksheets/sheet1.xml",
+        b'<c r="F31"><v>31.75</v></c>',
+        cell.encode(),
+        tmp_path / "slan.xlsx",
+    )
     with pytest.raises(PlateFormatError, match=rf"row 31: column \"Ct\": '{re.escape(shown)}'"):
         read_plate(path)
