@@ -120,9 +120,15 @@ def plate_order(wells: list[Well]) -> list[Well]:
 # xls (Excel 97-2003, what QuantStudio v1 and 7500 software save): xlwt, only here
 
 
-def write_xls(path: Path, sheet: str, rows: Sequence[Sequence[Cell]]) -> None:
+def write_xls(
+    path: Path,
+    sheet: str,
+    rows: Sequence[Sequence[Cell]],
+    errors: dict[tuple[int, int], str] | None = None,
+) -> None:
     """A BIFF8 workbook in an OLE2 container, written by xlwt (`pip install xlwt`; used only to
-    render this fixture, never by esr1calls, which reads xls through python-calamine)."""
+    render these fixtures, never by esr1calls, which reads xls through python-calamine and xlrd).
+    ``errors``: (row, column) from 0 -> an Excel error cell such as #VALUE!."""
     try:
         import xlwt  # type: ignore[import-untyped]
     except ImportError:
@@ -131,7 +137,9 @@ def write_xls(path: Path, sheet: str, rows: Sequence[Sequence[Cell]]) -> None:
     table = book.add_sheet(sheet)
     for r, row in enumerate(rows):
         for c, value in enumerate(row):
-            if value != "":
+            if (r, c) in (errors or {}):
+                table.row(r).set_cell_error(c, (errors or {})[r, c])
+            elif value != "":
                 table.write(r, c, value)
     buffer = io.BytesIO()
     book.save(buffer)
@@ -533,6 +541,11 @@ def make_slan(wells: list[Well]) -> None:
         rows.append([w.well, w.sample, kind[w.role], SLAN_DYES[w.dye], w.target, ct, "",
                      "阴性" if w.ct is None else "阳性"])  # fmt: skip
     write_xlsx(PLATES / "slan" / "esr1_demo_slan.xlsx", [("结果", rows)])
+    # damaged on purpose (outside plates/, which holds only readable exports): S2's D538G Ct in
+    # row 31 is an Excel error cell, which must never read as SLAN's blank "no amplification"
+    damaged = REPO / "testdata" / "damaged"
+    damaged.mkdir(exist_ok=True)
+    write_xls(damaged / "slan_error_cell.xls", "结果", rows, errors={(30, 5): "#VALUE!"})
 
 
 # ---------------------------------------------------------------------------------------------

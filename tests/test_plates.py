@@ -646,3 +646,77 @@ def test_a_ct_cell_the_workbook_cannot_give_is_an_error_never_no_amplification(
     )
     with pytest.raises(PlateFormatError, match=rf"row 31: column \"Ct\": '{re.escape(shown)}'"):
         read_plate(path)
+
+
+def test_an_xls_error_cell_in_the_ct_column_is_an_error(tmp_path: Path) -> None:
+    """xls (BIFF): the error cell is found by xlrd, as calamine returns it empty."""
+    path = PLATES.parent / "damaged" / "slan_error_cell.xls"
+    with pytest.raises(PlateFormatError, match=r"row 31: column \"Ct\": '#[A-Z/0!?]+'"):
+        read_plate(path)
+
+
+def _sheet_xml(cells: str) -> bytes:
+    main = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+    return f'<worksheet xmlns="{main}"><sheetData>{cells}</sheetData></worksheet>'.encode()
+
+
+@pytest.mark.parametrize(
+    "workbook_sheet, cells, expected",
+    [
+        # the usual spelling
+        ('<sheet name="R" sheetId="1" r:id="rId1"/>',
+         '<row r="31"><c r="F31" t="e"><v>#VALUE!</v></c></row>', {(30, 5): "#VALUE!"}),
+        # r:id first, an escaped name, single quotes, another prefix for the relationship
+        ("<sheet x:id='rId1' sheetId='1' name='R&amp;D'/>",
+         "<row r='3'><c r='B3' t='e'><v>#N/A</v></c></row>", {(2, 1): "#N/A"}),
+        # no r attributes at all: positions counted
+        ('<sheet name="R" sheetId="1" r:id="rId1"/>',
+         "<row><c><v>1</v></c></row><row><c/><c><f>A1/0</f></c></row>",
+         {(1, 1): "#FORMULA_WITHOUT_VALUE"}),
+        # a formula with its cached value is fine
+        ('<sheet name="R" sheetId="1" r:id="rId1"/>',
+         '<row r="1"><c r="A1"><f>1+1</f><v>2</v></c></row>', {}),
+    ],
+)  # fmt: skip
+def test_xlsx_cells_the_library_returns_empty_are_found_whatever_the_spelling(
+    workbook_sheet: str, cells: str, expected: dict[tuple[int, int], str]
+) -> None:
+    from esr1calls.plates._workbook_child import xlsx_unreadable
+
+    rels_ns = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+    main = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+    prefix = "x" if "x:id" in workbook_sheet else "r"
+    workbook = (f'<workbook xmlns="{main}" xmlns:{prefix}="{rels_ns}"><sheets>{workbook_sheet}'
+                "</sheets></workbook>")  # fmt: skip
+    package = "http://schemas.openxmlformats.org/package/2006/relationships"
+    rels = (f'<Relationships xmlns="{package}"><Relationship Id="rId1" '
+            'Target="worksheets/sheet1.xml" Type="w"/></Relationships>')  # fmt: skip
+    data = zip_bytes({"xl/workbook.xml": workbook.encode(), "xl/_rels/workbook.xml.rels":
+                      rels.encode(), "xl/worksheets/sheet1.xml": _sheet_xml(cells)})  # fmt: skip
+    name = "R&D" if "R&amp;D" in workbook_sheet else "R"
+    assert xlsx_unreadable(data) == ({name: expected} if expected else {})
+
+
+def test_workbooks_read_when_esr1calls_is_deployed_on_pythonpath(tmp_path: Path) -> None:
+    """The child runs with -I (no PYTHONPATH); it gets the parent's sys.path explicitly."""
+    import os
+    import site
+    import subprocess
+    import sys
+
+    repo = PLATES.parent.parent
+    paths = [*site.getsitepackages(), str(repo)]
+    script = (
+        "from esr1calls.plates import read_plate; "
+        f"print(len(read_plate({str(PLATES / 'slan' / 'esr1_demo_slan.xlsx')!r}).wells))"
+    )
+    done = subprocess.run(
+        [sys._base_executable, "-c", script],  # the bare interpreter, not the venv's
+        env={"PYTHONPATH": os.pathsep.join(paths), "PATH": os.environ.get("PATH", "")},
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "204"

@@ -27,7 +27,7 @@ import zlib
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from ..errors import PlateFormatError
+from ..errors import Esr1CallsError, PlateFormatError
 
 MAX_INPUT_BYTES = 256 * 2**20  # a 384-well export with every section is a few MB
 MAX_ZIP_MEMBERS = 5_000
@@ -337,119 +337,63 @@ def cell_text(value: object) -> str:
 
 # The spreadsheet library is native code: on some damaged files it panics, and on a sheet that
 # claims a huge range (one cell at XFD1048576) it asks for tens of GB and aborts the process.
-# So it runs in a child process with a memory cap; whatever happens there, this process gets
-# the sheets or a one-line reason. The child imports only the library (about 50 ms).
-WORKBOOK_MEMORY_LIMIT = 2 << 30  # bytes of address space for the child; exports are kilobytes
+# So it runs in a child process with a memory cap (_workbook_child.py); whatever happens there,
+# this process gets the sheets or a one-line reason (about 50 ms a workbook).
 WORKBOOK_TIMEOUT = 120  # seconds
-WORKBOOK_MAX_CELLS = 2_000_000  # per sheet; a 384-well, 4-dye results table is about 100,000
-_WORKBOOK_CHILD = """
-import io, pickle, sys
-try:
-    import resource
-    _, hard = resource.getrlimit(resource.RLIMIT_AS)
-    cap = __CAP__ if hard == resource.RLIM_INFINITY else min(__CAP__, hard)
-    resource.setrlimit(resource.RLIMIT_AS, (cap, hard))
-except ImportError:  # not POSIX: no cap
-    pass
-try:
-    import python_calamine
-    book = python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(sys.stdin.buffer.read()))
-    sheets = []
-    for name in book.sheet_names:
-        sheet = book.get_sheet_by_name(name)
-        if sheet.height * sheet.width > __CELLS__:
-            raise ValueError(
-                f"sheet {name!r} spans {sheet.height} rows x {sheet.width} columns, "
-                "more than any plate export"
-            )
-        sheets.append((str(name), sheet.to_python(skip_empty_area=False)))
-except BaseException as exc:  # calamine's errors, ValueError, a Rust panic
-    reason = f"{type(exc).__name__}: {exc}".replace("\\n", " ")[:500]
-    sys.stderr.write("\\0" + reason)
-    sys.exit(3)
-sys.stdout.buffer.write(pickle.dumps(sheets))
-""".replace("__CAP__", str(WORKBOOK_MEMORY_LIMIT)).replace("__CELLS__", str(WORKBOOK_MAX_CELLS))
+_WORKBOOK_CHILD = Path(__file__).with_name("_workbook_child.py")
+
+Unreadable = dict[str, dict[tuple[int, int], str]]
 
 
-def _spreadsheet_values(path: Path, data: bytes) -> list[tuple[str, list[list[object]]]]:
-    """Every sheet's cell values, read by python-calamine in a child process."""
+def _spreadsheet_values(
+    path: Path, data: bytes
+) -> tuple[list[tuple[str, list[list[object]]]], Unreadable]:
+    """Every sheet's cell values, and the cells shown as errors, read in a child process."""
     damaged = "the file is damaged, truncated or password-protected: export it again"
+    environment = {
+        **os.environ,
+        "RUST_BACKTRACE": "0",
+        "ESR1CALLS_SYS_PATH": os.pathsep.join(p for p in sys.path if p),  # -I drops PYTHONPATH
+    }
     try:
         child = subprocess.run(
-            [sys.executable, "-I", "-c", _WORKBOOK_CHILD],
+            [sys.executable, "-I", str(_WORKBOOK_CHILD)],
             input=data,
             capture_output=True,
             timeout=WORKBOOK_TIMEOUT,
-            env={**os.environ, "RUST_BACKTRACE": "0"},
+            env=environment,
             check=False,
         )
     except subprocess.TimeoutExpired as exc:
         raise PlateFormatError(
             path, f"reading it as a spreadsheet took over {WORKBOOK_TIMEOUT} s; {damaged}"
         ) from exc
+    except OSError as exc:
+        raise Esr1CallsError(
+            f"{path}: cannot start the process that reads workbooks ({exc}); check the "
+            "Python installation, or export the results as text"
+        ) from exc
     if child.returncode == 3:
         # after the NUL: the child's own line (a panic message may come before it)
         reason = child.stderr.decode("utf-8", errors="replace").rpartition("\0")[2].strip()
+        if reason.startswith(("ModuleNotFoundError", "ImportError")):
+            raise Esr1CallsError(
+                f"{path}: the workbook readers cannot be imported ({reason}); reinstall "
+                "esr1calls (pip install esr1calls) in this Python"
+            )
         raise PlateFormatError(path, f"cannot be read as a spreadsheet ({reason}); {damaged}")
     if child.returncode != 0:
         raise PlateFormatError(
             path,
-            "the spreadsheet reader failed on it (it crashed or needed more than "
-            f"{WORKBOOK_MEMORY_LIMIT >> 30} GiB, as for a sheet claiming millions of cells); "
-            + damaged,
+            "the spreadsheet reader failed on it (it crashed or needed more than 2 GiB, as for "
+            f"a sheet claiming millions of cells); {damaged}",
         )
     # our own child's output (untrusted cells are only ever data inside it)
-    values: list[tuple[str, list[list[object]]]] = pickle.loads(child.stdout)
-    return values
+    sheets, unreadable = pickle.loads(child.stdout)
+    return sheets, unreadable
 
 
 _LAST_WORKBOOK: dict[str, WorkbookSource] = {}  # sniffing and reading load the same bytes once
-
-_XML_SHEET = re.compile(rb'<(?:\w+:)?sheet\b[^>]*?\bname="([^"]*)"[^>]*?\br:id="([^"]*)"')
-_XML_RELATION = re.compile(rb"<Relationship\b[^>]*>")
-_XML_CELL = re.compile(rb"<(?:\w+:)?c\b([^>]*?)(?:/>|>(.*?)</(?:\w+:)?c>)", re.DOTALL)
-_XML_REF = re.compile(rb'\br="([A-Z]+)(\d+)"')
-
-
-def _xml_attribute(tag: bytes, name: bytes) -> str:
-    found = re.search(rb"\b" + name + rb'="([^"]*)"', tag)
-    return found.group(1).decode("utf-8", "replace") if found else ""
-
-
-def _xlsx_unreadable_cells(members: dict[str, bytes]) -> dict[str, dict[tuple[int, int], str]]:
-    """Cells the spreadsheet library hands back as empty though they are not: Excel errors
-    (``t="e"``, e.g. #VALUE!) and formulas saved without a computed value. By sheet name, then
-    (row, column) from 0: the text they are shown as, so a Ct there is an error, never "no Ct".
-    """
-    workbook = members.get("xl/workbook.xml", b"")
-    rels = members.get("xl/_rels/workbook.xml.rels", b"")
-    targets = {
-        _xml_attribute(tag, b"Id"): _xml_attribute(tag, b"Target").lstrip("/").lower()
-        for tag in _XML_RELATION.findall(rels)
-    }
-    found: dict[str, dict[tuple[int, int], str]] = {}
-    for name, rel in _XML_SHEET.findall(workbook):
-        target = targets.get(rel.decode("utf-8", "replace"), "")
-        xml = members.get(target if target.startswith("xl/") else f"xl/{target}", b"")
-        cells: dict[tuple[int, int], str] = {}
-        for attributes, body in _XML_CELL.findall(xml):
-            ref = _XML_REF.search(attributes)
-            value = re.search(rb"<(?:\w+:)?v>([^<]*)</", body or b"")
-            if ref is None:
-                continue
-            if _xml_attribute(attributes, b"t") == "e":
-                text = value.group(1).decode("utf-8", "replace") if value else "#ERROR"
-            elif b"<f" in (body or b"") and not (value and value.group(1).strip()):
-                text = "#FORMULA_WITHOUT_VALUE"
-            else:
-                continue
-            column = 0
-            for letter in ref.group(1).decode():
-                column = column * 26 + ord(letter) - 64
-            cells[int(ref.group(2)) - 1, column - 1] = text
-        if cells:
-            found[name.decode("utf-8", "replace")] = cells
-    return found
 
 
 def _row_text(
@@ -471,25 +415,22 @@ def load_workbook(path: Path, data: bytes, *, max_rows: int | None = None) -> Wo
     key = f"{path}:{hashlib.sha256(data).hexdigest()}"
     workbook = _LAST_WORKBOOK.get(key)
     if workbook is None:
-        unreadable: dict[str, dict[tuple[int, int], str]] = {}
         if data.startswith(ZIP_MAGIC):
             archive = open_zip(path, data)
-            members: dict[str, bytes] = {}
             for info in archive.infolist():
                 name = member_name(info.filename)
                 if name.lower().endswith((".xml", ".rels", ".vml")):
-                    members[name.lower()] = read_member(path, archive, info)
-                    refuse_doctype(path, members[name.lower()], name)
-            unreadable = _xlsx_unreadable_cells(members)
+                    refuse_doctype(path, read_member(path, archive, info), name)
+        values, unreadable = _spreadsheet_values(path, data)
         sheets = tuple(
             Grid(
                 name,
                 tuple(
                     Row(number, _row_text(row, unreadable.get(name, {}), number - 1))
-                    for number, row in enumerate(values, start=1)
+                    for number, row in enumerate(rows, start=1)
                 ),
             )
-            for name, values in _spreadsheet_values(path, data)
+            for name, rows in values
         )
         workbook = WorkbookSource(path, sheets)
         _LAST_WORKBOOK.clear()
