@@ -348,7 +348,12 @@ def parse_kit(raw: bytes, name: str, path: str = "") -> Kit:
             alias[key] = canonical
         dyes[canonical] = tuple(sorted({n.strip().upper() for n in [channel, *names]}))
 
-    passive_reference = str(meta.get("passive_reference", "none")).strip()
+    passive_raw = meta.get("passive_reference", "none")
+    if not isinstance(passive_raw, str):
+        raise reader.fail(
+            "kit", f"passive_reference must be a dye name or none, got {passive_raw!r}"
+        )
+    passive_reference = passive_raw.strip()
     if passive_reference.lower() in ("", "none"):
         passive_reference = "none"
     else:

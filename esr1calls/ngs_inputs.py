@@ -254,12 +254,19 @@ def _distinct_ids(samples: list[SampleInputs], notices: list[str]) -> list[Sampl
             f"as its own sample, named '{name} (file)'. If they are one sample's files (Strelka "
             "writes SNVs and indels apart), merge them first: bcftools concat -a"
         )
-    return [
-        replace(s, sample_id=f"{s.sample_id} ({Path(s.source.split(', ')[-1]).name})")
-        if s.sample_id in repeated
-        else s
-        for s in samples
-    ]
+    labels = {i: Path(s.source.split(", ")[-1]) for i, s in enumerate(samples)}
+    depth = 1
+    while True:
+        named = {
+            i: f"{s.sample_id} ({Path(*labels[i].parts[-depth:])})"
+            for i, s in enumerate(samples)
+            if s.sample_id in repeated
+        }
+        clash = len(set(named.values())) < len(named)
+        if not clash or depth >= max(len(p.parts) for p in labels.values()):
+            break
+        depth += 1  # two patients' somatic.snvs.vcf: add their folders
+    return [replace(s, sample_id=named[i]) if i in named else s for i, s in enumerate(samples)]
 
 
 def _pairs_by_name(

@@ -382,7 +382,7 @@ def call_target(
         "(inhibition or PCR failure)",
     )
     if ic_ok and kit.ic_delay_max and ntc_ic is not None and ct_ic is not None:
-        delay = ct_ic - ntc_ic
+        delay = _cycles(ct_ic - ntc_ic)
         if delay > kit.ic_delay_max.value:
             ic_ok = False
             ic_fail = TargetOutcome(
@@ -869,11 +869,17 @@ def merge_plates(plates: Sequence[Plate], map_plates: Iterable[str] = ()) -> lis
     run id. It then takes the file name into its run id, so runs stay distinct in the report.
     """
     named = set(map_plates)
-    sharing = {p.run_id for p in plates if sum(q.run_id == p.run_id for q in plates) > 1}
+
+    def by_file(plate: Plate) -> bool:
+        return plate.run_id not in named and bool({plate.path.name, plate.path.stem} & named)
+
+    # a run id is split only when the map names two or more of its exports by file: one named
+    # file of a LightCycler run (one export per filter) still names the whole run
+    split = {p.run_id for p in plates if by_file(p)}
+    split = {r for r in split if sum(p.run_id == r and by_file(p) for p in plates) > 1}
     groups: dict[str, list[Plate]] = {}
     for plate in plates:
-        by_file = plate.run_id not in named and ({plate.path.name, plate.path.stem} & named)
-        if by_file and plate.run_id in sharing:
+        if plate.run_id in split and by_file(plate):
             plate = replace(plate, run_id=f"{plate.run_id} ({plate.path.name})")
         groups.setdefault(plate.run_id, []).append(plate)
     return list(groups.values())

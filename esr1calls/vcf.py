@@ -1008,6 +1008,7 @@ class _Plan:
         self.normal: str | None = None
         self.windows: list[tuple[int, int]] = []
         self.records_removed = ""  # the command that dropped records after calling, if any
+        self.gvcf = False  # every evaluated base is in a record or a reference block
 
     def set_header(self, path: Path, header: VcfHeader) -> None:
         self.header = header
@@ -1022,6 +1023,9 @@ class _Plan:
             raise VcfFormatError(path, str(exc)) from exc
         self.windows = _merged([hotspot_locus(h, self.build) for h in self.panel])
         self.records_removed = records_removed_by(header)
+        self.gvcf = any("NON_REF" in alt for alt in header.meta.get("ALT", ())) or any(
+            key.startswith("GVCFBlock") for key in header.meta
+        )
 
     def overlaps(self, start: int, stop: int) -> bool:
         return any(lo <= stop and start <= hi for lo, hi in self.windows)
@@ -1707,6 +1711,7 @@ def _evidence_for(
     alleles: list[_Allele],
     silenced: list[tuple[ProteinChange, VcfRecord, str]],
     records_removed: str = "",
+    gvcf: bool = False,
 ) -> HotspotEvidence:
     lo, hi = hotspot_locus(hotspot, build)
     covering = [(r, c) for r, c in usable if r.pos <= hi and r.end >= lo and c.depth is not None]
@@ -1761,7 +1766,9 @@ def _evidence_for(
     combos_high = sum(min(p.count or 0 for p in combo) for combo in combos)
     combo_note = _combination_note(combos, hotspot)
     if not chosen and not combos:
-        return _absent(path, hotspot, build, caller, covering, details, reasons, records_removed)
+        return _absent(
+            path, hotspot, build, caller, covering, details, reasons, records_removed, gvcf
+        )
     # shown as the count: what the caller listed for this allele; unphased combinations only
     # widen the range the rule weighs (alt_count_range)
     listed = high if chosen else high + combos_high
@@ -1895,6 +1902,7 @@ def _absent(
     details: dict[str, Any],
     reasons: list[Reason],
     records_removed: str = "",
+    gvcf: bool = False,
 ) -> HotspotEvidence:
     """The records cover the hotspot but none lists its allele: read the caller's silence."""
     rule = COUNT_RULES[caller]
@@ -1910,7 +1918,8 @@ def _absent(
         positions = changed_positions(hotspot, build)
         at_change = [(r, c) for r, c in covering if any(r.pos <= p <= r.end for p in positions)]
         uncovered = [p for p in positions if not any(r.pos <= p <= r.end for r, _ in at_change)]
-        if any(_source_of(r) == "vcf-block" for r, _ in covering) and uncovered:
+        gvcf = gvcf or any(_source_of(r) == "vcf-block" for r, _ in covering)
+        if gvcf and uncovered:
             details["evidence"] = (
                 f"no record covers position {', '.join(map(str, uncovered))}, where the hotspot "
                 "changes the sequence; records elsewhere in the codon say nothing about it"
@@ -2015,7 +2024,15 @@ def read_vcf_evidence(
     silenced = _listed_without_counts(path, unusable, plan.build)
     evidence = tuple(
         _evidence_for(
-            path, h, plan.build, plan.caller, usable, alleles, silenced, plan.records_removed
+            path,
+            h,
+            plan.build,
+            plan.caller,
+            usable,
+            alleles,
+            silenced,
+            plan.records_removed,
+            plan.gvcf,
         )
         for h in panel
     )

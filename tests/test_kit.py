@@ -93,6 +93,8 @@ def _broken(old: str, new: str) -> bytes:
          r"\[controls.WT\]: required must be true or false"),
         ("max_ct_allowed = { value = 40.0", "max_ct_allowed = { value = -4.0",
          r"\[controls.NTC\]: max_ct_allowed -4 is out of range"),
+        ('passive_reference = "none"', "passive_reference = ['ROX']",
+         r"\[kit\]: passive_reference must be a dye name or none"),
         ('passive_reference = "none"', 'passive_reference = "Texas Red"',
          r"\[kit\]: passive_reference ROX is a reporter channel in \[mixes\]"),
         ("[replicates]", "[ct_thresholds]\nSYBR = 0.2\n\n[replicates]",

@@ -366,3 +366,17 @@ def test_one_sample_name_from_two_files_is_two_distinct_samples():
     ]
     assert all(c.sample_id == s.sample_id for s in result.samples for c in s.calls)
     assert any("bcftools concat -a" in n for n in result.notices)
+
+
+def test_one_sample_name_from_two_folders_of_same_named_files_is_still_distinct(tmp_path):
+    import shutil
+
+    strelka = TESTDATA / "vcf" / "strelka" / "somatic.snvs.vcf"
+    for patient in ("p1", "p2"):
+        (tmp_path / patient).mkdir()
+        shutil.copy(strelka, tmp_path / patient / "somatic.snvs.vcf")
+    result = call_ngs([tmp_path / "p1" / "somatic.snvs.vcf", tmp_path / "p2" / "somatic.snvs.vcf"])
+    assert [s.sample_id for s in result.samples] == [
+        "TUMOR (p1/somatic.snvs.vcf)",
+        "TUMOR (p2/somatic.snvs.vcf)",
+    ]

@@ -889,3 +889,22 @@ def test_two_exports_sharing_a_run_id_are_two_runs_when_the_map_names_their_file
         return [(c.sample_id, c.hotspot, c.status, c.reasons) for s in samples for c in s.calls]
 
     assert outcome(result.samples) == outcome(demo.samples) * 2
+
+
+def test_a_lightcycler_run_named_by_one_of_its_filter_files_stays_one_run(tmp_path):
+    folder = TESTDATA / "plates" / "lightcycler480"
+    files = sorted(folder.glob("esr1_demo_lc480_*.txt"))
+    lines = DEMO_MAP.read_text().splitlines()
+    plate_map = tmp_path / "map.csv"
+    plate_map.write_text(
+        "\n".join([f"{lines[0]},plate", *(f"{line},{files[1].stem}" for line in lines[1:])]) + "\n"
+    )
+    result = call_pcr(files, plate_map)
+    assert {q.run_id for q in result.run_qc} == {"ESR1_ARMS_demo_LC480"}
+    assert len(result.samples) == 9
+
+
+def test_the_ic_delay_limit_survives_binary_arithmetic():
+    kit = _kit_with_ic_delay()
+    # 33.02 - 30.02 = 3.0000000000000036: at the 3.0 limit, not over it
+    assert call_target(NAN, 26.0, 33.02, D538G, kit, ntc_ic=30.02).status is CallStatus.NOT_DETECTED

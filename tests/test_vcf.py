@@ -741,3 +741,16 @@ def test_the_count_shown_is_the_callers_not_the_unphased_upper_bound(tmp_path):
     header = [*M2_HEADER, '##FILTER=<ID=multiallelic,Description="m">']
     calls = calls_of(write_vcf(tmp_path / "m.vcf", rows, header=header))
     assert calls["Y537S"].alt_count == 180  # listed; Y537N + Y537C in cis could add 24 more
+
+
+def test_a_gvcf_is_known_from_its_header_even_where_no_block_touches_the_codon(tmp_path):
+    """Block to 789, a variant record at 790, next block from 793: D538G's base 791 has nothing."""
+    rows = [
+        "chr6\t152098770\t.\tA\t<NON_REF>\t.\t.\tEND=152098789\tGT:DP:MIN_DP\t0/0:12600:12200",
+        "chr6\t152098790\t.\tG\tT,<NON_REF>\t.\t.\t.\tGT:AD:DP\t0/1/0:11900,100,0:12000",
+        "chr6\t152098793\t.\tC\t<NON_REF>\t.\t.\tEND=152098810\tGT:DP:MIN_DP\t0/0:12100:11900",
+    ]
+    path = write_vcf(tmp_path / "gap.g.vcf", rows, header=HEADER_BLOCKS)
+    calls = calls_of(path, panel=load_panel("default", ["D538G"]))
+    assert calls["D538G"].status is CallStatus.INDETERMINATE
+    assert calls["D538G"].reasons[0] is Reason.NO_COVERAGE
