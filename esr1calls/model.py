@@ -200,6 +200,7 @@ class Reason(StrEnum):
     PHASE_UNKNOWN = "PHASE_UNKNOWN"
     ALLELE_NOT_REPORTED = "ALLELE_NOT_REPORTED"
     SOURCES_DISAGREE = "SOURCES_DISAGREE"
+    LOW_QUALITY_SUPPORT = "LOW_QUALITY_SUPPORT"
 
     @property
     def description(self) -> str:
@@ -252,6 +253,10 @@ _REASON_TEXT = {
     Reason.SOURCES_DISAGREE: (
         "the reads (BAM/CRAM) and the VCF of this sample disagree at this hotspot"
     ),
+    Reason.LOW_QUALITY_SUPPORT: (
+        "reads showing this allele were left out for low base or mapping quality, enough of "
+        "them that it cannot be excluded"
+    ),
 }
 
 
@@ -302,6 +307,9 @@ class AlleleCounts:
     filters: tuple[str, ...] = ()  # caller FILTER values (PASS excluded)
     alt_forward: int | None = None
     alt_reverse: int | None = None
+    # reads (BAM/CRAM) that show this allele but fell below the base- or mapping-quality floor:
+    # left out of x and n, yet enough of them make a NOT_DETECTED unsafe
+    excluded_alt: int = 0
 
 
 @dataclass(frozen=True)

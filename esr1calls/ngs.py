@@ -277,6 +277,8 @@ def call_hotspot(
     }
     if counts.alt_forward is not None and counts.alt_reverse is not None:
         evidence["alt_strands"] = {"forward": counts.alt_forward, "reverse": counts.alt_reverse}
+    if counts.excluded_alt:
+        evidence["excluded_reads_showing_allele"] = counts.excluded_alt
     from_reads = _from_reads(counts)
     if n is None or n <= 0:
         keep = [r for r in given if r is Reason.OTHER_CHANGE_IN_CODON]
@@ -337,6 +339,9 @@ def call_hotspot(
     elif high < k:
         if artefacts:
             primary = [Reason.ARTEFACT_FILTER]
+        elif counts.excluded_alt and high + counts.excluded_alt >= k:
+            # reads showing the allele were left out for quality: together they reach k_req
+            primary = [Reason.LOW_QUALITY_SUPPORT]
         elif power >= settings.power:
             status = CallStatus.NOT_DETECTED
         else:
@@ -408,6 +413,11 @@ def _action(
             f"review the caller's {', '.join(artefacts)} filter: a flagged record supports "
             "neither a detection nor an exclusion"
         )
+    if reason is Reason.LOW_QUALITY_SUPPORT:
+        return (
+            "review the reads: reads below the base- or mapping-quality floor show this allele "
+            f"(evidence.excluded_reads_showing_allele; k_req {k}); re-sequence or inspect them"
+        )
     if reason is Reason.STRAND_BIAS:
         return "review the reads: every alt read is on one strand"
     if reason is Reason.PHASE_UNKNOWN:
@@ -428,6 +438,7 @@ _REASON_WORDS = {
     Reason.INSUFFICIENT_DEPTH: "insufficient depth",
     Reason.LOW_LEVEL: "below 0.2 %",
     Reason.ARTEFACT_FILTER: "artefact filter",
+    Reason.LOW_QUALITY_SUPPORT: "low-quality support",
     Reason.STRAND_BIAS: "strand bias",
     Reason.PHASE_UNKNOWN: "phase unknown",
     Reason.ALLELE_NOT_REPORTED: "allele not reported",

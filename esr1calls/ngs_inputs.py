@@ -168,8 +168,9 @@ def _unused_reads(counts: ReadCounts) -> list[Dropped]:
     """Reads at each codon that were excluded or unusable: counted here, listed in evidence."""
     dropped = []
     for codon in counts.codons:
-        parts = [f"{n} {why}" for why, n in codon.filtered_reads.items()]
-        parts += [f"{n} {why}" for why, n in codon.unusable_reasons.items()]
+        reasons = [*codon.filtered_reads.items(), *codon.unusable_reasons.items()]
+        # "low_base_quality@Y537S": excluded reads that show the hotspot's allele
+        parts = [f"{n} {why.replace('@', ' showing ')}" for why, n in reasons]
         if parts:
             dropped.append(
                 Dropped(

@@ -114,6 +114,9 @@ _UNUSABLE_ORDER = (
     NOT_SPANNING,
 )
 _UNUSABLE_RANK = {reason: rank for rank, reason in enumerate(_UNUSABLE_ORDER)}
+# An unusable class, or an excluded read's reason, that still showed a hotspot's allele ends in
+# "@HOTSPOT" (low_base_quality@Y537S): left out of x and n, but counted against NOT_DETECTED.
+SHOWED = "@"
 
 # SAM flag bits that exclude a record, in the order their reason is reported.
 _EXCLUDED_FLAGS = (
@@ -420,10 +423,11 @@ class _Region:
         classes: list[str | None] = []
         for window, classifier in zip(self.windows, self.classifiers, strict=True):
             first, last = window.start0 - self.start0, window.end0 - self.start0
+            shown = classifier.classify(bases[first:last], False)
             if "0" in mask[first:last]:
-                classes.append(LOW_BASE_QUALITY)
+                classes.append(_with_hotspot(LOW_BASE_QUALITY, shown, window))
             else:
-                classes.append(classifier.classify(bases[first:last], False))
+                classes.append(shown)
         return tuple(classes)
 
     def classes_of_read(
@@ -471,18 +475,27 @@ def _read_class(
         return INDEL
     else:
         first, last = found_left, found_right + 1
+    shown = classifier.classify(seq[first:last], indel)
     if (
         last > first
         and min_quality_char > "!"
         and (quals is None or min(quals[first:last]) < min_quality_char)
     ):
-        return LOW_BASE_QUALITY
-    return classifier.classify(seq[first:last], indel)
+        return _with_hotspot(LOW_BASE_QUALITY, shown, window)
+    return shown
+
+
+def _with_hotspot(reason: str, shown: str, window: _Window) -> str:
+    """``reason``, marked with the hotspot the excluded bases would have shown, if any."""
+    if any(shown == h.name for h in window.hotspots):
+        return f"{reason}{SHOWED}{shown}"
+    return reason
 
 
 def _worst_unusable(a: str, b: str) -> str:
     """The more specific of two unusable reasons."""
-    return a if _UNUSABLE_RANK.get(a, 99) <= _UNUSABLE_RANK.get(b, 99) else b
+    rank_a = _UNUSABLE_RANK.get(a.partition(SHOWED)[0], 99)
+    return a if rank_a <= _UNUSABLE_RANK.get(b.partition(SHOWED)[0], 99) else b
 
 
 def _merge_mate_class(seen: str | None, cls: str | None) -> str | None:
@@ -845,6 +858,8 @@ def count_hotspots(
                     fields=_fields(hotspot, window, unit, settings),
                     alt_forward=totals.forward[hotspot.name],
                     alt_reverse=totals.reverse[hotspot.name],
+                    excluded_alt=totals.classes[f"{LOW_BASE_QUALITY}{SHOWED}{hotspot.name}"]
+                    + region.filtered[index][f"low_mapping_quality{SHOWED}{hotspot.name}"],
                 )
     log.info(
         "Counted %d hotspot codon(s) in %s (%s, %s, %s)",
@@ -903,8 +918,19 @@ def _count_region(
             ):
                 reason = _filter_reason(flag, read.mapping_quality, min_mapping_quality)
                 spans_all = ref_start <= start0 and ref_end >= end0
-                for i in every_window if spans_all else region.overlapped(ref_start, ref_end):
-                    region.filtered[i][reason] += 1
+                windows = every_window if spans_all else region.overlapped(ref_start, ref_end)
+                shown: _Classes = ()
+                if reason == "low_mapping_quality" and windows and read.cigartuples:
+                    # what the read would have shown: a mutant read is still a mutant read
+                    shown = region.classes_of_read(
+                        ref_start, ref_end, read.cigartuples, read.query_sequence,
+                        read.query_qualities_str, list(windows),
+                    )  # fmt: skip
+                for i in windows:
+                    cls = shown[i] if shown else None
+                    region.filtered[i][
+                        reason if cls is None else _with_hotspot(reason, cls, region.windows[i])
+                    ] += 1
                 continue
             cigar = read.cigartuples
             seq = read.query_sequence

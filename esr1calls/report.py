@@ -47,7 +47,8 @@ __all__ = [
     "write_text_atomic",
 ]
 
-# 1.1.0: cohort fields; 1.2.0: SOURCES_DISAGREE; 1.3.0: PASSIVE_REF_CONFLICT (old stay valid)
+# 1.1.0: cohort fields; 1.2.0: SOURCES_DISAGREE; 1.3.0: PASSIVE_REF_CONFLICT and
+# LOW_QUALITY_SUPPORT (every older document stays valid)
 SCHEMA_VERSION = "1.3.0"
 REVIEW_STATUS = "unreviewed"  # esr1calls never signs out results
 

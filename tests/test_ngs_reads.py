@@ -937,3 +937,32 @@ def test_cli_read_options_default_to_the_library_defaults(command):
     assert defaults["min_base_quality"] == reads.DEFAULT_MIN_BASE_QUALITY
     assert defaults["min_mapping_quality"] == reads.DEFAULT_MIN_MAPPING_QUALITY
     assert defaults["min_family_size"] == reads.DEFAULT_MIN_FAMILY_SIZE
+
+
+@pytest.mark.parametrize(
+    "mutant, excluded_as",
+    [
+        # the Y537S base at Q10 in both mates: below --min-base-quality 20
+        ({"low_quality_r1": (g(1610),), "low_quality_r2": (g(1610),)}, "low_base_quality"),
+        ({"mapq": 5}, "low_mapping_quality"),  # below --min-mapping-quality 20
+    ],
+    ids=["base-quality", "mapping-quality"],
+)
+def test_mutant_reads_below_the_quality_floors_prevent_not_detected(tmp_path, mutant, excluded_as):
+    """12,000 clean reference fragments and 100 Y537S fragments that fail a quality floor: n and x
+    leave them out, but 100 reads showing the allele make NOT_DETECTED unsafe."""
+    y537s = codon_edit(537, "TCT")
+    fragments = [
+        (Fragment("ref", around(1610), 200), 12000),
+        (Fragment("mut", around(1610), 200, edits=(y537s,), **mutant), 100),
+    ]
+    bam = write_families(tmp_path / "lowq.bam", fragments, REF38)
+    result = call_ngs([bam], panel=load_panel("default", ["Y537S", "D538G"]))
+    calls = {c.hotspot: c for c in result.samples[0].calls}
+    y537s_call = calls["Y537S"]
+    assert (y537s_call.alt_count, y537s_call.depth) == (0, 12000)  # still left out of x and n
+    assert y537s_call.status.value == "INDETERMINATE"
+    assert y537s_call.reasons[0].value == "LOW_QUALITY_SUPPORT"
+    assert y537s_call.evidence["excluded_reads_showing_allele"] >= 100
+    assert calls["D538G"].status.value == "NOT_DETECTED"  # the same reads show D538G's reference
+    assert any(f"{excluded_as} showing Y537S" in d.reason for d in result.dropped)

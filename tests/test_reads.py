@@ -167,7 +167,8 @@ EXPECTED_CODONS: dict[str, dict[str, Any]] = {
         "reference": 10,
         "hotspots": {"V422del": 11},  # 3 + 2 + 2 + 2 + 1 representations, + v422_edge_in
         "other_changes": {"E423D": 2},
-        "unusable_reasons": {"indel": 3, "low_base_quality": 1, "not_spanning": 2},
+        # the low-quality read shows V422del: marked, still unusable
+        "unusable_reasons": {"indel": 3, "low_base_quality@V422del": 1, "not_spanning": 2},
         "filtered_reads": {},
     },
     "S463": {
@@ -175,7 +176,7 @@ EXPECTED_CODONS: dict[str, dict[str, Any]] = {
         "hotspots": {"S463P": 4},
         "other_changes": {"S463F": 2, "S463L": 2},
         "unusable_reasons": {},
-        "filtered_reads": {"low_mapping_quality": 6},
+        "filtered_reads": {"low_mapping_quality@S463P": 6},  # they show S463P
     },
     "L536": {
         # x8_ref 30, l536_syn 3, every Y537/D538 group (9+10+9+2+3+2+4+3+1+2+1+2+12+2+1 = 63)
@@ -193,7 +194,7 @@ EXPECTED_CODONS: dict[str, dict[str, Any]] = {
         "other_changes": {"Y537D": 2, "Y537T": 3},
         "unusable_reasons": {
             "indel": 3,
-            "low_base_quality": 4,
+            "low_base_quality@Y537S": 4,  # y537_s_2lowq: both mates low, showing Y537S
             "mates_disagree": 4,
             "not_spanning": 2,
         },
@@ -210,7 +211,7 @@ EXPECTED_CODONS: dict[str, dict[str, Any]] = {
         "reference": 106,
         "hotspots": {"D538G": 14},  # 12 + 2 in cis
         "other_changes": {"D538N": 2},
-        "unusable_reasons": {"low_base_quality": 1},
+        "unusable_reasons": {"low_base_quality@D538G": 1},
         "filtered_reads": {"duplicate": 10, "qc_fail": 2, "secondary": 2, "supplementary": 2},
     },
 }
@@ -500,7 +501,9 @@ def test_base_quality_floor_at_the_boundary(main_bam, min_base_quality, y537s, l
     counts = count_hotspots(main_bam, PANEL, min_base_quality=min_base_quality)
     codon = counts.codon_of("Y537S")
     assert counts["Y537S"].alt_count == y537s
-    assert codon.unusable_reasons.get("low_base_quality", 0) == low_quality
+    # the low-quality fragments show Y537S: marked, left out of x and n, and counted apart
+    assert codon.unusable_reasons.get("low_base_quality@Y537S", 0) == low_quality
+    assert counts["Y537S"].excluded_alt == low_quality
     assert counts["Y537S"].fields["min_base_quality"] == str(min_base_quality)
 
 
@@ -511,7 +514,9 @@ def test_base_quality_floor_at_the_boundary(main_bam, min_base_quality, y537s, l
 def test_mapping_quality_floor_at_the_boundary(main_bam, min_mapping_quality, s463p, filtered):
     counts = count_hotspots(main_bam, PANEL, min_mapping_quality=min_mapping_quality)
     assert counts["S463P"].alt_count == s463p
-    assert counts.codon_of("S463P").filtered_reads.get("low_mapping_quality", 0) == filtered
+    # the excluded reads show S463P: marked, and counted against a NOT_DETECTED
+    assert counts.codon_of("S463P").filtered_reads.get("low_mapping_quality@S463P", 0) == filtered
+    assert counts["S463P"].excluded_alt == filtered
 
 
 def test_base_quality_zero_still_rejects_n(main_bam):
