@@ -402,6 +402,9 @@ class _Region:
         self.fragments: dict[str, _Seen] = {}
         self.umi: dict[str, tuple[str, int, bool]] = {}
         self.filtered = tuple(Counter[str]() for _ in windows)
+        # per window and hotspot: the fragments (UMI: molecules) of low-MAPQ reads of this sample
+        # that show the hotspot's allele; counted once, and only if not already counted in x
+        self.low_mapq_showing: tuple[dict[str, set[str]], ...] = tuple({} for _ in windows)
         self.span_memo: dict[str, _Classes] = {}
 
     def overlapped(self, ref_start: int, ref_end: int) -> list[int]:
@@ -493,9 +496,13 @@ def _with_hotspot(reason: str, shown: str, window: _Window) -> str:
 
 
 def _worst_unusable(a: str, b: str) -> str:
-    """The more specific of two unusable reasons."""
+    """The more specific of two unusable reasons; at equal rank the one that shows a hotspot,
+    so the mark does not depend on which read came first."""
     rank_a = _UNUSABLE_RANK.get(a.partition(SHOWED)[0], 99)
-    return a if rank_a <= _UNUSABLE_RANK.get(b.partition(SHOWED)[0], 99) else b
+    rank_b = _UNUSABLE_RANK.get(b.partition(SHOWED)[0], 99)
+    if rank_a == rank_b:
+        return a if SHOWED in a else b
+    return a if rank_a < rank_b else b
 
 
 def _merge_mate_class(seen: str | None, cls: str | None) -> str | None:
@@ -859,7 +866,7 @@ def count_hotspots(
                     alt_forward=totals.forward[hotspot.name],
                     alt_reverse=totals.reverse[hotspot.name],
                     excluded_alt=totals.classes[f"{LOW_BASE_QUALITY}{SHOWED}{hotspot.name}"]
-                    + region.filtered[index][f"low_mapping_quality{SHOWED}{hotspot.name}"],
+                    + _low_mapq_units(region, index, hotspot.name, umi),
                 )
     log.info(
         "Counted %d hotspot codon(s) in %s (%s, %s, %s)",
@@ -920,17 +927,26 @@ def _count_region(
                 spans_all = ref_start <= start0 and ref_end >= end0
                 windows = every_window if spans_all else region.overlapped(ref_start, ref_end)
                 shown: _Classes = ()
-                if reason == "low_mapping_quality" and windows and read.cigartuples:
-                    # what the read would have shown: a mutant read is still a mutant read
+                this_sample = keep_groups is None or (
+                    read.has_tag("RG") and read.get_tag("RG") in keep_groups
+                )
+                if reason == "low_mapping_quality" and this_sample and windows and read.cigartuples:
+                    # what this sample's read would have shown: a mutant read is still one
                     shown = region.classes_of_read(
                         ref_start, ref_end, read.cigartuples, read.query_sequence,
                         read.query_qualities_str, list(windows),
                     )  # fmt: skip
                 for i in windows:
                     cls = shown[i] if shown else None
-                    region.filtered[i][
-                        reason if cls is None else _with_hotspot(reason, cls, region.windows[i])
-                    ] += 1
+                    # a read failing both floors shows its hotspot through the base-quality mark
+                    hotspot = None if cls is None else cls.partition(SHOWED)[2] or cls
+                    marked = reason
+                    if hotspot is not None:
+                        marked = _with_hotspot(reason, hotspot, region.windows[i])
+                    region.filtered[i][marked] += 1
+                    if marked != reason and hotspot is not None:
+                        unit = _molecule_tags(read, path, chrom)[0] if umi else read.query_name
+                        region.low_mapq_showing[i].setdefault(hotspot, set()).add(unit)
                 continue
             cigar = read.cigartuples
             seq = read.query_sequence
@@ -968,6 +984,16 @@ def _count_region(
             else "the file is truncated or corrupt"
         )
         raise VcfFormatError(path, f"cannot decode reads ({exc}): {hint}", place=place) from exc
+
+
+def _low_mapq_units(region: _Region, index: int, hotspot: str, umi: bool) -> int:
+    """Fragments (molecules) whose low-MAPQ reads show ``hotspot`` and that x does not count
+    already: a fragment with a usable mate, or a molecule with usable reads, is counted there."""
+    units = region.low_mapq_showing[index].get(hotspot, set())
+    if not units:
+        return 0
+    counted = {molecule for molecule, _, _ in region.umi.values()} if umi else region.fragments
+    return sum(unit not in counted for unit in units)
 
 
 def _filter_reason(flag: int, mapping_quality: int, min_mapping_quality: int) -> str:

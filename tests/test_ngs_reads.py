@@ -945,8 +945,9 @@ def test_cli_read_options_default_to_the_library_defaults(command):
         # the Y537S base at Q10 in both mates: below --min-base-quality 20
         ({"low_quality_r1": (g(1610),), "low_quality_r2": (g(1610),)}, "low_base_quality"),
         ({"mapq": 5}, "low_mapping_quality"),  # below --min-mapping-quality 20
+        ({"mapq": 5, "low_quality_r1": (g(1610),)}, "low_mapping_quality"),  # both floors
     ],
-    ids=["base-quality", "mapping-quality"],
+    ids=["base-quality", "mapping-quality", "both"],
 )
 def test_mutant_reads_below_the_quality_floors_prevent_not_detected(tmp_path, mutant, excluded_as):
     """12,000 clean reference fragments and 100 Y537S fragments that fail a quality floor: n and x
@@ -963,6 +964,38 @@ def test_mutant_reads_below_the_quality_floors_prevent_not_detected(tmp_path, mu
     assert (y537s_call.alt_count, y537s_call.depth) == (0, 12000)  # still left out of x and n
     assert y537s_call.status.value == "INDETERMINATE"
     assert y537s_call.reasons[0].value == "LOW_QUALITY_SUPPORT"
-    assert y537s_call.evidence["excluded_reads_showing_allele"] >= 100
+    assert y537s_call.evidence["excluded_reads_showing_allele"] == 100  # fragments, not reads
     assert calls["D538G"].status.value == "NOT_DETECTED"  # the same reads show D538G's reference
     assert any(f"{excluded_as} showing Y537S" in d.reason for d in result.dropped)
+
+
+def test_another_samples_low_mapq_reads_do_not_count_against_this_one(tmp_path):
+    header = make_header(REF38, (("rg1", "TUMOUR"), ("rg2", "OTHER")))
+    y537s = codon_edit(537, "TCT")
+    fragments = [
+        (Fragment("ref", around(1610), 200, tags={"RG": "rg1"}), 12000),
+        (Fragment("mut", around(1610), 200, edits=(y537s,), mapq=5, tags={"RG": "rg2"}), 100),
+    ]
+    bam = write_families(tmp_path / "two.bam", fragments, REF38, header=header)
+    result = call_ngs([bam], panel=load_panel("default", ["Y537S"]), sample="TUMOUR")
+    call = result.samples[0].calls[0]
+    assert call.status.value == "NOT_DETECTED"  # OTHER's reads are not this sample's evidence
+    assert "excluded_reads_showing_allele" not in call.evidence
+
+
+def test_one_low_mapq_umi_molecule_is_one_excluded_molecule(tmp_path):
+    from esr1calls.reads import ReadOptions
+
+    y537s = codon_edit(537, "TCT")
+    reads_of_one_molecule = [
+        (Fragment(f"mut{j}", around(1610), 120, edits=(y537s,), mapq=5, tags={"MI": "one"}), 1)
+        for j in range(10)
+    ]
+    reference = (Fragment("ref", around(1610), 200, tags={"MI": "r"}), 12000)
+    bam = write_families(tmp_path / "umi.bam", [reference, *reads_of_one_molecule], REF38)
+    result = call_ngs(
+        [bam], panel=load_panel("default", ["Y537S"]), read_options=ReadOptions(umi=True)
+    )
+    call = result.samples[0].calls[0]
+    assert call.evidence["excluded_reads_showing_allele"] == 1  # 10 read pairs, one molecule
+    assert call.status.value != "DETECTED"

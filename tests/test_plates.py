@@ -673,6 +673,10 @@ def _sheet_xml(cells: str) -> bytes:
         ('<sheet name="R" sheetId="1" r:id="rId1"/>',
          "<row><c><v>1</v></c></row><row><c/><c><f>A1/0</f></c></row>",
          {(1, 1): "#FORMULA_WITHOUT_VALUE"}),
+        # rows without r, blank rows left out: the cell's own reference places it
+        ('<sheet name="R" sheetId="1" r:id="rId1"/>',
+         '<row><c r="A1"><v>1</v></c></row><row><c r="F31" t="e"><v>#VALUE!</v></c></row>',
+         {(30, 5): "#VALUE!"}),
         # a formula with its cached value is fine
         ('<sheet name="R" sheetId="1" r:id="rId1"/>',
          '<row r="1"><c r="A1"><f>1+1</f><v>2</v></c></row>', {}),

@@ -111,9 +111,14 @@ def _sheet_unreadable(archive: zipfile.ZipFile, member: str) -> dict[tuple[int, 
                     row = int(number) - 1 if number and number.isdigit() else row + 1
                     column = -1
                 elif name == "c":
+                    # the cell's own reference places it (as the library does); the row's r and
+                    # counting are only for cells without one
                     ref = element.get("r", "")
                     letters = ref.rstrip("0123456789")
+                    digits = ref[len(letters) :]
                     column = _column_index(letters) if letters else column + 1
+                    if digits.isdigit():
+                        row = int(digits) - 1
                 continue
             if name != "c":
                 continue
@@ -158,7 +163,12 @@ def read(data: bytes) -> tuple[list[tuple[str, list[list[Any]]]], Marks]:
                 "more than any plate export"
             )
         sheets.append((str(name), sheet.to_python(skip_empty_area=False)))
-    unreadable = xls_unreadable(data) if data.startswith(OLE2_MAGIC) else xlsx_unreadable(data)
+    try:
+        unreadable = xls_unreadable(data) if data.startswith(OLE2_MAGIC) else xlsx_unreadable(data)
+    except Exception as exc:  # an empty cell could not be told from an error cell
+        raise ValueError(
+            f"could not check the workbook for Excel error cells ({type(exc).__name__}: {exc})"
+        ) from exc
     return sheets, unreadable
 
 
