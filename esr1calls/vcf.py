@@ -212,9 +212,19 @@ def detect_caller(header: VcfHeader) -> Caller:
         return Caller.MUTECT1
     if {"AU", "CU", "GU", "TU"} <= set(header.formats) or {"TAR", "TIR"} <= set(header.formats):
         return Caller.STRELKA
-    if "NON_REF" in "".join(header.meta.get("ALT", ())):
+    if _declares_non_ref(header):
         return Caller.HAPLOTYPECALLER
     return Caller.GENERIC
+
+
+def _declares_non_ref(header: VcfHeader) -> bool:
+    return "NON_REF" in "".join(header.meta.get("ALT", ()))
+
+
+def is_gvcf(header: VcfHeader) -> bool:
+    """A GATK-style gVCF: a ``<NON_REF>`` ALT or ``##GVCFBlock`` lines in the header, so every
+    base it evaluated lies in a record or a reference block."""
+    return _declares_non_ref(header) or any(key.startswith("GVCFBlock") for key in header.meta)
 
 
 _BUILD_TOKENS = {
@@ -1023,9 +1033,7 @@ class _Plan:
             raise VcfFormatError(path, str(exc)) from exc
         self.windows = _merged([hotspot_locus(h, self.build) for h in self.panel])
         self.records_removed = records_removed_by(header)
-        self.gvcf = any("NON_REF" in alt for alt in header.meta.get("ALT", ())) or any(
-            key.startswith("GVCFBlock") for key in header.meta
-        )
+        self.gvcf = is_gvcf(header)
 
     def overlaps(self, start: int, stop: int) -> bool:
         return any(lo <= stop and start <= hi for lo, hi in self.windows)
