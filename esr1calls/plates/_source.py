@@ -148,13 +148,13 @@ def guess_delimiter(line: str) -> str:
 # bytes
 
 
-_DIGESTS: dict[Path, str] = {}
+_LAST_READ: dict[Path, bytes] = {}  # one slot: the bytes read_bytes returned last
 
 
 def digest_of_last_read(path: Path) -> str:
     """The sha256 of the bytes :func:`read_bytes` last returned for ``path``: the provenance
     hash is of what was interpreted, even if the file changed on disk since."""
-    return _DIGESTS[path]
+    return hashlib.sha256(_LAST_READ[path]).hexdigest()
 
 
 def read_bytes(path: Path) -> bytes:
@@ -178,7 +178,8 @@ def read_bytes(path: Path) -> bytes:
         raise PlateFormatError(
             path, "the file is empty; export the results table again", place="row 1"
         )
-    _DIGESTS[path] = hashlib.sha256(data).hexdigest()
+    _LAST_READ.clear()  # hashed only when asked: sniffing reads the file too
+    _LAST_READ[path] = data
     return data
 
 
@@ -393,7 +394,8 @@ def _spreadsheet_values(
     return sheets, unreadable
 
 
-_LAST_WORKBOOK: dict[str, WorkbookSource] = {}  # sniffing and reading load the same bytes once
+# sniffing and reading load the same bytes: one slot, so the second load parses nothing
+_LAST_WORKBOOK: dict[tuple[str, bytes], WorkbookSource] = {}
 
 
 def _row_text(
@@ -412,7 +414,7 @@ def load_workbook(path: Path, data: bytes, *, max_rows: int | None = None) -> Wo
 
     ``max_rows`` trims each sheet (the sniffer's head); the whole file is read once either way.
     """
-    key = f"{path}:{hashlib.sha256(data).hexdigest()}"
+    key = (str(path), data)
     workbook = _LAST_WORKBOOK.get(key)
     if workbook is None:
         if data.startswith(ZIP_MAGIC):
