@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import math
 import statistics
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -381,10 +382,11 @@ def call_target(
         action=f"repeat mix {assay.mix} for this sample: the internal control failed "
         "(inhibition or PCR failure)",
     )
+    positive_ic_flag = Reason.IC_FAIL_POSITIVE  # how a positive carries a failed IC
     if ic_ok and kit.ic_delay_max and ntc_ic is not None and ct_ic is not None:
         delay = _cycles(ct_ic - ntc_ic)
         if delay > kit.ic_delay_max.value:
-            ic_ok = False
+            ic_ok, positive_ic_flag = False, Reason.IC_DELAYED
             ic_fail = TargetOutcome(
                 CallStatus.INVALID,
                 (Reason.IC_DELAYED,),
@@ -402,7 +404,7 @@ def call_target(
         flags.append(Reason.MUT_CT_EARLY)
     if delta <= cutoff:
         # IC failure is tolerated for positives: the mutant signal proves amplification
-        reasons = ([] if ic_ok else [_positive_ic_flag(ic_fail)]) + flags
+        reasons = ([] if ic_ok else [positive_ic_flag]) + flags
         return TargetOutcome(CallStatus.DETECTED, tuple(reasons), delta)
     if not ic_ok:
         return replace(ic_fail, delta_ct=delta)
@@ -414,11 +416,6 @@ def call_target(
             action="re-test: delta-Ct is in the kit's equivocal band",
         )
     return TargetOutcome(CallStatus.NOT_DETECTED, tuple(flags), delta)
-
-
-def _positive_ic_flag(ic_fail: TargetOutcome) -> Reason:
-    """How a positive carries a failed (IC_FAIL_POSITIVE) or delayed (IC_DELAYED) IC."""
-    return Reason.IC_DELAYED if ic_fail.reasons == (Reason.IC_DELAYED,) else Reason.IC_FAIL_POSITIVE
 
 
 def estimate_fraction(
@@ -537,11 +534,10 @@ def interpret_sample(
     kit: Kit,
     panel: Panel,
     run_reasons: tuple[Reason, ...],
-    ntc_ic: Mapping[str, float] | None = None,
+    ntc_ic: Mapping[str, float],
 ) -> SampleReport:
     """Levels 2-5 for one sample (``run_reasons`` non-empty means the run already failed;
     ``ntc_ic``: the NTC's IC Ct by mix, for the kit's IC delay rule)."""
-    ntc_ic = ntc_ic or {}
     by_mix: dict[str, list[MapEntry]] = {}
     for entry in sorted(entries, key=lambda e: e.replicate):
         by_mix.setdefault(entry.mix, []).append(entry)
@@ -590,7 +586,7 @@ def interpret_sample(
             and (e.well, channel) in table.flags
             and not math.isnan(table.get(e.well, channel) or math.nan)
         }
-        if flagged:  # a Ct beside the instrument's own "no amplification" flag
+        if flagged:  # the instrument's own flags beside a written Ct (NOAMP, EXPFAIL...)
             draft.evidence["instrument_flags"] = flagged
         if len(wells) > 1:
             draft.evidence["replicates"] = [
@@ -844,7 +840,7 @@ def interpret_run(
     """Every level for one run: controls first, then each SAMPLE in plate-map order."""
     checks, run_reasons = evaluate_run_controls(table, entries, kit)
     samples = [e for e in entries if e.role is WellRole.SAMPLE]
-    ntc_ic = ntc_ic_by_mix(table, entries, kit)
+    ntc_ic = ntc_ic_by_mix(table, entries, kit) if kit.ic_delay_max else {}
     reports = [
         interpret_sample(
             sample_id,
@@ -871,12 +867,12 @@ def merge_plates(plates: Sequence[Plate], map_plates: Iterable[str] = ()) -> lis
     named = set(map_plates)
 
     def by_file(plate: Plate) -> bool:
-        return plate.run_id not in named and bool({plate.path.name, plate.path.stem} & named)
+        return plate.run_id not in named and bool(set(_file_names(plate)) & named)
 
     # a run id is split only when the map names two or more of its exports by file: one named
     # file of a LightCycler run (one export per filter) still names the whole run
-    split = {p.run_id for p in plates if by_file(p)}
-    split = {r for r in split if sum(p.run_id == r and by_file(p) for p in plates) > 1}
+    named_files = Counter(p.run_id for p in plates if by_file(p))
+    split = {run_id for run_id, n in named_files.items() if n > 1}
     groups: dict[str, list[Plate]] = {}
     for plate in plates:
         if plate.run_id in split and by_file(plate):
@@ -966,8 +962,13 @@ def _exported_thresholds(parts: Sequence[Plate], kit: Kit) -> dict[str, tuple[fl
     return {channel: tuple(values) for channel, values in found.items()}
 
 
+def _file_names(plate: Plate) -> tuple[str, str]:
+    """The names a plate map's ``plate`` column may give an export by: file name, or stem."""
+    return plate.path.name, plate.path.stem
+
+
 def _entries_for(plate_map: PlateMap, parts: Sequence[Plate]) -> tuple[MapEntry, ...]:
-    names = [parts[0].run_id] + [n for p in parts for n in (p.path.name, p.path.stem)]
+    names = [parts[0].run_id] + [n for p in parts for n in _file_names(p)]
     entries = plate_map.for_plate(*names)
     if not entries:
         raise InputError(
