@@ -13,8 +13,8 @@ timestamps), so re-running on an unchanged TSV gives byte-identical files.
 
 xlsx files are written with the standard library (no writer dependency), which also lets the
 CFX workbook carry CFX Manager's quirks: backslash member names and a lower-case
-``xl/sharedstrings.xml``. The one .xls (Excel 97-2003) file is written with xlwt, needed only
-when re-rendering.
+``xl/sharedstrings.xml``. The .xls (Excel 97-2003) files, the QuantStudio rendering and the
+damaged SLAN sheet in testdata/damaged/, are written with xlwt, needed only when re-rendering.
 """
 
 from __future__ import annotations
@@ -133,12 +133,13 @@ def write_xls(
         import xlwt  # type: ignore[import-untyped]
     except ImportError:
         raise SystemExit("rendering the .xls fixture needs xlwt: pip install xlwt==1.3.0") from None
+    errors = errors or {}
     book = xlwt.Workbook(encoding="utf-8")
     table = book.add_sheet(sheet)
     for r, row in enumerate(rows):
         for c, value in enumerate(row):
-            if (r, c) in (errors or {}):
-                table.row(r).set_cell_error(c, (errors or {})[r, c])
+            if (r, c) in errors:
+                table.row(r).set_cell_error(c, errors[r, c])
             elif value != "":
                 table.write(r, c, value)
     buffer = io.BytesIO()

@@ -379,14 +379,9 @@ def read_ct(
     try:
         return parse_ct(text, decimal_comma=decimal_comma)
     except CtCellError as exc:
-        raise ct_error(path, place, column, exc, tokens) from exc
-
-
-def ct_error(path: Path, place: str, column: str, exc: ValueError, tokens: str) -> PlateFormatError:
-    """The error for a Ct cell that cannot be read."""
-    return PlateFormatError(
-        path,
-        f'column "{column}": {exc}; expected a number or {tokens}. Correct the cell or export '
-        "the file again",
-        place=place,
-    )
+        raise PlateFormatError(
+            path,
+            f'column "{column}": {exc}; expected a number or {tokens}. Correct the cell or '
+            "export the file again",
+            place=place,
+        ) from exc
