@@ -75,7 +75,7 @@ from . import (  # noqa: E402
     sds7900,
     slan,
 )
-from ._source import digest_of_last_read, head_text  # noqa: E402
+from ._source import digest_of_last_read, forget_last_read, head_text  # noqa: E402
 
 # Most specific first: the generic long table would also accept several vendors' files.
 READERS: dict[PlateFormat, PlateReader] = {
@@ -123,6 +123,7 @@ def read_plate(path: str | Path, fmt: PlateFormat | str | None = None) -> Plate:
         fmt: a ``PlateFormat`` or its id (``"cfx"``) to skip detection; None detects it.
     """
     path = Path(path)
+    forget_last_read()  # a new read_plate reads the file afresh (once: sniffing keeps the bytes)
     if fmt is None or fmt == "auto":
         chosen = sniff_format(path)
         _log.info("Detected plate format: %s (%s)", chosen.label, chosen.value)

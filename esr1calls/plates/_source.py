@@ -151,6 +151,18 @@ def guess_delimiter(line: str) -> str:
 _LAST_READ: dict[Path, bytes] = {}  # one slot: the bytes read_bytes returned last
 
 
+def forget_last_read() -> None:
+    """Start a new read: the next :func:`export_bytes` goes to the disk."""
+    _LAST_READ.clear()
+
+
+def export_bytes(path: Path) -> bytes:
+    """The bytes of ``path`` as last read (by the sniffer, within one ``read_plate``), else read
+    now: the sniffer and the reader see the same bytes, and the file is read once."""
+    data = _LAST_READ.get(path)
+    return data if data is not None else read_bytes(path)
+
+
 def digest_of_last_read(path: Path) -> str:
     """The sha256 of the bytes :func:`read_bytes` last returned for ``path``: the provenance
     hash is of what was interpreted, even if the file changed on disk since."""
@@ -450,7 +462,7 @@ def load_workbook(path: Path, data: bytes, *, max_rows: int | None = None) -> Wo
 
 def load_source(path: Path) -> Source:
     """The file as text lines or workbook sheets, whichever it is by content."""
-    data = read_bytes(path)
+    data = export_bytes(path)
     if data.startswith(OLE2_MAGIC):
         return load_workbook(path, data)
     if data.startswith(ZIP_MAGIC):

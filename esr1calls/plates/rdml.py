@@ -19,7 +19,7 @@ from typing import Any
 
 from ..errors import PlateFormatError
 from . import Plate
-from ._source import ZIP_MAGIC, member_name, open_zip, read_bytes, read_member, refuse_doctype
+from ._source import ZIP_MAGIC, export_bytes, member_name, open_zip, read_member, refuse_doctype
 from ._table import PlateBuilder, WellError, flag_token, parse_number, parse_tube, parse_well
 from ._xml import parse_xml
 
@@ -51,7 +51,7 @@ def _text(element: ET.Element | None, tag: str) -> str:
 
 
 def _xml_bytes(path: Path) -> tuple[bytes, str]:
-    data = read_bytes(path)
+    data = export_bytes(path)
     if not data.startswith(ZIP_MAGIC):
         return data, path.name
     archive = open_zip(path, data)
