@@ -908,3 +908,17 @@ def test_the_ic_delay_limit_survives_binary_arithmetic():
     kit = _kit_with_ic_delay()
     # 33.02 - 30.02 = 3.0000000000000036: at the 3.0 limit, not over it
     assert call_target(NAN, 26.0, 33.02, D538G, kit, ntc_ic=30.02).status is CallStatus.NOT_DETECTED
+
+
+def test_a_pc_or_reference_ct_flagged_not_amplified_does_not_vouch(tmp_path):
+    # the RM1 PC's FAM (A1): a Ct in the window, but flagged: the run's PC fails
+    pc = call_pcr([_quantstudio_rewritten(tmp_path, "A1", "FAM", "28.0", {"NOAMP"})], DEMO_MAP)
+    failed = [q for q in pc.run_qc if not q.passed]
+    assert [(q.check, q.subject, q.reason) for q in failed] == [
+        ("PC", "well A1 FAM (D538G)", Reason.PC_FAIL)
+    ]
+    # S1's reference well (E4 FAM, 26.1): flagged, so no reference: the sample is INVALID
+    ref = call_pcr([_quantstudio_rewritten(tmp_path, "E4", "FAM", "26.1", {"EXPFAIL"})], DEMO_MAP)
+    report, calls = calls_of(ref, "S1")
+    assert report.status is SampleStatus.INVALID
+    assert {c.reasons for c in calls.values()} == {(Reason.REF_NO_AMP,)}
