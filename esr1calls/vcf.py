@@ -1433,7 +1433,7 @@ def changed_positions(hotspot: Hotspot, build: Build) -> tuple[int, ...]:
     """
     first, ref, alt = trim_allele(hotspot.pos(build), hotspot.ref, hotspot.alt)
     if ref and len(ref) == len(alt):
-        return tuple(p for p, (a, b) in enumerate(zip(ref, alt, strict=True), first) if a != b)
+        return tuple(_edits(hotspot.pos(build), hotspot.ref, hotspot.alt))
     if ref:
         return tuple(range(first, first + len(ref)))
     return (first - 1, first)
@@ -1718,8 +1718,9 @@ def _evidence_for(
     usable: list[tuple[VcfRecord, SiteCounts]],
     alleles: list[_Allele],
     silenced: list[tuple[ProteinChange, VcfRecord, str]],
-    records_removed: str = "",
-    gvcf: bool = False,
+    *,
+    records_removed: str,
+    gvcf: bool,
 ) -> HotspotEvidence:
     lo, hi = hotspot_locus(hotspot, build)
     covering = [(r, c) for r, c in usable if r.pos <= hi and r.end >= lo and c.depth is not None]
@@ -1773,10 +1774,14 @@ def _evidence_for(
     combos = _unphased_combinations(in_codon, direct, change, build)
     combos_high = sum(min(p.count or 0 for p in combo) for combo in combos)
     combo_note = _combination_note(combos, hotspot)
-    if not chosen and not combos:
+    # a caller whose silence is a count of 0 (Mutect2), in a file that lost records after
+    # calling: the allele's own record may be among them, whatever else could combine into it
+    silence_unknown = bool(records_removed) and COUNT_RULES[caller].absent is AbsentAllele.EVALUATED
+    if not chosen and (not combos or silence_unknown):
         return _absent(
-            path, hotspot, build, caller, covering, details, reasons, records_removed, gvcf
-        )
+            path, hotspot, build, caller, covering, details, reasons,
+            records_removed=records_removed, gvcf=gvcf,
+        )  # fmt: skip
     # shown as the count: what the caller listed for this allele; unphased combinations only
     # widen the range the rule weighs (alt_count_range)
     listed = high if chosen else high + combos_high
@@ -1909,8 +1914,9 @@ def _absent(
     covering: list[tuple[VcfRecord, SiteCounts]],
     details: dict[str, Any],
     reasons: list[Reason],
-    records_removed: str = "",
-    gvcf: bool = False,
+    *,
+    records_removed: str,
+    gvcf: bool,
 ) -> HotspotEvidence:
     """The records cover the hotspot but none lists its allele: read the caller's silence."""
     rule = COUNT_RULES[caller]
@@ -1925,8 +1931,7 @@ def _absent(
         # record or a block, so there a base without either was not evaluated at all.
         positions = changed_positions(hotspot, build)
         at_change = [(r, c) for r, c in covering if any(r.pos <= p <= r.end for p in positions)]
-        uncovered = [p for p in positions if not any(r.pos <= p <= r.end for r, _ in at_change)]
-        gvcf = gvcf or any(_source_of(r) == "vcf-block" for r, _ in covering)
+        uncovered = [p for p in positions if not any(r.pos <= p <= r.end for r, _ in covering)]
         if gvcf and uncovered:
             details["evidence"] = (
                 f"no record covers position {', '.join(map(str, uncovered))}, where the hotspot "
@@ -2039,8 +2044,8 @@ def read_vcf_evidence(
             usable,
             alleles,
             silenced,
-            plan.records_removed,
-            plan.gvcf,
+            records_removed=plan.records_removed,
+            gvcf=plan.gvcf,
         )
         for h in panel
     )

@@ -756,3 +756,17 @@ def test_a_gvcf_is_known_from_its_header_even_where_no_block_touches_the_codon(t
     calls = calls_of(path, panel=load_panel("default", ["D538G"]))
     assert calls["D538G"].status is CallStatus.INDETERMINATE
     assert calls["D538G"].reasons[0] is Reason.NO_COVERAGE
+
+
+def test_mutect2_silence_after_filtering_is_not_zero_even_where_other_changes_could_combine(
+    tmp_path,
+):
+    """Y537N (A at 787) and Y537C (G at 788) could spell AGT (Ser): a combination range [0, 5]
+    assumed Y537S's own record was absent, not filtered out."""
+    filtered = [*M2_HEADER, "##bcftools_viewCommand=view -f PASS m2.vcf; Date=Thu Dec  3 2026"]
+    rows = [row(Y537N_POS, "T", "A", "0/1:11900,100:12000"),
+            row(Y537SC_POS, "A", "G", "0/1:11995,5:12000")]  # fmt: skip
+    path = write_vcf(tmp_path / "pass.vcf", rows, header=filtered)
+    calls = calls_of(path, panel=load_panel("default", ["Y537S"]))
+    assert calls["Y537S"].status is CallStatus.INDETERMINATE
+    assert calls["Y537S"].reasons[0] is Reason.ALLELE_NOT_REPORTED
