@@ -339,7 +339,7 @@ def call_hotspot(
     elif high < k:
         if artefacts:
             primary = [Reason.ARTEFACT_FILTER]
-        elif counts.excluded_alt and high + counts.excluded_alt >= k:
+        elif high + counts.excluded_alt >= k:  # high < k here: only the excluded can reach it
             # reads showing the allele were left out for quality: together they reach k_req
             primary = [Reason.LOW_QUALITY_SUPPORT]
         elif power >= settings.power:

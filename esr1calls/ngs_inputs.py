@@ -22,6 +22,7 @@ n (see ``concordance.py`` for what the VCF may still change).
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -30,7 +31,7 @@ from .errors import ConfigError, VcfFormatError
 from .hotspots import Panel
 from .model import Build, Dropped, InputFile
 from .provenance import hash_in_background, sha256_file
-from .reads import ReadCounts, ReadOptions
+from .reads import SHOWED, ReadCounts, ReadOptions
 from .vcf import READ_FORMATS, VcfEvidence, read_vcf_evidence, sniff_ngs_format
 
 __all__ = [
@@ -79,6 +80,14 @@ class SampleInputs:
     def counts_from(self) -> str:
         """Where x and n come from: "reads" whenever there are reads, else "vcf"."""
         return "reads" if self.reads is not None else "vcf"
+
+    @property
+    def main_file(self) -> Path:
+        """The file that names the sample: its VCF, else its reads."""
+        if self.vcf is not None:
+            return Path(self.vcf.path)
+        assert self.reads is not None  # a sample has reads, a VCF, or both
+        return Path(self.reads.counts.path)
 
     @property
     def source(self) -> str:
@@ -170,7 +179,7 @@ def _unused_reads(counts: ReadCounts) -> list[Dropped]:
     for codon in counts.codons:
         reasons = [*codon.filtered_reads.items(), *codon.unusable_reasons.items()]
         # "low_base_quality@Y537S": excluded reads that show the hotspot's allele
-        parts = [f"{n} {why.replace('@', ' showing ')}" for why, n in reasons]
+        parts = [f"{n} {why.replace(SHOWED, ' showing ')}" for why, n in reasons]
         if parts:
             dropped.append(
                 Dropped(
@@ -246,16 +255,15 @@ def _pair(
 def _distinct_ids(samples: list[SampleInputs], notices: list[str]) -> list[SampleInputs]:
     """Samples of one name from different files (two patients' Strelka ``TUMOR``, or Strelka's
     SNV and indel files of one) get the file in their id, so no two rows share an id."""
-    names = [s.sample_id for s in samples]
-    repeated = {name for name in names if names.count(name) > 1}
+    repeated = {name for name, n in Counter(s.sample_id for s in samples).items() if n > 1}
+    labels = {i: s.main_file for i, s in enumerate(samples)}
     for name in sorted(repeated):
-        files = [Path(s.source.split(", ")[-1]).name for s in samples if s.sample_id == name]
+        files = [labels[i].name for i, s in enumerate(samples) if s.sample_id == name]
         notices.append(
             f"sample {name} is in {len(files)} inputs ({', '.join(files)}): each is reported "
             f"as its own sample, named '{name} (file)'. If they are one sample's files (Strelka "
             "writes SNVs and indels apart), merge them first: bcftools concat -a"
         )
-    labels = {i: Path(s.source.split(", ")[-1]) for i, s in enumerate(samples)}
     depth = 1
     while True:
         named = {

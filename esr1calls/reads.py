@@ -14,12 +14,17 @@ Counting rules (the README section "NGS from reads (BAM/CRAM)" says the same for
 
 1. Read filters: unmapped, secondary, supplementary, QC-fail and duplicate records are excluded,
    and so are records with mapping quality below ``min_mapping_quality`` or (with ``sample``)
-   from another sample's read group. They are counted per codon in ``filtered_reads``.
+   from another sample's read group. They are counted per codon in ``filtered_reads``; a
+   low-MAPQ read of the sample that still shows a hotspot is counted as
+   ``low_mapping_quality@HOTSPOT`` (see 2).
 2. A read is classified at a codon only if it aligns all three codon bases with no insertion
    or deletion between them, each base at ``min_base_quality`` or more and an A/C/G/T call.
    Otherwise it is unusable, with the reason (not_spanning, indel, low_base_quality,
    ambiguous_base); an indel inside a codon makes the read unusable even if its bases would
-   spell a hotspot. A read that does not reach a codon at all is not counted there.
+   spell a hotspot. A low-quality read that still spells a hotspot is
+   ``low_base_quality@HOTSPOT``: such reads stay out of x and n, but
+   ``AlleleCounts.excluded_alt`` counts them (fragments or molecules not already in x), so they
+   can prevent a NOT_DETECTED. A read that does not reach a codon at all is not counted there.
    For a deletion hotspot the window is the stretch of whole codons over which the deletion
    can slide (V422del: c.1261-1269, M421-V422-E423). The read must align the base on each side
    of it, and the bases in between decide, whatever the CIGAR says: the V422del sequence counts
@@ -488,10 +493,19 @@ def _read_class(
     return shown
 
 
+def _marked(reason: str, hotspot: str) -> str:
+    """An unusable or filter reason marked with the hotspot it still showed: the one spelling.
+
+    >>> _marked("unusable:low_base_quality", "Y537S")
+    'unusable:low_base_quality@Y537S'
+    """
+    return f"{reason}{SHOWED}{hotspot}"
+
+
 def _with_hotspot(reason: str, shown: str, window: _Window) -> str:
     """``reason``, marked with the hotspot the excluded bases would have shown, if any."""
     if any(shown == h.name for h in window.hotspots):
-        return f"{reason}{SHOWED}{shown}"
+        return _marked(reason, shown)
     return reason
 
 
@@ -865,7 +879,7 @@ def count_hotspots(
                     fields=_fields(hotspot, window, unit, settings),
                     alt_forward=totals.forward[hotspot.name],
                     alt_reverse=totals.reverse[hotspot.name],
-                    excluded_alt=totals.classes[f"{LOW_BASE_QUALITY}{SHOWED}{hotspot.name}"]
+                    excluded_alt=totals.classes[_marked(LOW_BASE_QUALITY, hotspot.name)]
                     + _low_mapq_units(region, index, hotspot.name, umi),
                 )
     log.info(
@@ -926,27 +940,33 @@ def _count_region(
                 reason = _filter_reason(flag, read.mapping_quality, min_mapping_quality)
                 spans_all = ref_start <= start0 and ref_end >= end0
                 windows = every_window if spans_all else region.overlapped(ref_start, ref_end)
-                shown: _Classes = ()
-                this_sample = keep_groups is None or (
-                    read.has_tag("RG") and read.get_tag("RG") in keep_groups
-                )
-                if reason == "low_mapping_quality" and this_sample and windows and read.cigartuples:
-                    # what this sample's read would have shown: a mutant read is still one
-                    shown = region.classes_of_read(
-                        ref_start, ref_end, read.cigartuples, read.query_sequence,
-                        read.query_qualities_str, list(windows),
-                    )  # fmt: skip
+                if (
+                    reason != "low_mapping_quality"  # duplicates etc.: most filtered reads
+                    or not read.cigartuples
+                    or (
+                        keep_groups is not None
+                        and (not read.has_tag("RG") or read.get_tag("RG") not in keep_groups)
+                    )
+                ):
+                    for i in windows:
+                        region.filtered[i][reason] += 1
+                    continue
+                # what this sample's low-MAPQ read would have shown: a mutant read is still one
+                shown = region.classes_of_read(
+                    ref_start, ref_end, read.cigartuples, read.query_sequence,
+                    read.query_qualities_str, windows,
+                )  # fmt: skip
                 for i in windows:
-                    cls = shown[i] if shown else None
+                    cls = shown[i]
                     # a read failing both floors shows its hotspot through the base-quality mark
                     hotspot = None if cls is None else cls.partition(SHOWED)[2] or cls
-                    marked = reason
+                    label = reason
                     if hotspot is not None:
-                        marked = _with_hotspot(reason, hotspot, region.windows[i])
-                    region.filtered[i][marked] += 1
-                    if marked != reason and hotspot is not None:
+                        label = _with_hotspot(reason, hotspot, region.windows[i])
+                    region.filtered[i][label] += 1
+                    if label != reason:
                         unit = _molecule_tags(read, path, chrom)[0] if umi else read.query_name
-                        region.low_mapq_showing[i].setdefault(hotspot, set()).add(unit)
+                        region.low_mapq_showing[i].setdefault(str(hotspot), set()).add(unit)
                 continue
             cigar = read.cigartuples
             seq = read.query_sequence
@@ -992,8 +1012,11 @@ def _low_mapq_units(region: _Region, index: int, hotspot: str, umi: bool) -> int
     units = region.low_mapq_showing[index].get(hotspot, set())
     if not units:
         return 0
-    counted = {molecule for molecule, _, _ in region.umi.values()} if umi else region.fragments
-    return sum(unit not in counted for unit in units)
+    # in x already: fragments (molecules) whose usable reads show this hotspot at this window
+    in_x = {name for name, (classes, _, _) in region.fragments.items() if classes[index] == hotspot}
+    if umi:
+        in_x = {region.umi[name][0] for name in in_x}
+    return len(units - in_x)
 
 
 def _filter_reason(flag: int, mapping_quality: int, min_mapping_quality: int) -> str:

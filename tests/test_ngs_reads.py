@@ -964,6 +964,7 @@ def test_mutant_reads_below_the_quality_floors_prevent_not_detected(tmp_path, mu
     assert (y537s_call.alt_count, y537s_call.depth) == (0, 12000)  # still left out of x and n
     assert y537s_call.status.value == "INDETERMINATE"
     assert y537s_call.reasons[0].value == "LOW_QUALITY_SUPPORT"
+    assert y537s_call.action.startswith("review the reads: reads below the base- or mapping-")
     assert y537s_call.evidence["excluded_reads_showing_allele"] == 100  # fragments, not reads
     assert calls["D538G"].status.value == "NOT_DETECTED"  # the same reads show D538G's reference
     assert any(f"{excluded_as} showing Y537S" in d.reason for d in result.dropped)
