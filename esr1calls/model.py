@@ -176,6 +176,7 @@ class Reason(StrEnum):
     REF_CT_HIGH = "REF_CT_HIGH"
     LOW_INPUT = "LOW_INPUT"
     MISSING_WELL = "MISSING_WELL"
+    MAP_EXPORT_MISMATCH = "MAP_EXPORT_MISMATCH"
     # target level (PCR)
     IC_FAIL = "IC_FAIL"
     IC_FAIL_POSITIVE = "IC_FAIL_POSITIVE"
@@ -201,6 +202,7 @@ class Reason(StrEnum):
     ALLELE_NOT_REPORTED = "ALLELE_NOT_REPORTED"
     SOURCES_DISAGREE = "SOURCES_DISAGREE"
     LOW_QUALITY_SUPPORT = "LOW_QUALITY_SUPPORT"
+    UNMARKED_DUPLICATES = "UNMARKED_DUPLICATES"
 
     @property
     def description(self) -> str:
@@ -223,6 +225,10 @@ _REASON_TEXT = {
     Reason.REF_CT_HIGH: "reference Ct above its window (too little DNA); re-extract",
     Reason.LOW_INPUT: "DNA input below that needed for the 0.2 % limit of detection",
     Reason.MISSING_WELL: "a well this call needs is missing from the export",
+    Reason.MAP_EXPORT_MISMATCH: (
+        "the plate map and the export's own sample or target names disagree for a well this "
+        "call needs"
+    ),
     Reason.IC_FAIL: "internal control failed in a negative well (inhibition or PCR failure)",
     Reason.IC_FAIL_POSITIVE: "internal control failed but the mutation signal proves amplification",
     Reason.IC_DELAYED: "internal control later than expected (possible inhibition)",
@@ -256,6 +262,9 @@ _REASON_TEXT = {
     Reason.LOW_QUALITY_SUPPORT: (
         "reads showing this allele were left out for low base or mapping quality, enough of "
         "them that it cannot be excluded"
+    ),
+    Reason.UNMARKED_DUPLICATES: (
+        "duplicate reads were never marked, so the depth counts reads, not molecules"
     ),
 }
 

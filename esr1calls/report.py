@@ -48,8 +48,9 @@ __all__ = [
 ]
 
 # 1.1.0: cohort fields; 1.2.0: SOURCES_DISAGREE; 1.3.0: PASSIVE_REF_CONFLICT and
-# LOW_QUALITY_SUPPORT (every older document stays valid)
-SCHEMA_VERSION = "1.3.0"
+# LOW_QUALITY_SUPPORT; 1.4.0: MAP_EXPORT_MISMATCH and UNMARKED_DUPLICATES (every older document
+# stays valid)
+SCHEMA_VERSION = "1.4.0"
 REVIEW_STATUS = "unreviewed"  # esr1calls never signs out results
 
 CALL_COLUMNS = (
