@@ -26,6 +26,7 @@ from .model import (
     Dropped,
     InputFile,
     Method,
+    PlateFormat,
     QcCheck,
     Reason,
     RunResult,
@@ -33,7 +34,15 @@ from .model import (
     WellRole,
     derive_sample_status,
 )
-from .platemap import MapEntry, PlateMap, read_plate_map
+from .platemap import (
+    MapEntry,
+    NameCheck,
+    NameMismatch,
+    PlateMap,
+    compare_names,
+    describe_mismatches,
+    read_plate_map,
+)
 from .plates import Plate, read_plate
 from .provenance import input_file
 from .stats import poisson_ci
@@ -44,6 +53,7 @@ log = logging.getLogger(__name__)
 
 FULL_SENSITIVITY_COPIES = 1500.0  # genome copies at ct_full_sensitivity (kit calibration claim)
 RUN_REASON_ORDER = (
+    Reason.MAP_EXPORT_MISMATCH,  # first: a wrong map may explain the other control failures
     Reason.MISSING_CONTROL,
     Reason.PC_FAIL,
     Reason.NTC_AMPLIFIED,
@@ -61,6 +71,13 @@ AUTO_THRESHOLD = "automatic"
 # instrument flags that say a curve did not amplify (AB NOAMP/EXPFAIL, Design & Analysis
 # Amp Status "No Amp"), even when a Ct is written beside them
 NO_AMPLIFICATION_FLAGS = frozenset({"NOAMP", "NO_AMP", "EXPFAIL"})
+# exports whose target name is the channel's (a Rotor-Gene analysis, "Cycling A.Green (ESR1 mut
+# FAM)", covers every tube): it says nothing about what one well holds, so it is not compared
+CHANNEL_TARGET_NAMES = frozenset({PlateFormat.ROTORGENE.value})
+MAP_MISMATCH_ACTION = (
+    "check the plate map against the instrument's sample names; if the lab relabelled on "
+    "purpose, re-run with --trust-map"
+)
 PLACEHOLDER_NOTICE = (
     "Kit {kit} uses PLACEHOLDER values (example kit, not clinical): calls are for testing only "
     "until the lab replaces them with its kit's instructions or its own validation."
@@ -83,6 +100,10 @@ class CtTable:
     passive_reference: str | None = None
     # the instrument's own flags per (well, kit channel), e.g. NOAMP, EXPFAIL
     flags: Mapping[tuple[str, str], tuple[str, ...]] = field(default_factory=dict)
+    # the names the export gives: well -> its sample names (one per row, "" when none), and
+    # (well, kit channel) -> the target name; held against the plate map by compare_names
+    sample_names: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    target_names: Mapping[tuple[str, str], str] = field(default_factory=dict)
 
     def has_well(self, well: str) -> bool:
         return any(w == well for w, _ in self.values)
@@ -535,9 +556,11 @@ def interpret_sample(
     panel: Panel,
     run_reasons: tuple[Reason, ...],
     ntc_ic: Mapping[str, float],
+    mismatches: Sequence[str],
 ) -> SampleReport:
     """Levels 2-5 for one sample (``run_reasons`` non-empty means the run already failed;
-    ``ntc_ic``: the NTC's IC Ct by mix, for the kit's IC delay rule)."""
+    ``ntc_ic``: the NTC's IC Ct by mix, for the kit's IC delay rule; ``mismatches``: where the
+    export's names contradict the map for this sample, which makes every call INVALID)."""
     by_mix: dict[str, list[MapEntry]] = {}
     for entry in sorted(entries, key=lambda e: e.replicate):
         by_mix.setdefault(entry.mix, []).append(entry)
@@ -572,6 +595,7 @@ def interpret_sample(
         }
         if not wells:
             draft.status, draft.reasons = CallStatus.INVALID, [Reason.MISSING_WELL]
+            draft.reasons += [Reason.MAP_EXPORT_MISMATCH] if mismatches else []
             draft.action = f"mix {assay.mix} for {sample_id} is not in the plate map"
             continue
         cts = [table.get(e.well, assay.channel) for e in wells]
@@ -593,9 +617,19 @@ def interpret_sample(
                 {"well": e.well, "ct_mutation": _clean(c), "ct_ic": _clean(i)}
                 for e, c, i in zip(wells, cts, ics, strict=True)
             ]
+        if mismatches:
+            # a swapped label or a misplaced mix: every call may be another patient's or
+            # another target's, so the whole sample is the unit that is in doubt
+            draft.evidence["map_export_mismatch"] = list(mismatches)
         if run_reasons:
             draft.status, draft.reasons = CallStatus.INVALID, list(run_reasons)
             draft.action = _run_action(run_reasons)
+            if mismatches:
+                draft.reasons.append(Reason.MAP_EXPORT_MISMATCH)
+            continue
+        if mismatches:
+            draft.status, draft.reasons = CallStatus.INVALID, [Reason.MAP_EXPORT_MISMATCH]
+            draft.action = MAP_MISMATCH_ACTION
             continue
         if reference.invalid and not _overload_tolerated(reference, kit):
             draft.status, draft.reasons = CallStatus.INVALID, [reference.invalid]
@@ -619,7 +653,7 @@ def interpret_sample(
         draft.delta_ct, draft.action = outcome.delta_ct, outcome.action
         draft.lod95 = outcome.lod95
     _apply_groups(drafts, kit)
-    if _overload_tolerated(reference, kit):
+    if _overload_tolerated(reference, kit) and not mismatches:
         # overload raises the false-positive risk (wild-type leakage), not the false-negative one
         for draft in drafts.values():
             if (
@@ -632,8 +666,10 @@ def interpret_sample(
     for draft in drafts.values():
         _finish_draft(draft, reference, kit)
         calls.append(_to_call(sample_id, draft))
-    sample_invalid = bool(run_reasons) or (
-        reference.invalid is not None and not _overload_tolerated(reference, kit)
+    sample_invalid = (
+        bool(run_reasons)
+        or bool(mismatches)
+        or (reference.invalid is not None and not _overload_tolerated(reference, kit))
     )
     status = derive_sample_status(calls, sample_invalid=sample_invalid)
     details = {
@@ -648,12 +684,13 @@ def interpret_sample(
         if reference.low_input
         else (None if reference.ct is None or reference.invalid else DEFAULT_MIN_ALLELE_FRACTION),
         "run_invalid_reasons": [r.value for r in run_reasons],
+        **({"map_export_mismatch": list(mismatches)} if mismatches else {}),
     }
     return SampleReport(
         sample_id=sample_id,
         method=Method.PCR,
         status=status,
-        summary=_summary(status, calls, reference, run_reasons, panel),
+        summary=_summary(status, calls, reference, run_reasons, panel, mismatches),
         calls=tuple(calls),
         source=", ".join(table.sources),
         details=details,
@@ -696,6 +733,10 @@ def _call_in_well(
 
 
 def _run_action(run_reasons: Sequence[Reason]) -> str:
+    if Reason.MAP_EXPORT_MISMATCH in run_reasons:
+        # the control wells may hold something else than the map says: the map comes first
+        others = [r for r in run_reasons if r is not Reason.MAP_EXPORT_MISMATCH]
+        return MAP_MISMATCH_ACTION + (f"; then {_run_action(others)}" if others else "")
     if all(r in _REANALYSIS for r in run_reasons):
         # the amplification was fine: the Cts were read with the wrong analysis settings
         settings = " and ".join(_REANALYSIS[r] for r in run_reasons)
@@ -778,6 +819,7 @@ def _summary(
     reference: ReferenceOutcome,
     run_reasons: tuple[Reason, ...],
     panel: Panel,
+    mismatches: Sequence[str],
 ) -> str:
     detected = [c for c in calls if c.status is CallStatus.DETECTED]
     if detected:
@@ -800,6 +842,11 @@ def _summary(
         return f"ESR1 mutation(s) detected: {', '.join(parts)}{tail}."
     if run_reasons:
         return "Invalid run: " + "; ".join(r.description for r in run_reasons) + "."
+    if mismatches:
+        return (
+            f"Invalid: the plate map and the export's names disagree ({'; '.join(mismatches)}); "
+            f"action: {MAP_MISMATCH_ACTION}."
+        )
     if reference.invalid:
         return f"Invalid: {reference.invalid.description}; action: {reference.action}."
     tested = [c for c in calls if Reason.NOT_TESTED not in c.reasons]
@@ -835,11 +882,36 @@ def ntc_ic_by_mix(table: CtTable, entries: Sequence[MapEntry], kit: Kit) -> dict
 
 
 def interpret_run(
-    table: CtTable, entries: Sequence[MapEntry], kit: Kit, panel: Panel
+    table: CtTable,
+    entries: Sequence[MapEntry],
+    kit: Kit,
+    panel: Panel,
+    *,
+    names: NameCheck | None = None,
+    trust_map: bool = False,
 ) -> tuple[list[SampleReport], list[QcCheck]]:
-    """Every level for one run: controls first, then each SAMPLE in plate-map order."""
+    """Every level for one run: the controls and the plate map against the export's names first,
+    then each SAMPLE in plate-map order.
+
+    ``names``: the comparison of the export's names with the map (made here when None). A
+    contradiction makes the samples it concerns INVALID MAP_EXPORT_MISMATCH, and the run when it
+    concerns a control well; ``trust_map`` keeps the map's word (the checks still show them).
+    """
+    if names is None:
+        names = compare_names(entries, table.sample_names, table.target_names, kit)
     checks, run_reasons = evaluate_run_controls(table, entries, kit)
+    checks += name_checks(table.run_id, names, trust_map)
     samples = [e for e in entries if e.role is WellRole.SAMPLE]
+    doubted: dict[str, list[NameMismatch]] = {}
+    if not trust_map:
+        for mismatch in names.mismatches:
+            # a contradicted control well is in every sample's evidence: it voids the run
+            concerned = {e.sample_id for e in samples} if mismatch.control else mismatch.samples
+            for sample_id in concerned:
+                doubted.setdefault(sample_id, []).append(mismatch)
+        if any(m.control for m in names.mismatches):
+            failed = {*run_reasons, Reason.MAP_EXPORT_MISMATCH}
+            run_reasons = tuple(r for r in RUN_REASON_ORDER if r in failed)
     ntc_ic = ntc_ic_by_mix(table, entries, kit) if kit.ic_delay_max else {}
     reports = [
         interpret_sample(
@@ -850,10 +922,47 @@ def interpret_run(
             panel,
             run_reasons,
             ntc_ic,
+            describe_mismatches(doubted.get(sample_id, ())),
         )
         for sample_id in dict.fromkeys(e.sample_id for e in samples)
     ]
     return reports, checks
+
+
+def name_checks(run_id: str, names: NameCheck, trust_map: bool) -> list[QcCheck]:
+    """The run QC rows of the comparison: what was compared, then each contradiction."""
+    overridden = " (--trust-map: the map is trusted)" if trust_map else ""
+    checks = []
+    for subject, counts, unit in (
+        ("sample names", names.samples, "wells"),
+        ("target names", names.targets, "well channels"),
+    ):
+        total = sum(counts.values())
+        shown = ", ".join(f"{counts[v]} {v}" for v in ("agree", "contradict", "unknown", "generic"))
+        checks.append(
+            QcCheck(
+                run_id,
+                "map vs export",
+                subject,
+                f"{total} {unit}: {shown}" if total else "the export names none",
+                f"no contradiction{overridden}",
+                trust_map or not counts["contradict"],
+                None if trust_map or not counts["contradict"] else Reason.MAP_EXPORT_MISMATCH,
+            )
+        )
+    for mismatch in names.mismatches:
+        checks.append(
+            QcCheck(
+                run_id,
+                "map vs export",
+                f"well {mismatch.well} {mismatch.subject}",
+                mismatch.exported,
+                f"{mismatch.expected}{overridden}",
+                trust_map,
+                None if trust_map else Reason.MAP_EXPORT_MISMATCH,
+            )
+        )
+    return checks
 
 
 # ----------------------------------------------------------------------------- files -> result
@@ -887,12 +996,20 @@ def build_ct_table(parts: Sequence[Plate], kit: Kit) -> tuple[CtTable, list[Drop
     origin: dict[tuple[str, str], str] = {}
     dropped: list[Dropped] = []
     instrument_flags: dict[tuple[str, str], tuple[str, ...]] = {}
+    sample_names: dict[str, list[str]] = {}
+    target_names: dict[tuple[str, str], str] = {}
     for plate in parts:
         source = plate.path.name
         dropped.extend(plate.dropped)
         for row in plate.wells.itertuples(index=False):
             place = f"row {row.source_row}, well {row.well} {row.dye}"
             channel = kit.canonical_channel(str(row.dye))
+            # the names say who and what is in the well, whether or not its Ct is used
+            named = sample_names.setdefault(str(row.well), [])
+            if str(row.sample_name) not in named:
+                named.append(str(row.sample_name))
+            if channel is not None and plate.format not in CHANNEL_TARGET_NAMES:
+                target_names.setdefault((str(row.well), channel), str(row.target_name))
             if channel is None:
                 dropped.append(
                     Dropped(
@@ -929,8 +1046,30 @@ def build_ct_table(parts: Sequence[Plate], kit: Kit) -> tuple[CtTable, list[Drop
         _exported_thresholds(parts, kit),
         _exported_passive_reference(parts, kit),
         instrument_flags,
+        {well: tuple(names) for well, names in sample_names.items()},
+        target_names,
     )
     return table, dropped
+
+
+def _name_notices(run_id: str, names: NameCheck, trust_map: bool) -> list[str]:
+    """What a reader must know about the comparison: what --trust-map overrode, and a plate whose
+    sample names could not be held against the map at all."""
+    notices = []
+    if trust_map and names.mismatches:
+        notices.append(
+            f"Run {run_id}: --trust-map: the plate map was trusted where the export's names "
+            f"contradict it: {'; '.join(describe_mismatches(names.mismatches))}"
+        )
+    if names.unknown_sample_names and not names.sample_wells_agreeing and not names.mismatches:
+        shown = ", ".join(repr(n) for n in names.unknown_sample_names[:5])
+        more = len(names.unknown_sample_names) - 5
+        notices.append(
+            f"Run {run_id}: no sample name in the export ({shown}"
+            f"{f' and {more} more' if more > 0 else ''}) is a sample id of the plate map, so a "
+            "swap could not be checked; confirm that the map belongs to this run"
+        )
+    return notices
 
 
 def _exported_passive_reference(parts: Sequence[Plate], kit: Kit) -> str | None:
@@ -997,10 +1136,15 @@ def call_pcr(
     kit: Kit | str | Path | None = None,
     panel: Panel | None = None,
     fmt: str | None = None,
+    trust_map: bool = False,
 ) -> RunResult:
     """Read plate exports (paths or Plates) and plate map(s), interpret every run: one RunResult.
 
     ``fmt`` forces the export format (default: detected from each file's content).
+
+    Where the export's own sample or target names contradict the plate map, the samples
+    concerned are INVALID MAP_EXPORT_MISMATCH (the run, for a control well); ``trust_map`` keeps
+    the map's word when the lab relabelled on purpose, and the report lists what it overrode.
 
     One plate map with a ``plate`` column covers several runs; otherwise give one map per run,
     in the order of the runs.
@@ -1032,7 +1176,11 @@ def call_pcr(
             )
         table, run_dropped = build_ct_table(parts, kit)
         entries = _entries_for(plate_map, parts)
-        run_samples, run_checks = interpret_run(table, entries, kit, panel)
+        names = compare_names(entries, table.sample_names, table.target_names, kit)
+        notices.extend(_name_notices(table.run_id, names, trust_map))
+        run_samples, run_checks = interpret_run(
+            table, entries, kit, panel, names=names, trust_map=trust_map
+        )
         samples.extend(run_samples)
         checks.extend(run_checks)
         dropped.extend(run_dropped)
@@ -1068,7 +1216,16 @@ def call_pcr(
         dropped=tuple(dropped),
         panel=panel.describe(),
         kit=kit.describe(),
-        thresholds={"reportable_fraction": DEFAULT_MIN_ALLELE_FRACTION, **kit.thresholds()},
+        thresholds={
+            "reportable_fraction": DEFAULT_MIN_ALLELE_FRACTION,
+            **kit.thresholds(),
+            "trust_map": {
+                "value": trust_map,
+                "source": "--trust-map"
+                if trust_map
+                else "default: the plate map is checked against the export's names",
+            },
+        },
         notices=tuple(notices),
         plates=tuple(layouts),
     )

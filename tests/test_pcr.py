@@ -55,7 +55,12 @@ def test_demo_plate_matches_golden(demo):
 
 def test_demo_run_controls_pass(demo):
     assert demo.run_qc and all(check.passed for check in demo.run_qc)
-    assert {c.check for c in demo.run_qc} == {"PC", "NTC", "NTC IC", "WT"}
+    assert {c.check for c in demo.run_qc} == {"map vs export", "PC", "NTC", "NTC IC", "WT"}
+    compared = [(q.subject, q.value) for q in demo.run_qc if q.check == "map vs export"]
+    assert compared == [
+        ("sample names", "60 wells: 60 agree, 0 contradict, 0 unknown, 0 generic"),
+        ("target names", "204 well channels: 204 agree, 0 contradict, 0 unknown, 0 generic"),
+    ]
     assert demo.notices and "PLACEHOLDER" in demo.notices[0]
 
 
@@ -922,3 +927,210 @@ def test_a_pc_or_reference_ct_flagged_not_amplified_does_not_vouch(tmp_path):
     report, calls = calls_of(ref, "S1")
     assert report.status is SampleStatus.INVALID
     assert {c.reasons for c in calls.values()} == {(Reason.REF_NO_AMP,)}
+
+
+# --------------------------------------------------------------------------- the export's names
+def _renamed(samples=None, targets=None):
+    """The demo plate with the export's sample names ({well: name}) or target names
+    ({(well, dye): name}) changed, every Ct as it was."""
+    wells = demo_wells()
+    for well, name in (samples or {}).items():
+        hit = wells["well"] == well
+        assert hit.sum() >= 1, well
+        wells.loc[hit, "sample_name"] = name
+    for (well, dye), name in (targets or {}).items():
+        hit = (wells["well"] == well) & (wells["dye"] == dye)
+        assert hit.sum() == 1, (well, dye)
+        wells.loc[hit, "target_name"] = name
+    return plate_from(wells)
+
+
+def _swapped(a, b):
+    """The export's names of samples a and b exchanged in every one of their wells."""
+    wells = demo_wells()
+    mine = {name: set(wells.loc[wells["sample_name"] == name, "well"]) for name in (a, b)}
+    return {**dict.fromkeys(mine[a], b), **dict.fromkeys(mine[b], a)}
+
+
+def _statuses(result):
+    return {s.sample_id: s.status for s in result.samples}
+
+
+def _demo_statuses():
+    return _statuses(call_pcr([demo_plate()], DEMO_MAP))
+
+
+def test_swapped_labels_make_both_samples_invalid_on_every_call(demo):
+    result = call_pcr([_renamed(_swapped("S1", "S2"))], DEMO_MAP)
+    for sample in ("S1", "S2"):
+        report, calls = calls_of(result, sample)
+        assert report.status is SampleStatus.INVALID
+        assert {(c.status, c.reasons) for c in calls.values()} == {
+            (CallStatus.INVALID, (Reason.MAP_EXPORT_MISMATCH,))
+        }
+        assert all("--trust-map" in c.action for c in calls.values())
+        assert calls["D538G"].evidence["map_export_mismatch"] == [
+            "wells A4, B4, C4, D4, E4: the export names 'S2' (in the map, S2 is in A5, B5, C5, "
+            "D5, E5), the map S1 (SAMPLE)",
+            "wells A5, B5, C5, D5, E5: the export names 'S1' (in the map, S1 is in A4, B4, C4, "
+            "D4, E4), the map S2 (SAMPLE)",
+        ]
+        assert "the plate map and the export's names disagree" in report.summary
+    # S2 was POSITIVE: its detections are no longer claimed for the wrong patient
+    assert calls_of(demo, "S2")[0].status is SampleStatus.POSITIVE
+    others = {k: v for k, v in _statuses(result).items() if k not in ("S1", "S2")}
+    assert others == {k: v for k, v in _statuses(demo).items() if k not in ("S1", "S2")}
+    failed = [(q.check, q.subject, q.value, q.reason) for q in result.run_qc if not q.passed]
+    assert failed[0] == (
+        "map vs export", "sample names", "60 wells: 50 agree, 10 contradict, 0 unknown, 0 generic",
+        Reason.MAP_EXPORT_MISMATCH,
+    )  # fmt: skip
+    assert failed[1:3] == [
+        ("map vs export", "well A4 sample name", "S2", Reason.MAP_EXPORT_MISMATCH),
+        ("map vs export", "well B4 sample name", "S2", Reason.MAP_EXPORT_MISMATCH),
+    ]
+    assert len(failed) == 11
+
+
+def test_one_relabelled_well_puts_both_samples_in_doubt():
+    result = call_pcr([_renamed({"C6": "S2"})], DEMO_MAP)  # S3's RM3 well named S2
+    statuses = _statuses(result)
+    assert statuses["S3"] is SampleStatus.INVALID and statuses["S2"] is SampleStatus.INVALID
+    assert statuses["S1"] is SampleStatus.NEGATIVE
+
+
+def test_a_mix_in_the_wrong_wells_makes_the_sample_invalid():
+    # the instrument was set up with RM2 in A6 and RM1 in B6; the map says the reverse, so the
+    # FAM channel read as D538G is the Y537S assay's
+    moved = {}
+    for dye in ("FAM", "ROX", "CY5"):
+        moved[("A6", dye)] = KIT.mixes["RM2"][dye]
+        moved[("B6", dye)] = KIT.mixes["RM1"][dye]
+    result = call_pcr([_renamed(targets=moved)], DEMO_MAP)
+    report, calls = calls_of(result, "S3")
+    assert report.status is SampleStatus.INVALID
+    assert {c.reasons for c in calls.values()} == {(Reason.MAP_EXPORT_MISMATCH,)}
+    assert calls["Y537S"].evidence["map_export_mismatch"][0] == (
+        "well A6 FAM: the export names target 'Y537S' (kit: mix RM2 FAM), the map's mix RM1 "
+        "has D538G there"
+    )
+    assert sum(not q.passed and q.subject.startswith("well ") for q in result.run_qc) == 6
+    assert {k: v for k, v in _statuses(result).items() if k != "S3"} == {
+        k: v for k, v in _demo_statuses().items() if k != "S3"
+    }
+
+
+@pytest.mark.parametrize(
+    "renamed",
+    [{"A2": "S5", "A8": "NTC"}, {"A1": "NTC"}, {"E3": "S9"}],
+    ids=["ntc-and-sample-swapped", "pc-named-ntc", "wt-named-a-patient"],
+)
+def test_a_contradicted_control_well_invalidates_the_run(renamed):
+    result = call_pcr([_renamed(renamed)], DEMO_MAP)
+    calls = _all_sample_calls(result)
+    assert {c.status for c in calls} == {CallStatus.INVALID}
+    assert all(c.reasons[0] is Reason.MAP_EXPORT_MISMATCH for c in calls)
+    assert all(c.action.startswith("check the plate map") for c in calls)
+    assert {s.status for s in result.samples} == {SampleStatus.INVALID}
+    assert all(s.summary.startswith("Invalid run: the plate map") for s in result.samples)
+    control_well = next(w for w in renamed if w[1] in "123")
+    assert all(
+        any(text.startswith(f"well {control_well}: the export names {renamed[control_well]!r}")
+            for text in c.evidence["map_export_mismatch"])
+        for c in calls
+    )  # fmt: skip
+
+
+def test_a_run_failing_its_controls_and_the_map_names_both():
+    result = call_pcr([_renamed({"A2": "PC"}, None)], DEMO_MAP)
+    assert result.samples[0].calls[0].reasons == (Reason.MAP_EXPORT_MISMATCH,)
+    plate = _renamed({"A1": "NTC", "A2": "PC"})
+    wells = plate.wells
+    wells.loc[(wells["well"] == "A2") & (wells["dye"] == "FAM"), "ct"] = 28.0
+    result = call_pcr([plate], DEMO_MAP)
+    call = result.samples[0].calls[0]
+    assert call.reasons == (Reason.MAP_EXPORT_MISMATCH, Reason.NTC_AMPLIFIED)
+    assert call.action.startswith("check the plate map") and "then repeat the run" in call.action
+
+
+def test_trust_map_keeps_the_maps_word_and_says_what_it_overrode(demo):
+    swapped = _renamed({**_swapped("S1", "S2"), "A2": "S5", "A8": "NTC"})
+    result = call_pcr([swapped], DEMO_MAP, trust_map=True)
+    assert [s.calls for s in result.samples] == [s.calls for s in demo.samples]
+    [notice] = [n for n in result.notices if "--trust-map" in n]
+    assert notice.startswith("Run demo: --trust-map: the plate map was trusted where the export")
+    assert "wells A4, B4, C4, D4, E4: the export names 'S2'" in notice
+    assert "well A2: the export names 'S5'" in notice
+    assert result.thresholds["trust_map"] == {"value": True, "source": "--trust-map"}
+    assert demo.thresholds["trust_map"]["value"] is False
+    rows = [q for q in result.run_qc if q.check == "map vs export"]
+    assert all(q.passed and q.reason is None for q in rows) and len(rows) == 2 + 12
+    [a4] = [q for q in rows if q.subject == "well A4 sample name"]
+    assert (a4.value, a4.expected) == ("S2", "S1 (SAMPLE) (--trust-map: the map is trusted)")
+
+
+def test_barcodes_in_the_export_are_called_with_a_notice(demo):
+    barcodes = {f"{row}{column}": f"BC-{column:03d}" for row in "ABCDE" for column in range(4, 13)}
+    result = call_pcr([_renamed(barcodes)], DEMO_MAP)
+    assert [s.calls for s in result.samples] == [s.calls for s in demo.samples]
+    [notice] = [n for n in result.notices if "sample id of the plate map" in n]
+    assert notice == (
+        "Run demo: no sample name in the export ('BC-004', 'BC-005', 'BC-006', 'BC-007', "
+        "'BC-008' and 4 more) is a sample id of the plate map, so a swap could not be checked; "
+        "confirm that the map belongs to this run"
+    )
+    [row] = [q for q in result.run_qc if q.subject == "sample names"]
+    assert row.value == "60 wells: 15 agree, 0 contradict, 45 unknown, 0 generic" and row.passed
+
+
+@pytest.mark.parametrize("generic", ["", "Sample {n}", "Unknown", "{well}"])
+def test_generic_names_in_the_export_change_no_call(demo, generic):
+    wells = demo_wells()
+    names = {w: generic.format(n=i, well=w) for i, w in enumerate(dict.fromkeys(wells["well"]))}
+    targets = {(w, d): generic.format(n=i, well=w) for i, (w, d) in
+               enumerate(zip(wells["well"], wells["dye"], strict=True))}  # fmt: skip
+    result = call_pcr([_renamed(names, targets)], DEMO_MAP)
+    assert [s.calls for s in result.samples] == [s.calls for s in demo.samples]
+    assert not [n for n in result.notices if "plate map" in n]
+    rows = {q.subject: q.value for q in result.run_qc if q.check == "map vs export"}
+    assert rows == {
+        "sample names": "60 wells: 0 agree, 0 contradict, 0 unknown, 60 generic",
+        "target names": "204 well channels: 0 agree, 0 contradict, 0 unknown, 204 generic",
+    }
+
+
+def test_a_mismatch_is_not_overwritten_by_the_overload_policy():
+    text = (
+        TESTDATA.parent / "esr1calls" / "data" / "kits" / "esr1-11-arms-example.toml"
+    ).read_text()
+    kit = parse_kit(
+        text.replace('"invalidate_all"', '"invalidate_positives_only"').encode(), "k.toml"
+    )
+    result = call_pcr([_renamed(_swapped("S7", "S8"))], DEMO_MAP, kit=kit)
+    _, calls = calls_of(result, "S7")  # REF_CT_LOW, overload tolerated for its negatives
+    assert {(c.status, c.reasons) for c in calls.values()} == {
+        (CallStatus.INVALID, (Reason.MAP_EXPORT_MISMATCH,))
+    }
+
+
+def test_a_mismatch_is_on_every_call_even_of_a_mix_the_map_lacks(tmp_path):
+    plate_map = tmp_path / "map.csv"
+    plate_map.write_text(DEMO_MAP.read_text().replace("B4,S1,SAMPLE,RM2\n", ""))
+    _, calls = calls_of(call_pcr([_renamed({"A4": "S2"})], plate_map), "S1")
+    assert calls["Y537S"].reasons == (Reason.MISSING_WELL, Reason.MAP_EXPORT_MISMATCH)
+    assert {c.status for c in calls.values()} == {CallStatus.INVALID}
+    assert all(Reason.MAP_EXPORT_MISMATCH in c.reasons for c in calls.values())
+
+
+def test_one_target_name_on_every_fam_well_of_a_per_well_export_contradicts_the_other_mixes():
+    wells = demo_wells()
+    fam = {(w, "FAM"): "D538G" for w in dict.fromkeys(wells.loc[wells["dye"] == "FAM", "well"])}
+    result = call_pcr([_renamed(targets=fam)], DEMO_MAP)
+    # RM2-RM5 wells say D538G where the kit has Y537S, Y537C, Y537N, REF: every well of them
+    assert {q.subject for q in result.run_qc if not q.passed and q.subject.startswith("well")} == {
+        f"well {row}{column} FAM target" for row in "BCDE" for column in range(1, 13)
+    }
+    assert {s.status for s in result.samples} == {SampleStatus.INVALID}
+    assert call_pcr([_renamed(targets=fam)], DEMO_MAP, trust_map=True).samples == (
+        call_pcr([demo_plate()], DEMO_MAP).samples
+    )
