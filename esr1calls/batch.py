@@ -278,7 +278,7 @@ def _fingerprint(job: BatchJob, options: ReportOptions) -> str:
 Runner = Callable[[BatchJob], Any]
 
 
-PCR_OPTIONS = frozenset({"format", "panel", "hotspots"})
+PCR_OPTIONS = frozenset({"format", "panel", "hotspots", "trust_map"})
 NGS_OPTIONS = frozenset(
     {
         "panel",
@@ -322,8 +322,9 @@ def _run_pcr(job: BatchJob) -> Any:
 
     panel = _job_panel(job, PCR_OPTIONS)
     return call_pcr(
-        job.inputs, job.plate_maps, kit=job.kit, panel=panel, fmt=job.options.get("format")
-    )
+        job.inputs, job.plate_maps, kit=job.kit, panel=panel, fmt=job.options.get("format"),
+        trust_map=job.options.get("trust_map", "false").lower() in ("true", "yes", "1"),
+    )  # fmt: skip
 
 
 def _option_path(job: BatchJob, key: str) -> Path | None:

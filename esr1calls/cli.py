@@ -290,6 +290,13 @@ def hotspots_command(
     show_default=True,
     help="Export format; auto detects it from the content.",
 )
+@click.option(
+    "--trust-map",
+    is_flag=True,
+    help="Keep the plate map's samples and mixes where the export's own sample or target "
+    "names contradict them (the lab relabelled on purpose); the report lists each one. "
+    "Without it such samples are INVALID MAP_EXPORT_MISMATCH.",
+)
 @panel_options
 @output_options
 @click.pass_context
@@ -299,6 +306,7 @@ def pcr_command(
     plate_maps: tuple[Path, ...],
     kit: str | None,
     fmt: str,
+    trust_map: bool,
     panel_spec: str,
     hotspot_names: str | None,
     outdir: Path,
@@ -311,7 +319,10 @@ def pcr_command(
     from .pcr import call_pcr  # loads pandas and the plate readers
 
     panel = panel_from_options(panel_spec, hotspot_names)
-    result = call_pcr(exports, plate_maps, kit=kit, panel=panel, fmt=None if fmt == "auto" else fmt)
+    result = call_pcr(
+        exports, plate_maps, kit=kit, panel=panel, fmt=None if fmt == "auto" else fmt,
+        trust_map=trust_map,
+    )  # fmt: skip
     finish(write_reports(result, outdir, report_options(ctx, reproducible)))
 
 
