@@ -9,12 +9,12 @@ tested, which genome build a run used, where a hotspot lies, and a unique label 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from .hotspots import EXTENDED_PANEL, default_chrom, load_panel, parse_hgvs_c
-from .model import Build, CallStatus, Reason
+from .model import Build, CallStatus, Reason, exact_percent, reportable_fraction, required_power
 from .transcript import OutsideCdsError, transcript
 
 __all__ = [
@@ -24,9 +24,12 @@ __all__ = [
     "document_builds",
     "hotspot_locus",
     "notices",
+    "power_text",
+    "reportable_text",
     "run_of",
     "sample_build",
     "sample_labels",
+    "setting_text",
     "source_of",
     "source_runs",
     "tested_calls",
@@ -71,6 +74,37 @@ def source_runs(document: Document) -> list[Mapping[str, Any]]:
     """The run blocks that made the calls: each source's in a cohort, else the document's own."""
     run = document.get("run") or {}
     return [source.get("run") or {} for source in run.get("sources") or []] or [run]
+
+
+def setting_text(
+    document: Document, value_of: Callable[[Mapping[str, Any]], str | None]
+) -> tuple[str | None, bool]:
+    """One setting of the runs that made the calls, as text for a page-level sentence, and
+    whether the runs differ in it.
+
+    ``value_of`` turns a run's thresholds into the setting's text (None: not recorded). When
+    every source run used the same value, that value; when they differ, each source's, so a
+    merged document never claims one value for all: "1 % in source 1, 0.2 % in source 2".
+    (None, False) when no run recorded it.
+    """
+    values = [value_of(run.get("thresholds") or {}) for run in source_runs(document)]
+    if all(value is None for value in values):
+        return None, False
+    if len(set(values)) == 1:
+        return values[0], False
+    each = (f"{value or 'not recorded'} in source {n}" for n, value in enumerate(values, 1))
+    return ", ".join(each), True
+
+
+def reportable_text(thresholds: Mapping[str, Any]) -> str | None:
+    """A run's reportable fraction as exact percent text ("0.25 %"); None if not recorded."""
+    fraction = reportable_fraction(thresholds)
+    return None if fraction is None else exact_percent(fraction)
+
+
+def power_text(thresholds: Mapping[str, Any]) -> str:
+    """The probability a run's NOT_DETECTED and lod95 hold at, as percent text ("95 %")."""
+    return exact_percent(required_power(thresholds))
 
 
 def notices(document: Document, item: Mapping[str, Any] | None = None) -> list[str]:

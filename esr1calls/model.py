@@ -8,16 +8,22 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
 from .errors import ConfigError
 
 DEFAULT_MIN_ALLELE_FRACTION = 0.002
-"""The reportable allele fraction (0.2 %), shared by PCR and NGS; always a fraction."""
+"""The default reportable allele fraction (0.2 %): NGS ``--min-allele-fraction`` and a kit
+without ``reportable_fraction``; always a fraction. Texts take the one in force from the run's
+thresholds (:func:`reportable_fraction`), never this constant."""
+DEFAULT_REQUIRED_POWER = 0.95
+"""The probability with which NOT_DETECTED excludes the reportable fraction (lod95's 95 %)."""
 
 __all__ = [
     "DEFAULT_MIN_ALLELE_FRACTION",
+    "DEFAULT_REQUIRED_POWER",
     "AlleleCounts",
     "Build",
     "Call",
@@ -33,7 +39,10 @@ __all__ = [
     "SampleStatus",
     "WellRole",
     "derive_sample_status",
+    "exact_percent",
     "parse_build",
+    "reportable_fraction",
+    "required_power",
 ]
 
 
@@ -206,7 +215,32 @@ class Reason(StrEnum):
 
     @property
     def description(self) -> str:
+        """The sentence without any run's numbers ("the reportable fraction"); people are shown
+        :meth:`describe`, which names the numbers the run used."""
         return _REASON_TEXT[self]
+
+    def describe(self, thresholds: Mapping[str, Any] | None) -> str:
+        """The sentence for people, with the numbers of the run that made the call.
+
+        ``thresholds`` is that run's ``thresholds`` block (calls.json ``run.thresholds``, or a
+        cohort source's): a reason whose sentence holds a number takes it from there, so a
+        report re-rendered from calls.json says what the run that wrote it said.
+
+        >>> Reason.LOW_LEVEL.describe({"min_allele_fraction": 0.0025})
+        'significant evidence of the mutation, below the 0.25 % reportable fraction'
+        >>> Reason.LOW_LEVEL.describe({})
+        'significant evidence of the mutation, below the reportable fraction'
+        """
+        template = _NUMBERED_TEXT.get(self)
+        if template is None:
+            return _REASON_TEXT[self]
+        fraction = reportable_fraction(thresholds or {})
+        if fraction is None:
+            return self.description
+        return template.format(
+            fraction=exact_percent(fraction),
+            power=exact_percent(required_power(thresholds or {})),
+        )
 
 
 _REASON_TEXT = {
@@ -223,7 +257,9 @@ _REASON_TEXT = {
     Reason.REF_NO_AMP: "reference (total ESR1) assay did not amplify; re-extract",
     Reason.REF_CT_LOW: "reference Ct below its window (too much DNA); dilute and re-test",
     Reason.REF_CT_HIGH: "reference Ct above its window (too little DNA); re-extract",
-    Reason.LOW_INPUT: "DNA input below that needed for the 0.2 % limit of detection",
+    Reason.LOW_INPUT: (
+        "DNA input below that needed for the limit of detection at the reportable fraction"
+    ),
     Reason.MISSING_WELL: "a well this call needs is missing from the export",
     Reason.MAP_EXPORT_MISMATCH: (
         "the plate map and the export's own sample or target names disagree for a well this "
@@ -243,8 +279,10 @@ _REASON_TEXT = {
     Reason.REPLICATE_DISCORDANT: "replicates disagree",
     Reason.NOT_TESTED: "the kit or input does not test this hotspot",
     Reason.NO_COVERAGE: "no depth information at this hotspot in the inputs",
-    Reason.INSUFFICIENT_DEPTH: "depth too low to exclude 0.2 % with 95 % probability",
-    Reason.LOW_LEVEL: "significant evidence of the mutation, below the 0.2 % reportable fraction",
+    Reason.INSUFFICIENT_DEPTH: (
+        "depth too low to exclude the reportable fraction with the required probability"
+    ),
+    Reason.LOW_LEVEL: "significant evidence of the mutation, below the reportable fraction",
     Reason.ARTEFACT_FILTER: "the caller flagged the variant as a likely artefact",
     Reason.CALLER_FILTER: "the caller filtered the record for a reason that does not disqualify it",
     Reason.DEFAULT_BACKGROUND: "no panel of normals: a default background error rate was used",
@@ -267,6 +305,59 @@ _REASON_TEXT = {
         "duplicate reads were never marked, so the depth counts reads, not molecules"
     ),
 }
+
+# the same sentences with the run's numbers: {fraction} is the reportable fraction, {power} the
+# probability NOT_DETECTED requires; see Reason.describe
+_NUMBERED_TEXT = {
+    Reason.LOW_INPUT: "DNA input below that needed for the {fraction} limit of detection",
+    Reason.INSUFFICIENT_DEPTH: "depth too low to exclude {fraction} with {power} probability",
+    Reason.LOW_LEVEL: (
+        "significant evidence of the mutation, below the {fraction} reportable fraction"
+    ),
+}
+
+
+def exact_percent(fraction: float) -> str:
+    """A setting (a fraction) as percent text that shows it exactly, never rounded: a 0.25 %
+    setting must not read 0.3 %, nor 0.125 % read 0.13 %.
+
+    >>> exact_percent(0.002), exact_percent(0.0025), exact_percent(0.00125), exact_percent(0.01)
+    ('0.2 %', '0.25 %', '0.125 %', '1 %')
+    >>> exact_percent(0.007), exact_percent(1e-05), exact_percent(0.95)
+    ('0.7 %', '0.001 %', '95 %')
+    """
+    # repr is the shortest text that reads back as the same float: the setting as it was typed
+    value = (Decimal(repr(float(fraction))) * 100).normalize()
+    return f"{value:f} %"
+
+
+def _fraction_setting(thresholds: Mapping[str, Any], key: str) -> float | None:
+    value = thresholds.get(key)
+    if isinstance(value, Mapping):  # a kit setting: {"value": v, "source": s}
+        value = value.get("value")
+    if isinstance(value, int | float) and not isinstance(value, bool) and 0 < value < 1:
+        return float(value)
+    return None
+
+
+def reportable_fraction(thresholds: Mapping[str, Any]) -> float | None:
+    """The reportable fraction a run used, from its thresholds block: NGS
+    ``min_allele_fraction``, PCR ``reportable_fraction`` (the kit's). None when it recorded none.
+
+    >>> reportable_fraction({"min_allele_fraction": 0.01}), reportable_fraction({})
+    (0.01, None)
+    """
+    for key in ("min_allele_fraction", "reportable_fraction"):
+        found = _fraction_setting(thresholds, key)
+        if found is not None:
+            return found
+    return None
+
+
+def required_power(thresholds: Mapping[str, Any]) -> float:
+    """The probability of detection NOT_DETECTED and lod95 were computed at: the run's
+    ``required_power`` (NGS), else 95 %, the definition of lod95 (PCR kits claim an LoD95)."""
+    return _fraction_setting(thresholds, "required_power") or DEFAULT_REQUIRED_POWER
 
 
 @dataclass(frozen=True)

@@ -47,6 +47,7 @@ from .model import (
     SampleReport,
     SampleStatus,
     derive_sample_status,
+    exact_percent,
     parse_build,
 )
 from .ngs_inputs import SampleInputs, read_ngs_inputs
@@ -406,7 +407,7 @@ def _action(
     if reason is Reason.LOW_LEVEL:
         return (
             f"review: {low} alt observations are significant (k_req {k}) but below the "
-            f"{percent(f_star)} reportable fraction; re-test or report as below the cut-off"
+            f"{exact_percent(f_star)} reportable fraction; re-test or report as below the cut-off"
         )
     if reason is Reason.ARTEFACT_FILTER:
         return (
@@ -436,7 +437,6 @@ def _from_reads(counts: AlleleCounts) -> bool:
 _REASON_WORDS = {
     Reason.NO_COVERAGE: "no coverage",
     Reason.INSUFFICIENT_DEPTH: "insufficient depth",
-    Reason.LOW_LEVEL: "below 0.2 %",
     Reason.ARTEFACT_FILTER: "artefact filter",
     Reason.LOW_QUALITY_SUPPORT: "low-quality support",
     Reason.STRAND_BIAS: "strand bias",
@@ -446,19 +446,32 @@ _REASON_WORDS = {
 }
 
 
-def summarize_sample(calls: Sequence[Call], status: SampleStatus) -> str:
-    """One plain sentence for a sample.
+def summarize_sample(
+    calls: Sequence[Call], status: SampleStatus, *, min_allele_fraction: float | None = None
+) -> str:
+    """One plain sentence for a sample; ``min_allele_fraction`` is the reportable fraction the
+    calls were made at (LOW_LEVEL reads "below" it; without it, "below the reportable fraction").
 
     >>> c = Call("S", "D538G", Method.NGS, CallStatus.NOT_DETECTED)
     >>> summarize_sample([c], SampleStatus.NEGATIVE)
     'No ESR1 hotspot mutation detected: all 1 hotspots excluded at the reportable fraction.'
+    >>> low = Call("S", "D538G", Method.NGS, CallStatus.INDETERMINATE, (Reason.LOW_LEVEL,))
+    >>> text = summarize_sample([low], SampleStatus.INDETERMINATE, min_allele_fraction=0.0025)
+    >>> text[text.index("("):]
+    '(below 0.25 % 1), so an ESR1 mutation is not excluded.'
     """
     total = len(calls)
     detected = [c for c in calls if c.status is CallStatus.DETECTED]
     indeterminate = [c for c in calls if c.status is CallStatus.INDETERMINATE]
     not_detected = sum(c.status is CallStatus.NOT_DETECTED for c in calls)
+    words = {
+        **_REASON_WORDS,
+        Reason.LOW_LEVEL: "below the reportable fraction"
+        if min_allele_fraction is None
+        else f"below {exact_percent(min_allele_fraction)}",
+    }
     why = Counter(
-        _REASON_WORDS.get(c.reasons[0], c.reasons[0].value.lower()) if c.reasons else "other"
+        words.get(c.reasons[0], c.reasons[0].value.lower()) if c.reasons else "other"
         for c in indeterminate
     )
     why_text = ", ".join(f"{word} {count}" for word, count in sorted(why.items()))
@@ -508,11 +521,15 @@ def _sample_report(
         "records_at_hotspots": evidence.records_at_hotspots,
         "depth_unit": settings.depth_unit,
     }
-    return _ngs_report(sample_id, calls, evidence.path, details)
+    return _ngs_report(sample_id, calls, evidence.path, details, settings)
 
 
 def _ngs_report(
-    sample_id: str, calls: tuple[Call, ...], source: str, details: dict[str, Any]
+    sample_id: str,
+    calls: tuple[Call, ...],
+    source: str,
+    details: dict[str, Any],
+    settings: NgsSettings,
 ) -> SampleReport:
     """One NGS sample, its status and summary sentence derived from its calls."""
     status = derive_sample_status(calls)
@@ -520,7 +537,7 @@ def _ngs_report(
         sample_id=sample_id,
         method=Method.NGS,
         status=status,
-        summary=summarize_sample(calls, status),
+        summary=summarize_sample(calls, status, min_allele_fraction=settings.min_allele_fraction),
         calls=calls,
         source=source,
         details=details,
@@ -539,7 +556,7 @@ def make_settings(
     if 0.05 < min_allele_fraction < 1.0:  # valid, but probably meant as a percent
         log.warning(
             "--min-allele-fraction %s is %s; it is a fraction (0.002 = 0.2 %%), not a percent",
-            min_allele_fraction, percent(min_allele_fraction),
+            min_allele_fraction, exact_percent(min_allele_fraction),
         )  # fmt: skip
     if pon is None:
         settings = NgsSettings(min_allele_fraction=min_allele_fraction, umi=umi,
@@ -700,7 +717,7 @@ def _reads_sample_report(
                 "records_at_hotspots": vcf.records_at_hotspots,
             }
         )
-    return _ngs_report(group.sample_id, calls, group.source, details)
+    return _ngs_report(group.sample_id, calls, group.source, details, settings)
 
 
 def _reads_call(

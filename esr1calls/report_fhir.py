@@ -27,7 +27,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from .document import Locus, hotspot_locus, notices, run_of, sample_build, tested_calls
-from .model import Build, CallStatus, Reason
+from .model import Build, CallStatus, Reason, exact_percent, reportable_fraction, required_power
 from .report_svg import percent
 from .transcript import ACCESSION, PROTEIN_ACCESSION
 
@@ -135,17 +135,22 @@ def _specimen(sample_id: str) -> dict[str, Any]:
     }
 
 
-def _note(call: Mapping[str, Any], method: str) -> str:
+def _note(call: Mapping[str, Any], method: str, thresholds: Mapping[str, Any]) -> str:
+    """The call in words; numbers of settings from ``thresholds``, the call's run's."""
     parts = [f"esr1calls status {call.get('status')} (unreviewed)."]
     for code in call.get("reasons") or []:
         try:
-            parts.append(f"{code}: {Reason(str(code)).description}.")
+            parts.append(f"{code}: {Reason(str(code)).describe(thresholds)}.")
         except ValueError:
             parts.append(f"{code}.")
     if call.get("action"):
         parts.append(f"Action: {call['action']}.")
-    if call.get("lod95") is not None:
-        parts.append(f"Achieved 95 % limit of detection {percent(call['lod95'])}.")
+    lod = call.get("lod95")
+    if lod is not None:
+        # a PCR negative's limit is the kit's reportable fraction: shown exactly
+        shown = exact_percent(lod) if lod == reportable_fraction(thresholds) else percent(lod)
+        power = exact_percent(required_power(thresholds))
+        parts.append(f"Achieved {power} limit of detection {shown}.")
     if method == "PCR":
         if call.get("delta_ct") is not None:
             parts.append(f"Delta-Ct {call['delta_ct']:.2f} (cut-off {call.get('cutoff')}).")
@@ -190,7 +195,11 @@ def _locus_components(locus: Locus) -> list[dict[str, Any]]:
 
 
 def _observation(
-    call: Mapping[str, Any], sample: Mapping[str, Any], build: Build, device_ref: str
+    call: Mapping[str, Any],
+    sample: Mapping[str, Any],
+    build: Build,
+    device_ref: str,
+    thresholds: Mapping[str, Any],
 ) -> dict[str, Any]:
     method = str(sample.get("method"))
     value = CallStatus(str(call.get("status"))).fhir_value
@@ -254,7 +263,7 @@ def _observation(
             "text": "ARMS-PCR" if method == "PCR" else "NGS",
         },
         "valueCodeableConcept": {**_loinc(VALUE_CODES[value], value), "text": value},
-        "note": [{"text": _note(call, method)}],
+        "note": [{"text": _note(call, method, thresholds)}],
         "component": components,
     }
 
@@ -284,12 +293,16 @@ def fhir_bundle(document: Document, default_build: Build | None = None) -> dict[
     ]
     for index, sample in enumerate(document.get("samples") or []):
         build = sample_build(sample) or default_build or Build.GRCH38
+        thresholds = run_of(document, sample).get("thresholds") or {}
         observations = []
         for call in tested_calls(sample):  # NOT_TESTED: the kit or input has no assay for it
             ref = urn(index, call.get("hotspot"))
             observations.append(ref)
             entries.append(
-                {"fullUrl": ref, "resource": _observation(call, sample, build, device_ref)}
+                {
+                    "fullUrl": ref,
+                    "resource": _observation(call, sample, build, device_ref, thresholds),
+                }
             )
         sample_id = str(sample.get("sample_id"))
         report: dict[str, Any] = {

@@ -22,7 +22,7 @@ from .document import (
     sample_labels,
     tested_calls,
 )
-from .model import DEFAULT_MIN_ALLELE_FRACTION, Reason
+from .model import Reason, exact_percent, reportable_fraction, required_power
 from .report_svg import (
     ROLE_COLOURS,
     STATUS_COLOURS,
@@ -119,11 +119,19 @@ def _hgvs(call: Mapping[str, Any]) -> str:
     )
 
 
-def _reasons(codes: Iterable[Any]) -> str:
+def _lod95(value: Any, reportable: float | None) -> str:
+    """An achieved limit; the reportable fraction itself (a PCR negative's) shown exactly."""
+    if reportable is not None and isinstance(value, int | float) and value == reportable:
+        return exact_percent(reportable)
+    return _fraction(value)
+
+
+def _reasons(codes: Iterable[Any], thresholds: Mapping[str, Any]) -> str:
+    """Each reason code with its sentence, numbers from ``thresholds`` (the call's run's)."""
     items = []
     for code in codes or []:
         try:
-            description = Reason(str(code)).description
+            description = Reason(str(code)).describe(thresholds)
         except ValueError:
             description = ""
         tail = f": {_e(description)}" if description else ""
@@ -299,7 +307,8 @@ def _sample_summary(document: Document, labels: Sequence[str]) -> str:
     )
 
 
-def _pcr_calls_table(calls: Sequence[Mapping[str, Any]]) -> str:
+def _pcr_calls_table(calls: Sequence[Mapping[str, Any]], thresholds: Mapping[str, Any]) -> str:
+    reportable = reportable_fraction(thresholds)
     rows = []
     for call in calls:
         cutoff = call.get("cutoff")
@@ -312,10 +321,10 @@ def _pcr_calls_table(calls: Sequence[Mapping[str, Any]]) -> str:
                 f"<strong>{_e(call.get('hotspot'))}</strong>",
                 _hgvs(call),
                 _badge(call.get("status")),
-                _reasons(call.get("reasons") or []),
+                _reasons(call.get("reasons") or [], thresholds),
                 _e(call.get("action")),
                 _fraction_with_interval(call),
-                _fraction(call.get("lod95")),
+                _lod95(call.get("lod95"), reportable),
                 delta,
                 cts,
             )
@@ -339,7 +348,8 @@ def _pcr_calls_table(calls: Sequence[Mapping[str, Any]]) -> str:
     )
 
 
-def _ngs_calls_table(calls: Sequence[Mapping[str, Any]]) -> str:
+def _ngs_calls_table(calls: Sequence[Mapping[str, Any]], thresholds: Mapping[str, Any]) -> str:
+    reportable = reportable_fraction(thresholds)
     rows = []
     for call in calls:
         x, n = call.get("alt_count"), call.get("depth")
@@ -349,11 +359,11 @@ def _ngs_calls_table(calls: Sequence[Mapping[str, Any]]) -> str:
                 f"<strong>{_e(call.get('hotspot'))}</strong>",
                 _hgvs(call),
                 _badge(call.get("status")),
-                _reasons(call.get("reasons") or []),
+                _reasons(call.get("reasons") or [], thresholds),
                 _e(call.get("action")),
                 _fraction_with_interval(call),
                 counts,
-                _fraction(call.get("lod95")),
+                _lod95(call.get("lod95"), reportable),
             )
         )
     head = (
@@ -371,15 +381,10 @@ def _ngs_calls_table(calls: Sequence[Mapping[str, Any]]) -> str:
     )
 
 
-def _reportable_fraction(run: Mapping[str, Any]) -> float:
-    thresholds = run.get("thresholds") or {}
-    for key in ("min_allele_fraction", "reportable_fraction"):
-        value = thresholds.get(key)
-        if isinstance(value, Mapping):
-            value = value.get("value")
-        if isinstance(value, int | float) and 0 < value < 1:
-            return float(value)
-    return DEFAULT_MIN_ALLELE_FRACTION
+def _thresholds(document: Document, item: Mapping[str, Any]) -> Mapping[str, Any]:
+    """The thresholds of the run that made ``item`` (a sample or a QC check)."""
+    thresholds: Mapping[str, Any] = run_of(document, item).get("thresholds") or {}
+    return thresholds
 
 
 def _fraction_rows(calls: Sequence[Mapping[str, Any]]) -> list[FractionRow]:
@@ -417,20 +422,28 @@ def _sample_sections(document: Document, labels: Sequence[str]) -> str:
             )
         facts += [(k, _threshold_value(v)) for k, v in flatten(sample.get("details") or {})]
         out.append(_kv(facts))
+        thresholds = _thresholds(document, sample)
         if sample.get("method") == "NGS":
-            out.append(_ngs_calls_table(calls))
-            reportable = _reportable_fraction(run_of(document, sample))
+            out.append(_ngs_calls_table(calls, thresholds))
+            reportable = reportable_fraction(thresholds)
+            chart = fraction_chart(
+                label,
+                _fraction_rows(tested_calls(sample)),
+                reportable,
+                f"af-{index}",
+                required_power(thresholds),
+            )
+            line = (
+                ""
+                if reportable is None
+                else f", the {exact_percent(reportable)} reportable fraction (red dashed)"
+            )
             out.append(
-                "<figure>"
-                + fraction_chart(
-                    label, _fraction_rows(tested_calls(sample)), reportable, f"af-{index}"
-                )
-                + "<figcaption>Allele fraction with 95 % interval (line), the "
-                f"{percent(reportable)} reportable fraction (red dashed) and lod95 (grey tick), "
-                "log scale.</figcaption></figure>"
+                f"<figure>{chart}<figcaption>Allele fraction with 95 % interval (line){line} "
+                "and lod95 (grey tick), log scale.</figcaption></figure>"
             )
         else:
-            out.append(_pcr_calls_table(calls))
+            out.append(_pcr_calls_table(calls, thresholds))
         out.append("</section>")
     out.append("</section>")
     return "".join(out)
@@ -463,7 +476,7 @@ def _run_qc(document: Document) -> str:
                 _num(c.get("value")),
                 _e(c.get("expected")),
                 _badge("PASS" if c.get("passed") else "FAIL"),
-                _reasons([c["reason"]]) if c.get("reason") else _DASH,
+                _reasons([c["reason"]], _thresholds(document, c)) if c.get("reason") else _DASH,
             )
             for c in group
         )

@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from html import escape
 from typing import Any
 
+from .model import DEFAULT_REQUIRED_POWER, exact_percent
+
 __all__ = [
     "ROLE_COLOURS",
     "STATUS_COLOURS",
@@ -283,10 +285,15 @@ _F_MIN, _F_MAX = 1e-4, 1.0  # 0.01 % .. 100 %, log scale
 
 
 def fraction_chart(
-    sample: str, rows: Sequence[FractionRow], reportable: float, chart_id: str
+    sample: str,
+    rows: Sequence[FractionRow],
+    reportable: float | None,
+    chart_id: str,
+    power: float = DEFAULT_REQUIRED_POWER,
 ) -> str:
     """Allele fraction per hotspot on a log axis, with its 95 % interval, the reportable
-    fraction line and each hotspot's achieved lod95 (a vertical tick)."""
+    fraction line (none when the run recorded no reportable fraction) and each hotspot's
+    achieved limit of detection at ``power`` (lod95: a vertical tick)."""
     label_w, plot_w, row_h, top = 70.0, 420.0, 18.0, 24.0
     width = label_w + plot_w + 20
     height = top + row_h * max(1, len(rows)) + 44
@@ -296,10 +303,15 @@ def fraction_chart(
         clamped = min(max(value, _F_MIN), _F_MAX)
         return label_w + (math.log10(clamped) - math.log10(_F_MIN)) / span * plot_w
 
+    line = (
+        ""
+        if reportable is None
+        else f" the {exact_percent(reportable)} reportable fraction (red dashed line) and"
+    )
     desc = (
         f"Allele fraction per hotspot for sample {sample} on a logarithmic axis, with 95 % "
-        f"intervals, the {percent(reportable)} reportable fraction (red dashed line) and each "
-        "hotspot's achieved 95 % limit of detection (grey tick). Values are in the table above."
+        f"intervals,{line} each hotspot's achieved {exact_percent(power)} limit of detection "
+        "(grey tick). Values are in the table above."
     )
     parts = _open(width, height, chart_id, f"Allele fractions, sample {sample}", desc)
     parts.append(
@@ -312,11 +324,12 @@ def fraction_chart(
             f'<line x1="{_n(x)}" y1="{_n(top)}" x2="{_n(x)}" y2="{_n(bottom)}" stroke="#E5E5E5"/>'
         )
         parts.append(_text(x, bottom + 13, percent(10.0**exponent), size=9, anchor="middle"))
-    x = x_of(reportable)
-    parts.append(
-        f'<line x1="{_n(x)}" y1="{_n(top - 4)}" x2="{_n(x)}" y2="{_n(bottom)}" '
-        'stroke="#CC0000" stroke-width="1.5" stroke-dasharray="4 3"/>'
-    )
+    if reportable is not None:
+        x = x_of(reportable)
+        parts.append(
+            f'<line x1="{_n(x)}" y1="{_n(top - 4)}" x2="{_n(x)}" y2="{_n(bottom)}" '
+            'stroke="#CC0000" stroke-width="1.5" stroke-dasharray="4 3"/>'
+        )
     for index, row in enumerate(rows):
         y = top + row_h * (index + 0.5)
         parts.append(_text(label_w - 6, y + 4, row.hotspot, size=10, anchor="end"))

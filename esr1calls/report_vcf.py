@@ -24,8 +24,11 @@ from .document import (
     document_builds,
     hotspot_locus,
     notices,
+    power_text,
+    reportable_text,
     run_of,
     sample_labels,
+    setting_text,
     source_runs,
 )
 from .hotspots import vcf_contig_line, vcf_info_hgvs
@@ -39,25 +42,52 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
 _NOT_IN_ID = re.compile(r"[\s,;=<>\"'\\]+")
 _NOT_IN_INFO = re.compile(r"[\s;=,]+")
 _GT = {"DETECTED": "0/1", "NOT_DETECTED": "0/0"}
-FORMAT_KEYS = ("GT", "CS", "RS", "AF", "AFCI", "AO", "DP", "LOD", "DCT", "MT")
-_HEADER = (
+_INFO_HEADER = (
     '##INFO=<ID=HOTSPOT,Number=1,Type=String,Description="ESR1 hotspot (protein short form)">',
     '##INFO=<ID=HGVSC,Number=1,Type=String,Description="HGVS c. on NM_000125.4">',
     '##INFO=<ID=HGVSP,Number=1,Type=String,Description="HGVS p. on NP_000116.2">',
     '##INFO=<ID=NDET,Number=1,Type=Integer,Description="Samples in which the hotspot is DETECTED">',
-    '##FORMAT=<ID=GT,Number=1,Type=String,Description="0/1 DETECTED, 0/0 NOT_DETECTED (a claim: '
-    '0.2 % would have been seen), ./. INDETERMINATE, INVALID or no call (see CS)">',
-    '##FORMAT=<ID=CS,Number=1,Type=String,Description="esr1calls call status">',
-    '##FORMAT=<ID=RS,Number=.,Type=String,Description="esr1calls reason codes">',
-    '##FORMAT=<ID=AF,Number=A,Type=Float,Description="Allele fraction: NGS x/n; PCR a '
-    'semi-quantitative estimate from delta-Ct">',
-    '##FORMAT=<ID=AFCI,Number=2,Type=Float,Description="95 % interval of AF">',
-    '##FORMAT=<ID=AO,Number=A,Type=Integer,Description="Alt observations x (NGS)">',
-    '##FORMAT=<ID=DP,Number=1,Type=Integer,Description="Informative depth n (NGS)">',
-    '##FORMAT=<ID=LOD,Number=1,Type=Float,Description="Achieved 95 % limit of detection">',
-    '##FORMAT=<ID=DCT,Number=1,Type=Float,Description="Delta-Ct (PCR)">',
-    '##FORMAT=<ID=MT,Number=1,Type=String,Description="Method: PCR or NGS">',
 )
+# FORMAT key -> (Number, Type, Description); {claim} and {limit} name the runs' settings
+_FORMAT_HEADER = {
+    "GT": ("1", "String", "0/1 DETECTED, 0/0 NOT_DETECTED (a claim: {claim} would have been "
+           "seen), ./. INDETERMINATE, INVALID or no call (see CS)"),
+    "CS": ("1", "String", "esr1calls call status"),
+    "RS": (".", "String", "esr1calls reason codes"),
+    "AF": ("A", "Float", "Allele fraction: NGS x/n; PCR a semi-quantitative estimate from "
+           "delta-Ct"),
+    "AFCI": ("2", "Float", "95 % interval of AF"),
+    "AO": ("A", "Integer", "Alt observations x (NGS)"),
+    "DP": ("1", "Integer", "Informative depth n (NGS)"),
+    "LOD": ("1", "Float", "{limit}"),
+    "DCT": ("1", "Float", "Delta-Ct (PCR)"),
+    "MT": ("1", "String", "Method: PCR or NGS"),
+}  # fmt: skip
+FORMAT_KEYS = tuple(_FORMAT_HEADER)
+
+
+def _format_header(document: Document) -> list[str]:
+    """The FORMAT lines; those naming a setting take it from the runs that made the calls, each
+    source's value when a merged document's runs differ."""
+    fraction, mixed = setting_text(document, reportable_text)
+    if fraction is None:
+        claim = "the reportable fraction"
+    elif mixed:
+        claim = f"the reportable fraction of the sample's run ({fraction})"
+    else:
+        claim = fraction
+    power, mixed_power = setting_text(document, power_text)
+    limit = (
+        f"Achieved limit of detection (at {power})"
+        if mixed_power
+        else f"Achieved {power} limit of detection"
+    )
+    return [
+        f'##FORMAT=<ID={key},Number={number},Type={kind},Description="'
+        + text.format(claim=claim, limit=limit)
+        + '">'
+        for key, (number, kind, text) in _FORMAT_HEADER.items()
+    ]
 
 
 def vcf_build(document: Document, build: Build | None) -> tuple[Build, str]:
@@ -173,7 +203,8 @@ def render_detected_vcf(document: Document, build: Build | None = None) -> str:
             f"##esr1calls_report_input=sha256:{_line(source.get('sha256'))} "
             f"{_line(source.get('path'))}"
         )
-    header.extend(_HEADER)
+    header.extend(_INFO_HEADER)
+    header.extend(_format_header(document))
     for name, sample in zip(names, samples, strict=True):
         description = (
             f"sample_id {sample.get('sample_id')}; method {sample.get('method')}; status "
