@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from html import escape
 from typing import Any
 
-from .document import detected_hotspots, notices, sample_labels, source_runs
+from .document import detected_hotspots, notices, reportable_text, sample_labels, source_runs
 from .report import MULTIQC_GENERAL_STATS, MULTIQC_TABLE
 from .report_svg import percent
 
@@ -42,7 +42,8 @@ def _cell(call: Mapping[str, Any]) -> str:
 
 
 def _provenance(document: Document) -> str:
-    """One paragraph naming tool, command, review status, panel, kit and every input."""
+    """One paragraph naming tool, command, review status, and for each run its panel, kit,
+    reportable fraction (what NOT_DETECTED excludes) and every input."""
     tool = document.get("tool") or {}
     run = document.get("run") or {}
     parts = [
@@ -59,6 +60,9 @@ def _provenance(document: Document) -> str:
             placeholder = ", PLACEHOLDER values" if kit.get("placeholder") else ""
             text += f"; kit {_h(kit.get('id'))} {_h(kit.get('version'))} (sha256 "
             text += f"{_h(kit.get('sha256'))}{placeholder})"
+        fraction = reportable_text(source.get("thresholds") or {})
+        if fraction is not None:
+            text += f"; reportable fraction {fraction}"
         inputs = "; ".join(
             f"{_h(i.get('path'))} (sha256 {_h(i.get('sha256'))})"
             for i in source.get("inputs") or []

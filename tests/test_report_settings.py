@@ -2,8 +2,9 @@
 
 Runs with --min-allele-fraction 0.01 and 0.0025 must not say "0.2 %" anywhere, and must say the
 setting they used: the terminal summary, the calls' actions, calls.tsv, samples.tsv, report.html,
-the FHIR narrative and the detected.vcf header. A report re-rendered from calls.json says the
-same, and a report merging runs with different settings never claims one value for all of them.
+the FHIR narrative, the detected.vcf header and the MultiQC section. A report re-rendered from
+calls.json says the same, and a report merging runs with different settings never claims one
+value for all of them.
 """
 
 from __future__ import annotations
@@ -133,6 +134,7 @@ def test_no_output_of_an_ngs_run_claims_another_fraction(run_cli, tmp_path, frac
     assert f"LOW_LEVEL: significant evidence of the mutation, below the {shown} " in fhir
     assert f"INSUFFICIENT_DEPTH: depth too low to exclude {shown} with 95 % probability" in fhir
     assert f"(a claim: {shown} would have been seen)" in texts["detected.vcf"]
+    assert f"reportable fraction {shown};" in texts["esr1calls_calls_mqc.json"]
 
 
 def test_a_setting_is_shown_exactly_never_rounded(tmp_path):
@@ -229,6 +231,11 @@ def test_a_merged_report_never_claims_one_fraction_for_all(run_cli, tmp_path):
         "(a claim: the reportable fraction of the sample's run (1 % in source 1, 0.25 % in "
         "source 2) would have been seen)"
     ) in texts["detected.vcf"]
+    description = json.loads((cohort / "esr1calls_calls_mqc.json").read_text())["description"]
+    assert description.count("reportable fraction") == 2
+    assert description.index("reportable fraction 1 %") < description.index(
+        "reportable fraction 0.25 %"
+    )
 
 
 def test_a_merged_report_of_runs_with_one_setting_names_it_once(run_cli, tmp_path):
