@@ -216,7 +216,8 @@ def cli() -> None:
     """Structured, auditable calls for the ESR1 ligand-binding-domain hotspots.
 
     Reads ARMS-PCR plate exports and NGS VCF/BAM files and reports DETECTED, NOT_DETECTED,
-    INDETERMINATE or INVALID for each hotspot, at the 0.2 % reportable fraction.
+    INDETERMINATE or INVALID for each hotspot, at a reportable fraction (default 0.2 %;
+    ngs --min-allele-fraction, or the PCR kit's reportable_fraction).
     Results are for review by qualified staff; esr1calls never signs out a result.
     """
 
@@ -397,7 +398,13 @@ def kit_show(kit: str, fmt: str) -> None:
     """
     loaded = load_kit(kit)
     if fmt == "json":
-        document = {"kit": loaded.describe(), "mixes": loaded.mixes, **loaded.thresholds()}
+        fraction = loaded.reportable_fraction
+        document = {
+            "kit": loaded.describe(),
+            "mixes": loaded.mixes,
+            "reportable_fraction": {"value": fraction.value, "source": fraction.source},
+            **loaded.thresholds(),
+        }
         click.echo(json.dumps(document, indent=2))
     else:
         click.echo(describe_kit(loaded), nl=False)

@@ -18,6 +18,7 @@ from typing import Any
 
 from .errors import ConfigError
 from .hotspots import load_panel
+from .model import DEFAULT_MIN_ALLELE_FRACTION, exact_percent
 
 __all__ = [
     "EXAMPLE_KIT",
@@ -33,6 +34,8 @@ IC = "IC"
 REF = "REF"
 REFERENCE_MODES = ("separate_mix", "in_well")
 OVERLOAD_POLICIES = ("invalidate_all", "invalidate_positives_only")
+# above this a reportable fraction was almost certainly written as a percent (0.2 for 0.2 %)
+MAX_REPORTABLE_FRACTION = 0.05
 
 
 @dataclass(frozen=True)
@@ -114,6 +117,9 @@ class Kit:
     # the fixed Ct threshold per channel the cut-offs were validated at; an export that records
     # another (or an automatic one) makes the run INVALID THRESHOLD_MISMATCH. Empty: unchecked
     ct_thresholds: Mapping[str, Setting] = field(default_factory=dict)
+    # the allele fraction the kit's cut-offs and full-sensitivity Ct claim (its LoD95); every
+    # text that names the reportable fraction of a PCR run takes it from here
+    reportable_fraction: Setting = Setting(DEFAULT_MIN_ALLELE_FRACTION, "default")
     _alias: Mapping[str, str] = field(default_factory=dict, repr=False)
 
     def canonical_channel(self, dye: str) -> str | None:
@@ -319,6 +325,7 @@ def parse_kit(raw: bytes, name: str, path: str = "") -> Kit:
             "cycles",
             "passive_reference",
             "source",
+            "reportable_fraction",
         },
     )
     for key in ("id", "version"):
@@ -327,6 +334,17 @@ def parse_kit(raw: bytes, name: str, path: str = "") -> Kit:
     transcript = str(meta.get("transcript", "NM_000125.4"))
     if transcript.split(".")[0] != "NM_000125":
         raise reader.fail("kit", f"transcript {transcript} is not NM_000125 (ESR1)")
+    reportable = Setting(
+        DEFAULT_MIN_ALLELE_FRACTION, "default: the kit sets no reportable_fraction"
+    )
+    if "reportable_fraction" in meta:
+        reportable = reader.setting(meta, "reportable_fraction", "kit")
+    if not 0 < reportable.value <= MAX_REPORTABLE_FRACTION:
+        raise reader.fail(
+            "kit",
+            f"reportable_fraction {reportable.value:g} is {reportable.value * 100:g} %: give it "
+            f"as a fraction (0.002 = 0.2 %), above 0 and at most {MAX_REPORTABLE_FRACTION:g}",
+        )
     cycles = meta.get("cycles", 45)
     if not isinstance(cycles, int) or not 20 <= cycles <= 60:
         raise reader.fail("kit", f"cycles must be an integer 20-60, got {cycles!r}")
@@ -589,6 +607,7 @@ def parse_kit(raw: bytes, name: str, path: str = "") -> Kit:
         replicate_reference_sd_max=sd_max,
         standard_curve=standard_curve,
         ct_thresholds=ct_thresholds,
+        reportable_fraction=reportable,
         _alias=alias,
     )
 
@@ -629,8 +648,11 @@ def describe_kit(kit: Kit) -> str:
     where = f"channel {kit.reference_channel} in every well"
     if kit.reference_mode == "separate_mix":
         where = f"mix {kit.reference_mix} {kit.reference_channel}"
+    fraction = kit.reportable_fraction
     lines += [
         "",
+        f"Reportable fraction (the kit's LoD95): {exact_percent(fraction.value)} "
+        f"({fraction.source or 'no source given'})",
         f"Reference ({where}): valid Ct {kit.ref_ct_min.value:g}-{kit.ref_ct_max.value:g}; "
         f"full sensitivity at Ct <= {kit.ref_ct_full_sensitivity.value:g}; "
         f"overload: {kit.overload_policy}",

@@ -20,7 +20,6 @@ from .errors import InputError
 from .hotspots import Hotspot, Panel, load_panel
 from .kit import IC, REF, AssaySettings, Kit, load_kit
 from .model import (
-    DEFAULT_MIN_ALLELE_FRACTION,
     Call,
     CallStatus,
     Dropped,
@@ -33,6 +32,7 @@ from .model import (
     SampleReport,
     WellRole,
     derive_sample_status,
+    exact_percent,
 )
 from .platemap import (
     MapEntry,
@@ -344,23 +344,26 @@ def evaluate_reference(
             action=f"re-extract with more input: reference Ct {ct:.2f} > "
             f"{kit.ref_ct_max.value:g} (too little DNA)",
         )
-    # 0.2 % needs ~1,500 genome copies in the reaction. Without a standard curve the copies are
-    # derived from ct_full_sensitivity, so the two tests agree; with one, the curve may put fewer
-    # copies below that Ct, and either shortfall is low input.
+    # the kit's reportable fraction (0.2 % in the example kit) needs ~1,500 genome copies in the
+    # reaction. Without a standard curve the copies are derived from ct_full_sensitivity, so the
+    # two tests agree; with one, the curve may put fewer copies below that Ct, and either
+    # shortfall is low input.
     full_sensitivity = kit.ref_ct_full_sensitivity.value
     low_input = ct > full_sensitivity or copies < FULL_SENSITIVITY_COPIES
     if not low_input:
         return base
-    fraction = DEFAULT_MIN_ALLELE_FRACTION
+    fraction = kit.reportable_fraction.value
     lod = min(1.0, max(fraction, fraction * FULL_SENSITIVITY_COPIES / copies))
     shortfall = (
         f"input ~{copies:,.0f} genome copies"
         if copies < FULL_SENSITIVITY_COPIES
         else f"reference Ct {ct:.2f} > {full_sensitivity:g}, the kit's full-sensitivity Ct"
     )
+    # the limit is the setting itself when the copies suffice: shown exactly, never rounded
+    achievable = exact_percent(lod) if lod == fraction else f"~{lod:.2%}"
     action = (
-        f"{shortfall}: 0.2 % cannot be excluded (achievable LoD ~{lod:.2%}); "
-        "re-extract with more plasma or test by NGS"
+        f"{shortfall}: {exact_percent(fraction)} cannot be excluded (achievable LoD "
+        f"{achievable}); re-extract with more plasma or test by NGS"
     )
     return replace(base, low_input=True, lod95=lod, action=action)
 
@@ -623,7 +626,7 @@ def interpret_sample(
             draft.evidence["map_export_mismatch"] = list(mismatches)
         if run_reasons:
             draft.status, draft.reasons = CallStatus.INVALID, list(run_reasons)
-            draft.action = _run_action(run_reasons)
+            draft.action = _run_action(run_reasons, kit)
             if mismatches:
                 draft.reasons.append(Reason.MAP_EXPORT_MISMATCH)
             continue
@@ -682,7 +685,7 @@ def interpret_sample(
         "low_input": reference.low_input,
         "achieved_lod95": reference.lod95
         if reference.low_input
-        else (None if reference.ct is None or reference.invalid else DEFAULT_MIN_ALLELE_FRACTION),
+        else (None if reference.ct is None or reference.invalid else kit.reportable_fraction.value),
         "run_invalid_reasons": [r.value for r in run_reasons],
         **({"map_export_mismatch": list(mismatches)} if mismatches else {}),
     }
@@ -690,7 +693,7 @@ def interpret_sample(
         sample_id=sample_id,
         method=Method.PCR,
         status=status,
-        summary=_summary(status, calls, reference, run_reasons, panel, mismatches),
+        summary=_summary(status, calls, reference, run_reasons, panel, kit, mismatches),
         calls=tuple(calls),
         source=", ".join(table.sources),
         details=details,
@@ -732,16 +735,22 @@ def _call_in_well(
     return outcome
 
 
-def _run_action(run_reasons: Sequence[Reason]) -> str:
+def _run_action(run_reasons: Sequence[Reason], kit: Kit) -> str:
     if Reason.MAP_EXPORT_MISMATCH in run_reasons:
         # the control wells may hold something else than the map says: the map comes first
         others = [r for r in run_reasons if r is not Reason.MAP_EXPORT_MISMATCH]
-        return MAP_MISMATCH_ACTION + (f"; then {_run_action(others)}" if others else "")
+        return MAP_MISMATCH_ACTION + (f"; then {_run_action(others, kit)}" if others else "")
     if all(r in _REANALYSIS for r in run_reasons):
         # the amplification was fine: the Cts were read with the wrong analysis settings
         settings = " and ".join(_REANALYSIS[r] for r in run_reasons)
         return f"re-analyse the run with {settings} and export it again"
-    return "repeat the run: " + "; ".join(r.description for r in run_reasons)
+    thresholds = _text_thresholds(kit)
+    return "repeat the run: " + "; ".join(r.describe(thresholds) for r in run_reasons)
+
+
+def _text_thresholds(kit: Kit) -> dict[str, float]:
+    """The numbers a reason's sentence may name, as the run's thresholds record them."""
+    return {"reportable_fraction": kit.reportable_fraction.value}
 
 
 def _overload_tolerated(reference: ReferenceOutcome, kit: Kit) -> bool:
@@ -772,7 +781,7 @@ def _finish_draft(draft: _Draft, reference: ReferenceOutcome, kit: Kit) -> None:
             draft.reasons.insert(0, Reason.REPLICATE_DISCORDANT)
             draft.action = "re-test: the reference replicates disagree"
         else:
-            draft.lod95 = DEFAULT_MIN_ALLELE_FRACTION
+            draft.lod95 = kit.reportable_fraction.value
     if draft.status is CallStatus.DETECTED and draft.delta_ct is not None:
         fraction, interval, method = estimate_fraction(
             draft.delta_ct, assay, reference.genome_copies
@@ -819,8 +828,11 @@ def _summary(
     reference: ReferenceOutcome,
     run_reasons: tuple[Reason, ...],
     panel: Panel,
+    kit: Kit,
     mismatches: Sequence[str],
 ) -> str:
+    fraction = exact_percent(kit.reportable_fraction.value)
+    thresholds = _text_thresholds(kit)
     detected = [c for c in calls if c.status is CallStatus.DETECTED]
     if detected:
         parts = [
@@ -841,14 +853,15 @@ def _summary(
         )
         return f"ESR1 mutation(s) detected: {', '.join(parts)}{tail}."
     if run_reasons:
-        return "Invalid run: " + "; ".join(r.description for r in run_reasons) + "."
+        return "Invalid run: " + "; ".join(r.describe(thresholds) for r in run_reasons) + "."
     if mismatches:
         return (
             f"Invalid: the plate map and the export's names disagree ({'; '.join(mismatches)}); "
             f"action: {MAP_MISMATCH_ACTION}."
         )
     if reference.invalid:
-        return f"Invalid: {reference.invalid.description}; action: {reference.action}."
+        invalid = reference.invalid.describe(thresholds)
+        return f"Invalid: {invalid}; action: {reference.action}."
     tested = [c for c in calls if Reason.NOT_TESTED not in c.reasons]
     if (
         tested
@@ -857,10 +870,10 @@ def _summary(
     ):
         return (
             f"No ESR1 mutation detected among the {len(calls)} hotspots tested (reference Ct "
-            f"{reference.ct:.2f}: input sufficient for the 0.2 % limit of detection)."
+            f"{reference.ct:.2f}: input sufficient for the {fraction} limit of detection)."
         )
     if reference.low_input:
-        return f"No mutation detected, but 0.2 % cannot be excluded: {reference.action}."
+        return f"No mutation detected, but {fraction} cannot be excluded: {reference.action}."
     unresolved = [c for c in calls if c.status is not CallStatus.NOT_DETECTED]
     reasons = sorted({r.value for c in unresolved for r in c.reasons})
     return (
@@ -1217,7 +1230,7 @@ def call_pcr(
         panel=panel.describe(),
         kit=kit.describe(),
         thresholds={
-            "reportable_fraction": DEFAULT_MIN_ALLELE_FRACTION,
+            "reportable_fraction": kit.reportable_fraction.value,
             **kit.thresholds(),
             "trust_map": {
                 "value": trust_map,

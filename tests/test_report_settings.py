@@ -1,10 +1,10 @@
 """Every text follows the settings the run used, never a default written into a sentence.
 
-Runs with --min-allele-fraction 0.01 and 0.0025 must not say "0.2 %" anywhere, and must say the
-setting they used: the terminal summary, the calls' actions, calls.tsv, samples.tsv, report.html,
-the FHIR narrative, the detected.vcf header and the MultiQC section. A report re-rendered from
-calls.json says the same, and a report merging runs with different settings never claims one
-value for all of them.
+Runs with --min-allele-fraction 0.01 and 0.0025 (and kits whose reportable fraction is 1 % or
+0.25 %) must not say "0.2 %" anywhere, and must say the setting they used: the terminal summary,
+the calls' actions, calls.tsv, samples.tsv, report.html, the FHIR narrative, the detected.vcf
+header and the MultiQC section. A report re-rendered from calls.json says the same, and a report
+merging runs with different settings never claims one value for all of them.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from esr1calls.hotspots import load_panel
+from esr1calls.kit import describe_kit, load_kit
 from esr1calls.model import (
     AlleleCounts,
     Call,
@@ -30,8 +31,13 @@ from esr1calls.model import (
     reportable_fraction,
 )
 from esr1calls.ngs import NgsSettings, call_hotspot, call_ngs
+from esr1calls.pcr import evaluate_reference
 from esr1calls.report import ReportOptions, render_files, to_json_document
 
+from .plate_factory import DEMO_MAP, DEMO_TABLE
+
+KIT_TOML = Path(__file__).resolve().parents[1] / "esr1calls" / "data" / "kits"
+KIT_TOML = KIT_TOML / "esr1-11-arms-example.toml"
 EVERY_FORMAT = ("--multiqc", "--fhir", "--vcf", "--reproducible")
 DEFAULT_TEXT = re.compile(r"0\.2 ?%")  # "0.2 %" (percent()) and "0.2%" ({:.2%} style)
 
@@ -245,6 +251,95 @@ def test_a_merged_report_of_runs_with_one_setting_names_it_once(run_cli, tmp_pat
     result = run_cli(["report", first / "calls.json", second / "calls.json", "--vcf", "-o", cohort])
     assert result.exit_code == 0, result.stderr
     assert "(a claim: 1 % would have been seen)" in (cohort / "detected.vcf").read_text()
+
+
+# -------------------------------------------------------------------------------- PCR run
+def _kit(tmp_path: Path, fraction: str) -> Path:
+    """The example kit at another reportable fraction; its sources (the kit author's words)
+    name that fraction too."""
+    text = KIT_TOML.read_text().replace("0.2 %", f"{float(fraction) * 100:g} %")
+    text = text.replace(
+        "placeholder = true\n",
+        f'placeholder = true\nreportable_fraction = {{ value = {fraction}, source = "test" }}\n',
+    )
+    path = tmp_path / f"kit-{fraction}.toml"
+    path.write_text(text)
+    return path
+
+
+@pytest.mark.parametrize("fraction, shown", SETTINGS)
+def test_no_output_of_a_pcr_run_claims_another_fraction(run_cli, tmp_path, fraction, shown):
+    """The reportable fraction of a PCR run is its kit's: S9's low input and S1's sufficient
+    input are said at it, and a negative's lod95 is it."""
+    outdir = tmp_path / "pcr"
+    kit = _kit(tmp_path, fraction)
+    args = ["pcr", DEMO_TABLE, "--plate-map", DEMO_MAP, "--kit", kit, *EVERY_FORMAT, "-o", outdir]
+    result = run_cli(args)
+    assert result.exit_code == 0, result.stderr
+    texts = _words(outdir)
+    for name, text in texts.items():
+        assert not DEFAULT_TEXT.search(text), (name, DEFAULT_TEXT.search(text))
+    document = json.loads(texts["calls.json"])
+    assert document["run"]["thresholds"]["reportable_fraction"] == float(fraction)
+    samples = {s["sample_id"]: s for s in document["samples"]}
+    assert f"input sufficient for the {shown} limit of detection" in samples["S1"]["summary"]
+    low = samples["S9"]["calls"][0]
+    assert low["reasons"][0] == "LOW_INPUT" and f": {shown} cannot be excluded" in low["action"]
+    negative = samples["S1"]["calls"][1]
+    assert negative["status"] == "NOT_DETECTED" and negative["lod95"] == float(fraction)
+    assert samples["S1"]["details"]["achieved_lod95"] == float(fraction)
+    for name in ("calls.tsv", "samples.tsv", "calls.fhir.json", "report.html"):
+        assert shown in texts[name], name
+    assert (
+        f"LOW_INPUT</span>: DNA input below that needed for the {shown} limit"
+        in texts["report.html"]
+    )
+    assert f"Achieved 95 % limit of detection {shown}." in texts["calls.fhir.json"]
+    assert f"(a claim: {shown} would have been seen)" in texts["detected.vcf"]
+    assert f"reportable fraction {shown};" in texts["esr1calls_calls_mqc.json"]
+
+
+def test_a_pcr_limit_that_is_the_setting_is_shown_exactly(tmp_path):
+    """Above the full-sensitivity Ct with enough copies on the curve, the achievable LoD is the
+    kit's fraction itself: 0.125 %, not ~0.13%."""
+    text = _kit(tmp_path, "0.00125").read_text()
+    # ~3,000 copies at Ct 29: above ct_full_sensitivity 28.5, yet enough copies
+    text = text.replace(
+        'overload_policy = "invalidate_all"',
+        'overload_policy = "invalidate_all"\n'
+        "standard_curve = { slope = -3.3, intercept = 40.4747 }",
+    )
+    path = tmp_path / "curve.toml"
+    path.write_text(text)
+    outcome = evaluate_reference([29.0], load_kit(path))
+    assert outcome.low_input and outcome.lod95 == 0.00125
+    assert "0.125 % cannot be excluded (achievable LoD 0.125 %)" in (outcome.action or "")
+
+
+def test_a_kit_says_its_reportable_fraction(tmp_path):
+    assert "Reportable fraction (the kit's LoD95): 1 % (test)" in describe_kit(
+        load_kit(_kit(tmp_path, "0.01"))
+    )
+    default = load_kit(None)
+    assert default.reportable_fraction.value == 0.002
+    assert "Reportable fraction (the kit's LoD95): 0.2 % (default:" in describe_kit(default)
+
+
+@pytest.mark.parametrize(
+    "value, message",
+    [
+        ("0.2", "reportable_fraction 0.2 is 20 %: give it as a fraction (0.002 = 0.2 %)"),
+        ("0", "reportable_fraction 0 is 0 %: give it as a fraction"),
+        ("-0.001", "reportable_fraction -0.001 is -0.1 %"),
+        ('"0.2 %"', "reportable_fraction must be a number, got '0.2 %'"),
+    ],
+)
+def test_a_kit_reportable_fraction_must_be_a_plausible_fraction(run_cli, tmp_path, value, message):
+    path = _kit(tmp_path, "0.01")
+    path.write_text(path.read_text().replace("value = 0.01, ", f"value = {value}, "))
+    result = run_cli(["kit", "validate", path])
+    assert result.exit_code == 1
+    assert result.stderr.startswith(f"esr1calls: error: {path.name}, [kit]: {message}")
 
 
 # ---------------------------------------------------------------------------- reason texts
