@@ -2111,18 +2111,18 @@ def _caller_notices(path: Path, plan: _Plan) -> list[str]:
         if cap is None:
             notices.append(
                 f"{path.name}: bcftools mpileup ran with its default --max-depth 250, so depth "
-                f"is capped and 0.2 % cannot be excluded; {_UNCAPPED}"
+                f"is capped and the reportable fraction may not be excludable; {_UNCAPPED}"
             )
         elif int(cap.group(1)) == 0 and version is not None and version < (1, 23):
             notices.append(
                 f"{path.name}: bcftools {version[0]}.{version[1]} mpileup ran with -d 0, which "
                 "before bcftools 1.23 sets a cap of almost no reads instead of lifting it "
-                "(samtools/bcftools#2435): depths may be far below the BAM's and 0.2 % not "
-                f"excludable; {_UNCAPPED}"
+                "(samtools/bcftools#2435): depths may be far below the BAM's and the reportable "
+                f"fraction not excludable; {_UNCAPPED}"
             )
     if plan.caller is Caller.HAPLOTYPECALLER:
         notices.append(
             f"{path.name}: HaplotypeCaller is a germline caller; its reference blocks give depth "
-            "but cannot exclude a 0.2 % mutation"
+            "but cannot exclude a mutation at the reportable fraction"
         )
     return notices

@@ -442,7 +442,8 @@ def test_bcftools_mpileup_with_d_0_is_flagged_where_it_caps_the_depth(
         assert notices == [
             f"d0.vcf: bcftools {major}.{minor} mpileup ran with -d 0, which before bcftools 1.23 "
             "sets a cap of almost no reads instead of lifting it (samtools/bcftools#2435): "
-            "depths may be far below the BAM's and 0.2 % not excludable; re-run with a "
+            "depths may be far below the BAM's and the reportable fraction not excludable; "
+            "re-run with a "
             "--max-depth above the deepest site, e.g. -d 1000000"
         ]
         assert "NOT_DETECTED" not in {row["status"] for row in table.values()}

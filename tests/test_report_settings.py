@@ -375,3 +375,16 @@ def test_reportable_fraction_is_read_from_either_command():
     assert reportable_fraction({"reportable_fraction": 0.005}) == 0.005
     assert reportable_fraction({"min_allele_fraction": True}) is None
     assert reportable_fraction({"reportable_fraction": 2}) is None
+
+
+@pytest.mark.parametrize("vcf", ["bcftools/esr1_mpileup.vcf", "haplotypecaller/esr1_tumour.g.vcf"])
+def test_caller_notices_claim_no_fraction(run_cli, tmp_path, vcf):
+    """A capped mpileup or a germline caller cannot exclude the fraction in force, whatever it
+    is: the notice names no default."""
+    path = Path(__file__).resolve().parents[1] / "testdata" / "vcf" / vcf
+    args = ["ngs", path, "--min-allele-fraction", "0.01", "-o", tmp_path / "out"]
+    result = run_cli(args)
+    assert result.exit_code == 0, result.stderr
+    notices = json.loads((tmp_path / "out" / "calls.json").read_text())["run"]["notices"]
+    assert notices and all("reportable fraction" in n for n in notices)
+    assert not any(DEFAULT_TEXT.search(n) for n in notices)
