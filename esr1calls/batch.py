@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import csv
 import hashlib
-import io
 import json
 import logging
 import os
@@ -40,6 +39,7 @@ from .report import (
 )
 
 __all__ = [
+    "COHORT_FILES",
     "MANIFEST_COLUMNS",
     "BatchJob",
     "JobOutcome",
@@ -57,6 +57,16 @@ JOB_TYPES = ("pcr", "ngs")
 STATE_FILE = ".esr1calls-job.json"
 PLATE_MAP_NAMES = ("platemap.csv", "plate_map.csv", "plate-map.csv")
 _SAFE_ID = re.compile(r"[^A-Za-z0-9._-]+")
+BATCH_JOBS_TSV, BATCH_ERRORS_TSV = "batch_jobs.tsv", "batch_errors.tsv"
+# Everything batch writes at OUTDIR's top level besides the job folders; no job id may take one
+# of these names (in any letter case: macOS and Windows file systems ignore it).
+COHORT_FILES = (SAMPLES_TSV, CALLS_TSV, BATCH_JOBS_TSV, BATCH_ERRORS_TSV)
+# Characters no folder name may hold on Windows or SMB shares (where lab results often go), and
+# the names Windows reserves for devices.
+_BAD_ID_CHARACTER = re.compile(r'[\x00-\x1f\x7f<>:"/\\|?*]')
+_DEVICE_NAMES = frozenset(
+    ["con", "prn", "aux", "nul"] + [f"{port}{n}" for port in ("com", "lpt") for n in range(1, 10)]
+)
 
 
 @dataclass(frozen=True)
@@ -80,20 +90,58 @@ class JobOutcome:
     job_id: str
     kind: str
     state: str  # "done", "up to date", "failed"
-    outdir: str
+    outdir: str  # "" when the job has no report (failed)
     inputs: tuple[str, ...]
     error: str = ""
     n_samples: int = 0
 
 
 # ----------------------------------------------------------------------------- job definitions
+def _folded(names: Iterable[str]) -> set[str]:
+    return {name.casefold() for name in names}
+
+
 def _job_id(text: str, taken: set[str]) -> str:
+    """A folder-safe id made from a file name, unique in ``taken`` (case-folded) and added to it."""
     base = _SAFE_ID.sub("_", text).strip("._") or "job"
     candidate, n = base, 2
-    while candidate in taken:
+    while candidate.casefold() in taken:
         candidate, n = f"{base}_{n}", n + 1
-    taken.add(candidate)
+    taken.add(candidate.casefold())
     return candidate
+
+
+def id_problem(job_id: str) -> str | None:
+    """Why ``job_id`` cannot name a job folder in OUTDIR, or None.
+
+    >>> id_problem("run_07") is None
+    True
+    >>> id_problem("Samples.TSV").split(";")[0]
+    "job id 'Samples.TSV' is the name of samples.tsv, a cohort table batch writes in OUTDIR"
+    """
+    why = _id_flaw(job_id)
+    return None if why is None else f"job id {job_id!r} {why}; give the row another id"
+
+
+def _id_flaw(job_id: str) -> str | None:
+    bad = _BAD_ID_CHARACTER.search(job_id)
+    if job_id in (".", ".."):
+        return "is not a folder name"
+    if bad:
+        what = "a path separator" if bad.group() in "/\\" else f"{bad.group()!r}"
+        return f"holds {what}, which a folder name cannot hold"
+    if job_id.startswith("."):
+        return "starts with '.', which would hide its folder"
+    if job_id != job_id.strip() or job_id.endswith("."):
+        return "starts or ends with a space, or ends with '.', which Windows drops"
+    if job_id.split(".")[0].casefold() in _DEVICE_NAMES:
+        return "is a device name on Windows"
+    if len(job_id.encode("utf-8")) > 255:
+        return "is longer than a folder name can be (255 bytes)"
+    for name in COHORT_FILES:
+        if job_id.casefold() == name.casefold():
+            return f"is the name of {name}, a cohort table batch writes in OUTDIR"
+    return None
 
 
 def _split_paths(text: str, base: Path) -> tuple[Path, ...]:
@@ -112,10 +160,82 @@ def _parse_options(text: str) -> dict[str, str]:
     return options
 
 
+def _repeated_option(text: str) -> str | None:
+    """The first option key given twice (the later value would win unseen), or None."""
+    seen: set[str] = set()
+    for token in re.split(r"[;\s]+", text.strip()):
+        key = token.lstrip("-").partition("=")[0].replace("-", "_")
+        if key in seen:
+            return key
+        seen.add(key)
+    return None
+
+
+_UNCLOSED_QUOTE = (
+    'a quote (") opens a cell and is not closed where the cell ends; remove the quote, or '
+    "double it inside a quoted cell"
+)
+
+
+def _manifest_lines(text: str) -> list[tuple[int, list[str] | None]]:
+    """(line number, cells) for each line that is not blank or a comment, numbered as in the
+    file; cells is None where a quote is left open. Each line is parsed alone, so an open quote
+    cannot swallow the lines after it into one cell (and their jobs with it)."""
+    lines: list[tuple[int, list[str] | None]] = []
+    for number, line in enumerate(re.split(r"\r\n|\r|\n", text), start=1):
+        if not line.strip() or line.startswith("#"):
+            continue
+        try:
+            lines.append((number, next(csv.reader([line], delimiter="\t", strict=True))))
+        except csv.Error:
+            lines.append((number, None))
+    return lines
+
+
+def _manifest_header(path: Path, number: int, cells: list[str] | None) -> list[str]:
+    if cells is None:
+        raise InputError(path, f"the header: {_UNCLOSED_QUOTE}", place=f"line {number}")
+    header = [h.strip().lower() for h in cells]
+    missing = [c for c in ("type", "inputs") if c not in header]
+    if missing:
+        raise InputError(
+            path,
+            f"column {', '.join(missing)} is missing. Found: {', '.join(header)}. A manifest is "
+            f"tab-separated with columns {', '.join(MANIFEST_COLUMNS)} (type and inputs required).",
+            place=f"line {number}",
+        )
+    twice = sorted({h for h in header if h and header.count(h) > 1})
+    if twice:
+        raise InputError(
+            path,
+            f"column {', '.join(twice)} appears more than once (one would be ignored); keep one",
+            place=f"line {number}",
+        )
+    return header
+
+
+def _row_problem(cell: Mapping[str, str], extra: Sequence[str], n_header: int) -> str | None:
+    kind = cell.get("type", "").lower()
+    repeated = _repeated_option(cell.get("options", ""))
+    if kind not in JOB_TYPES:
+        return f"type {cell.get('type')!r} is not one of {', '.join(JOB_TYPES)}"
+    if not _split_paths(cell.get("inputs", ""), Path()):
+        return "no inputs"
+    if kind == "pcr" and not cell.get("plate_map"):
+        return "a pcr job needs a plate_map"
+    if extra:
+        return f"more cells than the header's {n_header}: a tab inside a cell? ({extra[0]!r})"
+    if repeated:
+        return f"option {repeated} is given twice; keep one"
+    return None
+
+
 def read_manifest(path: Path) -> list[BatchJob]:
     """Jobs from a manifest TSV (see MANIFEST_COLUMNS); paths are relative to the manifest.
 
     A malformed row becomes a job with a ``problem``: it is reported, and the others still run.
+    A row whose id cannot name a folder, or repeats an earlier row's id (in any letter case), is
+    such a job.
     """
     try:
         text = path.read_bytes().decode("utf-8-sig")
@@ -123,53 +243,61 @@ def read_manifest(path: Path) -> list[BatchJob]:
         raise InputError(path, f"cannot read the manifest ({exc.strerror})") from exc
     except UnicodeDecodeError as exc:
         raise InputError(path, "the manifest is not UTF-8 text") from exc
-    rows = [line for line in text.splitlines() if line.strip() and not line.startswith("#")]
-    if not rows:
+    lines = _manifest_lines(text)
+    if not lines:
         raise InputError(path, f"the manifest is empty; columns: {', '.join(MANIFEST_COLUMNS)}")
-    reader = csv.DictReader(io.StringIO("\n".join(rows)), delimiter="\t")
-    header = [h.strip().lower() for h in reader.fieldnames or []]
-    missing = [c for c in ("type", "inputs") if c not in header]
-    if missing:
-        raise InputError(
-            path,
-            f"column {', '.join(missing)} is missing. Found: {', '.join(header)}. A manifest is "
-            f"tab-separated with columns {', '.join(MANIFEST_COLUMNS)} (type and inputs required).",
-            place="line 1",
+    header = _manifest_header(path, *lines[0])
+    rows = [
+        (number, {k: v.strip() for k, v in zip(header, cells, strict=False) if k}, cells)
+        for number, cells in lines[1:]
+        if cells is not None
+    ]
+    # the ids written in the manifest first, so that one made from a file name never takes theirs
+    first_use: dict[str, tuple[int, str]] = {}  # case-folded id -> (line, id as written)
+    for number, cell, _ in rows:
+        given = cell.get("id", "")
+        if given and id_problem(given) is None:
+            first_use.setdefault(given.casefold(), (number, given))
+    taken = _folded(COHORT_FILES) | set(first_use)
+    jobs = {
+        number: BatchJob(
+            f"line{number}",
+            "",
+            (),
+            origin=f"{path.name}, line {number}",
+            problem=_UNCLOSED_QUOTE,
         )
-    reader.fieldnames = header
-    jobs: list[BatchJob] = []
-    taken: set[str] = set()
-    for number, row in enumerate(reader, start=2):
-        origin = f"{path.name}, line {number}"
-        cell = {k: (v or "").strip() for k, v in row.items() if k}
+        for number, cells in lines[1:]
+        if cells is None
+    }
+    for number, cell, cells in rows:
         inputs = _split_paths(cell.get("inputs", ""), path.parent)
-        kind = cell.get("type", "").lower()
-        job_id = _job_id(cell.get("id") or (inputs[0].stem if inputs else f"line{number}"), taken)
-        problem = None
-        if kind not in JOB_TYPES:
-            problem = f"type {cell.get('type')!r} is not one of {', '.join(JOB_TYPES)}"
-        elif not inputs:
-            problem = "no inputs"
-        elif kind == "pcr" and not cell.get("plate_map"):
-            problem = "a pcr job needs a plate_map"
+        given = cell.get("id", "")
+        problem = id_problem(given) if given else None
+        earlier, written = first_use.get(given.casefold(), (number, given))
+        if given and problem is None and earlier != number:
+            problem = (
+                f"job id {given!r} is already used on line {earlier}"
+                + ("" if written == given else f" as {written!r} (folder names ignore letter case)")
+                + "; give the row another id"
+            )
+        problem = problem or _row_problem(cell, cells[len(header) :], len(header))
         kit = cell.get("kit") or None  # a .toml file, else a kit id such as the bundled example
         if kit and kit.endswith(".toml"):
             kit = str(_split_paths(kit, path.parent)[0])
-        jobs.append(
-            BatchJob(
-                job_id=job_id,
-                kind=kind,
-                inputs=inputs,
-                plate_maps=_split_paths(cell.get("plate_map", ""), path.parent),
-                kit=kit,
-                sample=cell.get("sample") or None,
-                options=_parse_options(cell.get("options", "")),
-                origin=origin,
-                problem=problem,
-                base=path.parent,
-            )
+        jobs[number] = BatchJob(
+            job_id=given or _job_id(inputs[0].stem if inputs else f"line{number}", taken),
+            kind=cell.get("type", "").lower(),
+            inputs=inputs,
+            plate_maps=_split_paths(cell.get("plate_map", ""), path.parent),
+            kit=kit,
+            sample=cell.get("sample") or None,
+            options=_parse_options(cell.get("options", "")),
+            origin=f"{path.name}, line {number}",
+            problem=problem,
+            base=path.parent,
         )
-    return jobs
+    return [jobs[number] for number in sorted(jobs)]
 
 
 NGS_NAMES = (".vcf", ".vcf.gz", ".vcf.bgz", ".bcf", ".bam", ".cram", ".g.vcf", ".g.vcf.gz")
@@ -209,7 +337,7 @@ def scan_directory(directory: Path) -> tuple[list[BatchJob], list[tuple[str, str
     skipped: list[tuple[str, str]] = []
     jobs: list[BatchJob] = []
     ngs_jobs: dict[str, int] = {}  # file stem -> its job, so one sample's BAM and VCF go together
-    taken: set[str] = set()
+    taken = _folded(COHORT_FILES)
     index_suffixes = (".tbi", ".csi", ".bai", ".crai", ".fai", ".gzi")
     for path in files:
         if path.name.lower() in map_names or path.name.lower().endswith(".platemap.csv"):
@@ -405,7 +533,7 @@ def execute_job(job: BatchJob, outdir: str, options: ReportOptions) -> JobOutcom
     inputs = tuple(str(p) for p in job.inputs)
 
     def failed(message: str) -> JobOutcome:
-        return JobOutcome(job.job_id, job.kind, "failed", str(target), inputs, message)
+        return JobOutcome(job.job_id, job.kind, "failed", "", inputs, message)
 
     if job.problem:
         return failed(f"{job.origin}: {job.problem}")
@@ -465,11 +593,11 @@ def run_batch(
 
     Every job's report is written with ``options`` (command, --reproducible, the optional formats).
     """
-    outcomes: dict[str, JobOutcome] = {}
+    outcomes: dict[int, JobOutcome] = {}  # by position: a refused row may repeat an id
     if workers <= 1 or len(jobs) <= 1:
-        for job in jobs:
+        for index, job in enumerate(jobs):
             outcome = execute_job(job, str(outdir), options)
-            outcomes[job.job_id] = outcome
+            outcomes[index] = outcome
             if progress:
                 progress(outcome)
     else:
@@ -477,13 +605,15 @@ def run_batch(
         from concurrent.futures import ProcessPoolExecutor
 
         with ProcessPoolExecutor(max_workers=workers) as pool:
-            pending: dict[Future[JobOutcome], BatchJob] = {
-                pool.submit(execute_job, job, str(outdir), options): job for job in jobs
+            pending: dict[Future[JobOutcome], int] = {
+                pool.submit(execute_job, job, str(outdir), options): index
+                for index, job in enumerate(jobs)
             }
             while pending:
                 done, _ = wait(pending, return_when=FIRST_COMPLETED)
                 for future in done:
-                    job = pending.pop(future)
+                    index = pending.pop(future)
+                    job = jobs[index]
                     try:
                         outcome = future.result()
                     except Exception as exc:  # a crashed worker process
@@ -491,14 +621,14 @@ def run_batch(
                             job.job_id,
                             job.kind,
                             "failed",
-                            str(outdir / job.job_id),
+                            "",
                             tuple(map(str, job.inputs)),
                             f"worker crashed ({type(exc).__name__}: {exc})",
                         )
-                    outcomes[job.job_id] = outcome
+                    outcomes[index] = outcome
                     if progress:
                         progress(outcome)
-    ordered = [outcomes[job.job_id] for job in jobs]
+    ordered = [outcomes[index] for index in range(len(jobs))]
     _write_cohort(ordered, outdir, skipped)
     return ordered
 
@@ -536,7 +666,7 @@ def _write_cohort(
             "type": o.kind,
             "state": o.state,
             "samples": o.n_samples,
-            "outdir": os.path.relpath(o.outdir, outdir),
+            "outdir": os.path.relpath(o.outdir, outdir) if o.outdir else "",
             "inputs": ";".join(o.inputs),
             "error": o.error,
         }
@@ -545,8 +675,8 @@ def _write_cohort(
     write_files_atomic(
         outdir,
         {
-            "batch_jobs.tsv": render_table(BATCH_JOB_COLUMNS, jobs_rows),
-            "batch_errors.tsv": render_table(BATCH_ERROR_COLUMNS, errors),
+            BATCH_JOBS_TSV: render_table(BATCH_JOB_COLUMNS, jobs_rows),
+            BATCH_ERRORS_TSV: render_table(BATCH_ERROR_COLUMNS, errors),
         },
     )
 

@@ -229,3 +229,145 @@ def test_directory_plate_prefers_its_own_plate_map(tmp_path, run_cli):
         run = json.loads((out / job / "calls.json").read_text())["run"]
         maps = [i["path"] for i in run["inputs"] if i["format"] == "plate map"]
         assert maps == [str(data / plate_map)], job
+
+
+# ----------------------------------------------------------------------------- job ids
+def _errors(out):
+    return {r["job_id"]: r["error"] for r in _rows(out / "batch_errors.tsv")}
+
+
+def test_a_job_id_naming_a_cohort_table_is_refused(workdir, tmp_path, run_cli):
+    rows = [["samples.tsv", *GOOD[0][1:]], ["Calls.TSV", *GOOD[0][1:]], GOOD[0]]
+    out = tmp_path / "out"
+    result = run_cli(["batch", _manifest(workdir, rows), "-o", out])
+    assert result.exit_code == 1
+    assert _errors(out) == {
+        "samples.tsv": "manifest.tsv, line 2: job id 'samples.tsv' is the name of samples.tsv, a "
+        "cohort table batch writes in OUTDIR; give the row another id",
+        "Calls.TSV": "manifest.tsv, line 3: job id 'Calls.TSV' is the name of calls.tsv, a cohort "
+        "table batch writes in OUTDIR; give the row another id",
+    }
+    assert (out / "samples.tsv").is_file() and (out / "calls.tsv").is_file()
+    assert {r["job_id"] for r in _rows(out / "samples.tsv")} == {"run1"}
+    assert sorted(p.name for p in out.iterdir() if p.is_dir()) == ["run1"]
+
+
+@pytest.mark.parametrize(
+    "job_id, why",
+    [
+        ("../escape", "holds a path separator, which a folder name cannot hold"),
+        ("a/b", "holds a path separator, which a folder name cannot hold"),
+        ("a\\b", "holds a path separator, which a folder name cannot hold"),
+        ("..", "is not a folder name"),
+        (".", "is not a folder name"),
+        (".hidden", "starts with '.', which would hide its folder"),
+        ("run:1", "holds ':', which a folder name cannot hold"),
+        ("what?", "holds '?', which a folder name cannot hold"),
+        ("run1.", "starts or ends with a space, or ends with '.', which Windows drops"),
+        ("CON", "is a device name on Windows"),
+        ("nul.txt", "is a device name on Windows"),
+        ("x" * 256, "is longer than a folder name can be (255 bytes)"),
+        ("batch_jobs.tsv", "is the name of batch_jobs.tsv, a cohort table batch writes in OUTDIR"),
+    ],
+)
+def test_a_job_id_that_cannot_name_a_folder_is_refused(workdir, job_id, why):
+    manifest = _manifest(workdir, [GOOD[0], [job_id, *GOOD[0][1:]]])
+    good, bad = read_manifest(manifest)
+    assert good.problem is None
+    assert bad.problem == f"job id {job_id!r} {why}; give the row another id"
+
+
+def test_a_refused_id_never_touches_outdir(workdir, tmp_path, run_cli):
+    out = tmp_path / "out"
+    (out / "escape").mkdir(parents=True)
+    (out / "escape" / "calls.json").write_text("kept\n")
+    (tmp_path / "escape").mkdir()
+    rows = [["../escape", *GOOD[0][1:]], ["escape/..", *GOOD[0][1:]]]
+    assert run_cli(["batch", _manifest(workdir, rows), "-o", out]).exit_code == 1
+    assert (out / "escape" / "calls.json").read_text() == "kept\n"
+    assert not list((tmp_path / "escape").iterdir())
+    assert {r["state"] for r in _rows(out / "batch_jobs.tsv")} == {"failed"}
+
+
+def test_job_ids_used_twice_or_differing_in_case_are_refused(workdir, tmp_path, run_cli):
+    rows = [["run1", *GOOD[0][1:]], ["RUN1", *GOOD[1][1:]], ["run1", *GOOD[1][1:]]]
+    out = tmp_path / "out"
+    assert run_cli(["batch", _manifest(workdir, rows), "-o", out]).exit_code == 1
+    assert _errors(out) == {
+        "RUN1": "manifest.tsv, line 3: job id 'RUN1' is already used on line 2 as 'run1' "
+        "(folder names ignore letter case); give the row another id",
+        "run1": "manifest.tsv, line 4: job id 'run1' is already used on line 2; give the row "
+        "another id",
+    }
+    # the refused rows left the first row's report alone
+    jobs = _rows(out / "batch_jobs.tsv")
+    assert [(r["job_id"], r["state"], r["outdir"]) for r in jobs] == [
+        ("run1", "done", "run1"), ("RUN1", "failed", ""), ("run1", "failed", "")]  # fmt: skip
+    assert (out / "run1" / "calls.json").is_file()
+    assert {r["job_id"] for r in _rows(out / "samples.tsv")} == {"run1"}
+
+
+def test_an_id_made_from_a_file_name_never_takes_a_written_one(workdir):
+    rows = [["", *GOOD[0][1:]], ["plate1", *GOOD[1][1:]], ["", "pcr", "Plate1.csv", "platemap.csv"]]
+    jobs = read_manifest(_manifest(workdir, rows))
+    assert [(j.job_id, j.problem) for j in jobs] == [
+        ("plate1_2", None), ("plate1", None), ("Plate1_3", None)]  # fmt: skip
+
+
+def test_manifest_lines_are_numbered_as_in_the_file(workdir):
+    """A BOM, CRLF line ends, comments and blank lines: errors still name the file's own line."""
+    text = (
+        "\ufeff# ESR1 batch, week 12\r\nid\ttype\tinputs\tplate_map\r\n\r\n"
+        "run1\tpcr\tplate1.csv\tplatemap.csv\r\n# run 2 was repeated\r\n"
+        "run2\tqpcr\tplate2.txt\tplatemap.csv\r\n"
+    )
+    path = workdir / "crlf.tsv"
+    path.write_bytes(text.encode("utf-8"))
+    run1, run2 = read_manifest(path)
+    assert (run1.job_id, run1.origin, run1.problem) == ("run1", "crlf.tsv, line 4", None)
+    assert run1.inputs == (workdir / "plate1.csv",)
+    assert (run2.origin, run2.problem) == ("crlf.tsv, line 6", "type 'qpcr' is not one of pcr, ngs")
+
+
+def test_an_open_quote_does_not_swallow_the_rows_after_it(workdir):
+    rows = [['"run1', *GOOD[0][1:]], GOOD[1], GOOD[2]]
+    jobs = read_manifest(_manifest(workdir, rows))
+    assert [(j.job_id, j.origin, j.problem is None) for j in jobs] == [
+        ("line2", "manifest.tsv, line 2", False),
+        ("run2", "manifest.tsv, line 3", True),
+        ("plasma", "manifest.tsv, line 4", True),
+    ]
+    assert jobs[0].problem.startswith('a quote (") opens a cell and is not closed')
+
+
+def test_a_column_given_twice_is_an_error(tmp_path, run_cli):
+    manifest = tmp_path / "m.tsv"
+    manifest.write_text("id\ttype\tinputs\toptions\toptions\nx\tngs\tt.vcf\tpanel=extended\t\n")
+    result = run_cli(["batch", manifest, "-o", tmp_path / "out"])
+    assert result.exit_code == 1
+    assert result.stderr == (
+        "esr1calls: error: m.tsv, line 1: column options appears more than once (one would be "
+        "ignored); keep one\n"
+    )
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_repeated_option_or_a_stray_cell_is_the_rows_error(workdir):
+    rows = [[*GOOD[2][:6], "panel=default hotspots=D538G panel=extended"],
+            [*GOOD[3], "min_family_size=3"]]  # fmt: skip
+    jobs = read_manifest(_manifest(workdir, rows))
+    assert [j.problem for j in jobs] == [
+        "option panel is given twice; keep one",
+        "more cells than the header's 7: a tab inside a cell? ('min_family_size=3')",
+    ]
+
+
+def test_scanned_file_names_differing_in_case_get_distinct_ids(tmp_path, run_cli):
+    data = tmp_path / "data"
+    data.mkdir()
+    shutil.copy(PLATES / "generic" / "esr1_demo_generic.csv", data / "Plate1.csv")
+    shutil.copy(PLATES / "quantstudio" / "esr1_demo_quantstudio.txt", data / "plate1.txt")
+    shutil.copy(DEMO_MAP, data / "platemap.csv")
+    out = tmp_path / "out"
+    assert run_cli(["batch", data, "-o", out]).exit_code == 0
+    assert [r["job_id"] for r in _rows(out / "batch_jobs.tsv")] == ["Plate1", "plate1_2"]
