@@ -9,11 +9,13 @@ from a manifest TSV or from a directory scanned by content. Each job writes its 
 from __future__ import annotations
 
 import csv
+import errno
 import hashlib
 import json
 import logging
 import os
 import re
+import stat
 import traceback
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, wait
@@ -303,8 +305,8 @@ def read_manifest(path: Path) -> list[BatchJob]:
 NGS_NAMES = (".vcf", ".vcf.gz", ".vcf.bgz", ".bcf", ".bam", ".cram", ".g.vcf", ".g.vcf.gz")
 
 
-def _sniff_kind(path: Path) -> str | None:
-    """ "ngs" for VCF/BCF/BAM/CRAM, "pcr" for a plate export, None otherwise, by content.
+def _sniff_kind(path: Path) -> tuple[str | None, str]:
+    """("ngs" for VCF/BCF/BAM/CRAM, "pcr" for a plate export, or None with the reason), by content.
 
     A file named like NGS data whose content cannot be read is still an "ngs" job, so the
     damage is reported as that job's error instead of the file being skipped quietly.
@@ -314,15 +316,35 @@ def _sniff_kind(path: Path) -> str | None:
 
     try:
         sniff_ngs_format(path)
-        return "ngs"
+        return "ngs", ""
     except Esr1CallsError:
         if path.name.lower().endswith(NGS_NAMES):
-            return "ngs"
+            return "ngs", ""
+    try:
+        with path.open("rb"):
+            pass
+    except OSError as exc:
+        return None, f"cannot be read ({exc.strerror or exc})"
     try:
         sniff_format(path)
     except (Esr1CallsError, OSError):
+        return None, "not a recognised plate export, VCF, BCF, BAM or CRAM"
+    return "pcr", ""
+
+
+def _not_a_file(path: Path) -> str | None:
+    """Why a folder entry that is no regular file is skipped (None for a folder: the scan is not
+    recursive, and OUTDIR's job folders may sit beside the inputs)."""
+    try:
+        mode = path.stat().st_mode
+    except OSError as exc:
+        if path.is_symlink():
+            loop = exc.errno == errno.ELOOP
+            return "a symbolic link that loops" if loop else "a symbolic link to nothing"
+        return f"cannot be read ({exc.strerror or exc})"
+    if stat.S_ISDIR(mode):
         return None
-    return "pcr"
+    return None if stat.S_ISREG(mode) else "not a regular file (a pipe, socket or device)"
 
 
 def scan_directory(directory: Path) -> tuple[list[BatchJob], list[tuple[str, str]]]:
@@ -330,23 +352,34 @@ def scan_directory(directory: Path) -> tuple[list[BatchJob], list[tuple[str, str
 
     A plate export needs a plate map: ``<export stem>.platemap.csv`` next to it, else a shared
     ``platemap.csv``. NGS files are one job each (a BAM next to a VCF of the same stem joins it).
-    Returns the jobs and the files that were skipped with the reason.
+    Returns the jobs and the files that were skipped with the reason (a broken or looping link,
+    an unreadable file, one of no known kind). The cohort tables batch writes are not inputs.
     """
-    files = sorted(p for p in directory.iterdir() if p.is_file() and not p.name.startswith("."))
+    try:
+        entries = sorted(p for p in directory.iterdir() if not p.name.startswith("."))
+    except OSError as exc:
+        raise InputError(None, f"{directory}: cannot list the folder ({exc.strerror})") from exc
     map_names = {n.lower() for n in PLATE_MAP_NAMES}
+    own_tables = _folded(COHORT_FILES)
     skipped: list[tuple[str, str]] = []
     jobs: list[BatchJob] = []
     ngs_jobs: dict[str, int] = {}  # file stem -> its job, so one sample's BAM and VCF go together
     taken = _folded(COHORT_FILES)
     index_suffixes = (".tbi", ".csi", ".bai", ".crai", ".fai", ".gzi")
-    for path in files:
+    for path in entries:
+        why = _not_a_file(path)
+        if why is not None:
+            skipped.append((path.name, why))
+            continue
+        if not path.is_file() or path.name.casefold() in own_tables:
+            continue
         if path.name.lower() in map_names or path.name.lower().endswith(".platemap.csv"):
             continue
         if path.name.endswith(index_suffixes) or path.suffix in (".md", ".toml"):
             continue
-        kind = _sniff_kind(path)
+        kind, why = _sniff_kind(path)
         if kind is None:
-            skipped.append((path.name, "not a recognised plate export, VCF, BCF, BAM or CRAM"))
+            skipped.append((path.name, why))
             continue
         stem = path.name.split(".")[0]
         if kind == "ngs" and stem in ngs_jobs:  # e.g. tumour.bam beside tumour.vcf.gz
@@ -368,6 +401,13 @@ def scan_directory(directory: Path) -> tuple[list[BatchJob], list[tuple[str, str
             BatchJob(
                 _job_id(stem, taken), kind, (path,), maps, origin="directory scan", problem=problem
             )
+        )
+    if not jobs:
+        found = f"; skipped: {', '.join(name for name, _ in skipped)}" if skipped else ""
+        raise InputError(
+            None,
+            f"{directory}: no plate export, VCF, BCF, BAM or CRAM in this folder (the scan does "
+            f"not look into sub-folders){found}",
         )
     return jobs, skipped
 

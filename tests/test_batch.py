@@ -6,6 +6,7 @@ import csv
 import gzip
 import io
 import json
+import os
 import shutil
 import sys
 
@@ -360,6 +361,50 @@ def test_a_repeated_option_or_a_stray_cell_is_the_rows_error(workdir):
         "option panel is given twice; keep one",
         "more cells than the header's 7: a tab inside a cell? ('min_family_size=3')",
     ]
+
+
+# ----------------------------------------------------------------------------- directory scans
+def test_a_scan_names_the_entries_it_cannot_use(workdir, tmp_path, run_cli):
+    (workdir / "tumour2.vcf").symlink_to(workdir / "gone.vcf")
+    (workdir / "loop_a.vcf").symlink_to(workdir / "loop_b.vcf")
+    (workdir / "loop_b.vcf").symlink_to(workdir / "loop_a.vcf")
+    os.mkfifo(workdir / "plate3.csv")  # a pipe: opening it to sniff would hang the batch
+    (workdir / "archive").mkdir()  # folders are not looked into, and not listed
+    out = tmp_path / "out"
+    result = run_cli(["batch", workdir, "-o", out])
+    skipped = {r["inputs"]: r["error"] for r in _rows(out / "batch_errors.tsv") if not r["job_id"]}
+    assert skipped == {
+        "loop_a.vcf": "skipped: a symbolic link that loops",
+        "loop_b.vcf": "skipped: a symbolic link that loops",
+        "notes.txt": "skipped: not a recognised plate export, VCF, BCF, BAM or CRAM",
+        "plate3.csv": "skipped: not a regular file (a pipe, socket or device)",
+        "tumour2.vcf": "skipped: a symbolic link to nothing",
+    }
+    assert "esr1calls: warning: skipped tumour2.vcf: a symbolic link to nothing" in result.stderr
+
+
+def test_a_scan_of_its_own_outdir_does_not_read_the_cohort_tables(workdir, tmp_path, run_cli):
+    for name in ("notes.txt", "truncated.vcf.gz"):
+        (workdir / name).unlink()
+    assert run_cli(["batch", workdir, "-o", workdir]).exit_code == 0
+    result = run_cli(["batch", workdir, "-o", workdir])
+    assert result.exit_code == 0
+    assert result.stderr == (
+        f"esr1calls: batch: 4 up to date; cohort tables in {workdir}/\n"
+    )  # no "skipped samples.tsv" and the like
+
+
+def test_a_folder_with_nothing_to_call_is_an_error(tmp_path, run_cli):
+    data = tmp_path / "data"
+    (data / "plates").mkdir(parents=True)
+    (data / "notes.txt").write_text("plates are in plates/\n")
+    result = run_cli(["batch", data, "-o", tmp_path / "out"])
+    assert result.exit_code == 1
+    assert result.stderr == (
+        f"esr1calls: error: {data}: no plate export, VCF, BCF, BAM or CRAM in this folder (the "
+        "scan does not look into sub-folders); skipped: notes.txt\n"
+    )
+    assert not (tmp_path / "out").exists()
 
 
 def test_scanned_file_names_differing_in_case_get_distinct_ids(tmp_path, run_cli):
