@@ -25,7 +25,8 @@ from typing import Any
 
 from ._version import __version__
 from .errors import Esr1CallsError, InputError
-from .hotspots import DEFAULT_PANEL, Panel, panel_from_options
+from .hotspots import DEFAULT_PANEL, EXTENDED_PANEL, Panel, panel_from_options
+from .kit import EXAMPLE_KIT
 from .model import DEFAULT_MIN_ALLELE_FRACTION, RunResult
 from .report import (
     CALL_COLUMNS,
@@ -84,7 +85,7 @@ class BatchJob:
     options: Mapping[str, str] = field(default_factory=dict)
     origin: str = ""  # e.g. "manifest.tsv, line 4" or "directory scan"
     problem: str | None = None
-    base: Path = Path()  # relative option paths (e.g. pon=) resolve against it
+    base: Path = Path()  # relative option paths (panel=, pon=, reference=) resolve against it
 
 
 @dataclass(frozen=True)
@@ -216,6 +217,11 @@ def _manifest_header(path: Path, number: int, cells: list[str] | None) -> list[s
     return header
 
 
+def _resolve_kit(kit: str, base: Path) -> str:
+    """The bundled kit's id stays an id; anything else is a kit file, relative to the manifest."""
+    return kit if kit == EXAMPLE_KIT else str(_split_paths(kit, base)[0])
+
+
 def _row_problem(cell: Mapping[str, str], extra: Sequence[str], n_header: int) -> str | None:
     kind = cell.get("type", "").lower()
     repeated = _repeated_option(cell.get("options", ""))
@@ -233,7 +239,8 @@ def _row_problem(cell: Mapping[str, str], extra: Sequence[str], n_header: int) -
 
 
 def read_manifest(path: Path) -> list[BatchJob]:
-    """Jobs from a manifest TSV (see MANIFEST_COLUMNS); paths are relative to the manifest.
+    """Jobs from a manifest TSV (see MANIFEST_COLUMNS); every path in it (inputs, plate maps, a
+    kit file, and the panel, pon and reference options) is relative to the manifest's folder.
 
     A malformed row becomes a job with a ``problem``: it is reported, and the others still run.
     A row whose id cannot name a folder, or repeats an earlier row's id (in any letter case), is
@@ -284,15 +291,13 @@ def read_manifest(path: Path) -> list[BatchJob]:
                 + "; give the row another id"
             )
         problem = problem or _row_problem(cell, cells[len(header) :], len(header))
-        kit = cell.get("kit") or None  # a .toml file, else a kit id such as the bundled example
-        if kit and kit.endswith(".toml"):
-            kit = str(_split_paths(kit, path.parent)[0])
+        kit = cell.get("kit") or None  # a kit file, or the id of the bundled example kit
         jobs[number] = BatchJob(
             job_id=given or _job_id(inputs[0].stem if inputs else f"line{number}", taken),
             kind=cell.get("type", "").lower(),
             inputs=inputs,
             plate_maps=_split_paths(cell.get("plate_map", ""), path.parent),
-            kit=kit,
+            kit=_resolve_kit(kit, path.parent) if kit else None,
             sample=cell.get("sample") or None,
             options=_parse_options(cell.get("options", "")),
             origin=f"{path.name}, line {number}",
@@ -420,26 +425,68 @@ def plan_jobs(source: Path) -> tuple[list[BatchJob], list[tuple[str, str]]]:
 
 
 # ----------------------------------------------------------------------------- running a job
+_DIGESTS: dict[tuple[int, int, int, int], str] = {}
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while chunk := handle.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _file_digest(path: Path) -> str:
+    """sha256 of a file's content, remembered while it is unchanged, so that a kit, panel, PoN
+    or reference FASTA shared by many jobs is read once per worker, not once per job."""
+    try:
+        info = path.stat()
+        key = (info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns)
+        if key not in _DIGESTS:
+            _DIGESTS[key] = _sha256(path)
+    except OSError as exc:
+        raise InputError(path, f"cannot be read ({exc.strerror or exc})") from exc
+    return _DIGESTS[key]
+
+
+def _panel_file(job: BatchJob) -> Path | None:
+    """The lab panel TSV a job names (relative to its manifest), None for a bundled panel."""
+    spec = job.options.get("panel", DEFAULT_PANEL)
+    return None if spec in (DEFAULT_PANEL, EXTENDED_PANEL) else _option_path(job, "panel")
+
+
+def _job_files(job: BatchJob) -> list[tuple[str, Path]]:
+    """Every file a job reads, with its role: inputs, plate maps, the kit, the panel, the PoN,
+    the reference FASTA and its .fai/.gzi index (htslib decodes a CRAM through them)."""
+    files = [("input", p) for p in job.inputs] + [("plate map", p) for p in job.plate_maps]
+    if job.kit and job.kit != EXAMPLE_KIT:
+        files.append(("kit", Path(job.kit)))
+    panel = _panel_file(job)
+    if panel is not None:
+        files.append(("panel", panel))
+    for key in ("pon", "reference"):
+        option_file = _option_path(job, key)
+        if option_file is not None:
+            files.append((key, option_file))
+    reference = _option_path(job, "reference")
+    if reference is not None:
+        indexes = (reference.with_name(reference.name + s) for s in (".fai", ".gzi"))
+        files += [("reference index", index) for index in indexes if index.is_file()]
+    return files
+
+
 def _fingerprint(job: BatchJob, options: ReportOptions) -> str:
-    """Content hash of everything a job's result depends on: inputs by content (not by date),
-    the job's settings and every report option (--reproducible, the optional formats) except
-    the command line, which names the whole batch."""
+    """Content hash of everything a job's result depends on: every file it reads by content (not
+    by date), the job's settings and every report option (--reproducible, the optional formats)
+    except the command line, which names the whole batch."""
     digest = hashlib.sha256()
     digest.update(f"{__version__}|{job.kind}|{job.kit}|{job.sample}|".encode())
     digest.update(f"{replace(options, command='')}|".encode())
     digest.update(json.dumps(dict(sorted(job.options.items()))).encode())
-    files = list(job.inputs) + list(job.plate_maps)
-    if job.kit and Path(job.kit).is_file():
-        files.append(Path(job.kit))
-    for key in ("pon", "reference"):  # files named in options are inputs too
-        option_file = _option_path(job, key)
-        if option_file is not None and option_file.is_file():
-            files.append(option_file)
-    for path in files:
-        digest.update(path.name.encode())
-        with path.open("rb") as handle:
-            while chunk := handle.read(1 << 20):
-                digest.update(chunk)
+    for role, path in _job_files(job):
+        # a file that is missing is the runner's error to report; it still changes the hash
+        content = _file_digest(path) if path.is_file() else None
+        digest.update(json.dumps([role, path.name, content]).encode())
     return digest.hexdigest()
 
 
@@ -472,7 +519,8 @@ def _job_panel(job: BatchJob, allowed: frozenset[str]) -> Panel:
             f"{job.origin}: unknown option {', '.join(sorted(unknown))} for a {job.kind} job; "
             f"known: {', '.join(sorted(allowed))}",
         )
-    return panel_from_options(job.options.get("panel", DEFAULT_PANEL), job.options.get("hotspots"))
+    panel = _panel_file(job) or job.options.get("panel", DEFAULT_PANEL)
+    return panel_from_options(panel, job.options.get("hotspots"))
 
 
 def _number(job: BatchJob, key: str) -> float | None:

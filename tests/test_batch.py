@@ -9,15 +9,19 @@ import json
 import os
 import shutil
 import sys
+from pathlib import Path
 
 import pytest
 
-from esr1calls.batch import read_manifest
+from esr1calls.batch import BatchJob, _fingerprint, read_manifest
+from esr1calls.report import ReportOptions
 
 from .conftest import TESTDATA
 
 PLATES = TESTDATA / "plates"
 DEMO_MAP = PLATES / "esr1_demo_platemap.csv"
+PANEL_TSV = Path(__file__).resolve().parents[1] / "esr1calls" / "data" / "hotspots.tsv"
+EXAMPLE_KIT_FILE = PANEL_TSV.parent / "kits" / "esr1-11-arms-example.toml"
 
 
 def _rows(path):
@@ -361,6 +365,57 @@ def test_a_repeated_option_or_a_stray_cell_is_the_rows_error(workdir):
         "option panel is given twice; keep one",
         "more cells than the header's 7: a tab inside a cell? ('min_family_size=3')",
     ]
+
+
+# ----------------------------------------------------------------------------- files a job reads
+def _lab_panel(path, names):
+    lines = PANEL_TSV.read_text().splitlines(keepends=True)
+    header = [line for line in lines if line.startswith(("#", "name\t"))]
+    path.write_text("".join(header + [line for line in lines if line.split("\t")[0] in names]))
+
+
+def test_every_path_in_a_manifest_is_relative_to_its_folder(workdir, tmp_path, monkeypatch,
+                                                           run_cli):  # fmt: skip
+    (workdir / "kits").mkdir()
+    shutil.copy(EXAMPLE_KIT_FILE, workdir / "kits" / "lab_kit")  # a kit file without .toml
+    _lab_panel(workdir / "lab_panel.tsv", {"D538G", "Y537S"})
+    rows = [[*GOOD[0][:4], "kits/lab_kit", "", "panel=lab_panel.tsv"]]
+    manifest = _manifest(workdir, rows)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    result = run_cli(["batch", manifest, "-o", "out"])
+    assert result.exit_code == 0, _rows(elsewhere / "out" / "batch_errors.tsv")
+    calls = _rows(elsewhere / "out" / "calls.tsv")
+    assert {c["hotspot"] for c in calls} == {"D538G", "Y537S"}
+    run = json.loads((elsewhere / "out" / "run1" / "calls.json").read_text())["run"]
+    assert run["kit"]["path"] == str(workdir / "kits" / "lab_kit")
+
+
+def test_an_edited_panel_reruns_its_jobs(workdir, tmp_path, monkeypatch, run_cli):
+    _lab_panel(workdir / "lab_panel.tsv", {"D538G", "Y537S"})
+    manifest = _manifest(workdir, [[*GOOD[0][:6], "panel=lab_panel.tsv"], GOOD[1]])
+    monkeypatch.chdir(workdir)
+    out = tmp_path / "out"
+    assert run_cli(["batch", manifest, "-o", out]).exit_code == 0
+    _lab_panel(workdir / "lab_panel.tsv", {"D538G"})
+    result = run_cli(["batch", manifest, "-o", out])
+    assert "1 done, 1 up to date" in result.stderr
+    assert {c["hotspot"] for c in _rows(out / "calls.tsv") if c["job_id"] == "run1"} == {"D538G"}
+
+
+def test_the_fingerprint_covers_every_file_a_job_reads(tmp_path):
+    for name in ("t.cram", "ref.fa", "ref.fa.fai", "n.pon.tsv", "p.tsv"):
+        (tmp_path / name).write_text(f"{name}\n")
+    files = {"reference": "ref.fa", "pon": "n.pon.tsv", "panel": "p.tsv"}
+    job = BatchJob("t", "ngs", (tmp_path / "t.cram",), base=tmp_path, options=files)
+    options = ReportOptions(command="")
+    before = _fingerprint(job, options)
+    for name in ("ref.fa.fai", "ref.fa", "n.pon.tsv", "p.tsv", "t.cram"):
+        (tmp_path / name).write_text(f"{name} edited\n")
+        after = _fingerprint(job, options)
+        assert after != before, name
+        before = after
 
 
 # ----------------------------------------------------------------------------- directory scans
