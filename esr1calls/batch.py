@@ -4,6 +4,11 @@ the others; cohort tables across everything; inputs whose results are up to date
 A job is one ``pcr`` run (exports + plate map) or one ``ngs`` sample (VCF/BAM files). Jobs come
 from a manifest TSV or from a directory scanned by content. Each job writes its own report into
 ``OUTDIR/<job_id>/`` exactly as the single commands do; the cohort files are written last.
+
+``OUTDIR/<job_id>/`` holds this run's complete result or nothing: a job's reports are written into
+a hidden staging folder that replaces the old folder only when everything is written, and a job
+that fails has its earlier folder removed. The cohort tables are removed when a batch starts and
+written when it ends, so an interrupted batch leaves none that could describe another run.
 """
 
 from __future__ import annotations
@@ -15,13 +20,15 @@ import json
 import logging
 import os
 import re
+import shutil
 import stat
+import tempfile
 import traceback
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from ._version import __version__
 from .errors import Esr1CallsError, InputError
@@ -32,6 +39,8 @@ from .report import (
     CALL_COLUMNS,
     CALLS_JSON,
     CALLS_TSV,
+    OPTIONAL_REPORTS,
+    REPORT_HTML,
     SAMPLE_COLUMNS,
     SAMPLES_TSV,
     ReportOptions,
@@ -64,6 +73,9 @@ BATCH_JOBS_TSV, BATCH_ERRORS_TSV = "batch_jobs.tsv", "batch_errors.tsv"
 # Everything batch writes at OUTDIR's top level besides the job folders; no job id may take one
 # of these names (in any letter case: macOS and Windows file systems ignore it).
 COHORT_FILES = (SAMPLES_TSV, CALLS_TSV, BATCH_JOBS_TSV, BATCH_ERRORS_TSV)
+# Hidden folders in OUTDIR while a job's reports are written and while an old folder is retired;
+# a job id never starts with "." so they cannot meet a job folder.
+_STAGING, _RETIRED = ".esr1calls-new-", ".esr1calls-old-"
 # Characters no folder name may hold on Windows or SMB shares (where lab results often go), and
 # the names Windows reserves for devices.
 _BAD_ID_CHARACTER = re.compile(r'[\x00-\x1f\x7f<>:"/\\|?*]')
@@ -86,6 +98,9 @@ class BatchJob:
     origin: str = ""  # e.g. "manifest.tsv, line 4" or "directory scan"
     problem: str | None = None
     base: Path = Path()  # relative option paths (panel=, pon=, reference=) resolve against it
+    # False when the id itself is refused (a cohort file's name, a path, used twice): the job
+    # then never writes, replaces or removes anything in OUTDIR
+    own_folder: bool = True
 
 
 @dataclass(frozen=True)
@@ -244,7 +259,7 @@ def read_manifest(path: Path) -> list[BatchJob]:
 
     A malformed row becomes a job with a ``problem``: it is reported, and the others still run.
     A row whose id cannot name a folder, or repeats an earlier row's id (in any letter case), is
-    such a job.
+    such a job, and never touches OUTDIR.
     """
     try:
         text = path.read_bytes().decode("utf-8-sig")
@@ -275,6 +290,7 @@ def read_manifest(path: Path) -> list[BatchJob]:
             (),
             origin=f"{path.name}, line {number}",
             problem=_UNCLOSED_QUOTE,
+            own_folder=False,
         )
         for number, cells in lines[1:]
         if cells is None
@@ -290,6 +306,7 @@ def read_manifest(path: Path) -> list[BatchJob]:
                 + ("" if written == given else f" as {written!r} (folder names ignore letter case)")
                 + "; give the row another id"
             )
+        own_folder = problem is None
         problem = problem or _row_problem(cell, cells[len(header) :], len(header))
         kit = cell.get("kit") or None  # a kit file, or the id of the bundled example kit
         jobs[number] = BatchJob(
@@ -303,6 +320,7 @@ def read_manifest(path: Path) -> list[BatchJob]:
             origin=f"{path.name}, line {number}",
             problem=problem,
             base=path.parent,
+            own_folder=own_folder,
         )
     return [jobs[number] for number in sorted(jobs)]
 
@@ -615,57 +633,276 @@ def _run_ngs(job: BatchJob) -> RunResult:
 RUNNERS: dict[str, Runner] = {"pcr": _run_pcr, "ngs": _run_ngs}
 
 
+# ----------------------------------------------------------------------------- a job's folder
+REPORT_NAMES = frozenset({CALLS_JSON, CALLS_TSV, SAMPLES_TSV, REPORT_HTML, *OPTIONAL_REPORTS})
+# what file browsers leave in any folder they show; never a reason to refuse a job folder
+_BROWSER_LITTER = frozenset({".ds_store", "thumbs.db", "desktop.ini"})
+
+
+def _private_mode() -> int:
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o777 & ~umask
+
+
+def _written_by_batch(folder: Path) -> tuple[list[Path], list[Path]]:
+    """The entries of a job folder that batch wrote (its state file first) and the others."""
+    try:
+        state = json.loads((folder / STATE_FILE).read_text(encoding="utf-8"))
+        listed = set(state.get("files") or ()) if isinstance(state, dict) else set()
+    except (OSError, ValueError):
+        listed = set()
+    ours: list[Path] = []
+    theirs: list[Path] = []
+    for entry in sorted(folder.iterdir(), key=lambda p: p.name != STATE_FILE):
+        name = entry.name
+        mine = name in REPORT_NAMES or name in listed or name == STATE_FILE
+        leftover = name.startswith(".") and name.endswith(".tmp")  # an atomic write cut short
+        litter = name.casefold() in _BROWSER_LITTER or name.startswith("._")
+        (ours if mine or leftover or litter else theirs).append(entry)
+    return ours, theirs
+
+
+def _in_the_way(target: Path) -> str | None:
+    if target.is_symlink() or (target.exists() and not target.is_dir()):
+        return (
+            f"{target}: a file or link is in the way of the job's report folder; move it away, "
+            "or choose another -o"
+        )
+    return None
+
+
+def retire_job_folder(target: Path) -> None:
+    """Remove the report an earlier run left in ``target``, so nothing there passes for current.
+
+    The folder is renamed aside first and deleted after, so it is never seen half-deleted. Files
+    esr1calls did not write are kept: then only its own files go (state file first).
+    """
+    if not target.is_dir() or target.is_symlink():
+        return
+    ours, theirs = _written_by_batch(target)
+    if not theirs:
+        retired = target.parent / f"{_RETIRED}{os.urandom(6).hex()}"
+        target.rename(retired)
+        shutil.rmtree(retired, ignore_errors=True)
+        return
+    for entry in ours:
+        if entry.is_dir() and not entry.is_symlink():
+            shutil.rmtree(entry)
+        else:
+            entry.unlink()
+
+
+def _replaceable(target: Path) -> None:
+    """Raise unless ``target`` is absent or a folder holding only what batch wrote."""
+    problem = _in_the_way(target)
+    if problem:
+        raise Esr1CallsError(problem)
+    if target.is_dir():
+        _, theirs = _written_by_batch(target)
+        if theirs:
+            raise Esr1CallsError(
+                f"{theirs[0]}: not written by esr1calls, in the job's report folder, which batch "
+                "replaces as a whole; move it elsewhere"
+            )
+
+
+def _publish(
+    result: RunResult, target: Path, options: ReportOptions, state: dict[str, Any]
+) -> None:
+    """Write the job's reports into a hidden staging folder, then put it in place of ``target``."""
+    staging: Path | None = None
+    try:
+        _replaceable(target)
+        staging = Path(tempfile.mkdtemp(prefix=_STAGING, dir=target.parent))
+        staging.chmod(_private_mode())  # mkdtemp makes it private; a report folder is shared
+        written = write_reports(result, staging, options)
+        files = {path.name: _sha256(path) for path in written}
+        text = json.dumps({**state, "files": files}, indent=2) + "\n"
+        write_files_atomic(staging, {STATE_FILE: text})
+        retire_job_folder(target)
+        staging.rename(target)
+    except BaseException as exc:
+        if staging is not None:
+            shutil.rmtree(staging, ignore_errors=True)
+        if isinstance(exc, OSError):
+            raise Esr1CallsError(f"{target}: cannot write the report ({exc.strerror})") from exc
+        if isinstance(exc, Esr1CallsError) and staging is not None:  # name where it was going
+            raise Esr1CallsError(str(exc).replace(str(staging), str(target))) from exc
+        raise
+
+
+def _current_samples(target: Path, fingerprint: str) -> int | None:
+    """The job's sample count when ``target`` holds the complete report of this fingerprint, each
+    file as it was written (a report edited, cut or deleted since is recomputed); else None."""
+    try:
+        state = json.loads((target / STATE_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(state, dict) or state.get("fingerprint") != fingerprint:
+        return None
+    files, samples = state.get("files"), state.get("samples")
+    if not isinstance(files, dict) or not isinstance(samples, int):
+        return None
+    if not {CALLS_JSON, CALLS_TSV, SAMPLES_TSV} <= set(files):
+        return None
+    for name, sha256 in files.items():
+        try:
+            if _sha256(target / name) != sha256:
+                return None
+        except OSError:
+            return None
+    return samples
+
+
 def execute_job(job: BatchJob, outdir: str, options: ReportOptions) -> JobOutcome:
-    """Run one job and write its reports (in a worker process). Never raises for bad input."""
+    """Run one job and write its reports (in a worker process). Never raises for bad input.
+
+    OUTDIR/<job_id>/ ends up holding this run's complete report, or (the job failed) nothing
+    of an earlier run.
+    """
     target = Path(outdir) / job.job_id
     inputs = tuple(str(p) for p in job.inputs)
+    error = _job_error(job)
+    if error is None:
+        try:
+            fingerprint = _fingerprint(job, options)
+            samples = _current_samples(target, fingerprint)
+            if samples is not None:
+                return JobOutcome(job.job_id, job.kind, "up to date", str(target), inputs,
+                                  n_samples=samples)  # fmt: skip
+            result = RUNNERS[job.kind](job)
+            state = {"fingerprint": fingerprint, "inputs": list(inputs),
+                     "samples": len(result.samples)}  # fmt: skip
+            _publish(result, target, options, state)
+            return JobOutcome(
+                job.job_id, job.kind, "done", str(target), inputs, n_samples=len(result.samples)
+            )
+        except Esr1CallsError as exc:
+            error = str(exc)
+        except Exception as exc:  # a bug must not stop the other inputs; keep its traceback
+            log.debug("job %s failed:\n%s", job.job_id, traceback.format_exc())
+            error = f"internal error ({type(exc).__name__}: {exc}); rerun with --debug"
+    if job.own_folder:
+        try:
+            retire_job_folder(target)
+        except OSError as exc:
+            error += (
+                f"; and its earlier report in {target} cannot be removed ({exc.strerror}): "
+                "delete it by hand"
+            )
+    return JobOutcome(job.job_id, job.kind, "failed", "", inputs, error)
 
-    def failed(message: str) -> JobOutcome:
-        return JobOutcome(job.job_id, job.kind, "failed", "", inputs, message)
 
+def _job_error(job: BatchJob) -> str | None:
+    """Why a job cannot start (a bad row, a missing file, an unknown kind), or None."""
     if job.problem:
-        return failed(f"{job.origin}: {job.problem}")
+        return f"{job.origin}: {job.problem}"
     missing = [p for p in (*job.inputs, *job.plate_maps) if not p.is_file()]
     if missing:
-        return failed(f"{missing[0].name}: no such file; check the path in {job.origin}")
-    runner = RUNNERS.get(job.kind)
-    if runner is None:
-        return failed(f"{job.origin}: {job.kind} jobs are not supported by this version")
-    try:
-        fingerprint = _fingerprint(job, options)
-        state_path = target / STATE_FILE
-        reports = (CALLS_JSON, CALLS_TSV, SAMPLES_TSV)
-        if state_path.is_file() and all((target / name).is_file() for name in reports):
-            state = json.loads(state_path.read_text(encoding="utf-8"))
-            if state.get("fingerprint") == fingerprint:
-                return JobOutcome(
-                    job.job_id,
-                    job.kind,
-                    "up to date",
-                    str(target),
-                    inputs,
-                    n_samples=state.get("samples", 0),
-                )
-        result = runner(job)
-        write_reports(result, target, options)
-        state_text = json.dumps(
-            {"fingerprint": fingerprint, "inputs": list(inputs), "samples": len(result.samples)},
-            indent=2,
-        )
-        write_files_atomic(target, {STATE_FILE: state_text + "\n"})
-        return JobOutcome(
-            job.job_id, job.kind, "done", str(target), inputs, n_samples=len(result.samples)
-        )
-    except Esr1CallsError as exc:
-        return failed(str(exc))
-    except Exception as exc:  # a bug must not stop the other inputs; keep its traceback
-        log.debug("job %s failed:\n%s", job.job_id, traceback.format_exc())
-        return failed(f"internal error ({type(exc).__name__}: {exc}); rerun with --debug")
+        return f"{missing[0].name}: no such file; check the path in {job.origin}"
+    if job.kind not in RUNNERS:
+        return f"{job.origin}: {job.kind} jobs are not supported by this version"
+    return None
 
 
 # ----------------------------------------------------------------------------- the batch
 BATCH_ERROR_COLUMNS = ("job_id", "type", "inputs", "error")
 BATCH_JOB_COLUMNS = ("job_id", "type", "state", "samples", "outdir", "inputs", "error")
+
+
+def prepare_outdir(outdir: Path) -> None:
+    """Before any job runs: OUTDIR can be created and written, nothing is in the way of a cohort
+    table; the previous batch's cohort tables are removed (they are written again at the end,
+    so an interrupted batch leaves none that describe other results), and so is what an
+    interrupted batch left in hidden staging folders."""
+    try:
+        outdir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise Esr1CallsError(
+            f"{outdir}: cannot create the output directory ({exc.strerror}); choose another -o"
+        ) from exc
+    try:
+        handle, probe = tempfile.mkstemp(prefix=".esr1calls-probe-", dir=outdir)
+        try:
+            os.write(handle, b"esr1calls\n")
+            os.fsync(handle)
+        finally:
+            os.close(handle)
+            Path(probe).unlink()
+    except OSError as exc:
+        raise Esr1CallsError(
+            f"{outdir}: cannot write in the output directory ({exc.strerror}); choose another -o"
+        ) from exc
+    for name in COHORT_FILES:
+        table = outdir / name
+        if table.is_dir() and not table.is_symlink():
+            raise Esr1CallsError(
+                f"{table}: a folder is in the way of the cohort table {name}; move it away, or "
+                "choose another -o"
+            )
+    _remove_cohort(outdir)
+    _sweep(outdir)
+
+
+def _remove_cohort(outdir: Path) -> None:
+    for name in COHORT_FILES:
+        try:
+            (outdir / name).unlink(missing_ok=True)
+        except OSError as exc:
+            raise Esr1CallsError(
+                f"{outdir / name}: the cohort table of an earlier batch cannot be removed "
+                f"({exc.strerror}); delete it by hand, or choose another -o"
+            ) from exc
+
+
+def _sweep(outdir: Path) -> None:
+    """Remove the staging and retired folders a stopped batch left (never a job folder)."""
+    try:
+        leftovers = [p for p in outdir.iterdir() if p.name.startswith((_STAGING, _RETIRED))]
+    except OSError:
+        return
+    for path in leftovers:
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path, ignore_errors=True)
+
+
+def _crashed(job: BatchJob, outdir: Path, exc: BaseException) -> JobOutcome:
+    """The outcome of a job whose worker process died; its earlier report goes, as for any
+    failed job."""
+    error = f"worker crashed ({type(exc).__name__}: {exc})"
+    if job.own_folder:
+        try:
+            retire_job_folder(outdir / job.job_id)
+        except OSError as problem:
+            error += f"; its earlier report cannot be removed ({problem.strerror})"
+    return JobOutcome(job.job_id, job.kind, "failed", "", tuple(map(str, job.inputs)), error)
+
+
+def _run_parallel(
+    jobs: Sequence[BatchJob],
+    outdir: Path,
+    workers: int,
+    options: ReportOptions,
+    finished: Callable[[int, JobOutcome], None],
+) -> None:
+    # imported here: multiprocessing takes ~7 ms to load, which a one-job run never needs
+    from concurrent.futures import ProcessPoolExecutor
+
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        pending: dict[Future[JobOutcome], int] = {
+            pool.submit(execute_job, job, str(outdir), options): index
+            for index, job in enumerate(jobs)
+        }
+        while pending:
+            done, _ = wait(pending, return_when=FIRST_COMPLETED)
+            for future in done:
+                index = pending.pop(future)
+                try:
+                    outcome = future.result()
+                except Exception as exc:  # a crashed worker process
+                    outcome = _crashed(jobs[index], outdir, exc)
+                finished(index, outcome)
 
 
 def run_batch(
@@ -681,65 +918,52 @@ def run_batch(
 
     Every job's report is written with ``options`` (command, --reproducible, the optional formats).
     """
-    outcomes: dict[int, JobOutcome] = {}  # by position: a refused row may repeat an id
-    if workers <= 1 or len(jobs) <= 1:
-        for index, job in enumerate(jobs):
-            outcome = execute_job(job, str(outdir), options)
-            outcomes[index] = outcome
-            if progress:
-                progress(outcome)
-    else:
-        # imported here: it loads multiprocessing (~7 ms), which a one-job run never needs
-        from concurrent.futures import ProcessPoolExecutor
+    prepare_outdir(outdir)
+    outcomes: dict[int, JobOutcome] = {}
 
-        with ProcessPoolExecutor(max_workers=workers) as pool:
-            pending: dict[Future[JobOutcome], int] = {
-                pool.submit(execute_job, job, str(outdir), options): index
-                for index, job in enumerate(jobs)
-            }
-            while pending:
-                done, _ = wait(pending, return_when=FIRST_COMPLETED)
-                for future in done:
-                    index = pending.pop(future)
-                    job = jobs[index]
-                    try:
-                        outcome = future.result()
-                    except Exception as exc:  # a crashed worker process
-                        outcome = JobOutcome(
-                            job.job_id,
-                            job.kind,
-                            "failed",
-                            "",
-                            tuple(map(str, job.inputs)),
-                            f"worker crashed ({type(exc).__name__}: {exc})",
-                        )
-                    outcomes[index] = outcome
-                    if progress:
-                        progress(outcome)
+    def finished(index: int, outcome: JobOutcome) -> None:
+        outcomes[index] = outcome
+        if progress:
+            progress(outcome)
+
+    try:
+        if workers <= 1 or len(jobs) <= 1:
+            for index, job in enumerate(jobs):
+                finished(index, execute_job(job, str(outdir), options))
+        else:
+            _run_parallel(jobs, outdir, workers, options, finished)
+    finally:
+        _sweep(outdir)  # what a stopped or crashed worker left half-written
     ordered = [outcomes[index] for index in range(len(jobs))]
     _write_cohort(ordered, outdir, skipped)
     return ordered
+
+
+def _append_table(cohort: TextIO, outcome: JobOutcome, name: str, columns: Sequence[str]) -> None:
+    path = Path(outcome.outdir) / name
+    try:
+        with path.open(encoding="utf-8") as table:
+            header = table.readline().rstrip("\n").split("\t")
+            if tuple(header) != tuple(columns):  # a report from an incompatible version
+                raise Esr1CallsError(
+                    f"{path}: columns differ from this version's; delete the directory to "
+                    "recompute it"
+                )
+            for line in table:
+                cohort.write(f"{outcome.job_id}\t{line}")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise Esr1CallsError(
+            f"{path}: cannot read the job's table for the cohort ({exc}); run the batch again"
+        ) from exc
 
 
 def _write_cohort(
     outcomes: Sequence[JobOutcome], outdir: Path, skipped: Iterable[tuple[str, str]]
 ) -> None:
     """The cohort tables are each job's own tables with a job_id column, streamed in job order
-    (memory stays flat however many jobs), plus the job and error lists."""
+    (memory stays flat however many jobs), plus the job and error lists. They appear together or
+    not at all: a failure or an interrupt while writing removes the ones already written."""
     reported = [o for o in outcomes if o.state != "failed"]
-    for name, columns in ((SAMPLES_TSV, SAMPLE_COLUMNS), (CALLS_TSV, CALL_COLUMNS)):
-        with atomic_writer(outdir / name) as cohort:
-            cohort.write("\t".join(("job_id", *columns)) + "\n")
-            for outcome in reported:
-                with (Path(outcome.outdir) / name).open(encoding="utf-8") as table:
-                    header = table.readline().rstrip("\n").split("\t")
-                    if tuple(header) != columns:  # a report from an incompatible version
-                        raise Esr1CallsError(
-                            f"{outcome.outdir}/{name}: columns differ from this version's; "
-                            "delete the directory to recompute it"
-                        )
-                    for line in table:
-                        cohort.write(f"{outcome.job_id}\t{line}")
     errors = [
         {"job_id": o.job_id, "type": o.kind, "inputs": ";".join(o.inputs), "error": o.error}
         for o in outcomes
@@ -760,13 +984,29 @@ def _write_cohort(
         }
         for o in outcomes
     ]
-    write_files_atomic(
-        outdir,
-        {
-            BATCH_JOBS_TSV: render_table(BATCH_JOB_COLUMNS, jobs_rows),
-            BATCH_ERRORS_TSV: render_table(BATCH_ERROR_COLUMNS, errors),
-        },
-    )
+    try:
+        for name, columns in ((SAMPLES_TSV, SAMPLE_COLUMNS), (CALLS_TSV, CALL_COLUMNS)):
+            try:
+                with atomic_writer(outdir / name) as cohort:
+                    cohort.write("\t".join(("job_id", *columns)) + "\n")
+                    for outcome in reported:
+                        _append_table(cohort, outcome, name, columns)
+            except OSError as exc:
+                raise Esr1CallsError(
+                    f"{outdir / name}: cannot write the cohort table ({exc.strerror}); free some "
+                    "space or choose another -o"
+                ) from exc
+        write_files_atomic(
+            outdir,
+            {
+                BATCH_JOBS_TSV: render_table(BATCH_JOB_COLUMNS, jobs_rows),
+                BATCH_ERRORS_TSV: render_table(BATCH_ERROR_COLUMNS, errors),
+            },
+        )
+    except BaseException:
+        for name in COHORT_FILES:
+            (outdir / name).unlink(missing_ok=True)
+        raise
 
 
 def summarise(outcomes: Sequence[JobOutcome]) -> str:

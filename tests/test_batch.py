@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import errno
 import gzip
 import io
 import json
@@ -13,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from esr1calls.batch import BatchJob, _fingerprint, read_manifest
+from esr1calls.batch import COHORT_FILES, RUNNERS, BatchJob, _fingerprint, read_manifest
 from esr1calls.report import ReportOptions
 
 from .conftest import TESTDATA
@@ -278,8 +279,9 @@ def test_a_job_id_naming_a_cohort_table_is_refused(workdir, tmp_path, run_cli):
 def test_a_job_id_that_cannot_name_a_folder_is_refused(workdir, job_id, why):
     manifest = _manifest(workdir, [GOOD[0], [job_id, *GOOD[0][1:]]])
     good, bad = read_manifest(manifest)
-    assert good.problem is None
+    assert good.problem is None and good.own_folder
     assert bad.problem == f"job id {job_id!r} {why}; give the row another id"
+    assert not bad.own_folder  # it never writes, replaces or removes anything in OUTDIR
 
 
 def test_a_refused_id_never_touches_outdir(workdir, tmp_path, run_cli):
@@ -365,6 +367,178 @@ def test_a_repeated_option_or_a_stray_cell_is_the_rows_error(workdir):
         "option panel is given twice; keep one",
         "more cells than the header's 7: a tab inside a cell? ('min_family_size=3')",
     ]
+
+
+# ----------------------------------------------------------------------------- OUTDIR
+def test_an_outdir_that_cannot_be_created_is_one_line_before_any_job(workdir, tmp_path, run_cli):
+    (tmp_path / "afile").write_text("in the way\n")
+    out = tmp_path / "afile" / "out"
+    result = run_cli(["batch", _manifest(workdir, GOOD[:2]), "-o", out])
+    assert result.exit_code == 1
+    assert result.stderr == (
+        f"esr1calls: error: {out}: cannot create the output directory (Not a directory); "
+        "choose another -o\n"
+    )
+
+
+def test_a_read_only_outdir_is_one_line_before_any_job(workdir, tmp_path, run_cli, monkeypatch):
+    """Root ignores folder permissions, so the file system's refusal is simulated."""
+
+    def read_only(*args, **kwargs):
+        raise OSError(errno.EROFS, os.strerror(errno.EROFS))
+
+    def never(job):
+        raise AssertionError(f"job {job.job_id} ran")
+
+    monkeypatch.setattr("esr1calls.batch.tempfile.mkstemp", read_only)
+    monkeypatch.setitem(RUNNERS, "pcr", never)
+    out = tmp_path / "out"
+    result = run_cli(["batch", _manifest(workdir, GOOD[:2]), "-o", out])
+    assert result.exit_code == 1
+    assert result.stderr == (
+        f"esr1calls: error: {out}: cannot write in the output directory (Read-only file "
+        "system); choose another -o\n"
+    )
+
+
+def test_a_folder_in_the_way_of_a_cohort_table_is_one_line(workdir, tmp_path, run_cli):
+    out = tmp_path / "out"
+    (out / "calls.tsv").mkdir(parents=True)
+    result = run_cli(["batch", _manifest(workdir, GOOD[:1]), "-o", out])
+    assert result.exit_code == 1
+    assert result.stderr == (
+        f"esr1calls: error: {out / 'calls.tsv'}: a folder is in the way of the cohort table "
+        "calls.tsv; move it away, or choose another -o\n"
+    )
+    assert not (out / "run1").exists()  # found before any job ran
+
+
+def test_a_file_in_the_way_of_a_job_folder_fails_that_job(workdir, tmp_path, run_cli):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "run1").write_text("a note\n")
+    assert run_cli(["batch", _manifest(workdir, GOOD[:2]), "-o", out]).exit_code == 1
+    assert _errors(out) == {
+        "run1": f"{out / 'run1'}: a file or link is in the way of the job's report folder; move "
+        "it away, or choose another -o"
+    }
+    assert (out / "run1").read_text() == "a note\n"
+    assert {r["job_id"] for r in _rows(out / "samples.tsv")} == {"run2"}
+
+
+def _full_disk_for(names, monkeypatch, folder=None):
+    """fsync fails with ENOSPC for files whose name starts with one of ``names`` (in ``folder``
+    if given; Linux)."""
+    real_fsync = os.fsync
+
+    def fsync(fd):
+        path = Path(f"/proc/self/fd/{fd}").readlink()
+        if path.name.startswith(names) and folder in (None, path.parent):
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        return real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+
+
+@pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="needs /proc/self/fd")
+def test_a_full_disk_while_writing_the_cohort_is_one_line(workdir, tmp_path, run_cli, monkeypatch):
+    out = tmp_path / "out"
+    manifest = _manifest(workdir, GOOD[:2])
+    assert run_cli(["batch", manifest, "-o", out, "-j", "1"]).exit_code == 0
+    _full_disk_for((".calls.tsv.",), monkeypatch, folder=out)
+    (workdir / "plate2.txt").write_bytes((workdir / "plate2.txt").read_bytes() + b"\n")
+    result = run_cli(["batch", manifest, "-o", out, "-j", "1"])
+    assert result.exit_code == 1
+    assert result.stderr == (
+        f"esr1calls: error: {out / 'calls.tsv'}: cannot write the cohort table (No space left "
+        "on device); free some space or choose another -o\n"
+    )
+    # no cohort table at all (samples.tsv was written, then removed with the rest): none of an
+    # earlier run, none half of this one
+    assert sorted(p.name for p in out.iterdir()) == ["run1", "run2"]
+
+
+@pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="needs /proc/self/fd")
+def test_a_full_disk_while_writing_a_job_fails_that_job(workdir, tmp_path, run_cli, monkeypatch):
+    out = tmp_path / "out"
+    manifest = _manifest(workdir, GOOD[:2])
+    assert run_cli(["batch", manifest, "-o", out, "-j", "1"]).exit_code == 0
+    (workdir / "plate1.csv").write_bytes((workdir / "plate1.csv").read_bytes() + b"\n")
+    _full_disk_for((".report.html.",), monkeypatch)
+    result = run_cli(["batch", manifest, "-o", out, "-j", "1"])
+    assert result.exit_code == 1
+    (error,) = _errors(out).values()
+    assert error == f"{out / 'run1' / 'report.html'}: cannot write (No space left on device)"
+    # its earlier report is gone (the inputs changed), the staging folder too
+    assert sorted(p.name for p in out.iterdir()) == sorted([*COHORT_FILES, "run2"])
+
+
+# ----------------------------------------------------------------------------- stale results
+def test_a_job_failing_on_a_rerun_leaves_no_earlier_report(workdir, tmp_path, run_cli):
+    manifest = _manifest(workdir, GOOD[:2])
+    out = tmp_path / "out"
+    assert run_cli(["batch", manifest, "-o", out]).exit_code == 0
+    good = (workdir / "plate1.csv").read_bytes()
+    (workdir / "plate1.csv").write_bytes(good[:300])  # cut inside row 14
+    result = run_cli(["batch", manifest, "-o", out])
+    assert result.exit_code == 1
+    assert not (out / "run1").exists()
+    assert "run1" in _errors(out)
+    assert {r["job_id"] for r in _rows(out / "samples.tsv")} == {"run2"}
+    assert not [p for p in out.iterdir() if p.name.startswith(".")]
+    # the whole input back: recomputed, never the earlier report brought back as "up to date"
+    (workdir / "plate1.csv").write_bytes(good)
+    result = run_cli(["batch", manifest, "-o", out])
+    assert "1 done, 1 up to date" in result.stderr
+    # a row that became malformed (a typo in its type) fails the same way
+    rows = [[*GOOD[0][:1], "qpcr", *GOOD[0][2:]], GOOD[1]]
+    assert run_cli(["batch", _manifest(workdir, rows), "-o", out]).exit_code == 1
+    assert not (out / "run1").exists()
+
+
+def test_a_failed_rerun_keeps_files_esr1calls_did_not_write(workdir, tmp_path, run_cli):
+    manifest = _manifest(workdir, GOOD[:1])
+    out = tmp_path / "out"
+    assert run_cli(["batch", manifest, "-o", out]).exit_code == 0
+    (out / "run1" / "review notes.txt").write_text("checked by AB\n")
+    (workdir / "plate1.csv").write_text("well,sample\n")
+    assert run_cli(["batch", manifest, "-o", out]).exit_code == 1
+    assert sorted(p.name for p in (out / "run1").iterdir()) == ["review notes.txt"]
+    # and a new report is never mixed into a folder holding someone's files
+    shutil.copy(PLATES / "generic" / "esr1_demo_generic.csv", workdir / "plate1.csv")
+    assert run_cli(["batch", manifest, "-o", out]).exit_code == 1
+    assert _errors(out)["run1"] == (
+        f"{out / 'run1' / 'review notes.txt'}: not written by esr1calls, in the job's report "
+        "folder, which batch replaces as a whole; move it elsewhere"
+    )
+    assert sorted(p.name for p in (out / "run1").iterdir()) == ["review notes.txt"]
+
+
+def test_an_edited_report_is_never_up_to_date(workdir, tmp_path, run_cli):
+    manifest = _manifest(workdir, GOOD[:2])
+    out = tmp_path / "out"
+    assert run_cli(["batch", manifest, "-o", out]).exit_code == 0
+    calls = out / "run1" / "calls.tsv"
+    original = calls.read_text()
+    calls.write_text(original.replace("DETECTED", "NOT_DETECTED", 1))
+    result = run_cli(["batch", manifest, "-o", out])
+    assert "1 done, 1 up to date" in result.stderr
+    assert calls.read_text() == original
+
+
+def test_a_crashed_worker_leaves_no_earlier_report(workdir, tmp_path, run_cli, monkeypatch):
+    manifest = _manifest(workdir, GOOD[:2])
+    out = tmp_path / "out"
+    assert run_cli(["batch", manifest, "-o", out]).exit_code == 0
+    (workdir / "plate1.csv").write_bytes((workdir / "plate1.csv").read_bytes() + b"\n")
+    (workdir / "plate2.txt").write_bytes((workdir / "plate2.txt").read_bytes() + b"\n")
+    monkeypatch.setitem(RUNNERS, "pcr", lambda job: os._exit(3))  # the forked workers die
+    result = run_cli(["batch", manifest, "-o", out, "-j", "2"])
+    assert result.exit_code == 1
+    errors = _errors(out)
+    assert set(errors) == {"run1", "run2"}
+    assert all(e.startswith("worker crashed (BrokenProcessPool") for e in errors.values())
+    assert sorted(p.name for p in out.iterdir()) == sorted(COHORT_FILES)
 
 
 # ----------------------------------------------------------------------------- files a job reads
