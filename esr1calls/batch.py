@@ -21,6 +21,7 @@ import logging
 import os
 import re
 import shutil
+import signal
 import stat
 import tempfile
 import traceback
@@ -28,7 +29,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from ._version import __version__
 from .errors import Esr1CallsError, InputError
@@ -49,6 +50,9 @@ from .report import (
     write_files_atomic,
     write_reports,
 )
+
+if TYPE_CHECKING:
+    from multiprocessing.process import BaseProcess
 
 __all__ = [
     "COHORT_FILES",
@@ -867,6 +871,25 @@ def _sweep(outdir: Path) -> None:
             shutil.rmtree(path, ignore_errors=True)
 
 
+def _ignore_interrupts() -> None:
+    """Worker start-up: Ctrl-C reaches the whole process group; only the main process acts on
+    it (it stops the workers), so a worker never reports a half-run job as its outcome."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _stop(processes: Iterable[BaseProcess]) -> None:
+    """Terminate worker processes, then kill any still running a second later."""
+    processes = list(processes)
+    for process in processes:
+        process.terminate()
+    for process in processes:
+        process.join(1.0)
+    for process in processes:
+        if process.is_alive():
+            process.kill()
+            process.join(1.0)
+
+
 def _crashed(job: BatchJob, outdir: Path, exc: BaseException) -> JobOutcome:
     """The outcome of a job whose worker process died; its earlier report goes, as for any
     failed job."""
@@ -887,9 +910,12 @@ def _run_parallel(
     finished: Callable[[int, JobOutcome], None],
 ) -> None:
     # imported here: multiprocessing takes ~7 ms to load, which a one-job run never needs
+    import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
-    with ProcessPoolExecutor(max_workers=workers) as pool:
+    before = set(multiprocessing.active_children())
+    pool = ProcessPoolExecutor(max_workers=workers, initializer=_ignore_interrupts)
+    try:
         pending: dict[Future[JobOutcome], int] = {
             pool.submit(execute_job, job, str(outdir), options): index
             for index, job in enumerate(jobs)
@@ -903,6 +929,11 @@ def _run_parallel(
                 except Exception as exc:  # a crashed worker process
                     outcome = _crashed(jobs[index], outdir, exc)
                 finished(index, outcome)
+    except BaseException:  # Ctrl-C (or a bug): stop now, not after the queued jobs
+        pool.shutdown(wait=False, cancel_futures=True)
+        _stop(set(multiprocessing.active_children()) - before)
+        raise
+    pool.shutdown()
 
 
 def run_batch(
@@ -917,6 +948,8 @@ def run_batch(
     """Run the jobs on ``workers`` processes and write the cohort files into ``outdir``.
 
     Every job's report is written with ``options`` (command, --reproducible, the optional formats).
+    An interrupt (KeyboardInterrupt) stops the workers at once and leaves OUTDIR without cohort
+    tables and without half-written job folders; it is raised again.
     """
     prepare_outdir(outdir)
     outcomes: dict[int, JobOutcome] = {}

@@ -345,9 +345,10 @@ def batch_command(
 ) -> None:
     """Run many PCR plates and NGS samples; one bad input never stops the others.
 
-    MANIFEST_OR_DIR is a manifest TSV (columns: id, type, inputs, plate_map, kit, sample, options)
-    or a directory scanned by content. Each job's report goes to OUTDIR/<job>/; cohort
-    samples.tsv, calls.tsv, batch_jobs.tsv and batch_errors.tsv go to OUTDIR. Exit 1 if any failed.
+    MANIFEST_OR_DIR is a manifest TSV (columns: id, type, inputs, plate_map, kit, sample, options;
+    paths relative to it) or a directory scanned by content. Each job's report goes to
+    OUTDIR/<job>/ (a failed job's earlier report is removed); cohort samples.tsv, calls.tsv,
+    batch_jobs.tsv and batch_errors.tsv go to OUTDIR. Exit 1 if any failed, 130 on Ctrl-C.
     """
     jobs, skipped = plan_jobs(source)
     options = report_options(ctx, reproducible)

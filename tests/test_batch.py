@@ -592,6 +592,78 @@ def test_the_fingerprint_covers_every_file_a_job_reads(tmp_path):
         before = after
 
 
+# ----------------------------------------------------------------------------- Ctrl-C
+def _no_process_mentions(text):
+    """True when no running process has ``text`` in its command line (Linux /proc)."""
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            if text.encode() in cmdline.read_bytes():
+                return False
+        except OSError:
+            continue
+    return True
+
+
+def _complete(folder):
+    """A job folder holds the whole report its state file lists, each file as written."""
+    import hashlib
+
+    state = json.loads((folder / ".esr1calls-job.json").read_text())
+    files = state["files"]
+    listed = {name: hashlib.sha256((folder / name).read_bytes()).hexdigest() for name in files}
+    return listed == files and {p.name for p in folder.iterdir()} == {*files, ".esr1calls-job.json"}
+
+
+@pytest.mark.skipif(not Path("/proc/self/cmdline").is_file(), reason="needs Linux /proc")
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_ctrl_c_stops_the_batch_at_once_and_leaves_nothing_partial(tmp_path, workers):
+    import signal
+    import subprocess
+    import time
+
+    data = tmp_path / "data"
+    data.mkdir()
+    shutil.copy(TESTDATA / "bam" / "plasma_07.umi.bam", data / "plasma.bam")
+    shutil.copy(TESTDATA / "bam" / "plasma_07.umi.bam.csi", data / "plasma.bam.csi")
+    rows = [[f"bam{i:03d}", "ngs", "plasma.bam", "", "", "", "umi=true"] for i in range(200)]
+    manifest = _manifest(data, rows)
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "samples.tsv").write_text("job_id\tsample_id\nold\tfrom an earlier batch\n")
+    command = [sys.executable, "-m", "esr1calls", "batch", str(manifest), "-o", str(out),
+               "-j", workers]  # fmt: skip
+
+    # a shell's background job starts with SIGINT ignored; the CLI must see it as a terminal does
+    def as_from_a_terminal():
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+    batch = subprocess.Popen(
+        command, stderr=subprocess.PIPE, text=True, preexec_fn=as_from_a_terminal
+    )
+    deadline = time.monotonic() + 60
+    while not any(p.name.startswith("bam") for p in out.iterdir()):
+        assert batch.poll() is None and time.monotonic() < deadline, "no job finished"
+        time.sleep(0.05)
+    time.sleep(0.2)  # jobs under way
+    sent = time.monotonic()
+    batch.send_signal(signal.SIGINT)
+    try:
+        _, stderr = batch.communicate(timeout=30)
+    finally:
+        batch.kill()
+    elapsed = time.monotonic() - sent
+    assert batch.returncode == 130, stderr
+    assert elapsed < 5, f"stopped {elapsed:.1f} s after Ctrl-C"
+    assert stderr.splitlines()[-1] == "esr1calls: interrupted", stderr
+    assert "Traceback" not in stderr
+    entries = sorted(p.name for p in out.iterdir())
+    # no cohort table, nothing hidden, only whole job folders
+    assert all(name.startswith("bam") for name in entries), entries
+    assert 0 < len(entries) < 150
+    assert all(_complete(out / name) for name in entries)
+    assert _no_process_mentions(str(out))  # every worker stopped with the batch
+
+
 # ----------------------------------------------------------------------------- directory scans
 def test_a_scan_names_the_entries_it_cannot_use(workdir, tmp_path, run_cli):
     (workdir / "tumour2.vcf").symlink_to(workdir / "gone.vcf")
