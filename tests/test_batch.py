@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import errno
 import gzip
@@ -637,31 +638,32 @@ def test_ctrl_c_stops_the_batch_at_once_and_leaves_nothing_partial(tmp_path, wor
     def as_from_a_terminal():
         signal.signal(signal.SIGINT, signal.SIG_DFL)
 
-    batch = subprocess.Popen(
-        command, stderr=subprocess.PIPE, text=True, preexec_fn=as_from_a_terminal
-    )
-    deadline = time.monotonic() + 60
-    while not any(p.name.startswith("bam") for p in out.iterdir()):
-        assert batch.poll() is None and time.monotonic() < deadline, "no job finished"
-        time.sleep(0.05)
-    time.sleep(0.2)  # jobs under way
-    sent = time.monotonic()
-    batch.send_signal(signal.SIGINT)
+    batch = subprocess.Popen(command, stderr=subprocess.PIPE, text=True,
+                             preexec_fn=as_from_a_terminal, start_new_session=True)  # fmt: skip
     try:
+        deadline = time.monotonic() + 60
+        while not any(p.name.startswith("bam") for p in out.iterdir()):
+            assert batch.poll() is None and time.monotonic() < deadline, "no job finished"
+            time.sleep(0.05)
+        time.sleep(0.2)  # jobs under way
+        sent = time.monotonic()
+        batch.send_signal(signal.SIGINT)
         _, stderr = batch.communicate(timeout=30)
-    finally:
-        batch.kill()
-    elapsed = time.monotonic() - sent
+        elapsed = time.monotonic() - sent
+        workers_stopped = _no_process_mentions(str(out))
+    finally:  # whatever happened, nothing of this batch outlives the test
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(batch.pid, signal.SIGKILL)
     assert batch.returncode == 130, stderr
     assert elapsed < 5, f"stopped {elapsed:.1f} s after Ctrl-C"
     assert stderr.splitlines()[-1] == "esr1calls: interrupted", stderr
     assert "Traceback" not in stderr
+    assert workers_stopped  # every worker stopped with the batch
     entries = sorted(p.name for p in out.iterdir())
     # no cohort table, nothing hidden, only whole job folders
     assert all(name.startswith("bam") for name in entries), entries
     assert 0 < len(entries) < 150
     assert all(_complete(out / name) for name in entries)
-    assert _no_process_mentions(str(out))  # every worker stopped with the batch
 
 
 # ----------------------------------------------------------------------------- directory scans
