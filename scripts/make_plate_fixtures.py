@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import csv
 import io
+import sys
 import zipfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -519,7 +520,7 @@ def make_rotorgene(wells: list[Well]) -> None:
 # Hongshi SLAN
 
 
-def make_slan(wells: list[Well]) -> None:
+def slan_rows(wells: list[Well]) -> list[Sequence[Cell]]:
     kind = {"PC": "阳性对照", "NTC": "阴性对照", "WT": "野生型对照", "SAMPLE": "待测样本"}
     rows: list[Sequence[Cell]] = [
         ["宏石 SLAN-96P 实时荧光定量PCR检测系统"],
@@ -541,6 +542,11 @@ def make_slan(wells: list[Well]) -> None:
         ct: Cell = "NoC" if w.ct is None else w.ct
         rows.append([w.well, w.sample, kind[w.role], SLAN_DYES[w.dye], w.target, ct, "",
                      "阴性" if w.ct is None else "阳性"])  # fmt: skip
+    return rows
+
+
+def make_slan(wells: list[Well]) -> None:
+    rows = slan_rows(wells)
     write_xlsx(PLATES / "slan" / "esr1_demo_slan.xlsx", [("结果", rows)])
     # damaged on purpose (outside plates/, which holds only readable exports): S2's D538G Ct in
     # row 31 is an Excel error cell, which must never read as SLAN's blank "no amplification"
@@ -549,26 +555,41 @@ def make_slan(wells: list[Well]) -> None:
     write_xls(damaged / "slan_error_cell.xls", "结果", rows, errors={(30, 5): "#VALUE!"})
 
 
+def make_slan_csv(wells: list[Well]) -> None:
+    """The SLAN sheet saved by Excel as "CSV UTF-8": a BOM, CRLF, the metadata rows padded."""
+    rows = slan_rows(wells)
+    width = max(len(r) for r in rows)
+    lines = [csv_line([*r, *[""] * (width - len(r))]) for r in rows]
+    write_text(PLATES / "slan" / "esr1_demo_slan.csv", lines, newline="\r\n", bom=True)
+
+
 # ---------------------------------------------------------------------------------------------
 # RDML 1.2 and the generic table
 
 
-def make_rdml(wells: list[Well]) -> None:
+def rdml_document(wells: list[Well], version: str) -> str:
+    """The demo plate as RDML XML, 1.2 or 1.4 (1.4 adds dyeChemistry, react vol and Ncopy,
+    from the RDML-consortium's RDML_v1_4_CR.xsd; element order follows that schema)."""
+    v14 = version == "1.4"
     sample_type = {"PC": "pos", "NTC": "ntc", "WT": "unkn", "SAMPLE": "unkn"}
     samples = dict.fromkeys(w.sample for w in plate_order(wells))
     roles = {w.sample: w.role for w in wells}
     targets = {w.target: BIORAD_DYES[w.dye] for w in plate_order(wells)}
     out = ['<?xml version="1.0" encoding="UTF-8" standalone="yes"?>',
-           '<rdml xmlns="http://www.rdml.org" version="1.2">',
+           f'<rdml xmlns="http://www.rdml.org" version="{version}">',
            "  <dateMade>2026-03-07T10:00:00</dateMade>",
            "  <id><publisher>esr1calls demo</publisher><serialNumber>DEMO-0001</serialNumber>"
            "</id>"]  # fmt: skip
-    out += [f'  <dye id="{d}"/>' for d in ("FAM", "HEX", "ROX", "Cy5")]
+    if v14:
+        out += [f'  <dye id="{d}"><dyeChemistry>hydrolysis probe</dyeChemistry></dye>'
+                for d in ("FAM", "HEX", "ROX", "Cy5")]  # fmt: skip
+    else:
+        out += [f'  <dye id="{d}"/>' for d in ("FAM", "HEX", "ROX", "Cy5")]
     out += [f'  <sample id="{escape(s)}"><type>{sample_type[roles[s]]}</type></sample>'
             for s in samples]  # fmt: skip
     out += [f'  <target id="{escape(t)}"><type>{"ref" if t in ("IC", "ESR1_REF") else "toi"}'
             f'</type><dyeId id="{d}"/></target>' for t, d in targets.items()]  # fmt: skip
-    out += ['  <experiment id="ESR1_ARMS_demo_RDML">', '    <run id="Run 1">',
+    out += [f'  <experiment id="ESR1_ARMS_demo_RDML{"14" if v14 else ""}">', '    <run id="Run 1">',
             "      <instrument>CFX96 Touch, Cycler SN: CT012345</instrument>",
             "      <dataCollectionSoftware><name>demo</name><version>1.0</version>"
             "</dataCollectionSoftware>",
@@ -582,13 +603,27 @@ def make_rdml(wells: list[Well]) -> None:
         by_react.setdefault(w.index96, []).append(w)
     for react, members in by_react.items():
         out.append(f'      <react id="{react}"><sample id="{escape(members[0].sample)}"/>')
+        if v14:
+            out.append("        <vol>25</vol>")
         for w in members:
-            cq = "-1" if w.ct is None else repr(w.ct)  # RDML 1.2: -1 = not available
-            out.append(f'        <data><tar id="{escape(w.target)}"/><cq>{cq}</cq></data>')
+            cq = "-1" if w.ct is None else repr(w.ct)  # RDML 1.2+: -1 = not available
+            # Ncopy (1.4): copies by the rule of thumb that 10 copies give a Cq of 35
+            ncopy = "" if not v14 else "<Ncopy>-1</Ncopy>" if w.ct is None else (
+                f"<Ncopy>{10 * 1.9 ** (35 - w.ct):.1f}</Ncopy>")  # fmt: skip
+            out.append(f'        <data><tar id="{escape(w.target)}"/><cq>{cq}</cq>{ncopy}</data>')
         out.append("      </react>")
     out += ["    </run>", "  </experiment>", "</rdml>"]
-    path = PLATES / "rdml" / "esr1_demo_rdml12.rdml"
-    write_zip(path, [("rdml_data.xml", "\n".join(out) + "\n")])
+    return "\n".join(out) + "\n"
+
+
+def make_rdml(wells: list[Well]) -> None:
+    xml = rdml_document(wells, "1.2")
+    write_zip(PLATES / "rdml" / "esr1_demo_rdml12.rdml", [("rdml_data.xml", xml)])
+    # the same document uncompressed, as RDML allows ("software should be able to read ...
+    # uncompressed .xml files")
+    (PLATES / "rdml" / "esr1_demo_rdml12.xml").write_bytes(xml.encode("utf-8"))
+    rdml14 = rdml_document(wells, "1.4")
+    write_zip(PLATES / "rdml" / "esr1_demo_rdml14.rdml", [("rdml_data.xml", rdml14)])
 
 
 def make_generic(wells: list[Well]) -> None:
@@ -598,12 +633,23 @@ def make_generic(wells: list[Well]) -> None:
     write_text(PLATES / "generic" / "esr1_demo_generic.csv", lines)
 
 
+def make_generic_tsv(wells: list[Well]) -> None:
+    """The generic table as a tab-separated file with the optional columns."""
+    lines = ["well\tsample_name\ttarget_name\tdye\tct\tomit"]
+    lines += ["\t".join([w.well, w.sample, w.target, w.dye, "" if w.ct is None else repr(w.ct),
+                         "false"]) for w in wells]  # fmt: skip
+    write_text(PLATES / "generic" / "esr1_demo_generic.tsv", lines)
+
+
 def main() -> None:
     wells = load_plate()
     makers = (make_quantstudio, make_abi7500, make_cfx, make_lightcycler480, make_lightcycler96,
-              make_rotorgene, make_slan, make_rdml, make_generic)  # fmt: skip
+              make_rotorgene, make_slan, make_slan_csv, make_rdml, make_generic,
+              make_generic_tsv)  # fmt: skip
+    chosen = sys.argv[1:]  # e.g. make_rdml: only those (the .xls writers need xlwt)
     for make in makers:
-        make(wells)
+        if not chosen or make.__name__ in chosen:
+            make(wells)
     print(f"wrote the ESR1 demo plate renderings under {PLATES.relative_to(REPO)}/")
 
 

@@ -175,8 +175,12 @@ DEMOS = [
     ("lightcycler96/esr1_demo_lc96.csv", True),
     ("rotorgene/esr1_demo_rotorgene.csv", False),  # the target is the analysis, per channel
     ("slan/esr1_demo_slan.xlsx", True),
+    ("slan/esr1_demo_slan.csv", True),  # saved by Excel as CSV UTF-8
     ("rdml/esr1_demo_rdml12.rdml", True),
+    ("rdml/esr1_demo_rdml12.xml", True),  # RDML uncompressed
+    ("rdml/esr1_demo_rdml14.rdml", True),  # RDML 1.4: dyeChemistry, react vol, Ncopy
     ("generic/esr1_demo_generic.csv", True),
+    ("generic/esr1_demo_generic.tsv", True),
 ]
 
 
