@@ -1188,6 +1188,7 @@ def call_pcr(
                 "plate column; add a plate column or give one map per run",
             )
         table, run_dropped = build_ct_table(parts, kit)
+        notices.extend(n for plate in parts for n in plate.notices)  # e.g. an export cut short
         entries = _entries_for(plate_map, parts)
         names = compare_names(entries, table.sample_names, table.target_names, kit)
         notices.extend(_name_notices(table.run_id, names, trust_map))

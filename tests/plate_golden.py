@@ -48,4 +48,6 @@ def render_meta(plate: Plate) -> str:
         "metadata": plate.metadata,
         "dropped": [{"place": d.place, "reason": d.reason} for d in plate.dropped],
     }
+    if plate.notices:  # e.g. an export cut short
+        document["notices"] = list(plate.notices)
     return json.dumps(document, indent=2, ensure_ascii=False, sort_keys=True) + "\n"

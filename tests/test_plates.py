@@ -202,6 +202,7 @@ def test_demo_rendering_parses_back_to_the_canonical_plate(pattern: str, has_tar
     expected = expected.sort_values(key).reset_index(drop=True)
     pd.testing.assert_frame_equal(actual, expected, check_dtype=False)
     assert all(not p.dropped for p in plates), [p.dropped for p in plates]
+    assert all(not p.notices for p in plates), [p.notices for p in plates]
     assert len({p.run_id for p in plates}) == 1
 
 
@@ -588,7 +589,7 @@ BINARY_MAGIC = (b"PK", b"\xd0\xcf\x11\xe0")  # zip (xlsx, RDML) and OLE2 (xls)
 
 
 @st.composite
-def damaged_exports(draw: st.DrawFn) -> tuple[Path, bytes]:
+def damaged_exports(draw: st.DrawFn) -> tuple[Path, bytes, str]:
     source = draw(st.sampled_from(SMALL_FIXTURES))
     data = source.read_bytes()
     kind = draw(st.sampled_from(["truncate", "flip", "shuffle", "encode"]))
@@ -606,7 +607,7 @@ def damaged_exports(draw: st.DrawFn) -> tuple[Path, bytes]:
         text = data.decode("utf-8-sig")
         encoding = draw(st.sampled_from(["utf-16", "utf-16-be", "cp1252", "latin-1"]))
         data = text.encode(encoding, errors="replace")
-    return source, data
+    return source, data, kind
 
 
 @settings(
@@ -614,9 +615,11 @@ def damaged_exports(draw: st.DrawFn) -> tuple[Path, bytes]:
 )
 @given(case=damaged_exports(), use_format=st.booleans())
 def test_damaged_exports_give_a_plate_or_an_input_error(
-    tmp_path: Path, case: tuple[Path, bytes], use_format: bool
+    tmp_path: Path, case: tuple[Path, bytes, str], use_format: bool
 ) -> None:
-    source, data = case
+    """And a text export cut anywhere keeps only rows exactly as the whole file has them: the
+    row the cut falls in is dropped (tests/test_plates_cut.py cuts every byte of last rows)."""
+    source, data, kind = case
     path = tmp_path / source.name
     path.write_bytes(data)
     try:
@@ -626,6 +629,16 @@ def test_damaged_exports_give_a_plate_or_an_input_error(
         assert "\n" not in str(exc)
         return
     assert_contract(plate)
+    if kind == "truncate" and not data.startswith(BINARY_MAGIC):
+        whole = read_plate(source).wells.set_index(["well", "dye"])
+        for row in plate.wells.itertuples(index=False):
+            expected = whole.loc[(row.well, row.dye)]
+            assert (row.sample_name, row.target_name, row.flags) == (
+                expected["sample_name"],
+                expected["target_name"],
+                expected["flags"],
+            )
+            assert row.ct == expected["ct"] or (math.isnan(row.ct) and math.isnan(expected["ct"]))
 
 
 @pytest.mark.parametrize(

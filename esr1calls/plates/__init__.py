@@ -12,6 +12,9 @@ Contract (what ``pcr.py`` relies on):
   - ``source_row``: 1-based line (text) or row (spreadsheet) the value came from.
 * (well, dye) pairs are unique; summary columns (Ct Mean, Cq Mean) are never used as a well's Ct.
 * Rows read but not used are in ``Plate.dropped`` with their reason.
+* A row the end of the file cuts (no line end after it, a used cell possibly incomplete) is
+  never read as data: it is dropped with the reason, and ``Plate.notices`` says the export looks
+  cut short, so the pcr layer reports its well as missing, never as "no amplification".
 """
 
 from __future__ import annotations
@@ -39,6 +42,7 @@ class Plate:
     metadata: Mapping[str, Any] = field(default_factory=dict)  # instrument, serial, date, ...
     dropped: tuple[Dropped, ...] = ()
     sha256: str = ""  # of the bytes read (set by read_plate); "" for a Plate built in memory
+    notices: tuple[str, ...] = ()  # what a reader of the report must know (a cut-short export)
 
 
 # ---------------------------------------------------------------------------------------------

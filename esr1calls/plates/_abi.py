@@ -22,6 +22,7 @@ from ._table import (
     CT_NAMES,
     PlateBuilder,
     WellError,
+    cut_label,
     find_column,
     find_header,
     flag_token,
@@ -184,7 +185,9 @@ def read_abi(path: Path, fmt: str, label: str) -> Plate:
     layout = layout_from_block(metadata.get("block_type", ""))
     columns = _Columns(path, grid, header_index, header)
     rows = grid.rows[header_index + 1 : end]
-    decimal_comma = infer_decimal_comma(r.get(columns.ct) for r in rows)
+    decimal_comma = infer_decimal_comma(
+        r.get(columns.ct) for r in rows if r.cut_column(columns.ct) is None
+    )
     thresholds: dict[str, set[float]] = {}
     auto_thresholds: set[str] = set()
     baselines: dict[str, set[str]] = {}
@@ -194,6 +197,12 @@ def read_abi(path: Path, fmt: str, label: str) -> Plate:
         position = row.get(columns.position) or row.get(columns.well)
         sample, target, dye = row.get(columns.sample), row.get(columns.target), row.get(columns.dye)
         ct_text = row.get(columns.ct)
+        cut = row.cut_column(*columns.used)
+        if cut is not None:
+            well_column = columns.position if columns.position is not None else columns.well
+            label = cut_label(row, well_column, columns.dye)
+            builder.drop_cut(place, row, cut, header_row.cells, label)
+            continue
         if not (sample or target or dye or ct_text):
             builder.drop(place, f"well {position or '?'}: not set up (no sample, target or Ct)")
             continue
@@ -285,6 +294,16 @@ class _Columns:
             for i in range(len(raw))
             if i != ct and _FLAG_NAME.fullmatch(raw[i].strip()) and header[i] not in CT_NAMES
         ]
+
+    @property
+    def used(self) -> tuple[int | None, ...]:
+        """Every column a row's well, values and flags are read from."""
+        return (
+            self.position, self.well, self.ct, self.sample, self.target, self.dye, self.omit,
+            self.amp_status, self.issues, self.sds_flag, self.threshold, self.auto_threshold,
+            self.auto_baseline, self.baseline_start, self.baseline_end,
+            *(index for index, _ in self.flag_columns),
+        )  # fmt: skip
 
     def flags(self, row: Row) -> list[str]:
         flags = []

@@ -16,6 +16,7 @@ from ._source import Grid, Row, Source, WorkbookSource, load_source
 from ._table import (
     PlateBuilder,
     WellError,
+    cut_label,
     find_column,
     find_header,
     infer_decimal_comma,
@@ -51,6 +52,7 @@ class TableSpec:
     sheets: tuple[str, ...] = ()
     strip_stem_suffixes: tuple[str, ...] = ()
     extra_flags: Callable[[Row, Sequence[str]], list[str]] | None = None
+    extra_columns: tuple[str, ...] = ()  # the columns extra_flags reads (normalised names)
     required: tuple[tuple[str, ...], ...] = ()  # further columns that make a header
 
 
@@ -101,6 +103,9 @@ def read_grid(path: Path, spec: TableSpec, source: Source, grid: Grid, header_in
     col_target = find_column(header, spec.target)
     col_omit = find_column(header, spec.omit)
 
+    col_extra = [find_column(header, (name,)) for name in spec.extra_columns]
+    used = (col_well, col_ct, col_dye, col_sample, col_target, col_omit, *col_extra)
+
     end = len(grid.rows)
     for index in range(header_index + 1, len(grid.rows)):
         if grid.rows[index].blank:
@@ -118,11 +123,15 @@ def read_grid(path: Path, spec: TableSpec, source: Source, grid: Grid, header_in
             if sheet is not grid and any(not r.blank for r in sheet.rows):
                 builder.drop(f"sheet {sheet.name!r}", "sheet not used: not the results table")
 
-    decimal_comma = infer_decimal_comma(r.get(col_ct) for r in rows)
+    decimal_comma = infer_decimal_comma(r.get(col_ct) for r in rows if r.cut_column(col_ct) is None)
     for row in rows:
         place = grid.place(row.number)
         well_text, ct_text = row.get(col_well), row.get(col_ct)
         dye, sample, target = row.get(col_dye), row.get(col_sample), row.get(col_target)
+        cut = row.cut_column(*used)
+        if cut is not None:
+            builder.drop_cut(place, row, cut, raw, cut_label(row, col_well, col_dye))
+            continue
         if not (ct_text or sample or target or dye):
             builder.drop(place, f"well {well_text or '?'}: not set up (no sample, target or Ct)")
             continue

@@ -13,6 +13,7 @@ entities) are refused outright: no instrument export needs one.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import datetime as dt
 import hashlib
@@ -49,10 +50,31 @@ _DOCTYPE_PATTERNS = tuple(
 
 @dataclass(frozen=True)
 class Row:
-    """One row of cells (strings, never None) and its 1-based line or row number."""
+    """One row of cells (strings, never None) and its 1-based line or row number.
+
+    ``whole`` is set only on the last line of a text file that ends without a line end (a copy
+    interrupted, a USB stick pulled): how many leading cells are known complete, because a
+    delimiter follows them or a closing quote ends them. The cell after those, and any cell the
+    row lacks, may be cut short ("35.50" read as "35"), so readers never use them as data.
+    """
 
     number: int
     cells: tuple[str, ...]
+    whole: int | None = None  # None: the row ended with a line end (or is a sheet row)
+
+    def cut_column(self, *columns: int | None) -> int | None:
+        """The first of ``columns`` (cell indices) that the end of the file may have cut, or
+        None when every one of them is complete (always, for a row with its line end).
+
+        >>> Row(9, ("A1", "FAM", "35"), whole=2).cut_column(0, 2, 1)
+        2
+        >>> Row(9, ("A1", "FAM", "35.5", ""), whole=3).cut_column(0, 1, 2) is None
+        True
+        """
+        if self.whole is None:
+            return None
+        cut = [c for c in columns if c is not None and c >= self.whole]
+        return min(cut) if cut else None
 
     def get(self, index: int | None) -> str:
         """The stripped cell at ``index``; "" when the row is shorter or index is None."""
@@ -93,19 +115,24 @@ class Grid:
 
 @dataclass(frozen=True)
 class TextSource:
-    """A text export, decoded; ``lines[0]`` is line 1."""
+    """A text export, decoded; ``lines[0]`` is line 1. ``line_end`` is False when the data stop
+    without a line end after the last line (that line may be cut short)."""
 
     path: Path
     lines: tuple[str, ...]
     encoding: str
+    line_end: bool = True
 
     def grid(self, delimiter: str) -> Grid:
-        """All lines split on ``delimiter`` (quotes honoured, as Excel writes them)."""
-        rows = tuple(
+        """All lines split on ``delimiter`` (quotes honoured, as Excel writes them); a last line
+        without its line end knows which of its cells are whole."""
+        rows = [
             Row(number, split_line(line, delimiter))
             for number, line in enumerate(self.lines, start=1)
-        )
-        return Grid("", rows, delimiter)
+        ]
+        if rows and not self.line_end:
+            rows[-1] = replace(rows[-1], whole=whole_cells(self.lines[-1], delimiter))
+        return Grid("", tuple(rows), delimiter)
 
 
 @dataclass(frozen=True)
@@ -135,6 +162,33 @@ def split_line(line: str, delimiter: str) -> tuple[str, ...]:
         return tuple(next(reader, []))
     except csv.Error:  # e.g. a NUL byte; fall back to a plain split rather than fail here
         return tuple(line.split(delimiter))
+
+
+def whole_cells(line: str, delimiter: str) -> int:
+    """How many cells of a line that ends the file without a line end are complete: each one a
+    delimiter follows, and a last cell closed by its quote. An unclosed quote is a cut.
+
+    >>> whole_cells("A1,FAM,35.5", ","), whole_cells("A1,FAM,35.5,", ","), whole_cells("A1", ",")
+    (2, 3, 0)
+    >>> whole_cells('A1,FAM,"35.50"', ","), whole_cells('A1,FAM,"35.5', ",")
+    (3, 2)
+    """
+    whole = 0
+    quoted = closed = False  # inside a quoted cell; just after its closing quote
+    at_start = True
+    for char in line:
+        if quoted:
+            if char == '"':
+                quoted, closed = False, True
+            continue
+        if char == delimiter:
+            whole += 1
+            at_start, closed = True, False
+            continue
+        # an opening quote, or a doubled quote inside a quoted cell ("a""b")
+        quoted = char == '"' and (at_start or closed)
+        at_start = closed = False
+    return whole + (1 if closed else 0)
 
 
 def guess_delimiter(line: str) -> str:
@@ -216,7 +270,7 @@ def decode_text(path: Path, data: bytes) -> tuple[str, str]:
         candidates.append("cp1252")
     for encoding in candidates:
         try:
-            text = data.decode(encoding)
+            text = _whole_characters(data, encoding)
         except UnicodeDecodeError:
             continue
         if "\x00" in text:
@@ -227,6 +281,18 @@ def decode_text(path: Path, data: bytes) -> tuple[str, str]:
         "is neither UTF-8, UTF-16 nor Windows-1252 text (binary data?); "
         "export the results as text, csv or xlsx",
     )
+
+
+def _whole_characters(data: bytes, encoding: str) -> str:
+    """``data`` decoded, without a character that the end of the data cuts (a truncated UTF-8 or
+    UTF-16 file): the text then ends without its line end, so the last line reads as cut instead
+    of the whole file falling back to another encoding. Invalid bytes elsewhere still raise."""
+    return codecs.getincrementaldecoder(encoding)(errors="strict").decode(data, final=False)
+
+
+def ends_with_line_end(text: str) -> bool:
+    """False when the text stops inside its last line (no CR or LF after it)."""
+    return text.endswith(("\n", "\r"))
 
 
 def text_lines(text: str) -> tuple[str, ...]:
@@ -473,7 +539,7 @@ def load_source(path: Path) -> Source:
             )
         return load_workbook(path, data)
     text, encoding = decode_text(path, data)
-    return TextSource(path, text_lines(text), encoding)
+    return TextSource(path, text_lines(text), encoding, ends_with_line_end(text))
 
 
 def head_text(path: Path) -> str:

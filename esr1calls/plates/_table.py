@@ -300,6 +300,7 @@ class PlateBuilder:
         self.fmt = fmt
         self.records: list[dict[str, Any]] = []
         self.dropped: list[Dropped] = []
+        self.notices: list[str] = []
         self._seen: dict[tuple[str, str], str] = {}
 
     def add(
@@ -341,6 +342,27 @@ class PlateBuilder:
     def drop(self, place: str, reason: str) -> None:
         self.dropped.append(Dropped(source=self.path.name, place=place, reason=reason))
 
+    def drop_cut(self, place: str, row: Row, column: int, header: Sequence[str], what: str) -> None:
+        """Drop a row that the end of the file cuts inside a used cell (``what`` names the well
+        and dye, as far as they are whole), and say that the export looks cut short."""
+        name = header[column].strip() if column < len(header) else f"column {column + 1}"
+        if column < len(row.cells):
+            where = f'its "{name}" cell {row.cells[column].strip()!r} may be cut short'
+        else:
+            where = f'it stops before its "{name}" cell'
+        self.drop(
+            place,
+            f"{what}: the file ends inside this row, without a line end, and {where}; "
+            "the row is not used",
+        )
+        self.notices.append(
+            f"{self.path.name} ends inside {place} (no line end after it): the export looks cut "
+            "short, so that row is not used and any rows that followed it are missing. The "
+            "calls that need them are INVALID (a missing well or control), never read from a "
+            "cut cell or as no amplification. Export the file again; if it is complete, end its "
+            "last line with a line break"
+        )
+
     def build(self, run_id: str, metadata: Mapping[str, Any], *, fix: str = "") -> Plate:
         if not self.records:
             hint = fix or "the file may be truncated, or it is not a results export"
@@ -354,7 +376,17 @@ class PlateBuilder:
             wells=wells,
             metadata=dict(metadata),
             dropped=tuple(self.dropped),
+            notices=tuple(dict.fromkeys(self.notices)),
         )
+
+
+def cut_label(
+    row: Row, well: int | None, dye: int | None, fallback_dye: str = "", noun: str = "well"
+) -> str:
+    """ "well D06 Cy5" for a cut row, from the cells the cut left whole ("well ?" otherwise)."""
+    well_text = row.get(well) if row.cut_column(well) is None else ""
+    dye_text = row.get(dye) if dye is not None and row.cut_column(dye) is None else fallback_dye
+    return " ".join(t for t in (noun, well_text or "?", dye_text) if t)
 
 
 def truncated_row(

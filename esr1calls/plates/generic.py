@@ -55,6 +55,7 @@ SPEC = TableSpec(
     metadata_keys={"run_id": ("run_id",), "instrument": ("instrument",)},
     run_id_keys=("run_id",),
     extra_flags=_flags,
+    extra_columns=("flags",),
 )
 
 

@@ -16,10 +16,11 @@ from typing import Any
 
 from ..errors import PlateFormatError
 from . import Plate
-from ._source import TextSource, load_source, split_line
+from ._source import Grid, Row, TextSource, load_source
 from ._table import (
     PlateBuilder,
     WellError,
+    cut_label,
     find_column,
     flag_token,
     infer_decimal_comma,
@@ -58,13 +59,14 @@ def read(path: Path) -> Plate:
     builder = PlateBuilder(path, FORMAT_ID)
     experiments: list[str] = []
     filters: list[str] = []
-    lines = source.lines
+    grid = source.grid("\t")
     index = 0
-    while index < len(lines):
-        match = _EXPERIMENT.fullmatch(lines[index])
+    while index < len(grid.rows):
+        row = grid.rows[index]
+        match = _EXPERIMENT.fullmatch(source.lines[index])
         if not match:
-            if lines[index].strip():
-                builder.drop(f"row {index + 1}", "line outside an Experiment/Filter block")
+            if not row.blank:
+                builder.drop(f"row {row.number}", "line outside an Experiment/Filter block")
             index += 1
             continue
         experiment, filter_name = match.group(1).strip(), match.group(2).strip()
@@ -72,11 +74,11 @@ def read(path: Path) -> Plate:
             raise PlateFormatError(
                 path,
                 "the Filter on the Experiment line is empty; the channel is unknown",
-                place=f"row {index + 1}",
+                place=f"row {row.number}",
             )
         experiments.append(experiment)
         filters.append(filter_name)
-        index = _read_block(path, builder, lines, index + 1, filter_name)
+        index = _read_block(path, builder, grid, index + 1, filter_name)
 
     metadata: dict[str, Any] = {
         "export": LABEL,
@@ -94,18 +96,18 @@ def read(path: Path) -> Plate:
     )
 
 
-def _read_block(
-    path: Path, builder: PlateBuilder, lines: tuple[str, ...], start: int, filter_name: str
-) -> int:
-    """Read the table after an Experiment line; return the index of the next unread line."""
+def _read_block(path: Path, builder: PlateBuilder, grid: Grid, start: int, filter_name: str) -> int:
+    """Read the table after an Experiment line; return the index of the next unread row."""
+    rows = grid.rows
     index = start
-    while index < len(lines) and not lines[index].strip():
+    while index < len(rows) and rows[index].blank:
         index += 1
-    if index >= len(lines):
+    if index >= len(rows):
         raise PlateFormatError(
             path, "the file ends after the Experiment line; it is truncated", place=f"row {start}"
         )
-    raw = [c.strip() for c in split_line(lines[index], "\t")]
+    header_row = rows[index]
+    raw = [c.strip() for c in header_row.cells]
     header = [norm_header(c) for c in raw]
     columns = {
         name: find_column(header, (name,)) for name in ("include", "pos", "name", "cp", "status")
@@ -114,52 +116,58 @@ def _read_block(
         if columns[name] is None:
             raise missing_column(
                 path,
-                f"row {index + 1}",
+                f"row {header_row.number}",
                 name.capitalize() if name != "cp" else "Cp",
                 raw,
                 "Export the Abs Quant results in text format.",
             )
-    col_pos, col_cp = columns["pos"], columns["cp"]
+    col_pos, col_cp, col_status = columns["pos"], columns["cp"], columns["status"]
     assert col_pos is not None and col_cp is not None
-    body: list[tuple[int, tuple[str, ...]]] = []
-    index += 1
-    while index < len(lines) and lines[index].strip() and not _EXPERIMENT.fullmatch(lines[index]):
-        body.append((index + 1, split_line(lines[index], "\t")))
-        index += 1
-    decimal_comma = infer_decimal_comma(c[col_cp] for _, c in body if len(c) > col_cp)
-    for number, cells in body:
-        place = f"row {number}"
 
-        def cell(column: int | None, cells: tuple[str, ...] = cells) -> str:
-            return cells[column].strip() if column is not None and column < len(cells) else ""
-
-        if len(cells) <= col_cp:
-            raise truncated_row(path, place, len(cells), raw, col_cp)
+    body: list[Row] = []
+    end = index + 1
+    while end < len(rows) and not rows[end].blank:
+        if _EXPERIMENT.fullmatch("\t".join(rows[end].cells)):
+            break
+        body.append(rows[end])
+        end += 1
+    decimal_comma = infer_decimal_comma(r.get(col_cp) for r in body if r.cut_column(col_cp) is None)
+    for row in body:
+        place = f"row {row.number}"
+        # LCS480 writes the last row without its (empty) Status cell, seen in a real export: a
+        # Status the last row lacks is not a cut, one it has must be whole
+        status = col_status if col_status is not None and col_status < len(row.cells) else None
+        cut = row.cut_column(columns["include"], col_pos, columns["name"], col_cp, status)
+        if cut is not None:
+            builder.drop_cut(place, row, cut, raw, cut_label(row, col_pos, None, filter_name))
+            continue
+        if len(row.cells) <= col_cp:
+            raise truncated_row(path, place, len(row.cells), raw, col_cp)
         try:
-            well = parse_well(cell(col_pos))
+            well = parse_well(row.get(col_pos))
         except WellError as exc:
             raise PlateFormatError(path, str(exc), place=place) from exc
         ct = read_ct(
             path,
             place,
-            cell(col_cp),
+            row.get(col_cp),
             raw[col_cp],
             decimal_comma=decimal_comma,
             tokens="an empty cell",
         )
         flags = []
-        include = cell(columns["include"])
+        include = row.get(columns["include"])
         if include and not is_true(include):
             flags.append("OMITTED")
-        if cell(columns["status"]):
-            flags.append(flag_token(cell(columns["status"])))
+        if row.get(col_status):
+            flags.append(flag_token(row.get(col_status)))
         builder.add(
             well=well,
             dye=filter_name,
             ct=ct,
             place=place,
-            source_row=number,
-            sample_name=cell(columns["name"]),
+            source_row=row.number,
+            sample_name=row.get(columns["name"]),
             flags=flags,
         )
-    return index
+    return end

@@ -41,6 +41,7 @@ SPEC = TableSpec(
     ct_display="Cq",
     fix="Export the LightCycler 96 result table, or pass --format.",
     extra_flags=_flags,
+    extra_columns=("failure",),
 )
 
 

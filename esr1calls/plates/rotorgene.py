@@ -22,6 +22,7 @@ from ._table import (
     CT_NAMES,
     PlateBuilder,
     WellError,
+    cut_label,
     find_column,
     find_header,
     flag_token,
@@ -180,10 +181,14 @@ def _read_block(
     while index < len(rows) and not rows[index].blank and not _BLOCK.fullmatch(rows[index].get(0)):
         body.append(rows[index])
         index += 1
-    decimal_comma = infer_decimal_comma(r.get(col_ct) for r in body)
+    decimal_comma = infer_decimal_comma(r.get(col_ct) for r in body if r.cut_column(col_ct) is None)
     for row in body:
         place = grid.place(row.number)
         name, kind, ct_text = row.get(col_name), row.get(col_type), row.get(col_ct)
+        cut = row.cut_column(col_no, col_name, col_type, col_ct, col_comment)
+        if cut is not None:
+            builder.drop_cut(place, row, cut, raw, cut_label(row, col_no, None, channel, "tube"))
+            continue
         if not (name or kind or ct_text):
             builder.drop(place, f"tube {row.get(col_no) or '?'}: empty position")
             continue

@@ -1,0 +1,291 @@
+"""Plate exports cut short (a copy interrupted, a USB stick pulled): a cut row is never read as
+data. Every text family is cut at every byte offset of its last row: the result is an error or
+that row dropped with its reason, never a changed Ct; real exports that end without a line end
+read as before."""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from esr1calls.errors import InputError
+from esr1calls.model import CallStatus, Reason
+from esr1calls.pcr import call_pcr
+from esr1calls.plates import Plate, read_plate
+from esr1calls.plates._source import Row, TextSource, decode_text, whole_cells
+
+from .plate_golden import PLATES
+
+DEMO_MAP = PLATES / "esr1_demo_platemap.csv"
+CFX = PLATES / "cfx" / "esr1_demo_cfx - Quantification Cq Results.csv"
+CFX_SEMICOLON = PLATES / "cfx" / "esr1_demo_cfx_semicolon - Quantification Cq Results.csv"
+LC480_FAM = PLATES / "lightcycler480" / "esr1_demo_lc480_fam_465-510.txt"
+LC480_REAL = PLATES / "lightcycler480" / "LIGHTCYCLER480__HTqPCR__LightCycler_sample.txt"
+SDS_REAL = PLATES / "sds7900" / "SDS7900HT__HTqPCR__SDS_sample.txt"
+GENERIC = PLATES / "generic" / "esr1_demo_generic.csv"
+_LINE_END = re.compile(rb"\r\n|\r|\n")
+
+
+def keyed(plate: Plate) -> dict[tuple[str, str], tuple[object, ...]]:
+    """(well, dye) -> every value of the row; a NaN Ct as None so that equal means equal."""
+    result = {}
+    for row in plate.wells.itertuples(index=False):
+        ct = None if math.isnan(row.ct) else row.ct
+        result[row.well, row.dye] = (row.sample_name, row.target_name, ct, row.flags)
+    return result
+
+
+def write(tmp_path: Path, name: str, data: bytes) -> Path:
+    path = tmp_path / name
+    path.write_bytes(data)
+    return path
+
+
+# ---------------------------------------------------------------------------------------------
+# the mechanism: a text source knows whether it ended with a line end, a row which cells are whole
+
+
+def test_only_a_last_line_without_its_line_end_has_cells_that_may_be_cut() -> None:
+    complete = TextSource(Path("x.csv"), ("well,ct", "A1,35.5"), "utf-8", line_end=True)
+    assert all(row.whole is None for row in complete.grid(",").rows)
+    cut = TextSource(Path("x.csv"), ("well,ct", "A1,35.5"), "utf-8", line_end=False)
+    rows = cut.grid(",").rows
+    assert rows[0].whole is None and rows[1].whole == 1
+    assert rows[1].cut_column(0) is None and rows[1].cut_column(0, 1) == 1
+
+
+@pytest.mark.parametrize(
+    "line, whole",
+    [
+        ("A1,FAM,35", 2),  # "35" may be "35.50" cut
+        ("A1,FAM,35.50,", 3),  # the delimiter proves the Ct whole
+        ('A1,FAM,"35.50"', 3),  # so does a closing quote
+        ('A1,FAM,"35.5', 2),  # an unclosed quote is a cut
+        ('A1,"a,b","x""y"', 3),  # quoted delimiters and doubled quotes
+        ('A1,"x""', 1),  # a doubled quote is not a closing one
+        ("", 0),
+    ],
+)
+def test_whole_cells_counts_what_a_delimiter_or_a_closing_quote_proves(line: str, whole: int):
+    assert whole_cells(line, ",") == whole
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "utf-16", "utf-16-le", "utf-16-be"])
+def test_a_character_cut_by_the_end_of_the_data_is_left_out_not_misdecoded(encoding: str) -> None:
+    """Before, a UTF-8 file cut inside a multi-byte character fell back to cp1252 (mojibake in
+    every header), and a UTF-16 file cut at an odd byte was refused as binary."""
+    text = "反应孔,通道,Ct\nA1,FAM,阴性"
+    data = text.encode(encoding)
+    decoded, _ = decode_text(Path("x.csv"), data[:-1])
+    assert decoded == text[:-1]
+
+
+# ---------------------------------------------------------------------------------------------
+# the issue's cases, through the readers and the calls
+
+
+@pytest.mark.parametrize("source", [CFX, CFX_SEMICOLON], ids=["comma", "semicolon"])
+def test_a_cfx_export_cut_inside_a_cq_is_never_read_as_the_shorter_cq(tmp_path, source) -> None:
+    """'34.45' cut to '34' was read as Cq 34 (S3's L536Q: 34.45 - 23.85 = 10.6, negative; 34 -
+    23.85 = 10.15); it is dropped, and the pcr call is INVALID MISSING_WELL."""
+    data = source.read_bytes()
+    separator = b";" if source is CFX_SEMICOLON else b","
+    cell = b"34,45" if source is CFX_SEMICOLON else b"34.45"
+    row = data.index(b"D06" + separator + b"Cy5")
+    cut = data.index(cell, row) + 2
+    path = write(tmp_path, source.name, data[:cut])
+    plate = read_plate(path)
+    assert ("D6", "CY5") not in keyed(plate)
+    dropped = plate.dropped[-1]
+    assert dropped.place == "row 199"
+    assert dropped.reason == (
+        'well D06 Cy5: the file ends inside this row, without a line end, and its "Cq" cell '
+        "'34' may be cut short; the row is not used"
+    )
+    assert plate.notices and plate.notices[0].startswith(
+        f"{path.name} ends inside row 199 (no line end after it): the export looks cut short"
+    )
+    result = call_pcr([path], DEMO_MAP)
+    s3 = {c.hotspot: c for s in result.samples if s.sample_id == "S3" for c in s.calls}
+    assert s3["L536Q"].status is CallStatus.INVALID
+    assert s3["L536Q"].reasons == (Reason.MISSING_WELL,)
+    assert any(n.startswith(f"{path.name} ends inside row 199") for n in result.notices)
+
+
+def test_a_lightcycler_file_cut_before_its_last_cp_is_not_no_amplification(tmp_path) -> None:
+    """The empty Cp of a cut row used to be read as "no amplification": S9's reference (E12 FAM
+    30.62) would be missing silently; the row is dropped, the well reported missing."""
+    data = LC480_FAM.read_bytes()
+    cut = data.rindex(b"E12\tS9\t") + len(b"E12\tS9\t")
+    path = write(tmp_path, LC480_FAM.name, data[:cut])
+    plate = read_plate(path)
+    assert ("E12", "FAM (465-510)") not in keyed(plate)
+    assert plate.dropped[-1].reason.startswith(
+        'well E12 FAM (465-510): the file ends inside this row, without a line end, and its "Cp"'
+    )
+
+
+def test_a_generic_table_cut_after_its_last_separator_is_not_no_amplification(tmp_path) -> None:
+    """S2's D538G (Ct 31.75, DETECTED) as the last row, cut after its last separator: the empty
+    Ct was read as "no amplification" and the call became NOT_DETECTED."""
+    lines = GENERIC.read_bytes().split(b"\n")[:-1]
+    positive = next(line for line in lines if line.startswith(b"A5,S2,D538G,FAM,"))
+    lines.remove(positive)
+    path = write(tmp_path, GENERIC.name, b"\n".join([*lines, b"A5,S2,D538G,FAM,"]))
+    plate = read_plate(path)
+    assert ("A5", "FAM") not in keyed(plate)
+    result = call_pcr([path], DEMO_MAP)
+    s2 = {c.hotspot: c for s in result.samples if s.sample_id == "S2" for c in s.calls}
+    assert s2["D538G"].status is CallStatus.INVALID
+    assert s2["D538G"].reasons == (Reason.MISSING_WELL,)
+    assert any(d.place == "row 206" and "ends inside this row" in d.reason for d in result.dropped)
+
+
+def test_a_file_that_is_complete_but_lacks_its_final_line_end_loses_only_an_unproven_ct(
+    tmp_path,
+) -> None:
+    """Ambiguous by nature: '29.6' at the very end may be '29.61' cut. The row is dropped with
+    a reason that says how to fix a complete file; every other row reads as before."""
+    data = GENERIC.read_bytes()
+    assert data.endswith(b"29.6\n")
+    path = write(tmp_path, GENERIC.name, data[:-1])
+    plate = read_plate(path)
+    original = keyed(read_plate(GENERIC))
+    del original["E12", "HEX"]
+    assert keyed(plate) == original
+    assert "end its last line with a line break" in plate.notices[0]
+
+
+@pytest.mark.parametrize("path", [LC480_REAL, SDS_REAL], ids=lambda p: p.parent.name)
+def test_real_exports_without_a_final_line_end_read_as_before(path: Path) -> None:
+    """LCS480 ends its last row without a CR and without its Status cell, but the Cp cell is
+    followed by tabs; the SDS file's unterminated last line is below the table."""
+    assert not path.read_bytes().endswith((b"\n", b"\r"))
+    plate = read_plate(path)
+    assert not plate.notices and not any("ends inside" in d.reason for d in plate.dropped)
+    if path is LC480_REAL:
+        p24 = plate.wells.set_index("well").loc["P24"]
+        assert p24["sample_name"] == "no template control" and math.isnan(p24["ct"])
+
+
+# ---------------------------------------------------------------------------------------------
+# the property: every text family, cut at every byte offset of its last row
+
+
+def _qs_csv(tmp_path: Path) -> Path:
+    """The QuantStudio demo as the csv QuantStudio software saves (key,value rows, commas)."""
+    text = (PLATES / "quantstudio" / "esr1_demo_quantstudio.txt").read_text(encoding="utf-8")
+    lines = []
+    for line in text.splitlines():
+        if line.startswith("* "):
+            key, _, value = line[2:].partition(" = ")
+            line = f"{key},{value}"
+        lines.append(line.replace("\t", ","))
+    return write(tmp_path, "esr1_demo_quantstudio.csv", ("\r\n".join(lines) + "\r\n").encode())
+
+
+def _utf16(tmp_path: Path) -> Path:
+    text = (PLATES / "abi7500" / "esr1_demo_7500.txt").read_text(encoding="utf-8")
+    return write(tmp_path, "esr1_demo_7500_utf16.txt", text.encode("utf-16"))
+
+
+@dataclass(frozen=True)
+class Family:
+    name: str
+    fmt: str
+    path: Path | None = None  # a fixture, or None for one made by ``make``
+    make: object = None
+
+
+FAMILIES = [
+    Family("quantstudio-txt", "quantstudio", PLATES / "quantstudio" / "esr1_demo_quantstudio.txt"),
+    Family("quantstudio-csv", "quantstudio", make=_qs_csv),
+    Family("7500-txt", "abi7500", PLATES / "abi7500" / "esr1_demo_7500.txt"),
+    Family("7500-csv", "abi7500", PLATES / "abi7500" / "esr1_demo_steponeplus.csv"),
+    Family("7500-txt-utf16", "abi7500", make=_utf16),
+    Family("sds", "sds7900", SDS_REAL),
+    Family("cfx-comma", "cfx", CFX),
+    Family("cfx-semicolon", "cfx", CFX_SEMICOLON),
+    Family("lc480", "lightcycler480", LC480_FAM),
+    Family("lc480-real-no-final-line-end", "lightcycler480", LC480_REAL),
+    Family("lc96", "lightcycler96", PLATES / "lightcycler96" / "esr1_demo_lc96.csv"),
+    Family("rotorgene-csv", "rotorgene", PLATES / "rotorgene" / "esr1_demo_rotorgene.csv"),
+    Family("slan-csv", "slan", PLATES / "slan" / "esr1_demo_slan.csv"),
+    Family("generic-csv", "generic", GENERIC),
+    Family("generic-tsv", "generic", PLATES / "generic" / "esr1_demo_generic.tsv"),
+]
+
+
+def _line_spans(data: bytes, encoding: str) -> list[tuple[int, int]]:
+    """(start, end) byte offsets of every line, its line end included."""
+    if encoding.startswith("utf-16"):
+        text = data.decode("utf-16")
+        spans, start = [], 2  # after the BOM; two bytes per (BMP) character
+        for match in re.finditer(r"\r\n|\r|\n", text):
+            spans.append((start, 2 + 2 * match.end()))
+            start = 2 + 2 * match.end()
+        return spans + ([(start, len(data))] if start < len(data) else [])
+    spans, start = [], 0
+    for match in _LINE_END.finditer(data):
+        spans.append((start, match.end()))
+        start = match.end()
+    return spans + ([(start, len(data))] if start < len(data) else [])
+
+
+@pytest.mark.parametrize("family", FAMILIES, ids=lambda f: f.name)
+def test_a_cut_at_any_byte_of_the_last_row_is_an_error_or_a_dropped_row(tmp_path, family) -> None:
+    source = family.path or family.make(tmp_path)  # type: ignore[operator]
+    data = source.read_bytes()
+    original = read_plate(source, family.fmt)
+    before = keyed(original)
+    last_line = int(original.wells["source_row"].max())
+    last_key = tuple(original.wells.loc[original.wells["source_row"].idxmax(), ["well", "dye"]])
+    encoding = "utf-16" if data.startswith(b"\xff\xfe") else "utf-8"
+    start, end = _line_spans(data, encoding)[last_line - 1]
+    folder = tmp_path / "cut"
+    folder.mkdir()
+    outcomes = set()
+    for cut in range(start, end + 1):
+        path = write(folder, source.name, data[:cut])
+        try:
+            plate = read_plate(path, family.fmt)
+        except InputError as exc:
+            assert str(exc).startswith(path.name) and "\n" not in str(exc)
+            outcomes.add("error")
+            continue
+        after = keyed(plate)
+        expected = {k: v for k, v in before.items() if k != last_key}
+        assert {k: v for k, v in after.items() if k != last_key} == expected, cut
+        if last_key in after:
+            assert after[last_key] == before[last_key], f"cut at byte {cut}: a changed row"
+            outcomes.add("read whole")
+            continue
+        dropped = [d for d in plate.dropped if d.place.endswith(f"row {last_line}")]
+        if dropped:
+            assert "the file ends inside this row" in dropped[0].reason
+            assert any("looks cut short" in n for n in plate.notices)
+            outcomes.add("dropped")
+        else:  # nothing of the row's data is left: a cut at its start, or only separators
+            kept = data[start:cut].decode(encoding, errors="ignore").strip(" \t,;\r\n\ufeff")
+            assert kept == "", f"cut at byte {cut}: the row vanished without a reason"
+            outcomes.add("gone")
+    assert "dropped" in outcomes or "error" in outcomes, outcomes
+
+
+def test_cut_rows_never_decide_a_decimal_comma(tmp_path) -> None:
+    """A cut '28,' is not evidence of decimal commas; the other cells keep their points."""
+    path = write(tmp_path, "g.csv", b"well;dye;ct\nA1;FAM;28.5\nA2;FAM;31,")
+    plate = read_plate(path)
+    assert keyed(plate) == {("A1", "FAM"): ("", "", 28.5, "")}
+    assert plate.metadata["decimal_comma"] is False
+
+
+def test_rows_are_only_cut_in_the_cells_a_reader_uses() -> None:
+    row = Row(7, ("A1", "FAM", "35.5", "x"), whole=3)
+    assert row.cut_column(0, 1, 2) is None
+    assert row.cut_column(0, 3) == 3
+    assert row.cut_column(None, 5) == 5
