@@ -741,3 +741,76 @@ def test_workbooks_read_when_esr1calls_is_deployed_on_pythonpath(tmp_path: Path)
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "204"
+
+
+# ---------------------------------------------------------------------------------------------
+# blank lines inside a results table
+
+
+def _with_blank_line(name: str, before: str, tmp_path: Path, blank: str = "") -> Path:
+    """The fixture with a blank line inserted before the first line starting with ``before``."""
+    text = (PLATES / name).read_bytes().decode("utf-8-sig")
+    newline = "\r\n" if "\r\n" in text else "\r" if "\n" not in text else "\n"
+    lines = text.split(newline)
+    index = next(i for i, line in enumerate(lines) if line.startswith(before))
+    lines.insert(index, blank)
+    path = tmp_path / Path(name).name
+    path.write_text(newline.join(lines), encoding="utf-8", newline="")
+    return path
+
+
+@pytest.mark.parametrize(
+    "name, before, blank",
+    [
+        ("quantstudio/esr1_demo_quantstudio.txt", "49\tE1\t", ""),
+        ("abi7500/esr1_demo_7500.txt", "C6\t", ""),
+        ("abi7500/esr1_demo_steponeplus.csv", "C6,", ",,,,,,,,,,,,,,,,,,,,"),
+        ("cfx/esr1_demo_cfx - Quantification Cq Results.csv", ",A01,HEX,", ""),
+        ("lightcycler96/esr1_demo_lc96.csv", "255;0;0;255,C6,", ""),
+        ("generic/esr1_demo_generic.tsv", "C6\t", ""),
+        ("slan/esr1_demo_slan.csv", "C6,", ",,,,,,,"),
+        ("lightcycler480/esr1_demo_lc480_fam_465-510.txt", "True\t65280\tC6\t", ""),
+        ("rotorgene/esr1_demo_rotorgene.csv", "30;", ";;;;;;;;;;;;;"),
+    ],
+    ids=lambda v: str(v).split("/")[0] if "/" in str(v) else None,
+)
+def test_rows_after_a_blank_line_inside_the_results_are_read(tmp_path, name, before, blank):
+    """They were taken for a footer (AB: key = value metadata) or dropped as 'lines after the
+    results table', and every well below the blank line looked missing: controls included."""
+    path = _with_blank_line(name, before, tmp_path, blank)
+    plate = read_plate(path)
+    original = read_plate(PLATES / name)
+    pd.testing.assert_frame_equal(
+        plate.wells.drop(columns="source_row"), original.wells.drop(columns="source_row")
+    )
+    assert plate.dropped == original.dropped
+    if "quantstudio" in name:
+        assert plate.metadata["results_footer"] == {"Analysis Type": "Multiplex"}
+
+
+def test_what_follows_a_results_table_is_said_precisely(tmp_path: Path) -> None:
+    text = demo_text("generic/esr1_demo_generic.csv")
+    path = tmp_path / "g.csv"
+    path.write_text(text + "\nexported by,LIMS 4.2\nE12,S9,X,ROX,30.1\n", encoding="utf-8")
+    plate = read_plate(path)
+    assert [(d.place, d.reason) for d in plate.dropped] == [
+        ("row 208", "below the results table (row 206): column \"well\" is 'exported by', not a "
+                    "well"),
+        ("row 209", "well E12: a results row below rows that are not results (the table ends at "
+                    "row 206); not read: check the export"),
+    ]  # fmt: skip
+    assert ("E12", "ROX") not in set(zip(plate.wells["well"], plate.wells["dye"], strict=True))
+
+
+def test_results_rows_after_an_ab_footer_are_not_taken_for_metadata(tmp_path: Path) -> None:
+    text = demo_text("quantstudio/esr1_demo_quantstudio.txt")
+    stray = "\t".join(["60", "E12", "false", "S9", "X", "UNKNOWN", "ROX", "NFQ-MGB", "30.1"]
+                      + [""] * 12)  # fmt: skip
+    path = tmp_path / "qs.txt"
+    path.write_text(text + stray + "\n", encoding="utf-8")
+    plate = read_plate(path)
+    assert plate.metadata["results_footer"] == {"Analysis Type": "Multiplex"}
+    assert plate.dropped[-1].reason == (
+        "lines after the results table not recognised; 1 of them (row 227) look like results "
+        "rows but come after lines that are not results, so they are not read: check the export"
+    )

@@ -11,7 +11,7 @@ handles them all and the format modules only differ in how they recognise their 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path, PureWindowsPath
 from typing import Any
 
@@ -36,6 +36,7 @@ from ._table import (
     parse_number,
     parse_well,
     read_ct,
+    table_rows,
     truncated_row,
 )
 
@@ -173,18 +174,22 @@ def read_abi(path: Path, fmt: str, label: str) -> Plate:
         if kv and kv[0]:
             pairs.setdefault(kv[0], kv[1])
 
-    end = _table_end(grid, header_index)
-    footer, footer_end = _footer(grid, end)
-    _drop_other_sections(builder, grid, sections, header_index, footer_end)
+    block_type = next((v for k, v in pairs.items() if norm_header(k) == "block type"), "")
+    layout = layout_from_block(block_type)  # known before the rows: it tells a well index
+    columns = _Columns(path, grid, header_index, header)
+
+    def is_result(row: Row) -> bool:
+        return columns.has_shape(row, layout, text=bool(grid.delimiter))
+
+    rows, end = table_rows(grid, header_index, is_result, stops=_is_section)
+    footer, footer_end = _footer(grid, end, is_result)
+    _drop_other_sections(builder, grid, sections, header_index, footer_end, is_result)
     if isinstance(source, WorkbookSource):
         for sheet in source.sheets:
             if sheet is not grid and any(not r.blank for r in sheet.rows):
                 builder.drop(f"sheet {sheet.name!r}", "sheet not used: not the results table")
 
     metadata = _metadata(pairs, footer, label)
-    layout = layout_from_block(metadata.get("block_type", ""))
-    columns = _Columns(path, grid, header_index, header)
-    rows = grid.rows[header_index + 1 : end]
     decimal_comma = infer_decimal_comma(
         r.get(columns.ct) for r in rows if r.cut_column(columns.ct) is None
     )
@@ -268,6 +273,7 @@ class _Columns:
 
     def __init__(self, path: Path, grid: Grid, header_index: int, header: list[str]) -> None:
         raw = grid.rows[header_index].cells
+        self.width = len(raw)
         self.position = find_column(header, ("well position", "pos"))
         self.well = find_column(header, ("well",))
         ct = find_column(header, CT_NAMES)
@@ -305,6 +311,20 @@ class _Columns:
             *(index for index, _ in self.flag_columns),
         )  # fmt: skip
 
+    def has_shape(self, row: Row, layout: tuple[int, int] | None, *, text: bool) -> bool:
+        """A results row: a well (position or index), and the header's number of cells in text
+        (a sheet pads its rows: nothing beyond the header's width)."""
+        try:
+            if self.position is not None:  # a position (A1), never a number that looks an index
+                parse_well(row.get(self.position))
+            else:
+                parse_well(row.get(self.well), layout)
+        except WellError:
+            return False
+        if text and row.whole is None:
+            return len(row.cells) == self.width
+        return len(row.values) <= self.width
+
     def flags(self, row: Row) -> list[str]:
         flags = []
         if is_true(row.get(self.omit)):
@@ -340,28 +360,22 @@ def _check_index(row: Row, columns: _Columns, well: str, layout: tuple[int, int]
 
 def _sections(grid: Grid) -> list[tuple[int, str]]:
     """(row index, name) of every ``[Section]`` marker."""
-    return [
-        (i, row.get(0))
-        for i, row in enumerate(grid.rows)
-        if _SECTION.fullmatch(row.get(0)) and len(row.values) == 1
-    ]
+    return [(i, row.get(0)) for i, row in enumerate(grid.rows) if _is_section(row)]
 
 
-def _table_end(grid: Grid, header_index: int) -> int:
-    for index in range(header_index + 1, len(grid.rows)):
-        row = grid.rows[index]
-        if row.blank or (_SECTION.fullmatch(row.get(0)) and len(row.values) == 1):
-            return index
-    return len(grid.rows)
+def _is_section(row: Row) -> bool:
+    """A ``[Section]`` marker row."""
+    return bool(_SECTION.fullmatch(row.get(0))) and len(row.values) == 1
 
 
-def _footer(grid: Grid, end: int) -> tuple[dict[str, str], int]:
-    """``Analysis Type = Multiplex`` and friends below the results table."""
+def _footer(grid: Grid, end: int, is_result: Callable[[Row], bool]) -> tuple[dict[str, str], int]:
+    """``Analysis Type = Multiplex`` and friends below the results table (a results row there
+    ends the footer: it is never taken for a key and a value)."""
     footer: dict[str, str] = {}
     index = end
     while index < len(grid.rows):
         row = grid.rows[index]
-        if _SECTION.fullmatch(row.get(0)) and len(row.values) == 1:
+        if _is_section(row) or is_result(row):
             break
         if not row.blank:
             kv = key_value(row)
@@ -378,15 +392,21 @@ def _drop_other_sections(
     sections: list[tuple[int, str]],
     header_index: int,
     footer_end: int,
+    is_result: Callable[[Row], bool],
 ) -> None:
     """Every section other than the results is read and skipped: say so, once per section."""
     bounds = [s for s, _ in sections] + [len(grid.rows)]
     region_end = min([s for s in bounds if s > header_index], default=len(grid.rows))
     if footer_end < region_end and any(not r.blank for r in grid.rows[footer_end:region_end]):
-        builder.drop(
-            _span(grid, footer_end, region_end),
-            "lines after the results table not recognised",
-        )
+        stray = [r.number for r in grid.rows[footer_end:region_end] if is_result(r)]
+        reason = "lines after the results table not recognised"
+        if stray:
+            rows = ", ".join(str(n) for n in stray[:8]) + (" ..." if len(stray) > 8 else "")
+            reason += (
+                f"; {len(stray)} of them (row {rows}) look like results rows but come after "
+                "lines that are not results, so they are not read: check the export"
+            )
+        builder.drop(_span(grid, footer_end, region_end), reason)
     for (start, name), stop in zip(sections, bounds[1:], strict=True):
         if start < header_index < stop:
             continue

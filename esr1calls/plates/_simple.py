@@ -27,6 +27,7 @@ from ._table import (
     norm_header,
     parse_well,
     read_ct,
+    table_rows,
     truncated_row,
 )
 
@@ -106,18 +107,13 @@ def read_grid(path: Path, spec: TableSpec, source: Source, grid: Grid, header_in
     col_extra = [find_column(header, (name,)) for name in spec.extra_columns]
     used = (col_well, col_ct, col_dye, col_sample, col_target, col_omit, *col_extra)
 
-    end = len(grid.rows)
-    for index in range(header_index + 1, len(grid.rows)):
-        if grid.rows[index].blank:
-            end = index
-            break
-    rows = grid.rows[header_index + 1 : end]
-    trailing = [r for r in grid.rows[end:] if not r.blank]
-    if trailing:
-        builder.drop(
-            grid.span(trailing[0].number, trailing[-1].number),
-            "lines after the results table not recognised",
-        )
+    text = bool(grid.delimiter)
+    rows, end = table_rows(
+        grid, header_index, lambda row: _has_shape(row, header_row, col_well, text=text)
+    )
+    last = rows[-1].number if rows else header_row.number
+    for row in (r for r in grid.rows[end:] if not r.blank):
+        builder.drop(grid.place(row.number), _not_read(row, raw, col_well, last, text=text))
     if isinstance(source, WorkbookSource):
         for sheet in source.sheets:
             if sheet is not grid and any(not r.blank for r in sheet.rows):
@@ -177,6 +173,40 @@ def read_grid(path: Path, spec: TableSpec, source: Source, grid: Grid, header_in
     by_norm = {norm_header(k): v for k, v in pairs.items()}
     run_id = meaningful(*(by_norm.get(k) for k in spec.run_id_keys)) or _stem(path, spec)
     return builder.build(run_id, metadata)
+
+
+def _has_shape(row: Row, header: Row, col_well: int, *, text: bool) -> bool:
+    """A row shaped like the table's rows: a well in the well column and, in text, as many
+    cells as the header (a sheet pads every row to its width: nothing beyond the header)."""
+    try:
+        parse_well(row.get(col_well))
+    except WellError:
+        return False
+    if text and row.whole is None:
+        return len(row.cells) == len(header.cells)
+    return len(row.values) <= len(header.cells)
+
+
+def _not_read(row: Row, header: Sequence[str], col_well: int, last: int, *, text: bool) -> str:
+    """Why a row below the results table (which ended at row ``last``) is not read."""
+    well = row.get(col_well)
+    if _has_shape(row, Row(0, tuple(header)), col_well, text=text):
+        return (
+            f"well {well}: a results row below rows that are not results (the table ends at "
+            f"row {last}); not read: check the export"
+        )
+    try:
+        parse_well(well)
+    except WellError:
+        shown = f"{well!r}" if well else "empty"
+        return (
+            f'below the results table (row {last}): column "{header[col_well]}" is {shown}, '
+            "not a well"
+        )
+    return (
+        f"below the results table (row {last}): {len(row.cells)} columns where the header has "
+        f"{len(header)}; not read as results"
+    )
 
 
 def _metadata(spec: TableSpec, pairs: dict[str, str]) -> dict[str, Any]:

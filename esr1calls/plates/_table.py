@@ -112,6 +112,36 @@ def find_header(
     return None
 
 
+def table_rows(
+    grid: Grid,
+    header_index: int,
+    has_shape: Callable[[Row], bool],
+    *,
+    stops: Callable[[Row], bool] = lambda row: False,
+) -> tuple[list[Row], int]:
+    """The rows of the table under ``grid.rows[header_index]``, and the index of the first row
+    after it. The table runs to a blank row (or a ``stops`` row), but rows after blank rows that
+    have the table's shape are results too: before, they were taken for a footer and their
+    wells looked missing. Whatever follows the last such row is the caller's to account for.
+    """
+    rows: list[Row] = []
+    index = header_index + 1
+    count = len(grid.rows)
+    while True:
+        while index < count and not grid.rows[index].blank and not stops(grid.rows[index]):
+            rows.append(grid.rows[index])
+            index += 1
+        resume = index
+        while resume < count and grid.rows[resume].blank:
+            resume += 1
+        if resume in (index, count):
+            return rows, index
+        following = grid.rows[resume]
+        if stops(following) or not has_shape(following):
+            return rows, index
+        index = resume
+
+
 # ---------------------------------------------------------------------------------------------
 # numbers and Ct cells
 

@@ -29,6 +29,7 @@ from ._table import (
     norm_header,
     parse_well,
     read_ct,
+    table_rows,
     truncated_row,
 )
 
@@ -124,13 +125,17 @@ def _read_block(path: Path, builder: PlateBuilder, grid: Grid, start: int, filte
     col_pos, col_cp, col_status = columns["pos"], columns["cp"], columns["status"]
     assert col_pos is not None and col_cp is not None
 
-    body: list[Row] = []
-    end = index + 1
-    while end < len(rows) and not rows[end].blank:
-        if _EXPERIMENT.fullmatch("\t".join(rows[end].cells)):
-            break
-        body.append(rows[end])
-        end += 1
+    def has_shape(row: Row) -> bool:  # a results row after a blank line: a well, no extra cells
+        try:
+            parse_well(row.get(col_pos))
+        except WellError:
+            return False
+        return len(row.values) <= len(raw)
+
+    def is_experiment(row: Row) -> bool:
+        return bool(_EXPERIMENT.fullmatch("\t".join(row.cells)))
+
+    body, end = table_rows(grid, index, has_shape, stops=is_experiment)
     decimal_comma = infer_decimal_comma(r.get(col_cp) for r in body if r.cut_column(col_cp) is None)
     for row in body:
         place = f"row {row.number}"

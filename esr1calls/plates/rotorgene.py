@@ -34,6 +34,7 @@ from ._table import (
     parse_number,
     parse_tube,
     read_ct,
+    table_rows,
     truncated_row,
 )
 
@@ -51,6 +52,15 @@ def sniff(head: str) -> bool:
         if line.strip().strip(";,\t").strip().lower() == _TITLE:
             return True
     return any(line.lstrip().startswith("Quantitative analysis of Cycling") for line in lines)
+
+
+def _is_tube(text: str) -> bool:
+    """A rotor position ("25")."""
+    try:
+        parse_tube(text)
+    except WellError:
+        return False
+    return True
 
 
 def _is_tube_header(header: list[str] | Any) -> bool:
@@ -96,6 +106,14 @@ def read(path: Path) -> Plate:
         if block:
             analyses.append(first.removeprefix("Quantitative analysis of").strip())
             index = _read_block(path, builder, grid, index + 1, block)
+            continue
+        if analyses and _is_tube(first):
+            builder.drop(
+                grid.place(row.number),
+                f"tube {first}: a results row outside an analysis block (below a line that is "
+                "not a results row); not read: check the export",
+            )
+            index += 1
             continue
         lowered = norm_header(first)
         if lowered == "channel" and norm_header(row.get(1)) in {"gain", "threshold"}:
@@ -176,11 +194,18 @@ def _read_block(
     col_comment = find_column(header, ("ct comment",))
     channel = block.group(2)
     analysis = (block.group(3) or "").strip()
-    index += 1
-    body: list[Row] = []
-    while index < len(rows) and not rows[index].blank and not _BLOCK.fullmatch(rows[index].get(0)):
-        body.append(rows[index])
-        index += 1
+    header_row = rows[index]
+
+    def has_shape(row: Row) -> bool:  # a tube row after a blank line: a tube, no extra cells
+        if not _is_tube(row.get(col_no)):
+            return False
+        if grid.delimiter and row.whole is None:
+            return len(row.cells) == len(header_row.cells)
+        return len(row.values) <= len(header_row.cells)
+
+    body, index = table_rows(
+        grid, index, has_shape, stops=lambda row: bool(_BLOCK.fullmatch(row.get(0)))
+    )
     decimal_comma = infer_decimal_comma(r.get(col_ct) for r in body if r.cut_column(col_ct) is None)
     for row in body:
         place = grid.place(row.number)
