@@ -173,6 +173,53 @@ def test_real_exports_without_a_final_line_end_read_as_before(path: Path) -> Non
 
 
 # ---------------------------------------------------------------------------------------------
+# a cut at a line end: the last block of a block-per-dye export is short
+
+
+def test_a_cfx_file_cut_at_a_line_end_in_its_last_block_says_which_wells_lack_that_dye(
+    tmp_path,
+) -> None:
+    """CFX writes the FAM rows, then HEX, ROX, Cy5. Cut after 20 of the 48 Cy5 rows, the file
+    still ends with a line end: nothing in it is broken, but the Cy5 block stops part-way
+    through the wells of the ROX block before it. Those wells' Cy5 calls are INVALID
+    MISSING_WELL, and a notice says the export may be cut short."""
+    lines = CFX.read_bytes().split(b"\r\n")
+    header_and_rows = lines[: 1 + 60 + 60 + 36 + 20]
+    path = write(tmp_path, CFX.name, b"\r\n".join(header_and_rows) + b"\r\n")
+    plate = read_plate(path)
+    assert not plate.dropped
+    assert plate.notices == (
+        f"{path.name}: the CY5 rows stop at well B8 (row 177) in the last block, while the ROX "
+        "rows before them go on to well C12: 16 well(s) (B9, B10, B11, B12, C1, C2, C3, C4, C5, "
+        "C6, C7, C8 and 4 more) have no CY5 row. If the export was cut short, export it again; "
+        "those wells' CY5 values are missing (MISSING_WELL), never no amplification",
+    )
+    result = call_pcr([path], DEMO_MAP)
+    assert plate.notices[0] in result.notices
+    # the PCs of RM3 and RM4 lost their Cy5 row too: the run fails, nothing reads as negative
+    assert {c.status for s in result.samples for c in s.calls} == {CallStatus.INVALID}
+    assert any(c.check == "PC" and c.subject == "well C1 CY5 (L536R)" for c in result.run_qc)
+
+
+def test_wells_cut_off_the_end_of_a_cfx_file_are_missing_never_negative(tmp_path) -> None:
+    """Cut after D6 in the Cy5 block (the controls are in columns 1-3, all read): S4-S9's
+    L536Q rows are missing and their calls INVALID MISSING_WELL, where the kit reads them."""
+    lines = CFX.read_bytes().split(b"\r\n")
+    path = write(tmp_path, CFX.name, b"\r\n".join(lines[: 1 + 60 + 60 + 36 + 42]) + b"\r\n")
+    result = call_pcr([path], DEMO_MAP)
+    l536q = {s.sample_id: c for s in result.samples for c in s.calls if c.hotspot == "L536Q"}
+    assert [l536q[f"S{n}"].reasons for n in (4, 5, 6, 9)] == [(Reason.MISSING_WELL,)] * 4
+    assert l536q["S3"].status is CallStatus.DETECTED  # D6, read
+
+
+def test_blocks_of_different_lengths_that_are_a_layout_say_nothing() -> None:
+    """The demo plate has no ROX in RM4-RM5 and no Cy5 in RM5: its blocks are 60, 60, 36 and
+    48 rows long, and the last is longer than the one before it."""
+    for path in (CFX, PLATES / "rotorgene" / "esr1_demo_rotorgene.csv"):
+        assert read_plate(path).notices == ()
+
+
+# ---------------------------------------------------------------------------------------------
 # the property: every text family, cut at every byte offset of its last row
 
 

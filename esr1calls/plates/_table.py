@@ -332,6 +332,7 @@ class PlateBuilder:
         self.dropped: list[Dropped] = []
         self.notices: list[str] = []
         self._seen: dict[tuple[str, str], str] = {}
+        self._places: list[str] = []  # of each record, for messages about blocks
 
     def add(
         self,
@@ -356,6 +357,7 @@ class PlateBuilder:
                 place=place,
             )
         self._seen[key] = place
+        self._places.append(place)
         unique_flags = list(dict.fromkeys(f for f in flags if f))
         self.records.append(
             {
@@ -397,6 +399,9 @@ class PlateBuilder:
         if not self.records:
             hint = fix or "the file may be truncated, or it is not a results export"
             raise PlateFormatError(self.path, f"no well results were found; {hint}")
+        short = self._short_last_block()
+        if short:
+            self.notices.append(short)
         wells = pd.DataFrame.from_records(self.records, columns=list(WELL_COLUMNS))
         wells = wells.astype({"ct": "float64", "source_row": "int64"})
         return Plate(
@@ -407,6 +412,39 @@ class PlateBuilder:
             metadata=dict(metadata),
             dropped=tuple(self.dropped),
             notices=tuple(dict.fromkeys(self.notices)),
+        )
+
+    def _short_last_block(self) -> str | None:
+        """Where an export writes one block of rows per dye (CFX sorted by fluor, Rotor-Gene one
+        block per channel, LightCycler 480 one per filter), a last block that stops part-way
+        through the wells of the block before it is what a file cut at a line end looks like.
+        The wells it lacks have no value in that dye (the pcr layer calls them MISSING_WELL);
+        say so, since nothing else in the file shows it. A last block that is longer, or holds
+        other wells, is a layout, not a cut."""
+        blocks: list[tuple[str, list[int]]] = []  # dye, record indices
+        for index, record in enumerate(self.records):
+            if blocks and blocks[-1][0] == record["dye"]:
+                blocks[-1][1].append(index)
+            else:
+                blocks.append((record["dye"], [index]))
+        dyes = [dye for dye, _ in blocks]
+        if len(blocks) < 2 or len(set(dyes)) != len(dyes):
+            return None  # rows interleave dyes (one row per well and dye): no blocks
+        (dye, last), (before_dye, before) = blocks[-1], blocks[-2]
+        wells = [self.records[i]["well"] for i in last]
+        previous = [self.records[i]["well"] for i in before]
+        if len(wells) >= len(previous) or previous[: len(wells)] != wells:
+            return None
+        missing = previous[len(wells) :]
+        shown = ", ".join(missing[:12])
+        if len(missing) > 12:
+            shown += f" and {len(missing) - 12} more"
+        return (
+            f"{self.path.name}: the {dye or '(no dye)'} rows stop at well {wells[-1]} "
+            f"({self._places[last[-1]]}) in the last block, while the {before_dye} rows before "
+            f"them go on to well {previous[-1]}: {len(missing)} well(s) ({shown}) have no "
+            f"{dye} row. If the export was cut short, export it again; those wells' {dye} "
+            "values are missing (MISSING_WELL), never no amplification"
         )
 
 
