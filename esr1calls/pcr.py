@@ -406,6 +406,10 @@ def call_target(
         action=f"repeat mix {assay.mix} for this sample: the internal control failed "
         "(inhibition or PCR failure)",
     )
+    if ct_ic is None:  # no IC row in the export (one cut short): a missing well, not a failed IC
+        ic_fail = TargetOutcome(
+            CallStatus.INVALID, (Reason.MISSING_WELL,), action=_MISSING_WELL_ACTION
+        )
     positive_ic_flag = Reason.IC_FAIL_POSITIVE  # how a positive carries a failed IC
     if ic_ok and kit.ic_delay_max and ntc_ic is not None and ct_ic is not None:
         delay = _cycles(ct_ic - ntc_ic)

@@ -145,6 +145,23 @@ def test_a_generic_table_cut_after_its_last_separator_is_not_no_amplification(tm
     assert any(d.place == "row 206" and "ends inside this row" in d.reason for d in result.dropped)
 
 
+def test_a_cut_internal_control_row_makes_its_well_missing_not_an_ic_failure(tmp_path) -> None:
+    """S1's RM1 IC (A4 HEX, 29.81) as the last row, cut inside its Ct: the negatives of that
+    well were INVALID IC_FAIL ("the internal control failed: repeat the mix"); the IC did not
+    fail, its row is missing from the export: MISSING_WELL, with its action."""
+    lines = GENERIC.read_bytes().split(b"\n")[:-1]
+    ic = next(line for line in lines if line.startswith(b"A4,S1,IC,HEX,"))
+    lines.remove(ic)
+    path = write(tmp_path, GENERIC.name, b"\n".join([*lines, ic[:-3]]))
+    result = call_pcr([path], DEMO_MAP)
+    s1 = {c.hotspot: c for s in result.samples if s.sample_id == "S1" for c in s.calls}
+    for hotspot in ("D538G", "E380Q", "L536H"):  # RM1, negative in A4
+        assert s1[hotspot].status is CallStatus.INVALID
+        assert s1[hotspot].reasons == (Reason.MISSING_WELL,)
+        assert s1[hotspot].action.startswith("a well is missing from the export")
+    assert s1["Y537S"].status is CallStatus.NOT_DETECTED  # RM2, untouched
+
+
 def test_a_file_that_is_complete_but_lacks_its_final_line_end_loses_only_an_unproven_ct(
     tmp_path,
 ) -> None:
