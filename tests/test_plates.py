@@ -456,11 +456,11 @@ def test_rdml_with_doctype_is_refused(tmp_path: Path) -> None:
 
 
 def test_rdml_doctype_is_refused_by_the_parser_too(tmp_path: Path) -> None:
-    from esr1calls.plates._xml import parse_xml
+    from esr1calls.plates._xml import iterparse_xml
 
     utf16 = BILLION_LAUGHS.decode().replace('version="1.0"', 'version="1.0" encoding="UTF-16"')
     with pytest.raises(PlateFormatError, match=r"line 2: .*DOCTYPE"):
-        parse_xml(tmp_path / "x.xml", utf16.encode("utf-16"), "x.xml")
+        list(iterparse_xml(tmp_path / "x.xml", [utf16.encode("utf-16")], "x.xml"))
 
 
 def _edited_workbook(source: Path, member: str, old: bytes, new: bytes, path: Path) -> Path:
@@ -528,8 +528,11 @@ def test_xlsx_with_doctype_is_refused(tmp_path: Path) -> None:
 
 def test_malformed_rdml_names_the_xml_line(tmp_path: Path) -> None:
     path = tmp_path / "bad.rdml"
-    path.write_bytes(zip_bytes({"rdml_data.xml": b'<rdml xmlns="http://www.rdml.org">\n<x>\n'}))
-    with pytest.raises(PlateFormatError, match=r"^bad.rdml, line 3: rdml_data.xml is not well"):
+    path.write_bytes(zip_bytes({"rdml_data.xml": b'<rdml xmlns="http://www.rdml.org">\n<x/><\n'}))
+    with pytest.raises(
+        PlateFormatError,
+        match=r"^bad.rdml, line 2, column 6: rdml_data.xml is not well-formed XML \(invalid token",
+    ):
         read_plate(path)
 
 
@@ -814,3 +817,74 @@ def test_results_rows_after_an_ab_footer_are_not_taken_for_metadata(tmp_path: Pa
         "lines after the results table not recognised; 1 of them (row 227) look like results "
         "rows but come after lines that are not results, so they are not read: check the export"
     )
+
+
+# ---------------------------------------------------------------------------------------------
+# RDML: places by element, memory
+
+RDML_DEMO = PLATES / "rdml" / "esr1_demo_rdml12.xml"
+
+
+def test_rdml_errors_name_the_element_not_a_line_of_a_one_line_file(tmp_path: Path) -> None:
+    """Bio-Rad writes the whole document on one line: 'line 1' told the user nothing."""
+    xml = RDML_DEMO.read_text(encoding="utf-8")
+    one_line = re.sub(r">\s+<", "><", xml).replace("<cq>31.75</cq>", "<cq>31.7x</cq>", 1)
+    path = tmp_path / "one_line.xml"
+    path.write_text(one_line, encoding="utf-8")
+    with pytest.raises(PlateFormatError) as caught:
+        read_plate(path)
+    assert str(caught.value) == (
+        'one_line.xml, run "Run 1", react "5", data tar "D538G": <cq> \'31.7x\' is not a '
+        "number; the RDML is damaged"
+    )
+    cut = one_line[: one_line.index("<cq>", one_line.index('<react id="37">'))]
+    path.write_text(cut, encoding="utf-8")
+    with pytest.raises(PlateFormatError) as caught:
+        read_plate(path, "rdml")
+    assert str(caught.value) == (
+        'one_line.xml, run "Run 1", react "37", data tar "Y537N": the file ends inside this '
+        "<data> element; the file is damaged or truncated: export it again"
+    )
+
+
+def test_rdml_partition_data_is_not_read_as_a_cq(tmp_path: Path) -> None:
+    """RDML 1.3+ digital PCR: <react><partitions><data> holds partition counts, no Cq."""
+    xml = RDML_DEMO.read_text(encoding="utf-8").replace(
+        '<react id="1"><sample id="PC"/>',
+        '<react id="1"><sample id="PC"/><partitions><volume>0.85</volume><data><tar id="IC"/>'
+        "<pos>120</pos><neg>20000</neg></data></partitions>",
+        1,
+    )
+    path = tmp_path / "dpcr.xml"
+    path.write_text(xml, encoding="utf-8")
+    pd.testing.assert_frame_equal(read_plate(path).wells, read_plate(RDML_DEMO).wells)
+
+
+def _large_rdml(path: Path, cycles: int) -> Path:
+    """The demo RDML with an amplification curve of ``cycles`` points on every <data>."""
+    xml = RDML_DEMO.read_text(encoding="utf-8")
+    curve = "".join(
+        f"<adp><cyc>{c}</cyc><tmp>60</tmp><fluor>{1000 + 37.5 * c:.3f}</fluor></adp>"
+        for c in range(1, cycles + 1)
+    )
+    xml = re.sub(r"(<cq>[^<]*</cq>)</data>", lambda m: m.group(1) + curve + "</data>", xml)
+    path.write_bytes(zip_bytes({"rdml_data.xml": xml.encode("utf-8")}))
+    return path
+
+
+def test_rdml_memory_does_not_grow_with_the_amplification_data(tmp_path: Path) -> None:
+    """The whole tree of a 19 MB RDML took 470 MB (this 1.8 MB one: 36 MB of Python memory);
+    each react is now dropped once read, so the peak stays a few MB whatever the file size."""
+    import tracemalloc
+
+    path = _large_rdml(tmp_path / "large.rdml", 150)
+    read_plate(path, "rdml")  # warm-up: imports and caches are not the parser's memory
+    tracemalloc.start()
+    try:
+        plate = read_plate(path, "rdml")
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    size = zipfile.ZipFile(path).infolist()[0].file_size
+    assert size > 1.5 * 2**20 and len(plate.wells) == 204
+    assert peak < 5 * 2**20, f"peak {peak / 2**20:.1f} MiB for {size / 2**20:.1f} MiB of XML"

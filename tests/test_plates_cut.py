@@ -340,6 +340,22 @@ def test_a_cut_at_any_byte_of_the_last_row_is_an_error_or_a_dropped_row(tmp_path
     assert "dropped" in outcomes or "error" in outcomes, outcomes
 
 
+def test_a_cut_anywhere_in_the_last_react_of_plain_rdml_is_an_error_naming_it(tmp_path) -> None:
+    source = PLATES / "rdml" / "esr1_demo_rdml12.xml"
+    data = source.read_bytes()
+    start = data.rindex(b"<react ")
+    end = data.rindex(b"</react>") + len(b"</react>")
+    for cut in range(start, end + 1):
+        path = write(tmp_path, source.name, data[:cut])
+        with pytest.raises(InputError) as caught:
+            read_plate(path, "rdml")
+        message = str(caught.value)
+        assert message.startswith(f"{source.name}, ") and "\n" not in message
+        if start + len(b'<react id="60">') < cut < end:
+            assert message.startswith(f'{source.name}, run "Run 1", react "60"'), message
+        assert "the file ends inside this <" in message or "not well-formed" in message, message
+
+
 def test_cut_rows_never_decide_a_decimal_comma(tmp_path) -> None:
     """A cut '28,' is not evidence of decimal commas; the other cells keep their points."""
     path = write(tmp_path, "g.csv", b"well;dye;ct\nA1;FAM;28.5\nA2;FAM;31,")

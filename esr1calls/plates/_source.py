@@ -25,6 +25,7 @@ import subprocess
 import sys
 import zipfile
 import zlib
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -35,6 +36,7 @@ MAX_ZIP_MEMBERS = 5_000
 MAX_ZIP_TOTAL_BYTES = 256 * 2**20  # total uncompressed size of an xlsx/RDML archive
 MAX_ZIP_RATIO = 200  # uncompressed/compressed; real xlsx and RDML stay well below 50
 HEAD_ROWS = 60  # rows per sheet (or lines of text) shown to the sniffers
+CHUNK_BYTES = 1 << 16  # XML is parsed this much at a time
 
 ZIP_MAGIC = (b"PK\x03\x04", b"PK\x07\x08", b"PK\x05\x06")  # local header, spanned, empty
 OLE2_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # legacy .xls (BIFF8 in a compound file)
@@ -347,9 +349,33 @@ def member_name(name: str) -> str:
 
 def read_member(path: Path, archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> bytes:
     """A member's bytes, never more than it declared (a lying header is a zip bomb)."""
+    return b"".join(member_chunks(path, archive, info))
+
+
+def member_chunks(
+    path: Path, archive: zipfile.ZipFile, info: zipfile.ZipInfo, *, limit: int | None = None
+) -> Iterator[bytes]:
+    """A member's bytes in chunks, so a large RDML is never held expanded in memory; never more
+    than it declared (a lying header is a zip bomb). ``limit`` stops after that many bytes."""
+    wanted = info.file_size if limit is None else min(limit, info.file_size)
+    done = 0
     try:
         with archive.open(info) as handle:
-            data = handle.read(info.file_size + 1)
+            while True:
+                chunk = handle.read(min(CHUNK_BYTES, wanted + 1 - done))
+                if not chunk:
+                    return
+                done += len(chunk)
+                if done > info.file_size:
+                    raise PlateFormatError(
+                        path,
+                        f"archive member {member_name(info.filename)!r} is larger than it "
+                        "declares; refusing (possible zip bomb)",
+                    )
+                if done > wanted:  # reached the limit asked for
+                    yield chunk[: len(chunk) - (done - wanted)]
+                    return
+                yield chunk
     except (
         zipfile.BadZipFile,
         zlib.error,
@@ -363,13 +389,6 @@ def read_member(path: Path, archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> 
             f"archive member {member_name(info.filename)!r} cannot be read ({exc}); "
             "the file is damaged or truncated",
         ) from exc
-    if len(data) > info.file_size:
-        raise PlateFormatError(
-            path,
-            f"archive member {member_name(info.filename)!r} is larger than it declares; "
-            "refusing (possible zip bomb)",
-        )
-    return data
 
 
 def refuse_doctype(path: Path, data: bytes, member: str) -> None:
@@ -554,7 +573,7 @@ def head_text(path: Path) -> str:
             return _workbook_head(load_workbook(path, data, max_rows=HEAD_ROWS))
         for info in archive.infolist():
             if member_name(info.filename).lower().endswith((".xml", ".rdml")):
-                start = read_member(path, archive, info)[:4096]
+                start = b"".join(member_chunks(path, archive, info, limit=4096))
                 return start.decode("utf-8", errors="replace")
         return ""
     text, _ = decode_text(path, data)  # all of it: the head must decode as the whole file does
