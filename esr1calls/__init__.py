@@ -35,6 +35,7 @@ _LAZY = {
     "call_vcf": "ngs",
     "call_pcr": "pcr",
     "read_plate": "plates",
+    "read_plates": "plates",
     "sniff_format": "plates",
     "ReadCounts": "reads",
     "ReadOptions": "reads",
@@ -83,5 +84,6 @@ __all__ = [
     "load_kit",
     "load_panel",
     "read_plate",
+    "read_plates",
     "sniff_format",
 ]

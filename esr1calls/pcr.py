@@ -43,7 +43,7 @@ from .platemap import (
     describe_mismatches,
     read_plate_map,
 )
-from .plates import Plate, read_plate
+from .plates import Plate, read_plates
 from .provenance import input_file
 from .stats import poisson_ci
 
@@ -1118,8 +1118,11 @@ def _exported_thresholds(parts: Sequence[Plate], kit: Kit) -> dict[str, tuple[fl
     return {channel: tuple(values) for channel, values in found.items()}
 
 
-def _file_names(plate: Plate) -> tuple[str, str]:
-    """The names a plate map's ``plate`` column may give an export by: file name, or stem."""
+def _file_names(plate: Plate) -> tuple[str, ...]:
+    """The names a plate map's ``plate`` column may give an export by: file name, or stem. A file
+    holding several plates (an RDML file of several runs) names none of them: its runs are."""
+    if plate.metadata.get("plates_in_file", 1) > 1:
+        return ()
     return plate.path.name, plate.path.stem
 
 
@@ -1168,7 +1171,7 @@ def call_pcr(
     """
     kit = kit if isinstance(kit, Kit) else load_kit(kit)
     panel = panel or load_panel()
-    plates = [e if isinstance(e, Plate) else read_plate(e, fmt) for e in exports]
+    plates = [p for e in exports for p in ([e] if isinstance(e, Plate) else read_plates(e, fmt))]
     map_paths = [plate_maps] if isinstance(plate_maps, str | Path) else list(plate_maps)
     maps = [read_plate_map(p, kit) for p in map_paths]
     runs = merge_plates(plates, (name for m in maps for name in m.plates if name))

@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 
 import esr1calls
 from esr1calls.errors import InputError, PlateFormatError, UnknownFormatError
+from esr1calls.pcr import call_pcr
 from esr1calls.plates import (
     PLATE_FORMATS,
     READERS,
@@ -820,9 +821,91 @@ def test_results_rows_after_an_ab_footer_are_not_taken_for_metadata(tmp_path: Pa
 
 
 # ---------------------------------------------------------------------------------------------
-# RDML: places by element, memory
+# RDML: several runs, places by element, memory
 
 RDML_DEMO = PLATES / "rdml" / "esr1_demo_rdml12.xml"
+
+
+def _two_run_rdml(second_run: str = "Run 2", dyes_of_second: dict[str, str] | None = None) -> bytes:
+    """The demo RDML with its run twice in one experiment (a second plate of the same kit)."""
+    xml = RDML_DEMO.read_text(encoding="utf-8")
+    start, end = xml.index("    <run id="), xml.index("    </run>") + len("    </run>\n")
+    run = xml[start:end]
+    second = run.replace('<run id="Run 1">', f'<run id="{second_run}">')
+    second = second.replace("<cq>28.28</cq>", "<cq>27.5</cq>")  # another plate, another Cq
+    for old, new in (dyes_of_second or {}).items():
+        second = second.replace(old, new)
+    return (xml[:end] + second + xml[end:]).encode("utf-8")
+
+
+def test_an_rdml_file_with_two_runs_of_the_same_dyes_is_two_plates(tmp_path: Path) -> None:
+    """Before: 'well A1, dye FAM appears twice', as if one plate had a duplicate well."""
+    path = tmp_path / "two_runs.xml"
+    path.write_bytes(_two_run_rdml())
+    plates = esr1calls.read_plates(path)
+    assert [p.run_id for p in plates] == ["Run 1", "Run 2"]
+    assert [len(p.wells) for p in plates] == [204, 204]
+    assert plates[0].wells["ct"].max() < 40 and (plates[1].wells["ct"] == 27.5).any()
+    assert not (plates[0].wells["ct"] == 27.5).any()
+    assert [p.metadata["runs"][0]["run"] for p in plates] == ["Run 1", "Run 2"]
+    with pytest.raises(PlateFormatError) as caught:
+        read_plate(path)
+    assert str(caught.value).startswith(
+        "two_runs.xml: holds 2 runs that each use the same dyes ('Run 1', 'Run 2'): each run is "
+        "a plate of its own, with its own controls. 'esr1calls pcr' reads every run as a plate"
+    )
+
+
+def test_each_run_of_an_rdml_file_is_called_as_its_own_plate(tmp_path: Path) -> None:
+    path = tmp_path / "two_runs.xml"
+    path.write_bytes(_two_run_rdml())
+    plate_map = tmp_path / "map.csv"
+    rows = (PLATES / "esr1_demo_platemap.csv").read_text(encoding="utf-8").splitlines()
+    plate_map.write_text(
+        "\n".join(["plate," + rows[0]] + [f"{run},{r}" for run in ("Run 1", "Run 2")
+                                          for r in rows[1:]]) + "\n", encoding="utf-8",
+    )  # fmt: skip
+    result = call_pcr([path], plate_map)
+    assert len(result.samples) == 2 * 9  # S1-S9 on each plate
+    assert {s.details["run_id"] for s in result.samples} == {"Run 1", "Run 2"}
+    # a map that names the file would give both plates the same samples: a mix-up, refused
+    by_file = tmp_path / "by_file.csv"
+    by_file.write_text("\n".join(["plate," + rows[0]] + [f"two_runs.xml,{r}" for r in rows[1:]]),
+                       encoding="utf-8")  # fmt: skip
+    with pytest.raises(InputError, match="no line has plate 'Run 1' \\(plates in the map: two_r"):
+        call_pcr([path], by_file)
+
+
+def test_runs_of_an_rdml_file_that_are_neither_one_plate_nor_separate_ones_are_refused(
+    tmp_path: Path,
+) -> None:
+    """Runs 1 and 2 share their dyes (two plates); run 3 shares none with them (a third plate
+    of one dye, or the Cy7 read of run 1 or 2?). Guessing could put one plate's Cy7 beside
+    another plate's FAM, so the file is refused."""
+    xml = _two_run_rdml().decode("utf-8")
+    start, end = xml.index('    <run id="Run 2">'), xml.index("    </run>\n  </experiment>")
+    third = xml[start:end].replace('<run id="Run 2">', '<run id="Run 3">')
+    third = re.sub(r'<tar id="[^"]+"/>', '<tar id="EXTRA"/>', third)
+    third = re.sub(r"(<react id=\"\d+\">.*?<data>.*?</data>)(?:\s*<data>.*?</data>)*",
+                   r"\1", third, flags=re.S)  # fmt: skip
+    extra = '  <target id="EXTRA"><type>toi</type><dyeId id="Cy7"/></target>\n'
+    xml = xml[:end] + "    </run>\n" + third + xml[end:]
+    xml = xml.replace("  <experiment ", extra + "  <experiment ", 1)
+    path = tmp_path / "mixed.xml"
+    path.write_text(xml, encoding="utf-8")
+    with pytest.raises(PlateFormatError) as caught:
+        esr1calls.read_plates(path)
+    assert str(caught.value) == (
+        'mixed.xml: holds 3 runs (run "Run 1", run "Run 2", run "Run 3"), some with dyes in '
+        "common and some without, so which runs make up one plate cannot be told; export one "
+        "plate per RDML file"
+    )
+
+
+def test_cfx_rdml_with_one_run_per_fluor_stays_one_plate() -> None:
+    plates = esr1calls.read_plates(PLATES / "rdml" / "CFX96-RDML__RDML__BioRad_qPCR_melt.rdml")
+    assert len(plates) == 1 and plates[0].run_id == "All Wells"
+    assert {r["run"] for r in plates[0].metadata["runs"]} == {"Amp Step 3_FAM", "Amp Step 3_Cy5"}
 
 
 def test_rdml_errors_name_the_element_not_a_line_of_a_one_line_file(tmp_path: Path) -> None:

@@ -50,6 +50,7 @@ class Plate:
 # reader module imports it; the imports below therefore cannot sit at the top of the file.
 
 import logging  # noqa: E402
+from collections.abc import Callable  # noqa: E402
 from typing import Protocol  # noqa: E402
 
 from ..errors import InputError, PlateFormatError, UnknownFormatError  # noqa: E402
@@ -125,8 +126,30 @@ def read_plate(path: str | Path, fmt: PlateFormat | str | None = None) -> Plate:
     Args:
         path: the export file (txt, csv, xls, xlsx, rdml...).
         fmt: a ``PlateFormat`` or its id (``"cfx"``) to skip detection; None detects it.
+
+    An RDML file holding several runs, each a plate of its own, is an error naming them: read
+    it with :func:`read_plates`.
     """
-    path = Path(path)
+    return _read(Path(path), fmt, lambda reader, p: [reader.read(p)])[0]
+
+
+def read_plates(path: str | Path, fmt: PlateFormat | str | None = None) -> list[Plate]:
+    """Every plate in one export: one for most files, one per run for an RDML file whose runs
+    are separate plates (each reuses the same wells and dyes). ``esr1calls pcr`` reads this way.
+    """
+
+    def every_plate(reader: PlateReader, path: Path) -> list[Plate]:
+        read_all = getattr(reader, "read_runs", None)
+        return list(read_all(path)) if read_all is not None else [reader.read(path)]
+
+    return _read(Path(path), fmt, every_plate)
+
+
+def _read(
+    path: Path,
+    fmt: PlateFormat | str | None,
+    read: Callable[[PlateReader, Path], list[Plate]],
+) -> list[Plate]:
     forget_last_read()  # a new read_plate reads the file afresh (once: sniffing keeps the bytes)
     if fmt is None or fmt == "auto":
         chosen = sniff_format(path)
@@ -140,15 +163,21 @@ def read_plate(path: str | Path, fmt: PlateFormat | str | None = None) -> Plate:
             ) from None
         _log.info("Plate format given: %s (%s)", chosen.label, chosen.value)
     try:
-        plate = READERS[chosen].read(path)
+        plates = read(READERS[chosen], path)
     except PlateFormatError as exc:
         if fmt is None or fmt == "auto":
             raise
         raise PlateFormatError(
             path, _forced_format_hint(path, chosen, exc.detail), place=exc.place
         ) from exc
-    _check_contract(plate)
-    return replace(plate, sha256=digest_of_last_read(path))
+    digest = digest_of_last_read(path)
+    for plate in plates:
+        _check_contract(plate)
+    if len(plates) > 1:  # a plate map must name each by its run id, never by the shared file
+        plates = [
+            replace(p, metadata={**p.metadata, "plates_in_file": len(plates)}) for p in plates
+        ]
+    return [replace(plate, sha256=digest) for plate in plates]
 
 
 def _forced_format_hint(path: Path, forced: PlateFormat, detail: str) -> str:

@@ -9,6 +9,11 @@ kept as exported, flagged ``CQ_AT_LAST_CYCLE`` and explained in the metadata -- 
 it means is the caller's rule, not the reader's. ``<excl>`` marks a well OMITTED. The ``<data>``
 of RDML 1.3 dPCR ``<partitions>`` hold partition counts, not a Cq, and are read past.
 
+Runs: a file may hold several. Runs with no dye in common make one plate (CFX writes one run
+per fluor); runs that each share a dye with every other are separate plates, each with its own
+controls, and :func:`read_runs` returns one plate per run (``read_plate`` refuses such a file,
+naming the runs). Any other mix of runs cannot be split into plates safely and is refused.
+
 The XML is parsed incrementally and each react is dropped once read (melting curves are not
 even built), so memory stays flat however many curve points the file carries. Places name the
 element (``run "Run 1", react "37", data tar "Y537S"``): Bio-Rad writes the whole document on
@@ -237,15 +242,57 @@ def _read_run_settings(run: _Run, element: ET.Element) -> None:
 
 
 # ---------------------------------------------------------------------------------------------
-# the plate
+# runs into plates
 
 
 def read(path: Path) -> Plate:
-    """Read every run of an RDML file into one plate."""
+    """Read an RDML file that holds one plate (one run, or CFX's one run per fluor)."""
+    path = Path(path)
+    plates = read_runs(path)
+    if len(plates) > 1:
+        runs = ", ".join(repr(p.run_id) for p in plates)
+        raise PlateFormatError(
+            path,
+            f"holds {len(plates)} runs that each use the same dyes ({runs}): each run is a plate "
+            "of its own, with its own controls. 'esr1calls pcr' reads every run as a plate "
+            "(name them in the plate map's plate column); in Python use read_plates(); or export "
+            "one run per RDML file",
+        )
+    return plates[0]
+
+
+def read_runs(path: Path) -> list[Plate]:
+    """Every plate in an RDML file: one for runs with no dye in common, else one per run."""
     path = Path(path)
     document = _parse(path)
-    run_id = document.experiments[0] if len(document.experiments) == 1 else ""
-    return _plate(path, document, document.runs, run_id, document.runs)
+    runs = [r for r in document.runs if r.data]
+    if not runs:
+        raise PlateFormatError(
+            path, "no well results were found; the RDML holds no <react><data> results"
+        )
+    dye_sets = [{document.dyes.get(d.target, "").upper() for d in r.data} for r in runs]
+    pairs = [(a, b) for i, a in enumerate(dye_sets) for b in dye_sets[i + 1 :]]
+    if all(not (a & b) for a, b in pairs):
+        groups = [runs]  # one plate read in several runs, one per dye (CFX)
+    elif all(a & b for a, b in pairs):
+        groups = [[r] for r in runs]
+    else:
+        names = ", ".join(r.name for r in runs)
+        raise PlateFormatError(
+            path,
+            f"holds {len(runs)} runs ({names}), some with dyes in common and some without, so "
+            "which runs make up one plate cannot be told; export one plate per RDML file",
+        )
+    run_ids = [r.run for r in runs]
+    unique = len(set(run_ids)) == len(run_ids)
+    plates = []
+    if len(groups) == 1:  # as one plate: every run's settings, the experiment's id
+        run_id = document.experiments[0] if len(document.experiments) == 1 else ""
+        return [_plate(path, document, runs, run_id, document.runs)]
+    for group in groups:
+        run_id = group[0].run if unique else f"{group[0].experiment} {group[0].run}"
+        plates.append(_plate(path, document, group, run_id, group))
+    return plates
 
 
 def _plate(
