@@ -821,7 +821,7 @@ def test_results_rows_after_an_ab_footer_are_not_taken_for_metadata(tmp_path: Pa
 
 
 # ---------------------------------------------------------------------------------------------
-# RDML: several runs, places by element, memory
+# RDML: several runs, places by element, version 1.4, memory
 
 RDML_DEMO = PLATES / "rdml" / "esr1_demo_rdml12.xml"
 
@@ -928,6 +928,14 @@ def test_rdml_errors_name_the_element_not_a_line_of_a_one_line_file(tmp_path: Pa
         'one_line.xml, run "Run 1", react "37", data tar "Y537N": the file ends inside this '
         "<data> element; the file is damaged or truncated: export it again"
     )
+
+
+def test_rdml_14_reads_and_its_new_elements_are_read_past() -> None:
+    plate = read_plate(PLATES / "rdml" / "esr1_demo_rdml14.rdml")
+    assert plate.metadata["rdml_version"] == "1.4"
+    demo = read_plate(PLATES / "rdml" / "esr1_demo_rdml12.rdml")
+    columns = [c for c in WELL_COLUMNS if c != "source_row"]  # 1.4 adds a <vol> line per react
+    pd.testing.assert_frame_equal(plate.wells[columns], demo.wells[columns])
 
 
 def test_rdml_partition_data_is_not_read_as_a_cq(tmp_path: Path) -> None:

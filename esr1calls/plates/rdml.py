@@ -1,4 +1,4 @@
-"""RDML 1.0-1.3 (Real-time PCR Data Markup Language): a zip holding ``rdml_data.xml`` (Bio-Rad
+"""RDML 1.0-1.4 (Real-time PCR Data Markup Language): a zip holding ``rdml_data.xml`` (Bio-Rad
 names it ``<file>.xml``), or the plain XML.
 
 Every ``<experiment>/<run>/<react>/<data>`` becomes one row: the react id is the well (row-major
@@ -6,18 +6,18 @@ index on the run's ``pcrFormat``, or ``A1`` in v1.0; a one-column format is a ro
 tube numbers), the target's ``dyeId`` is the dye. No Cq is an absent ``<cq>`` or ``-1``.
 StepOne (RDML 1.0) writes the cycle count (40.0) for wells that did not amplify: the value is
 kept as exported, flagged ``CQ_AT_LAST_CYCLE`` and explained in the metadata -- deciding what
-it means is the caller's rule, not the reader's. ``<excl>`` marks a well OMITTED. The ``<data>``
-of RDML 1.3 dPCR ``<partitions>`` hold partition counts, not a Cq, and are read past.
+it means is the caller's rule, not the reader's. ``<excl>`` marks a well OMITTED. What later
+versions add (1.3: dPCR ``<partitions>``, whose ``<data>`` hold partition counts, not a Cq;
+1.4: ``<vol>``, ``<Ncopy>``) is read past.
 
 Runs: a file may hold several. Runs with no dye in common make one plate (CFX writes one run
 per fluor); runs that each share a dye with every other are separate plates, each with its own
 controls, and :func:`read_runs` returns one plate per run (``read_plate`` refuses such a file,
 naming the runs). Any other mix of runs cannot be split into plates safely and is refused.
 
-The XML is parsed incrementally and each react is dropped once read (melting curves are not
-even built), so memory stays flat however many curve points the file carries. Places name the
-element (``run "Run 1", react "37", data tar "Y537S"``): Bio-Rad writes the whole document on
-one line.
+The XML is parsed incrementally and each react is dropped once read, so memory stays flat
+however many amplification points the file carries. Places name the element (``run "Run 1",
+react "37", data tar "Y537S"``): Bio-Rad writes the whole document on one line.
 """
 
 from __future__ import annotations
@@ -45,7 +45,7 @@ from ._table import PlateBuilder, WellError, flag_token, parse_number, parse_tub
 from ._xml import iterparse_xml, local_name
 
 FORMAT_ID = "rdml"
-LABEL = "RDML 1.0-1.3 (any instrument's RDML export)"
+LABEL = "RDML 1.0-1.4 (any instrument's RDML export)"
 _NS = "http://www.rdml.org"
 _SERIAL = re.compile(r"(?:Cycler\s+SN|Serial(?:\s+Number)?)\s*[:=]\s*([A-Za-z0-9-]+)")
 _DOCTYPE_OVERLAP = 32  # bytes kept from the previous chunk, so a token split by a chunk is seen
