@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import sys
 import zipfile
 from collections.abc import Iterable, Sequence
@@ -641,11 +642,77 @@ def make_generic_tsv(wells: list[Well]) -> None:
     write_text(PLATES / "generic" / "esr1_demo_generic.tsv", lines)
 
 
+# ---------------------------------------------------------------------------------------------
+# damaged exports (testdata/damaged/): one file per class of damage, each from a demo rendering
+
+
+def _last(lines: list[bytes], prefix: bytes) -> list[bytes]:
+    """``lines`` with the line starting with ``prefix`` moved to the end."""
+    line = next(x for x in lines if x.startswith(prefix))
+    return [x for x in lines if x is not line] + [line]
+
+
+def make_damaged(wells: list[Well]) -> None:
+    """Cut-short and blank-lined copies of the demo renderings (run after the renderings).
+
+    A cut keeps the bytes up to a point inside a row, as an interrupted copy does. Where the
+    demo's last row would not show what the cut does to a call, a row with a Ct near the
+    cut-off is written last first (every reader takes rows in any order).
+    """
+    damaged = REPO / "testdata" / "damaged"
+    damaged.mkdir(exist_ok=True)
+    cfx = (PLATES / "cfx" / "esr1_demo_cfx - Quantification Cq Results.csv").read_bytes()
+    # S1's D538G (Cq 35.33, just above the cut-off) last, cut after "3": read as Cq 3
+    lines = _last(cfx.split(b"\r\n")[:-1], b",A04,FAM,")
+    text = b"\r\n".join(lines)
+    (damaged / "cfx_cut_inside_cq.csv").write_bytes(text[: text.rindex(b",,35.33,") + 3])
+    # a cut at a line end in the Cy5 block: 20 of its 48 rows, no broken row at all
+    rows = cfx.split(b"\r\n")
+    (damaged / "cfx_cut_at_a_line_end.csv").write_bytes(b"\r\n".join(rows[:177]) + b"\r\n")
+    # S2's D538G (Cp 31.75) last, cut before its Cp: the empty Cp read as no amplification
+    lc480 = (PLATES / "lightcycler480" / "esr1_demo_lc480_fam_465-510.txt").read_bytes()
+    lines = _last(lc480.split(b"\r\n")[:-1], b"True\t65280\tA5\t")
+    text = b"\r\n".join(lines)
+    (damaged / "lc480_cut_before_last_cp.txt").write_bytes(text[: text.rindex(b"31.75")])
+    # S2's D538G (Ct 31.75) last, cut after its last separator: an empty ct, no amplification
+    generic = (PLATES / "generic" / "esr1_demo_generic.csv").read_bytes()
+    lines = _last(generic.split(b"\n")[:-1], b"A5,S2,D538G,FAM,")
+    text = b"\n".join(lines)
+    (damaged / "generic_cut_after_last_separator.csv").write_bytes(text[: text.rindex(b",") + 1])
+    # the 7500 export in UTF-16, cut in the middle of a character of its last Ct
+    utf16 = (PLATES / "abi7500" / "esr1_demo_7500.txt").read_text(encoding="utf-8")
+    data = utf16.encode("utf-16")
+    cut = len(("\ufeff" + utf16[: utf16.rindex("\t29.600\t29.600") + 1]).encode("utf-16-le")) + 3
+    (damaged / "abi7500_utf16_cut_inside_a_character.txt").write_bytes(data[:cut])
+    # a blank line inside the results, before the RM5 (reference) rows
+    qs = (PLATES / "quantstudio" / "esr1_demo_quantstudio.txt").read_bytes()
+    (damaged / "quantstudio_blank_line_in_results.txt").write_bytes(
+        qs.replace(b"\n49\tE1\t", b"\n\n49\tE1\t", 1)
+    )
+    # plain RDML cut inside react 37 (D1), written on one line as Bio-Rad does
+    xml = (PLATES / "rdml" / "esr1_demo_rdml12.xml").read_text(encoding="utf-8")
+    one_line = re.sub(r">\s+<", "><", xml)
+    cut = one_line.index("<cq>", one_line.index('<react id="37">'))
+    (damaged / "rdml_cut_inside_a_react.xml").write_bytes(one_line[:cut].encode("utf-8"))
+    # three runs: two share their dyes (two plates), the third shares none (whose is it?)
+    start, end = xml.index("    <run id="), xml.index("    </run>") + len("    </run>\n")
+    run = xml[start:end]
+    second = run.replace('<run id="Run 1">', '<run id="Run 2">')
+    reacts = [r for r in run.split("      <react ")[1:13]]  # row A only
+    third = ('    <run id="Run 3">\n' + "".join(
+        "      <react " + r.split("        <data>")[0] + '        <data><tar id="EXTRA"/>'
+        "<cq>-1</cq></data>\n      </react>\n" for r in reacts) + "    </run>\n")  # fmt: skip
+    extra = '  <target id="EXTRA"><type>toi</type><dyeId id="Cy7"/></target>\n'
+    mixed = xml[:end] + second + third + xml[end:]
+    mixed = mixed.replace("  <experiment ", extra + "  <experiment ", 1)
+    (damaged / "rdml_runs_not_one_plate.xml").write_bytes(mixed.encode("utf-8"))
+
+
 def main() -> None:
     wells = load_plate()
     makers = (make_quantstudio, make_abi7500, make_cfx, make_lightcycler480, make_lightcycler96,
               make_rotorgene, make_slan, make_slan_csv, make_rdml, make_generic,
-              make_generic_tsv)  # fmt: skip
+              make_generic_tsv, make_damaged)  # fmt: skip
     chosen = sys.argv[1:]  # e.g. make_rdml: only those (the .xls writers need xlwt)
     for make in makers:
         if not chosen or make.__name__ in chosen:
