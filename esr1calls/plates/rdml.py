@@ -15,9 +15,10 @@ per fluor); runs that each share a dye with every other are separate plates, eac
 controls, and :func:`read_runs` returns one plate per run (``read_plate`` refuses such a file,
 naming the runs). Any other mix of runs cannot be split into plates safely and is refused.
 
-The XML is parsed incrementally and each react is dropped once read, so memory stays flat
-however many amplification points the file carries. Places name the element (``run "Run 1",
-react "37", data tar "Y537S"``): Bio-Rad writes the whole document on one line.
+The XML is parsed incrementally and each react is dropped once read (melting curves are not
+even built), so memory stays flat however many curve points the file carries. Places name the
+element (``run "Run 1", react "37", data tar "Y537S"``): Bio-Rad writes the whole document on
+one line.
 """
 
 from __future__ import annotations
