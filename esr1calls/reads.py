@@ -713,8 +713,13 @@ def _check_reference_bases(
     """The FASTA must hold this build's chr6: same name and length, NM_000125.4 at the codons."""
     try:
         fasta = pysam.FastaFile(str(reference))
-    except (OSError, ValueError) as exc:
-        raise VcfFormatError(reference, f"cannot read the reference FASTA ({exc})") from exc
+    except (OSError, ValueError) as exc:  # pysam: "error when opening file `x`"
+        raise VcfFormatError(
+            reference,
+            "htslib cannot open it as a FASTA (plain or bgzip-compressed, with its .fai); "
+            "check that it is the reference FASTA, then re-index it: samtools faidx "
+            f"{reference.name}",
+        ) from exc
     with fasta:
         if chrom not in fasta.references:
             shown = ", ".join(fasta.references[:5])
@@ -730,7 +735,15 @@ def _check_reference_bases(
             )
         tx = transcript()
         for window in windows:
-            found = fasta.fetch(chrom, window.start0, window.end0).upper()  # 0-based, half-open
+            try:
+                found = fasta.fetch(chrom, window.start0, window.end0).upper()  # 0-based, half-open
+            except (OSError, ValueError) as exc:  # pysam: "[Errno 2] b'No such file...'"
+                raise VcfFormatError(
+                    reference,
+                    f"cannot read {chrom}:{window.start0 + 1}-{window.end0} from it: the FASTA "
+                    "is cut short or corrupt, or its .fai/.gzi index was made for another file; "
+                    f"copy it again and re-index it: samtools faidx {reference.name}",
+                ) from exc
             expected = tx.bases(window.c_start, window.c_end)
             if found != expected:
                 raise VcfFormatError(

@@ -43,7 +43,7 @@ import logging
 import re
 import tempfile
 import zlib
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from itertools import combinations
@@ -54,6 +54,7 @@ import pysam
 
 from .errors import VcfFormatError
 from .hotspots import CHROM_NAMES, Hotspot, Panel
+from .htslib import quiet_htslib
 from .model import AlleleCounts, Build, Dropped, InputFile, Reason
 from .provenance import hash_in_background
 from .transcript import (
@@ -869,16 +870,6 @@ def _merged(windows: Sequence[tuple[int, int]]) -> list[tuple[int, int]]:
     return merged
 
 
-@contextlib.contextmanager
-def _quiet_htslib() -> Iterator[None]:
-    """htslib prints warnings (no index, undeclared contig) straight to stderr; errors are ours."""
-    previous = pysam.set_verbosity(0)
-    try:
-        yield
-    finally:
-        pysam.set_verbosity(previous)
-
-
 class _HashingReader(io.RawIOBase):
     """Reads a file once and hashes exactly the bytes read (the report's sha256)."""
 
@@ -1118,10 +1109,9 @@ def _resolve_build(path: Path, header: VcfHeader, requested: Build | None) -> tu
 
 def _open_pysam(path: Path, index: Path | None = None) -> Any:
     try:
-        with _quiet_htslib():
-            if index is not None:
-                return pysam.VariantFile(str(path), index_filename=str(index))
-            return pysam.VariantFile(str(path))
+        if index is not None:
+            return pysam.VariantFile(str(path), index_filename=str(index))
+        return pysam.VariantFile(str(path))
     except (OSError, ValueError) as exc:
         text = str(exc)
         if "truncated" in text or "EOF" in text:
@@ -1171,9 +1161,8 @@ def _load_indexed(path: Path, index: Path, plan: _Plan) -> _Loaded:
         for name in (n for n in CHROM_NAMES if n in contigs):
             for number, (lo, hi) in enumerate(plan.windows):
                 try:
-                    with _quiet_htslib():
-                        # pysam regions are 0-based half-open: 1-based [lo, hi] is (lo - 1, hi)
-                        fetched = list(handle.fetch(name, lo - 1, hi))
+                    # pysam regions are 0-based half-open: 1-based [lo, hi] is (lo - 1, hi)
+                    fetched = list(handle.fetch(name, lo - 1, hi))
                 except ValueError:
                     continue  # the contig is declared but has no records in the index
                 except OSError as exc:
@@ -1196,10 +1185,9 @@ def _load_bcf_stream(path: Path, plan: _Plan) -> _Loaded:
         header = parse_header(_header_lines(str(handle.header)))
         plan.set_header(path, header)
         try:
-            with _quiet_htslib():
-                for rec in handle:
-                    if rec.chrom in CHROM_NAMES and plan.overlaps(rec.pos, rec.stop):
-                        records.append(_convert(path, rec, plan, None))
+            for rec in handle:
+                if rec.chrom in CHROM_NAMES and plan.overlaps(rec.pos, rec.stop):
+                    records.append(_convert(path, rec, plan, None))
         except (OSError, ValueError) as exc:
             raise VcfFormatError(path, f"cannot read BCF records ({exc})") from exc
     return _Loaded(records, digest(), "one streaming pass (no index)")
@@ -1324,9 +1312,8 @@ def _parse_found_lines(
         numbers = [number for number, _ in found]
         with _open_pysam(kept) as handle:
             try:
-                with _quiet_htslib():
-                    for rec in handle:
-                        records.append(_convert(path, rec, plan, numbers[len(records)]))
+                for rec in handle:
+                    records.append(_convert(path, rec, plan, numbers[len(records)]))
             except (OSError, ValueError) as exc:
                 bad = numbers[len(records)] if len(records) < len(numbers) else None
                 raise VcfFormatError(
@@ -1338,12 +1325,13 @@ def _parse_found_lines(
 def _load(path: Path, plan: _Plan) -> _Loaded:
     kind = _sniff(path)
     index, stale = _index_of(path, kind)
-    if index is not None:
-        loaded = _load_indexed(path, index, plan)
-    elif kind.content == "bcf":
-        loaded = _load_bcf_stream(path, plan)
-    else:
-        loaded = _load_text_stream(path, kind, plan)
+    with quiet_htslib():
+        if index is not None:
+            loaded = _load_indexed(path, index, plan)
+        elif kind.content == "bcf":
+            loaded = _load_bcf_stream(path, plan)
+        else:
+            loaded = _load_text_stream(path, kind, plan)
     if stale:
         loaded.notices.append(stale)
     return loaded

@@ -1,12 +1,19 @@
 from __future__ import annotations
 
+import json
+import os
+import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
 from esr1calls import __version__
 from esr1calls.cli import cli
+
+from .conftest import REPO
+from .real_cli import run_esr1calls
 
 COMMANDS = sorted(cli.commands)
 
@@ -295,3 +302,89 @@ def test_lazy_public_api_names_resolve():
         assert callable(getattr(esr1calls, name))
     with pytest.raises(AttributeError):
         esr1calls.no_such_name  # noqa: B018
+
+
+# --- htslib's own lines: the real command, its real stderr ----------------------------------------
+
+PLASMA_BAM = REPO / "testdata/bam/plasma_07.umi.bam"
+
+
+@pytest.fixture(scope="module")
+def cram_files(tmp_path_factory):
+    """plasma_07 as a CRAM, written by samtools against the synthetic GRCh38 chr6 FASTA."""
+    from .bamfactory import bam_to_cram, esr1_reference, write_fasta
+
+    folder = tmp_path_factory.mktemp("cram")
+    fasta = write_fasta(esr1_reference(), folder / "ref.fa.gz")
+    return bam_to_cram(PLASMA_BAM, folder / "plasma.cram", fasta), fasta
+
+
+def _other_reference(path: Path) -> Path:
+    """The same chr6 with one intron base changed inside the CRAM's slice (not at a codon)."""
+    from .bamfactory import Reference, esr1_reference, write_fasta
+
+    ref = esr1_reference()
+    segments = list(ref.segments)
+    start, bases = segments[-2]  # exon 8's segment: its first flank base is in the slice
+    segments[-2] = (start, ("A" if bases[0] != "A" else "C") + bases[1:])
+    return write_fasta(Reference(ref.build, ref.contig, ref.length, tuple(segments)), path)
+
+
+def _htslib_case(case: str, tmp_path: Path, cram_files) -> list[object]:
+    """The arguments of an ``esr1calls ngs`` run where htslib has something to say."""
+    cram, fasta = cram_files
+    if case == "cram-without-crai":
+        shutil.copy(cram, tmp_path / "plasma.cram")
+        return [tmp_path / "plasma.cram", "--reference", fasta]
+    if case == "cram-other-reference":
+        return [cram, "--reference", _other_reference(tmp_path / "other.fa.gz")]
+    if case == "fasta-cut-short":
+        data = fasta.read_bytes()
+        cut = tmp_path / "cut.fa.gz"
+        cut.write_bytes(data[: len(data) // 2])
+        for suffix in (".fai", ".gzi"):
+            shutil.copy(f"{fasta}{suffix}", f"{cut}{suffix}")
+        return [cram, "--reference", cut]
+    raise AssertionError(case)
+
+
+HTSLIB_ERRORS = {
+    # printed two [E::cram_index_load] lines first
+    "cram-without-crai": "esr1calls: error: plasma.cram: no index (.crai) found next to the file; "
+    "run: samtools index plasma.cram",
+    # printed six [E::cram_decode_slice] / [E::cram_next_slice] lines first
+    "cram-other-reference": "esr1calls: error: plasma.cram, chr6:",
+    # printed [W::bgzf_read_block] and [E::fai_retrieve], then a traceback
+    "fasta-cut-short": "esr1calls: error: cut.fa.gz: cannot read chr6:",
+}
+
+
+@pytest.mark.parametrize("case", list(HTSLIB_ERRORS))
+def test_htslib_says_nothing_around_the_one_line_error(case, tmp_path, cram_files):
+    done = run_esr1calls("ngs", *_htslib_case(case, tmp_path, cram_files), "-o", tmp_path / "o")
+    assert done.returncode == 1
+    assert done.stdout == ""
+    lines = done.stderr.splitlines()
+    assert len(lines) == 1, done.stderr
+    assert lines[0].startswith(HTSLIB_ERRORS[case])
+
+
+def test_debug_keeps_what_htslib_says(tmp_path, cram_files):
+    args = _htslib_case("cram-without-crai", tmp_path, cram_files)
+    done = run_esr1calls("ngs", *args, "-o", tmp_path / "o", "--debug")
+    assert "[E::cram_index_load]" in done.stderr
+    assert done.stderr.splitlines()[-1] == HTSLIB_ERRORS["cram-without-crai"]
+
+
+def test_an_index_older_than_its_bam_is_a_notice_not_an_htslib_warning(tmp_path):
+    bam = shutil.copy(PLASMA_BAM, tmp_path / "plasma.bam")
+    index = Path(shutil.copy(f"{PLASMA_BAM}.csi", tmp_path / "plasma.bam.csi"))
+    os.utime(index, (1_000_000, 1_000_000))
+    done = run_esr1calls("ngs", bam, "-o", tmp_path / "o")
+    assert done.returncode == 0, done.stderr
+    assert "[W::" not in done.stderr  # was: [W::hts_idx_load3] The index file is older ... (x2)
+    notices = json.loads((tmp_path / "o" / "calls.json").read_text())["run"]["notices"]
+    assert (
+        "plasma.bam: its index plasma.bam.csi is older than the file; if the file was rewritten "
+        "after indexing, reads at a hotspot may be missed. Re-index it: samtools index plasma.bam"
+    ) in notices
