@@ -35,12 +35,12 @@ Matching rules (each record ALT is projected onto the transcript, never string-c
 
 from __future__ import annotations
 
-import contextlib
 import gzip
 import hashlib
 import io
 import logging
 import re
+import struct
 import tempfile
 import zlib
 from collections.abc import Callable, Mapping, Sequence
@@ -965,20 +965,152 @@ def _sniff(path: Path) -> _Kind:
 
 
 def _index_of(path: Path, kind: _Kind) -> tuple[Path | None, str]:
-    """A usable index next to the file, and a notice if one exists but is older than the data."""
+    """The index next to the file if it describes the file, else (None, a notice saying why not).
+
+    An index made for another version of the file (the file replaced after indexing) sends a
+    region query to offsets where other records, or none, now lie: every hotspot would come back
+    empty, NO_COVERAGE with no hint why. So the index is checked against the file first (its age,
+    then where it says each contig's records start and end); one that does not fit is not used,
+    and the file is read in one streaming pass instead, which gives the same calls.
+    """
     if kind.container != "bgzf":
         return None, ""
     suffixes = (".csi",) if kind.content == "bcf" else (".tbi", ".csi")
+    notices = []
     for suffix in suffixes:
         index = path.with_name(path.name + suffix)
-        if index.exists():
-            if index.stat().st_mtime < path.stat().st_mtime:
-                return None, (
-                    f"{path.name}: the index {index.name} is older than the file and was ignored "
-                    "(the file was read in one streaming pass); re-index it"
-                )
+        if not index.exists():
+            continue
+        why = _index_mismatch(path, index)
+        if not why:
             return index, ""
-    return None, ""
+        notices.append(_unused_index_notice(path, index, why))
+    return None, notices[0] if notices else ""
+
+
+def _unused_index_notice(path: Path, index: Path, why: str) -> str:
+    tool = "tabix -f -p vcf" if index.suffix == ".tbi" else "bcftools index -f"
+    return (
+        f"{path.name}: the index {index.name} {why}, so it was not used: the file was read in "
+        f"one streaming pass instead (same calls, slower). Re-index it: {tool} {path.name}"
+    )
+
+
+class _IndexUnusableError(Exception):
+    """The index passed its checks but htslib could not follow it (said why)."""
+
+
+@dataclass(frozen=True)
+class _IndexedContig:
+    """One reference of a tabix/CSI index: where its first record starts and its last ends."""
+
+    ref: int  # the index's reference number: a BCF's header contig number (the record's rid)
+    name: str | None  # the contig name a tabix-style index stores; None in a BCF's CSI
+    start: int  # BGZF virtual offset (compressed offset << 16 | offset in the block)
+    end: int
+
+
+_TBI_PSEUDO_BIN = 37450  # htslib's per-reference summary bin: (first, last) offsets, counts
+
+
+def _indexed_contigs(data: bytes) -> list[_IndexedContig] | None:
+    """Each reference's (first, last) record offsets from an uncompressed .tbi or .csi, from the
+    summary bin htslib writes for every reference with records; None if it is neither format.
+
+    >>> _indexed_contigs(b"not an index") is None
+    True
+    """
+    names: list[str] | None = None
+    if data[:4] == b"TBI\x01":
+        (n_ref,), (l_nm,) = struct.unpack_from("<i", data, 4), struct.unpack_from("<i", data, 32)
+        names = [n.decode("utf-8", "replace") for n in data[36 : 36 + l_nm].split(b"\0")]
+        at, summary_bin, csi = 36 + l_nm, _TBI_PSEUDO_BIN, False
+    elif data[:4] == b"CSI\x01":
+        _, depth, l_aux = struct.unpack_from("<3i", data, 4)
+        if l_aux >= 28:  # tabix settings then names (a VCF's CSI); a BCF's CSI has none
+            (l_nm,) = struct.unpack_from("<i", data, 16 + 24)
+            names = [n.decode("utf-8", "replace") for n in data[44 : 44 + l_nm].split(b"\0")]
+        (n_ref,) = struct.unpack_from("<i", data, 16 + l_aux)
+        at, summary_bin, csi = 20 + l_aux, ((1 << ((depth + 1) * 3)) - 1) // 7 + 1, True
+    else:
+        return None
+    found = []
+    for ref in range(n_ref):
+        (n_bin,) = struct.unpack_from("<i", data, at)
+        at += 4
+        for _ in range(n_bin):
+            if csi:
+                number, _, n_chunk = struct.unpack_from("<IQi", data, at)
+                at += 16
+            else:
+                number, n_chunk = struct.unpack_from("<Ii", data, at)
+                at += 8
+            if number == summary_bin and n_chunk == 2:
+                start, end = struct.unpack_from("<QQ", data, at)
+                name = names[ref] if names is not None and ref < len(names) else None
+                found.append(_IndexedContig(ref, name, start, end))
+            at += 16 * n_chunk
+        if not csi:
+            (n_intervals,) = struct.unpack_from("<i", data, at)
+            at += 4 + 8 * n_intervals
+    return found
+
+
+def _index_mismatch(path: Path, index: Path) -> str:
+    """Why ``index`` does not describe ``path`` (it is the index of another version of the
+    file, or no index at all), or "" when it does.
+
+    Checked: the index is not older than the file (as htslib warns); the offsets where it says
+    each contig's records start hold a record of that contig; each contig ends where the next
+    begins, the first begins right after the header and the last ends at the end of the data.
+    Records added, removed or rewritten anywhere move those offsets.
+    """
+    if int(index.stat().st_mtime) < int(path.stat().st_mtime):  # whole seconds, like htslib
+        return "is older than the file"
+    try:
+        contigs = _indexed_contigs(gzip.decompress(index.read_bytes()))
+    except (OSError, EOFError, zlib.error, struct.error):
+        contigs = None
+    if contigs is None:
+        return "is not a readable tabix or CSI index"
+    if not contigs:
+        return "holds no summary of where its records lie (an old tabix), so it cannot be checked"
+    size = path.stat().st_size
+    if any(c.start >> 16 >= size or c.end >> 16 >= size for c in contigs):
+        return "points past the end of the file: it was made for another version of the file"
+    other = "does not match the file: it was made for another version of the file"
+    try:
+        with quiet_htslib(), pysam.VariantFile(str(path)) as handle, path.open("rb") as raw:
+            expected = handle.tell()  # the first record follows the header
+            for contig in sorted(contigs, key=lambda c: c.start):
+                if _canonical(raw, contig.start) != _canonical(raw, expected):
+                    return f"{other} (records are not where it puts them)"
+                handle.seek(contig.start)
+                record = next(handle)
+                found = record.chrom if contig.name is not None else record.rid
+                if found != (contig.name if contig.name is not None else contig.ref):
+                    return f"{other} (it puts {contig.name or 'a contig'} where {record.chrom} is)"
+                expected = contig.end
+            handle.seek(expected)
+            if next(handle, None) is not None:
+                return f"{other} (the file has records after the last one it indexes)"
+    except (OSError, ValueError, StopIteration):
+        return f"{other} (its offsets do not lead to records)"
+    return ""
+
+
+def _canonical(raw: IO[bytes], voffset: int) -> int:
+    """A virtual offset at the end of a BGZF block, as the start of the next block (the same
+    place in the data), so two offsets can be compared."""
+    block, within = voffset >> 16, voffset & 0xFFFF
+    raw.seek(block)
+    header = raw.read(18)
+    if len(header) < 18 or header[12:14] != b"BC":
+        return voffset
+    size = int.from_bytes(header[16:18], "little") + 1  # BSIZE is the block size minus 1
+    raw.seek(block + size - 4)
+    uncompressed = int.from_bytes(raw.read(4), "little")  # ISIZE, the block's data length
+    return (block + size) << 16 if within >= uncompressed else voffset
 
 
 @dataclass
@@ -1153,11 +1285,11 @@ def _load_indexed(path: Path, index: Path, plan: _Plan) -> _Loaded:
     digest = hash_in_background(path)
     records: list[VcfRecord] = []
     with _open_pysam(path, index) as handle:
+        if handle.index is None:  # pysam opens the file even when htslib cannot load the index
+            raise _IndexUnusableError("could not be loaded by htslib")
         header = parse_header(_header_lines(str(handle.header)))
         plan.set_header(path, header)
-        contigs = set(handle.header.contigs)
-        with contextlib.suppress(TypeError):
-            contigs |= set(handle.index)
+        contigs = set(handle.header.contigs) | set(handle.index)
         for name in (n for n in CHROM_NAMES if n in contigs):
             for number, (lo, hi) in enumerate(plan.windows):
                 try:
@@ -1165,9 +1297,9 @@ def _load_indexed(path: Path, index: Path, plan: _Plan) -> _Loaded:
                     fetched = list(handle.fetch(name, lo - 1, hi))
                 except ValueError:
                     continue  # the contig is declared but has no records in the index
-                except OSError as exc:
-                    raise VcfFormatError(
-                        path, f"cannot read records near {name}:{lo} ({exc})"
+                except OSError as exc:  # a damaged file is told apart by the streaming pass
+                    raise _IndexUnusableError(
+                        f"could not be followed to the records near {name}:{lo} (htslib: {exc})"
                     ) from exc
                 earlier_hi = plan.windows[number - 1][1] if number else 0
                 # a record reaching back into the previous window was fetched there already
@@ -1324,16 +1456,20 @@ def _parse_found_lines(
 
 def _load(path: Path, plan: _Plan) -> _Loaded:
     kind = _sniff(path)
-    index, stale = _index_of(path, kind)
+    index, unused = _index_of(path, kind)
     with quiet_htslib():
+        loaded = None
         if index is not None:
-            loaded = _load_indexed(path, index, plan)
-        elif kind.content == "bcf":
+            try:
+                loaded = _load_indexed(path, index, plan)
+            except _IndexUnusableError as exc:
+                unused = _unused_index_notice(path, index, str(exc))
+        if loaded is None and kind.content == "bcf":
             loaded = _load_bcf_stream(path, plan)
-        else:
+        elif loaded is None:
             loaded = _load_text_stream(path, kind, plan)
-    if stale:
-        loaded.notices.append(stale)
+    if unused:
+        loaded.notices.append(unused)
     return loaded
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import gzip
 import io
+import json
 import os
 import re
 import shutil
@@ -29,6 +30,7 @@ from esr1calls.vcf import (
 )
 
 from .conftest import TESTDATA
+from .real_cli import run_esr1calls
 
 VCF = TESTDATA / "vcf"
 PANEL = load_panel()
@@ -770,3 +772,97 @@ def test_mutect2_silence_after_filtering_is_not_zero_even_where_other_changes_co
     calls = calls_of(path, panel=load_panel("default", ["Y537S"]))
     assert calls["Y537S"].status is CallStatus.INDETERMINATE
     assert calls["Y537S"].reasons[0] is Reason.ALLELE_NOT_REPORTED
+
+
+# --- an index that does not describe its file ---------------------------------------------------
+TUMOUR_NORMAL = VCF / "mutect2/esr1_tumour_normal.vcf"
+
+
+def _with_chr1_records(src: Path, dst: Path, n: int) -> Path:
+    """The same VCF with ``n`` chr1 records before its chr6 ones: a re-run on a wider panel."""
+    lines = src.read_text().splitlines()
+    header = [line for line in lines if line.startswith("#")]
+    header.insert(-1, "##contig=<ID=chr1,length=248956422>")
+    filler = [f"chr1\t{1000 + 10 * i}\t.\tA\tC\t.\tPASS\tDP=10\tGT:AD:DP\t0/1:5,5:10\t0/1:5,5:10"
+              for i in range(n)]  # fmt: skip
+    dst.write_text("\n".join([*header, *filler, *(x for x in lines if x[:1] != "#")]) + "\n")
+    return dst
+
+
+def _index(path: Path, tool: str) -> Path:
+    if tool == "tabix":
+        subprocess.run(["tabix", "-f", "-p", "vcf", str(path)], check=True)
+        return Path(f"{path}.tbi")
+    subprocess.run(["bcftools", "index", "-f", str(path)], check=True)
+    return Path(f"{path}.csi")
+
+
+def _compressed(src: Path, dst: Path) -> Path:
+    fmt = "-Ob" if dst.suffix == ".bcf" else "-Oz"
+    subprocess.run(["bcftools", "view", fmt, "-o", str(dst), str(src)], check=True)
+    return dst
+
+
+def _stale_index(tmp_path: Path, case: str) -> tuple[Path, Path]:
+    """(data file, its index) where the index was made for another version of the file, and is
+    newer than the data (the copy that replaced it kept its old time), so age alone cannot tell."""
+    suffix = ".bcf" if "bcf" in case else ".vcf.gz"
+    tool = "tabix" if case.endswith("tbi") else "bcftools"
+    old = tmp_path / f"old{suffix}"
+    new = tmp_path / f"calls{suffix}"
+    if case.startswith("replaced-by-longer"):
+        _compressed(TUMOUR_NORMAL, old)
+        _compressed(_with_chr1_records(TUMOUR_NORMAL, tmp_path / "long.vcf", 3000), new)
+    elif case.startswith("replaced-by-shorter"):
+        _compressed(_with_chr1_records(TUMOUR_NORMAL, tmp_path / "long.vcf", 3000), old)
+        _compressed(TUMOUR_NORMAL, new)
+    index = Path(f"{new}.{'tbi' if tool == 'tabix' else 'csi'}")
+    if case.startswith("not-an-index"):
+        _compressed(TUMOUR_NORMAL, new)
+        index.write_bytes(b"<html>404 Not Found</html>\n")  # a failed download, saved as the index
+    else:
+        shutil.copy(_index(old, tool), index)
+    later = new.stat().st_mtime + 60
+    os.utime(index, (later, later))
+    return new, index
+
+
+STALE_INDEXES = [
+    "replaced-by-longer-tbi",  # gave: "calls.vcf.gz: cannot read records near ... (truncated file)"
+    "replaced-by-shorter-tbi",  # gave: NO_COVERAGE at every hotspot, no notice
+    "replaced-by-longer-csi",
+    "replaced-by-shorter-bcf-csi",
+    "not-an-index-tbi",  # gave: NO_COVERAGE at every hotspot, no notice
+    "not-an-index-bcf-csi",
+]
+
+
+@pytest.mark.parametrize("case", STALE_INDEXES)
+def test_an_index_made_for_another_version_of_the_file_is_not_used(tmp_path, case):
+    data, index = _stale_index(tmp_path, case)
+    done = run_esr1calls("ngs", data, "-o", tmp_path / "out")
+    assert done.returncode == 0, done.stderr
+    assert "[E::" not in done.stderr and "[W::" not in done.stderr
+    document = json.loads((tmp_path / "out" / "calls.json").read_text())
+    calls = [(c["hotspot"], c["status"], c["alt_count"], c["depth"], c["reasons"])
+             for c in document["samples"][0]["calls"]]  # fmt: skip
+    streamed = call_vcf(TUMOUR_NORMAL).samples[0].calls
+    assert calls == [(c.hotspot, c.status.value, c.alt_count, c.depth, [r.value for r in c.reasons])
+                     for c in streamed]  # fmt: skip
+    fix = "tabix -f -p vcf" if index.suffix == ".tbi" else "bcftools index -f"
+    notices = document["run"]["notices"]
+    assert any(n.startswith(f"{data.name}: the index {index.name} ") and
+               n.endswith(f"Re-index it: {fix} {data.name}") for n in notices), notices  # fmt: skip
+    assert document["samples"][0]["details"]["access"] == "one streaming pass (no index)"
+
+
+@pytest.mark.parametrize("tool", ["tabix", "bcftools"])
+def test_a_fresh_index_is_used(tmp_path, tool):
+    """The checks must not refuse a good index (a whole-file pass is what it saves)."""
+    data = _compressed(_with_chr1_records(TUMOUR_NORMAL, tmp_path / "long.vcf", 3000),
+                       tmp_path / "long.vcf.gz")  # fmt: skip
+    index = _index(data, tool)
+    result = call_vcf(data)
+    assert result.samples[0].details["access"].endswith(f"index ({index.name})")
+    assert result.notices == ()
+    assert _summary_of(result) == _summary(TUMOUR_NORMAL)
