@@ -1239,18 +1239,41 @@ def _resolve_build(path: Path, header: VcfHeader, requested: Build | None) -> tu
     return requested, f"--build{agreed}"
 
 
-def _open_pysam(path: Path, index: Path | None = None) -> Any:
+def _open_pysam(path: Path, index: Path | None = None, *, shown: Path | None = None) -> Any:
+    """pysam's VariantFile, its refusals as one line naming ``shown`` (the user's file, when
+    ``path`` is the temporary file of its kept lines) and the next step."""
+    shown = shown or path
     try:
         if index is not None:
             return pysam.VariantFile(str(path), index_filename=str(index))
         return pysam.VariantFile(str(path))
     except (OSError, ValueError) as exc:
         text = str(exc)
-        if "truncated" in text or "EOF" in text:
+        if shown == path and ("truncated" in text or "EOF" in text):
             raise VcfFormatError(
                 path, "the file is truncated (no BGZF end-of-file marker); copy it again"
             ) from exc
-        raise VcfFormatError(path, f"cannot read as VCF/BCF ({text})") from exc
+        if "valid header" in text or "invalid file" in text:
+            raise VcfFormatError(
+                shown,
+                "htslib cannot parse the VCF header, most often its #CHROM line (tab-separated "
+                "#CHROM POS ID REF ALT QUAL FILTER INFO, then FORMAT and distinct sample names); "
+                f"bcftools view -h {shown.name} names the line to fix",
+            ) from exc
+        raise VcfFormatError(
+            shown, f"htslib cannot read it as VCF/BCF ({_htslib_words(text)})"
+        ) from exc
+
+
+def _htslib_words(text: str) -> str:
+    """pysam's exception text without what only a Python caller reads (byte strings, modes).
+
+    >>> _htslib_words("invalid file `b'x.vcf'` (mode=`b'r'`) - is it VCF/BCF format?")
+    'invalid file x.vcf'
+    """
+    text = re.sub(r"`?b'([^']*)'`?", r"\1", text)
+    text = re.sub(r"\s*\(mode=[^)]*\)", "", text)
+    return text.replace(" - is it VCF/BCF format?", "").strip()
 
 
 def _header_lines(text: str) -> list[str]:
@@ -1442,16 +1465,36 @@ def _parse_found_lines(
             out.write(("\n".join(plan.header.lines) + "\n").encode("utf-8"))
             out.writelines(line + b"\n" for _, line in found)
         numbers = [number for number, _ in found]
-        with _open_pysam(kept) as handle:
+        with _open_pysam(kept, shown=path) as handle:
             try:
                 for rec in handle:
                     records.append(_convert(path, rec, plan, numbers[len(records)]))
             except (OSError, ValueError) as exc:
-                bad = numbers[len(records)] if len(records) < len(numbers) else None
+                # pysam says "truncated file" or "unable to parse next record": say what is wrong
+                bad = found[len(records)] if len(records) < len(found) else None
                 raise VcfFormatError(
-                    path, f"malformed record ({exc})", place=f"line {bad}" if bad else None
+                    path,
+                    _malformed(bad[1], plan.header.samples, path) if bad else "malformed record",
+                    place=f"line {bad[0]}" if bad else None,
                 ) from exc
     return _Loaded(records, digest, "one streaming pass (no index)")
+
+
+def _malformed(line: bytes, samples: Sequence[str], path: Path) -> str:
+    """Why htslib refused one record line: its column count, else a value it cannot parse."""
+    columns = line.count(b"\t") + 1
+    expected = 8 + (1 + len(samples) if samples else 0)
+    if columns < expected:
+        return (
+            f"malformed record: {columns} tab-separated columns where this VCF has {expected} "
+            f"(CHROM to INFO{', FORMAT and one per sample' if samples else ''}); the line is cut "
+            "or its separators are not tabs"
+        )
+    return (
+        "malformed record: htslib cannot parse a value in it (text in a numeric field, or a "
+        f"value that does not fit its ##INFO/##FORMAT line); bcftools view {path.name} names "
+        "the field"
+    )
 
 
 def _load(path: Path, plan: _Plan) -> _Loaded:

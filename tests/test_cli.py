@@ -388,3 +388,43 @@ def test_an_index_older_than_its_bam_is_a_notice_not_an_htslib_warning(tmp_path)
         "plasma.bam: its index plasma.bam.csi is older than the file; if the file was rewritten "
         "after indexing, reads at a hotspot may be missed. Re-index it: samtools index plasma.bam"
     ) in notices
+
+
+def _vcf_with(tmp_path: Path, name: str, edit) -> Path:
+    text = (REPO / NGS_VCF / "mutect2/esr1_tumour_normal.vcf").read_text()
+    path = tmp_path / name
+    path.write_text(edit(text))
+    return path
+
+
+VCF_DAMAGE = {
+    # was: "hotspot_records.vcf: cannot read as VCF/BCF (file `b'/tmp/esr1calls-.../
+    # hotspot_records.vcf'` does not have valid header (mode=`b'r'`) - is it VCF/BCF format?)"
+    "spaces.vcf": (
+        lambda t: t.replace("#CHROM\tPOS\tID\t", "#CHROM POS ID "),
+        "esr1calls: error: spaces.vcf: htslib cannot parse the VCF header, most often its #CHROM "
+        "line (tab-separated #CHROM POS ID REF ALT QUAL FILTER INFO, then FORMAT and distinct "
+        "sample names); bcftools view -h spaces.vcf names the line to fix",
+    ),
+    # was: "cut.vcf, line 33: malformed record (truncated file)"
+    "cut.vcf": (
+        lambda t: t.replace("152098788\t.\tA\tC,G\t.\tmultiallelic\t", "152098788\t.\tA\n"),
+        "esr1calls: error: cut.vcf, line 33: malformed record: 4 tab-separated columns where this "
+        "VCF has 11 (CHROM to INFO, FORMAT and one per sample); the line is cut or its "
+        "separators are not tabs",
+    ),
+    # was: "text.vcf, line 33: malformed record (unable to parse next record)"
+    "text.vcf": (
+        lambda t: t.replace("0/1/2:11796,180,24:", "0/1/2:11796,many,24:"),
+        "esr1calls: error: text.vcf, line 33: malformed record: htslib cannot parse a value in "
+        "it (text in a numeric field, or a value that does not fit its ##INFO/##FORMAT line); "
+        "bcftools view text.vcf names the field",
+    ),
+}
+
+
+@pytest.mark.parametrize("name", list(VCF_DAMAGE))
+def test_a_vcf_htslib_cannot_parse_is_one_line_naming_the_users_file(name, tmp_path):
+    edit, expected = VCF_DAMAGE[name]
+    done = run_esr1calls("ngs", _vcf_with(tmp_path, name, edit), "-o", tmp_path / "o")
+    assert (done.returncode, done.stdout, done.stderr.splitlines()) == (1, "", [expected])

@@ -33,11 +33,17 @@ def _index_newer_than_its_file(folder: Path, name: str) -> list[Path]:
     return [data]
 
 
+def _as_is(folder: Path, name: str) -> list[Path]:
+    return [folder / name]
+
+
 # file -> (its companions in testdata/damaged/, how the inputs are given)
 CASES = {
     "vcf_index_made_before_the_file_was_replaced.vcf.gz": (
         [".tbi"], _index_newer_than_its_file,
     ),
+    "vcf_record_cut_mid_line.vcf": ([], _as_is),
+    "vcf_chrom_line_with_spaces.vcf": ([], _as_is),
 }  # fmt: skip
 
 
