@@ -15,13 +15,21 @@ same sample:
   samples, and a notice says so (a possible sample swap is shown, never merged).
 * Everything else is a sample of its own: several BAMs of different samples are several samples.
 
+A VCF given as a pipe (``bcftools view -R hotspots.bed x.vcf.gz | esr1calls ngs /dev/stdin``,
+``<(...)``) is read once into a temporary file of the same name, which is read like any file and
+removed at the end; its sha256 is that of the bytes that came down the pipe. An empty pipe, the
+terminal, or a BAM/CRAM (read by region through its index) on a pipe is refused with the cause.
+
 Combining never lets a VCF create a claim the reads do not support: in a pair the reads give x and
 n (see ``concordance.py`` for what the VCF may still change).
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import shutil
+import tempfile
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -33,7 +41,7 @@ from .htslib import quiet_htslib
 from .model import Build, Dropped, InputFile
 from .provenance import hash_in_background, sha256_file
 from .reads import SHOWED, ReadCounts, ReadOptions
-from .vcf import READ_FORMATS, VcfEvidence, read_vcf_evidence, sniff_ngs_format
+from .vcf import READ_FORMATS, VcfEvidence, is_pipe, read_vcf_evidence, sniff_ngs_format
 
 __all__ = [
     "PLACEHOLDER_SAMPLE_NAMES",
@@ -126,18 +134,27 @@ def read_ngs_inputs(
     inputs: list[InputFile] = []
     dropped: list[Dropped] = []
     notices: list[str] = []
-    for order, raw in enumerate(paths):
-        path = Path(raw)
-        if sniff_ngs_format(path) in READ_FORMATS:
-            found = _count_reads(path, panel, build, sample, read_options)
-            bams.append((order, found))
-            inputs.append(found.input)
-            if found.reference is not None and found.reference not in inputs:
-                inputs.append(found.reference)
-            dropped.extend(_unused_reads(found.counts))
-            notices.extend(_older_reads_index(path))
-        else:
-            evidence = read_vcf_evidence(path, panel, build=build, sample=sample)
+    with contextlib.ExitStack() as cleanup:
+        spool: Path | None = None
+        for order, raw in enumerate(paths):
+            path = Path(raw)
+            if is_pipe(path):
+                if spool is None:  # created only when a pipe is given, removed at the end
+                    spool = Path(cleanup.enter_context(tempfile.TemporaryDirectory(prefix=_SPOOL)))
+                local = _spool_pipe(path, spool / str(order))
+                evidence = _as_given(read_vcf_evidence(local, panel, build=build, sample=sample),
+                                     path, local)  # fmt: skip
+            elif sniff_ngs_format(path) in READ_FORMATS:
+                found = _count_reads(path, panel, build, sample, read_options)
+                bams.append((order, found))
+                inputs.append(found.input)
+                if found.reference is not None and found.reference not in inputs:
+                    inputs.append(found.reference)
+                dropped.extend(_unused_reads(found.counts))
+                notices.extend(_older_reads_index(path))
+                continue
+            else:
+                evidence = read_vcf_evidence(path, panel, build=build, sample=sample)
             vcfs.append((order, evidence))
             inputs.append(evidence.input)
             dropped.extend(evidence.dropped)
@@ -148,6 +165,63 @@ def read_ngs_inputs(
         inputs=tuple(inputs),
         dropped=tuple(dropped),
         notices=tuple(dict.fromkeys([*notices, *pairing_notices])),
+    )
+
+
+_SPOOL = "esr1calls-pipe-"
+
+
+def _spool_pipe(path: Path, folder: Path) -> Path:
+    """The pipe's bytes, read once into a file of the same name in ``folder`` (hashed as read,
+    like any VCF, so the report's sha256 is that of the bytes that came down the pipe)."""
+    folder.mkdir()
+    local = folder / path.name
+    try:
+        with path.open("rb") as source:
+            if source.isatty():
+                raise VcfFormatError(
+                    path,
+                    "this is the terminal, nothing was piped in; pipe the VCF in (bcftools view "
+                    "-R regions.bed calls.vcf.gz | esr1calls ngs /dev/stdin) or give its file",
+                )
+            head = source.read(1 << 16)
+            if not head:
+                raise VcfFormatError(
+                    path,
+                    "no data on the pipe: the command writing to it wrote nothing (check that it "
+                    "ran and found its input), or the pipe was given twice",
+                )
+            with local.open("wb") as out:
+                out.write(head)
+                out.flush()
+                if sniff_ngs_format(local) in READ_FORMATS:
+                    raise VcfFormatError(
+                        path,
+                        "a BAM/CRAM cannot be read from a pipe: its reads are fetched by region "
+                        "through an index, which a pipe has none of; write it to a file, index "
+                        "it (samtools index) and give the file",
+                    )
+                shutil.copyfileobj(source, out, 1 << 20)
+    except OSError as exc:
+        raise VcfFormatError(
+            path,
+            f"cannot read the pipe into a temporary file in {folder.parent.parent} "
+            f"({exc.strerror}); set TMPDIR to a folder with room, or give the VCF as a file",
+        ) from exc
+    return local
+
+
+def _as_given(evidence: VcfEvidence, given: Path, local: Path) -> VcfEvidence:
+    """A VCF read from a pipe's spooled copy, named as the user gave it (/dev/stdin)."""
+    shown = str(given)
+    return replace(
+        evidence,
+        path=shown,
+        input=replace(evidence.input, path=shown),
+        access=f"read from a pipe, then {evidence.access}",
+        dropped=tuple(
+            replace(d, source=shown) if d.source == str(local) else d for d in evidence.dropped
+        ),
     )
 
 

@@ -40,6 +40,7 @@ import hashlib
 import io
 import logging
 import re
+import stat
 import struct
 import tempfile
 import zlib
@@ -82,6 +83,7 @@ __all__ = [
     "detect_build",
     "detect_caller",
     "hotspot_locus",
+    "is_pipe",
     "parse_header",
     "read_vcf_evidence",
     "select_sample",
@@ -907,8 +909,24 @@ READ_FORMATS = frozenset(("bam", "cram", "sam"))
 _SAM_HEADER = re.compile(rb"@(HD|SQ|RG|PG|CO)\t")
 
 
+def is_pipe(path: str | Path) -> bool:
+    """A pipe (``/dev/stdin``, ``<(bcftools view ...)``), FIFO, terminal or socket: its bytes can
+    be read once, while a VCF is opened more than once (its format, then its records)."""
+    try:
+        mode = Path(path).stat().st_mode
+    except OSError:
+        return False  # a missing file is refused, by name, where it is read
+    return stat.S_ISFIFO(mode) or stat.S_ISCHR(mode) or stat.S_ISSOCK(mode)
+
+
 def _sniff_any(path: Path) -> _Kind:
     """What the file is, by content (never by extension): a VCF/BCF or an alignment file."""
+    if is_pipe(path):  # esr1calls ngs saves a pipe to a file first; other readers cannot
+        raise VcfFormatError(
+            path,
+            "a pipe can be read only once and this reads its input more than once; write it to "
+            "a file first (esr1calls ngs reads a VCF from a pipe itself)",
+        )
     try:
         with path.open("rb") as handle:
             head = handle.read(1 << 16)

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -13,7 +14,7 @@ from esr1calls import __version__
 from esr1calls.cli import cli
 
 from .conftest import REPO
-from .real_cli import run_esr1calls
+from .real_cli import ESR1CALLS, run_esr1calls
 
 COMMANDS = sorted(cli.commands)
 
@@ -427,4 +428,72 @@ VCF_DAMAGE = {
 def test_a_vcf_htslib_cannot_parse_is_one_line_naming_the_users_file(name, tmp_path):
     edit, expected = VCF_DAMAGE[name]
     done = run_esr1calls("ngs", _vcf_with(tmp_path, name, edit), "-o", tmp_path / "o")
+    assert (done.returncode, done.stdout, done.stderr.splitlines()) == (1, "", [expected])
+
+
+# --- pipes and repeated inputs ------------------------------------------------------------------
+
+TUMOUR_NORMAL = REPO / NGS_VCF / "mutect2/esr1_tumour_normal.vcf"
+
+
+def _calls(outdir: Path) -> list[tuple[str, str, str]]:
+    document = json.loads((outdir / "calls.json").read_text())
+    return [(s["sample_id"], c["hotspot"], c["status"]) for s in document["samples"]
+            for c in s["calls"]]  # fmt: skip
+
+
+def _piped(form: str, tmp_path: Path) -> bytes:
+    """What a lab pipeline pipes in: ``bcftools view [-Oz|-Ob] -r chr6 calls.vcf.gz | ...``."""
+    indexed = tmp_path / "calls.vcf.gz"
+    subprocess.run(["bcftools", "view", "-Oz", "-o", indexed, TUMOUR_NORMAL], check=True)
+    subprocess.run(["bcftools", "index", indexed], check=True)
+    out = {"vcf": "-Ov", "vcf.gz": "-Oz", "bcf": "-Ob"}[form]
+    return subprocess.run(["bcftools", "view", out, "-r", "chr6", indexed], check=True,
+                          capture_output=True).stdout  # fmt: skip
+
+
+@pytest.mark.parametrize("form", ["vcf", "vcf.gz", "bcf"])
+def test_a_vcf_piped_to_dev_stdin_is_read_once_and_hashed_as_read(form, tmp_path):
+    data = _piped(form, tmp_path)
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    done = run_esr1calls("ngs", "/dev/stdin", "-o", tmp_path / "o", stdin=data,
+                         env={"TMPDIR": str(scratch)})  # fmt: skip
+    assert done.returncode == 0, done.stderr  # was: "stdin: the file is empty; expected a VCF..."
+    assert list(scratch.iterdir()) == []  # the pipe's copy is removed
+    assert run_esr1calls("ngs", TUMOUR_NORMAL, "-o", tmp_path / "direct").returncode == 0
+    assert _calls(tmp_path / "o") == _calls(tmp_path / "direct")
+    document = json.loads((tmp_path / "o" / "calls.json").read_text())
+    assert document["run"]["inputs"] == [
+        {"path": "/dev/stdin", "sha256": hashlib.sha256(data).hexdigest(), "format": "vcf"}
+    ]
+    assert document["samples"][0]["details"]["access"].startswith("read from a pipe")
+
+
+def test_a_process_substitution_is_a_pipe_too(tmp_path):
+    command = f"{ESR1CALLS} ngs <(cat {TUMOUR_NORMAL}) -o {tmp_path / 'o'}"
+    done = subprocess.run(["bash", "-c", command], capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr  # was: "63: the file is empty; ..."
+    assert _calls(tmp_path / "o")[0] == ("PLASMA_01", "E380Q", "INDETERMINATE")
+
+
+@pytest.mark.parametrize(
+    "args, stdin, expected",
+    [
+        (["ngs", "/dev/stdin"], b"",
+         "esr1calls: error: stdin: no data on the pipe: the command writing to it wrote nothing "
+         "(check that it ran and found its input), or the pipe was given twice"),
+        (["ngs", "/dev/stdin"], PLASMA_BAM.read_bytes(),
+         "esr1calls: error: stdin: a BAM/CRAM cannot be read from a pipe: its reads are fetched "
+         "by region through an index, which a pipe has none of; write it to a file, index it "
+         "(samtools index) and give the file"),
+        (["pon", "build", "/dev/stdin"], TUMOUR_NORMAL.read_bytes(),
+         "esr1calls: error: stdin: a pipe can be read only once and this reads its input more "
+         "than once; write it to a file first (esr1calls ngs reads a VCF from a pipe itself)"),
+    ],
+    ids=["empty-pipe", "bam-on-a-pipe", "pon-build-from-a-pipe"],
+)  # fmt: skip
+def test_a_pipe_that_cannot_be_used_is_one_line_with_the_real_cause(args, stdin, expected,
+                                                                     tmp_path):  # fmt: skip
+    done = run_esr1calls(*args, "-o", tmp_path / "o", stdin=stdin)
     assert (done.returncode, done.stdout, done.stderr.splitlines()) == (1, "", [expected])
