@@ -14,6 +14,8 @@ same sample:
   a caller's placeholder column (``TUMOR``, ``TUMOUR``). Two real, different names are two
   samples, and a notice says so (a possible sample swap is shown, never merged).
 * Everything else is a sample of its own: several BAMs of different samples are several samples.
+* The same input twice (one file under two names, or two files with identical bytes) is
+  refused: it would be one sample's data reported as two samples.
 
 A VCF given as a pipe (``bcftools view -R hotspots.bed x.vcf.gz | esr1calls ngs /dev/stdin``,
 ``<(...)``) is read once into a temporary file of the same name, which is read like any file and
@@ -129,9 +131,11 @@ def read_ngs_inputs(
     ConfigError when the files cannot be grouped into samples unambiguously.
     """
     read_options = read_options or ReadOptions()
+    _refuse_same_file_twice(paths)
     vcfs: list[tuple[int, VcfEvidence]] = []
     bams: list[tuple[int, ReadsInput]] = []
     inputs: list[InputFile] = []
+    given: list[tuple[str, str]] = []  # (the argument, the sha256 of its bytes)
     dropped: list[Dropped] = []
     notices: list[str] = []
     with contextlib.ExitStack() as cleanup:
@@ -148,6 +152,7 @@ def read_ngs_inputs(
                 found = _count_reads(path, panel, build, sample, read_options)
                 bams.append((order, found))
                 inputs.append(found.input)
+                given.append((str(raw), found.input.sha256))
                 if found.reference is not None and found.reference not in inputs:
                     inputs.append(found.reference)
                 dropped.extend(_unused_reads(found.counts))
@@ -157,8 +162,10 @@ def read_ngs_inputs(
                 evidence = read_vcf_evidence(path, panel, build=build, sample=sample)
             vcfs.append((order, evidence))
             inputs.append(evidence.input)
+            given.append((str(raw), evidence.input.sha256))
             dropped.extend(evidence.dropped)
             notices.extend(evidence.notices)
+    _refuse_same_bytes_twice(given)
     samples, pairing_notices = _pair(bams, vcfs)
     return NgsInputs(
         samples=tuple(samples),
@@ -223,6 +230,35 @@ def _as_given(evidence: VcfEvidence, given: Path, local: Path) -> VcfEvidence:
             replace(d, source=shown) if d.source == str(local) else d for d in evidence.dropped
         ),
     )
+
+
+def _refuse_same_file_twice(paths: Sequence[str | Path]) -> None:
+    """One file named twice (the same path, a link to it, /dev/stdin and /dev/fd/0)."""
+    seen: dict[tuple[int, int], str] = {}
+    for raw in paths:
+        try:
+            found = Path(raw).stat()
+        except OSError:
+            continue  # refused, by name, where it is read
+        key = (found.st_dev, found.st_ino)
+        if key in seen:
+            raise ConfigError(
+                f"{seen[key]} and {raw} are the same file, given twice: it would be reported as "
+                "two samples with one name. Give each input once"
+            )
+        seen[key] = str(raw)
+
+
+def _refuse_same_bytes_twice(given: Sequence[tuple[str, str]]) -> None:
+    """Two inputs with identical bytes (a copy, two pipes of one command) are one sample's data."""
+    first: dict[str, str] = {}
+    for raw, digest in given:
+        if digest in first:
+            raise ConfigError(
+                f"{first[digest]} and {raw} have identical contents (sha256 {digest[:12]}...): "
+                "the same data would be reported as two samples. Give each input once"
+            )
+        first[digest] = raw
 
 
 def count_reads(

@@ -487,13 +487,37 @@ def test_a_process_substitution_is_a_pipe_too(tmp_path):
          "esr1calls: error: stdin: a BAM/CRAM cannot be read from a pipe: its reads are fetched "
          "by region through an index, which a pipe has none of; write it to a file, index it "
          "(samtools index) and give the file"),
+        (["ngs", "/dev/stdin", "/dev/stdin"], TUMOUR_NORMAL.read_bytes(),
+         "esr1calls: error: /dev/stdin and /dev/stdin are the same file, given twice: it would be "
+         "reported as two samples with one name. Give each input once"),
         (["pon", "build", "/dev/stdin"], TUMOUR_NORMAL.read_bytes(),
          "esr1calls: error: stdin: a pipe can be read only once and this reads its input more "
          "than once; write it to a file first (esr1calls ngs reads a VCF from a pipe itself)"),
     ],
-    ids=["empty-pipe", "bam-on-a-pipe", "pon-build-from-a-pipe"],
+    ids=["empty-pipe", "bam-on-a-pipe", "stdin-twice", "pon-build-from-a-pipe"],
 )  # fmt: skip
 def test_a_pipe_that_cannot_be_used_is_one_line_with_the_real_cause(args, stdin, expected,
                                                                      tmp_path):  # fmt: skip
     done = run_esr1calls(*args, "-o", tmp_path / "o", stdin=stdin)
     assert (done.returncode, done.stdout, done.stderr.splitlines()) == (1, "", [expected])
+
+
+def test_the_same_file_twice_is_refused_naming_both(tmp_path):
+    """It was two samples with one id, 'PLASMA_01 (esr1_tumour_normal.vcf)', twice."""
+    copy = shutil.copy(TUMOUR_NORMAL, tmp_path / "copy.vcf")
+    link = tmp_path / "link.vcf"
+    link.symlink_to(TUMOUR_NORMAL)
+    cases = [
+        ([TUMOUR_NORMAL, TUMOUR_NORMAL],
+         f"{TUMOUR_NORMAL} and {TUMOUR_NORMAL} are the same file, given twice"),
+        ([TUMOUR_NORMAL, link], f"{TUMOUR_NORMAL} and {link} are the same file, given twice"),
+        ([TUMOUR_NORMAL, copy],
+         f"{TUMOUR_NORMAL} and {copy} have identical contents (sha256 2e2ccf56b18b...): the same "
+         "data would be reported as two samples. Give each input once"),
+    ]  # fmt: skip
+    for inputs, expected in cases:
+        done = run_esr1calls("ngs", *inputs, "-o", tmp_path / "o")
+        assert done.returncode == 1 and done.stdout == ""
+        (line,) = done.stderr.splitlines()
+        assert line.startswith(f"esr1calls: error: {expected}")
+    assert not (tmp_path / "o").exists()

@@ -375,6 +375,9 @@ def test_one_sample_name_from_two_folders_of_same_named_files_is_still_distinct(
     for patient in ("p1", "p2"):
         (tmp_path / patient).mkdir()
         shutil.copy(strelka, tmp_path / patient / "somatic.snvs.vcf")
+    # two patients' files differ (the same bytes twice are refused: one sample given twice)
+    second = tmp_path / "p2" / "somatic.snvs.vcf"
+    second.write_text(second.read_text().replace("##fileDate=20240312", "##fileDate=20240313"))
     result = call_ngs([tmp_path / "p1" / "somatic.snvs.vcf", tmp_path / "p2" / "somatic.snvs.vcf"])
     assert [s.sample_id for s in result.samples] == [
         "TUMOR (p1/somatic.snvs.vcf)",

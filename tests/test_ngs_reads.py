@@ -674,7 +674,7 @@ def test_two_bams_of_one_sample_are_an_error(run_cli, work, tmp_path):
 
 def test_a_bam_matching_two_vcfs_is_an_error(run_cli, tmp_path):
     first = m2_vcf(tmp_path / "a.vcf", [at("Y537S", "4970,30")])
-    second = m2_vcf(tmp_path / "b.vcf", [at("Y537S", "4970,30")])
+    second = m2_vcf(tmp_path / "b.vcf", [at("Y537S", "4969,31")])  # not a copy of a.vcf
     line = one_line_error(ngs(run_cli, tmp_path / "out", PLASMA, first, second, "--umi"))
     assert line == (
         "esr1calls: error: plasma_07.umi.bam (sample PLASMA_07) matches two VCFs, a.vcf and "
