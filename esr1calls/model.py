@@ -295,7 +295,8 @@ _REASON_TEXT = {
         "depth is known here, but the caller does not report this allele at low fractions"
     ),
     Reason.SOURCES_DISAGREE: (
-        "the reads (BAM/CRAM) and the VCF of this sample disagree at this hotspot"
+        "two sources of this sample's evidence disagree at this hotspot: the reads (BAM/CRAM) "
+        "and the VCF, or two records of the VCF that list the same allele"
     ),
     Reason.LOW_QUALITY_SUPPORT: (
         "reads showing this allele were left out for low base or mapping quality, enough of "

@@ -442,7 +442,7 @@ _REASON_WORDS = {
     Reason.STRAND_BIAS: "strand bias",
     Reason.PHASE_UNKNOWN: "phase unknown",
     Reason.ALLELE_NOT_REPORTED: "allele not reported",
-    Reason.SOURCES_DISAGREE: "reads and VCF disagree",
+    Reason.SOURCES_DISAGREE: "sources disagree",
 }
 
 
@@ -500,15 +500,7 @@ def _sample_report(
     evidence: VcfEvidence, panel: Panel, settings: NgsSettings, sample_id: str
 ) -> SampleReport:
     calls = tuple(
-        call_hotspot(
-            hotspot,
-            found.counts,
-            settings,
-            sample_id=sample_id,
-            alt_count_range=found.alt_count_range,
-            reasons=found.reasons,
-            details=found.details,
-        )
+        _vcf_call(hotspot, found, settings, sample_id)
         for hotspot, found in zip(panel, evidence.hotspots, strict=True)
     )
     details = {
@@ -522,6 +514,44 @@ def _sample_report(
         "depth_unit": settings.depth_unit,
     }
     return _ngs_report(sample_id, calls, evidence.path, details, settings)
+
+
+def _vcf_call(
+    hotspot: Hotspot, found: HotspotEvidence, settings: NgsSettings, sample_id: str
+) -> Call:
+    """One hotspot from a VCF alone. Where records repeat an allele with other counts, each
+    is also called alone; if they lead to different calls, none is claimed."""
+
+    def judge(evidence: HotspotEvidence) -> Call:
+        return call_hotspot(
+            hotspot, evidence.counts, settings, sample_id=sample_id,
+            alt_count_range=evidence.alt_count_range, reasons=evidence.reasons,
+            details=evidence.details,
+        )  # fmt: skip
+
+    call = judge(found)
+    alone = [(place, judge(evidence)) for place, evidence in found.each_record_alone]
+    if all(other.status is call.status for _, other in alone):
+        return call
+    seen = [
+        f"{place}: {other.status.value} ({other.alt_count} of {other.depth})"
+        for place, other in alone
+    ]
+    return replace(
+        call,
+        status=CallStatus.INDETERMINATE,
+        reasons=(Reason.SOURCES_DISAGREE, *call.reasons),
+        action=(
+            "the VCF lists this allele in several records whose counts lead to different calls "
+            f"({'; '.join(seen)}): check how the file was made (two runs' records in one file, "
+            "bcftools concat without -a) and call one run's records"
+        ),
+        evidence={**call.evidence, "disagreement": seen, "records_alone": [
+            {"place": place, "status": other.status.value, "alt_count": other.alt_count,
+             "depth": other.depth, "reasons": [r.value for r in other.reasons]}
+            for place, other in alone
+        ]},
+    )  # fmt: skip
 
 
 def _ngs_report(

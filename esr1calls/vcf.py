@@ -1552,6 +1552,10 @@ class HotspotEvidence:
     alt_count_range: tuple[int, int] | None = None
     reasons: tuple[Reason, ...] = ()
     details: Mapping[str, Any] = field(default_factory=dict)
+    # One allele listed by several records with other counts (two runs' records in one file):
+    # (a record's place, what the VCF says with that record and without the others). The rule
+    # calls each; where they differ, no call is claimed (SOURCES_DISAGREE).
+    each_record_alone: tuple[tuple[str, HotspotEvidence], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -1707,8 +1711,9 @@ def _split_site_depths(
             groups.setdefault((rec.chrom, rec.pos, rec.ref), []).append(number)
     result = list(usable)
     for members in groups.values():
-        if len(members) < 2:
-            continue
+        alts = [usable[m][0].alts for m in members]
+        if len(members) < 2 or len(set(alts)) < len(alts):
+            continue  # one ALT in two records is a repeated record, not a split site
         depths = {usable[m][1].depth for m in members}
         refs = {usable[m][1].ref_count for m in members}
         if len(depths) == 1:
@@ -2180,6 +2185,80 @@ def _sample_id(path: Path, sample: str | None) -> str:
     return name
 
 
+def _repeated_alleles(alleles: list[_Allele]) -> list[list[_Allele]]:
+    """Alleles listed by more than one record (by codon effect: one allele, however written):
+    a VCF concatenated from two runs, or ``bcftools concat`` of overlapping files without
+    ``-a``. Each group is in file order."""
+    by_key: dict[str, list[_Allele]] = {}
+    for allele in alleles:
+        if allele.count is not None:
+            by_key.setdefault(allele.key, []).append(allele)
+    return [group for group in by_key.values() if len({id(a.record) for a in group}) > 1]
+
+
+def _shown(group: list[_Allele]) -> _Allele:
+    """The record of a repeated allele whose count is shown: the first with the largest (as
+    :func:`_evidence_for` chooses among the records of one allele)."""
+    return max(group, key=lambda a: a.count or 0)
+
+
+def _same_counts(group: list[_Allele]) -> bool:
+    return len({(a.count, a.depth, a.record.filters) for a in group}) == 1
+
+
+def _each_record_alone(
+    path: Path,
+    hotspot: Hotspot,
+    plan: _Plan,
+    usable: list[tuple[VcfRecord, SiteCounts]],
+    alleles: list[_Allele],
+    silenced: list[tuple[ProteinChange, VcfRecord, str]],
+    repeated: list[list[_Allele]],
+) -> tuple[tuple[str, HotspotEvidence], ...]:
+    """What the VCF says about the hotspot with each record of a repeated allele and without
+    the others, for the repeated alleles whose records reach the hotspot and whose counts or
+    filters differ (identical ones say the same thing)."""
+    lo, hi = hotspot_locus(hotspot, plan.build)
+    found = []
+    for group in repeated:
+        if _same_counts(group) or not any(a.record.pos <= hi and a.record.end >= lo
+                                          for a in group):  # fmt: skip
+            continue
+        for kept in group:
+            others = {id(a.record) for a in group if a.record is not kept.record}
+            alone = _evidence_for(
+                path, hotspot, plan.build, plan.caller,
+                [(r, c) for r, c in usable if id(r) not in others],
+                [a for a in alleles if id(a.record) not in others],
+                silenced, records_removed=plan.records_removed, gvcf=plan.gvcf,
+            )  # fmt: skip
+            found.append((kept.record.place, alone))
+    return tuple(found)
+
+
+def _repeated_dropped(path: Path, repeated: list[list[_Allele]]) -> list[Dropped]:
+    """The records of a repeated allele whose count is not the one shown, and why."""
+    dropped = []
+    for group in repeated:
+        shown = _shown(group)
+        there = f"{shown.count} of {shown.depth}"
+        for other in (a for a in group if a is not shown):
+            here = f"{other.count} of {other.depth}"
+            same = (other.count, other.depth, other.record.filters) == (
+                shown.count, shown.depth, shown.record.filters)  # fmt: skip
+            reason = (
+                f"lists {_describe(other)} as {shown.record.place} does, with the same counts "
+                f"({here}): the allele is counted once"
+                if same
+                else f"lists {_describe(other)} as {shown.record.place} does, with other counts "
+                f"or filters ({here} here, {there} there): the larger count is shown, and each "
+                "record is judged alone; a hotspot they call differently is INDETERMINATE "
+                "SOURCES_DISAGREE"
+            )
+            dropped.append(Dropped(str(path), other.record.place, reason))
+    return dropped
+
+
 def read_vcf_evidence(
     path: str | Path,
     panel: Panel,
@@ -2204,7 +2283,10 @@ def read_vcf_evidence(
     for rec in loaded.records:
         if not plan.overlaps(rec.pos, rec.end):
             continue
-        identity = (rec.chrom, rec.pos, rec.ref, rec.alts, repr(sorted(rec.sample.items())))
+        # the whole record but its line: two lines differing only in INFO (sites-only counts)
+        # or FILTER are two records, not one written twice
+        identity = (rec.chrom, rec.pos, rec.ref, rec.alts, rec.filters,
+                    repr(sorted(rec.info.items())), repr(sorted(rec.sample.items())))  # fmt: skip
         if identity in seen:
             dropped.append(Dropped(str(path), rec.place, "duplicate of an earlier record"))
             continue
@@ -2220,20 +2302,20 @@ def read_vcf_evidence(
     usable = _split_site_depths(usable)
     alleles = [a for rec, counts in usable for a in _alleles_of(path, rec, counts, plan.build)]
     silenced = _listed_without_counts(path, unusable, plan.build)
+    records_at_hotspots = len(usable) + len(dropped)
+    repeated = _repeated_alleles(alleles)
     evidence = tuple(
-        _evidence_for(
-            path,
-            h,
-            plan.build,
-            plan.caller,
-            usable,
-            alleles,
-            silenced,
-            records_removed=plan.records_removed,
-            gvcf=plan.gvcf,
+        replace(
+            _evidence_for(
+                path, h, plan.build, plan.caller, usable, alleles, silenced,
+                records_removed=plan.records_removed, gvcf=plan.gvcf,
+            ),
+            each_record_alone=_each_record_alone(path, h, plan, usable, alleles, silenced,
+                                                 repeated),
         )
         for h in panel
-    )
+    )  # fmt: skip
+    dropped.extend(_repeated_dropped(path, repeated))
     notices = list(loaded.notices)
     if plan.header.contigs and not any(c in plan.header.contigs for c in CHROM_NAMES):
         notices.append(f"{path.name}: the header declares no chr6/6 contig")
@@ -2256,7 +2338,7 @@ def read_vcf_evidence(
         hotspots=evidence,
         dropped=tuple(dropped),
         notices=tuple(notices),
-        records_at_hotspots=len(usable) + len(dropped),
+        records_at_hotspots=records_at_hotspots,
     )
 
 

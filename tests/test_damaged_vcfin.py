@@ -44,6 +44,7 @@ CASES = {
     ),
     "vcf_record_cut_mid_line.vcf": ([], _as_is),
     "vcf_chrom_line_with_spaces.vcf": ([], _as_is),
+    "vcf_same_allele_in_two_runs_records.vcf": ([], _as_is),
 }  # fmt: skip
 
 
@@ -60,6 +61,7 @@ def outcome(done, outdir: Path) -> str:
             lines.append(
                 f"call: {sample['sample_id']} {call['hotspot']} {call['status']} {reasons}"
             )
+            lines += [f"  disagreement: {d}" for d in call["evidence"].get("disagreement", [])]
     lines += [f"notice: {n}" for n in document["run"]["notices"]]
     lines += [
         f"dropped: {Path(d['source']).name}, {d['place']}: {d['reason']}"

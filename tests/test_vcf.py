@@ -866,3 +866,121 @@ def test_a_fresh_index_is_used(tmp_path, tool):
     assert result.samples[0].details["access"].endswith(f"index ({index.name})")
     assert result.notices == ()
     assert _summary_of(result) == _summary(TUMOUR_NORMAL)
+
+
+# --- one allele in several records --------------------------------------------------------------
+D538G_POS = 152098791
+LOFREQ = VCF / "lofreq/esr1_plasma.vcf"
+
+
+def _cli_result(path: Path, tmp_path: Path) -> tuple[dict[str, dict], list[dict]]:
+    """(calls by hotspot, dropped) from the real command's calls.json."""
+    done = run_esr1calls("ngs", path, "-o", tmp_path / "out")
+    assert done.returncode == 0, done.stderr
+    document = json.loads((tmp_path / "out" / "calls.json").read_text())
+    return {c["hotspot"]: c for c in document["samples"][0]["calls"]}, document["dropped"]
+
+
+def _lofreq_with(extra: str, tmp_path: Path) -> Path:
+    path = tmp_path / "lofreq.vcf"
+    path.write_text(LOFREQ.read_text() + extra + "\n")
+    return path
+
+
+ONE_ALLELE_TWICE = {
+    # two runs' records in one file: the second run saw 15 reads where the first saw 100
+    "two-runs-concatenated": lambda tmp: write_vcf(tmp / "x.vcf", [
+        row(D538G_POS, "A", "G", "0/1:11900,100:12000"),
+        row(D538G_POS, "A", "G", "0/1:11985,15:12000")]),
+    "two-runs-other-order": lambda tmp: write_vcf(tmp / "x.vcf", [
+        row(D538G_POS, "A", "G", "0/1:11985,15:12000"),
+        row(D538G_POS, "A", "G", "0/1:11900,100:12000")]),
+    # the same count of 0, at a depth that excludes 0.2 % and at one that cannot
+    "same-zero-other-depth": lambda tmp: write_vcf(tmp / "x.vcf", [
+        row(D538G_POS, "A", "G", "0/1:12000,0:12000"),
+        row(D538G_POS, "A", "G", "0/1:500,0:500")]),
+    # the same counts, one record flagged as germline
+    "same-counts-other-filter": lambda tmp: write_vcf(tmp / "x.vcf", [
+        row(D538G_POS, "A", "G", "0/1:11900,100:12000"),
+        row(D538G_POS, "A", "G", "0/1:11900,100:12000", filt="germline")]),
+    # one deletion written at two places, 30 and 2 reads
+    "two-representations": lambda tmp: write_vcf(tmp / "x.vcf", [
+        row(152061016, "ATGG", "A", "0/1:11970,30:12000"),
+        row(152061019, "GTGG", "G", "0/1:11998,2:12000")]),
+    # sites-only: the records differ only in INFO/DP4 (was dropped as "duplicate of an earlier
+    # record", keeping the first)
+    "sites-only-counts-in-info": lambda tmp: _lofreq_with(
+        "chr6\t152098788\t.\tA\tC\t120\tPASS\tDP=12010;AF=0.0005;SB=0;DP4=5995,5995,3,3", tmp),
+}  # fmt: skip
+HOTSPOT_OF = {"two-representations": "V422del", "sites-only-counts-in-info": "Y537S"}
+
+
+@pytest.mark.parametrize("case", list(ONE_ALLELE_TWICE))
+def test_one_allele_in_two_records_that_call_differently_is_never_claimed(case, tmp_path):
+    calls, dropped = _cli_result(ONE_ALLELE_TWICE[case](tmp_path), tmp_path)
+    call = calls[HOTSPOT_OF.get(case, "D538G")]
+    assert call["status"] == "INDETERMINATE"
+    assert call["reasons"][0] == "SOURCES_DISAGREE"
+    alone = call["evidence"]["records_alone"]
+    assert len(alone) == 2 and len({r["status"] for r in alone}) == 2
+    assert len({r["place"] for r in alone}) == 2  # each record named
+    assert "call one run's records" in call["action"]
+    (entry,) = [d for d in dropped if "the larger count is shown" in d["reason"]]
+    assert entry["place"] in {r["place"] for r in alone}
+
+
+def test_two_runs_concatenated_by_bcftools_without_a_are_never_claimed(tmp_path):
+    """bcftools concat of two runs' overlapping files, without -a, keeps both D538G records."""
+    runs = []
+    for name, sample in (("run1", "0/1:11900,100:12000"), ("run2", "0/1:11995,5:12000")):
+        text = write_vcf(tmp_path / f"{name}.vcf", [row(D538G_POS, "A", "G", sample)])
+        runs.append(_compressed(text, tmp_path / f"{name}.vcf.gz"))
+    both = tmp_path / "both.vcf.gz"
+    subprocess.run(["bcftools", "concat", "-Oz", "-o", both, *runs], check=True)
+    calls, _ = _cli_result(both, tmp_path)
+    assert calls["D538G"]["status"] == "INDETERMINATE"  # was DETECTED, from run1 alone
+    assert calls["D538G"]["reasons"][0] == "SOURCES_DISAGREE"
+
+
+def test_one_allele_in_two_records_that_agree_keeps_one_and_lists_the_other(tmp_path):
+    path = write_vcf(tmp_path / "x.vcf", [
+        row(D538G_POS, "A", "G", "0/1:11910,90:12000"),
+        row(D538G_POS, "A", "G", "0/1:11900,100:12000"),
+    ])  # fmt: skip
+    calls, dropped = _cli_result(path, tmp_path)
+    assert (calls["D538G"]["status"], calls["D538G"]["alt_count"]) == ("DETECTED", 100)
+    assert [(d["place"], d["reason"]) for d in dropped] == [(
+        "record chr6:152098791 (line 14)",
+        "lists 152098791 A>G (D538G) as record chr6:152098791 (line 15) does, with other counts "
+        "or filters (90 of 12000 here, 100 of 12000 there): the larger count is shown, and each "
+        "record is judged alone; a hotspot they call differently is INDETERMINATE "
+        "SOURCES_DISAGREE",
+    )]  # fmt: skip
+
+
+def test_one_allele_twice_with_the_same_counts_is_counted_once_and_listed(tmp_path):
+    """Not the same record (FORMAT/DP differs, x and n do not): both were used, and neither
+    was listed as dropped."""
+    first = row(D538G_POS, "A", "G", "0/1:11900,100:12000")
+    second = row(D538G_POS, "A", "G", "0/1:11900,100:12500")
+    calls, dropped = _cli_result(write_vcf(tmp_path / "x.vcf", [first, second]), tmp_path)
+    assert (calls["D538G"]["status"], calls["D538G"]["alt_count"]) == ("DETECTED", 100)
+    assert "records_alone" not in calls["D538G"]["evidence"]
+    assert [(d["place"], d["reason"]) for d in dropped] == [(
+        "record chr6:152098791 (line 15)",
+        "lists 152098791 A>G (D538G) as record chr6:152098791 (line 14) does, with the same "
+        "counts (100 of 12000): the allele is counted once",
+    )]  # fmt: skip
+
+
+def test_a_repeated_alt_is_not_read_as_a_split_site(tmp_path):
+    """After ``bcftools norm -m-`` each ALT has its record, and the site depth is REF + every
+    ALT. The same ALT twice is two runs' records, not two alleles: its reads were added to the
+    depth twice (11,796 + 180 + 24 + 150)."""
+    path = write_vcf(tmp_path / "split.vcf", [
+        row(Y537SC_POS, "A", "C", "0/1:11796,180:11976"),
+        row(Y537SC_POS, "A", "G", "0/1:11796,24:11820"),
+        row(Y537SC_POS, "A", "C", "0/1:11796,150:11946"),
+    ], GENERIC_HEADER)  # fmt: skip
+    calls, _ = _cli_result(path, tmp_path)
+    assert calls["Y537S"]["depth"] <= 11796 + 180 + 24
