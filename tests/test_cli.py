@@ -521,3 +521,18 @@ def test_the_same_file_twice_is_refused_naming_both(tmp_path):
         (line,) = done.stderr.splitlines()
         assert line.startswith(f"esr1calls: error: {expected}")
     assert not (tmp_path / "o").exists()
+
+
+def test_a_named_fifo_is_read_once(tmp_path):
+    """It hung: the format check read the FIFO, then opening it again waited for a writer."""
+    fifo = tmp_path / "calls.fifo"
+    os.mkfifo(fifo)
+    writer = subprocess.Popen(["sh", "-c", f"cat '{TUMOUR_NORMAL}' > '{fifo}'"])
+    try:
+        done = subprocess.run([ESR1CALLS, "ngs", fifo, "-o", tmp_path / "o"], capture_output=True,
+                              text=True, timeout=60, check=False)  # fmt: skip
+    finally:
+        writer.kill()
+        writer.wait()
+    assert done.returncode == 0, done.stderr
+    assert _calls(tmp_path / "o")[0] == ("PLASMA_01", "E380Q", "INDETERMINATE")
