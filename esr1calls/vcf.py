@@ -1091,7 +1091,7 @@ def _index_mismatch(path: Path, index: Path) -> str:
         contigs = None
     if contigs is None:
         return "is not a readable tabix or CSI index"
-    if not contigs:
+    if not contigs and _has_records(path):
         return "holds no summary of where its records lie (an old tabix), so it cannot be checked"
     size = path.stat().st_size
     if any(c.start >> 16 >= size or c.end >> 16 >= size for c in contigs):
@@ -1115,6 +1115,14 @@ def _index_mismatch(path: Path, index: Path) -> str:
     except (OSError, ValueError, StopIteration):
         return f"{other} (its offsets do not lead to records)"
     return ""
+
+
+def _has_records(path: Path) -> bool:
+    try:
+        with quiet_htslib(), pysam.VariantFile(str(path)) as handle:
+            return next(handle, None) is not None
+    except (OSError, ValueError):
+        return True  # unreadable: the reading itself will say so
 
 
 def _canonical(raw: IO[bytes], voffset: int) -> int:

@@ -984,3 +984,16 @@ def test_a_repeated_alt_is_not_read_as_a_split_site(tmp_path):
     ], GENERIC_HEADER)  # fmt: skip
     calls, _ = _cli_result(path, tmp_path)
     assert calls["Y537S"]["depth"] <= 11796 + 180 + 24
+
+
+def test_the_index_of_a_vcf_without_records_is_used_without_a_notice(tmp_path):
+    """Such an index holds no per-contig summary: that is not the mark of an old tabix here."""
+    header = [line for line in TUMOUR_NORMAL.read_text().splitlines() if line.startswith("#")]
+    text = tmp_path / "none.vcf"
+    text.write_text("\n".join(header) + "\n")
+    data = _compressed(text, tmp_path / "none.vcf.gz")
+    _index(data, "tabix")
+    result = call_vcf(data)
+    assert result.notices == ()
+    assert result.samples[0].details["access"] == "tabix index (none.vcf.gz.tbi)"
+    assert {c.reasons[0] for c in result.samples[0].calls} == {Reason.NO_COVERAGE}
