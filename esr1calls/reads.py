@@ -37,7 +37,10 @@ Counting rules (the README section "NGS from reads (BAM/CRAM)" says the same for
 4. Fragments: the reads of one template (same query name) are one observation. Overlapping mates
    that agree count once; a mate that is unusable at the codon defers to the other; mates that
    classify differently make the fragment unusable (``mates_disagree``), so a sequencing error
-   in one mate can neither create nor hide a mutation.
+   in one mate can neither create nor hide a mutation. Mates named ``<name>/1`` and ``<name>/2``
+   (older aligners keep the suffix) are one template when the flags say each is that mate of a
+   pair (read 1 for /1, read 2 for /2) and each record's mate position is the other's position;
+   otherwise, and for every other suffix (``_1``, ``/3``), the full names decide.
 5. Strand: a fragment's strand is the strand read 1 aligned to (a read 2 on the reverse strand
    means a forward fragment); unpaired reads use their own strand. This is the F1R2/F2R1
    orientation that oxidation and strand artefacts follow.
@@ -132,7 +135,8 @@ _EXCLUDED_FLAGS = (
     (0x400, "duplicate"),
 )
 _EXCLUDED_MASK = 0x4 | 0x100 | 0x800 | 0x200 | 0x400
-_FLAG_PAIRED, _FLAG_REVERSE, _FLAG_READ1 = 0x1, 0x10, 0x40
+_FLAG_PAIRED, _FLAG_REVERSE, _FLAG_READ1, _FLAG_READ2 = 0x1, 0x10, 0x40, 0x80
+_MATE_SUFFIXES = ("/1", "/2")
 _CIGAR_ALIGNED = (0, 7, 8)  # M, =, X
 _CIGAR_INSERTION, _CIGAR_DELETION, _CIGAR_SKIP, _CIGAR_SOFT_CLIP = 1, 2, 3, 4
 _FORWARD, _REVERSE = "forward", "reverse"
@@ -411,6 +415,37 @@ class _Region:
         # that show the hotspot's allele; counted once, and only if not already counted in x
         self.low_mapq_showing: tuple[dict[str, set[str]], ...] = tuple({} for _ in windows)
         self.span_memo: dict[str, _Classes] = {}
+        # templates first seen through a mate named "<name>/1" or "<name>/2": their key (see
+        # _fragment_key) -> (that mate's 0-based start, its mate's start, whether it is read 1)
+        self.paired_names: dict[str, tuple[int, int, bool]] = {}
+
+    def fragment_name(self, read: Any, name: str, flag: int, ref_start: int) -> str:
+        """The fragment a read named with a /1 or /2 suffix belongs to.
+
+        The suffix is dropped only when it names the read's own place in a pair (flags paired
+        and read 1 for /1, read 2 for /2), and the other mate joins the fragment only if the
+        two records point at each other (each one's mate position is the other's position) and
+        are read 1 and read 2. Anything else keeps its full name, so records whose names differ
+        after that are different fragments, and a record named without a suffix never joins
+        one named with it.
+        """
+        key = _fragment_key(name, flag)
+        if key == name:
+            return name
+        first = self.paired_names.get(key)
+        is_read1 = bool(flag & _FLAG_READ1)
+        if first is None:
+            self.paired_names[key] = (ref_start, read.next_reference_start, is_read1)
+            return key
+        start, mate_start, first_is_read1 = first
+        if (
+            first_is_read1 != is_read1
+            and mate_start == ref_start
+            and read.next_reference_start == start
+            and read.next_reference_id == read.reference_id
+        ):
+            return key
+        return name
 
     def overlapped(self, ref_start: int, ref_end: int) -> list[int]:
         """Indexes of the windows whose bases a read's alignment overlaps."""
@@ -491,6 +526,26 @@ def _read_class(
     ):
         return _with_hotspot(LOW_BASE_QUALITY, shown, window)
     return shown
+
+
+def _fragment_key(name: str, flag: int) -> str:
+    """The fragment key of a read named with the /1 or /2 older aligners add to mates, when the
+    flags say the read is that mate of a pair: the name without it, plus a space (which no SAM
+    read name contains, so the key never meets a name written without a suffix). Any other name
+    is its own key.
+
+    >>> _fragment_key("frag7/1", 0x1 | 0x40), _fragment_key("frag7/2", 0x1 | 0x80)
+    ('frag7 ', 'frag7 ')
+    >>> _fragment_key("frag7/1", 0x1 | 0x80), _fragment_key("frag7/1", 0x40)
+    ('frag7/1', 'frag7/1')
+    >>> _fragment_key("frag7_1", 0x1 | 0x40), _fragment_key("frag7/3", 0x1 | 0x40)
+    ('frag7_1', 'frag7/3')
+    """
+    if flag & _FLAG_PAIRED and (
+        (name.endswith("/1") and flag & _FLAG_READ1) or (name.endswith("/2") and flag & _FLAG_READ2)
+    ):
+        return name[:-2] + " "
+    return name
 
 
 def _marked(reason: str, hotspot: str) -> str:
@@ -978,7 +1033,11 @@ def _count_region(
                         label = _with_hotspot(reason, hotspot, region.windows[i])
                     region.filtered[i][label] += 1
                     if label != reason:
-                        unit = _molecule_tags(read, path, chrom)[0] if umi else read.query_name
+                        unit = (
+                            _molecule_tags(read, path, chrom)[0]
+                            if umi
+                            else _fragment_key(read.query_name, flag)
+                        )
                         region.low_mapq_showing[i].setdefault(str(hotspot), set()).add(unit)
                 continue
             cigar = read.cigartuples
@@ -998,6 +1057,8 @@ def _count_region(
                     continue  # only touches a deletion window's flanking base
                 classes = region.classes_of_read(ref_start, ref_end, cigar, seq, quals, overlapped)
             name = read.query_name
+            if name.endswith(_MATE_SUFFIXES):
+                name = region.fragment_name(read, name, flag, ref_start)
             is_read1 = bool(flag & _FLAG_READ1) or not flag & _FLAG_PAIRED
             # fragment strand = read 1's strand: a read 2 on the reverse strand is forward
             strand = _REVERSE if bool(flag & _FLAG_REVERSE) == is_read1 else _FORWARD

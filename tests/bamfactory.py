@@ -131,7 +131,8 @@ class Fragment:
     fragments give overlapping mates). ``r1_edits``/``r2_edits`` are changes seen in one mate
     only (a sequencing error), ``low_quality_r1``/``r2`` genomic positions whose base quality
     is ``LOW_QUAL`` in that mate, ``clip_r1``/``clip_r2`` a number of bases at the start of that
-    read (in reference order) written as a soft clip instead of aligned.
+    read (in reference order) written as a soft clip instead of aligned. ``mate_suffixes``
+    names the mates ``<name>/1`` and ``<name>/2``, as older aligners did.
     """
 
     name: str
@@ -155,6 +156,7 @@ class Fragment:
     clip_r1: int = 0
     clip_r2: int = 0
     quality: int = QUAL
+    mate_suffixes: bool = False
 
 
 Column = tuple[int | None, str | None]  # (1-based reference position or None, base or None)
@@ -256,7 +258,7 @@ def _aligned_segment(
         if mate is not None and mate[1]:
             flag |= FLAG_MATE_REVERSE
     seg = pysam.AlignedSegment(header)
-    seg.query_name = fragment.name
+    seg.query_name = fragment.name + _mate_suffix(fragment, is_read1)
     seg.flag = flag
     seg.reference_id = 0
     seg.reference_start = start - 1  # pysam is 0-based
@@ -276,6 +278,12 @@ def _aligned_segment(
     for tag, value in tags.items():
         seg.set_tag(tag, value)
     return seg
+
+
+def _mate_suffix(fragment: Fragment, is_read1: bool) -> str:
+    if not (fragment.paired and fragment.mate_suffixes):
+        return ""
+    return "/1" if is_read1 else "/2"
 
 
 def fragment_reads(
@@ -362,7 +370,7 @@ def write_families(
         for i in range(n):
             for read in template:
                 copy = pysam.AlignedSegment.fromstring(read.to_string(), header)
-                copy.query_name = f"{fragment.name}.{i}"
+                copy.query_name = f"{fragment.name}.{i}" + _mate_suffix(fragment, read.is_read1)
                 if copy.has_tag("MI"):
                     copy.set_tag("MI", f"{copy.get_tag('MI')}.{i}")
                 records.append(copy)

@@ -971,6 +971,17 @@ def test_mutant_reads_below_the_quality_floors_prevent_not_detected(tmp_path, mu
     assert any(f"{excluded_as} showing Y537S" in d.reason for d in result.dropped)
 
 
+def test_mates_named_with_suffixes_count_once_so_6000_fragments_are_not_12000(tmp_path):
+    """6,000 overlapping pairs whose mates are named /1 and /2 (older aligners): n is 6,000, too
+    few to exclude 0.2 %; counting each mate as a fragment made it 12,000 and NOT_DETECTED."""
+    pairs = [(Fragment("ref", around(1610), 150, mate_suffixes=True, tags={"RG": "rg1"}), 6000)]
+    bam = write_families(tmp_path / "suffixed.bam", pairs, REF38)
+    call = call_ngs([bam], panel=load_panel("default", ["Y537S"])).samples[0].calls[0]
+    assert (call.depth, call.alt_count) == (6000, 0)
+    assert (call.status.value, call.reasons[0].value) == ("INDETERMINATE", "INSUFFICIENT_DEPTH")
+    assert call.lod95 == pytest.approx(lod95(6000, k_required(6000, 5e-4, 1e-3, 3), 0.95))
+
+
 def test_another_samples_low_mapq_reads_do_not_count_against_this_one(tmp_path):
     header = make_header(REF38, (("rg1", "TUMOUR"), ("rg2", "OTHER")))
     y537s = codon_edit(537, "TCT")

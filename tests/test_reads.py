@@ -725,6 +725,90 @@ def test_sam_text_must_be_converted(tmp_path):
         count_hotspots(path, PANEL)
 
 
+# ------------------------------------------------------------------ mates named /1 and /2
+
+
+def _suffixed_fragments(suffixes: bool) -> list[Fragment]:
+    """20 overlapping pairs over exon 8 (5 D538G, 2 of them F2R1) and 3 Y537S pairs at MAPQ 5."""
+    d538g = cod(538, "GGC")
+    return [
+        *group("ref", 15, 1609, reverse=7, mate_suffixes=suffixes),
+        *group("mut", 5, 1609, reverse=2, edits=d538g, mate_suffixes=suffixes),
+        *group("lowmq", 3, 1609, edits=cod(537, "TCT"), mapq=5, mate_suffixes=suffixes),
+    ]
+
+
+@pytest.mark.parametrize("umi", [False, True], ids=["fragments", "molecules"])
+def test_mates_named_with_suffixes_are_one_fragment(tmp_path, umi):
+    """Older aligners keep /1 and /2 on mate names: the pair is still one fragment (it was two,
+    doubling n and x), and a low-MAPQ pair showing Y537S is one excluded fragment, not two."""
+    ref = esr1_reference(Build.GRCH38)
+    tagged = [
+        dataclasses.replace(f, tags={**f.tags, "MI": f.name}) if umi else f
+        for f in _suffixed_fragments(True)
+    ]
+    plain = [dataclasses.replace(f, mate_suffixes=False) for f in tagged]
+    with_suffixes = write_alignments(tmp_path / "suffixed.bam", tagged, ref)
+    without = write_alignments(tmp_path / "plain.bam", plain, ref)
+    names = {r.query_name[-2:] for r in pysam.AlignmentFile(str(with_suffixes))}
+    assert names == {"/1", "/2"}
+    counts = count_hotspots(with_suffixes, PANEL, umi=umi)
+    d538g = counts["D538G"]
+    assert (d538g.alt_count, d538g.depth) == (5, 20)
+    assert (d538g.alt_forward, d538g.alt_reverse) == (3, 2)
+    assert counts["Y537S"].excluded_alt == 3
+    assert counts.codons == count_hotspots(without, PANEL, umi=umi).codons
+
+
+def _pair(header: Any, names: tuple[str, str], *, r2_mate_start: int | None = None) -> list[Any]:
+    """One overlapping D538G pair over exon 8, its records renamed (and read 2's mate position
+    moved, to point elsewhere)."""
+    fragment = Fragment("p", around(1609, 60), 150, edits=cod(538, "GGC"), tags=RG)
+    reads = fragment_reads(fragment, header, esr1_reference(Build.GRCH38))
+    for read, name in zip(reads, names, strict=True):
+        read.query_name = name
+    if r2_mate_start is not None:
+        reads[1].next_reference_start = r2_mate_start - 1  # pysam is 0-based
+    return reads
+
+
+def _write(path: Path, header: Any, reads: list[Any]) -> Path:
+    with pysam.AlignmentFile(str(path), "wb", header=header) as out:
+        for read in sorted(reads, key=lambda r: r.reference_start):
+            out.write(read)
+    pysam.index(str(path))
+    return path
+
+
+@pytest.mark.parametrize(
+    "names, r2_mate_start, n",
+    [
+        (("t/1", "t/2"), None, 1),  # the suffixes name each record's own mate: one fragment
+        (("t/2", "t/1"), None, 2),  # read 1 named /2: not a mate suffix, two names
+        (("a/1", "b/2"), None, 2),  # different names, pointing at each other: still two
+        (("w", "w/2"), None, 2),  # one named without a suffix: never joined to one with it
+        (("t_1", "t_2"), None, 2),  # only /1 and /2 are mate suffixes
+        (("t/1", "t/2"), g(1500), 2),  # read 2's mate is elsewhere: not read 1's mate
+    ],
+    ids=["mates", "swapped", "other-name", "bare-name", "underscore", "mate-elsewhere"],
+)
+def test_a_mate_suffix_joins_only_the_records_of_one_pair(tmp_path, names, r2_mate_start, n):
+    header = make_header(esr1_reference(Build.GRCH38))
+    bam = _write(tmp_path / "pair.bam", header, _pair(header, names, r2_mate_start=r2_mate_start))
+    counts = count_hotspots(bam, PANEL)
+    assert (counts["D538G"].alt_count, counts["D538G"].depth) == (n, n)
+
+
+def test_unpaired_reads_keep_their_suffixed_names(tmp_path):
+    header = make_header(esr1_reference(Build.GRCH38))
+    reads = _pair(header, ("s/1", "s/2"))
+    for read in reads:
+        read.flag = read.flag & 0x10  # single-end records: only the strand stays
+        read.next_reference_id, read.next_reference_start = -1, -1
+    bam = _write(tmp_path / "single.bam", header, reads)
+    assert count_hotspots(bam, PANEL)["D538G"].depth == 2
+
+
 # ------------------------------------------------------------------ UMI
 
 
