@@ -199,7 +199,7 @@ class ReadCounts:
     path: str
     file_format: str  # "bam" or "cram"
     build: Build
-    build_evidence: str  # e.g. "@SQ chr6 LN:170805979" or "build argument (header: ...)"
+    build_evidence: str  # e.g. "@SQ chr6 LN:170805979"
     chrom: str
     sample_id: str | None
     unit: str  # "fragments" or "molecules"
@@ -703,9 +703,12 @@ def _open(path: Path, reference: Path | None) -> Iterator[Any]:
     except FileNotFoundError as exc:
         raise VcfFormatError(path, "file not found") from exc
     except (OSError, ValueError) as exc:
-        raise VcfFormatError(
-            path, f"not a readable BAM or CRAM file ({exc}); check the file and its format"
-        ) from exc
+        fix = (
+            "the file is cut short: copy it again, or re-run the step that wrote it"
+            if "truncated" in str(exc)
+            else "check that it is the BAM/CRAM itself, copied whole"
+        )
+        raise VcfFormatError(path, f"not a readable BAM or CRAM file ({exc}); {fix}") from exc
     with probe:
         is_cram, is_bam = probe.is_cram, probe.is_bam
     if not (is_cram or is_bam):
@@ -728,9 +731,21 @@ def _open(path: Path, reference: Path | None) -> Iterator[Any]:
             reference_filename=str(reference) if is_cram else None,
         )  # fmt: skip
     except (OSError, ValueError) as exc:
+        if "no sequences defined" in str(exc):  # pysam's hint is check_sq=False, for Python
+            raise VcfFormatError(
+                path,
+                "the header has no @SQ lines, so the reads are not aligned (an unaligned BAM?); "
+                "align them to GRCh37 or GRCh38 first",
+            ) from exc
         raise VcfFormatError(path, f"cannot open ({exc})") from exc
     try:
         if not handle.has_index():
+            unsorted = _unsorted(handle)
+            if unsorted:
+                raise VcfFormatError(
+                    path, f"is not sorted by coordinate ({unsorted}), so it cannot be indexed; "
+                    f"{_sort_and_index(path)}",
+                )  # fmt: skip
             kind = ".crai" if is_cram else ".bai/.csi"
             raise VcfFormatError(
                 path, f"no index ({kind}) found next to the file; run: samtools index {path.name}"
@@ -745,6 +760,47 @@ def _open(path: Path, reference: Path | None) -> Iterator[Any]:
         handle.close()
     except OSError as exc:  # htslib reports a read error it met earlier: do not trust the counts
         raise VcfFormatError(path, f"error reading the file ({exc}); it may be corrupt") from exc
+
+
+def _unsorted(handle: Any, records: int = 100_000) -> str:
+    """Why an unindexed BAM/CRAM is not coordinate-sorted ("" when its header says sorted and its
+    first ``records`` mapped records are in order; samtools index finds anything later)."""
+    order = _header_order(handle)
+    if order in _UNSORTED_ORDERS:
+        return f"@HD SO:{order}"
+    previous: tuple[int, int] = (-1, -1)
+    for count, read in enumerate(handle.fetch(until_eof=True)):
+        if count >= records or read.reference_id < 0:  # unplaced reads come last when sorted
+            break
+        here = (read.reference_id, read.reference_start)
+        if here < previous:
+            name, back = read.reference_name, handle.get_reference_name(previous[0])
+            # pysam 0-based -> 1-based
+            return f"{name}:{here[1] + 1:,} comes after {back}:{previous[1] + 1:,}"
+        previous = here
+    return ""
+
+
+_UNSORTED_ORDERS = ("queryname", "unsorted")
+
+
+def _header_order(handle: Any) -> str:
+    """The sort order the header declares (@HD SO), or ""."""
+    return str((handle.header.to_dict().get("HD") or {}).get("SO", ""))
+
+
+def _sort_and_index(path: Path) -> str:
+    """The commands that make an unsorted BAM/CRAM usable, for the error that says so."""
+    stem = path.name.removesuffix(".bam").removesuffix(".cram")
+    if path.name.endswith(".cram"):
+        return (
+            f"sort it, then index the sorted file: samtools sort --reference REF.fa -O cram -o "
+            f"{stem}.sorted.cram {path.name} && samtools index {stem}.sorted.cram"
+        )
+    return (
+        f"sort it, then index the sorted file: samtools sort -o {stem}.sorted.bam {path.name} "
+        f"&& samtools index {stem}.sorted.bam"
+    )
 
 
 def _check_fasta_readable(reference: Path) -> None:
@@ -831,17 +887,14 @@ def _chrom_and_build(path: Path, header: Any, build: Build | None) -> tuple[str,
                 f"{build.value} was given; drop the build option or use the {build.value} file",
             )
         return chrom, detected, f"@SQ {chrom} LN:{length}"
-    if build is None:
-        raise VcfFormatError(
-            path,
-            f"cannot tell the genome build: @SQ {chrom} is {length:,} bp (GRCh37 "
-            f"{Build.GRCH37.chr6_length:,}; GRCh38 {Build.GRCH38.chr6_length:,}); "
-            "pass --build GRCh37 or --build GRCh38",
-        )
-    return (
-        chrom,
-        build,
-        f"build argument ({build.value}; @SQ {chrom} LN:{length} is no known build)",
+    # as for a VCF's ##contig: a chr6 of another length is another genome (a test contig, mouse,
+    # T2T), whose coordinates are not the hotspots'; no build option can make it one
+    given = "" if build is None else f" (the build option, {build.value}, cannot change that)"
+    raise VcfFormatError(
+        path,
+        f"@SQ {chrom} has length {length:,}, which is neither GRCh37 "
+        f"({Build.GRCH37.chr6_length:,}) nor GRCh38 ({Build.GRCH38.chr6_length:,}){given}; "
+        "esr1calls supports alignments to GRCh37 and GRCh38: align the reads to one of them",
     )
 
 
@@ -884,8 +937,8 @@ def count_hotspots(
     Args:
         path: an indexed, coordinate-sorted BAM or CRAM (format detected from content).
         panel: the hotspots to count (``load_panel()``).
-        build: used only when the ``@SQ`` chr6 length is not GRCh37's or GRCh38's; a build
-            that contradicts the header is an error.
+        build: checked against the ``@SQ`` chr6 length, which must be GRCh37's or GRCh38's;
+            a build that contradicts the header is an error.
         reference: the FASTA a CRAM was written with (required for CRAM, ignored for BAM);
             it must be indexed (``samtools faidx``) and is checked against NM_000125.4.
         min_base_quality: every base the class depends on must reach this Phred score.
@@ -990,10 +1043,17 @@ def _count_region(
     no_quality_mask = ("1" if region.min_quality_char == "!" else "0") * length
     every_window = range(len(region.windows))
     place = f"{chrom}:{start0 + 1}-{end0}"  # 0-based half-open -> 1-based
+    last_start = -1
     try:
         for read in bam.fetch(chrom, start0, end0):
             flag = read.flag
             ref_start = read.reference_start
+            if ref_start < last_start:  # an index fetch returns records in position order
+                raise VcfFormatError(
+                    path, "records are out of coordinate order: the file is not sorted, or its "
+                    f"index was made for another file; {_sort_and_index(path)}", place=place,
+                )  # fmt: skip
+            last_start = ref_start
             ref_end = read.reference_end
             if ref_end is None:  # unmapped records placed at their mate's position
                 ref_end = ref_start + 1
@@ -1072,10 +1132,17 @@ def _count_region(
             if umi:
                 _add_molecule_tags(region, name, _molecule_tags(read, path, chrom))
     except OSError as exc:
+        order = _header_order(bam)
+        if order in _UNSORTED_ORDERS:  # an index beside an unsorted file is another file's
+            raise VcfFormatError(
+                path, f"is not sorted by coordinate (@HD SO:{order}), and its index is another "
+                f"file's; {_sort_and_index(path)}",
+            ) from exc  # fmt: skip
         hint = (
             "the reference FASTA does not match the one the CRAM was written with"
             if bam.is_cram
-            else "the file is truncated or corrupt"
+            else "the file is truncated or corrupt, or its index was made for another file "
+            f"(copy the file again, or re-index it: samtools index {path.name})"
         )
         raise VcfFormatError(path, f"cannot decode reads ({exc}): {hint}", place=place) from exc
 

@@ -635,18 +635,20 @@ def _bam_with_header(path: Path, **header_kwargs: Any) -> Path:
     return write_alignments(path, group("r", 2, 1609), ref, header=header)
 
 
-def test_unknown_chr6_length_needs_a_build(tmp_path):
-    bam = _bam_with_header(tmp_path / "odd.bam", contig_length=200_000_000)
-    with pytest.raises(
-        VcfFormatError,
-        match=r"^odd\.bam: cannot tell the genome build: @SQ chr6 is 200,000,000 bp .* "
-        r"pass --build GRCh37 or --build GRCh38$",
-    ):
-        count_hotspots(bam, PANEL)
-    counts = count_hotspots(bam, PANEL, build="GRCh38")
-    assert counts.build is Build.GRCH38
-    assert counts.build_evidence.startswith("build argument (GRCh38")
-    assert counts["Y537S"].depth == 2
+@pytest.mark.parametrize("length", [150, 149_517_037], ids=["test-contig", "mouse-mm9"])
+@pytest.mark.parametrize("build", [None, "GRCh38"], ids=["no-build", "build-given"])
+def test_chr6_of_neither_build_is_refused_even_with_a_build(tmp_path, length, build):
+    """A header whose chr6 is a 150 bp test contig or mouse chr6 is another genome: it was read
+    with --build GRCh38 (as 11 NO_COVERAGE calls); the VCF reader refuses the same header."""
+    bam = _bam_with_header(tmp_path / "odd.bam", contig_length=length)
+    given = "" if build is None else " (the build option, GRCh38, cannot change that)"
+    with pytest.raises(VcfFormatError) as caught:
+        count_hotspots(bam, PANEL, build=build)
+    assert str(caught.value) == (
+        f"odd.bam: @SQ chr6 has length {length:,}, which is neither GRCh37 (171,115,067) nor "
+        f"GRCh38 (170,805,979){given}; esr1calls supports alignments to GRCh37 and GRCh38: "
+        "align the reads to one of them"
+    )
 
 
 def test_build_contradicting_the_header_is_an_error(main_bam):
@@ -673,6 +675,103 @@ def test_missing_index_is_an_error_with_the_fix(tmp_path):
     assert not Path(f"{bam}.bai").exists()  # never written behind the user's back
 
 
+def _unsorted_bam(path: Path, order: str | None) -> Path:
+    """Exon 8 reads written as an aligner leaves them (E380's after exon 8's), with ``@HD SO``
+    set to ``order`` (None: no SO, as ``bwa mem | samtools view -b`` writes)."""
+    ref = esr1_reference(Build.GRCH38)
+    header_dict = make_header(ref).to_dict()
+    header_dict["HD"] = {"VN": "1.6", **({} if order is None else {"SO": order})}
+    header = pysam.AlignmentHeader.from_dict(header_dict)
+    with pysam.AlignmentFile(str(path), "wb", header=header) as out:
+        for fragments in (group("x8", 3, 1609), group("e380", 3, 1138)):
+            reads = [r for f in fragments for r in fragment_reads(f, header, ref)]
+            for read in sorted(reads, key=lambda r: r.reference_start):
+                out.write(read)
+    return path
+
+
+@pytest.mark.parametrize(
+    "order, why",
+    [
+        ("queryname", "@HD SO:queryname"),
+        ("unsorted", "@HD SO:unsorted"),
+        (None, f"chr6:{g(1138) - 62:,} comes after chr6:{g(1609) - 60 + 50:,}"),
+        ("coordinate", f"chr6:{g(1138) - 62:,} comes after chr6:{g(1609) - 60 + 50:,}"),
+    ],
+    ids=["queryname", "unsorted", "no-order", "order-claimed"],
+)
+def test_unsorted_bam_names_sorting_not_indexing(tmp_path, order, why):
+    """samtools index fails on an unsorted BAM, so 'run: samtools index' was the wrong fix."""
+    bam = _unsorted_bam(tmp_path / "aligned.bam", order)
+    with pytest.raises(VcfFormatError) as caught:
+        count_hotspots(bam, PANEL)
+    assert str(caught.value) == (
+        f"aligned.bam: is not sorted by coordinate ({why}), so it cannot be indexed; sort it, "
+        "then index the sorted file: samtools sort -o aligned.sorted.bam aligned.bam && "
+        "samtools index aligned.sorted.bam"
+    )
+    failed = subprocess.run(["samtools", "index", str(bam)], capture_output=True, check=False)
+    assert failed.returncode != 0  # the fix the old message gave fails
+    fixed = tmp_path / "aligned.sorted.bam"
+    subprocess.run(["samtools", "sort", "-o", str(fixed), str(bam)], check=True)
+    subprocess.run(["samtools", "index", str(fixed)], check=True)
+    assert count_hotspots(fixed, PANEL)["D538G"].depth == 3  # the fix the message gives works
+
+
+def test_unsorted_bam_beside_another_files_index_names_sorting(main_bam, tmp_path):
+    bam = _unsorted_bam(tmp_path / "aligned.bam", "queryname")
+    Path(f"{bam}.bai").write_bytes(Path(f"{main_bam}.bai").read_bytes())
+    with pytest.raises(VcfFormatError) as caught:
+        count_hotspots(bam, PANEL)
+    assert str(caught.value) == (
+        "aligned.bam: is not sorted by coordinate (@HD SO:queryname), and its index is another "
+        "file's; sort it, then index the sorted file: samtools sort -o aligned.sorted.bam "
+        "aligned.bam && samtools index aligned.sorted.bam"
+    )
+
+
+def test_records_out_of_order_behind_an_index_are_an_error(tmp_path):
+    """Two records swapped after indexing (same sizes, so the old index still finds them): the
+    fetch returns them out of order, which no sorted, indexed file does."""
+    ref = esr1_reference(Build.GRCH38)
+    header = make_header(ref)
+    fragments = [Fragment(f"f{i}", around(1609, 60 + i), 150, tags=RG) for i in range(2)]
+    reads = sorted(
+        (r for f in fragments for r in fragment_reads(f, header, ref)),
+        key=lambda r: r.reference_start,
+    )
+    sorted_bam = _write(tmp_path / "sorted.bam", header, reads)
+    swapped = tmp_path / "swapped.bam"
+    with pysam.AlignmentFile(str(swapped), "wb", header=header) as out:
+        for read in [reads[1], reads[0], *reads[2:]]:
+            out.write(read)
+    Path(f"{swapped}.bai").write_bytes(Path(f"{sorted_bam}.bai").read_bytes())
+    with pytest.raises(VcfFormatError) as caught:
+        count_hotspots(swapped, PANEL)
+    assert str(caught.value) == (
+        f"swapped.bam, chr6:{g(1606)}-{g(1614)}: records are out of coordinate order: the file "
+        "is not sorted, or its index was made for another file; sort it, then index the sorted "
+        "file: samtools sort -o swapped.sorted.bam swapped.bam && samtools index "
+        "swapped.sorted.bam"
+    )
+
+
+def test_unaligned_bam_says_align_it_not_check_sq(tmp_path):
+    path = tmp_path / "unaligned.bam"
+    header = pysam.AlignmentHeader.from_dict({"HD": {"VN": "1.6"}, "RG": [{"ID": "a", "SM": "S"}]})
+    with pysam.AlignmentFile(str(path), "wb", header=header) as out:
+        read = pysam.AlignedSegment(header)
+        read.query_name, read.flag, read.query_sequence = "r1", 0x4, "ACGT"
+        out.write(read)
+    pysam.index(str(path))
+    with pytest.raises(VcfFormatError) as caught:
+        count_hotspots(path, PANEL)
+    assert str(caught.value) == (
+        "unaligned.bam: the header has no @SQ lines, so the reads are not aligned (an unaligned "
+        "BAM?); align them to GRCh37 or GRCh38 first"
+    )
+
+
 def test_missing_file_is_an_error(tmp_path):
     with pytest.raises(VcfFormatError, match=r"^nothing\.bam: file not found$"):
         count_hotspots(tmp_path / "nothing.bam", PANEL)
@@ -694,8 +793,12 @@ def _copy_with_index(bam: Path, target: Path, data: bytes) -> Path:
 def test_truncated_bam_is_an_error(main_bam, tmp_path):
     data = main_bam.read_bytes()
     bam = _copy_with_index(main_bam, tmp_path / "cut.bam", data[: len(data) // 2])
-    with pytest.raises(VcfFormatError, match=r"^cut\.bam: not a readable .*truncated"):
+    with pytest.raises(VcfFormatError) as caught:
         count_hotspots(bam, PANEL)
+    assert str(caught.value) == (
+        "cut.bam: not a readable BAM or CRAM file (no BGZF EOF marker; file may be truncated); "
+        "the file is cut short: copy it again, or re-run the step that wrote it"
+    )
 
 
 @pytest.mark.parametrize("where", [0.3, 0.9])
@@ -708,7 +811,9 @@ def test_corrupt_block_is_a_clean_error_not_a_close_failure(main_bam, tmp_path, 
     bam = _copy_with_index(main_bam, tmp_path / "bad.bam", bytes(data))
     with pytest.raises(
         VcfFormatError,
-        match=r"^bad\.bam, chr6:\d+-\d+: cannot decode reads .* truncated or corrupt$",
+        match=r"^bad\.bam, chr6:\d+-\d+: cannot decode reads .* truncated or corrupt, or its "
+        r"index was made for another file \(copy the file again, or re-index it: samtools index "
+        r"bad\.bam\)$",
     ):
         count_hotspots(bam, PANEL)
 
