@@ -529,6 +529,7 @@ NGS_OPTIONS = frozenset(
         "min_base_quality",
         "min_mapping_quality",
         "min_family_size",
+        "include_unlabelled_read_groups",
     }
 )
 
@@ -570,6 +571,11 @@ def _option_path(job: BatchJob, key: str) -> Path | None:
     return None if text is None else (Path(text) if Path(text).is_absolute() else job.base / text)
 
 
+def _flag(job: BatchJob, key: str) -> bool:
+    """A manifest on/off option: true, yes or 1 (any case) is on."""
+    return job.options.get(key, "false").lower() in ("true", "yes", "1")
+
+
 def _whole(job: BatchJob, key: str) -> int | None:
     value = _number(job, key)
     if value is not None and value != int(value):
@@ -591,6 +597,7 @@ def run_ngs(
     min_base_quality: int | None = None,
     min_mapping_quality: int | None = None,
     min_family_size: int | None = None,
+    include_unlabelled_read_groups: bool = False,
 ) -> RunResult:
     """``esr1calls ngs`` as one library call, for the command and for batch NGS jobs: how reads
     are counted (None: the defaults of reads.py), the calling settings (the PoN read and checked),
@@ -604,8 +611,10 @@ def run_ngs(
         "min_family_size": min_family_size,
     }
     reads = ReadOptions(
-        reference=reference, umi=umi, **{k: v for k, v in counting.items() if v is not None}
-    )
+        reference=reference, umi=umi,
+        include_unlabelled_read_groups=include_unlabelled_read_groups,
+        **{k: v for k, v in counting.items() if v is not None},
+    )  # fmt: skip
     settings, extra = make_settings(
         panel, min_allele_fraction=min_allele_fraction, background_error=background_error,
         umi=umi, pon=pon,
@@ -631,6 +640,7 @@ def _run_ngs(job: BatchJob) -> RunResult:
         min_base_quality=_whole(job, "min_base_quality"),
         min_mapping_quality=_whole(job, "min_mapping_quality"),
         min_family_size=_whole(job, "min_family_size"),
+        include_unlabelled_read_groups=_flag(job, "include_unlabelled_read_groups"),
     )
 
 

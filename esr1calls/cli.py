@@ -466,8 +466,15 @@ _EXISTING_FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
 
 
 def read_counting_options(func: F) -> F:
-    """--reference, --min-base-quality, --min-mapping-quality, --min-family-size: how BAM/CRAM
-    reads are counted (``ngs`` and ``pon build``). Defaults are those of ``reads.py``."""
+    """--reference, --min-base-quality, --min-mapping-quality, --min-family-size,
+    --include-unlabelled-read-groups: how BAM/CRAM reads are counted (``ngs`` and ``pon build``).
+    Defaults are those of ``reads.py``."""
+    func = click.option(
+        "--include-unlabelled-read-groups",
+        is_flag=True,
+        help="In a BAM/CRAM that names a sample, count read groups without SM (and reads "
+        "without RG) as that sample's; without it they are left out. A notice names them.",
+    )(func)
     func = click.option(
         "--min-family-size",
         type=int,
@@ -549,6 +556,7 @@ def ngs_command(
     min_base_quality: int,
     min_mapping_quality: int,
     min_family_size: int,
+    include_unlabelled_read_groups: bool,
     panel_spec: str,
     hotspot_names: str | None,
     outdir: Path,
@@ -571,6 +579,7 @@ def ngs_command(
         background_error=background_error, reference=reference,
         min_base_quality=min_base_quality, min_mapping_quality=min_mapping_quality,
         min_family_size=min_family_size,
+        include_unlabelled_read_groups=include_unlabelled_read_groups,
     )  # fmt: skip
     finish(write_reports(result, outdir, report_options(ctx, reproducible)))
     for report in result.samples:  # one line per sample on stdout: what a person reads first
@@ -611,6 +620,7 @@ def pon_build_command(
     min_base_quality: int,
     min_mapping_quality: int,
     min_family_size: int,
+    include_unlabelled_read_groups: bool,
     panel_spec: str,
     hotspot_names: str | None,
 ) -> None:
@@ -624,14 +634,20 @@ def pon_build_command(
       esr1calls pon build normal1.vcf.gz normal2.vcf.gz -o pon.tsv
       esr1calls pon build normal*.bam --umi --min-family-size 3 -o pon.tsv
     """
-    from .pon import build_pon  # loads pysam
+    from .pon import NOTICE_PREFIX, build_pon  # loads pysam
     from .reads import ReadOptions
 
     panel = panel_from_options(panel_spec, hotspot_names)
-    reads = ReadOptions(reference, min_base_quality, min_mapping_quality, umi, min_family_size)
+    reads = ReadOptions(
+        reference, min_base_quality, min_mapping_quality, umi, min_family_size,
+        include_unlabelled_read_groups=include_unlabelled_read_groups,
+    )  # fmt: skip
     genome = Build.parse(build) if build else None
     text, _ = build_pon(normals, panel, umi=umi, sample=sample, build=genome, read_options=reads)
     write_text_atomic(output, text)
+    for line in text.splitlines():
+        if line.startswith(NOTICE_PREFIX):  # also in the PoN file, for whoever uses it
+            click.echo(f"esr1calls: warning: {line.removeprefix(NOTICE_PREFIX)}", err=True)
     click.echo(
         f"esr1calls: panel of normals written to {output} ({len(normals)} normals)", err=True
     )

@@ -734,6 +734,8 @@ def _reads_sample_report(
         "read_groups": counts.settings.get("read_groups", "all"),
         "depth_unit": counts.unit,
     }
+    if "unlabelled_read_groups" in counts.settings:
+        details["unlabelled_read_groups"] = counts.settings["unlabelled_read_groups"]
     if vcf is not None:
         details.update(
             {

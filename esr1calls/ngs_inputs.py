@@ -156,6 +156,7 @@ def read_ngs_inputs(
                 if found.reference is not None and found.reference not in inputs:
                     inputs.append(found.reference)
                 dropped.extend(_unused_reads(found.counts))
+                notices.extend(found.counts.notices)
                 notices.extend(_older_reads_index(path))
                 continue
             else:

@@ -10,6 +10,7 @@ The PoN is one TSV, whatever produced the counts (normal VCFs, or normal BAM/CRA
                                   the counting settings a run must share to use the PoN)
     #estimator=...               (the sentence below)
     #input=normal1.vcf sha256=...
+    #notice=normal1.bam: ...     (reads only: what counting that normal had to say)
     hotspot  n_normals  alt_count  depth  error_rate  error_rate_upper95  dispersion
 
 A PoN is used only for counts made the same way: a background measured in a caller's VCF counts
@@ -43,6 +44,7 @@ from .vcf import READ_FORMATS, read_vcf_evidence, sniff_ngs_format
 
 __all__ = [
     "MAX_NORMAL_FRACTION",
+    "NOTICE_PREFIX",
     "PON_COLUMNS",
     "PON_VERSION",
     "PanelOfNormals",
@@ -58,6 +60,7 @@ PON_COLUMNS = (
     "hotspot", "n_normals", "alt_count", "depth", "error_rate", "error_rate_upper95", "dispersion",
 )  # fmt: skip
 MAX_NORMAL_FRACTION = 0.01
+NOTICE_PREFIX = "#notice="  # what counting a normal's reads had to say (e.g. unlabelled reads)
 ESTIMATOR = (
     "pooled alt/depth; error_rate_upper95 = max(one-sided 95 % Clopper-Pearson upper bound on "
     "depth / dispersion, pooled rate + 1.645 between-normal SD); normals above 1 % excluded"
@@ -156,12 +159,14 @@ def build_pon(
     notes: list[str] = []
     inputs: list[InputFile] = []
     for path in paths:
+        notices: tuple[str, ...] = ()
         if from_reads:
-            found, measured = _reads_observations(path, panel, build, sample, read_options)
+            found, measured, notices = _reads_observations(path, panel, build, sample, read_options)
         else:
             found, measured = _vcf_observations(path, panel, build, sample)
         inputs.append(found)
         notes.append(f"#input={Path(path).name} sha256={found.sha256}")
+        notes.extend(f"{NOTICE_PREFIX}{notice}" for notice in notices)
         for name, x, n in measured:
             if x / n > MAX_NORMAL_FRACTION:
                 notes.append(
@@ -202,13 +207,14 @@ _Observation = tuple[str, int, int]  # (hotspot, alt count, depth), depth > 0
 
 def _reads_observations(
     path: str | Path, panel: Panel, build: Build | None, sample: str | None, options: ReadOptions
-) -> tuple[InputFile, list[_Observation]]:
+) -> tuple[InputFile, list[_Observation], tuple[str, ...]]:
     counts, found = count_reads(path, panel, build, sample, options)
-    return found, [
+    measured = [
         (c.hotspot, c.alt_count, c.depth)
         for c in counts.allele_counts
         if c.alt_count is not None and c.depth  # a codon no read covers is no measurement
     ]
+    return found, measured, counts.notices
 
 
 def _vcf_observations(

@@ -13,10 +13,14 @@ NM_000125.4 model (``transcript.effect_of_cds_edit``), so:
 Counting rules (the README section "NGS from reads (BAM/CRAM)" says the same for people):
 
 1. Read filters: unmapped, secondary, supplementary, QC-fail and duplicate records are excluded,
-   and so are records with mapping quality below ``min_mapping_quality`` or (with ``sample``)
-   from another sample's read group. They are counted per codon in ``filtered_reads``; a
-   low-MAPQ read of the sample that still shows a hotspot is counted as
-   ``low_mapping_quality@HOTSPOT`` (see 2).
+   and so are records with mapping quality below ``min_mapping_quality`` or from another
+   sample's read group. They are counted per codon in ``filtered_reads``; a low-MAPQ read of the
+   sample that still shows a hotspot is counted as ``low_mapping_quality@HOTSPOT`` (see 2).
+   In a BAM that names a sample (an ``@RG`` with ``SM``), read groups without ``SM`` and records
+   without an ``RG`` tag belong to no named sample: they are excluded
+   (``unlabelled_read_group``) unless ``include_unlabelled_read_groups`` says they are the
+   sample's, and either way ``ReadCounts.notices`` names them with their read counts. A BAM that
+   names no sample is one sample, every read of it counted.
 2. A read is classified at a codon only if it aligns all three codon bases with no insertion
    or deletion between them, each base at ``min_base_quality`` or more and an A/C/G/T call.
    Otherwise it is unusable, with the reason (not_spanning, indel, low_base_quality,
@@ -206,6 +210,7 @@ class ReadCounts:
     allele_counts: tuple[AlleleCounts, ...]
     codons: tuple[CodonEvidence, ...]
     settings: Mapping[str, str]
+    notices: tuple[str, ...] = ()  # what a report must tell the reader about this file
 
     def __getitem__(self, hotspot: str) -> AlleleCounts:
         for counts in self.allele_counts:
@@ -415,6 +420,7 @@ class _Region:
         # that show the hotspot's allele; counted once, and only if not already counted in x
         self.low_mapq_showing: tuple[dict[str, set[str]], ...] = tuple({} for _ in windows)
         self.span_memo: dict[str, _Classes] = {}
+        self.unlabelled_reads = Counter[str]()  # records of read groups without SM, by group
         # templates first seen through a mate named "<name>/1" or "<name>/2": their key (see
         # _fragment_key) -> (that mate's 0-based start, its mate's start, whether it is read 1)
         self.paired_names: dict[str, tuple[int, int, bool]] = {}
@@ -898,10 +904,26 @@ def _chrom_and_build(path: Path, header: Any, build: Build | None) -> tuple[str,
     )
 
 
+NO_READ_GROUP = ""  # the read-group key of records without an RG tag
+
+
+@dataclass(frozen=True)
+class _ReadGroups:
+    """Whose reads are counted: the sample, the read-group IDs kept (None: every record), and
+    the read groups without a sample name (``NO_READ_GROUP`` for records without an RG tag)."""
+
+    sample_id: str | None
+    keep: frozenset[str] | None
+    unlabelled: frozenset[str] = frozenset()
+    include_unlabelled: bool = False
+
+
 def _read_group_filter(
-    path: Path, header: Any, sample: str | None
-) -> tuple[str | None, frozenset[str] | None]:
-    """(sample id, read-group IDs to keep, or None to keep every read)."""
+    path: Path, header: Any, sample: str | None, include_unlabelled: bool
+) -> _ReadGroups:
+    """Which read groups are the sample's. In a BAM that names a sample (an ``@RG`` with ``SM``),
+    read groups without ``SM``, and records without an ``RG`` tag, are nobody's: counted only
+    when ``include_unlabelled`` says they are the sample's, and reported either way."""
     groups = header.to_dict().get("RG", [])
     samples = sorted({rg["SM"] for rg in groups if "SM" in rg})
     if sample is None:
@@ -910,14 +932,38 @@ def _read_group_filter(
                 path, f"reads from several samples ({', '.join(samples)}); choose one with "
                 "sample= (CLI: --sample)",
             )  # fmt: skip
-        return (samples[0] if samples else None), None
-    if sample not in samples:
+        if not samples:
+            return _ReadGroups(None, None)  # the BAM names no sample: every read is the file's
+        sample = samples[0]
+    elif sample not in samples:
         found = ", ".join(samples) if samples else "no @RG SM in the header"
         raise VcfFormatError(path, f"sample {sample!r} not found (found: {found})")
+    unlabelled = frozenset(rg["ID"] for rg in groups if "SM" not in rg) | {NO_READ_GROUP}
     keep = frozenset(rg["ID"] for rg in groups if rg.get("SM") == sample)
-    if len(keep) == len(groups):
-        return sample, None
-    return sample, keep
+    if include_unlabelled:
+        keep |= unlabelled
+    return _ReadGroups(sample, keep, unlabelled, include_unlabelled)
+
+
+def _unlabelled_notice(path: Path, groups: _ReadGroups, reads: Mapping[str, int]) -> str | None:
+    """The notice for reads of read groups without a sample name, or None if there are none."""
+    parts = [
+        f"read group {rg} ({n:,} reads at the hotspots)"
+        for rg, n in sorted(reads.items())
+        if rg != NO_READ_GROUP and n
+    ]
+    if reads.get(NO_READ_GROUP):
+        parts.append(f"{reads[NO_READ_GROUP]:,} reads without a read group (RG tag)")
+    if not parts:
+        return None
+    which = f"{path.name}: no sample name (@RG SM) for {'; '.join(parts)}"
+    if groups.include_unlabelled:
+        return f"{which}: counted as sample {groups.sample_id} (--include-unlabelled-read-groups)"
+    return (
+        f"{which}: not counted as sample {groups.sample_id}. If they are {groups.sample_id}'s "
+        "reads, add --include-unlabelled-read-groups, or add SM to their @RG header lines "
+        "(samtools reheader)"
+    )
 
 
 def count_hotspots(
@@ -931,6 +977,7 @@ def count_hotspots(
     umi: bool = False,
     min_family_size: int = DEFAULT_MIN_FAMILY_SIZE,
     sample: str | None = None,
+    include_unlabelled_read_groups: bool = False,
 ) -> ReadCounts:
     """Count, per panel hotspot, the fragments (or UMI molecules) whose codon carries it.
 
@@ -946,6 +993,9 @@ def count_hotspots(
         umi: count molecules (``MI``/``UG`` groups) instead of fragments.
         min_family_size: with ``umi``, molecules from fewer raw reads are unusable.
         sample: keep only read groups whose ``SM`` is this; required when several samples.
+        include_unlabelled_read_groups: in a BAM that names a sample, count the read groups
+            without ``SM`` (and records without ``RG``) as that sample's; either way a notice
+            names them and their reads.
 
     Returns:
         ``ReadCounts`` with one ``AlleleCounts`` per hotspot, in panel order, and the codon
@@ -967,18 +1017,23 @@ def count_hotspots(
             assert reference_path is not None  # _open refuses a CRAM without one
             length = bam.header.get_reference_length(chrom)
             _check_reference_bases(reference_path, chrom, length, found_build, windows)
-        sample_id, keep_groups = _read_group_filter(path, bam.header, sample)
+        groups = _read_group_filter(path, bam.header, sample, include_unlabelled_read_groups)
         regions = [_Region(group, min_base_quality) for group in _fetch_regions(windows)]
         for region in regions:
             _count_region(
                 bam, path, chrom, region, min_mapping_quality=min_mapping_quality,
-                keep_groups=keep_groups, umi=umi,
+                groups=groups, umi=umi,
             )  # fmt: skip
         file_format = "cram" if bam.is_cram else "bam"
     unit = UNIT_MOLECULES if umi else UNIT_FRAGMENTS
-    settings = _settings(
-        min_base_quality, min_mapping_quality, umi, min_family_size, sample_id, keep_groups
-    )
+    sample_id = groups.sample_id
+    settings = _settings(min_base_quality, min_mapping_quality, umi, min_family_size, groups)
+    notices: list[str] = []
+    unlabelled_reads = sum((r.unlabelled_reads for r in regions), Counter[str]())
+    notice = _unlabelled_notice(path, groups, unlabelled_reads)
+    if notice is not None:
+        notices.append(notice)
+        log.info("%s", notice)
     codons: list[CodonEvidence] = []
     counts: dict[str, AlleleCounts] = {}
     for region in regions:
@@ -1018,6 +1073,7 @@ def count_hotspots(
         allele_counts=tuple(counts[h.name] for h in panel),
         codons=tuple(codons),
         settings=settings,
+        notices=tuple(notices),
     )
 
 
@@ -1028,7 +1084,7 @@ def _count_region(
     region: _Region,
     *,
     min_mapping_quality: int,
-    keep_groups: frozenset[str] | None,
+    groups: _ReadGroups,
     umi: bool,
 ) -> None:
     """Read every record overlapping the region once and classify it at each of its windows.
@@ -1044,6 +1100,8 @@ def _count_region(
     every_window = range(len(region.windows))
     place = f"{chrom}:{start0 + 1}-{end0}"  # 0-based half-open -> 1-based
     last_start = -1
+    keep_groups, unlabelled = groups.keep, groups.unlabelled
+    group = NO_READ_GROUP
     try:
         for read in bam.fetch(chrom, start0, end0):
             flag = read.flag
@@ -1057,24 +1115,29 @@ def _count_region(
             ref_end = read.reference_end
             if ref_end is None:  # unmapped records placed at their mate's position
                 ref_end = ref_start + 1
+            sample_read = True
+            if keep_groups is not None:
+                try:
+                    group = str(read.get_tag("RG"))
+                except KeyError:
+                    group = NO_READ_GROUP
+                if group in unlabelled:
+                    region.unlabelled_reads[group] += 1
+                sample_read = group in keep_groups
             if (
                 flag & _EXCLUDED_MASK
                 or read.mapping_quality < min_mapping_quality
-                or (
-                    keep_groups is not None
-                    and (not read.has_tag("RG") or read.get_tag("RG") not in keep_groups)
-                )
+                or not sample_read
             ):
                 reason = _filter_reason(flag, read.mapping_quality, min_mapping_quality)
+                if reason == _NOT_THE_SAMPLE and group in unlabelled:
+                    reason = "unlabelled_read_group"
                 spans_all = ref_start <= start0 and ref_end >= end0
                 windows = every_window if spans_all else region.overlapped(ref_start, ref_end)
                 if (
                     reason != "low_mapping_quality"  # duplicates etc.: most filtered reads
                     or not read.cigartuples
-                    or (
-                        keep_groups is not None
-                        and (not read.has_tag("RG") or read.get_tag("RG") not in keep_groups)
-                    )
+                    or not sample_read
                 ):
                     for i in windows:
                         region.filtered[i][reason] += 1
@@ -1160,6 +1223,9 @@ def _low_mapq_units(region: _Region, index: int, hotspot: str, umi: bool) -> int
     return len(units - in_x)
 
 
+_NOT_THE_SAMPLE = "other_sample"
+
+
 def _filter_reason(flag: int, mapping_quality: int, min_mapping_quality: int) -> str:
     """Why a record was excluded: the first matching flag, then MAPQ, then the read group."""
     for bit, name in _EXCLUDED_FLAGS:
@@ -1167,7 +1233,7 @@ def _filter_reason(flag: int, mapping_quality: int, min_mapping_quality: int) ->
             return name
     if mapping_quality < min_mapping_quality:
         return "low_mapping_quality"
-    return "other_sample"
+    return _NOT_THE_SAMPLE
 
 
 def _add_molecule_tags(region: _Region, name: str, molecule: tuple[str, int, bool]) -> None:
@@ -1213,8 +1279,7 @@ def _settings(
     min_mapping_quality: int,
     umi: bool,
     min_family_size: int,
-    sample_id: str | None,
-    keep_groups: frozenset[str] | None,
+    groups: _ReadGroups,
 ) -> dict[str, str]:
     settings = {
         "unit": UNIT_MOLECULES if umi else UNIT_FRAGMENTS,
@@ -1224,9 +1289,15 @@ def _settings(
         "overlapping_mates": "one fragment; mates that classify differently: unusable",
         "strand": "read 1's strand (F1R2 forward, F2R1 reverse); unpaired reads their own",
         "indels": "unusable in the codon, except the deletion hotspot itself",
-        "sample": sample_id or "",
-        "read_groups": "all" if keep_groups is None else ",".join(sorted(keep_groups)),
+        "sample": groups.sample_id or "",
+        "read_groups": _kept_groups(groups),
     }
+    if groups.unlabelled - {NO_READ_GROUP} or groups.include_unlabelled:
+        settings["unlabelled_read_groups"] = (
+            "counted as the sample's (--include-unlabelled-read-groups)"
+            if groups.include_unlabelled
+            else "not counted"
+        )
     if umi:
         settings.update(
             umi_tags="MI (fgbio, /A and /B strands merged), else UG (umi_tools)",
@@ -1235,6 +1306,18 @@ def _settings(
             molecule_class="strict majority of usable fragments, else unusable",
         )
     return settings
+
+
+def _kept_groups(groups: _ReadGroups) -> str:
+    """The read groups counted, for ``settings``: "all", or their IDs.
+
+    >>> _kept_groups(_ReadGroups("S", frozenset({"b", "a", NO_READ_GROUP})))
+    'a,b,(reads without RG)'
+    """
+    if groups.keep is None:
+        return "all"
+    named = sorted(g for g in groups.keep if g != NO_READ_GROUP)
+    return ",".join(named + (["(reads without RG)"] if NO_READ_GROUP in groups.keep else []))
 
 
 def _fields(
@@ -1265,6 +1348,7 @@ class ReadOptions:
     min_mapping_quality: int = DEFAULT_MIN_MAPPING_QUALITY
     umi: bool = False
     min_family_size: int = DEFAULT_MIN_FAMILY_SIZE
+    include_unlabelled_read_groups: bool = False
 
     def __post_init__(self) -> None:
         _check_thresholds(self.min_base_quality, self.min_mapping_quality, self.min_family_size)
@@ -1286,6 +1370,7 @@ class ReadOptions:
             path, panel, build=build, reference=self.reference,
             min_base_quality=self.min_base_quality, min_mapping_quality=self.min_mapping_quality,
             umi=self.umi, min_family_size=self.min_family_size, sample=sample,
+            include_unlabelled_read_groups=self.include_unlabelled_read_groups,
         )  # fmt: skip
 
     def pon_settings(self) -> dict[str, str]:

@@ -13,6 +13,7 @@ import json
 import subprocess
 import sys
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -903,6 +904,64 @@ def test_a_reads_pon_without_its_settings_is_refused(run_cli, reads_pon, tmp_pat
     )
 
 
+# ------------------------------------------------------------------ read groups without SM
+
+
+def unlabelled_bam(path: Path, sample: str = "PLASMA") -> Path:
+    """rg1 of ``sample``: 20 D538G reads in 10,000; rg2, no SM: 30 D538G reads in 2,000."""
+    header_dict = make_header(REF38, (("rg1", sample),)).to_dict()
+    header_dict["RG"].append({"ID": "rg2", "PL": "ILLUMINA"})
+    groups = reads_only("x8", 1609, 9_980) + reads_only("d538g", 1609, 20, cod(538, "GGC"))
+    rg2 = {"RG": "rg2"}
+    for name, count, edits in (("u", 1_970, ()), ("ud538g", 30, cod(538, "GGC"))):
+        groups += [(replace(f, name=f"{name}{f.name}", tags=rg2), n)
+                   for f, n in reads_only(name, 1609, count, edits)]  # fmt: skip
+    header = pysam.AlignmentHeader.from_dict(header_dict)
+    return write_families(path, groups, REF38, header=header)
+
+
+def test_read_groups_without_sm_are_reported_and_counted_only_when_asked(
+    run_cli, tmp_path, validate_calls_json
+):
+    bam = unlabelled_bam(tmp_path / "plasma.bam")
+    hotspots = ["--hotspots", "D538G"]
+    assert ngs(run_cli, tmp_path / "out", bam, *hotspots).exit_code == 0
+    document = validate_calls_json(tmp_path / "out" / "calls.json")
+    call = json_calls(document)["D538G"]
+    assert (call["alt_count"], call["depth"]) == (20, 10_000)
+    assert document["run"]["notices"] == [
+        "plasma.bam: no sample name (@RG SM) for read group rg2 (2,000 reads at the hotspots): "
+        "not counted as sample PLASMA. If they are PLASMA's reads, add "
+        "--include-unlabelled-read-groups, or add SM to their @RG header lines (samtools reheader)"
+    ]
+    details = document["samples"][0]["details"]
+    assert (details["read_groups"], details["unlabelled_read_groups"]) == ("rg1", "not counted")
+    included = ngs(run_cli, tmp_path / "in", bam, *hotspots, "--include-unlabelled-read-groups")
+    assert included.exit_code == 0, included.stderr
+    document = validate_calls_json(tmp_path / "in" / "calls.json")
+    call = json_calls(document)["D538G"]
+    assert (call["alt_count"], call["depth"]) == (50, 12_000)
+    assert document["run"]["notices"][0].endswith(
+        "(2,000 reads at the hotspots): counted as sample PLASMA (--include-unlabelled-read-groups)"
+    )
+    assert document["samples"][0]["details"]["read_groups"] == "rg1,rg2,(reads without RG)"
+
+
+def test_pon_build_names_unlabelled_read_groups(run_cli, tmp_path):
+    normals = [unlabelled_bam(tmp_path / f"n{i}.bam", sample=f"N{i}") for i in (1, 2)]
+    out = tmp_path / "pon.tsv"
+    result = run_cli(["pon", "build", *normals, "--hotspots", "D538G", "-o", out])
+    assert result.exit_code == 0, result.stderr
+    warnings = [line for line in result.stderr.splitlines() if "warning" in line]
+    assert warnings == [
+        f"esr1calls: warning: n{i}.bam: no sample name (@RG SM) for read group rg2 (2,000 reads "
+        f"at the hotspots): not counted as sample N{i}. If they are N{i}'s reads, add "
+        "--include-unlabelled-read-groups, or add SM to their @RG header lines (samtools reheader)"
+        for i in (1, 2)
+    ]
+    assert sum(line.startswith("#notice=n") for line in out.read_text().splitlines()) == 2
+
+
 # ------------------------------------------------------------------ reads that were not used
 
 
@@ -955,8 +1014,8 @@ def test_mutant_reads_below_the_quality_floors_prevent_not_detected(tmp_path, mu
     leave them out, but 100 reads showing the allele make NOT_DETECTED unsafe."""
     y537s = codon_edit(537, "TCT")
     fragments = [
-        (Fragment("ref", around(1610), 200), 12000),
-        (Fragment("mut", around(1610), 200, edits=(y537s,), **mutant), 100),
+        (Fragment("ref", around(1610), 200, tags={"RG": "rg1"}), 12000),
+        (Fragment("mut", around(1610), 200, edits=(y537s,), tags={"RG": "rg1"}, **mutant), 100),
     ]
     bam = write_families(tmp_path / "lowq.bam", fragments, REF38)
     result = call_ngs([bam], panel=load_panel("default", ["Y537S", "D538G"]))
@@ -1001,10 +1060,20 @@ def test_one_low_mapq_umi_molecule_is_one_excluded_molecule(tmp_path):
 
     y537s = codon_edit(537, "TCT")
     reads_of_one_molecule = [
-        (Fragment(f"mut{j}", around(1610), 120, edits=(y537s,), mapq=5, tags={"MI": "one"}), 1)
+        (
+            Fragment(
+                f"mut{j}",
+                around(1610),
+                120,
+                edits=(y537s,),
+                mapq=5,
+                tags={"MI": "one", "RG": "rg1"},
+            ),
+            1,
+        )
         for j in range(10)
     ]
-    reference = (Fragment("ref", around(1610), 200, tags={"MI": "r"}), 12000)
+    reference = (Fragment("ref", around(1610), 200, tags={"MI": "r", "RG": "rg1"}), 12000)
     bam = write_families(tmp_path / "umi.bam", [reference, *reads_of_one_molecule], REF38)
     result = call_ngs(
         [bam], panel=load_panel("default", ["Y537S"]), read_options=ReadOptions(umi=True)

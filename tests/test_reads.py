@@ -612,6 +612,64 @@ def test_unknown_sample_lists_the_samples(two_sample_bam):
         count_hotspots(two_sample_bam, PANEL, sample="X")
 
 
+@pytest.fixture(scope="session")
+def unlabelled_bam(workdir: Path) -> Path:
+    """TUMOUR's rg1 (5 Y537S in 15), rg2 with no SM (4 Y537S in 6) and 3 pairs with no RG tag."""
+    ref = esr1_reference(Build.GRCH38)
+    header_dict = make_header(ref).to_dict()
+    header_dict["RG"].append({"ID": "rg2", "PL": "ILLUMINA"})  # no SM
+    header = pysam.AlignmentHeader.from_dict(header_dict)
+    fragments = [
+        *group("t_s", 5, 1609, edits=cod(537, "TCT")),
+        *group("t_ref", 10, 1609),
+        *group("u_s", 4, 1609, edits=cod(537, "TCT"), tags={"RG": "rg2"}),
+        *group("u_ref", 2, 1609, tags={"RG": "rg2"}),
+        *group("none", 3, 1609, tags={}),
+    ]
+    return write_alignments(workdir / "unlabelled.bam", fragments, ref, header=header)
+
+
+@pytest.mark.parametrize("sample", [None, "TUMOUR"], ids=["sample-from-header", "sample-given"])
+def test_read_groups_without_sm_are_left_out_and_named(unlabelled_bam, sample):
+    """They were counted silently as TUMOUR's (no --sample) or dropped silently as another
+    sample's (--sample TUMOUR): 4 Y537S fragments of nobody's read group made 9 of 21."""
+    counts = count_hotspots(unlabelled_bam, PANEL, sample=sample)
+    assert (counts["Y537S"].alt_count, counts["Y537S"].depth) == (5, 15)
+    assert counts.codon_of("Y537S").filtered_reads == {"unlabelled_read_group": 18}
+    assert counts.notices == (
+        "unlabelled.bam: no sample name (@RG SM) for read group rg2 (12 reads at the hotspots); "
+        "6 reads without a read group (RG tag): not counted as sample TUMOUR. If they are "
+        "TUMOUR's reads, add --include-unlabelled-read-groups, or add SM to their @RG header "
+        "lines (samtools reheader)",
+    )
+    assert counts.settings["read_groups"] == "rg1"
+    assert counts.settings["unlabelled_read_groups"] == "not counted"
+
+
+def test_read_groups_without_sm_are_counted_when_asked(unlabelled_bam):
+    counts = count_hotspots(unlabelled_bam, PANEL, include_unlabelled_read_groups=True)
+    assert (counts["Y537S"].alt_count, counts["Y537S"].depth) == (9, 24)
+    assert counts.codon_of("Y537S").filtered_reads == {}
+    assert counts.notices == (
+        "unlabelled.bam: no sample name (@RG SM) for read group rg2 (12 reads at the hotspots); "
+        "6 reads without a read group (RG tag): counted as sample TUMOUR "
+        "(--include-unlabelled-read-groups)",
+    )
+    assert counts.settings["read_groups"] == "rg1,rg2,(reads without RG)"
+
+
+def test_a_bam_naming_no_sample_counts_every_read_without_a_notice(tmp_path):
+    ref = esr1_reference(Build.GRCH38)
+    header = pysam.AlignmentHeader.from_dict(
+        {**make_header(ref).to_dict(), "RG": [{"ID": "rg1"}, {"ID": "rg2"}]}
+    )
+    fragments = [*group("a", 3, 1609), *group("b", 2, 1609, tags={"RG": "rg2"})]
+    bam = write_alignments(tmp_path / "nameless.bam", fragments, ref, header=header)
+    counts = count_hotspots(bam, PANEL)
+    assert (counts.sample_id, counts["Y537S"].depth, counts.notices) == (None, 5, ())
+    assert counts.settings["read_groups"] == "all"
+
+
 def test_grch37_bam_with_contig_6_is_detected(tmp_path):
     ref = esr1_reference(Build.GRCH37)
     fragments = [
