@@ -530,6 +530,9 @@ NGS_OPTIONS = frozenset(
         "min_mapping_quality",
         "min_family_size",
         "include_unlabelled_read_groups",
+        "reads_are_molecules",
+        "input_ng",
+        "input_copies",
     }
 )
 
@@ -598,6 +601,9 @@ def run_ngs(
     min_mapping_quality: int | None = None,
     min_family_size: int | None = None,
     include_unlabelled_read_groups: bool = False,
+    reads_are_molecules: bool = False,
+    input_ng: float | None = None,
+    input_copies: float | None = None,
 ) -> RunResult:
     """``esr1calls ngs`` as one library call, for the command and for batch NGS jobs: how reads
     are counted (None: the defaults of reads.py), the calling settings (the PoN read and checked),
@@ -605,7 +611,7 @@ def run_ngs(
     from .ngs import call_ngs, make_settings  # loads pysam
     from .reads import ReadOptions
 
-    counting = {
+    counting: dict[str, Any] = {
         "min_base_quality": min_base_quality,
         "min_mapping_quality": min_mapping_quality,
         "min_family_size": min_family_size,
@@ -613,6 +619,7 @@ def run_ngs(
     reads = ReadOptions(
         reference=reference, umi=umi,
         include_unlabelled_read_groups=include_unlabelled_read_groups,
+        reads_are_molecules=reads_are_molecules, input_ng=input_ng, input_copies=input_copies,
         **{k: v for k, v in counting.items() if v is not None},
     )  # fmt: skip
     settings, extra = make_settings(
@@ -641,6 +648,9 @@ def _run_ngs(job: BatchJob) -> RunResult:
         min_mapping_quality=_whole(job, "min_mapping_quality"),
         min_family_size=_whole(job, "min_family_size"),
         include_unlabelled_read_groups=_flag(job, "include_unlabelled_read_groups"),
+        reads_are_molecules=_flag(job, "reads_are_molecules"),
+        input_ng=_number(job, "input_ng"),
+        input_copies=_number(job, "input_copies"),
     )
 
 

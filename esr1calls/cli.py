@@ -467,8 +467,14 @@ _EXISTING_FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
 
 def read_counting_options(func: F) -> F:
     """--reference, --min-base-quality, --min-mapping-quality, --min-family-size,
-    --include-unlabelled-read-groups: how BAM/CRAM reads are counted (``ngs`` and ``pon build``).
-    Defaults are those of ``reads.py``."""
+    --include-unlabelled-read-groups, --reads-are-molecules: how BAM/CRAM reads are counted
+    (``ngs`` and ``pon build``). Defaults are those of ``reads.py``."""
+    func = click.option(
+        "--reads-are-molecules",
+        is_flag=True,
+        help="The reads are already molecules though no duplicate marking is recorded (e.g. a "
+        "consensus BAM whose @PG lines were stripped); recorded in the report.",
+    )(func)
     func = click.option(
         "--include-unlabelled-read-groups",
         is_flag=True,
@@ -539,6 +545,21 @@ def read_counting_options(func: F) -> F:
     default=None,
     help="Background error for every hotspot without a PoN row (default 5e-4; 1e-4 with --umi).",
 )
+@click.option(
+    "--input-ng",
+    type=click.FloatRange(min=0, min_open=True),
+    default=None,
+    metavar="NG",
+    help="DNA put into the library, in ng (3.3 pg per haploid genome copy): caps n at the "
+    "molecules it holds when duplicates were never marked (amplicon panels).",
+)
+@click.option(
+    "--input-copies",
+    type=click.FloatRange(min=0, min_open=True),
+    default=None,
+    metavar="N",
+    help="Haploid genome copies put into the library; as --input-ng.",
+)
 @read_counting_options
 @panel_options
 @output_options
@@ -557,6 +578,9 @@ def ngs_command(
     min_mapping_quality: int,
     min_family_size: int,
     include_unlabelled_read_groups: bool,
+    reads_are_molecules: bool,
+    input_ng: float | None,
+    input_copies: float | None,
     panel_spec: str,
     hotspot_names: str | None,
     outdir: Path,
@@ -580,6 +604,7 @@ def ngs_command(
         min_base_quality=min_base_quality, min_mapping_quality=min_mapping_quality,
         min_family_size=min_family_size,
         include_unlabelled_read_groups=include_unlabelled_read_groups,
+        reads_are_molecules=reads_are_molecules, input_ng=input_ng, input_copies=input_copies,
     )  # fmt: skip
     finish(write_reports(result, outdir, report_options(ctx, reproducible)))
     for report in result.samples:  # one line per sample on stdout: what a person reads first
@@ -621,6 +646,7 @@ def pon_build_command(
     min_mapping_quality: int,
     min_family_size: int,
     include_unlabelled_read_groups: bool,
+    reads_are_molecules: bool,
     panel_spec: str,
     hotspot_names: str | None,
 ) -> None:
@@ -641,6 +667,7 @@ def pon_build_command(
     reads = ReadOptions(
         reference, min_base_quality, min_mapping_quality, umi, min_family_size,
         include_unlabelled_read_groups=include_unlabelled_read_groups,
+        reads_are_molecules=reads_are_molecules,
     )  # fmt: skip
     genome = Build.parse(build) if build else None
     text, _ = build_pon(normals, panel, umi=umi, sample=sample, build=genome, read_options=reads)

@@ -17,11 +17,16 @@ reportable fraction f* and false-positive budget alpha:
 
 When the VCF gives only a range for x (phase unknown, or an unlisted allele bounded by the reads
 a caller left unassigned), a status is claimed only if it holds over the whole range.
+
+Reads whose duplicates were never marked (``reads.py`` rule 7) are judged again: no NOT_DETECTED
+without the DNA input, a DETECTED only on alt fragments at distinct coordinates, and with
+``--input-ng``/``--input-copies`` n and x in molecules (section "unmarked duplicates" below).
 """
 
 from __future__ import annotations
 
 import logging
+import math
 import re
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
@@ -52,7 +57,18 @@ from .model import (
 )
 from .ngs_inputs import SampleInputs, read_ngs_inputs
 from .pon import PanelOfNormals, pon_mismatch, read_pon
-from .reads import ReadCounts, ReadOptions
+from .reads import (
+    AMPLICON_MIN_FRAGMENTS,
+    AMPLICON_SHARE,
+    AMPLICON_TOP_COORDINATES,
+    DUPLICATES_EXPECTED_FRAGMENTS,
+    HAPLOID_GENOME_PG,
+    CodonEvidence,
+    Duplicates,
+    DuplicateState,
+    ReadCounts,
+    ReadOptions,
+)
 from .stats import clopper_pearson, detection_power, k_required, lod95
 from .vcf import HotspotEvidence, VcfEvidence
 
@@ -71,6 +87,7 @@ __all__ = [
     "call_ngs",
     "call_vcf",
     "classify_filter",
+    "duplicate_notices",
     "make_settings",
     "percent",
     "summarize_sample",
@@ -232,7 +249,7 @@ def percent(fraction: float) -> str:
     return f"{value:.0f} %" if value >= 10 else f"{value:.2g} %"
 
 
-_UNCERTAIN = (Reason.PHASE_UNKNOWN, Reason.ALLELE_NOT_REPORTED)
+_UNCERTAIN = (Reason.PHASE_UNKNOWN, Reason.ALLELE_NOT_REPORTED, Reason.UNMARKED_DUPLICATES)
 
 
 # The exact tails are bisected; the 11 hotspots of a sample mostly share (x, n), so cache them.
@@ -443,6 +460,7 @@ _REASON_WORDS = {
     Reason.PHASE_UNKNOWN: "phase unknown",
     Reason.ALLELE_NOT_REPORTED: "allele not reported",
     Reason.SOURCES_DISAGREE: "sources disagree",
+    Reason.UNMARKED_DUPLICATES: "duplicates not marked",
 }
 
 
@@ -652,19 +670,25 @@ def call_ngs(
     samples = [
         _sample_report(group.vcf, panel, settings, group.sample_id)
         if group.reads is None and group.vcf is not None
-        else _reads_sample_report(group, panel, settings, sample_given=sample is not None)
+        else _reads_sample_report(
+            group, panel, settings, sample_given=sample is not None, read_options=read_options
+        )
         for group in found.samples
     ]
     thresholds = settings.thresholds(panel)
+    notices = list(found.notices)
     if any(group.reads is not None for group in found.samples):
         thresholds["read_counting"] = _read_counting(read_options)
+        for group in found.samples:
+            if group.reads is not None:
+                notices.extend(duplicate_notices(group.reads.counts, read_options))
     return RunResult(
         samples=tuple(samples),
         inputs=(*found.inputs, *extra_inputs),
         dropped=found.dropped,
         panel=panel.describe(),
         thresholds=thresholds,
-        notices=found.notices,
+        notices=tuple(dict.fromkeys(notices)),
     )
 
 
@@ -677,6 +701,17 @@ def _read_counting(options: ReadOptions) -> dict[str, Any]:
     }
     if options.umi:
         described["min_family_size"] = options.min_family_size
+    described.update(
+        include_unlabelled_read_groups=options.include_unlabelled_read_groups,
+        reads_are_molecules=options.reads_are_molecules,
+        input_ng=options.input_ng,
+        input_copies=options.input_copies,
+        haploid_genome_pg=HAPLOID_GENOME_PG,
+        duplicates_expected_fragments=DUPLICATES_EXPECTED_FRAGMENTS,
+        amplicon=f"at least {AMPLICON_SHARE:.0%} of a codon's usable fragments (of "
+        f"{AMPLICON_MIN_FRAGMENTS} or more) share its {AMPLICON_TOP_COORDINATES} most common "
+        "coordinates, at most codons",
+    )
     return described
 
 
@@ -705,7 +740,12 @@ def _check_pon_fits(settings: NgsSettings, group: SampleInputs, options: ReadOpt
 
 
 def _reads_sample_report(
-    group: SampleInputs, panel: Panel, settings: NgsSettings, *, sample_given: bool
+    group: SampleInputs,
+    panel: Panel,
+    settings: NgsSettings,
+    *,
+    sample_given: bool,
+    read_options: ReadOptions,
 ) -> SampleReport:
     """Calls from the reads of one sample, with its VCF's FILTER and a concordance check."""
     reads = group.reads
@@ -720,6 +760,7 @@ def _reads_sample_report(
             settings,
             sample_id=group.sample_id,
             vcf_name="" if vcf is None else Path(vcf.path).name,
+            genome_copies=read_options.genome_copies,
         )
         for index, hotspot in enumerate(panel)
     )
@@ -736,6 +777,8 @@ def _reads_sample_report(
     }
     if "unlabelled_read_groups" in counts.settings:
         details["unlabelled_read_groups"] = counts.settings["unlabelled_read_groups"]
+    if counts.duplicates is not None:
+        details["duplicates"] = counts.duplicates.as_dict()
     if vcf is not None:
         details.update(
             {
@@ -760,6 +803,7 @@ def _reads_call(
     *,
     sample_id: str,
     vcf_name: str,
+    genome_copies: float | None = None,
 ) -> Call:
     """One hotspot from the reads; with a VCF, its FILTER applies and the two must agree."""
     counts = reads[hotspot.name]
@@ -776,9 +820,28 @@ def _reads_call(
             filters=vcf.counts.filters,
         )
         details["vcf"] = _vcf_view(vcf)
-    call = call_hotspot(
-        hotspot, counts, settings, sample_id=sample_id, reasons=given, details=details
-    )
+    duplicates = reads.duplicates
+    if duplicates is not None and duplicates.unmarked and counts.depth:
+        # fragments may be reads of the same molecules: see "Unmarked duplicates" below
+        judged = _UnmarkedDuplicates(hotspot.name, counts, codon, duplicates, genome_copies)
+        details["duplicates"] = judged.evidence()
+        if genome_copies is None:
+            call = call_hotspot(
+                hotspot, counts, settings, sample_id=sample_id, reasons=given, details=details
+            )
+            call = judged.without_input(call, settings, Path(reads.path).name)
+        else:
+            molecules, alt_range = judged.in_molecules()
+            call = call_hotspot(
+                hotspot, molecules, settings, sample_id=sample_id, alt_count_range=alt_range,
+                reasons=[*given, Reason.UNMARKED_DUPLICATES], details=details,
+            )  # fmt: skip
+            if call.reasons and call.reasons[0] is Reason.UNMARKED_DUPLICATES:
+                call = replace(call, action=judged.range_action(call))
+    else:
+        call = call_hotspot(
+            hotspot, counts, settings, sample_id=sample_id, reasons=given, details=details
+        )
     if vcf is None:
         return call
     background = settings.background(hotspot.name).error_rate
@@ -801,6 +864,197 @@ def _reads_call(
     evidence = dict(marked.evidence)
     evidence["vcf"] = {**evidence["vcf"], "judged_alone": vcf_view.as_dict()}
     return replace(marked, evidence=evidence)
+
+
+# ------------------------------------------------------------------ unmarked duplicates
+#
+# Reads whose duplicates were never marked (reads.py, rule 7) may be many reads of one molecule:
+# n overstates the molecules, and x can be one mutant molecule read many times.
+#
+# * Without a choice, a NOT_DETECTED is INDETERMINATE UNMARKED_DUPLICATES (it would rest on reads,
+#   not molecules). A DETECTED stands only if the alt fragments at distinct coordinates (a lower
+#   bound on alt molecules: reads of one molecule share its coordinates) alone reach k_req(n) and
+#   f* at the read depth n: molecules are at most n and k_req grows with n, so the molecule counts
+#   pass too. Otherwise it is INDETERMINATE UNMARKED_DUPLICATES. Any other INDETERMINATE call keeps
+#   its reason and is flagged. Below DUPLICATES_EXPECTED_FRAGMENTS (state NOT_PRESUMED), only the
+#   DETECTED check applies.
+# * With the DNA input (--input-ng / --input-copies, C haploid genome copies), n is the molecules
+#   n reads of C copies are expected to show, C(1 - e^(-n/C)) (at most n and C), and x is a range
+#   at that n: the reads' alt fraction applied to the molecules (x·n_mol/n, rounded out), raised
+#   to the distinct alt coordinates outside amplicon data (a certain lower bound). A status is
+#   claimed only if it holds over the whole range, else INDETERMINATE UNMARKED_DUPLICATES.
+
+
+class _UnmarkedDuplicates:
+    """The unmarked-duplicates rule for one hotspot's read counts (the comment above)."""
+
+    def __init__(
+        self,
+        hotspot: str,
+        counts: AlleleCounts,
+        codon: CodonEvidence,
+        duplicates: Duplicates,
+        genome_copies: float | None,
+    ) -> None:
+        self.hotspot = hotspot
+        self.counts = counts
+        self.duplicates = duplicates
+        self.genome_copies = genome_copies
+        coordinates = codon.coordinates
+        self.alt_distinct = 0 if coordinates is None else coordinates.alt_distinct.get(hotspot, 0)
+
+    def evidence(self) -> dict[str, Any]:
+        found: dict[str, Any] = {
+            **self.duplicates.as_dict(),
+            "alt_distinct_coordinates": self.alt_distinct,
+            "reads": {"alt_count": self.counts.alt_count, "depth": self.counts.depth},
+        }
+        if self.genome_copies is not None:
+            molecules, alt_range = self.in_molecules()
+            found.update(
+                genome_copies=round(self.genome_copies, 1),
+                molecules=molecules.depth,
+                alt_molecules=list(alt_range),
+                rule="n = C(1 - e^(-n_reads/C)); x = x_reads·n/n_reads, rounded out"
+                + ("" if self.duplicates.amplicon else ", at least the distinct alt coordinates"),
+            )
+        return found
+
+    def in_molecules(self) -> tuple[AlleleCounts, tuple[int, int]]:
+        """The counts in molecules, with the range of alt molecules, given the DNA input."""
+        copies = self.genome_copies
+        assert copies is not None  # only called with --input-ng or --input-copies
+        n_reads = self.counts.depth or 0
+        x_reads = self.counts.alt_count or 0
+        n = min(n_reads, max(1, math.floor(-copies * math.expm1(-n_reads / copies))))
+        scale = n / n_reads if n_reads else 0.0
+        estimate = x_reads * scale
+        low, high = math.floor(estimate + 1e-9), math.ceil(estimate - 1e-9)
+        if not self.duplicates.amplicon:
+            low = max(low, min(self.alt_distinct, n))
+            high = max(high, low)
+        high = min(high, n)
+        molecules = replace(
+            self.counts,
+            alt_count=min(max(round(estimate), low), high),
+            depth=n,
+            excluded_alt=math.ceil(self.counts.excluded_alt * scale - 1e-9),
+        )
+        return molecules, (low, high)
+
+    def _why(self, file_name: str) -> str:
+        return (
+            f"duplicates were never marked in {file_name} (no marking program in @PG, no read "
+            f"flagged duplicate): {_duplicate_advice(self.duplicates)}"
+        )
+
+    def without_input(self, call: Call, settings: NgsSettings, file_name: str) -> Call:
+        """A call made from the reads, judged again knowing duplicates may fill them."""
+        evidence = dict(call.evidence)
+        n = call.depth or 0
+        unmarked = self.duplicates.state is DuplicateState.UNMARKED
+        if call.status is CallStatus.DETECTED:
+            k = int(evidence["k_required"])
+            distinct = self.alt_distinct
+            if distinct >= k and distinct / n >= settings.min_allele_fraction:
+                evidence["duplicates"] = {
+                    **evidence["duplicates"],
+                    "detected": f"stands: {distinct} alt fragments at distinct coordinates reach "
+                    f"k_req {k} and the reportable fraction at n={n:,}",
+                }
+                flag = (Reason.UNMARKED_DUPLICATES,) if unmarked else ()
+                return replace(call, reasons=(*call.reasons, *flag), evidence=evidence)
+            evidence["duplicates"] = {
+                **evidence["duplicates"],
+                "detected": f"not claimed: only {distinct} alt fragments at distinct coordinates "
+                f"(k_req {k})",
+            }
+            return self._indeterminate(call, evidence, file_name)
+        if not unmarked:
+            return call
+        if call.status is CallStatus.NOT_DETECTED:
+            return self._indeterminate(call, evidence, file_name)
+        if call.status is CallStatus.INDETERMINATE and Reason.NO_COVERAGE not in call.reasons:
+            return replace(
+                call,
+                reasons=(*call.reasons, Reason.UNMARKED_DUPLICATES),
+                action=f"{call.action}; and {self._why(file_name)}",
+            )
+        return call
+
+    def _indeterminate(self, call: Call, evidence: dict[str, Any], file_name: str) -> Call:
+        return replace(
+            call,
+            status=CallStatus.INDETERMINATE,
+            reasons=(Reason.UNMARKED_DUPLICATES, *call.reasons),
+            action=self._why(file_name),
+            lod95=None,  # the molecules, not the reads, would set it
+            evidence=evidence,
+        )
+
+    def range_action(self, call: Call) -> str:
+        low, high = self.in_molecules()[1]
+        return (
+            f"the reads allow {low} to {high} alt molecules among {call.depth:,} "
+            f"(k_req {call.evidence['k_required']}), so duplicates decide: mark them or use UMIs"
+            if not self.duplicates.amplicon
+            else f"the reads allow {low} to {high} alt molecules among {call.depth:,} (k_req "
+            f"{call.evidence['k_required']}): use UMIs, or re-test with more DNA"
+        )
+
+
+def _duplicate_advice(duplicates: Duplicates) -> str:
+    """Which of the user's choices fits a BAM whose duplicates were never marked."""
+    tags = [t for t in duplicates.molecule_tags if t in ("MI", "UG")]
+    if tags or duplicates.grouping:
+        what = f"carry UMI molecule tags ({', '.join(tags)})" if tags else "are grouped by UMI"
+        return f"the reads {what}: count molecules with --umi"
+    if duplicates.amplicon:
+        return (
+            "amplicon reads share their start and end, so duplicates cannot be marked by "
+            "position: give the DNA input (--input-ng NG or --input-copies N) or use UMIs"
+        )
+    return (
+        "mark duplicates (samtools markdup or Picard MarkDuplicates) and run again, or give the "
+        "DNA input (--input-ng NG or --input-copies N); if the reads are already molecules (a "
+        "consensus BAM whose @PG lines were stripped), say so with --reads-are-molecules"
+    )
+
+
+def duplicate_notices(reads: ReadCounts, options: ReadOptions) -> list[str]:
+    """What a report must say about one BAM/CRAM's duplicates and the choice made for them."""
+    duplicates = reads.duplicates
+    name = Path(reads.path).name
+    copies = options.genome_copies
+    if duplicates is None:
+        return []
+    given = (
+        f"--input-ng {options.input_ng:g}"
+        if options.input_ng is not None
+        else f"--input-copies {options.input_copies or 0:g}"
+    )
+    if copies is not None and not duplicates.unmarked:
+        return [f"{name}: {given} is not used: n already counts molecules ({duplicates.state})"]
+    if duplicates.state is DuplicateState.DECLARED:
+        return [
+            f"{name}: no duplicate marking found; the reads are taken as molecules, as "
+            "--reads-are-molecules says (n counts them)"
+        ]
+    if not duplicates.unmarked:
+        return []
+    if copies is not None:
+        return [
+            f"{name}: duplicates were never marked; n is capped at the molecules {copies:,.0f} "
+            f"haploid genome copies ({given}) can give at each codon, and x is scaled with it"
+        ]
+    if duplicates.state is DuplicateState.NOT_PRESUMED:
+        return []
+    return [
+        f"{name}: duplicates were never marked (no MarkDuplicates, markdup or consensus step in "
+        f"the @PG header lines, and no read flagged duplicate among up to "
+        f"{duplicates.deepest:,} fragments at a codon), so n counts reads, not molecules: no "
+        f"hotspot is NOT_DETECTED from these reads. Fix: {_duplicate_advice(duplicates)}"
+    ]
 
 
 def _vcf_view(vcf: HotspotEvidence) -> dict[str, Any]:

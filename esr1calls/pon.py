@@ -38,7 +38,7 @@ from .errors import ConfigError
 from .hotspots import Panel
 from .model import Build, InputFile
 from .ngs_inputs import count_reads
-from .reads import PON_READ_SETTINGS, ReadOptions
+from .reads import PON_READ_SETTINGS, DuplicateState, ReadOptions
 from .stats import clopper_pearson
 from .vcf import READ_FORMATS, read_vcf_evidence, sniff_ngs_format
 
@@ -209,12 +209,29 @@ def _reads_observations(
     path: str | Path, panel: Panel, build: Build | None, sample: str | None, options: ReadOptions
 ) -> tuple[InputFile, list[_Observation], tuple[str, ...]]:
     counts, found = count_reads(path, panel, build, sample, options)
+    duplicates = counts.duplicates
+    if duplicates is not None and duplicates.state is DuplicateState.UNMARKED:
+        # a background per read, with one molecule's errors read many times, looks tighter
+        # (more depth, the same errors) than the molecules behind it allow
+        raise ConfigError(
+            f"pon build: {Path(path).name}: duplicates were never marked (no marking program in "
+            f"@PG, no read flagged duplicate among up to {duplicates.deepest:,} fragments at a "
+            "codon), so its depth counts reads, not molecules, and the background would look "
+            "tighter than it is: mark duplicates (samtools markdup), count UMI molecules (--umi), "
+            "or, if its reads are molecules, say so with --reads-are-molecules"
+        )
     measured = [
         (c.hotspot, c.alt_count, c.depth)
         for c in counts.allele_counts
         if c.alt_count is not None and c.depth  # a codon no read covers is no measurement
     ]
-    return found, measured, counts.notices
+    notices = counts.notices
+    if duplicates is not None and duplicates.state is DuplicateState.DECLARED:
+        notices += (
+            f"{Path(path).name}: no duplicate marking found; its reads are taken as molecules, "
+            "as --reads-are-molecules says",
+        )
+    return found, measured, notices
 
 
 def _vcf_observations(

@@ -60,6 +60,22 @@ Counting rules (the README section "NGS from reads (BAM/CRAM)" says the same for
    exceed alt_count in molecule mode. Duplicate-flagged records stay excluded, so group raw
    reads without marking duplicates; a read with neither tag is an error, not a guess.
 
+7. Duplicates (fragments only): ``ReadCounts.duplicates`` says whether the file's duplicates were
+   marked. MARKED: an ``@PG`` line names a program that marks duplicates or writes consensus reads
+   (MarkDuplicates[Spark], samtools markdup/rmdup, sambamba markdup, biobambam, samblaster,
+   Sentieon Dedup, umi_tools dedup, fgbio Call*ConsensusReads, gencore, DRAGEN duplicate
+   marking...; matched as whole words of ID, PN or CL, never inside a file name), or a record at
+   the codons is flagged duplicate. Otherwise UNMARKED when a codon has at least
+   ``DUPLICATES_EXPECTED_FRAGMENTS`` (1,000) usable fragments, where even a 100 ng library
+   (30,000 genome copies) shows about n^2/2C = 17 duplicates, so none flagged means never
+   marked; or when the reads are amplicon-like at most codons (at least ``AMPLICON_SHARE`` of the
+   usable fragments share the ``AMPLICON_TOP_COORDINATES`` most common coordinates), where
+   positions cannot tell duplicates apart at any depth. Below that, NOT_PRESUMED: a shallow
+   library can have no duplicates. ``reads_are_molecules`` makes an unmarked file DECLARED;
+   ``umi`` is UMI. Grouping alone (fgbio GroupReadsByUmi, umi_tools group) marks nothing: such
+   reads are molecules only with ``umi``. Each codon's ``Coordinates`` record how the usable
+   fragments' coordinates repeat; what the calls make of it is in ``ngs.py``.
+
 Per hotspot, x (``alt_count``) is the number of fragments (molecules with ``umi``) in the
 hotspot's class and n (``depth``) the number of usable ones at its codon: reference + every
 hotspot + other. Coordinates leave this module 1-based; pysam's 0-based offsets are converted
@@ -69,10 +85,13 @@ where they are read, with a comment.
 from __future__ import annotations
 
 import logging
+import math
+import re
 from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
@@ -84,15 +103,24 @@ from .model import AlleleCounts, Build, parse_build
 from .transcript import effect_of_cds_edit, transcript
 
 __all__ = [
+    "AMPLICON_MIN_FRAGMENTS",
+    "AMPLICON_SHARE",
+    "AMPLICON_TOP_COORDINATES",
     "DEFAULT_MIN_BASE_QUALITY",
     "DEFAULT_MIN_FAMILY_SIZE",
     "DEFAULT_MIN_MAPPING_QUALITY",
+    "DUPLICATES_EXPECTED_FRAGMENTS",
+    "HAPLOID_GENOME_PG",
     "PON_READ_SETTINGS",
     "CodonEvidence",
+    "Coordinates",
+    "DuplicateState",
+    "Duplicates",
     "ReadCounts",
     "ReadOptions",
     "count_hotspots",
     "count_regions",
+    "duplicate_programs",
 ]
 
 log = logging.getLogger(__name__)
@@ -139,12 +167,138 @@ _EXCLUDED_FLAGS = (
     (0x400, "duplicate"),
 )
 _EXCLUDED_MASK = 0x4 | 0x100 | 0x800 | 0x200 | 0x400
-_FLAG_PAIRED, _FLAG_REVERSE, _FLAG_READ1, _FLAG_READ2 = 0x1, 0x10, 0x40, 0x80
+_FLAG_PAIRED, _FLAG_MATE_UNMAPPED, _FLAG_REVERSE = 0x1, 0x8, 0x10
+_FLAG_READ1, _FLAG_READ2 = 0x40, 0x80
 _MATE_SUFFIXES = ("/1", "/2")
 _CIGAR_ALIGNED = (0, 7, 8)  # M, =, X
 _CIGAR_INSERTION, _CIGAR_DELETION, _CIGAR_SKIP, _CIGAR_SOFT_CLIP = 1, 2, 3, 4
 _FORWARD, _REVERSE = "forward", "reverse"
 _BOTH_STRANDS = frozenset((_FORWARD, _REVERSE))
+
+
+# Duplicates. Programs whose output has its duplicates marked, removed or collapsed into
+# consensus reads, matched as whole words of an @PG line's ID, PN or CL (never inside a file
+# name: "x.markdup.bam" is not a marking step); and programs that only group reads by UMI.
+_MARKING_TOOLS = frozenset(
+    word.lower()
+    for word in (
+        "MarkDuplicates", "MarkDuplicatesSpark", "MarkDuplicatesWithMateCigar",
+        "UmiAwareMarkDuplicatesWithMateCigar", "markdup", "rmdup", "bammarkduplicates",
+        "bammarkduplicates2", "bamsormadup", "bamstreamingmarkduplicates", "samblaster",
+        "streammd", "Dedup", "gencore", "CallMolecularConsensusReads",
+        "CallDuplexConsensusReads", "CallCodecConsensusReads", "FilterConsensusReads",
+        "LocatIt", "CReaK", "markdupes", "--mark-duplicates",
+    )
+)  # fmt: skip
+_GROUPING_TOOLS = frozenset(("groupreadsbyumi",))  # fgbio; umi_tools group below
+_DRAGEN_MARKING = re.compile(r"--enable-duplicate-marking[=\s]+true", re.IGNORECASE)
+_WORD_SPLIT = re.compile(r"[\s'\"=,;]+")
+# A haploid human genome weighs about 3.3 pg (3.1-3.2 Gbp at ~1.02 pg per Gbp; Piovesan et al.
+# 2019, BMC Res Notes 12:106: a diploid genome is 6.41 pg in men, 6.51 pg in women), so 1 ng
+# of DNA holds about 303 copies of each locus.
+HAPLOID_GENOME_PG = 3.3
+DUPLICATES_EXPECTED_FRAGMENTS = 1_000
+AMPLICON_TOP_COORDINATES = 4
+AMPLICON_SHARE = 0.5
+AMPLICON_MIN_FRAGMENTS = 50
+MOLECULE_TAGS = ("MI", "UG", "cD", "RX", "BX")
+
+
+class DuplicateState(StrEnum):
+    """What is known about duplicates in a BAM/CRAM counted as fragments (see the module
+    docstring, rule 7)."""
+
+    UMI = "molecules (--umi)"
+    MARKED = "marked"
+    DECLARED = "reads are molecules (--reads-are-molecules)"
+    UNMARKED = "unmarked"
+    NOT_PRESUMED = "unmarked, none presumed at this depth"
+
+
+@dataclass(frozen=True)
+class Duplicates:
+    """Whether a file's duplicates were marked: its @PG programs, duplicate flags, depth, shape."""
+
+    state: DuplicateState
+    programs: tuple[str, ...]  # @PG entries that mark duplicates or write consensus reads
+    grouping: tuple[str, ...]  # @PG entries that only group reads by UMI
+    flagged: int  # duplicate-flagged records at the hotspot codons
+    deepest: int  # the most usable fragments at one codon
+    amplicon: bool  # most fragments at a codon share a few start/end coordinates
+    molecule_tags: tuple[str, ...]  # UMI or consensus tags the reads carry
+
+    @property
+    def unmarked(self) -> bool:
+        """No marking is known: fragments may be reads of the same molecules."""
+        return self.state in (DuplicateState.UNMARKED, DuplicateState.NOT_PRESUMED)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "state": self.state.value,
+            "marking_programs": list(self.programs),
+            "grouping_programs": list(self.grouping),
+            "duplicate_flagged_reads": self.flagged,
+            "deepest_codon_fragments": self.deepest,
+            "amplicon": self.amplicon,
+            "molecule_tags": list(self.molecule_tags),
+        }
+
+
+def duplicate_programs(header: Mapping[str, Any]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(@PG entries that mark duplicates or call consensus reads, those that only group by UMI).
+
+    >>> pg = [{"ID": "bwa", "PN": "bwa", "CL": "bwa mem ref.fa x.markdup.fq"},
+    ...       {"ID": "samtools.1", "PN": "samtools", "CL": "samtools markdup in.bam out.bam"},
+    ...       {"ID": "fgbio", "CL": "fgbio GroupReadsByUmi -i a.bam"}]
+    >>> duplicate_programs({"PG": pg})
+    (('samtools.1 (samtools markdup in.bam out.bam)',), ('fgbio (fgbio GroupReadsByUmi -i a.bam)',))
+    """
+    marking: list[str] = []
+    grouping: list[str] = []
+    for program in header.get("PG", []):
+        text = " ".join(str(program.get(key, "")) for key in ("ID", "PN", "CL"))
+        words = {w.rsplit("/", 1)[-1].lower() for w in _WORD_SPLIT.split(text) if w}
+        words |= {w.lower() for w in re.split(r"[^A-Za-z0-9_]+", str(program.get("ID", ""))) if w}
+        label = str(program.get("ID", "?"))
+        if program.get("CL"):
+            label += f" ({program['CL']})"
+        if (
+            words & _MARKING_TOOLS
+            or _DRAGEN_MARKING.search(text)
+            or ("umi_tools" in words and "dedup" in words)
+            or ("fq2bam" in words and "--no-markdups" not in words)
+        ):
+            marking.append(label)
+        elif words & _GROUPING_TOOLS or ("umi_tools" in words and "group" in words):
+            grouping.append(label)
+    return tuple(marking), tuple(grouping)
+
+
+@dataclass(frozen=True)
+class Coordinates:
+    """Where the usable fragments at one codon start and end (fragments only, not molecules).
+
+    A fragment's coordinates are those a duplicate marker compares: for a pair, the leftmost
+    mapped base and the template length with the fragment's strand; for a single read, its
+    5' end (soft clips included) and strand. Two reads of one molecule share them, so
+    ``alt_distinct`` (distinct coordinates among each hotspot's fragments) is a lower bound on
+    that hotspot's molecules, whether duplicates were marked or not. ``top_share`` is the share of
+    usable fragments at the ``AMPLICON_TOP_COORDINATES`` most common coordinates: amplicon reads
+    all share their amplicon's.
+    """
+
+    fragments: int
+    distinct: int
+    top_share: float
+    alt_distinct: Mapping[str, int]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "fragments": self.fragments,
+            "distinct": self.distinct,
+            "top_share": round(self.top_share, 4),
+            "alt_distinct": dict(self.alt_distinct),
+        }
 
 
 @dataclass(frozen=True)
@@ -169,6 +323,8 @@ class CodonEvidence:
     unusable_reasons: Mapping[str, int]  # e.g. {"mates_disagree": 2, "low_base_quality": 5}
     filtered_reads: Mapping[str, int]  # e.g. {"duplicate": 812, "low_mapping_quality": 3}
     family_sizes: Mapping[int, int] = field(default_factory=dict)
+    # fragments only: how the usable fragments' coordinates repeat (see ``Coordinates``)
+    coordinates: Coordinates | None = None
 
     @property
     def depth(self) -> int:
@@ -189,6 +345,7 @@ class CodonEvidence:
             "unusable_reasons": dict(self.unusable_reasons),
             "filtered_reads": dict(self.filtered_reads),
             "family_sizes": {str(size): n for size, n in self.family_sizes.items()},
+            **({} if self.coordinates is None else {"coordinates": self.coordinates.as_dict()}),
         }
 
 
@@ -211,6 +368,7 @@ class ReadCounts:
     codons: tuple[CodonEvidence, ...]
     settings: Mapping[str, str]
     notices: tuple[str, ...] = ()  # what a report must tell the reader about this file
+    duplicates: Duplicates | None = None  # whether duplicates were marked (rule 7)
 
     def __getitem__(self, hotspot: str) -> AlleleCounts:
         for counts in self.allele_counts:
@@ -421,6 +579,9 @@ class _Region:
         self.low_mapq_showing: tuple[dict[str, set[str]], ...] = tuple({} for _ in windows)
         self.span_memo: dict[str, _Classes] = {}
         self.unlabelled_reads = Counter[str]()  # records of read groups without SM, by group
+        self.coordinates: dict[str, tuple[int, int, str]] = {}  # fragment -> _coordinate
+        self.molecule_tags: set[str] = set()  # MOLECULE_TAGS seen on the first fragments
+        self.tags_to_check = 100
         # templates first seen through a mate named "<name>/1" or "<name>/2": their key (see
         # _fragment_key) -> (that mate's 0-based start, its mate's start, whether it is read 1)
         self.paired_names: dict[str, tuple[int, int, bool]] = {}
@@ -978,6 +1139,7 @@ def count_hotspots(
     min_family_size: int = DEFAULT_MIN_FAMILY_SIZE,
     sample: str | None = None,
     include_unlabelled_read_groups: bool = False,
+    reads_are_molecules: bool = False,
 ) -> ReadCounts:
     """Count, per panel hotspot, the fragments (or UMI molecules) whose codon carries it.
 
@@ -996,6 +1158,8 @@ def count_hotspots(
         include_unlabelled_read_groups: in a BAM that names a sample, count the read groups
             without ``SM`` (and records without ``RG``) as that sample's; either way a notice
             names them and their reads.
+        reads_are_molecules: the reads are already molecules (a consensus BAM whose @PG lines
+            were stripped): recorded, so unmarked duplicates are not presumed (rule 7).
 
     Returns:
         ``ReadCounts`` with one ``AlleleCounts`` per hotspot, in panel order, and the codon
@@ -1018,6 +1182,7 @@ def count_hotspots(
             length = bam.header.get_reference_length(chrom)
             _check_reference_bases(reference_path, chrom, length, found_build, windows)
         groups = _read_group_filter(path, bam.header, sample, include_unlabelled_read_groups)
+        programs = duplicate_programs(bam.header.to_dict())
         regions = [_Region(group, min_base_quality) for group in _fetch_regions(windows)]
         for region in regions:
             _count_region(
@@ -1043,7 +1208,8 @@ def count_hotspots(
                 if umi
                 else _fragment_totals(region, index)
             )
-            codon = _codon_evidence(window, chrom, unit, region.filtered[index], totals)
+            shape = None if umi else _fragment_coordinates(region, index, window)
+            codon = _codon_evidence(window, chrom, unit, region.filtered[index], totals, shape)
             codons.append(codon)
             for hotspot in window.hotspots:
                 counts[hotspot.name] = AlleleCounts(
@@ -1062,6 +1228,8 @@ def count_hotspots(
         "Counted %d hotspot codon(s) in %s (%s, %s, %s)",
         len(codons), path.name, found_build.value, build_evidence, unit,
     )  # fmt: skip
+    duplicates = _duplicates(programs, codons, regions, umi=umi, declared=reads_are_molecules)
+    settings["duplicates"] = duplicates.state.value
     return ReadCounts(
         path=str(path),
         file_format=file_format,
@@ -1074,7 +1242,40 @@ def count_hotspots(
         codons=tuple(codons),
         settings=settings,
         notices=tuple(notices),
+        duplicates=duplicates,
     )
+
+
+def _duplicates(
+    programs: tuple[tuple[str, ...], tuple[str, ...]],
+    codons: Sequence[CodonEvidence],
+    regions: Sequence[_Region],
+    *,
+    umi: bool,
+    declared: bool,
+) -> Duplicates:
+    """Whether duplicates were marked, from the @PG lines, the flags and the reads (rule 7)."""
+    marking, grouping = programs
+    flagged = max((c.filtered_reads.get("duplicate", 0) for c in codons), default=0)
+    deepest = max((c.depth for c in codons), default=0)
+    judged = [
+        c.coordinates.top_share >= AMPLICON_SHARE
+        for c in codons
+        if c.coordinates is not None and c.coordinates.fragments >= AMPLICON_MIN_FRAGMENTS
+    ]
+    amplicon = bool(judged) and 2 * sum(judged) > len(judged)
+    tags = sorted({t for r in regions for t in r.molecule_tags}, key=MOLECULE_TAGS.index)
+    if umi:
+        state = DuplicateState.UMI
+    elif marking or flagged:
+        state = DuplicateState.MARKED
+    elif declared:
+        state = DuplicateState.DECLARED
+    elif amplicon or deepest >= DUPLICATES_EXPECTED_FRAGMENTS:
+        state = DuplicateState.UNMARKED
+    else:
+        state = DuplicateState.NOT_PRESUMED
+    return Duplicates(state, marking, grouping, flagged, deepest, amplicon, tuple(tags))
 
 
 def _count_region(
@@ -1102,6 +1303,7 @@ def _count_region(
     last_start = -1
     keep_groups, unlabelled = groups.keep, groups.unlabelled
     group = NO_READ_GROUP
+    coordinates = None if umi else region.coordinates
     try:
         for read in bam.fetch(chrom, start0, end0):
             flag = read.flag
@@ -1188,6 +1390,11 @@ def _count_region(
             seen = fragments.get(name)
             if seen is None:
                 fragments[name] = (classes, strand, is_read1)
+                if coordinates is not None:
+                    coordinates[name] = _coordinate(read, flag, ref_start, ref_end, cigar, strand)
+                if region.tags_to_check:  # the first fragments' tags stand for the file
+                    region.tags_to_check -= 1
+                    region.molecule_tags.update(t for t in MOLECULE_TAGS if read.has_tag(t))
             elif seen[0] != classes:
                 fragments[name] = _add_mate(seen, classes, strand, is_read1)
             elif is_read1 and not seen[2]:  # mates agree; read 1 sets the fragment strand
@@ -1208,6 +1415,44 @@ def _count_region(
             f"(copy the file again, or re-index it: samtools index {path.name})"
         )
         raise VcfFormatError(path, f"cannot decode reads ({exc}): {hint}", place=place) from exc
+
+
+def _coordinate(
+    read: Any, flag: int, ref_start: int, ref_end: int, cigar: list[tuple[int, int]], strand: str
+) -> tuple[int, int, str]:
+    """What a duplicate marker compares: (leftmost base, template length, fragment strand) for a
+    pair on one contig, else (the read's 5' end with its soft clip, -1, its strand). 0-based."""
+    if flag & _FLAG_PAIRED and not flag & _FLAG_MATE_UNMAPPED:
+        length = read.template_length
+        if length and read.next_reference_id == read.reference_id:
+            return min(ref_start, read.next_reference_start), abs(length), strand
+    if flag & _FLAG_REVERSE:
+        clip = cigar[-1][1] if cigar[-1][0] == _CIGAR_SOFT_CLIP else 0
+        return ref_end + clip, -1, _REVERSE
+    clip = cigar[0][1] if cigar[0][0] == _CIGAR_SOFT_CLIP else 0
+    return ref_start - clip, -1, _FORWARD
+
+
+def _fragment_coordinates(region: _Region, index: int, window: _Window) -> Coordinates:
+    """How the usable fragments' coordinates at one window repeat (see ``Coordinates``)."""
+    at: Counter[tuple[int, int, str]] = Counter()
+    alt: dict[str, set[tuple[int, int, str]]] = {h.name: set() for h in window.hotspots}
+    for name, (classes, _, _) in region.fragments.items():
+        cls = classes[index]
+        if cls is None or cls.startswith(_UNUSABLE):
+            continue
+        coordinate = region.coordinates[name]
+        at[coordinate] += 1
+        if cls in alt:
+            alt[cls].add(coordinate)
+    fragments = sum(at.values())
+    top = sum(n for _, n in at.most_common(AMPLICON_TOP_COORDINATES))
+    return Coordinates(
+        fragments=fragments,
+        distinct=len(at),
+        top_share=top / fragments if fragments else 0.0,
+        alt_distinct={name: len(found) for name, found in alt.items()},
+    )
 
 
 def _low_mapq_units(region: _Region, index: int, hotspot: str, umi: bool) -> int:
@@ -1246,7 +1491,12 @@ def _add_molecule_tags(region: _Region, name: str, molecule: tuple[str, int, boo
 
 
 def _codon_evidence(
-    window: _Window, chrom: str, unit: str, filtered: Counter[str], totals: _Totals
+    window: _Window,
+    chrom: str,
+    unit: str,
+    filtered: Counter[str],
+    totals: _Totals,
+    coordinates: Coordinates | None,
 ) -> CodonEvidence:
     hotspots = {h.name: totals.classes[h.name] for h in window.hotspots}
     other_changes = {
@@ -1271,6 +1521,7 @@ def _codon_evidence(
         unusable_reasons=unusable,
         filtered_reads=dict(sorted(filtered.items())),
         family_sizes=dict(sorted(totals.family_sizes.items())),
+        coordinates=coordinates,
     )
 
 
@@ -1349,9 +1600,13 @@ class ReadOptions:
     umi: bool = False
     min_family_size: int = DEFAULT_MIN_FAMILY_SIZE
     include_unlabelled_read_groups: bool = False
+    reads_are_molecules: bool = False  # --reads-are-molecules
+    input_ng: float | None = None  # --input-ng: the DNA put into the library
+    input_copies: float | None = None  # --input-copies: the genome copies put into it
 
     def __post_init__(self) -> None:
         _check_thresholds(self.min_base_quality, self.min_mapping_quality, self.min_family_size)
+        _check_duplicate_options(self)
         if self.min_family_size != DEFAULT_MIN_FAMILY_SIZE and not self.umi:
             raise ConfigError(
                 f"--min-family-size {self.min_family_size} needs --umi: family sizes exist only "
@@ -1362,6 +1617,16 @@ class ReadOptions:
     def unit(self) -> str:
         return UNIT_MOLECULES if self.umi else UNIT_FRAGMENTS
 
+    @property
+    def genome_copies(self) -> float | None:
+        """The haploid genome copies put into the library (--input-copies, or --input-ng at
+        ``HAPLOID_GENOME_PG``), which bound the molecules at any locus; None if not given."""
+        if self.input_copies is not None:
+            return self.input_copies
+        if self.input_ng is not None:
+            return self.input_ng * 1000.0 / HAPLOID_GENOME_PG
+        return None
+
     def count(
         self, path: str | Path, panel: Panel, *, build: Build | None, sample: str | None
     ) -> ReadCounts:
@@ -1371,6 +1636,7 @@ class ReadOptions:
             min_base_quality=self.min_base_quality, min_mapping_quality=self.min_mapping_quality,
             umi=self.umi, min_family_size=self.min_family_size, sample=sample,
             include_unlabelled_read_groups=self.include_unlabelled_read_groups,
+            reads_are_molecules=self.reads_are_molecules,
         )  # fmt: skip
 
     def pon_settings(self) -> dict[str, str]:
@@ -1380,6 +1646,35 @@ class ReadOptions:
             "min_mapping_quality": str(self.min_mapping_quality),
             "min_family_size": str(self.min_family_size),
         }
+
+
+def _check_duplicate_options(options: ReadOptions) -> None:
+    """The duplicate choices exclude each other: --umi, --reads-are-molecules, the DNA input."""
+    if options.input_ng is not None and options.input_copies is not None:
+        raise ConfigError("give --input-ng or --input-copies, not both: they say the same thing")
+    given = "--input-ng" if options.input_ng is not None else "--input-copies"
+    copies = options.genome_copies
+    if copies is not None:
+        value = options.input_ng if options.input_ng is not None else options.input_copies
+        if not (math.isfinite(copies) and copies >= 1):
+            raise ConfigError(
+                f"{given} {value} is less than one haploid genome copy ({HAPLOID_GENOME_PG} pg); "
+                "give the DNA put into the library (ng) or its genome copies"
+            )
+        if options.umi:
+            raise ConfigError(
+                f"{given} with --umi: UMI molecules are counted already; drop {given}"
+            )
+        if options.reads_are_molecules:
+            raise ConfigError(
+                f"--reads-are-molecules and {given} contradict each other (the reads are "
+                "molecules, or they may be duplicates bounded by the input); give one"
+            )
+    if options.reads_are_molecules and options.umi:
+        raise ConfigError(
+            "--reads-are-molecules with --umi: --umi counts the molecules from their tags; "
+            "drop --reads-are-molecules"
+        )
 
 
 def _check_thresholds(min_base_quality: int, min_mapping_quality: int, min_family: int) -> None:

@@ -75,7 +75,7 @@ def groups() -> Iterable[tuple[Fragment, int]]:
 
 def write(path: Path) -> Path:
     ref = esr1_reference(Build.GRCH38)
-    header = make_header(ref, read_groups=(("rg1", SAMPLE),))
+    header = make_header(ref, read_groups=(("rg1", SAMPLE),), programs=())  # as committed: no @PG
     path.parent.mkdir(parents=True, exist_ok=True)
     write_families(path, groups(), ref, header=header, index=False)
     pysam.index("-c", str(path))

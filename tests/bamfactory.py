@@ -317,14 +317,28 @@ def fragment_reads(
     ]  # fmt: skip
 
 
+# The @PG line samtools markdup writes. Every fragment these factories write is a distinct
+# molecule by construction (copies of one spec are separate molecules), so by default a header
+# says, as a standard pipeline's does, that duplicates were marked: a test of unmarked
+# duplicates passes ``programs=()`` (or runs samtools markdup for real).
+MARKDUP_PG = {
+    "ID": "samtools.markdup",
+    "PN": "samtools",
+    "VN": "1.16.1",
+    "CL": "samtools markdup -@ 4 sorted.bam marked.bam",
+}
+
+
 def make_header(
     ref: Reference,
     read_groups: Sequence[tuple[str, str]] = (("rg1", "TUMOUR"),),
     *,
     extra_contigs: Sequence[tuple[str, int]] = (),
     contig_length: int | None = None,
+    programs: Sequence[Mapping[str, str]] = (MARKDUP_PG,),
 ) -> pysam.AlignmentHeader:
-    """A coordinate-sorted header with ``ref.contig`` first; read groups as (ID, SM) pairs."""
+    """A coordinate-sorted header with ``ref.contig`` first; read groups as (ID, SM) pairs;
+    ``programs`` as @PG lines (default: samtools markdup, see ``MARKDUP_PG``)."""
     header: dict[str, Any] = {
         "HD": {"VN": "1.6", "SO": "coordinate"},
         "SQ": [{"SN": ref.contig, "LN": contig_length or ref.length}]
@@ -332,6 +346,8 @@ def make_header(
     }
     if read_groups:
         header["RG"] = [{"ID": rg, "SM": sm, "PL": "ILLUMINA"} for rg, sm in read_groups]
+    if programs:
+        header["PG"] = [dict(program) for program in programs]
     return pysam.AlignmentHeader.from_dict(header)
 
 

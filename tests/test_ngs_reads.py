@@ -904,6 +904,354 @@ def test_a_reads_pon_without_its_settings_is_refused(run_cli, reads_pon, tmp_pat
     )
 
 
+# ------------------------------------------------------------------ duplicates never marked
+
+EXON8 = ["--hotspots", "L536H,L536P,L536R,L536Q,Y537C,Y537N,Y537S,D538G"]
+MARK_DUPLICATES_ADVICE = (
+    "mark duplicates (samtools markdup or Picard MarkDuplicates) and run again, or give the DNA "
+    "input (--input-ng NG or --input-copies N); if the reads are already molecules (a consensus "
+    "BAM whose @PG lines were stripped), say so with --reads-are-molecules"
+)
+AMPLICON_ADVICE = (
+    "amplicon reads share their start and end, so duplicates cannot be marked by position: give "
+    "the DNA input (--input-ng NG or --input-copies N) or use UMIs"
+)
+
+
+def molecules_bam(
+    path: Path,
+    molecules: int = 2_000,
+    copies: int = 6,
+    mutants: Sequence[tuple[int, Sequence[Edit]]] = (),
+) -> Path:
+    """``molecules`` distinct exon 8 molecules (each its own start, length and orientation, as a
+    duplicate marker sees them), each read ``copies`` times as overlapping 2x100 pairs, none
+    flagged duplicate and no marking program in the header; ``mutants`` (count, edits) are the
+    first molecules' changes."""
+    import random
+
+    # samtools markdup does not tell F1R2 from F2R1 at one start and end: each pair of ends once
+    shapes = [(o, n, (o + n) % 2 == 1) for o in range(50, 96) for n in range(150, 200)]
+    random.Random(537).shuffle(shapes)
+    edits = [e for count, e in mutants for _ in range(count)]
+    groups: Groups = []
+    for i, (offset, length, reverse) in enumerate(shapes[:molecules]):
+        fragment = Fragment(
+            f"m{i}", around(1610, offset), length, edits=tuple(edits[i]) if i < len(edits) else (),
+            r1_reverse=reverse, tags={"RG": "rg1"},
+        )  # fmt: skip
+        groups.append((fragment, copies))
+    header = make_header(REF38, (("rg1", "TUMOUR"),), programs=())
+    return write_families(path, groups, REF38, header=header)
+
+
+def markdup(bam: Path, out: Path) -> Path:
+    """Mark duplicates with samtools itself: name-sort, fixmate -m, sort, markdup, index."""
+    named, fixed, ordered = (out.with_suffix(f".{step}.bam") for step in ("n", "fm", "s"))
+    for command in (
+        ["samtools", "sort", "-n", "-o", named, bam],
+        ["samtools", "fixmate", "-m", named, fixed],
+        ["samtools", "sort", "-o", ordered, fixed],
+        ["samtools", "markdup", ordered, out],
+        ["samtools", "index", out],
+    ):
+        subprocess.run([str(c) for c in command], check=True, capture_output=True)
+    return out
+
+
+@pytest.fixture(scope="module")
+def unmarked_bam(work: Path) -> Path:
+    """The issue's BAM: 2,000 molecules read 6 times each, 12,000 fragments at every codon."""
+    return molecules_bam(work / "unmarked.bam")
+
+
+UNMARKED_NOTICE = (
+    "unmarked.bam: duplicates were never marked (no MarkDuplicates, markdup or consensus step in "
+    "the @PG header lines, and no read flagged duplicate among up to 12,000 fragments at a "
+    "codon), so n counts reads, not molecules: no hotspot is NOT_DETECTED from these reads. "
+    f"Fix: {MARK_DUPLICATES_ADVICE}"
+)
+
+
+def test_unmarked_duplicates_never_give_not_detected(
+    run_cli, unmarked_bam, tmp_path, validate_calls_json
+):
+    """2,000 molecules read 6 times each, no duplicate flag, no marking program: every call was
+    NOT_DETECTED at 12,000 'fragments'; the molecules (2,000) could never exclude 0.2 %."""
+    result = ngs(run_cli, tmp_path / "out", unmarked_bam, *EXON8)
+    assert result.exit_code == 0, result.stderr
+    document = validate_calls_json(tmp_path / "out" / "calls.json")
+    assert document["run"]["notices"] == [UNMARKED_NOTICE]
+    for name, call in json_calls(document).items():
+        assert (call["status"], call["reasons"][0]) == ("INDETERMINATE", "UNMARKED_DUPLICATES")
+        assert (call["alt_count"], call["depth"], call["lod95"]) == (0, 12_000, None), name
+        assert call["action"] == (
+            "duplicates were never marked in unmarked.bam (no marking program in @PG, no read "
+            f"flagged duplicate): {MARK_DUPLICATES_ADVICE}"
+        )
+    evidence = json_calls(document)["Y537S"]["evidence"]["duplicates"]
+    assert evidence == {
+        "state": "unmarked", "marking_programs": [], "grouping_programs": [],
+        "duplicate_flagged_reads": 0, "deepest_codon_fragments": 12_000, "amplicon": False,
+        "molecule_tags": [], "alt_distinct_coordinates": 0,
+        "reads": {"alt_count": 0, "depth": 12_000},
+    }  # fmt: skip
+    assert result.stdout.startswith("TUMOUR\tINDETERMINATE\tNo ESR1 hotspot mutation detected, "
+                                    "but 8 of 8 hotspots are indeterminate (duplicates not "
+                                    "marked 8)")  # fmt: skip
+
+
+def test_the_same_reads_marked_by_samtools_are_2000_molecules(run_cli, unmarked_bam, tmp_path):
+    marked = markdup(unmarked_bam, tmp_path / "marked.bam")
+    result = ngs(run_cli, tmp_path / "out", marked, *EXON8)
+    assert result.exit_code == 0, result.stderr
+    document = json.loads((tmp_path / "out" / "calls.json").read_text())
+    call = json_calls(document)["Y537S"]
+    k = k_required(2_000, 5e-4, 1e-3, 3)
+    assert (call["status"], call["reasons"][0], call["depth"]) == (
+        "INDETERMINATE", "INSUFFICIENT_DEPTH", 2_000,
+    )  # fmt: skip
+    assert call["lod95"] == pytest.approx(lod95(2_000, k, 0.95))
+    # 10,000 duplicate pairs: each has a read over the codon, some both
+    assert 10_000 <= call["evidence"]["codon"]["filtered_reads"]["duplicate"] <= 20_000
+    duplicates = document["samples"][0]["details"]["duplicates"]
+    assert duplicates["state"] == "marked"
+    assert duplicates["marking_programs"] == [
+        f"samtools.3 (samtools markdup {tmp_path / 'marked.s.bam'} {tmp_path / 'marked.bam'})"
+    ]
+    assert document["run"]["notices"] == []
+
+
+def test_reads_declared_molecules_are_counted_and_the_report_says_so(
+    run_cli, unmarked_bam, tmp_path, validate_calls_json
+):
+    result = ngs(run_cli, tmp_path / "out", unmarked_bam, *EXON8, "--reads-are-molecules")
+    assert result.exit_code == 0, result.stderr
+    document = validate_calls_json(tmp_path / "out" / "calls.json")
+    assert {c["status"] for c in json_calls(document).values()} == {"NOT_DETECTED"}
+    assert document["run"]["notices"] == [
+        "unmarked.bam: no duplicate marking found; the reads are taken as molecules, as "
+        "--reads-are-molecules says (n counts them)"
+    ]
+    assert document["run"]["thresholds"]["read_counting"]["reads_are_molecules"] is True
+    details = document["samples"][0]["details"]["duplicates"]
+    assert details["state"] == "reads are molecules (--reads-are-molecules)"
+
+
+@pytest.mark.parametrize(
+    "option", [("--input-copies", "2000"), ("--input-ng", "6.6")], ids=["copies", "ng"]
+)
+def test_the_dna_input_caps_n_at_its_molecules(run_cli, unmarked_bam, tmp_path, option):
+    """2,000 genome copies read 12,000 times show about C(1 - e^-6) = 1,995 molecules."""
+    result = ngs(run_cli, tmp_path / "out", unmarked_bam, *EXON8, *option)
+    assert result.exit_code == 0, result.stderr
+    document = json.loads((tmp_path / "out" / "calls.json").read_text())
+    call = json_calls(document)["Y537S"]
+    k = k_required(1_995, 5e-4, 1e-3, 3)
+    assert (call["status"], call["reasons"], call["alt_count"], call["depth"]) == (
+        "INDETERMINATE", ["INSUFFICIENT_DEPTH", "DEFAULT_BACKGROUND"], 0, 1_995,
+    )  # fmt: skip
+    assert call["lod95"] == pytest.approx(lod95(1_995, k, 0.95))
+    assert call["evidence"]["duplicates"]["molecules"] == 1_995
+    assert call["evidence"]["duplicates"]["genome_copies"] == 2_000.0
+    assert document["run"]["notices"] == [
+        "unmarked.bam: duplicates were never marked; n is capped at the molecules 2,000 haploid "
+        f"genome copies ({' '.join(option)}) can give at each codon, and x is scaled with it"
+    ]
+
+
+@pytest.mark.parametrize(
+    "mutant_molecules, status, reasons",
+    [
+        (30, "DETECTED", ["DEFAULT_BACKGROUND", "UNMARKED_DUPLICATES"]),
+        (12, "INDETERMINATE", ["UNMARKED_DUPLICATES", "DEFAULT_BACKGROUND"]),
+    ],
+    ids=["30-molecules-stand", "12-molecules-do-not"],
+)
+def test_a_detected_from_unmarked_reads_rests_on_distinct_alt_molecules(
+    run_cli, tmp_path, mutant_molecules, status, reasons
+):
+    """Y537S molecules read 6 times: 180 or 72 alt reads, both DETECTED before. k_req(12,000) is
+    16, so 30 alt molecules at distinct coordinates pass on their own; 12 do not."""
+    y537s = (mutant_molecules, cod(537, "TCT"))
+    bam = molecules_bam(tmp_path / "mut.bam", mutants=[y537s])
+    result = ngs(run_cli, tmp_path / "out", bam, "--hotspots", "Y537S")
+    assert result.exit_code == 0, result.stderr
+    call = json_calls(json.loads((tmp_path / "out" / "calls.json").read_text()))["Y537S"]
+    assert (call["status"], call["reasons"]) == (status, reasons)
+    assert call["alt_count"] == 6 * mutant_molecules
+    duplicates = call["evidence"]["duplicates"]
+    assert duplicates["alt_distinct_coordinates"] == mutant_molecules
+    assert duplicates["detected"] == (
+        "stands: 30 alt fragments at distinct coordinates reach k_req 16 and the reportable "
+        "fraction at n=12,000"
+        if status == "DETECTED"
+        else "not claimed: only 12 alt fragments at distinct coordinates (k_req 16)"
+    )
+
+
+def test_with_the_input_a_detected_rests_on_molecules(run_cli, tmp_path):
+    y537s = (30, cod(537, "TCT"))
+    bam = molecules_bam(tmp_path / "mut.bam", mutants=[y537s])
+    result = ngs(run_cli, tmp_path / "out", bam, "--hotspots", "Y537S", "--input-copies", "2000")
+    assert result.exit_code == 0, result.stderr
+    call = json_calls(json.loads((tmp_path / "out" / "calls.json").read_text()))["Y537S"]
+    # 180 alt reads of 12,000 at 1,995 molecules: 29.9, at least the 30 distinct coordinates
+    assert (call["status"], call["alt_count"], call["depth"]) == ("DETECTED", 30, 1_995)
+    assert call["evidence"]["duplicates"]["alt_molecules"] == [30, 30]
+
+
+def test_few_reads_of_two_molecules_never_make_a_detected_at_low_depth(run_cli, tmp_path):
+    """500 fragments (too few to presume duplicates) and two Y537S molecules, one per strand,
+    read 3 times each: 6 alt reads were DETECTED (k_req 4, 1.2 %); two molecules are not."""
+    groups: Groups = [
+        (Fragment(f"r{i}", around(1610, 50 + i % 40), 150 + i // 40, tags={"RG": "rg1"}), 1)
+        for i in range(494)
+    ]
+    for name, reverse in (("mut_f", False), ("mut_r", True)):
+        mutant = Fragment(name, around(1610, 60), 170, edits=cod(537, "TCT"), r1_reverse=reverse,
+                          tags={"RG": "rg1"})  # fmt: skip
+        groups.append((mutant, 3))
+    header = make_header(REF38, (("rg1", "TUMOUR"),), programs=())
+    bam = write_families(tmp_path / "low.bam", groups, REF38, header=header)
+    result = ngs(run_cli, tmp_path / "out", bam, "--hotspots", "Y537S,D538G")
+    assert result.exit_code == 0, result.stderr
+    document = json.loads((tmp_path / "out" / "calls.json").read_text())
+    y537s, d538g = json_calls(document)["Y537S"], json_calls(document)["D538G"]
+    assert (y537s["status"], y537s["reasons"][0], y537s["alt_count"]) == (
+        "INDETERMINATE", "UNMARKED_DUPLICATES", 6,
+    )  # fmt: skip
+    assert y537s["evidence"]["duplicates"]["alt_distinct_coordinates"] == 2
+    assert y537s["evidence"]["duplicates"]["state"] == "unmarked, none presumed at this depth"
+    # at this depth nothing else changes: D538G is what the reads give, unflagged
+    assert (d538g["status"], d538g["reasons"]) == (
+        "INDETERMINATE", ["INSUFFICIENT_DEPTH", "DEFAULT_BACKGROUND"],
+    )  # fmt: skip
+    assert document["run"]["notices"] == []
+
+
+def amplicon_bam(path: Path) -> Path:
+    """Two overlapping amplicons over exon 8 (12,000 and 8,000 read pairs, every read of an
+    amplicon at its start and end), 100 of them D538G; no marking program, no flag."""
+    a = Fragment("ampA", around(1610, 60), 150, tags={"RG": "rg1"})
+    b = Fragment("ampB", around(1610, 75), 170, r1_reverse=True, tags={"RG": "rg1"})
+    groups: Groups = [
+        (a, 11_950),
+        (replace(a, name="ampA_g", edits=cod(538, "GGC")), 50),
+        (b, 7_950),
+        (replace(b, name="ampB_g", edits=cod(538, "GGC")), 50),
+    ]
+    header = make_header(REF38, (("rg1", "AMP"),), programs=())
+    return write_families(path, groups, REF38, header=header)
+
+
+def test_amplicon_reads_need_the_dna_input(run_cli, work, tmp_path, validate_calls_json):
+    bam = amplicon_bam(work / "amplicon.bam")
+    result = ngs(run_cli, tmp_path / "out", bam, *EXON8)
+    assert result.exit_code == 0, result.stderr
+    document = validate_calls_json(tmp_path / "out" / "calls.json")
+    calls = json_calls(document)
+    for name, call in calls.items():
+        assert (call["status"], call["reasons"][0]) == ("INDETERMINATE", "UNMARKED_DUPLICATES")
+        assert call["action"].endswith(AMPLICON_ADVICE), name
+    assert calls["D538G"]["alt_count"] == 100  # 0.5 % of the reads: from 2 coordinates
+    assert calls["D538G"]["evidence"]["duplicates"]["alt_distinct_coordinates"] == 2
+    assert document["samples"][0]["details"]["duplicates"]["amplicon"] is True
+    assert calls["D538G"]["evidence"]["codon"]["coordinates"]["top_share"] == 1.0
+    # 66 ng = 20,000 genome copies; 20,000 reads of them show 20,000(1 - e^-1) = 12,642
+    result = ngs(run_cli, tmp_path / "input", bam, *EXON8, "--input-ng", "66")
+    assert result.exit_code == 0, result.stderr
+    calls = json_calls(validate_calls_json(tmp_path / "input" / "calls.json"))
+    d538g = calls.pop("D538G")
+    assert (d538g["status"], d538g["alt_count"], d538g["depth"]) == ("DETECTED", 63, 12_642)
+    assert d538g["evidence"]["duplicates"]["alt_molecules"] == [63, 64]  # 100 x 12,642/20,000
+    assert {(c["status"], c["depth"]) for c in calls.values()} == {("NOT_DETECTED", 12_642)}
+
+
+def test_a_umi_bam_counted_as_reads_says_count_molecules(run_cli, tmp_path):
+    result = ngs(run_cli, tmp_path / "out", PLASMA)
+    assert result.exit_code == 0, result.stderr
+    document = json.loads((tmp_path / "out" / "calls.json").read_text())
+    umi_advice = "the reads carry UMI molecule tags (MI): count molecules with --umi"
+    calls = json_calls(document)
+    y537s, s463p = calls["Y537S"], calls["S463P"]
+    # 30 consensus reads, 2 coordinates: as fragments, not a DETECTED; with --umi it is one
+    assert (y537s["status"], y537s["reasons"][0]) == ("INDETERMINATE", "UNMARKED_DUPLICATES")
+    assert y537s["action"].endswith(umi_advice)
+    assert s463p["reasons"] == ["INSUFFICIENT_DEPTH", "DEFAULT_BACKGROUND", "UNMARKED_DUPLICATES"]
+    assert s463p["action"].startswith("sequence deeper, or from more input DNA: lod95 ")
+    assert s463p["action"].endswith(
+        " at n=4,800; and duplicates were never marked in plasma_07.umi.bam (no marking program "
+        f"in @PG, no read flagged duplicate): {umi_advice}"
+    )
+    assert document["samples"][0]["details"]["duplicates"]["molecule_tags"] == ["MI", "cD"]
+
+
+def test_the_input_is_not_used_where_duplicates_are_marked(run_cli, unmarked_bam, tmp_path):
+    marked = markdup(unmarked_bam, tmp_path / "marked.bam")
+    result = ngs(run_cli, tmp_path / "out", marked, *EXON8, "--input-ng", "10")
+    assert result.exit_code == 0, result.stderr
+    document = json.loads((tmp_path / "out" / "calls.json").read_text())
+    assert json_calls(document)["Y537S"]["depth"] == 2_000
+    assert document["run"]["notices"] == [
+        "marked.bam: --input-ng 10 is not used: n already counts molecules (marked)"
+    ]
+
+
+@pytest.mark.parametrize(
+    "options, message",
+    [
+        (
+            ["--input-ng", "10", "--input-copies", "3000"],
+            "give --input-ng or --input-copies, not both: they say the same thing",
+        ),
+        (
+            ["--input-ng", "10", "--umi"],
+            "--input-ng with --umi: UMI molecules are counted already; drop --input-ng",
+        ),
+        (
+            ["--reads-are-molecules", "--umi"],
+            "--reads-are-molecules with --umi: --umi counts the molecules from their tags; drop "
+            "--reads-are-molecules",
+        ),
+        (
+            ["--reads-are-molecules", "--input-copies", "500"],
+            "--reads-are-molecules and --input-copies contradict each other (the reads are "
+            "molecules, or they may be duplicates bounded by the input); give one",
+        ),
+        (
+            ["--input-ng", "0.001"],
+            "--input-ng 0.001 is less than one haploid genome copy (3.3 pg); give the DNA put into "
+            "the library (ng) or its genome copies",
+        ),
+    ],
+    ids=["both-inputs", "input-umi", "molecules-umi", "molecules-input", "below-one-copy"],
+)
+def test_duplicate_choices_that_contradict_are_one_line(run_cli, tmp_path, options, message):
+    line = one_line_error(ngs(run_cli, tmp_path / "out", PLASMA, *options))
+    assert line == f"esr1calls: error: {message}"
+
+
+def test_pon_build_refuses_normals_with_unmarked_duplicates(run_cli, unmarked_bam, tmp_path):
+    out = tmp_path / "pon.tsv"
+    result = run_cli(["pon", "build", unmarked_bam, "--hotspots", "Y537S", "-o", out])
+    assert one_line_error(result) == (
+        "esr1calls: error: pon build: unmarked.bam: duplicates were never marked (no marking "
+        "program in @PG, no read flagged duplicate among up to 12,000 fragments at a codon), so "
+        "its depth counts reads, not molecules, and the background would look tighter than it "
+        "is: mark duplicates (samtools markdup), count UMI molecules (--umi), or, if its reads "
+        "are molecules, say so with --reads-are-molecules"
+    )
+    assert not out.exists()
+    declared = run_cli(["pon", "build", unmarked_bam, "--hotspots", "Y537S",
+                        "--reads-are-molecules", "-o", out])  # fmt: skip
+    assert declared.exit_code == 0, declared.stderr
+    assert (
+        "#notice=unmarked.bam: no duplicate marking found; its reads are taken as molecules, "
+        "as --reads-are-molecules says" in out.read_text().splitlines()
+    )
+
+
 # ------------------------------------------------------------------ read groups without SM
 
 

@@ -23,16 +23,19 @@ from esr1calls.errors import ConfigError, VcfFormatError
 from esr1calls.hotspots import Panel, load_panel
 from esr1calls.model import AlleleCounts, Build
 from esr1calls.reads import (
+    DuplicateState,
     _fetch_regions,
     _Region,
     _windows,
     count_hotspots,
     count_regions,
+    duplicate_programs,
 )
 from esr1calls.transcript import ProteinChange
 
 from .bamfactory import (
     DUPLICATE,
+    MARKDUP_PG,
     QC_FAIL,
     SECONDARY,
     SUPPLEMENTARY,
@@ -970,6 +973,115 @@ def test_unpaired_reads_keep_their_suffixed_names(tmp_path):
         read.next_reference_id, read.next_reference_start = -1, -1
     bam = _write(tmp_path / "single.bam", header, reads)
     assert count_hotspots(bam, PANEL)["D538G"].depth == 2
+
+
+# ------------------------------------------------------------------ duplicates
+
+
+@pytest.mark.parametrize(
+    "program, kind",
+    [
+        ({"ID": "MarkDuplicates", "PN": "MarkDuplicates", "CL": "MarkDuplicates INPUT=[a.bam]"},
+         "marking"),
+        ({"ID": "picard", "CL": "java -jar /opt/picard.jar MarkDuplicates I=a.bam O=b.bam"},
+         "marking"),
+        ({"ID": "GATK MarkDuplicatesSpark", "CL": "gatk MarkDuplicatesSpark -I a.bam"}, "marking"),
+        ({"ID": "samtools.3", "PN": "samtools", "CL": "samtools markdup -r s.bam m.bam"},
+         "marking"),
+        ({"ID": "sambamba", "CL": "markdup -t 8 in.bam out.bam"}, "marking"),
+        ({"ID": "bammarkduplicates2", "PN": "bammarkduplicates2"}, "marking"),
+        ({"ID": "SAMBLASTER", "CL": "samblaster -i a.sam"}, "marking"),
+        ({"ID": "sentieon", "CL": "sentieon driver -t 8 -i a.bam --algo Dedup d.bam"}, "marking"),
+        ({"ID": "umi_tools", "PN": "umi_tools", "CL": "umi_tools dedup -I a.bam"}, "marking"),
+        ({"ID": "fgbio.CallMolecularConsensusReads"}, "marking"),
+        ({"ID": "gencore", "CL": "gencore -i a.bam -o b.bam -r hg38.fa"}, "marking"),
+        ({"ID": "dragen", "CL": "dragen -r ref --enable-duplicate-marking true"}, "marking"),
+        ({"ID": "fgbio", "CL": "fgbio GroupReadsByUmi -i a.bam -o g.bam"}, "grouping"),
+        ({"ID": "umi_tools", "CL": "umi_tools group -I a.bam --output-bam"}, "grouping"),
+        # names that only look like it: a file name, another tool, dragen without marking
+        ({"ID": "samtools", "CL": "samtools view -b x.markdup.bam -o dedup_done.bam"}, "neither"),
+        ({"ID": "bwa", "PN": "bwa", "CL": "bwa mem -R @RG\\tID:dedup ref.fa r1.fq"}, "neither"),
+        ({"ID": "dragen", "CL": "dragen --enable-duplicate-marking false"}, "neither"),
+        ({"ID": "picard", "CL": "java -jar picard.jar SortSam I=a.bam O=b.bam"}, "neither"),
+    ],
+)  # fmt: skip
+def test_duplicate_programs_are_matched_by_tool_not_file_name(program, kind):
+    marking, grouping = duplicate_programs({"PG": [program]})
+    found = "marking" if marking else "grouping" if grouping else "neither"
+    assert found == kind
+
+
+def _duplicate_test_bam(path: Path, n: int, programs: Sequence[Any] = (), **kwargs: Any) -> Path:
+    """``n`` exon 8 pairs at distinct starts (one duplicate-flagged pair with ``flagged``)."""
+    ref = esr1_reference(Build.GRCH38)
+    flagged = kwargs.pop("flagged", False)
+    fragments = [
+        Fragment(f"f{i}", around(1609, 50 + i % 40), 150 + i // 40, tags=RG) for i in range(n)
+    ]
+    if flagged:
+        fragments.append(Fragment("dup", around(1609, 50), 150, tags=RG, flags=DUPLICATE))
+    header = make_header(ref, programs=programs)
+    return write_alignments(path, fragments, ref, header=header)
+
+
+@pytest.mark.parametrize(
+    "n, programs, kwargs, state",
+    [
+        (1_000, (MARKDUP_PG,), {}, DuplicateState.MARKED),  # the @PG line says so
+        (1_000, (), {"flagged": True}, DuplicateState.MARKED),  # a duplicate flag says so
+        (1_000, (), {}, DuplicateState.UNMARKED),  # neither, at 1,000 fragments
+        (999, (), {}, DuplicateState.NOT_PRESUMED),  # ... and just below
+        (1_000, (), {"reads_are_molecules": True}, DuplicateState.DECLARED),
+        (1_000, (MARKDUP_PG,), {"reads_are_molecules": True}, DuplicateState.MARKED),
+    ],
+    ids=["program", "flag", "unmarked", "below-threshold", "declared", "marked-and-declared"],
+)
+def test_duplicate_state_comes_from_programs_flags_and_depth(tmp_path, n, programs, kwargs, state):
+    flagged = kwargs.pop("flagged", False)
+    bam = _duplicate_test_bam(tmp_path / "d.bam", n, programs, flagged=flagged)
+    counts = count_hotspots(bam, load_panel(names=["Y537S"]), **kwargs)
+    assert counts.duplicates is not None
+    assert counts.duplicates.state is state
+    assert counts.duplicates.deepest == n
+    assert counts.duplicates.amplicon is False
+    assert counts.settings["duplicates"] == state.value
+
+
+def test_umi_counting_is_its_own_duplicate_state(umi_bam):
+    duplicates = count_hotspots(umi_bam, PANEL, umi=True).duplicates
+    assert duplicates is not None and duplicates.state is DuplicateState.UMI
+    as_fragments = count_hotspots(umi_bam, PANEL).duplicates
+    assert as_fragments is not None and as_fragments.molecule_tags == ("MI", "UG", "cD")
+
+
+def test_coordinates_count_the_molecules_behind_alt_fragments(tmp_path):
+    """Reads of one molecule share its coordinates, whatever their names and soft clips."""
+    ref = esr1_reference(Build.GRCH38)
+    s = cod(537, "TCT")
+    fragments = [
+        # molecule A read 4 times as pairs, molecule B twice, C once (another end, same start)
+        *[Fragment(f"a{i}", around(1609, 60), 150, edits=s, tags=RG) for i in range(4)],
+        *[Fragment(f"b{i}", around(1609, 70), 150, edits=s, tags=RG) for i in range(2)],
+        Fragment("c", around(1609, 60), 160, edits=s, tags=RG),
+        # molecule D (F2R1) at A's start and end: another molecule to a duplicate marker
+        Fragment("d", around(1609, 60), 150, edits=s, r1_reverse=True, tags=RG),
+        # single reads: E twice, the second soft-clipped over its first 5 bases; F on the
+        # reverse strand with E's start
+        Fragment("e0", around(1609, 40), 100, edits=s, paired=False, tags=RG),
+        Fragment("e1", around(1609, 40), 100, edits=s, paired=False, clip_r1=5, tags=RG),
+        Fragment("f", around(1609, 40), 100, edits=s, paired=False, r1_reverse=True, tags=RG),
+        *[Fragment(f"r{i}", around(1609, 50 + i), 150, tags=RG) for i in range(5)],
+    ]
+    bam = write_alignments(tmp_path / "coords.bam", fragments, ref)
+    coordinates = count_hotspots(bam, PANEL).codon_of("Y537S").coordinates
+    assert coordinates is not None
+    assert coordinates.alt_distinct == {"Y537C": 0, "Y537N": 0, "Y537S": 6}  # A B C D E F
+    assert (coordinates.fragments, coordinates.distinct) == (16, 11)  # 11 alt + 5 reference
+    assert coordinates.top_share == pytest.approx((4 + 2 + 2 + 1) / 16)
+    assert count_hotspots(bam, PANEL, umi=False).codon_of("Y537S").as_dict()["coordinates"] == {
+        "fragments": 16, "distinct": 11, "top_share": round(9 / 16, 4),
+        "alt_distinct": {"Y537C": 0, "Y537N": 0, "Y537S": 6},
+    }  # fmt: skip
 
 
 # ------------------------------------------------------------------ UMI
