@@ -168,7 +168,7 @@ _EXCLUDED_FLAGS = (
 )
 _EXCLUDED_MASK = 0x4 | 0x100 | 0x800 | 0x200 | 0x400
 _FLAG_PAIRED, _FLAG_MATE_UNMAPPED, _FLAG_REVERSE = 0x1, 0x8, 0x10
-_FLAG_READ1, _FLAG_READ2 = 0x40, 0x80
+_FLAG_READ1, _FLAG_READ2, _FLAG_DUPLICATE = 0x40, 0x80, 0x400
 _MATE_SUFFIXES = ("/1", "/2")
 _CIGAR_ALIGNED = (0, 7, 8)  # M, =, X
 _CIGAR_INSERTION, _CIGAR_DELETION, _CIGAR_SKIP, _CIGAR_SOFT_CLIP = 1, 2, 3, 4
@@ -276,15 +276,16 @@ def duplicate_programs(header: Mapping[str, Any]) -> tuple[tuple[str, ...], tupl
 
 @dataclass(frozen=True)
 class Coordinates:
-    """Where the usable fragments at one codon start and end (fragments only, not molecules).
+    """Where the usable fragments at one codon start and end: kept for fragments whose
+    duplicates are not known to be marked (no marking @PG line, no duplicate flag).
 
     A fragment's coordinates are those a duplicate marker compares: for a pair, the leftmost
     mapped base and the template length with the fragment's strand; for a single read, its
     5' end (soft clips included) and strand. Two reads of one molecule share them, so
     ``alt_distinct`` (distinct coordinates among each hotspot's fragments) is a lower bound on
-    that hotspot's molecules, whether duplicates were marked or not. ``top_share`` is the share of
-    usable fragments at the ``AMPLICON_TOP_COORDINATES`` most common coordinates: amplicon reads
-    all share their amplicon's.
+    that hotspot's molecules. ``top_share`` is the share of usable fragments at the
+    ``AMPLICON_TOP_COORDINATES`` most common coordinates: amplicon reads all share their
+    amplicon's.
     """
 
     fragments: int
@@ -323,7 +324,7 @@ class CodonEvidence:
     unusable_reasons: Mapping[str, int]  # e.g. {"mates_disagree": 2, "low_base_quality": 5}
     filtered_reads: Mapping[str, int]  # e.g. {"duplicate": 812, "low_mapping_quality": 3}
     family_sizes: Mapping[int, int] = field(default_factory=dict)
-    # fragments only: how the usable fragments' coordinates repeat (see ``Coordinates``)
+    # fragments not known to be deduplicated: how their coordinates repeat (``Coordinates``)
     coordinates: Coordinates | None = None
 
     @property
@@ -1187,7 +1188,7 @@ def count_hotspots(
         for region in regions:
             _count_region(
                 bam, path, chrom, region, min_mapping_quality=min_mapping_quality,
-                groups=groups, umi=umi,
+                groups=groups, umi=umi, coordinates=not (umi or programs[0]),
             )  # fmt: skip
         file_format = "cram" if bam.is_cram else "bam"
     unit = UNIT_MOLECULES if umi else UNIT_FRAGMENTS
@@ -1201,6 +1202,9 @@ def count_hotspots(
         log.info("%s", notice)
     codons: list[CodonEvidence] = []
     counts: dict[str, AlleleCounts] = {}
+    # where duplicates are known marked (or molecules counted), coordinates are not needed
+    flagged = any(found["duplicate"] for region in regions for found in region.filtered)
+    needs_shape = not (umi or programs[0] or flagged)
     for region in regions:
         for index, window in enumerate(region.windows):
             totals = (
@@ -1208,7 +1212,7 @@ def count_hotspots(
                 if umi
                 else _fragment_totals(region, index)
             )
-            shape = None if umi else _fragment_coordinates(region, index, window)
+            shape = _fragment_coordinates(region, index, window) if needs_shape else None
             codon = _codon_evidence(window, chrom, unit, region.filtered[index], totals, shape)
             codons.append(codon)
             for hotspot in window.hotspots:
@@ -1287,6 +1291,7 @@ def _count_region(
     min_mapping_quality: int,
     groups: _ReadGroups,
     umi: bool,
+    coordinates: bool,
 ) -> None:
     """Read every record overlapping the region once and classify it at each of its windows.
 
@@ -1303,7 +1308,7 @@ def _count_region(
     last_start = -1
     keep_groups, unlabelled = groups.keep, groups.unlabelled
     group = NO_READ_GROUP
-    coordinates = None if umi else region.coordinates
+    fragment_coordinates = region.coordinates if coordinates else None
     try:
         for read in bam.fetch(chrom, start0, end0):
             flag = read.flag
@@ -1334,6 +1339,9 @@ def _count_region(
                 reason = _filter_reason(flag, read.mapping_quality, min_mapping_quality)
                 if reason == _NOT_THE_SAMPLE and group in unlabelled:
                     reason = "unlabelled_read_group"
+                elif flag & _FLAG_DUPLICATE:
+                    fragment_coordinates = None  # duplicates are marked: no need to look
+
                 spans_all = ref_start <= start0 and ref_end >= end0
                 windows = every_window if spans_all else region.overlapped(ref_start, ref_end)
                 if (
@@ -1390,8 +1398,10 @@ def _count_region(
             seen = fragments.get(name)
             if seen is None:
                 fragments[name] = (classes, strand, is_read1)
-                if coordinates is not None:
-                    coordinates[name] = _coordinate(read, flag, ref_start, ref_end, cigar, strand)
+                if fragment_coordinates is not None:
+                    fragment_coordinates[name] = _coordinate(
+                        read, flag, ref_start, ref_end, cigar, strand
+                    )
                 if region.tags_to_check:  # the first fragments' tags stand for the file
                     region.tags_to_check -= 1
                     region.molecule_tags.update(t for t in MOLECULE_TAGS if read.has_tag(t))

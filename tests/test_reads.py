@@ -1072,16 +1072,19 @@ def test_coordinates_count_the_molecules_behind_alt_fragments(tmp_path):
         Fragment("f", around(1609, 40), 100, edits=s, paired=False, r1_reverse=True, tags=RG),
         *[Fragment(f"r{i}", around(1609, 50 + i), 150, tags=RG) for i in range(5)],
     ]
-    bam = write_alignments(tmp_path / "coords.bam", fragments, ref)
+    header = make_header(ref, programs=())  # unmarked: where marking is known, none are kept
+    bam = write_alignments(tmp_path / "coords.bam", fragments, ref, header=header)
     coordinates = count_hotspots(bam, PANEL).codon_of("Y537S").coordinates
     assert coordinates is not None
     assert coordinates.alt_distinct == {"Y537C": 0, "Y537N": 0, "Y537S": 6}  # A B C D E F
     assert (coordinates.fragments, coordinates.distinct) == (16, 11)  # 11 alt + 5 reference
     assert coordinates.top_share == pytest.approx((4 + 2 + 2 + 1) / 16)
-    assert count_hotspots(bam, PANEL, umi=False).codon_of("Y537S").as_dict()["coordinates"] == {
+    assert count_hotspots(bam, PANEL).codon_of("Y537S").as_dict()["coordinates"] == {
         "fragments": 16, "distinct": 11, "top_share": round(9 / 16, 4),
         "alt_distinct": {"Y537C": 0, "Y537N": 0, "Y537S": 6},
     }  # fmt: skip
+    marked = write_alignments(tmp_path / "marked.bam", fragments, ref)  # samtools markdup @PG
+    assert count_hotspots(marked, PANEL).codon_of("Y537S").coordinates is None
 
 
 # ------------------------------------------------------------------ UMI
