@@ -914,6 +914,12 @@ def _open(path: Path, reference: Path | None) -> Iterator[Any]:
                     path, f"is not sorted by coordinate ({unsorted}), so it cannot be indexed; "
                     f"{_sort_and_index(path)}",
                 )  # fmt: skip
+            beside = _index_files(path, is_cram)
+            if beside:  # htslib found none it could read: the file there is damaged or foreign
+                raise VcfFormatError(
+                    path, f"its index {beside[0].name} cannot be read (damaged, or not an "
+                    f"index); make it again: samtools index {path.name}",
+                )  # fmt: skip
             kind = ".crai" if is_cram else ".bai/.csi"
             raise VcfFormatError(
                 path, f"no index ({kind}) found next to the file; run: samtools index {path.name}"
@@ -950,6 +956,13 @@ def _unsorted(handle: Any, records: int = 100_000) -> str:
 
 
 _UNSORTED_ORDERS = ("queryname", "unsorted")
+
+
+def _index_files(path: Path, is_cram: bool) -> list[Path]:
+    """The index files htslib would look for beside a BAM/CRAM, those that exist."""
+    suffixes = (".crai",) if is_cram else (".bai", ".csi")
+    names = [f"{path.name}{s}" for s in suffixes] + [f"{path.stem}{s}" for s in suffixes]
+    return [path.with_name(name) for name in names if path.with_name(name).is_file()]
 
 
 def _header_order(handle: Any) -> str:

@@ -833,6 +833,20 @@ def test_unaligned_bam_says_align_it_not_check_sq(tmp_path):
     )
 
 
+@pytest.mark.parametrize("index", [b"", b"not an index\n"], ids=["empty", "garbage"])
+def test_an_unreadable_index_is_named_as_such(main_bam, tmp_path, index):
+    """A damaged .bai beside the BAM was reported as 'no index found'."""
+    bam = tmp_path / "x.bam"
+    bam.write_bytes(main_bam.read_bytes())
+    Path(f"{bam}.bai").write_bytes(index)
+    with pytest.raises(VcfFormatError) as caught:
+        count_hotspots(bam, PANEL)
+    assert str(caught.value) == (
+        "x.bam: its index x.bam.bai cannot be read (damaged, or not an index); make it again: "
+        "samtools index x.bam"
+    )
+
+
 def test_missing_file_is_an_error(tmp_path):
     with pytest.raises(VcfFormatError, match=r"^nothing\.bam: file not found$"):
         count_hotspots(tmp_path / "nothing.bam", PANEL)
