@@ -1232,6 +1232,29 @@ def test_duplicate_choices_that_contradict_are_one_line(run_cli, tmp_path, optio
     assert line == f"esr1calls: error: {message}"
 
 
+def test_batch_jobs_take_the_duplicate_choices(run_cli, unmarked_bam, tmp_path):
+    manifest = tmp_path / "manifest.tsv"
+    rows = [("as_reads", ""), ("copies", "input_copies=2000"), ("molecules", "reads-are-molecules")]
+    manifest.write_text(
+        "id\ttype\tinputs\tplate_map\tkit\tsample\toptions\n"
+        + "".join(
+            f"{job}\tngs\t{unmarked_bam}\t\t\t\thotspots=Y537S {opts}\n" for job, opts in rows
+        )
+    )
+    result = run_cli(["batch", manifest, "-o", tmp_path / "out"])
+    assert result.exit_code == 0, result.stderr
+    found = {}
+    for job, _ in rows:
+        document = json.loads((tmp_path / "out" / job / "calls.json").read_text())
+        call = json_calls(document)["Y537S"]
+        found[job] = (call["status"], call["reasons"][0], call["depth"])
+    assert found == {
+        "as_reads": ("INDETERMINATE", "UNMARKED_DUPLICATES", 12_000),
+        "copies": ("INDETERMINATE", "INSUFFICIENT_DEPTH", 1_995),
+        "molecules": ("NOT_DETECTED", "DEFAULT_BACKGROUND", 12_000),
+    }
+
+
 def test_pon_build_refuses_normals_with_unmarked_duplicates(run_cli, unmarked_bam, tmp_path):
     out = tmp_path / "pon.tsv"
     result = run_cli(["pon", "build", unmarked_bam, "--hotspots", "Y537S", "-o", out])
