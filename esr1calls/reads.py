@@ -222,7 +222,7 @@ class Duplicates:
     state: DuplicateState
     programs: tuple[str, ...]  # @PG entries that mark duplicates or write consensus reads
     grouping: tuple[str, ...]  # @PG entries that only group reads by UMI
-    flagged: int  # duplicate-flagged records at the hotspot codons
+    flagged: int  # records flagged duplicate (0x400) at the hotspot regions
     deepest: int  # the most usable fragments at one codon
     amplicon: bool  # most fragments at a codon share a few start/end coordinates
     molecule_tags: tuple[str, ...]  # UMI or consensus tags the reads carry
@@ -583,6 +583,7 @@ class _Region:
         self.coordinates: dict[str, tuple[int, int, str]] = {}  # fragment -> _coordinate
         self.molecule_tags: set[str] = set()  # MOLECULE_TAGS seen on the first fragments
         self.tags_to_check = 100
+        self.duplicate_flags = 0  # records flagged duplicate (0x400), whatever else they are
         # templates first seen through a mate named "<name>/1" or "<name>/2": their key (see
         # _fragment_key) -> (that mate's 0-based start, its mate's start, whether it is read 1)
         self.paired_names: dict[str, tuple[int, int, bool]] = {}
@@ -1216,8 +1217,7 @@ def count_hotspots(
     codons: list[CodonEvidence] = []
     counts: dict[str, AlleleCounts] = {}
     # where duplicates are known marked (or molecules counted), coordinates are not needed
-    flagged = any(found["duplicate"] for region in regions for found in region.filtered)
-    needs_shape = not (umi or programs[0] or flagged)
+    needs_shape = not (umi or programs[0] or any(r.duplicate_flags for r in regions))
     for region in regions:
         for index, window in enumerate(region.windows):
             totals = (
@@ -1273,7 +1273,7 @@ def _duplicates(
 ) -> Duplicates:
     """Whether duplicates were marked, from the @PG lines, the flags and the reads (rule 7)."""
     marking, grouping = programs
-    flagged = max((c.filtered_reads.get("duplicate", 0) for c in codons), default=0)
+    flagged = sum(r.duplicate_flags for r in regions)
     deepest = max((c.depth for c in codons), default=0)
     judged = [
         c.coordinates.top_share >= AMPLICON_SHARE
@@ -1352,9 +1352,9 @@ def _count_region(
                 reason = _filter_reason(flag, read.mapping_quality, min_mapping_quality)
                 if reason == _NOT_THE_SAMPLE and group in unlabelled:
                     reason = "unlabelled_read_group"
-                elif flag & _FLAG_DUPLICATE:
+                if flag & _FLAG_DUPLICATE:
+                    region.duplicate_flags += 1
                     fragment_coordinates = None  # duplicates are marked: no need to look
-
                 spans_all = ref_start <= start0 and ref_end >= end0
                 windows = every_window if spans_all else region.overlapped(ref_start, ref_end)
                 if (

@@ -1028,12 +1028,12 @@ def test_duplicate_programs_are_matched_by_tool_not_file_name(program, kind):
 def _duplicate_test_bam(path: Path, n: int, programs: Sequence[Any] = (), **kwargs: Any) -> Path:
     """``n`` exon 8 pairs at distinct starts (one duplicate-flagged pair with ``flagged``)."""
     ref = esr1_reference(Build.GRCH38)
-    flagged = kwargs.pop("flagged", False)
+    flagged = kwargs.pop("flagged", 0)
     fragments = [
         Fragment(f"f{i}", around(1609, 50 + i % 40), 150 + i // 40, tags=RG) for i in range(n)
     ]
-    if flagged:
-        fragments.append(Fragment("dup", around(1609, 50), 150, tags=RG, flags=DUPLICATE))
+    if flagged:  # a secondary alignment flagged duplicate too: the flag is what counts
+        fragments.append(Fragment("dup", around(1609, 50), 150, tags=RG, flags=flagged))
     header = make_header(ref, programs=programs)
     return write_alignments(path, fragments, ref, header=header)
 
@@ -1042,16 +1042,25 @@ def _duplicate_test_bam(path: Path, n: int, programs: Sequence[Any] = (), **kwar
     "n, programs, kwargs, state",
     [
         (1_000, (MARKDUP_PG,), {}, DuplicateState.MARKED),  # the @PG line says so
-        (1_000, (), {"flagged": True}, DuplicateState.MARKED),  # a duplicate flag says so
+        (1_000, (), {"flagged": DUPLICATE}, DuplicateState.MARKED),  # a duplicate flag says so
+        (1_000, (), {"flagged": DUPLICATE | SECONDARY}, DuplicateState.MARKED),
         (1_000, (), {}, DuplicateState.UNMARKED),  # neither, at 1,000 fragments
         (999, (), {}, DuplicateState.NOT_PRESUMED),  # ... and just below
         (1_000, (), {"reads_are_molecules": True}, DuplicateState.DECLARED),
         (1_000, (MARKDUP_PG,), {"reads_are_molecules": True}, DuplicateState.MARKED),
     ],
-    ids=["program", "flag", "unmarked", "below-threshold", "declared", "marked-and-declared"],
+    ids=[
+        "program",
+        "flag",
+        "flag-on-secondary",
+        "unmarked",
+        "below-threshold",
+        "declared",
+        "marked-and-declared",
+    ],
 )
 def test_duplicate_state_comes_from_programs_flags_and_depth(tmp_path, n, programs, kwargs, state):
-    flagged = kwargs.pop("flagged", False)
+    flagged = kwargs.pop("flagged", 0)
     bam = _duplicate_test_bam(tmp_path / "d.bam", n, programs, flagged=flagged)
     counts = count_hotspots(bam, load_panel(names=["Y537S"]), **kwargs)
     assert counts.duplicates is not None
