@@ -1219,13 +1219,14 @@ def count_hotspots(
     # where duplicates are known marked (or molecules counted), coordinates are not needed
     needs_shape = not (umi or programs[0] or any(r.duplicate_flags for r in regions))
     for region in regions:
+        shapes = _region_coordinates(region) if needs_shape else None
         for index, window in enumerate(region.windows):
             totals = (
                 _molecule_totals(region, index, min_family_size)
                 if umi
                 else _fragment_totals(region, index)
             )
-            shape = _fragment_coordinates(region, index, window) if needs_shape else None
+            shape = None if shapes is None else shapes[index]
             codon = _codon_evidence(window, chrom, unit, region.filtered[index], totals, shape)
             codons.append(codon)
             for hotspot in window.hotspots:
@@ -1336,7 +1337,7 @@ def _count_region(
             if ref_end is None:  # unmapped records placed at their mate's position
                 ref_end = ref_start + 1
             sample_read = True
-            if keep_groups is not None:
+            if keep_groups is not None and not flag & _EXCLUDED_MASK:  # else the flag decides
                 try:
                     group = str(read.get_tag("RG"))
                 except KeyError:
@@ -1350,7 +1351,7 @@ def _count_region(
                 or not sample_read
             ):
                 reason = _filter_reason(flag, read.mapping_quality, min_mapping_quality)
-                if reason == _NOT_THE_SAMPLE and group in unlabelled:
+                if reason == _NOT_THE_SAMPLE and not sample_read and group in unlabelled:
                     reason = "unlabelled_read_group"
                 if flag & _FLAG_DUPLICATE:
                     region.duplicate_flags += 1
@@ -1446,8 +1447,8 @@ def _coordinate(
     """What a duplicate marker compares: (leftmost base, template length, fragment strand) for a
     pair on one contig, else (the read's 5' end with its soft clip, -1, its strand). 0-based."""
     if flag & _FLAG_PAIRED and not flag & _FLAG_MATE_UNMAPPED:
-        length = read.template_length
-        if length and read.next_reference_id == read.reference_id:
+        length = read.template_length  # 0 when the mate is on another contig (SAM spec)
+        if length:
             return min(ref_start, read.next_reference_start), abs(length), strand
     if flag & _FLAG_REVERSE:
         clip = cigar[-1][1] if cigar[-1][0] == _CIGAR_SOFT_CLIP else 0
@@ -1456,26 +1457,39 @@ def _coordinate(
     return ref_start - clip, -1, _FORWARD
 
 
-def _fragment_coordinates(region: _Region, index: int, window: _Window) -> Coordinates:
-    """How the usable fragments' coordinates at one window repeat (see ``Coordinates``)."""
-    at: Counter[tuple[int, int, str]] = Counter()
-    alt: dict[str, set[tuple[int, int, str]]] = {h.name: set() for h in window.hotspots}
+def _region_coordinates(region: _Region) -> list[Coordinates]:
+    """How the usable fragments' coordinates repeat at each window of a region (one pass)."""
+    windows = range(len(region.windows))
+    at: list[Counter[tuple[int, int, str]]] = [Counter() for _ in windows]
+    alt: list[dict[str, set[tuple[int, int, str]]]] = [
+        {h.name: set() for h in window.hotspots} for window in region.windows
+    ]
+    coordinates = region.coordinates
+    usable: dict[str | None, bool] = {None: False}  # per class, memoised
     for name, (classes, _, _) in region.fragments.items():
-        cls = classes[index]
-        if cls is None or cls.startswith(_UNUSABLE):
-            continue
-        coordinate = region.coordinates[name]
-        at[coordinate] += 1
-        if cls in alt:
-            alt[cls].add(coordinate)
-    fragments = sum(at.values())
-    top = sum(n for _, n in at.most_common(AMPLICON_TOP_COORDINATES))
-    return Coordinates(
-        fragments=fragments,
-        distinct=len(at),
-        top_share=top / fragments if fragments else 0.0,
-        alt_distinct={name: len(found) for name, found in alt.items()},
-    )
+        coordinate = coordinates[name]
+        for index, cls in enumerate(classes):
+            ok = usable.get(cls)
+            if ok is None:
+                ok = usable[cls] = not str(cls).startswith(_UNUSABLE)
+            if not ok:
+                continue
+            at[index][coordinate] += 1
+            if cls in alt[index]:
+                alt[index][str(cls)].add(coordinate)
+    found = []
+    for index in windows:
+        fragments = sum(at[index].values())
+        top = sum(n for _, n in at[index].most_common(AMPLICON_TOP_COORDINATES))
+        found.append(
+            Coordinates(
+                fragments=fragments,
+                distinct=len(at[index]),
+                top_share=top / fragments if fragments else 0.0,
+                alt_distinct={name: len(seen) for name, seen in alt[index].items()},
+            )
+        )
+    return found
 
 
 def _low_mapq_units(region: _Region, index: int, hotspot: str, umi: bool) -> int:
