@@ -18,8 +18,9 @@ from typing import Any, TypeVar
 import click
 
 from ._version import __version__
+from .audit import AUDIT_TRAIL, Decision, parse_overrides, read_key, sign, verify
 from .batch import JobOutcome, default_workers, plan_jobs, run_batch, run_ngs, summarise
-from .errors import Esr1CallsError
+from .errors import AuditError, Esr1CallsError
 from .hotspots import DEFAULT_PANEL, PANEL_FORMATS, export_panel, panel_from_options
 from .kit import EXAMPLE_KIT, describe_kit, load_kit
 from .model import DEFAULT_MIN_ALLELE_FRACTION, Build, PlateFormat
@@ -678,6 +679,100 @@ def pon_build_command(
     click.echo(
         f"esr1calls: panel of normals written to {output} ({len(normals)} normals)", err=True
     )
+
+
+_SIGNED_FOLDER = click.Path(exists=True, file_okay=False, path_type=Path)
+
+
+def key_file_option(func: F) -> F:
+    """--key-file: the HMAC key of sign and verify."""
+    return click.option(
+        "--key-file",
+        type=_EXISTING_FILE,
+        default=None,
+        metavar="FILE",
+        help="HMAC key (at least 16 bytes, kept outside OUTDIR): each sign-off line carries an "
+        "HMAC-SHA256 that cannot be forged without it. Without a key the record is "
+        "tamper-evident only.",
+    )(func)
+
+
+@cli.command("sign")
+@click.argument("outdir", metavar="OUTDIR", type=_SIGNED_FOLDER)
+@click.option("--reviewer", required=True, metavar="NAME", help="Who reviewed the results.")
+@click.option(
+    "--decision",
+    required=True,
+    type=click.Choice([d.value for d in Decision]),
+    help="approve: the results may be reported; reject: they must not be.",
+)
+@click.option("--comment", default=None, metavar="TEXT", help="A remark kept with the sign-off.")
+@click.option(
+    "--override",
+    "overrides",
+    multiple=True,
+    metavar="SAMPLE:HOTSPOT=STATUS",
+    help="Change one call (repeatable), e.g. S4:Y537C=NOT_DETECTED; calls.json is not edited, "
+    "the override is kept in the review record and shown beside the original call.",
+)
+@click.option(
+    "--reason",
+    "reasons",
+    multiple=True,
+    metavar="TEXT",
+    help="Why the call is changed: one for every --override, or one each in the same order.",
+)
+@key_file_option
+@debug_option
+def sign_command(
+    outdir: Path,
+    reviewer: str,
+    decision: str,
+    comment: str | None,
+    overrides: tuple[str, ...],
+    reasons: tuple[str, ...],
+    key_file: Path | None,
+) -> None:
+    """Sign off reviewed results: append a line to OUTDIR/audit.jsonl and re-render report.html.
+
+    The line holds the UTC time, reviewer, decision, comment, overrides, the sha256 of calls.json
+    and of every report file, and the sha256 of the line before. Refused when the existing
+    record does not verify.
+
+    \b
+    Example:
+      esr1calls sign results --reviewer "A. Chen" --decision approve
+      esr1calls sign results --reviewer "A. Chen" --decision approve \\
+        --override S4:Y537C=NOT_DETECTED --reason "cross-reactivity confirmed by NGS"
+    """
+    requests = parse_overrides(overrides, reasons)
+    key = read_key(key_file, outdir) if key_file else None
+    entry = sign(
+        outdir, reviewer=reviewer, decision=decision, comment=comment, overrides=requests, key=key
+    )
+    changed = f", {len(entry.overrides)} call(s) overridden" if entry.overrides else ""
+    click.echo(
+        f"signed: sign-off {entry.number} in {outdir / AUDIT_TRAIL}: {entry.decision.value} by "
+        f"{entry.reviewer} at {entry.time}{changed}; report.html shows it"
+    )
+
+
+@cli.command("verify")
+@click.argument("outdir", metavar="OUTDIR", type=_SIGNED_FOLDER)
+@key_file_option
+@debug_option
+def verify_command(outdir: Path, key_file: Path | None) -> None:
+    """Check OUTDIR's review record: every hash, the chain and, with --key-file, every HMAC.
+
+    Exit 0 with one line "verified: ..."; exit 1 naming the first broken link (an edited
+    calls.json or report, a changed, deleted or reordered line) or an unsigned folder.
+    """
+    verification = verify(outdir, read_key(key_file, outdir) if key_file else None)
+    if verification.problem is not None:
+        raise AuditError(verification.problem)
+    if not verification.ok:
+        raise AuditError(f"{outdir}: not signed (no {AUDIT_TRAIL}); sign it with esr1calls sign")
+    click.echo(verification.summary())
 
 
 def main(argv: Sequence[str] | None = None) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 __all__ = [
+    "AuditError",
     "ConfigError",
     "Esr1CallsError",
     "InputError",
@@ -53,3 +54,7 @@ class VcfFormatError(InputError):
 
 class ConfigError(Esr1CallsError):
     """A bad kit definition, panel, plate map option or threshold."""
+
+
+class AuditError(Esr1CallsError):
+    """A review record (audit.jsonl) that does not verify, or a sign-off that cannot be made."""

@@ -43,6 +43,7 @@ __all__ = [
     "parse_build",
     "reportable_fraction",
     "required_power",
+    "sample_status_of",
 ]
 
 
@@ -464,7 +465,18 @@ def derive_sample_status(calls: Iterable[Call], *, sample_invalid: bool = False)
     >>> derive_sample_status([]).value
     'INDETERMINATE'
     """
-    statuses = [c.status for c in calls]
+    return sample_status_of([c.status for c in calls], sample_invalid=sample_invalid)
+
+
+def sample_status_of(
+    statuses: Iterable[CallStatus], *, sample_invalid: bool = False
+) -> SampleStatus:
+    """The same rule on the call statuses alone (a reviewed sample's, after overrides).
+
+    >>> sample_status_of([CallStatus.NOT_DETECTED, CallStatus.DETECTED]).value
+    'POSITIVE'
+    """
+    statuses = list(statuses)
     if CallStatus.DETECTED in statuses:
         return SampleStatus.POSITIVE
     if sample_invalid or (statuses and all(s is CallStatus.INVALID for s in statuses)):

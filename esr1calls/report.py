@@ -103,6 +103,7 @@ MULTIQC_TABLE, MULTIQC_GENERAL_STATS = (
 )
 FHIR_BUNDLE, DETECTED_VCF = "calls.fhir.json", "detected.vcf"
 OPTIONAL_REPORTS = (MULTIQC_TABLE, MULTIQC_GENERAL_STATS, FHIR_BUNDLE, DETECTED_VCF)
+AUDIT_TRAIL = "audit.jsonl"  # the review record of esr1calls sign (audit.py)
 
 
 @dataclass(frozen=True)

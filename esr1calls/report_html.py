@@ -34,7 +34,7 @@ from .report_svg import (
     plate_map_svg,
 )
 
-__all__ = ["render_html"]
+__all__ = ["render_html", "review_block", "review_status"]
 
 Document = Mapping[str, Any]
 _DASH = "—"
@@ -177,14 +177,16 @@ def _threshold_value(value: Any) -> str:
 
 
 # ------------------------------------------------------------------------------ provenance
-def _run_block(run: Mapping[str, Any], *, with_thresholds: bool = True) -> str:
+def _run_block(
+    run: Mapping[str, Any], *, with_thresholds: bool = True, review_status: str | None = None
+) -> str:
     time = run.get("utc_time") or "not recorded (--reproducible)"
     panel = run.get("panel") or {}
     kit = run.get("kit")
     parts = [
         ("Command", f"<code>{_e(run.get('command'))}</code>"),
         ("Run time (UTC)", _e(time)),
-        ("Review status", f"<strong>{_e(run.get('review_status'))}</strong>"),
+        ("Review status", f"<strong>{_e(review_status or run.get('review_status'))}</strong>"),
         (
             "Panel",
             f"{_e(panel.get('name'))} version {_e(panel.get('version'))}, sha256 "
@@ -233,7 +235,7 @@ def _run_block(run: Mapping[str, Any], *, with_thresholds: bool = True) -> str:
     return "".join(html)
 
 
-def _provenance(document: Document) -> str:
+def _provenance(document: Document, signed: Review) -> str:
     run = document.get("run", {})
     tool = document.get("tool", {})
     out = ["<section id='provenance'><h2>Run summary and provenance</h2>"]
@@ -246,7 +248,7 @@ def _provenance(document: Document) -> str:
         )
     )
     sources = run.get("sources") or []
-    out.append(_run_block(run, with_thresholds=not sources))
+    out.append(_run_block(run, with_thresholds=not sources, review_status=review_status(signed)))
     for index, source in enumerate(sources):
         source_run = source.get("run") or {}
         via = source.get("via")
@@ -268,9 +270,9 @@ def _provenance(document: Document) -> str:
     return "".join(out)
 
 
-def _notices(document: Document) -> str:
+def _notices(document: Document, signed: Review) -> str:
     run = document.get("run", {})
-    review = (
+    review = review_block(signed) or (
         '<p class="review" role="note">Review status: <strong>'
         f"{_e(run.get('review_status'))}</strong>. esr1calls never signs out results: every call "
         "must be reviewed by qualified laboratory staff before it is reported.</p>"
@@ -283,15 +285,140 @@ def _notices(document: Document) -> str:
     return review + notice_list + "</section>"
 
 
+# -------------------------------------------------------------------------------- review
+Review = Mapping[str, Any] | None  # audit.review_summary: None = never signed
+
+_SIGNED_STYLE = "border-color:#00795a;background:#e8f5ef;color:#0b3d2e"
+
+
+def review_status(review: Review) -> str | None:
+    """The review status in words, from the review record; None when never signed."""
+    if review is None:
+        return None
+    if review.get("state") == "not_verified":
+        return "unreviewed: the review record does not verify"
+    done = "approved" if review.get("state") == "approved" else "rejected"
+    return f"{done} by {review.get('reviewer')} at {review.get('time')}"
+
+
+def _signoff_meta(review: Review) -> str:
+    """The sign-off number, for esr1calls verify to name a report of another sign-off."""
+    if review is None or review.get("state") not in ("approved", "rejected"):
+        return ""
+    return f'<meta name="esr1calls-signoff" content="{int(review["signoff"])}">'
+
+
+def review_block(review: Review) -> str:
+    """Who reviewed and signed, when, the decision and the overridden calls; or that the review
+    record does not verify. Empty when never signed (the page then says unreviewed)."""
+    if review is None:
+        return ""
+    if review.get("state") == "not_verified":
+        return (
+            '<section class="review" role="note" id="review"><p><strong>The review record does '
+            f"not verify</strong>: {_e(review.get('problem'))}</p><p>Treat every call as "
+            "unreviewed until the record is restored; esr1calls verify names the first broken "
+            "link.</p></section>"
+        )
+    approved = review.get("state") == "approved"
+    comment = review.get("comment")
+    keyed = "HMAC-keyed" if review.get("keyed") else "hash-chained, without a key"
+    head = (
+        f"<strong>Reviewed by {_e(review.get('reviewer'))} at {_e(review.get('time'))} "
+        f"({'approved' if approved else 'rejected'})</strong>"
+        + ("" if approved else ": these results must not be reported")
+        + f". Sign-off {_e(review.get('signoff'))} of audit.jsonl ({keyed})."
+        + (f" Comment: {_e(comment)}" if comment else "")
+    )
+    out = [
+        f'<section class="review" role="note" id="review" style="{_SIGNED_STYLE}">'
+        if approved
+        else '<section class="review" role="note" id="review">',
+        f"<p>{head}</p>",
+        "<p style='font-weight:400'>This page was written at sign-off from calls.json (sha256 "
+        f"<code>{_e(review.get('calls_sha256'))}</code>) and the review record; the review holds "
+        "only while <code>esr1calls verify</code> passes on this folder.</p>",
+    ]
+    overrides = review.get("overrides") or []
+    if overrides:
+        out.append(
+            _table(
+                "Calls changed at review: the call in calls.json and the reviewer's, side by side",
+                ("Sample", "Hotspot", "Call in calls.json", "Call after review", "Reason", "By"),
+                (_override_row(o, with_sample=True) for o in overrides),
+            )
+        )
+    history = review.get("history") or []
+    if len(history) > 1:
+        out.append(
+            _table(
+                "Every sign-off of this folder, oldest first",
+                ("Sign-off", "Time (UTC)", "Reviewer", "Decision", "Overrides", "Comment"),
+                (
+                    (
+                        _e(h.get("signoff")),
+                        _e(h.get("time")),
+                        _e(h.get("reviewer")),
+                        _e(h.get("decision")),
+                        _e(h.get("overrides")),
+                        _e(h.get("comment")),
+                    )
+                    for h in history
+                ),
+            )
+        )
+    out.append("</section>")
+    return "".join(out)
+
+
+def _override_row(override: Mapping[str, Any], *, with_sample: bool) -> tuple[str, ...]:
+    reasons = ", ".join(map(str, override.get("original_reasons") or []))
+    original = _badge(override.get("original"))
+    if reasons:
+        original += f" <code>{_e(reasons)}</code>"
+    row = (
+        f"<strong>{_e(override.get('hotspot'))}</strong>",
+        original,
+        _badge(override.get("status")),
+        _e(override.get("reason")),
+        f"{_e(override.get('reviewer'))}, {_e(override.get('time'))} (sign-off "
+        f"{_e(override.get('signoff'))})",
+    )
+    return (_e(override.get("sample")), *row) if with_sample else row
+
+
+def _reviewed_status(review: Review, label: str) -> str:
+    """ " → after review: POSITIVE" where overrides changed the sample's status."""
+    if review is None or review.get("state") not in ("approved", "rejected"):
+        return ""
+    changed = (review.get("samples") or {}).get(label)
+    if not changed:
+        return ""
+    return f" → after review {_badge(changed.get('status'))}"
+
+
+def _overrides_table(review: Review, label: str) -> str:
+    if review is None or review.get("state") not in ("approved", "rejected"):
+        return ""
+    mine = [o for o in review.get("overrides") or [] if o.get("sample") == label]
+    if not mine:
+        return ""
+    return _table(
+        "Changed at review (calls.json itself is never edited)",
+        ("Hotspot", "Call in calls.json", "Call after review", "Reason", "By"),
+        (_override_row(o, with_sample=False) for o in mine),
+    )
+
+
 # -------------------------------------------------------------------------------- samples
-def _sample_summary(document: Document, labels: Sequence[str]) -> str:
+def _sample_summary(document: Document, labels: Sequence[str], signed: Review) -> str:
     rows = []
     for index, (sample, label) in enumerate(zip(document.get("samples", []), labels, strict=True)):
         rows.append(
             (
                 f"<a href='#sample-{index}'>{_e(label)}</a>",
                 _e(sample.get("method")),
-                _badge(sample.get("status")),
+                _badge(sample.get("status")) + _reviewed_status(signed, label),
                 _e(", ".join(detected_hotspots(sample))),
                 _e(sample.get("summary")),
             )
@@ -403,13 +530,14 @@ def _fraction_rows(calls: Sequence[Mapping[str, Any]]) -> list[FractionRow]:
     return rows
 
 
-def _sample_sections(document: Document, labels: Sequence[str]) -> str:
+def _sample_sections(document: Document, labels: Sequence[str], signed: Review) -> str:
     out = ["<section id='calls'><h2>Per-sample calls</h2>"]
     for index, (sample, label) in enumerate(zip(document.get("samples", []), labels, strict=True)):
         calls = sample.get("calls") or []
         out.append(
             f"<section class='sample' id='sample-{index}'><h3>{_e(label)} "
-            f"{_badge(sample.get('status'))}</h3><p>{_e(sample.get('summary'))}</p>"
+            f"{_badge(sample.get('status'))}{_reviewed_status(signed, label)}</h3>"
+            f"<p>{_e(sample.get('summary'))}</p>"
         )
         facts = [("Method", _e(sample.get("method"))), ("Source", _e(sample.get("source")))]
         if sample.get("source_index") is not None:
@@ -444,6 +572,7 @@ def _sample_sections(document: Document, labels: Sequence[str]) -> str:
             )
         else:
             out.append(_pcr_calls_table(calls, thresholds))
+        out.append(_overrides_table(signed, label))
         out.append("</section>")
     out.append("</section>")
     return "".join(out)
@@ -643,8 +772,9 @@ def _dropped(document: Document) -> str:
     )
 
 
-def render_html(document: Document) -> str:
-    """The whole report page for a calls.json document."""
+def render_html(document: Document, review: Review = None) -> str:
+    """The whole report page for a calls.json document; ``review`` is what the review record
+    says (``audit.review_summary``), None when the folder was never signed."""
     tool = document.get("tool", {})
     samples = document.get("samples", [])
     labels = sample_labels(samples)
@@ -659,21 +789,23 @@ def render_html(document: Document) -> str:
         f'<meta http-equiv="Content-Security-Policy" content="{_CSP}">',
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
         f'<meta name="generator" content="{_e(tool.get("name"))} {_e(tool.get("version"))}">',
+        _signoff_meta(review),
         f"<title>{_e(title)}</title><style>{_CSS}</style></head><body>",
         f"<header><h1>{_e(title)}</h1><p class='muted'>{_e(overview)}. Written by "
         f"{_e(tool.get('name'))} {_e(tool.get('version'))} from calls.json (schema "
         f"{_e(document.get('schema_version'))}).</p></header><main>",
-        _notices(document),
-        _sample_summary(document, labels),
-        _provenance(document),
+        _notices(document, review),
+        _sample_summary(document, labels, review),
+        _provenance(document, review),
         _run_qc(document),
         _plates(document),
         _delta_ct_charts(document, labels),
-        _sample_sections(document, labels),
+        _sample_sections(document, labels, review),
         _dropped(document),
         "</main><footer><p class='muted'>Generated by "
         f"{_e(tool.get('name'))} {_e(tool.get('version'))}. Review status: "
-        f"{_e(document.get('run', {}).get('review_status'))}. Fractions are shown as percent; "
+        f"{_e(review_status(review) or document.get('run', {}).get('review_status'))}. "
+        "Fractions are shown as percent; "
         "calls.json holds them as fractions.</p></footer></body></html>",
     ]
     return "\n".join(p for p in parts if p) + "\n"
