@@ -400,9 +400,15 @@ def write_document(
 
     When this replaces a different calls.json, the optional reports an earlier run left there
     and this one does not write (say detected.vcf, after a re-run without --vcf) are removed:
-    they describe the earlier calls and must not sit beside the new ones.
+    they describe the earlier calls and must not sit beside the new ones. A folder signed with
+    ``esr1calls sign`` is refused as a whole: its reports are the signed record.
     """
     outdir = Path(outdir)
+    if (outdir / AUDIT_TRAIL).exists():
+        raise Esr1CallsError(
+            f"{outdir}: holds a signed review ({AUDIT_TRAIL}); new reports there would replace "
+            "the signed ones and break the record: write them to another -o"
+        )
     files = render_files(document, options)
     try:
         previous: str | None = (outdir / CALLS_JSON).read_text(encoding="utf-8")

@@ -551,6 +551,15 @@ def test_sign_needs_a_report_folder(tmp_path):
         approve(tmp_path)
 
 
+def test_a_signed_folder_is_not_overwritten_by_a_new_report(results, pcr_document):
+    approve(results)
+    before = {p.name: p.read_bytes() for p in results.iterdir()}
+    with pytest.raises(Exception, match=r"holds a signed review .*write them to another -o"):
+        write_document(pcr_document, results, ReportOptions(PCR_COMMAND, reproducible=True))
+    assert {p.name: p.read_bytes() for p in results.iterdir()} == before
+    assert verify(results).ok
+
+
 # ----------------------------------------------------------------------------- atomicity
 def test_a_crash_while_writing_the_trail_leaves_the_old_record(results, monkeypatch):
     approve(results)
@@ -704,6 +713,18 @@ def test_sign_option_errors_are_one_line(run_cli, results, extra, message):
 def test_sign_takes_only_approve_or_reject(run_cli, results):
     result = run_cli(["sign", results, "--reviewer", "A. Chen", "--decision", "maybe"])
     assert result.exit_code == 2
+
+
+def test_pcr_into_a_signed_folder_is_refused(run_cli, results, testdata):
+    approve(results)
+    result = run_cli(["pcr", testdata / "plates" / "esr1_demo_plate.tsv", "--plate-map",
+                      testdata / "plates" / "esr1_demo_platemap.csv", "-o", results])  # fmt: skip
+    assert result.exit_code == 1
+    assert result.stderr == (
+        f"esr1calls: error: {results}: holds a signed review (audit.jsonl); new reports there "
+        "would replace the signed ones and break the record: write them to another -o\n"
+    )
+    assert verify(results).ok
 
 
 def test_every_byte_of_the_last_line_is_covered_without_a_key(signed_ngs):
