@@ -37,6 +37,7 @@ from .hotspots import DEFAULT_PANEL, EXTENDED_PANEL, Panel, panel_from_options
 from .kit import EXAMPLE_KIT
 from .model import DEFAULT_MIN_ALLELE_FRACTION, RunResult
 from .report import (
+    AUDIT_TRAIL,
     CALL_COLUMNS,
     CALLS_JSON,
     CALLS_TSV,
@@ -700,10 +701,11 @@ def retire_job_folder(target: Path) -> None:
     """Remove the report an earlier run left in ``target``, so nothing there passes for current.
 
     The folder is renamed aside first and deleted after, so it is never seen half-deleted. Files
-    esr1calls did not write are kept: then only its own files go (state file first).
+    esr1calls did not write are kept: then only its own files go (state file first). A folder
+    signed with esr1calls sign (audit.jsonl) is kept whole.
     """
-    if not target.is_dir() or target.is_symlink():
-        return
+    if not target.is_dir() or target.is_symlink() or (target / AUDIT_TRAIL).exists():
+        return  # a signed folder is the review record: never removed, not even in part
     ours, theirs = _written_by_batch(target)
     if not theirs:
         retired = target.parent / f"{_RETIRED}{os.urandom(6).hex()}"
@@ -722,6 +724,11 @@ def _replaceable(target: Path) -> None:
     problem = _in_the_way(target)
     if problem:
         raise Esr1CallsError(problem)
+    if (target / AUDIT_TRAIL).exists():
+        raise Esr1CallsError(
+            f"{target}: holds a signed review ({AUDIT_TRAIL}); batch never replaces a signed "
+            "report: give the batch another -o, or move the folder away"
+        )
     if target.is_dir():
         _, theirs = _written_by_batch(target)
         if theirs:

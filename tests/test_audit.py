@@ -742,3 +742,21 @@ def test_every_byte_of_the_last_line_is_covered_without_a_key(signed_ngs):
     finally:
         path.write_bytes(original)
     assert passed == []
+
+
+def test_batch_never_replaces_or_removes_a_signed_job_folder(run_cli, tmp_path, testdata):
+    """Re-running a batch found the signed job's report outdated (sign re-renders report.html),
+    refused the folder for its audit.jsonl, then removed every report file but audit.jsonl."""
+    manifest = testdata / "batch" / "manifest.tsv"
+    assert run_cli(["batch", manifest, "-o", tmp_path / "out"]).exit_code == 0
+    job = tmp_path / "out" / "qs_run"
+    approve(job)
+    before = {p.name: p.read_bytes() for p in job.iterdir()}
+    again = run_cli(["batch", manifest, "-o", tmp_path / "out"])
+    assert again.exit_code == 1
+    assert {p.name: p.read_bytes() for p in job.iterdir()} == before
+    errors = (tmp_path / "out" / "batch_errors.tsv").read_text(encoding="utf-8")
+    assert f"{job}: holds a signed review (audit.jsonl); batch never replaces a signed report" in (
+        errors
+    )
+    assert verify(job).ok
