@@ -276,7 +276,8 @@ def _verify(outdir: Path, key: bytes | None) -> tuple[Verification, bytes]:
     for number, line in enumerate(lines, 1):
         where = f"{trail}, line {number}"
         entry = _parse_line(line, where)
-        keyed = entry.hmac is not None if number == 1 else keyed  # line 1 sets the rule
+        if number == 1:  # line 1 sets the rule: every line keyed, or none
+            keyed = entry.hmac is not None
         if entry.number != number:
             raise _ChainError(f"{where}: {_out_of_place(lines, number, entry.number)}")
         if entry.digest != entry.computed_digest():
