@@ -760,3 +760,31 @@ def test_batch_never_replaces_or_removes_a_signed_job_folder(run_cli, tmp_path, 
         errors
     )
     assert verify(job).ok
+
+
+@pytest.mark.slow
+def test_a_signed_report_renders_in_headless_chromium_with_hostile_texts(results, tmp_path):
+    """Reviewer, comment and reason are typed by people: on the page they are text, never
+    markup; the signed page runs nothing and fetches nothing."""
+    from .browser import chromium_page, load_report
+
+    hostile = "<img src=x onerror=alert(1)>"
+    approve(results, hostile, comment='=HYPERLINK("x")',
+            overrides=override("S1:D538G=DETECTED", "<script>alert(2)</script>"))  # fmt: skip
+    path = results / "report.html"
+    with chromium_page(tmp_path / "profile") as page:
+        load_report(page, path)
+        requests = [e["request"]["url"] for e in page.named("Network.requestWillBeSent")]
+        assert requests == [path.resolve().as_uri()]
+        assert not page.named("Runtime.exceptionThrown")
+        assert not page.named("Page.javascriptDialogOpening")
+        facts = page.evaluate(
+            """({
+            review: document.querySelector('#review').textContent,
+            images: document.images.length,
+            scripts: document.scripts.length,
+            })"""
+        )
+    assert facts["images"] == 0 and facts["scripts"] == 0
+    assert f"Reviewed by {hostile} at 2026-03-02T09:15:00Z (approved)" in facts["review"]
+    assert "<script>alert(2)</script>" in facts["review"]
