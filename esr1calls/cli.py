@@ -774,6 +774,136 @@ def verify_command(outdir: Path, key_file: Path | None) -> None:
         raise AuditError(f"{outdir}: not signed (no {AUDIT_TRAIL}); sign it with esr1calls sign")
     click.echo(verification.summary())
 
+def validation_output_options(func: F) -> F:
+    """-o/--outdir and --reproducible of the validate commands (validation.json, .html)."""
+    func = click.option(
+        "--reproducible",
+        is_flag=True,
+        help="Omit the run time so identical inputs give byte-identical files.",
+    )(func)
+    func = click.option(
+        "-o",
+        "--outdir",
+        required=True,
+        type=click.Path(file_okay=False, path_type=Path),
+        help="Directory for validation.json and validation.html (created if needed).",
+    )(func)
+    return debug_option(func)
+
+
+@cli.group("validate")
+def validate_group() -> None:
+    """Assay validation: limits of blank and detection, a proposed kit, method concordance."""
+
+
+@validate_group.command("lod")
+@click.argument("calls_json", nargs=-1, required=True, metavar="CALLS_JSON...", type=_EXISTING_FILE)
+@click.option(
+    "--design",
+    required=True,
+    type=_EXISTING_FILE,
+    help="sample_id,expected_fraction[,hotspot] sheet: 0 for a blank, fractions (0.002 = 0.2 %); "
+    "an empty hotspot is every hotspot of the sample.",
+)
+@click.option(
+    "--propose-kit",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    metavar="OUT.toml",
+    help="ARMS-PCR: write the kit the runs used with A, delta-Ct at 100 % and the cut-off "
+    "replaced where the data give them, each with its source.",
+)
+@click.option(
+    "--kit",
+    default=None,
+    metavar="FILE",
+    help="The kit file the runs were called with, for --propose-kit (default: the bundled "
+    f"{EXAMPLE_KIT}, or the path the runs recorded, when its sha256 matches).",
+)
+@validation_output_options
+@click.pass_context
+def validate_lod_command(
+    ctx: click.Context,
+    calls_json: tuple[Path, ...],
+    design: Path,
+    propose_kit: Path | None,
+    kit: str | None,
+    outdir: Path,
+    reproducible: bool,
+) -> None:
+    """Limit of blank, hit rates and LoD95 (probit) per hotspot from a dilution series.
+
+    \b
+    Example:
+      esr1calls validate lod run1/calls.json run2/calls.json --design design.csv \\
+          --propose-kit kit-proposed.toml -o validation
+    """
+    from .validate import lod_summary_lines, run_lod, write_kit, write_validation
+
+    command = report_options(ctx, reproducible).command
+    result = run_lod(calls_json, design, command=command, reproducible=reproducible, kit=kit,
+                     propose_kit=propose_kit)  # fmt: skip
+    for notice in result.notices:
+        click.echo(f"esr1calls: warning: {notice}", err=True)
+    written = write_validation(result.document, outdir)
+    if result.kit_text is not None and result.kit_path is not None:
+        write_kit(result.kit_text, result.kit_path)
+        click.echo(f"esr1calls: proposed kit written to {result.kit_path}", err=True)
+    click.echo("\n".join(lod_summary_lines(result.document)))
+    finish(written)
+    if propose_kit is not None and result.kit_text is None:
+        raise Esr1CallsError(
+            f"no kit proposed: no assay has an amplification factor or a cut-off the data "
+            f"support; {outdir / 'validation.json'} and validation.html say why (flags)"
+        )
+
+
+@validate_group.command("concordance")
+@click.argument("tests", nargs=-1, required=True, metavar="TEST_JSON...", type=_EXISTING_FILE)
+@click.option(
+    "--reference",
+    "references",
+    multiple=True,
+    required=True,
+    type=_EXISTING_FILE,
+    metavar="REF_JSON",
+    help="calls.json of the reference method; repeat for several runs.",
+)
+@click.option(
+    "--pairs",
+    type=_EXISTING_FILE,
+    default=None,
+    metavar="SHEET",
+    help="test_sample_id,reference_sample_id sheet, when the two methods name samples "
+    "differently (default: matched by sample id).",
+)
+@validation_output_options
+@click.pass_context
+def validate_concordance_command(
+    ctx: click.Context,
+    tests: tuple[Path, ...],
+    references: tuple[Path, ...],
+    pairs: Path | None,
+    outdir: Path,
+    reproducible: bool,
+) -> None:
+    """PPA, NPA, OPA and kappa of a test method against a reference method, per hotspot.
+
+    \b
+    Example:
+      esr1calls validate concordance pcr/calls.json --reference ngs/calls.json -o concordance
+    """
+    from .validate import concordance_summary_lines, run_concordance, write_validation
+
+    command = report_options(ctx, reproducible).command
+    document = run_concordance(tests, references, command=command, reproducible=reproducible,
+                               pairs_path=pairs)  # fmt: skip
+    for notice in document["run"]["notices"]:
+        click.echo(f"esr1calls: warning: {notice}", err=True)
+    written = write_validation(document, outdir)
+    click.echo("\n".join(concordance_summary_lines(document)))
+    finish(written)
+
 
 def main(argv: Sequence[str] | None = None) -> None:
     """Console-script entry point."""
