@@ -40,6 +40,8 @@ def _interval(values: Any) -> str:
     if not isinstance(values, Sequence) or len(values) != 2:
         return _DASH
     low, high = values
+    if low is None and high is None:
+        return _DASH
     return (
         f"{_pct(low) if low is not None else 'open'} – {_pct(high) if high is not None else 'open'}"
     )
@@ -451,7 +453,7 @@ def _lod_page(document: Document) -> list[str]:
     rows = (
         (
             f"<a href='#lod-{i}'>{_e(name)}</a>",
-            _e(entry.get("lob")) if method == "PCR" else _pct(entry.get("lob")),
+            _number(entry.get("lob")) if method == "PCR" else _pct(entry.get("lob")),
             _pct(entry.get("lod95")),
             _interval(entry.get("lod95_ci")),
             _e(", ".join(entry.get("flags") or []) or None),

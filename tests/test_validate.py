@@ -44,7 +44,7 @@ from esr1calls.validate import (
 )
 
 from .browser import chromium_page, load_report
-from .conftest import REPO
+from .conftest import REPO, TESTDATA
 from .run_factory import ngs_run, pcr_run
 
 ARTIFACTS = REPO / "test-artifacts"
@@ -676,10 +676,16 @@ def test_validation_pages_render_in_headless_chromium(run_cli, ngs_series, tmp_p
         run_cli(["validate", "concordance", t, "--reference", r, "-o", tmp_path / "conc"]).exit_code
         == 0
     )
-    for name, folder, charts in (
-        ("lod", tmp_path / "lod", 1),
-        ("concordance", tmp_path / "conc", 0),
-    ):
+    example = TESTDATA / "validate"
+    pcr_args = ["pcr", example / "arms_validation_run.txt", "--plate-map",
+                example / "arms_validation_run_map.csv", "-o", tmp_path / "run"]  # fmt: skip
+    assert run_cli(pcr_args).exit_code == 0
+    lod_args = ["validate", "lod", tmp_path / "run" / "calls.json", "--design",
+                example / "arms_validation_design.csv", "-o", tmp_path / "pcr"]  # fmt: skip
+    assert run_cli(lod_args).exit_code == 0
+    pages = (("lod", tmp_path / "lod", 1), ("concordance", tmp_path / "conc", 0),
+             ("pcr", tmp_path / "pcr", 22))  # fmt: skip
+    for name, folder, charts in pages:
         with chromium_page(tmp_path / f"profile-{name}") as page:
             path = folder / "validation.html"
             load_report(page, path)
@@ -710,9 +716,99 @@ def test_validation_pages_render_in_headless_chromium(run_cli, ngs_series, tmp_p
         if name == "concordance":
             assert facts["tables"] == 3  # overall, D538G, Y537S
             assert HOSTILE in facts["text"]  # shown as text, never run
+        elif name == "pcr":  # a hit-rate and a delta-Ct chart for each of the 11 hotspots
+            assert "Proposed cut-off" in facts["text"] and "ΔCt calibration" in facts["text"]
         else:
             assert "LoD95" in facts["text"] and "D538G" in facts["text"]
 
 
 def test_lod_zero_point_nine_five_is_phi():
     assert abs(Z_95_ONE_SIDED - scipy.stats.norm.ppf(0.95)) < 1e-15
+
+
+# ===================================================================== PCR runs and kits
+def _pcr_document(command: str = "esr1calls pcr demo.tsv -o out") -> dict:
+    return to_json_document(pcr_run(), ReportOptions(command, True))
+
+
+def _blank_design(tmp_path: Path, document: dict) -> Path:
+    rows = ["sample_id,expected_fraction"] + [f"{s['sample_id']},0" for s in document["samples"]]
+    return _sheet(tmp_path, "\n".join(rows) + "\n")
+
+
+def test_pcr_runs_of_two_kits_are_refused(tmp_path):
+    first = _pcr_document()
+    second = _pcr_document("esr1calls pcr demo.tsv --kit lab.toml -o out2")
+    second["run"]["kit"] = {**second["run"]["kit"], "sha256": "f" * 64, "version": "0.2.0"}
+    paths = [_write(tmp_path, "a.json", first), _write(tmp_path, "b.json", second)]
+    with pytest.raises(
+        InputError, match=r"the runs used different kits: esr1-11-arms-example 0\.1\.0"
+    ):
+        run_lod(paths, _blank_design(tmp_path, first), command="x")
+
+
+def test_a_run_inside_a_cohort_given_again_is_refused(tmp_path):
+    from esr1calls.cohort import load_calls_json, merge_documents
+
+    run = _write(tmp_path, "run.json", _pcr_document())
+    cohort = merge_documents([load_calls_json(run)], ReportOptions("esr1calls report", True))
+    merged = _write(tmp_path, "cohort.json", cohort)
+    with pytest.raises(InputError, match=r"run.json: holds the run of .*cohort.json again"):
+        run_lod([merged, run], _blank_design(tmp_path, cohort), command="x")
+
+
+def test_a_kit_file_that_is_not_the_kit_the_runs_used_is_refused(tmp_path):
+    from esr1calls.errors import ConfigError
+
+    document = _pcr_document()
+    run = _write(tmp_path, "run.json", document)
+    other = tmp_path / "lab.toml"
+    other.write_bytes(BUNDLED_KIT.read_bytes() + b"\n# edited\n")
+    with pytest.raises(ConfigError, match=r"lab.toml: not the kit the runs used \(esr1-11"):
+        run_lod([run], _blank_design(tmp_path, document), command="x", kit=other,
+                propose_kit=tmp_path / "new.toml")  # fmt: skip
+
+
+def test_no_kit_is_written_when_the_data_give_no_value(run_cli, tmp_path):
+    """Blanks only: limits of blank, but no line and no cut-off; the command says so (exit 1)
+    after writing validation.json and validation.html, and writes no kit file."""
+    document = _pcr_document()
+    run = _write(tmp_path, "run.json", document)
+    design = _blank_design(tmp_path, document)
+    result = run_cli(["validate", "lod", run, "--design", design, "--propose-kit",
+                      tmp_path / "new.toml", "-o", tmp_path / "out"])  # fmt: skip
+    assert result.exit_code == 1
+    assert "esr1calls: error: no kit proposed" in result.stderr
+    assert not (tmp_path / "new.toml").exists()
+    written = json.loads((tmp_path / "out" / "validation.json").read_text("utf-8"))
+    assert written["lod"]["proposed_kit"]["replaced"] == []
+    assert "TOO_FEW_LEVELS_FOR_CALIBRATION" in written["lod"]["hotspots"]["D538G"]["flags"]
+
+
+def _line(intercept=1.0, slope=-3.6, sd=0.3):
+    from esr1calls.validate import LineFit
+
+    return LineFit(n=60, slope=slope, intercept=intercept, slope_ci=(slope - 0.2, slope + 0.2),
+                   intercept_ci=(intercept - 0.3, intercept + 0.3), residual_sd=sd,
+                   r_squared=0.97, mean_x=-2.0, sxx=10.0)  # fmt: skip
+
+
+def test_the_cut_off_lies_midway_between_the_claim_and_the_blanks():
+    from esr1calls.validate import _propose_cutoff
+
+    line = _line()
+    needed = line.upper_prediction(math.log10(0.002))
+    flags: list[str] = []
+    found = _propose_cutoff(line, needed + 2.0, 0.002, flags)
+    assert found["value"] == round(needed + 1.0, 2) and flags == []
+    assert found["lower"] == pytest.approx(needed) and found["upper"] == pytest.approx(needed + 2)
+    # the fraction the line detects in 95 % of wells at that cut-off
+    expected = 10 ** ((found["value"] - 1.0 - Z_95_ONE_SIDED * 0.3) / -3.6)
+    assert found["expected_lod95"] == pytest.approx(expected, rel=1e-9)
+    # blanks as low as the claim's delta-Ct: nothing separates them
+    found = _propose_cutoff(line, needed - 0.01, 0.002, flags)
+    assert found["value"] is None and flags == ["CUTOFF_WINDOW_EMPTY"]
+    # blanks without signal: the prediction bound itself, rounded up
+    flags.clear()
+    found = _propose_cutoff(line, None, 0.002, flags)
+    assert found["value"] == math.ceil(needed * 100) / 100 and flags == []
