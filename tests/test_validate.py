@@ -812,3 +812,36 @@ def test_the_cut_off_lies_midway_between_the_claim_and_the_blanks():
     flags.clear()
     found = _propose_cutoff(line, None, 0.002, flags)
     assert found["value"] == math.ceil(needed * 100) / 100 and flags == []
+
+
+def test_pcr_against_ngs_concordance_over_the_hotspots_both_call(tmp_path):
+    """The demo plate's PCR calls against NGS calls of the same samples (the PCR's INDETERMINATE
+    and INVALID read as negatives by NGS): those pairs are excluded, one PCR negative the NGS
+    finds is the one discordant pair, with both methods' evidence."""
+    pcr = _pcr_document()
+    pcr_calls = {s["sample_id"]: {c["hotspot"]: c for c in s["calls"]} for s in pcr["samples"]}
+    flipped = next((s, h) for s, calls in pcr_calls.items() for h, c in calls.items()
+                   if c["status"] == N)  # fmt: skip
+    ngs_samples = {}
+    for sample_id, calls in pcr_calls.items():
+        statuses = {h: c["status"] for h, c in calls.items()}
+        # the reference agrees everywhere except at one PCR negative, where it finds a mutation
+        if sample_id == flipped[0]:
+            statuses[flipped[1]] = D
+        ngs_samples[sample_id] = {
+            h: (s if s in (D, N) else N, 0.01 if s == D else 0.0) for h, s in statuses.items()
+        }
+    test = _write(tmp_path, "pcr.json", pcr)
+    reference = _write(tmp_path, "ngs.json", _ngs_document(ngs_samples))
+    found = run_concordance([test], [reference], command="x")["concordance"]
+    assert found["test_methods"] == ["PCR"] and found["reference_methods"] == ["NGS"]
+    evaluable = {
+        (s, h) for s, calls in pcr_calls.items() for h, c in calls.items() if c["status"] in (D, N)
+    }
+    overall = found["overall"]
+    assert overall["tp"] + overall["fp"] + overall["fn"] + overall["tn"] == len(evaluable)
+    assert overall["excluded"] == sum(len(c) for c in pcr_calls.values()) - len(evaluable)
+    discordant = [(p["kind"], p["test"]["sample_id"], p["hotspot"]) for p in found["discordant"]]
+    assert discordant == [("fn", *flipped)] and overall["fn"] == 1 and overall["fp"] == 0
+    assert found["discordant"][0]["test"]["method"] == "PCR"
+    assert found["discordant"][0]["reference"]["allele_fraction"] == 0.01
