@@ -774,6 +774,7 @@ def verify_command(outdir: Path, key_file: Path | None) -> None:
         raise AuditError(f"{outdir}: not signed (no {AUDIT_TRAIL}); sign it with esr1calls sign")
     click.echo(verification.summary())
 
+
 def validation_output_options(func: F) -> F:
     """-o/--outdir and --reproducible of the validate commands (validation.json, .html)."""
     func = click.option(
