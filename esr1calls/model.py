@@ -425,6 +425,10 @@ class SampleReport:
     calls: tuple[Call, ...]
     source: str = ""  # the input(s) the sample came from
     details: Mapping[str, Any] = field(default_factory=dict)  # per-sample QC figures
+    # who and when, for serial monitoring (plate map columns, --patient/--collected); None when
+    # not given. ``collected`` is an ISO date, YYYY-MM-DD
+    patient_id: str | None = None
+    collected: str | None = None
 
 
 @dataclass(frozen=True)

@@ -48,9 +48,9 @@ __all__ = [
 ]
 
 # 1.1.0: cohort fields; 1.2.0: SOURCES_DISAGREE; 1.3.0: PASSIVE_REF_CONFLICT and
-# LOW_QUALITY_SUPPORT; 1.4.0: MAP_EXPORT_MISMATCH and UNMARKED_DUPLICATES (every older document
-# stays valid)
-SCHEMA_VERSION = "1.4.0"
+# LOW_QUALITY_SUPPORT; 1.4.0: MAP_EXPORT_MISMATCH and UNMARKED_DUPLICATES; 1.5.0: a sample's
+# patient_id and collected date (every older document stays valid)
+SCHEMA_VERSION = "1.5.0"
 REVIEW_STATUS = "unreviewed"  # esr1calls never signs out results
 
 CALL_COLUMNS = (
@@ -179,6 +179,9 @@ def _sample_document(sample: SampleReport) -> dict[str, Any]:
         "source": sample.source,
         "details": sample.details,
         "calls": [_call_document(c) for c in sample.calls],
+        # only when known, so documents without patients keep their shape
+        **({"patient_id": sample.patient_id} if sample.patient_id is not None else {}),
+        **({"collected": sample.collected} if sample.collected is not None else {}),
     }
 
 
