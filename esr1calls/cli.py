@@ -24,6 +24,7 @@ from .errors import AuditError, Esr1CallsError
 from .hotspots import DEFAULT_PANEL, PANEL_FORMATS, export_panel, panel_from_options
 from .kit import EXAMPLE_KIT, describe_kit, load_kit
 from .model import DEFAULT_MIN_ALLELE_FRACTION, Build, PlateFormat
+from .patients import with_patient
 from .provenance import command_line
 from .report import ReportOptions, write_document, write_reports, write_text_atomic
 
@@ -176,6 +177,24 @@ def panel_options(func: F) -> F:
     return func
 
 
+def patient_options(func: F) -> F:
+    """--patient and --collected: whose sample, and when (one sample only)."""
+    func = click.option(
+        "--collected",
+        metavar="YYYY-MM-DD",
+        default=None,
+        help="The date the sample was collected, recorded in calls.json for esr1calls monitor "
+        "(the run must hold one sample).",
+    )(func)
+    return click.option(
+        "--patient",
+        metavar="ID",
+        default=None,
+        help="The patient the sample came from, recorded in calls.json for esr1calls monitor "
+        "(the run must hold one sample; a plate of several: the plate map's patient_id column).",
+    )(func)
+
+
 def build_option(required: bool, default: str | None = None) -> Callable[[F], F]:
     return click.option(
         "--build",
@@ -299,6 +318,7 @@ def hotspots_command(
     "names contradict them (the lab relabelled on purpose); the report lists each one. "
     "Without it such samples are INVALID MAP_EXPORT_MISMATCH.",
 )
+@patient_options
 @panel_options
 @output_options
 @click.pass_context
@@ -309,6 +329,8 @@ def pcr_command(
     kit: str | None,
     fmt: str,
     trust_map: bool,
+    patient: str | None,
+    collected: str | None,
     panel_spec: str,
     hotspot_names: str | None,
     outdir: Path,
@@ -325,6 +347,7 @@ def pcr_command(
         exports, plate_maps, kit=kit, panel=panel, fmt=None if fmt == "auto" else fmt,
         trust_map=trust_map,
     )  # fmt: skip
+    result = with_patient(result, patient, collected)
     finish(write_reports(result, outdir, report_options(ctx, reproducible)))
 
 
@@ -562,6 +585,7 @@ def read_counting_options(func: F) -> F:
     help="Haploid genome copies put into the library; as --input-ng.",
 )
 @read_counting_options
+@patient_options
 @panel_options
 @output_options
 @click.pass_context
@@ -582,6 +606,8 @@ def ngs_command(
     reads_are_molecules: bool,
     input_ng: float | None,
     input_copies: float | None,
+    patient: str | None,
+    collected: str | None,
     panel_spec: str,
     hotspot_names: str | None,
     outdir: Path,
@@ -607,6 +633,7 @@ def ngs_command(
         include_unlabelled_read_groups=include_unlabelled_read_groups,
         reads_are_molecules=reads_are_molecules, input_ng=input_ng, input_copies=input_copies,
     )  # fmt: skip
+    result = with_patient(result, patient, collected)
     finish(write_reports(result, outdir, report_options(ctx, reproducible)))
     for report in result.samples:  # one line per sample on stdout: what a person reads first
         click.echo(f"{report.sample_id}\t{report.status.value}\t{report.summary}")

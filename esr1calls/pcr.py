@@ -1202,6 +1202,7 @@ def call_pcr(
         run_samples, run_checks = interpret_run(
             table, entries, kit, panel, names=names, trust_map=trust_map
         )
+        run_samples = _with_identity(run_samples, entries)
         samples.extend(run_samples)
         checks.extend(run_checks)
         dropped.extend(run_dropped)
@@ -1250,6 +1251,23 @@ def call_pcr(
         notices=tuple(notices),
         plates=tuple(layouts),
     )
+
+
+def _with_identity(
+    samples: Sequence[SampleReport], entries: Iterable[MapEntry]
+) -> list[SampleReport]:
+    """Each sample with the patient_id and collected date its plate map lines give (if any)."""
+    identity = {
+        e.sample_id: (e.patient_id or None, e.collected or None)
+        for e in entries
+        if e.role is WellRole.SAMPLE
+    }
+    return [
+        replace(s, patient_id=identity[s.sample_id][0], collected=identity[s.sample_id][1])
+        if any(identity.get(s.sample_id, (None, None)))
+        else s
+        for s in samples
+    ]
 
 
 def _layout(

@@ -1,4 +1,5 @@
-"""Plate maps: ``well,sample_id,role,mix[,replicate][,plate]`` — the only source of well roles.
+"""Plate maps: ``well,sample_id,role,mix[,replicate][,plate][,patient_id][,collected]`` — the only
+source of well roles.
 
 Roles are never guessed from positions. The map is validated against the kit here and against
 each export in ``pcr.py`` (wells missing on either side are reported, never ignored).
@@ -13,13 +14,14 @@ import hashlib
 import re
 import unicodedata
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from .errors import InputError
 from .hotspots import EXTENDED_PANEL, load_panel
 from .kit import IC, REF, Kit
 from .model import WellRole
+from .patients import check_collected, check_patient_id
 
 __all__ = [
     "GENERIC_NAMES",
@@ -34,7 +36,7 @@ __all__ = [
 ]
 
 REQUIRED_COLUMNS = ("well", "sample_id", "role", "mix")
-OPTIONAL_COLUMNS = ("replicate", "plate")
+OPTIONAL_COLUMNS = ("replicate", "plate", "patient_id", "collected")
 _ROLE_ALIASES = {
     "WT_CTRL": "WT",
     "WILDTYPE": "WT",
@@ -70,6 +72,10 @@ class MapEntry:
     replicate: int
     plate: str  # "" when the map covers a single plate
     row: int  # 1-based line in the map file
+    # the sample's patient and collection date (ISO), "" when the map does not say; the same on
+    # every well of a sample
+    patient_id: str = ""
+    collected: str = ""
 
 
 @dataclass(frozen=True)
@@ -184,15 +190,69 @@ def read_plate_map(path: str | Path, kit: Kit) -> PlateMap:
                 path, f"well {well} is listed twice (first on line {seen[key]})", place=place
             )
         seen[key] = number
+        patient, collected = _identity_cells(
+            path, place, role, cell("patient_id"), cell("collected")
+        )
+        plate, replicate = cell("plate"), int(replicate_text)
         entries.append(
-            MapEntry(well, sample_id, role, mix, int(replicate_text), cell("plate"), number)
+            MapEntry(well, sample_id, role, mix, replicate, plate, number, patient, collected)
         )
     if not entries:
         raise InputError(path, "the plate map lists no wells")
+    entries = _identity_per_sample(path, entries)
     plates = {e.plate for e in entries}
     if "" in plates and len(plates) > 1:
         raise InputError(path, "the plate column is empty on some lines; fill it on every line")
     return PlateMap(path=path, sha256=hashlib.sha256(raw).hexdigest(), entries=tuple(entries))
+
+
+def _identity_cells(
+    path: Path, place: str, role: WellRole, patient: str, collected: str
+) -> tuple[str, str]:
+    """One line's patient_id and collected, checked: a control well has no patient."""
+    if role is not WellRole.SAMPLE and (patient or collected):
+        raise InputError(
+            path,
+            f"a {role.value} well has a patient_id or collected date; only SAMPLE wells come "
+            "from a patient: leave both empty on control and EMPTY lines",
+            place=place,
+        )
+    try:
+        return (
+            check_patient_id(patient) if patient else "",
+            check_collected(collected) if collected else "",
+        )
+    except ValueError as exc:
+        raise InputError(path, str(exc), place=place) from None
+
+
+def _identity_per_sample(path: Path, entries: list[MapEntry]) -> list[MapEntry]:
+    """Each sample's patient and date on every one of its wells: a value may be written on one
+    well of the sample only, but two different values for one sample are refused."""
+    known: dict[tuple[str, str, str], tuple[str, int]] = {}
+    for entry in entries:
+        for column, value in (("patient_id", entry.patient_id), ("collected", entry.collected)):
+            if not value:
+                continue
+            key = (entry.plate, entry.sample_id, column)
+            first = known.setdefault(key, (value, entry.row))
+            if first[0] != value:
+                raise InputError(
+                    path,
+                    f"sample {entry.sample_id} has {column} {value!r} here but {first[0]!r} on "
+                    f"line {first[1]}; one sample has one {column}",
+                    place=f"line {entry.row}",
+                )
+    return [
+        replace(
+            entry,
+            patient_id=known.get((entry.plate, entry.sample_id, "patient_id"), ("", 0))[0],
+            collected=known.get((entry.plate, entry.sample_id, "collected"), ("", 0))[0],
+        )
+        if entry.role is WellRole.SAMPLE
+        else entry
+        for entry in entries
+    ]
 
 
 # ----------------------------------------------------------------------------- the export's names
