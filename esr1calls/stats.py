@@ -1,7 +1,8 @@
 """Exact binomial and Poisson tails, the alt-count threshold, LoD95 and confidence intervals.
 
-Pure functions on plain numbers (no scipy at run time). Tails are summed in log space from the
-short side, so they stay accurate at the depths ESR1 assays reach (10^5 and beyond).
+Pure functions on plain numbers (no scipy at run time; the tests check these against it). Tails
+are summed in log space from the short side, so they stay accurate at the depths ESR1 assays
+reach (10^5 and beyond).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ __all__ = [
     "binomial_sf",
     "clopper_pearson",
     "detection_power",
+    "fisher_exact_one_sided",
     "k_required",
     "lod95",
     "poisson_ci",
@@ -187,3 +189,64 @@ def poisson_ci(count: float, confidence: float = 0.95) -> tuple[float, float]:
         low = _bisect(lambda m: poisson_sf(observed, m), tail, 0.0, upper_bound, True)
     high = _bisect(lambda m: 1.0 - poisson_sf(observed + 1, m), tail, 0.0, upper_bound, False)
     return low, high
+
+
+def _log_choose(n: int, k: int) -> float:
+    return math.lgamma(n + 1) - math.lgamma(k + 1) - math.lgamma(n - k + 1)
+
+
+def _hypergeometric_tail(k: int, step: int, row: int, column: int, total: int) -> float:
+    """P(X >= k) (step +1) or P(X <= k) (step -1) for the top-left cell X of a 2x2 table with
+    these margins, summed from k away from the mode, where the terms only fall: the first term
+    from log-gamma, each next by the ratio of neighbouring terms, until they stop counting."""
+    low, high = max(0, row + column - total), min(row, column)
+    if k > high or k < low:
+        return 0.0 if (k > high) == (step > 0) else 1.0
+    rest = total - column - row  # d - a of the table, so the fourth cell is rest + k
+    term = math.exp(
+        _log_choose(column, k) + _log_choose(total - column, row - k) - _log_choose(total, row)
+    )
+    terms = [term]
+    while (k < high) if step > 0 else (k > low):
+        if step > 0:
+            term *= (column - k) * (row - k) / ((k + 1) * (rest + k + 1))
+        else:
+            term *= k * (rest + k) / ((column - k + 1) * (row - k + 1))
+        k += step
+        terms.append(term)
+        if term <= terms[0] * 1e-17 or term == 0.0:
+            break
+    return math.fsum(terms)
+
+
+def fisher_exact_one_sided(a: int, b: int, c: int, d: int, alternative: str) -> float:
+    """One-sided Fisher exact test on the 2x2 table ``[[a, b], [c, d]]``: the p-value.
+
+    With the margins fixed, the top-left cell X is hypergeometric; ``alternative="greater"``
+    (the first row's share of the first column is higher) is P(X >= a), ``"less"`` is
+    P(X <= a). Only the short tail (the side away from the mode) is summed, so the sum never
+    starts from a term too small to hold in a float; the long one is 1 minus the other.
+
+    >>> round(fisher_exact_one_sided(8, 2, 1, 5, "greater"), 6)
+    0.024476
+    >>> round(fisher_exact_one_sided(1, 5, 8, 2, "less"), 6)
+    0.024476
+    >>> round(fisher_exact_one_sided(1, 5, 8, 2, "greater"), 4)
+    0.9991
+    """
+    if min(a, b, c, d) < 0:
+        raise ValueError(f"a 2x2 table holds counts, got {[[a, b], [c, d]]}")
+    if alternative not in ("greater", "less"):
+        raise ValueError(f"alternative must be 'greater' or 'less', not {alternative!r}")
+    row, column, total = a + b, a + c, a + b + c + d
+    mode = (row + 1) * (column + 1) // (total + 2)
+    if alternative == "greater":
+        if a > mode:
+            p = _hypergeometric_tail(a, +1, row, column, total)
+        else:
+            p = 1.0 - _hypergeometric_tail(a - 1, -1, row, column, total)
+    elif a < mode:
+        p = _hypergeometric_tail(a, -1, row, column, total)
+    else:
+        p = 1.0 - _hypergeometric_tail(a + 1, +1, row, column, total)
+    return min(1.0, max(0.0, p))
