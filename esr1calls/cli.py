@@ -489,6 +489,68 @@ def report_command(
 _EXISTING_FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
 
 
+@cli.command("monitor")
+@click.argument("calls_json", nargs=-1, required=True, type=_EXISTING_FILE)
+@click.option(
+    "--samples",
+    "sheet",
+    type=_EXISTING_FILE,
+    default=None,
+    metavar="SHEET",
+    help="Sample sheet: sample_id, patient_id, collected[, note] (tab or comma); a sample_id "
+    "may be qualified by its run folder, run:S1.",
+)
+@click.option(
+    "-o",
+    "--outdir",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Directory for monitor.json, monitor.tsv and timeline.html (created if needed).",
+)
+@click.option(
+    "--reproducible",
+    is_flag=True,
+    help="Omit the run time so identical inputs give byte-identical reports.",
+)
+@debug_option
+@click.pass_context
+def monitor_command(
+    ctx: click.Context,
+    calls_json: tuple[Path, ...],
+    sheet: Path | None,
+    outdir: Path,
+    reproducible: bool,
+) -> None:
+    """Follow each patient's hotspots over time: NEW, RISING, CLEARED...
+
+    Each CALLS_JSON (pcr, ngs, batch job or report output) is checked against the schema and
+    read one at a time. Patients and collection dates come from calls.json (plate map columns,
+    --patient/--collected) or the --samples sheet. OUTDIR gets monitor.json, monitor.tsv and
+    timeline.html; patients flagged for review are printed (a NEW or RISING hotspot at their
+    latest timepoint).
+
+    \b
+    Example:
+      esr1calls monitor runs/*/calls.json --samples samples.tsv -o monitoring
+    """
+    from .monitor_report import run_monitor  # loads the validator
+
+    argv: Sequence[str] = ctx.meta.get(_ARGV_KEY, sys.argv[1:])
+    outcome = run_monitor(
+        calls_json, outdir, command=command_line(argv), sheet=sheet, reproducible=reproducible
+    )
+    for patient, flags in outcome.flagged:
+        click.echo(f"{patient}\tFLAGGED\t{', '.join(flags)}")
+    for notice in outcome.notices:
+        click.echo(f"esr1calls: warning: {notice}", err=True)
+    click.echo(
+        f"esr1calls: monitor: {outcome.patients} patient(s), {outcome.timepoints} timepoint(s), "
+        f"{len(outcome.flagged)} flagged; written to {outdir}/ (monitor.json, monitor.tsv, "
+        "timeline.html)",
+        err=True,
+    )
+
+
 def read_counting_options(func: F) -> F:
     """--reference, --min-base-quality, --min-mapping-quality, --min-family-size,
     --include-unlabelled-read-groups, --reads-are-molecules: how BAM/CRAM reads are counted

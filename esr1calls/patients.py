@@ -187,8 +187,11 @@ def read_sample_sheet(path: str | Path) -> SampleSheet:
         raise InputError(
             path, f"column {', '.join(twice)} is named twice", place=f"line {header_number}"
         )
-    index = {name: header.index(name) for name in (*SHEET_COLUMNS, *SHEET_OPTIONAL_COLUMNS)
-             if name in header}  # fmt: skip
+    index = {
+        name: header.index(name)
+        for name in (*SHEET_COLUMNS, *SHEET_OPTIONAL_COLUMNS)
+        if name in header
+    }
     rows: list[SheetRow] = []
     seen: dict[str, int] = {}
     for number, line in lines[1:]:
