@@ -15,12 +15,16 @@ from __future__ import annotations
 
 import datetime
 import math
+import os
 import re
+import shutil
+import tempfile
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from html import escape
 from pathlib import Path
 from typing import Any
 
+from .errors import Esr1CallsError
 from .monitor import HotspotState, MonitorReason, PatientHistory, State
 from .report import write_text_atomic
 
@@ -457,10 +461,13 @@ def _patient_body(history: PatientHistory, number: int) -> list[str]:
 class TimelineWriter:
     """Writes timeline.html as patients come, one at a time, in patient-id order.
 
-    ``single_page`` up to SINGLE_PAGE_PATIENTS patients (or ``single_page_patients``): every
-    patient in timeline.html, kept until ``close``. Above: each patient's page is written when
-    it comes and only an overview row is kept; ``close`` writes the overview pages and the index
-    and removes pages an earlier, larger run left in timeline/.
+    Up to SINGLE_PAGE_PATIENTS patients (or ``single_page_patients``) every patient is in
+    timeline.html, kept until ``close``. Above, each patient's page is written when it comes,
+    into a hidden staging folder beside timeline/, and only an overview row is kept; ``close``
+    writes the overview pages, syncs the disk once and puts the folder in place of timeline/ with
+    one rename (one fsync and rename per page made 10,000 pages take minutes), then writes the
+    index. timeline/ belongs to monitor: a file in it that monitor did not write is refused
+    before anything is written.
     """
 
     def __init__(
@@ -477,12 +484,26 @@ class TimelineWriter:
         self.sections: list[str] = []
         self.rows: list[tuple[int, _Row]] = []
         self.written: list[Path] = []
+        folder = outdir / TIMELINE_DIR
+        foreign = (
+            sorted(p.name for p in folder.iterdir() if not _PAGE.match(p.name))
+            if (folder.is_dir())
+            else []
+        )
+        if foreign:
+            raise Esr1CallsError(
+                f"{folder}: holds {', '.join(foreign[:3])}, which esr1calls monitor did not "
+                "write; monitor replaces this folder whole: move them, or choose another -o"
+            )
+        self.staging: Path | None = None
+        if not self.single_page:
+            self.staging = Path(tempfile.mkdtemp(prefix=".timeline-new-", dir=outdir))
 
     def add(self, history: PatientHistory) -> None:
         number = len(self.rows) + 1
         self.rows.append((number, _Row(history)))
         title = f"Patient {history.patient_id}"
-        if self.single_page:
+        if self.staging is None:
             self.sections.append(
                 f"<section id='patient-{number}'><h2>{_e(title)}</h2>"
                 + "\n".join(_patient_body(history, number))
@@ -493,12 +514,7 @@ class TimelineWriter:
             "<p><a href='../timeline.html'>All patients</a></p>",
             *_patient_body(history, number),
         ]
-        self._write(Path(TIMELINE_DIR) / _patient_page(number), _page(title, body, self.head, ()))
-
-    def _write(self, name: Path, text: str) -> None:
-        target = self.outdir / name
-        write_text_atomic(target, text)
-        self.written.append(target)
+        _write_plain(self.staging / _patient_page(number), _page(title, body, self.head, ()))
 
     def close(self) -> list[Path]:
         flagged = [(n, r) for n, r in self.rows if r.flagged]
@@ -507,62 +523,77 @@ class TimelineWriter:
             f"<p>{total} patient(s), {len(flagged)} flagged for review (a NEW or RISING hotspot "
             "at the latest timepoint).</p>"
         )
-        if self.single_page:
+        index = self.outdir / TIMELINE_HTML
+        if self.staging is None:
             body = [
                 summary,
                 "<h2>Cohort overview</h2>",
                 _overview(self.rows, lambda n: f"#patient-{n}"),
                 *self.sections,
             ]
-            self._write(Path(TIMELINE_HTML), _page(_title(total), body, self.head, self.notices))
-            self._sweep(keep=set())
-            return self.written
+            write_text_atomic(index, _page(_title(total), body, self.head, self.notices))
+            self._replace_folder(None)
+            return [index]
         pages = [self.rows[i : i + OVERVIEW_ROWS] for i in range(0, total, OVERVIEW_ROWS)]
         flagged_links = ", ".join(
             f"<a href='{TIMELINE_DIR}/{_patient_page(n)}'>{_e(r.patient_id)}</a>"
             for n, r in flagged
         )
-        keep = {_patient_page(n) for n, _ in self.rows}
-        for index, page in enumerate(pages):
-            pager = _pager(len(pages), index)
-            in_dir = index > 0
-
-            def link(n: int, in_dir: bool = in_dir) -> str:
-                return _patient_page(n) if in_dir else f"{TIMELINE_DIR}/{_patient_page(n)}"
-
-            table = _overview(page, link)
-            if index == 0:
-                body = [
-                    summary,
-                    f"<h2>Flagged</h2><p>{flagged_links or 'none'}</p>",
-                    "<h2>Cohort overview</h2>",
-                    pager,
-                    table,
-                    pager,
-                ]
-                self._write(
-                    Path(TIMELINE_HTML), _page(_title(total), body, self.head, self.notices)
-                )
-            else:
-                name = f"overview-{index + 1:03d}.html"
-                keep.add(name)
-                body = ["<p><a href='../timeline.html'>Index</a></p>", pager, table, pager]
-                self._write(
-                    Path(TIMELINE_DIR) / name,
-                    _page(f"{_title(total)}, page {index + 1}", body, self.head, ()),
-                )
-        self._sweep(keep)
-        return self.written
-
-    def _sweep(self, keep: set[str]) -> None:
-        """Remove pages of an earlier run that this one did not write (say a larger cohort's
-        patient-09999.html): they describe other data and nothing links to them any more."""
+        first_page = ""
+        for number, page in enumerate(pages):
+            pager = _pager(len(pages), number)
+            if number == 0:
+                table = _overview(page, lambda n: f"{TIMELINE_DIR}/{_patient_page(n)}")
+                first_page = _page(
+                    _title(total),
+                    [summary, f"<h2>Flagged</h2><p>{flagged_links or 'none'}</p>",
+                     "<h2>Cohort overview</h2>", pager, table, pager],
+                    self.head,
+                    self.notices,
+                )  # fmt: skip
+                continue
+            table = _overview(page, _patient_page)
+            body = ["<p><a href='../timeline.html'>Index</a></p>", pager, table, pager]
+            title = f"{_title(total)}, page {number + 1}"
+            _write_plain(self.staging / _overview_page(number), _page(title, body, self.head, ()))
+        os.sync()
+        self._replace_folder(self.staging)
+        write_text_atomic(index, first_page)
         folder = self.outdir / TIMELINE_DIR
-        if not folder.is_dir():
-            return
-        for stale in folder.iterdir():
-            if _PAGE.match(stale.name) and stale.name not in keep:
-                stale.unlink()
+        return [index, *sorted(folder.iterdir())]
+
+    def _replace_folder(self, new: Path | None) -> None:
+        """timeline/ becomes ``new`` (None: no folder), with renames only, so a crash leaves
+        the old folder or the new one, never a mixture."""
+        folder = self.outdir / TIMELINE_DIR
+        retired = None
+        if folder.is_dir():
+            retired = Path(tempfile.mkdtemp(prefix=".timeline-old-", dir=self.outdir))
+            folder.replace(retired / TIMELINE_DIR)
+        if new is not None:
+            umask = os.umask(0)
+            os.umask(umask)
+            new.chmod(0o777 & ~umask)
+            new.replace(folder)
+            self.staging = None
+        if retired is not None:
+            shutil.rmtree(retired)
+
+    def discard(self) -> None:
+        """Remove the staged pages (the run failed): timeline/ stays as it was."""
+        if self.staging is not None:
+            shutil.rmtree(self.staging, ignore_errors=True)
+            self.staging = None
+
+
+def _write_plain(path: Path, text: str) -> None:
+    """A page into the staging folder: it becomes visible only when the folder is renamed."""
+    with path.open("w", encoding="utf-8", newline="\n") as handle:
+        handle.write(text)
+
+
+def _overview_page(number: int) -> str:
+    return f"overview-{number + 1:03d}.html"
 
 
 def _title(patients: int) -> str:
@@ -584,7 +615,7 @@ def _pager(pages: int, current: int) -> str:
         if index == 0:
             href = "../timeline.html" if current > 0 else TIMELINE_HTML
         else:
-            name = f"overview-{index + 1:03d}.html"
+            name = _overview_page(index)
             href = name if current > 0 else f"{TIMELINE_DIR}/{name}"
         links.append(f"<a href='{href}'>{index + 1}</a>")
     return "<p class='pager'>Pages: " + " ".join(links) + "</p>"

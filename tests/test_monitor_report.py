@@ -175,24 +175,45 @@ def test_the_timeline_page_has_an_overview_and_each_patients_charts(monitored):
 
 
 def test_a_large_cohort_is_an_index_and_one_page_per_patient(tmp_path, run_cli):
+    from esr1calls.errors import Esr1CallsError
     from esr1calls.monitor_report import run_monitor
 
     paths = _runs(tmp_path / "runs")
     out = tmp_path / "out"
-    # an earlier, larger run left more pages: they must go
+    # an earlier, larger run left more pages: they go; a file monitor did not write is refused
     (out / "timeline").mkdir(parents=True)
     (out / "timeline" / "patient-00099.html").write_text("old")
     (out / "timeline" / "notes.txt").write_text("mine")
+    with pytest.raises(Esr1CallsError, match=r"timeline: holds notes.txt, which esr1calls "
+                       r"monitor did not write"):  # fmt: skip
+        run_monitor(paths, out, command="esr1calls monitor", single_page_patients=1)
+    assert sorted(p.name for p in out.iterdir()) == ["timeline"]  # nothing written
+    (out / "timeline" / "notes.txt").unlink()
     run_monitor(paths, out, command="esr1calls monitor", reproducible=True,
                 single_page_patients=1)  # fmt: skip
     pages = sorted(p.name for p in (out / "timeline").iterdir())
-    assert pages == ["notes.txt", "patient-00001.html", "patient-00002.html",
-                     "patient-00003.html"]  # fmt: skip
+    assert pages == ["patient-00001.html", "patient-00002.html", "patient-00003.html"]
+    assert not [p for p in out.iterdir() if p.name.startswith(".")]  # no staging left
     index = (out / "timeline.html").read_text(encoding="utf-8")
     assert "href='timeline/patient-00002.html'>P02</a>" in index
     assert "<svg" not in index and "<section" not in index
     patient = (out / "timeline" / "patient-00002.html").read_text(encoding="utf-8")
     assert "href='../timeline.html'" in patient and "Patient P02" in patient
+    # and back to one page: the folder of pages goes with the patients it described
+    run_monitor(paths[:5], out, command="esr1calls monitor")
+    assert not (out / "timeline").exists()
+
+
+def test_overview_pages_link_back_and_forth(tmp_path, monkeypatch):
+    from esr1calls import monitor_html
+    from esr1calls.monitor_report import run_monitor
+
+    monkeypatch.setattr(monitor_html, "OVERVIEW_ROWS", 2)
+    out = tmp_path / "out"
+    run_monitor(_runs(tmp_path / "runs"), out, command="m", single_page_patients=1)
+    second = (out / "timeline" / "overview-002.html").read_text(encoding="utf-8")
+    assert "href='patient-00003.html'>P04</a>" in second and "href='../timeline.html'" in second
+    assert "href='timeline/overview-002.html'>2</a>" in (out / "timeline.html").read_text()
 
 
 def _facts(page, path: Path, screenshot: Path) -> dict:
