@@ -655,7 +655,7 @@ def _identity(
             raise InputError(
                 sheet.path,
                 f"sample {qualified} has {column} {given!r} here but {recorded!r} in "
-                f"{pending.document} (the plate map or --patient/--collected); correct one",
+                f"{pending.document} (the plate map or --patient/--collected); correct one of them",
                 place=f"line {row.line}",
             )
     return row.patient_id, row.collected
