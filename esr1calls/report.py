@@ -49,7 +49,8 @@ __all__ = [
 
 # 1.1.0: cohort fields; 1.2.0: SOURCES_DISAGREE; 1.3.0: PASSIVE_REF_CONFLICT and
 # LOW_QUALITY_SUPPORT; 1.4.0: MAP_EXPORT_MISMATCH and UNMARKED_DUPLICATES; 1.5.0: a sample's
-# patient_id and collected date (every older document stays valid)
+# patient_id and collected date, and digital PCR (method dPCR, its reason codes, dPCR plate
+# layouts) (every older document stays valid)
 SCHEMA_VERSION = "1.5.0"
 REVIEW_STATUS = "unreviewed"  # esr1calls never signs out results
 
