@@ -1,4 +1,5 @@
-"""esr1calls: structured, auditable ESR1 hotspot calls from ARMS-PCR plate exports and NGS data.
+"""esr1calls: structured, auditable ESR1 hotspot calls from ARMS-PCR plate exports, digital PCR
+exports and NGS data.
 
 Public API::
 
@@ -34,6 +35,7 @@ _LAZY = {
     "call_ngs": "ngs",
     "call_vcf": "ngs",
     "call_pcr": "pcr",
+    "call_dpcr": "dpcr",
     "read_plate": "plates",
     "read_plates": "plates",
     "sniff_format": "plates",
@@ -77,6 +79,7 @@ __all__ = [
     "UnknownFormatError",
     "VcfFormatError",
     "__version__",
+    "call_dpcr",
     "call_ngs",
     "call_pcr",
     "call_vcf",

@@ -351,6 +351,58 @@ def pcr_command(
     finish(write_reports(result, outdir, report_options(ctx, reproducible)))
 
 
+DPCR_FORMATS = ("quantasoft", "qxmanager", "qiacuity", "absoluteq")  # esr1calls.dpcr.READERS
+
+
+@cli.command("dpcr")
+@click.argument(
+    "exports", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path)
+)
+@click.option(
+    "--plate-map",
+    "plate_maps",
+    multiple=True,
+    required=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="well,sample_id,role,assay[,replicate][,plate][,plasma_ml,elution_ul,template_ul] CSV; "
+    "one per export, or one with a plate column.",
+)
+@click.option(
+    "--assays",
+    default=None,
+    metavar="FILE",
+    help="Assay definition TOML (default: the bundled esr1-dpcr-example, placeholder values).",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["auto", *DPCR_FORMATS]),
+    default="auto",
+    show_default=True,
+    help="Export format; auto detects it from the content.",
+)
+@output_options
+@click.pass_context
+def dpcr_command(
+    ctx: click.Context,
+    exports: tuple[Path, ...],
+    plate_maps: tuple[Path, ...],
+    assays: str | None,
+    fmt: str,
+    outdir: Path,
+    reproducible: bool,
+) -> None:
+    """Call the ESR1 hotspots on digital PCR exports (QuantaSoft, QX Manager, QIAcuity,
+    Absolute Q) from their partition counts.
+
+    Example: esr1calls dpcr run1.csv --plate-map run1_map.csv -o results
+    """
+    from .dpcr import call_dpcr  # loads the readers
+
+    result = call_dpcr(exports, plate_maps, assays=assays, fmt=None if fmt == "auto" else fmt)
+    finish(write_reports(result, outdir, report_options(ctx, reproducible)))
+
+
 @cli.command("batch")
 @click.argument("source", metavar="MANIFEST_OR_DIR", type=click.Path(exists=True, path_type=Path))
 @click.option(
@@ -445,6 +497,47 @@ def kit_validate(kit_file: Path) -> None:
     click.echo(
         f"{kit_file.name}: valid kit {kit.id} {kit.version}, {len(kit.assays)} assays"
         f"{placeholder}, sha256 {kit.sha256}"
+    )
+
+
+@cli.group("assays")
+def assays_group() -> None:
+    """Show or validate digital PCR assay definitions (TOML)."""
+
+
+@assays_group.command("show")
+@click.argument("assays", required=False, default="esr1-dpcr-example")
+@click.option(
+    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
+)
+@debug_option
+def assays_show(assays: str, fmt: str) -> None:
+    """Print an assay definition: assays, channels, targets, rules and their sources.
+
+    ASSAYS is an assay TOML file or the bundled example's id (the default).
+    """
+    from .dpcr.assays import describe_assays, load_assays
+
+    loaded = load_assays(assays)
+    if fmt == "json":
+        click.echo(json.dumps({"assay_set": loaded.describe(), **loaded.thresholds()}, indent=2))
+    else:
+        click.echo(describe_assays(loaded), nl=False)
+
+
+@assays_group.command("validate")
+@click.argument("assays_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@debug_option
+def assays_validate(assays_file: Path) -> None:
+    """Check an assay definition; exit 1 with the first problem, naming the table and key."""
+    from .dpcr.assays import load_assays
+
+    loaded = load_assays(assays_file)
+    placeholder = " (PLACEHOLDER values)" if loaded.placeholder else ""
+    click.echo(
+        f"{assays_file.name}: valid assay set {loaded.id} {loaded.version}, "
+        f"{len(loaded.assays)} assays covering {len(loaded.hotspots)} hotspots{placeholder}, "
+        f"sha256 {loaded.sha256}"
     )
 
 

@@ -129,6 +129,7 @@ class PlateFormat(StrEnum):
 class Method(StrEnum):
     PCR = "PCR"
     NGS = "NGS"
+    DPCR = "dPCR"  # digital PCR: partition counts (DESIGN.md section 8)
 
 
 class CallStatus(StrEnum):
@@ -213,6 +214,12 @@ class Reason(StrEnum):
     SOURCES_DISAGREE = "SOURCES_DISAGREE"
     LOW_QUALITY_SUPPORT = "LOW_QUALITY_SUPPORT"
     UNMARKED_DUPLICATES = "UNMARKED_DUPLICATES"
+    # digital PCR
+    LOW_PARTITIONS = "LOW_PARTITIONS"
+    WT_BACKGROUND_HIGH = "WT_BACKGROUND_HIGH"
+    ALLELE_NOT_RESOLVED = "ALLELE_NOT_RESOLVED"
+    NO_PARTITION_COMBINATIONS = "NO_PARTITION_COMBINATIONS"
+    PARTITIONS_SATURATED = "PARTITIONS_SATURATED"
 
     @property
     def description(self) -> str:
@@ -286,7 +293,10 @@ _REASON_TEXT = {
     Reason.LOW_LEVEL: "significant evidence of the mutation, below the reportable fraction",
     Reason.ARTEFACT_FILTER: "the caller flagged the variant as a likely artefact",
     Reason.CALLER_FILTER: "the caller filtered the record for a reason that does not disqualify it",
-    Reason.DEFAULT_BACKGROUND: "no panel of normals: a default background error rate was used",
+    Reason.DEFAULT_BACKGROUND: (
+        "no panel of normals (NGS) or usable wild-type control wells (dPCR): a default "
+        "background error rate was used"
+    ),
     Reason.STRAND_BIAS: "alt reads on one strand only",
     Reason.OTHER_CHANGE_IN_CODON: "a different change at this codon was observed",
     Reason.PHASE_UNKNOWN: (
@@ -305,6 +315,25 @@ _REASON_TEXT = {
     ),
     Reason.UNMARKED_DUPLICATES: (
         "duplicate reads were never marked, so the depth counts reads, not molecules"
+    ),
+    Reason.LOW_PARTITIONS: (
+        "a well has fewer accepted partitions than the instrument's minimum; it is left out "
+        "of its replicate sum"
+    ),
+    Reason.WT_BACKGROUND_HIGH: (
+        "the wild-type controls show more mutant-positive partitions than the assay allows; "
+        "repeat the assay"
+    ),
+    Reason.ALLELE_NOT_RESOLVED: (
+        "the drop-off assay found a mutation in its region but cannot say which one; confirm "
+        "by a specific assay or NGS"
+    ),
+    Reason.NO_PARTITION_COMBINATIONS: (
+        "the export has no partition-combination counts, which a drop-off assay needs"
+    ),
+    Reason.PARTITIONS_SATURATED: (
+        "every partition of a channel is positive, so its copies cannot be counted; dilute "
+        "and re-test"
     ),
 }
 
