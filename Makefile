@@ -51,6 +51,7 @@ bench: $(VENV)/.test system-deps
 	$(BIN)/python benchmarks/bench_vcf.py
 	$(BIN)/python benchmarks/bench_reads.py
 	$(BIN)/python benchmarks/bench_batch.py
+	$(BIN)/python benchmarks/bench_dpcr.py
 
 clean:
 	rm -rf $(VENV) $(DEMO) .pytest_cache .mypy_cache .ruff_cache .hypothesis bench-output test-artifacts
