@@ -27,6 +27,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from .document import Locus, hotspot_locus, notices, run_of, sample_build, tested_calls
+from .errors import Esr1CallsError
 from .model import Build, CallStatus, Reason, exact_percent, reportable_fraction, required_power
 from .report_svg import percent
 from .transcript import ACCESSION, PROTEIN_ACCESSION
@@ -203,6 +204,11 @@ def _observation(
 ) -> dict[str, Any]:
     method = str(sample.get("method"))
     value = CallStatus(str(call.get("status"))).fhir_value
+    if method not in METHOD_CODES:  # dPCR: its LOINC method answer comes with its FHIR rendering
+        raise Esr1CallsError(
+            f"sample {sample.get('sample_id')}: a FHIR bundle is not written for {method} results "
+            "in this version; leave out --fhir"
+        )
     method_code, method_display = METHOD_CODES[method]
     hgvs_p = str(call.get("hgvs_p") or "")
     components = [

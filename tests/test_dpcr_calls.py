@@ -331,3 +331,26 @@ def test_the_cli_offers_every_reader():
     from esr1calls import cli, dpcr
 
     assert cli.DPCR_FORMATS == dpcr.DPCR_FORMATS
+
+
+def test_a_dpcr_result_is_re_rendered_and_merged_by_report(run_cli, tmp_path):
+    out = run(run_cli, tmp_path / "run", demo("qxmanager"), "--plate-map", DEMO_MAP, "--vcf",
+              "--multiqc")  # fmt: skip
+    assert (out / "detected.vcf").is_file() and (out / "esr1calls_calls_mqc.json").is_file()
+    pcr = TESTDATA / "expected" / "reports" / "pcr" / "calls.json"
+    merged = run_cli(["report", out / "calls.json", pcr, "-o", tmp_path / "cohort"])
+    assert merged.exit_code == 0, merged.stderr
+    methods = {row["method"] for row in rows(tmp_path / "cohort" / "samples.tsv")}
+    assert methods == {"dPCR", "PCR"}
+
+
+def test_fhir_for_dpcr_is_a_one_line_error_until_it_is_written(run_cli, tmp_path):
+    """Before, a KeyError traceback; the FHIR method answer for dPCR comes with its rendering."""
+    out = tmp_path / "out"
+    result = run_cli(["dpcr", demo("quantasoft"), "--plate-map", DEMO_MAP, "-o", out, "--fhir"])
+    assert result.exit_code == 1
+    assert result.stderr == (
+        "esr1calls: error: sample P1: a FHIR bundle is not written for dPCR results in this "
+        "version; leave out --fhir\n"
+    )
+    assert not out.exists()
