@@ -8,10 +8,12 @@ Public API::
 
 from ._version import __version__
 from .errors import (
+    AlignmentFormatError,
     ConfigError,
     Esr1CallsError,
     InputError,
     PlateFormatError,
+    ReferenceFastaError,
     UnknownFormatError,
     VcfFormatError,
 )
@@ -58,6 +60,7 @@ def __getattr__(name: str) -> object:
 
 __all__ = [
     "HOTSPOTS",
+    "AlignmentFormatError",
     "Build",
     "Call",
     "CallStatus",
@@ -74,6 +77,7 @@ __all__ = [
     "ReadCounts",
     "ReadOptions",
     "Reason",
+    "ReferenceFastaError",
     "SampleReport",
     "SampleStatus",
     "UnknownFormatError",

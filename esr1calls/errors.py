@@ -9,11 +9,13 @@ from __future__ import annotations
 from pathlib import Path
 
 __all__ = [
+    "AlignmentFormatError",
     "AuditError",
     "ConfigError",
     "Esr1CallsError",
     "InputError",
     "PlateFormatError",
+    "ReferenceFastaError",
     "UnknownFormatError",
     "VcfFormatError",
 ]
@@ -49,7 +51,18 @@ class PlateFormatError(InputError):
 
 
 class VcfFormatError(InputError):
-    """An unreadable VCF/BAM, a sample that is not there, no index for a region query..."""
+    """An unreadable VCF/BCF, a sample that is not there, a build that cannot be told..."""
+
+
+class AlignmentFormatError(InputError):
+    """An unusable BAM/CRAM: unreadable, unsorted, no index, no chr6, a sample not there..."""
+
+
+class ReferenceFastaError(InputError):
+    """A reference FASTA a CRAM cannot be decoded with: missing, unindexed, another genome's.
+
+    (Not ``ReferenceError``: that name is Python's own, for a dead weak reference.)
+    """
 
 
 class ConfigError(Esr1CallsError):

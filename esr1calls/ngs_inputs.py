@@ -37,7 +37,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from .errors import ConfigError, VcfFormatError
+from .errors import AlignmentFormatError, ConfigError, VcfFormatError
 from .hotspots import Panel
 from .htslib import quiet_htslib
 from .model import Build, Dropped, InputFile
@@ -127,7 +127,8 @@ def read_ngs_inputs(
 ) -> NgsInputs:
     """Read every VCF/BCF and count every BAM/CRAM, then group them into samples.
 
-    Raises VcfFormatError for a file that cannot be used (one line naming it and the fix), and
+    Raises VcfFormatError (a VCF/BCF), AlignmentFormatError (a BAM/CRAM) or ReferenceFastaError
+    (a CRAM's FASTA) for a file that cannot be used (one line naming it and the fix), and
     ConfigError when the files cannot be grouped into samples unambiguously.
     """
     read_options = read_options or ReadOptions()
@@ -203,7 +204,7 @@ def _spool_pipe(path: Path, folder: Path) -> Path:
                 out.write(head)
                 out.flush()
                 if sniff_ngs_format(local) in READ_FORMATS:
-                    raise VcfFormatError(
+                    raise AlignmentFormatError(
                         path,
                         "a BAM/CRAM cannot be read from a pipe: its reads are fetched by region "
                         "through an index, which a pipe has none of; write it to a file, index "
@@ -365,7 +366,7 @@ def _pair(
         vcf_index, why = pairs[index]
         vcf_order, evidence = vcfs[vcf_index]
         if evidence.build is not reads.counts.build:
-            raise VcfFormatError(
+            raise AlignmentFormatError(
                 reads.counts.path,
                 f"aligned to {reads.counts.build.value} ({reads.counts.build_evidence}) but "
                 f"{Path(evidence.path).name} of the same sample is {evidence.build.value} "

@@ -11,7 +11,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from ._version import __version__
-from .errors import VcfFormatError
+from .errors import InputError
 from .model import InputFile
 
 __all__ = [
@@ -53,7 +53,7 @@ def hash_in_background(path: str | Path) -> Callable[[], str]:
     For hashing a file while pysam reads it (hashlib releases the GIL; a BAM can be gigabytes).
     The thread is a daemon: when the reading fails, the error is raised and the process can exit
     at once, without waiting for the whole file to be hashed. A file that cannot be read for
-    hashing is a VcfFormatError raised by the returned function.
+    hashing is an InputError raised by the returned function.
     """
     done: list[str | BaseException] = []
 
@@ -70,7 +70,7 @@ def hash_in_background(path: str | Path) -> Callable[[], str]:
         thread.join()
         value = done[0]
         if isinstance(value, BaseException):
-            raise VcfFormatError(path, f"cannot read the file to hash it ({value})") from value
+            raise InputError(path, f"cannot read the file to hash it ({value})") from value
         return value
 
     return result

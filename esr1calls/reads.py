@@ -97,7 +97,7 @@ from typing import Any
 
 import pysam
 
-from .errors import ConfigError, VcfFormatError
+from .errors import AlignmentFormatError, ConfigError, ReferenceFastaError
 from .hotspots import CHROM_NAMES, Hotspot, Panel
 from .model import AlleleCounts, Build, parse_build
 from .transcript import effect_of_cds_edit, transcript
@@ -847,7 +847,7 @@ def _molecule_tags(read: Any, path: Path, chrom: str) -> tuple[str, int, bool]:
             if read.has_tag("BX") or read.has_tag("RX")
             else "is this a UMI BAM? Group or consensus-call it, or count without umi"
         )
-        raise VcfFormatError(
+        raise AlignmentFormatError(
             path,
             f"read {read.query_name} has no MI or UG molecule tag; {hint}",
             place=f"{chrom}:{read.reference_start + 1}",  # pysam 0-based -> 1-based
@@ -870,25 +870,25 @@ def _open(path: Path, reference: Path | None) -> Iterator[Any]:
     try:
         probe = pysam.AlignmentFile(str(path), "r", check_sq=False)
     except FileNotFoundError as exc:
-        raise VcfFormatError(path, "file not found") from exc
+        raise AlignmentFormatError(path, "file not found") from exc
     except (OSError, ValueError) as exc:
         fix = (
             "the file is cut short: copy it again, or re-run the step that wrote it"
             if "truncated" in str(exc)
             else "check that it is the BAM/CRAM itself, copied whole"
         )
-        raise VcfFormatError(path, f"not a readable BAM or CRAM file ({exc}); {fix}") from exc
+        raise AlignmentFormatError(path, f"not a readable BAM or CRAM file ({exc}); {fix}") from exc
     with probe:
         is_cram, is_bam = probe.is_cram, probe.is_bam
     if not (is_cram or is_bam):
-        raise VcfFormatError(
+        raise AlignmentFormatError(
             path,
             "SAM text cannot be queried by region; convert it: samtools sort -o x.bam "
             f"{path.name} && samtools index x.bam",
         )
     if is_cram:
         if reference is None:
-            raise VcfFormatError(
+            raise AlignmentFormatError(
                 path,
                 "a CRAM needs the reference FASTA it was written with; pass reference= "
                 "(CLI: --reference GRCh38.fa)",
@@ -901,28 +901,28 @@ def _open(path: Path, reference: Path | None) -> Iterator[Any]:
         )  # fmt: skip
     except (OSError, ValueError) as exc:
         if "no sequences defined" in str(exc):  # pysam's hint is check_sq=False, for Python
-            raise VcfFormatError(
+            raise AlignmentFormatError(
                 path,
                 "the header has no @SQ lines, so the reads are not aligned (an unaligned BAM?); "
                 "align them to GRCh37 or GRCh38 first",
             ) from exc
-        raise VcfFormatError(path, f"cannot open ({exc})") from exc
+        raise AlignmentFormatError(path, f"cannot open ({exc})") from exc
     try:
         if not handle.has_index():
             unsorted = _unsorted(handle)
             if unsorted:
-                raise VcfFormatError(
+                raise AlignmentFormatError(
                     path, f"is not sorted by coordinate ({unsorted}), so it cannot be indexed; "
                     f"{_sort_and_index(path)}",
                 )  # fmt: skip
             beside = _index_files(path, is_cram)
             if beside:  # htslib found none it could read: the file there is damaged or foreign
-                raise VcfFormatError(
+                raise AlignmentFormatError(
                     path, f"its index {beside[0].name} cannot be read (damaged, or not an "
                     f"index); make it again: samtools index {path.name}",
                 )  # fmt: skip
             kind = ".crai" if is_cram else ".bai/.csi"
-            raise VcfFormatError(
+            raise AlignmentFormatError(
                 path, f"no index ({kind}) found next to the file; run: samtools index {path.name}"
             )
         yield handle
@@ -934,7 +934,9 @@ def _open(path: Path, reference: Path | None) -> Iterator[Any]:
     try:
         handle.close()
     except OSError as exc:  # htslib reports a read error it met earlier: do not trust the counts
-        raise VcfFormatError(path, f"error reading the file ({exc}); it may be corrupt") from exc
+        raise AlignmentFormatError(
+            path, f"error reading the file ({exc}); it may be corrupt"
+        ) from exc
 
 
 def _unsorted(handle: Any, records: int = 100_000) -> str:
@@ -987,13 +989,15 @@ def _sort_and_index(path: Path) -> str:
 
 def _check_fasta_readable(reference: Path) -> None:
     if not reference.is_file():
-        raise VcfFormatError(reference, "reference FASTA not found; pass the FASTA the CRAM used")
+        raise ReferenceFastaError(
+            reference, "reference FASTA not found; pass the FASTA the CRAM used"
+        )
     if not Path(f"{reference}.fai").is_file():
-        raise VcfFormatError(
+        raise ReferenceFastaError(
             reference, f"reference FASTA is not indexed; run: samtools faidx {reference.name}"
         )
     if reference.suffix in (".gz", ".bgz") and not Path(f"{reference}.gzi").is_file():
-        raise VcfFormatError(
+        raise ReferenceFastaError(
             reference,
             f"compressed FASTA has no .gzi index; run: samtools faidx {reference.name} "
             "(it must be bgzip-compressed, not gzip)",
@@ -1007,7 +1011,7 @@ def _check_reference_bases(
     try:
         fasta = pysam.FastaFile(str(reference))
     except (OSError, ValueError) as exc:  # pysam: "error when opening file `x`"
-        raise VcfFormatError(
+        raise ReferenceFastaError(
             reference,
             "htslib cannot open it as a FASTA (plain or bgzip-compressed, with its .fai); "
             "check that it is the reference FASTA, then re-index it: samtools faidx "
@@ -1016,12 +1020,12 @@ def _check_reference_bases(
     with fasta:
         if chrom not in fasta.references:
             shown = ", ".join(fasta.references[:5])
-            raise VcfFormatError(
+            raise ReferenceFastaError(
                 reference,
                 f"has no contig {chrom} (found: {shown}); pass the FASTA the CRAM was written with",
             )
         if fasta.get_reference_length(chrom) != length:
-            raise VcfFormatError(
+            raise ReferenceFastaError(
                 reference,
                 f"{chrom} is {fasta.get_reference_length(chrom):,} bp but the CRAM header says "
                 f"{length:,} bp; pass the FASTA the CRAM was written with",
@@ -1031,7 +1035,7 @@ def _check_reference_bases(
             try:
                 found = fasta.fetch(chrom, window.start0, window.end0).upper()  # 0-based, half-open
             except (OSError, ValueError) as exc:  # pysam: "[Errno 2] b'No such file...'"
-                raise VcfFormatError(
+                raise ReferenceFastaError(
                     reference,
                     f"cannot read {chrom}:{window.start0 + 1}-{window.end0} from it: the FASTA "
                     "is cut short or corrupt, or its .fai/.gzi index was made for another file; "
@@ -1039,7 +1043,7 @@ def _check_reference_bases(
                 ) from exc
             expected = tx.bases(window.c_start, window.c_end)
             if found != expected:
-                raise VcfFormatError(
+                raise ReferenceFastaError(
                     reference,
                     f"{chrom}:{window.start0 + 1}-{window.end0} reads {found}, but NM_000125.4 "
                     f"has {expected} there in {build.value}; pass the {build.value} FASTA the "
@@ -1052,18 +1056,20 @@ def _chrom_and_build(path: Path, header: Any, build: Build | None) -> tuple[str,
     present = [name for name in CHROM_NAMES if name in lengths]
     if not present:
         shown = ", ".join(list(lengths)[:8]) or "no @SQ lines"
-        raise VcfFormatError(
+        raise AlignmentFormatError(
             path, f"no chr6 or 6 contig in the header (found: {shown}); is this a human "
             "GRCh37/GRCh38 alignment?",
         )  # fmt: skip
     if len(present) > 1:
-        raise VcfFormatError(path, "the header has both chr6 and 6; cannot tell which holds ESR1")
+        raise AlignmentFormatError(
+            path, "the header has both chr6 and 6; cannot tell which holds ESR1"
+        )
     chrom = present[0]
     length = lengths[chrom]
     detected = Build.from_chr6_length(length)
     if detected is not None:
         if build is not None and build is not detected:
-            raise VcfFormatError(
+            raise AlignmentFormatError(
                 path,
                 f"@SQ {chrom} is {length:,} bp, which is {detected.value}, but build "
                 f"{build.value} was given; drop the build option or use the {build.value} file",
@@ -1072,7 +1078,7 @@ def _chrom_and_build(path: Path, header: Any, build: Build | None) -> tuple[str,
     # as for a VCF's ##contig: a chr6 of another length is another genome (a test contig, mouse,
     # T2T), whose coordinates are not the hotspots'; no build option can make it one
     given = "" if build is None else f" (the build option, {build.value}, cannot change that)"
-    raise VcfFormatError(
+    raise AlignmentFormatError(
         path,
         f"@SQ {chrom} has length {length:,}, which is neither GRCh37 "
         f"({Build.GRCH37.chr6_length:,}) nor GRCh38 ({Build.GRCH38.chr6_length:,}){given}; "
@@ -1104,7 +1110,7 @@ def _read_group_filter(
     samples = sorted({rg["SM"] for rg in groups if "SM" in rg})
     if sample is None:
         if len(samples) > 1:
-            raise VcfFormatError(
+            raise AlignmentFormatError(
                 path, f"reads from several samples ({', '.join(samples)}); choose one with "
                 "sample= (CLI: --sample)",
             )  # fmt: skip
@@ -1113,7 +1119,7 @@ def _read_group_filter(
         sample = samples[0]
     elif sample not in samples:
         found = ", ".join(samples) if samples else "no @RG SM in the header"
-        raise VcfFormatError(path, f"sample {sample!r} not found (found: {found})")
+        raise AlignmentFormatError(path, f"sample {sample!r} not found (found: {found})")
     unlabelled = frozenset(rg["ID"] for rg in groups if "SM" not in rg) | {NO_READ_GROUP}
     keep = frozenset(rg["ID"] for rg in groups if rg.get("SM") == sample)
     if include_unlabelled:
@@ -1181,8 +1187,9 @@ def count_hotspots(
         classification totals behind them. See the module docstring for the exact rules.
 
     Raises:
-        VcfFormatError: unreadable file, no index, no or unknown chr6, missing or mismatching
-            CRAM reference, unknown sample, UMI reads without a molecule tag.
+        AlignmentFormatError: unreadable file, no index, no or unknown chr6, a CRAM without
+            its reference, unknown sample, UMI reads without a molecule tag.
+        ReferenceFastaError: the CRAM's reference FASTA is missing, unindexed or another one.
         ConfigError: an out-of-range threshold, or a hotspot this counter cannot handle.
     """
     path = Path(path)
@@ -1328,7 +1335,7 @@ def _count_region(
             flag = read.flag
             ref_start = read.reference_start
             if ref_start < last_start:  # an index fetch returns records in position order
-                raise VcfFormatError(
+                raise AlignmentFormatError(
                     path, "records are out of coordinate order: the file is not sorted, or its "
                     f"index was made for another file; {_sort_and_index(path)}", place=place,
                 )  # fmt: skip
@@ -1428,7 +1435,7 @@ def _count_region(
     except OSError as exc:
         order = _header_order(bam)
         if order in _UNSORTED_ORDERS:  # an index beside an unsorted file is another file's
-            raise VcfFormatError(
+            raise AlignmentFormatError(
                 path, f"is not sorted by coordinate (@HD SO:{order}), and its index is another "
                 f"file's; {_sort_and_index(path)}",
             ) from exc  # fmt: skip
@@ -1438,7 +1445,9 @@ def _count_region(
             else "the file is truncated or corrupt, or its index was made for another file "
             f"(copy the file again, or re-index it: samtools index {path.name})"
         )
-        raise VcfFormatError(path, f"cannot decode reads ({exc}): {hint}", place=place) from exc
+        raise AlignmentFormatError(
+            path, f"cannot decode reads ({exc}): {hint}", place=place
+        ) from exc
 
 
 def _coordinate(

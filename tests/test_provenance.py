@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from esr1calls.errors import VcfFormatError
+from esr1calls.errors import InputError
 from esr1calls.provenance import hash_in_background, sha256_file
 
 
@@ -45,5 +45,5 @@ def test_hashing_in_the_background_gives_the_digest_or_a_one_line_error(tmp_path
     path.write_bytes(b"x" * 100_000)
     assert hash_in_background(path)() == hashlib.sha256(b"x" * 100_000).hexdigest()
     wait = hash_in_background(tmp_path / "gone.bam")
-    with pytest.raises(VcfFormatError, match=r"^gone\.bam: cannot read the file to hash it \("):
+    with pytest.raises(InputError, match=r"^gone\.bam: cannot read the file to hash it \("):
         wait()

@@ -19,7 +19,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from esr1calls.errors import ConfigError, VcfFormatError
+from esr1calls.errors import AlignmentFormatError, ConfigError, ReferenceFastaError
 from esr1calls.hotspots import Panel, load_panel
 from esr1calls.model import AlleleCounts, Build
 from esr1calls.reads import (
@@ -437,14 +437,18 @@ def test_cram_counts_equal_bam_counts(main_counts, main_cram, fasta38):
 
 
 def test_cram_without_reference_is_an_error(main_cram):
-    with pytest.raises(VcfFormatError, match=r"^main\.cram: a CRAM needs the reference FASTA"):
+    with pytest.raises(
+        AlignmentFormatError, match=r"^main\.cram: a CRAM needs the reference FASTA"
+    ):
         count_hotspots(main_cram, PANEL)
 
 
 def test_cram_reference_without_fai_is_an_error(main_cram, fasta38, tmp_path):
     copy = tmp_path / "copy.fa.gz"
     copy.write_bytes(fasta38.read_bytes())
-    with pytest.raises(VcfFormatError, match=r"^copy\.fa\.gz: .*run: samtools faidx copy\.fa\.gz"):
+    with pytest.raises(
+        ReferenceFastaError, match=r"^copy\.fa\.gz: .*run: samtools faidx copy\.fa\.gz"
+    ):
         count_hotspots(main_cram, PANEL, reference=copy)
 
 
@@ -452,7 +456,7 @@ def test_cram_with_other_build_reference_is_an_error(main_cram, tmp_path):
     small = tmp_path / "other.fa"
     small.write_text(">6\nACGT\n")
     pysam.faidx(str(small))
-    with pytest.raises(VcfFormatError, match=r"^other\.fa: has no contig chr6 \(found: 6\)"):
+    with pytest.raises(ReferenceFastaError, match=r"^other\.fa: has no contig chr6 \(found: 6\)"):
         count_hotspots(main_cram, PANEL, reference=small)
 
 
@@ -460,7 +464,9 @@ def test_cram_with_wrong_length_reference_is_an_error(main_cram, tmp_path):
     short = tmp_path / "short.fa"
     short.write_text(">chr6\nACGT\n")
     pysam.faidx(str(short))
-    with pytest.raises(VcfFormatError, match=r"chr6 is 4 bp but the CRAM header says 170,805,979"):
+    with pytest.raises(
+        ReferenceFastaError, match=r"chr6 is 4 bp but the CRAM header says 170,805,979"
+    ):
         count_hotspots(main_cram, PANEL, reference=short)
 
 
@@ -477,14 +483,16 @@ def _reference_with_change(pos: int) -> Any:
 
 def test_cram_reference_with_other_bases_at_a_codon_is_an_error(main_cram, workdir):
     fasta = write_fasta(_reference_with_change(g(1610)), workdir / "codon_changed.fa.gz")
-    with pytest.raises(VcfFormatError, match=r"reads TCT, but NM_000125\.4 has TAT there"):
+    with pytest.raises(ReferenceFastaError, match=r"reads TCT, but NM_000125\.4 has TAT there"):
         count_hotspots(main_cram, PANEL, reference=fasta)
 
 
 def test_cram_reference_differing_under_the_reads_is_an_error(main_cram, workdir):
     # not at a codon, so only htslib's MD5 check on the slice can see it
     fasta = write_fasta(_reference_with_change(g(1600)), workdir / "flank_changed.fa.gz")
-    with pytest.raises(VcfFormatError, match=r"does not match the one the CRAM was written with"):
+    with pytest.raises(
+        AlignmentFormatError, match=r"does not match the one the CRAM was written with"
+    ):
         count_hotspots(main_cram, PANEL, reference=fasta)
 
 
@@ -596,7 +604,9 @@ def two_sample_bam(workdir: Path) -> Path:
 
 
 def test_several_samples_need_a_choice(two_sample_bam):
-    with pytest.raises(VcfFormatError, match=r"several samples \(NORMAL, TUMOUR\); choose one"):
+    with pytest.raises(
+        AlignmentFormatError, match=r"several samples \(NORMAL, TUMOUR\); choose one"
+    ):
         count_hotspots(two_sample_bam, PANEL)
 
 
@@ -611,7 +621,9 @@ def test_sample_selects_its_read_groups(two_sample_bam, sample, x, n, other_samp
 
 
 def test_unknown_sample_lists_the_samples(two_sample_bam):
-    with pytest.raises(VcfFormatError, match=r"sample 'X' not found \(found: NORMAL, TUMOUR\)"):
+    with pytest.raises(
+        AlignmentFormatError, match=r"sample 'X' not found \(found: NORMAL, TUMOUR\)"
+    ):
         count_hotspots(two_sample_bam, PANEL, sample="X")
 
 
@@ -703,7 +715,7 @@ def test_chr6_of_neither_build_is_refused_even_with_a_build(tmp_path, length, bu
     with --build GRCh38 (as 11 NO_COVERAGE calls); the VCF reader refuses the same header."""
     bam = _bam_with_header(tmp_path / "odd.bam", contig_length=length)
     given = "" if build is None else " (the build option, GRCh38, cannot change that)"
-    with pytest.raises(VcfFormatError) as caught:
+    with pytest.raises(AlignmentFormatError) as caught:
         count_hotspots(bam, PANEL, build=build)
     assert str(caught.value) == (
         f"odd.bam: @SQ chr6 has length {length:,}, which is neither GRCh37 (171,115,067) nor "
@@ -713,7 +725,7 @@ def test_chr6_of_neither_build_is_refused_even_with_a_build(tmp_path, length, bu
 
 
 def test_build_contradicting_the_header_is_an_error(main_bam):
-    with pytest.raises(VcfFormatError, match=r"which is GRCh38, but build GRCh37 was given"):
+    with pytest.raises(AlignmentFormatError, match=r"which is GRCh38, but build GRCh37 was given"):
         count_hotspots(main_bam, PANEL, build=Build.GRCH37)
     assert count_hotspots(main_bam, PANEL, build="hg38").build is Build.GRCH38
 
@@ -721,7 +733,9 @@ def test_build_contradicting_the_header_is_an_error(main_bam):
 def test_no_chr6_contig_is_an_error(tmp_path):
     ref = esr1_reference(Build.GRCH38, contig="chr1")
     bam = write_alignments(tmp_path / "chr1.bam", group("r", 1, 1609), ref)
-    with pytest.raises(VcfFormatError, match=r"^chr1\.bam: no chr6 or 6 contig in the header"):
+    with pytest.raises(
+        AlignmentFormatError, match=r"^chr1\.bam: no chr6 or 6 contig in the header"
+    ):
         count_hotspots(bam, PANEL)
 
 
@@ -731,7 +745,9 @@ def test_no_chr6_contig_is_an_error(tmp_path):
 def test_missing_index_is_an_error_with_the_fix(tmp_path):
     ref = esr1_reference(Build.GRCH38)
     bam = write_alignments(tmp_path / "x.bam", group("r", 1, 1609), ref, index=False)
-    with pytest.raises(VcfFormatError, match=r"^x\.bam: no index .* run: samtools index x\.bam$"):
+    with pytest.raises(
+        AlignmentFormatError, match=r"^x\.bam: no index .* run: samtools index x\.bam$"
+    ):
         count_hotspots(bam, PANEL)
     assert not Path(f"{bam}.bai").exists()  # never written behind the user's back
 
@@ -764,7 +780,7 @@ def _unsorted_bam(path: Path, order: str | None) -> Path:
 def test_unsorted_bam_names_sorting_not_indexing(tmp_path, order, why):
     """samtools index fails on an unsorted BAM, so 'run: samtools index' was the wrong fix."""
     bam = _unsorted_bam(tmp_path / "aligned.bam", order)
-    with pytest.raises(VcfFormatError) as caught:
+    with pytest.raises(AlignmentFormatError) as caught:
         count_hotspots(bam, PANEL)
     assert str(caught.value) == (
         f"aligned.bam: is not sorted by coordinate ({why}), so it cannot be indexed; sort it, "
@@ -782,7 +798,7 @@ def test_unsorted_bam_names_sorting_not_indexing(tmp_path, order, why):
 def test_unsorted_bam_beside_another_files_index_names_sorting(main_bam, tmp_path):
     bam = _unsorted_bam(tmp_path / "aligned.bam", "queryname")
     Path(f"{bam}.bai").write_bytes(Path(f"{main_bam}.bai").read_bytes())
-    with pytest.raises(VcfFormatError) as caught:
+    with pytest.raises(AlignmentFormatError) as caught:
         count_hotspots(bam, PANEL)
     assert str(caught.value) == (
         "aligned.bam: is not sorted by coordinate (@HD SO:queryname), and its index is another "
@@ -807,7 +823,7 @@ def test_records_out_of_order_behind_an_index_are_an_error(tmp_path):
         for read in [reads[1], reads[0], *reads[2:]]:
             out.write(read)
     Path(f"{swapped}.bai").write_bytes(Path(f"{sorted_bam}.bai").read_bytes())
-    with pytest.raises(VcfFormatError) as caught:
+    with pytest.raises(AlignmentFormatError) as caught:
         count_hotspots(swapped, PANEL)
     assert str(caught.value) == (
         f"swapped.bam, chr6:{g(1606)}-{g(1614)}: records are out of coordinate order: the file "
@@ -825,7 +841,7 @@ def test_unaligned_bam_says_align_it_not_check_sq(tmp_path):
         read.query_name, read.flag, read.query_sequence = "r1", 0x4, "ACGT"
         out.write(read)
     pysam.index(str(path))
-    with pytest.raises(VcfFormatError) as caught:
+    with pytest.raises(AlignmentFormatError) as caught:
         count_hotspots(path, PANEL)
     assert str(caught.value) == (
         "unaligned.bam: the header has no @SQ lines, so the reads are not aligned (an unaligned "
@@ -839,7 +855,7 @@ def test_an_unreadable_index_is_named_as_such(main_bam, tmp_path, index):
     bam = tmp_path / "x.bam"
     bam.write_bytes(main_bam.read_bytes())
     Path(f"{bam}.bai").write_bytes(index)
-    with pytest.raises(VcfFormatError) as caught:
+    with pytest.raises(AlignmentFormatError) as caught:
         count_hotspots(bam, PANEL)
     assert str(caught.value) == (
         "x.bam: its index x.bam.bai cannot be read (damaged, or not an index); make it again: "
@@ -848,14 +864,14 @@ def test_an_unreadable_index_is_named_as_such(main_bam, tmp_path, index):
 
 
 def test_missing_file_is_an_error(tmp_path):
-    with pytest.raises(VcfFormatError, match=r"^nothing\.bam: file not found$"):
+    with pytest.raises(AlignmentFormatError, match=r"^nothing\.bam: file not found$"):
         count_hotspots(tmp_path / "nothing.bam", PANEL)
 
 
 def test_text_file_is_not_a_bam(tmp_path):
     path = tmp_path / "notes.bam"
     path.write_text("hello\n")
-    with pytest.raises(VcfFormatError, match=r"^notes\.bam: "):
+    with pytest.raises(AlignmentFormatError, match=r"^notes\.bam: "):
         count_hotspots(path, PANEL)
 
 
@@ -868,7 +884,7 @@ def _copy_with_index(bam: Path, target: Path, data: bytes) -> Path:
 def test_truncated_bam_is_an_error(main_bam, tmp_path):
     data = main_bam.read_bytes()
     bam = _copy_with_index(main_bam, tmp_path / "cut.bam", data[: len(data) // 2])
-    with pytest.raises(VcfFormatError) as caught:
+    with pytest.raises(AlignmentFormatError) as caught:
         count_hotspots(bam, PANEL)
     assert str(caught.value) == (
         "cut.bam: not a readable BAM or CRAM file (no BGZF EOF marker; file may be truncated); "
@@ -885,7 +901,7 @@ def test_corrupt_block_is_a_clean_error_not_a_close_failure(main_bam, tmp_path, 
     data[at : at + 64] = bytes(64)
     bam = _copy_with_index(main_bam, tmp_path / "bad.bam", bytes(data))
     with pytest.raises(
-        VcfFormatError,
+        AlignmentFormatError,
         match=r"^bad\.bam, chr6:\d+-\d+: cannot decode reads .* truncated or corrupt, or its "
         r"index was made for another file \(copy the file again, or re-index it: samtools index "
         r"bad\.bam\)$",
@@ -901,7 +917,7 @@ def test_sam_text_must_be_converted(tmp_path):
         for fragment in group("r", 1, 1609):
             for read in fragment_reads(fragment, header, ref):
                 out.write(read)
-    with pytest.raises(VcfFormatError, match=r"SAM text cannot be queried by region"):
+    with pytest.raises(AlignmentFormatError, match=r"SAM text cannot be queried by region"):
         count_hotspots(path, PANEL)
 
 
@@ -1203,14 +1219,16 @@ def test_umi_bam_counted_as_fragments_without_umi(umi_bam):
 
 
 def test_umi_without_molecule_tags_is_an_error(main_bam):
-    with pytest.raises(VcfFormatError, match=r"has no MI or UG molecule tag; is this a UMI BAM"):
+    with pytest.raises(
+        AlignmentFormatError, match=r"has no MI or UG molecule tag; is this a UMI BAM"
+    ):
         count_hotspots(main_bam, PANEL, umi=True)
 
 
 def test_umi_with_ungrouped_barcodes_says_group_first(tmp_path):
     ref = esr1_reference(Build.GRCH38)
     bam = write_alignments(tmp_path / "bx.bam", [raw("b0", "ACGTACGT", 1609, tag="BX")], ref)
-    with pytest.raises(VcfFormatError, match=r"not grouped: run fgbio GroupReadsByUmi"):
+    with pytest.raises(AlignmentFormatError, match=r"not grouped: run fgbio GroupReadsByUmi"):
         count_hotspots(bam, PANEL, umi=True)
 
 
