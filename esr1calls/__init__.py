@@ -24,11 +24,11 @@ from .model import (
     Call,
     CallStatus,
     Method,
-    PlateFormat,
     Reason,
     SampleReport,
     SampleStatus,
 )
+from .plates.format import PlateFormat
 
 # The readers and callers load pandas or pysam; they are imported on first use, so that
 # `import esr1calls` and every command that does not need them start fast.
@@ -38,9 +38,9 @@ _LAZY = {
     "call_vcf": "ngs",
     "call_pcr": "pcr",
     "call_dpcr": "dpcr",
-    "read_plate": "plates",
-    "read_plates": "plates",
-    "sniff_format": "plates",
+    "read_plate": "plates.dispatch",
+    "read_plates": "plates.dispatch",
+    "sniff_format": "plates.dispatch",
     "ReadCounts": "reads",
     "ReadOptions": "reads",
     "count_hotspots": "reads",

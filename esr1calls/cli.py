@@ -23,8 +23,9 @@ from .batch import JobOutcome, default_workers, plan_jobs, run_batch, run_ngs, s
 from .errors import AuditError, Esr1CallsError
 from .hotspots import DEFAULT_PANEL, PANEL_FORMATS, export_panel, panel_from_options
 from .kit import EXAMPLE_KIT, describe_kit, load_kit
-from .model import DEFAULT_MIN_ALLELE_FRACTION, Build, PlateFormat
+from .model import DEFAULT_MIN_ALLELE_FRACTION, Build
 from .patients import with_patient
+from .plates.format import PlateFormat
 from .provenance import command_line
 from .report import ReportOptions, write_document, write_reports, write_text_atomic
 

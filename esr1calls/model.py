@@ -31,7 +31,6 @@ __all__ = [
     "Dropped",
     "InputFile",
     "Method",
-    "PlateFormat",
     "QcCheck",
     "Reason",
     "RunResult",
@@ -101,29 +100,6 @@ _BUILD_ALIASES = {
     Build.GRCH37: {"grch37", "hg19", "b37", "37", "hs37d5", "grch37.p13"},
     Build.GRCH38: {"grch38", "hg38", "b38", "38", "grch38.p14", "hs38"},
 }
-
-
-class PlateFormat(StrEnum):
-    """The plate export formats we read; the value is what ``--format`` accepts."""
-
-    RDML = "rdml"
-    SDS7900 = "sds7900"
-    QUANTSTUDIO_DA2 = "quantstudio-da2"
-    ABI7500 = "abi7500"
-    QUANTSTUDIO = "quantstudio"
-    CFX = "cfx"
-    LIGHTCYCLER480 = "lightcycler480"
-    LIGHTCYCLER96 = "lightcycler96"
-    ROTORGENE = "rotorgene"
-    SLAN = "slan"
-    GENERIC = "generic"
-
-    @property
-    def label(self) -> str:
-        """What a person calls it: instrument, software and file types."""
-        from .plates import READERS  # the readers load pandas; only needed to describe a format
-
-        return READERS[self].LABEL
 
 
 class Method(StrEnum):

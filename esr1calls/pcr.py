@@ -25,7 +25,6 @@ from .model import (
     Dropped,
     InputFile,
     Method,
-    PlateFormat,
     QcCheck,
     Reason,
     RunResult,
@@ -43,7 +42,9 @@ from .platemap import (
     describe_mismatches,
     read_plate_map,
 )
-from .plates import Plate, read_plates
+from .plates.dispatch import read_plates
+from .plates.format import PlateFormat
+from .plates.plate import Plate
 from .provenance import input_file
 from .stats import poisson_ci
 

@@ -23,10 +23,11 @@ from esr1calls.cli import cli
 from esr1calls.errors import ConfigError
 from esr1calls.hotspots import load_panel
 from esr1calls.kit import Kit, parse_kit
-from esr1calls.model import Build, Call, CallStatus, Method, PlateFormat, Reason
+from esr1calls.model import Build, Call, CallStatus, Method, Reason
 from esr1calls.ngs import FilterKind, classify_filter
 from esr1calls.platemap import _ROLE_ALIASES, OPTIONAL_COLUMNS, REQUIRED_COLUMNS
 from esr1calls.plates._table import NO_AMP_TOKENS
+from esr1calls.plates.format import PlateFormat
 from esr1calls.stats import detection_power, k_required
 from esr1calls.vcf import COUNT_RULES, AbsentAllele, Caller
 

@@ -16,7 +16,6 @@ from pathlib import Path, PureWindowsPath
 from typing import Any
 
 from ..errors import PlateFormatError
-from . import Plate
 from ._source import SHEET_MARK, Grid, Row, TextSource, WorkbookSource, load_source
 from ._table import (
     CT_NAMES,
@@ -39,6 +38,7 @@ from ._table import (
     table_rows,
     truncated_row,
 )
+from .plate import Plate
 
 _FLAG_NAME = re.compile(r"[A-Z][A-Z0-9]{2,11}")
 _SECTION = re.compile(r"\[[^\]]+\]")

@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import PlateFormatError
-from . import Plate
 from ._source import Grid, Row, Source, WorkbookSource, load_source
 from ._table import (
     PlateBuilder,
@@ -30,6 +29,7 @@ from ._table import (
     table_rows,
     truncated_row,
 )
+from .plate import Plate
 
 
 @dataclass(frozen=True)

@@ -18,8 +18,8 @@ import pandas as pd
 
 from ..errors import PlateFormatError
 from ..model import Dropped
-from . import WELL_COLUMNS, Plate
 from ._source import Grid, Row, Source, WorkbookSource, guess_delimiter, split_line
+from .plate import WELL_COLUMNS, Plate
 
 # Latin look-alikes written by AB software (Cт with a Cyrillic т) and old code pages.
 _HOMOGLYPHS = str.maketrans(

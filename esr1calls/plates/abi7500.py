@@ -11,11 +11,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from . import Plate
 from ._abi import abi_kind, read_abi
+from .format import PlateFormat
+from .plate import Plate
 
 FORMAT_ID = "abi7500"
-LABEL = "7500 / 7500 Fast / StepOnePlus results export"
+LABEL = PlateFormat.ABI7500.label
 
 
 def sniff(head: str) -> bool:

@@ -12,12 +12,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from . import Plate
 from ._abi import header_lines
 from ._simple import TableSpec, read_table
+from .format import PlateFormat
+from .plate import Plate
 
 FORMAT_ID = "cfx"
-LABEL = "Bio-Rad CFX Manager / CFX Maestro Quantification Cq Results (csv, xlsx)"
+LABEL = PlateFormat.CFX.label
 
 SPEC = TableSpec(
     fmt=FORMAT_ID,

@@ -20,14 +20,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from . import Plate
 from ._abi import header_lines
 from ._simple import TableSpec, read_table
 from ._source import Row
 from ._table import find_column, flag_token
+from .format import PlateFormat
+from .plate import Plate
 
 FORMAT_ID = "generic"
-LABEL = "generic long table (csv/tsv: well, sample, target, dye, ct)"
+LABEL = PlateFormat.GENERIC.label
 _COLUMNS = frozenset(
     {"well", "sample", "sample_name", "target", "target_name", "dye", "ct", "flags", "omit"}
 )

@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import PlateFormatError
-from . import Plate
 from ._source import Grid, Row, TextSource, load_source
 from ._table import (
     PlateBuilder,
@@ -32,9 +31,11 @@ from ._table import (
     table_rows,
     truncated_row,
 )
+from .format import PlateFormat
+from .plate import Plate
 
 FORMAT_ID = "lightcycler480"
-LABEL = "Roche LightCycler 480 Abs Quant text export (one file per filter)"
+LABEL = PlateFormat.LIGHTCYCLER480.label
 _EXPERIMENT = re.compile(r"\s*Experiment:\s*(.*?)\s+(?:Selected\s+)?Filter:\s*(.*?)\s*")
 _HEADER = ("include", "pos", "cp")
 

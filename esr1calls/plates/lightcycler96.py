@@ -10,14 +10,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from . import Plate
 from ._abi import header_lines
 from ._simple import TableSpec, read_table
 from ._source import Row
 from ._table import find_column, flag_token
+from .format import PlateFormat
+from .plate import Plate
 
 FORMAT_ID = "lightcycler96"
-LABEL = "Roche LightCycler 96 result table (csv, txt)"
+LABEL = PlateFormat.LIGHTCYCLER96.label
 
 
 def _flags(row: Row, header: Sequence[str]) -> list[str]:

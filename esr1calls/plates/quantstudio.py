@@ -11,11 +11,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from . import Plate
 from ._abi import abi_kind, read_abi
+from .format import PlateFormat
+from .plate import Plate
 
 FORMAT_ID = "quantstudio"
-LABEL = "QuantStudio 3/5/6/7/12K Flex or ViiA 7 results export"
+LABEL = PlateFormat.QUANTSTUDIO.label
 
 
 def sniff(head: str) -> bool:

@@ -11,11 +11,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from . import Plate
 from ._abi import abi_kind, read_abi
+from .format import PlateFormat
+from .plate import Plate
 
 FORMAT_ID = "quantstudio-da2"
-LABEL = "QuantStudio Design & Analysis v2 / Diomni results export"
+LABEL = PlateFormat.QUANTSTUDIO_DA2.label
 
 
 def sniff(head: str) -> bool:

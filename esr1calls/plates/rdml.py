@@ -32,7 +32,6 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import PlateFormatError
-from . import Plate
 from ._source import (
     CHUNK_BYTES,
     ZIP_MAGIC,
@@ -44,9 +43,11 @@ from ._source import (
 )
 from ._table import PlateBuilder, WellError, flag_token, parse_number, parse_tube, parse_well
 from ._xml import iterparse_xml, local_name
+from .format import PlateFormat
+from .plate import Plate
 
 FORMAT_ID = "rdml"
-LABEL = "RDML 1.0-1.4 (any instrument's RDML export)"
+LABEL = PlateFormat.RDML.label
 _NS = "http://www.rdml.org"
 _SERIAL = re.compile(r"(?:Cycler\s+SN|Serial(?:\s+Number)?)\s*[:=]\s*([A-Za-z0-9-]+)")
 _DOCTYPE_OVERLAP = 32  # bytes kept from the previous chunk, so a token split by a chunk is seen

@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import PlateFormatError
-from . import Plate
 from ._source import Grid, Row, load_source
 from ._table import (
     CT_NAMES,
@@ -37,9 +36,11 @@ from ._table import (
     table_rows,
     truncated_row,
 )
+from .format import PlateFormat
+from .plate import Plate
 
 FORMAT_ID = "rotorgene"
-LABEL = "QIAGEN Rotor-Gene Q Excel Analysed Data Export (csv, xlsx)"
+LABEL = PlateFormat.ROTORGENE.label
 _BLOCK = re.compile(r"Quantitative analysis of\s+(.*?)\.([A-Za-z0-9]+)\s*(?:\((.*)\))?\s*")
 _ANALYSIS = re.compile(r"(.*?)\.([A-Za-z0-9]+)\s*(?:\((.*)\))?\s*")
 _TITLE = "excel analysed data export"

@@ -12,11 +12,12 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from . import Plate
 from ._abi import read_abi
+from .format import PlateFormat
+from .plate import Plate
 
 FORMAT_ID = "sds7900"
-LABEL = "Applied Biosystems 7900HT SDS 2.x RQ/AQ Results (txt)"
+LABEL = PlateFormat.SDS7900.label
 _FIRST_LINE = re.compile(r"SDS\s*v?\d[\d.]*\s+(?:RQ|AQ)?\s*Results", re.IGNORECASE)
 
 

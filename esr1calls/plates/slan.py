@@ -12,13 +12,14 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from . import Plate
 from ._abi import header_lines
 from ._simple import TableSpec, read_table
 from ._table import CT_NAMES
+from .format import PlateFormat
+from .plate import Plate
 
 FORMAT_ID = "slan"
-LABEL = "Hongshi SLAN-96P/96S result export (xlsx, xls, csv)"
+LABEL = PlateFormat.SLAN.label
 _WELL = ("反应孔", "孔位", "孔", "well")
 _INSTRUMENT = re.compile(r"SLAN[- ]?96[PS]", re.IGNORECASE)
 
