@@ -4,6 +4,7 @@ and a property test that damaged files give a Plate or an InputError, never a cr
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import logging
 import math
@@ -26,6 +27,7 @@ from esr1calls.plates import (
     WELL_COLUMNS,
     Plate,
     PlateFormat,
+    _source,
     read_plate,
     sniff_format,
 )
@@ -106,6 +108,40 @@ def test_format_override_skips_detection() -> None:
 def test_wrong_override_is_a_plate_format_error() -> None:
     with pytest.raises(PlateFormatError, match="Quantitative analysis of Cycling"):
         read_plate(PLATES / "cfx" / "esr1_demo_cfx - Quantification Cq Results.csv", "rotorgene")
+
+
+def _count_disk_reads(monkeypatch: pytest.MonkeyPatch) -> tuple[list[Path], list[Path]]:
+    """Every read of an export from disk, and every workbook parse (the child process)."""
+    reads: list[Path] = []
+    parses: list[Path] = []
+    read_bytes, spreadsheet_values = _source.read_bytes, _source._spreadsheet_values
+    monkeypatch.setattr(_source, "read_bytes", lambda p: reads.append(p) or read_bytes(p))
+    monkeypatch.setattr(
+        _source, "_spreadsheet_values", lambda p, d: parses.append(p) or spreadsheet_values(p, d)
+    )
+    return reads, parses
+
+
+@pytest.mark.parametrize("fmt", [None, "quantstudio"])
+def test_an_export_is_read_from_disk_and_parsed_once(monkeypatch, fmt) -> None:
+    """read_plate loads the file once; the sniffer and the reader look at those bytes (no module
+    state between calls: each read_plate holds its own)."""
+    path = PLATES / "quantstudio" / "esr1_demo_quantstudio.xlsx"
+    reads, parses = _count_disk_reads(monkeypatch)
+    plate = read_plate(path, fmt)
+    assert (reads, parses) == ([path], [path])
+    assert plate.sha256 == hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_the_hint_for_a_wrong_format_sniffs_the_bytes_already_read(monkeypatch) -> None:
+    """With --format wrong, what the file looks like is told from the bytes read for it (the
+    hint read the file a second time: a FIFO hung there, and a file that changed in between was
+    described by its new content)."""
+    path = PLATES / "cfx" / "esr1_demo_cfx - Quantification Cq Results.csv"
+    reads, _ = _count_disk_reads(monkeypatch)
+    with pytest.raises(PlateFormatError, match=r"the file looks like Bio-Rad CFX"):
+        read_plate(path, "rotorgene")
+    assert reads == [path]
 
 
 def test_unknown_override_name_is_an_error() -> None:

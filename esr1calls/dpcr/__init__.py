@@ -32,7 +32,7 @@ from ..model import (
     exact_percent,
 )
 from ..platemap import CONTROL_NAMES, GENERIC_NAMES
-from ..plates._source import digest_of_last_read, forget_last_read, head_text
+from ..plates._source import Export, head_text
 from . import absoluteq, qiacuity, quantasoft, qxmanager
 from .assays import Assay, AssaySet, AssaySettings, load_assays
 from .partitions import copies_per_partition
@@ -75,34 +75,41 @@ PLACEHOLDER_NOTICE = (
 
 def sniff_export(path: str | Path) -> str:
     """The format id of a dPCR export, from its content."""
-    path = Path(path)
-    head = head_text(path)
+    return _sniff(Export.read(Path(path)))
+
+
+def _sniff(export: Export) -> str:
+    head = head_text(export)
     for fmt, reader in READERS.items():
         if reader.sniff(head):
             return fmt
     expected = "; ".join(reader.LABEL for reader in READERS.values())
     raise UnknownFormatError(
-        path,
+        export.path,
         f"not a recognised digital PCR export (expected one of: {expected}). Pass --format if "
         "you know it.",
     )
 
 
 def read_export(path: str | Path, fmt: str | None = None) -> DpcrExport:
-    """Read one dPCR export (its format detected from its content unless ``fmt`` is given)."""
+    """Read one dPCR export (its format detected from its content unless ``fmt`` is given).
+
+    The file is read from disk once; the sniffer and the reader see those bytes, and the export
+    carries their sha256 (what was interpreted, even if the file changes after)."""
     path = Path(path)
-    forget_last_read()
     if fmt is None or fmt == "auto":
-        chosen = sniff_export(path)
+        export_file = Export.read(path)
+        chosen = _sniff(export_file)
         log.info("Detected dPCR export: %s (%s)", READERS[chosen].LABEL, chosen)
     elif fmt in READERS:
         chosen = fmt
+        export_file = Export.read(path)
     else:
         raise UnknownFormatError(
             path, f"unknown dPCR export format {fmt!r}; use one of: {', '.join(DPCR_FORMATS)}"
         )
-    export: DpcrExport = READERS[chosen].read(path)
-    return replace(export, sha256=digest_of_last_read(path))
+    export: DpcrExport = READERS[chosen].read(export_file)
+    return replace(export, sha256=export_file.sha256)
 
 
 # ----------------------------------------------------------------------------- export -> wells

@@ -14,7 +14,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import PlateFormatError
-from ..plates._source import Grid, Row, Source, WorkbookSource, load_source, split_line
+from ..plates._source import (
+    Export,
+    Grid,
+    Row,
+    Source,
+    WorkbookSource,
+    load_source,
+    split_line,
+)
 from ..plates._table import find_header, norm_header
 
 __all__ = ["Table", "column", "column_starting", "head_headers", "header_cells", "load_table"]
@@ -82,9 +90,10 @@ class Table:
         return self.grid.place(row.number)
 
 
-def load_table(path: Path, is_header: Callable[[Sequence[str]], bool], what: str) -> Table:
+def load_table(export: Export, is_header: Callable[[Sequence[str]], bool], what: str) -> Table:
     """The first table whose header ``is_header`` accepts (µ folded), and its rows."""
-    source = load_source(path)
+    path = export.path
+    source = load_source(export)
     found = find_header(source, lambda cells: is_header(header_cells(cells)))
     if found is None:
         raise PlateFormatError(

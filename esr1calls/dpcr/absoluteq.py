@@ -17,8 +17,8 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 
+from ..plates._source import Export
 from ..plates._table import meaningful
 from ._text import Table, column, head_headers, load_table
 from .wells import Combinations, DpcrExport, ExportBuilder, TargetRow, parse_concentration
@@ -44,10 +44,9 @@ def sniff(head: str) -> bool:
     )
 
 
-def read(path: Path) -> DpcrExport:
+def read(export: Export) -> DpcrExport:
     """Read an Absolute Q CSV export."""
-    path = Path(path)
-    table = load_table(path, lambda h: _is_combination_header(h) or _is_dye_header(h), LABEL)
+    table = load_table(export, lambda h: _is_combination_header(h) or _is_dye_header(h), LABEL)
     if _is_combination_header(table.header):
         return _read_combinations(table)
     return _read_per_dye(table)

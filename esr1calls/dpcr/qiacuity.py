@@ -17,8 +17,8 @@ never read as a well's value.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from pathlib import Path
 
+from ..plates._source import Export
 from ..plates._table import meaningful
 from ._text import column, column_starting, head_headers, load_table
 from .wells import DpcrExport, ExportBuilder, TargetRow, parse_concentration
@@ -41,10 +41,10 @@ def sniff(head: str) -> bool:
     return any(_is_header(cells) for cells in head_headers(head))
 
 
-def read(path: Path) -> DpcrExport:
+def read(export: Export) -> DpcrExport:
     """Read a QIAcuity CSV export."""
-    path = Path(path)
-    table = load_table(path, _is_header, LABEL)
+    path = export.path
+    table = load_table(export, _is_header, LABEL)
     builder = ExportBuilder(path, FORMAT_ID)
     h = table.header
     col_well = column(h, "well")

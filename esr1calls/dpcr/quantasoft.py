@@ -18,9 +18,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from pathlib import Path
 
-from ..plates._source import Row
+from ..plates._source import Export, Row
 from ._text import Table, column, head_headers, load_table
 from .wells import Combinations, DpcrExport, ExportBuilder, TargetRow, parse_concentration
 
@@ -50,10 +49,9 @@ def sniff(head: str) -> bool:
     return any(_is_header(cells) for cells in head_headers(head))
 
 
-def read(path: Path) -> DpcrExport:
+def read(export: Export) -> DpcrExport:
     """Read a QuantaSoft CSV export."""
-    path = Path(path)
-    table = load_table(path, _is_header, LABEL)
+    table = load_table(export, _is_header, LABEL)
     return read_table(table, FORMAT_ID, INSTRUMENT)
 
 

@@ -17,8 +17,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from pathlib import Path
 
+from ..plates._source import Export
 from ._text import column, column_starting, head_headers, load_table
 from .quantasoft import read_combinations
 from .wells import (
@@ -71,10 +71,10 @@ def _combination_columns(header: Sequence[str]) -> tuple[dict[int, frozenset[str
     return (found if complete else {}), channels
 
 
-def read(path: Path) -> DpcrExport:
+def read(export: Export) -> DpcrExport:
     """Read a QX Manager CSV export."""
-    path = Path(path)
-    table = load_table(path, _is_header, LABEL)
+    path = export.path
+    table = load_table(export, _is_header, LABEL)
     builder = ExportBuilder(path, FORMAT_ID)
     h = table.header
     col_well = column(h, "well")

@@ -16,7 +16,7 @@ from pathlib import Path, PureWindowsPath
 from typing import Any
 
 from ..errors import PlateFormatError
-from ._source import SHEET_MARK, Grid, Row, TextSource, WorkbookSource, load_source
+from ._source import SHEET_MARK, Export, Grid, Row, TextSource, WorkbookSource, load_source
 from ._table import (
     CT_NAMES,
     PlateBuilder,
@@ -148,9 +148,10 @@ def abi_kind(head: str) -> str | None:
 # reading
 
 
-def read_abi(path: Path, fmt: str, label: str) -> Plate:
+def read_abi(export: Export, fmt: str, label: str) -> Plate:
     """Read any Applied Biosystems results export into a Plate tagged with ``fmt``."""
-    source = load_source(path)
+    path = export.path
+    source = load_source(export)
     start = 0
     if isinstance(source, TextSource):
         # with sections, the table must be the one under [Results], not an earlier section's

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import PlateFormatError
-from ._source import Grid, Row, Source, WorkbookSource, load_source
+from ._source import Export, Grid, Row, Source, WorkbookSource, load_source
 from ._table import (
     PlateBuilder,
     WellError,
@@ -68,10 +68,10 @@ def header_matcher(spec: TableSpec, *, with_ct: bool = True) -> Callable[[Sequen
     return matches
 
 
-def read_table(path: Path, spec: TableSpec) -> Plate:
+def read_table(export: Export, spec: TableSpec) -> Plate:
     """Read a single-table export described by ``spec``."""
-    path = Path(path)
-    source = load_source(path)
+    path = export.path
+    source = load_source(export)
     found = find_header(source, header_matcher(spec), sheets=spec.sheets)
     if found is None:
         _raise_no_table(path, source, spec)

@@ -27,6 +27,7 @@ import zipfile
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
+from functools import cached_property
 from pathlib import Path
 
 from ..errors import Esr1CallsError, PlateFormatError
@@ -204,25 +205,36 @@ def guess_delimiter(line: str) -> str:
 # bytes
 
 
-_LAST_READ: dict[Path, bytes] = {}  # one slot: the bytes read_bytes returned last
+@dataclass(frozen=True)
+class Export:
+    """One plate export as read from disk, once: every sniffer and the reader look at these bytes,
+    and the provenance hash is theirs, even if the file changes on disk after it was read.
 
+    A workbook is parsed (in a child process) at most once, for sniffing and reading alike, and
+    text is decoded once. Nothing is kept between two exports: each ``read_plate`` makes its own.
+    """
 
-def forget_last_read() -> None:
-    """Start a new read: the next :func:`export_bytes` goes to the disk."""
-    _LAST_READ.clear()
+    path: Path
+    data: bytes
 
+    @classmethod
+    def read(cls, path: Path) -> Export:
+        """The file at ``path``, refusing missing, unreadable, empty and oversized files."""
+        return cls(path, read_bytes(path))
 
-def export_bytes(path: Path) -> bytes:
-    """The bytes of ``path`` as last read (by the sniffer, within one ``read_plate``), else read
-    now: the sniffer and the reader see the same bytes, and the file is read once."""
-    data = _LAST_READ.get(path)
-    return data if data is not None else read_bytes(path)
+    @cached_property
+    def sha256(self) -> str:
+        return hashlib.sha256(self.data).hexdigest()
 
+    @cached_property
+    def text(self) -> tuple[str, str]:
+        """The decoded text and the encoding used (:func:`decode_text`)."""
+        return decode_text(self.path, self.data)
 
-def digest_of_last_read(path: Path) -> str:
-    """The sha256 of the bytes :func:`read_bytes` last returned for ``path``: the provenance
-    hash is of what was interpreted, even if the file changed on disk since."""
-    return hashlib.sha256(_LAST_READ[path]).hexdigest()
+    @cached_property
+    def workbook(self) -> WorkbookSource:
+        """Every sheet of an xlsx/xls export (:func:`load_workbook`)."""
+        return load_workbook(self.path, self.data)
 
 
 def read_bytes(path: Path) -> bytes:
@@ -246,8 +258,6 @@ def read_bytes(path: Path) -> bytes:
         raise PlateFormatError(
             path, "the file is empty; export the results table again", place="row 1"
         )
-    _LAST_READ.clear()  # hashed only when asked: sniffing reads the file too
-    _LAST_READ[path] = data
     return data
 
 
@@ -491,10 +501,6 @@ def _spreadsheet_values(
     return sheets, unreadable
 
 
-# sniffing and reading load the same bytes: one slot, so the second load parses nothing
-_LAST_WORKBOOK: dict[tuple[str, bytes], WorkbookSource] = {}
-
-
 def _row_text(
     values: list[object], marked: dict[tuple[int, int], str], row: int
 ) -> tuple[str, ...]:
@@ -506,77 +512,65 @@ def _row_text(
     return tuple(texts)
 
 
-def load_workbook(path: Path, data: bytes, *, max_rows: int | None = None) -> WorkbookSource:
+def load_workbook(path: Path, data: bytes) -> WorkbookSource:
     """Every sheet of an xlsx/xls file (python-calamine, isolated), after the zip and XML checks.
-
-    ``max_rows`` trims each sheet (the sniffer's head); the whole file is read once either way.
-    """
-    key = (str(path), data)
-    workbook = _LAST_WORKBOOK.get(key)
-    if workbook is None:
-        if data.startswith(ZIP_MAGIC):
-            archive = open_zip(path, data)
-            for info in archive.infolist():
-                name = member_name(info.filename)
-                if name.lower().endswith((".xml", ".rels", ".vml")):
-                    refuse_doctype(path, read_member(path, archive, info), name)
-        values, unreadable = _spreadsheet_values(path, data)
-        sheets = tuple(
-            Grid(
-                name,
-                tuple(
-                    Row(number, _row_text(row, unreadable.get(name, {}), number - 1))
-                    for number, row in enumerate(rows, start=1)
-                ),
-            )
-            for name, rows in values
+    Use :attr:`Export.workbook`, which parses an export's workbook once."""
+    if data.startswith(ZIP_MAGIC):
+        archive = open_zip(path, data)
+        for info in archive.infolist():
+            name = member_name(info.filename)
+            if name.lower().endswith((".xml", ".rels", ".vml")):
+                refuse_doctype(path, read_member(path, archive, info), name)
+    values, unreadable = _spreadsheet_values(path, data)
+    sheets = tuple(
+        Grid(
+            name,
+            tuple(
+                Row(number, _row_text(row, unreadable.get(name, {}), number - 1))
+                for number, row in enumerate(rows, start=1)
+            ),
         )
-        workbook = WorkbookSource(path, sheets)
-        _LAST_WORKBOOK.clear()
-        _LAST_WORKBOOK[key] = workbook
-    if max_rows is None:
-        return workbook
-    return WorkbookSource(
-        path, tuple(replace(grid, rows=grid.rows[:max_rows]) for grid in workbook.sheets)
+        for name, rows in values
     )
+    return WorkbookSource(path, sheets)
 
 
 # ---------------------------------------------------------------------------------------------
 # entry points for readers and the sniffer
 
 
-def load_source(path: Path) -> Source:
-    """The file as text lines or workbook sheets, whichever it is by content."""
-    data = export_bytes(path)
+def load_source(export: Export) -> Source:
+    """The export as text lines or workbook sheets, whichever it is by content."""
+    path, data = export.path, export.data
     if data.startswith(OLE2_MAGIC):
-        return load_workbook(path, data)
+        return export.workbook
     if data.startswith(ZIP_MAGIC):
         archive = open_zip(path, data)
         if not is_workbook_archive(archive):
             raise PlateFormatError(
                 path, "is a zip archive but not an Excel workbook; pass --format rdml if it is RDML"
             )
-        return load_workbook(path, data)
-    text, encoding = decode_text(path, data)
+        return export.workbook
+    text, encoding = export.text
     return TextSource(path, text_lines(text), encoding, ends_with_line_end(text))
 
 
-def head_text(path: Path) -> str:
+def head_text(export: Export) -> str:
     """What the sniffers see: the first lines of a text file; the top of each sheet of a
     workbook, each after a ``[[sheet: NAME]]`` line; the start of the XML inside an RDML zip."""
-    data = read_bytes(path)
+    path, data = export.path, export.data
     if data.startswith(OLE2_MAGIC):
-        return _workbook_head(load_workbook(path, data, max_rows=HEAD_ROWS))
+        return _workbook_head(export.workbook)
     if data.startswith(ZIP_MAGIC):
         archive = open_zip(path, data)
         if is_workbook_archive(archive):
-            return _workbook_head(load_workbook(path, data, max_rows=HEAD_ROWS))
+            return _workbook_head(export.workbook)
         for info in archive.infolist():
             if member_name(info.filename).lower().endswith((".xml", ".rdml")):
                 start = b"".join(member_chunks(path, archive, info, limit=4096))
                 return start.decode("utf-8", errors="replace")
         return ""
-    text, _ = decode_text(path, data)  # all of it: the head must decode as the whole file does
+    text, _ = export.text  # all of it: the head must decode as the whole file does
     return "\n".join(text_lines(text)[: HEAD_ROWS * 4])
 
 

@@ -10,10 +10,9 @@ lower-case ``sharedstrings.xml`` are read as they are.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from ._abi import header_lines
 from ._simple import TableSpec, read_table
+from ._source import Export
 from .format import PlateFormat
 from .plate import Plate
 
@@ -57,6 +56,6 @@ def sniff(head: str) -> bool:
     )
 
 
-def read(path: Path) -> Plate:
+def read(export: Export) -> Plate:
     """Read a CFX Quantification Cq Results export."""
-    return read_table(Path(path), SPEC)
+    return read_table(export, SPEC)

@@ -24,7 +24,7 @@ from . import (
     sds7900,
     slan,
 )
-from ._source import digest_of_last_read, forget_last_read, head_text
+from ._source import Export, head_text
 from .format import PlateFormat
 from .plate import WELL_COLUMNS, Plate
 
@@ -37,7 +37,7 @@ class PlateReader(Protocol):
 
     def sniff(self, head: str) -> bool: ...
 
-    def read(self, path: Path) -> Plate: ...
+    def read(self, export: Export) -> Plate: ...
 
 
 # Most specific first: the generic long table would also accept several vendors' files.
@@ -65,14 +65,17 @@ def sniff_format(path: str | Path) -> PlateFormat:
     Raises UnknownFormatError when no reader recognises it, and PlateFormatError when the file
     cannot be opened at all (empty, unreadable, a refused zip).
     """
-    path = Path(path)
-    head = head_text(path)
+    return _sniff(Export.read(Path(path)))
+
+
+def _sniff(export: Export) -> PlateFormat:
+    head = head_text(export)
     for fmt, reader in READERS.items():
         if reader.sniff(head):
             return fmt
     expected = "; ".join(reader.LABEL for reader in READERS.values())
     raise UnknownFormatError(
-        path,
+        export.path,
         f"not a recognised plate export (expected one of: {expected}). "
         "Pass --format if you know it.",
     )
@@ -88,7 +91,7 @@ def read_plate(path: str | Path, fmt: PlateFormat | str | None = None) -> Plate:
     An RDML file holding several runs, each a plate of its own, is an error naming them: read
     it with :func:`read_plates`.
     """
-    return _read(Path(path), fmt, lambda reader, p: [reader.read(p)])[0]
+    return _read(Path(path), fmt, lambda reader, export: [reader.read(export)])[0]
 
 
 def read_plates(path: str | Path, fmt: PlateFormat | str | None = None) -> list[Plate]:
@@ -96,9 +99,9 @@ def read_plates(path: str | Path, fmt: PlateFormat | str | None = None) -> list[
     are separate plates (each reuses the same wells and dyes). ``esr1calls pcr`` reads this way.
     """
 
-    def every_plate(reader: PlateReader, path: Path) -> list[Plate]:
+    def every_plate(reader: PlateReader, export: Export) -> list[Plate]:
         read_all = getattr(reader, "read_runs", None)
-        return list(read_all(path)) if read_all is not None else [reader.read(path)]
+        return list(read_all(export)) if read_all is not None else [reader.read(export)]
 
     return _read(Path(path), fmt, every_plate)
 
@@ -106,11 +109,13 @@ def read_plates(path: str | Path, fmt: PlateFormat | str | None = None) -> list[
 def _read(
     path: Path,
     fmt: PlateFormat | str | None,
-    read: Callable[[PlateReader, Path], list[Plate]],
+    read: Callable[[PlateReader, Export], list[Plate]],
 ) -> list[Plate]:
-    forget_last_read()  # a new read_plate reads the file afresh (once: sniffing keeps the bytes)
+    """The file is read from disk once; the sniffer and the reader see those bytes, and the
+    plates carry their sha256 (what was interpreted, even if the file changes after)."""
     if fmt is None or fmt == "auto":
-        chosen = sniff_format(path)
+        export = Export.read(path)
+        chosen = _sniff(export)
         _log.info("Detected plate format: %s (%s)", chosen.label, chosen.value)
     else:
         try:
@@ -120,28 +125,28 @@ def _read(
                 path, f"unknown plate format {fmt!r}; use one of: {', '.join(PLATE_FORMATS)}"
             ) from None
         _log.info("Plate format given: %s (%s)", chosen.label, chosen.value)
+        export = Export.read(path)
     try:
-        plates = read(READERS[chosen], path)
+        plates = read(READERS[chosen], export)
     except PlateFormatError as exc:
         if fmt is None or fmt == "auto":
             raise
         raise PlateFormatError(
-            path, _forced_format_hint(path, chosen, exc.detail), place=exc.place
+            path, _forced_format_hint(export, chosen, exc.detail), place=exc.place
         ) from exc
-    digest = digest_of_last_read(path)
     for plate in plates:
         _check_contract(plate)
     if len(plates) > 1:  # a plate map must name each by its run id, never by the shared file
         plates = [
             replace(p, metadata={**p.metadata, "plates_in_file": len(plates)}) for p in plates
         ]
-    return [replace(plate, sha256=digest) for plate in plates]
+    return [replace(plate, sha256=export.sha256) for plate in plates]
 
 
-def _forced_format_hint(path: Path, forced: PlateFormat, detail: str) -> str:
+def _forced_format_hint(export: Export, forced: PlateFormat, detail: str) -> str:
     """When --format was given and the file does not read as that format, say what it looks like."""
     try:
-        detected: PlateFormat | None = sniff_format(path)
+        detected: PlateFormat | None = _sniff(export)
     except InputError:
         detected = None
     if detected is None or detected is forced:

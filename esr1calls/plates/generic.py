@@ -18,11 +18,10 @@ One header row, then one row per (well, dye); comma, tab or semicolon separated;
 from __future__ import annotations
 
 from collections.abc import Sequence
-from pathlib import Path
 
 from ._abi import header_lines
 from ._simple import TableSpec, read_table
-from ._source import Row
+from ._source import Export, Row
 from ._table import find_column, flag_token
 from .format import PlateFormat
 from .plate import Plate
@@ -70,6 +69,6 @@ def sniff(head: str) -> bool:
     return False
 
 
-def read(path: Path) -> Plate:
+def read(export: Export) -> Plate:
     """Read a generic long table."""
-    return read_table(Path(path), SPEC)
+    return read_table(export, SPEC)

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import PlateFormatError
-from ._source import Grid, Row, TextSource, load_source
+from ._source import Export, Grid, Row, TextSource, load_source
 from ._table import (
     PlateBuilder,
     WellError,
@@ -48,10 +48,10 @@ def sniff(head: str) -> bool:
     return False
 
 
-def read(path: Path) -> Plate:
+def read(export: Export) -> Plate:
     """Read a LightCycler 480 Cp text export (every filter block in the file)."""
-    path = Path(path)
-    source = load_source(path)
+    path = export.path
+    source = load_source(export)
     if not isinstance(source, TextSource):
         raise PlateFormatError(
             path,

@@ -8,11 +8,10 @@ means no Cq; ``Excluded = Checked`` marks an omitted well. Recognised by a heade
 from __future__ import annotations
 
 from collections.abc import Sequence
-from pathlib import Path
 
 from ._abi import header_lines
 from ._simple import TableSpec, read_table
-from ._source import Row
+from ._source import Export, Row
 from ._table import find_column, flag_token
 from .format import PlateFormat
 from .plate import Plate
@@ -54,6 +53,6 @@ def sniff(head: str) -> bool:
     )
 
 
-def read(path: Path) -> Plate:
+def read(export: Export) -> Plate:
     """Read a LightCycler 96 result table."""
-    return read_table(Path(path), SPEC)
+    return read_table(export, SPEC)

@@ -9,9 +9,8 @@ zero-padded (``A01``).
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from ._abi import abi_kind, read_abi
+from ._source import Export
 from .format import PlateFormat
 from .plate import Plate
 
@@ -24,6 +23,6 @@ def sniff(head: str) -> bool:
     return abi_kind(head) == "da2"
 
 
-def read(path: Path) -> Plate:
+def read(export: Export) -> Plate:
     """Read a Design & Analysis v2 / Diomni results export."""
-    return read_abi(Path(path), FORMAT_ID, LABEL)
+    return read_abi(export, FORMAT_ID, LABEL)

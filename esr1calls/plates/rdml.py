@@ -35,7 +35,7 @@ from ..errors import PlateFormatError
 from ._source import (
     CHUNK_BYTES,
     ZIP_MAGIC,
-    export_bytes,
+    Export,
     member_chunks,
     member_name,
     open_zip,
@@ -117,9 +117,9 @@ class _Document:
     runs: list[_Run] = field(default_factory=list)
 
 
-def _chunks(path: Path) -> tuple[Iterator[bytes], str]:
+def _chunks(export: Export) -> tuple[Iterator[bytes], str]:
     """The RDML XML in chunks (never expanded whole in memory), and its name for messages."""
-    data = export_bytes(path)
+    path, data = export.path, export.data
     if not data.startswith(ZIP_MAGIC):
         return (data[i : i + CHUNK_BYTES] for i in range(0, len(data), CHUNK_BYTES)), path.name
     archive = open_zip(path, data)
@@ -147,9 +147,10 @@ def _refusing_doctype(path: Path, chunks: Iterator[bytes], member: str) -> Itera
         yield chunk
 
 
-def _parse(path: Path) -> _Document:
+def _parse(export: Export) -> _Document:
     """One incremental pass: targets, samples and every run's reacts, each react cleared."""
-    chunks, member = _chunks(path)
+    path = export.path
+    chunks, member = _chunks(export)
     document = _Document(member)
     experiment = ""
     run: _Run | None = None
@@ -247,10 +248,10 @@ def _read_run_settings(run: _Run, element: ET.Element) -> None:
 # runs into plates
 
 
-def read(path: Path) -> Plate:
+def read(export: Export) -> Plate:
     """Read an RDML file that holds one plate (one run, or CFX's one run per fluor)."""
-    path = Path(path)
-    plates = read_runs(path)
+    path = export.path
+    plates = read_runs(export)
     if len(plates) > 1:
         runs = ", ".join(repr(p.run_id) for p in plates)
         raise PlateFormatError(
@@ -263,10 +264,10 @@ def read(path: Path) -> Plate:
     return plates[0]
 
 
-def read_runs(path: Path) -> list[Plate]:
+def read_runs(export: Export) -> list[Plate]:
     """Every plate in an RDML file: one for runs with no dye in common, else one per run."""
-    path = Path(path)
-    document = _parse(path)
+    path = export.path
+    document = _parse(export)
     runs = [r for r in document.runs if r.data]
     if not runs:
         raise PlateFormatError(

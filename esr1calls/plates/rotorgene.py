@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import PlateFormatError
-from ._source import Grid, Row, load_source
+from ._source import Export, Grid, Row, load_source
 from ._table import (
     CT_NAMES,
     PlateBuilder,
@@ -68,10 +68,10 @@ def _is_tube_header(header: list[str] | Any) -> bool:
     return "no." in header and find_column(header, CT_NAMES) is not None
 
 
-def read(path: Path) -> Plate:
+def read(export: Export) -> Plate:
     """Read a Rotor-Gene Q analysed-data export: every channel block, tubes as positions."""
-    path = Path(path)
-    source = load_source(path)
+    path = export.path
+    source = load_source(export)
     found = find_header(source, _is_tube_header)
     if found is None:
         found_any = find_header(source, lambda h: "no." in h and "name" in h)

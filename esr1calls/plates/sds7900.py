@@ -10,9 +10,9 @@ reporter column: the dye is then empty and each well must appear once (a TLDA ca
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 from ._abi import read_abi
+from ._source import Export
 from .format import PlateFormat
 from .plate import Plate
 
@@ -29,6 +29,6 @@ def sniff(head: str) -> bool:
     return False
 
 
-def read(path: Path) -> Plate:
+def read(export: Export) -> Plate:
     """Read an SDS 2.x results export."""
-    return read_abi(Path(path), FORMAT_ID, LABEL)
+    return read_abi(export, FORMAT_ID, LABEL)

@@ -10,10 +10,10 @@ and a blank Ct all mean no amplification.
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 from ._abi import header_lines
 from ._simple import TableSpec, read_table
+from ._source import Export
 from ._table import CT_NAMES
 from .format import PlateFormat
 from .plate import Plate
@@ -58,6 +58,6 @@ def sniff(head: str) -> bool:
     )
 
 
-def read(path: Path) -> Plate:
+def read(export: Export) -> Plate:
     """Read a SLAN-96P/96S result export."""
-    return read_table(Path(path), SPEC)
+    return read_table(export, SPEC)
