@@ -18,7 +18,6 @@ from .errors import (
     VcfFormatError,
 )
 from .hotspots import HOTSPOTS, Hotspot, Panel, load_panel
-from .kit import Kit, load_kit
 from .model import (
     Build,
     Call,
@@ -28,6 +27,7 @@ from .model import (
     SampleReport,
     SampleStatus,
 )
+from .pcr.kit import Kit, load_kit
 from .plates.format import PlateFormat
 
 # The readers and callers load pandas or pysam; they are imported on first use, so that
@@ -36,7 +36,7 @@ _LAZY = {
     "NgsSettings": "ngs",
     "call_ngs": "ngs",
     "call_vcf": "ngs",
-    "call_pcr": "pcr",
+    "call_pcr": "pcr.run",
     "call_dpcr": "dpcr",
     "read_plate": "plates.dispatch",
     "read_plates": "plates.dispatch",

@@ -34,8 +34,8 @@ from typing import TYPE_CHECKING, Any, TextIO
 from ._version import __version__
 from .errors import Esr1CallsError, InputError
 from .hotspots import DEFAULT_PANEL, EXTENDED_PANEL, Panel, panel_from_options
-from .kit import EXAMPLE_KIT
 from .model import DEFAULT_MIN_ALLELE_FRACTION, RunResult
+from .pcr.kit import EXAMPLE_KIT
 from .report import (
     AUDIT_TRAIL,
     CALL_COLUMNS,
@@ -561,7 +561,7 @@ def _number(job: BatchJob, key: str) -> float | None:
 
 
 def _run_pcr(job: BatchJob) -> Any:
-    from .pcr import call_pcr
+    from .pcr.run import call_pcr
 
     panel = _job_panel(job, PCR_OPTIONS)
     return call_pcr(

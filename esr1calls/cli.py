@@ -22,9 +22,9 @@ from .audit import AUDIT_TRAIL, Decision, parse_overrides, read_key, sign, verif
 from .batch import JobOutcome, default_workers, plan_jobs, run_batch, run_ngs, summarise
 from .errors import AuditError, Esr1CallsError
 from .hotspots import DEFAULT_PANEL, PANEL_FORMATS, export_panel, panel_from_options
-from .kit import EXAMPLE_KIT, describe_kit, load_kit
 from .model import DEFAULT_MIN_ALLELE_FRACTION, Build
 from .patients import with_patient
+from .pcr.kit import EXAMPLE_KIT, describe_kit, load_kit
 from .plates.format import PlateFormat
 from .provenance import command_line
 from .report import ReportOptions, write_document, write_reports, write_text_atomic
@@ -341,7 +341,7 @@ def pcr_command(
 
     Example: esr1calls pcr run1.txt --plate-map run1_map.csv -o results
     """
-    from .pcr import call_pcr  # loads pandas and the plate readers
+    from .pcr.run import call_pcr  # loads pandas and the plate readers
 
     panel = panel_from_options(panel_spec, hotspot_names)
     result = call_pcr(

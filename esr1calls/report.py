@@ -27,6 +27,7 @@ from .document import detected_hotspots
 from .errors import Esr1CallsError
 from .model import Build, Call, CallStatus, InputFile, RunResult, SampleReport
 from .provenance import tool_info, utc_now
+from .report_multiqc import MULTIQC_GENERAL_STATS, MULTIQC_TABLE, render_multiqc
 
 log = logging.getLogger(__name__)
 
@@ -91,16 +92,12 @@ SAMPLE_COLUMNS = (
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "|")
 
 
-# File names in OUTDIR; the MultiQC ones end in _mqc.json so MultiQC finds them unconfigured.
+# File names in OUTDIR (the MultiQC ones are its renderer's)
 CALLS_JSON, CALLS_TSV, SAMPLES_TSV, REPORT_HTML = (
     "calls.json",
     "calls.tsv",
     "samples.tsv",
     "report.html",
-)
-MULTIQC_TABLE, MULTIQC_GENERAL_STATS = (
-    "esr1calls_calls_mqc.json",
-    "esr1calls_general_stats_mqc.json",
 )
 FHIR_BUNDLE, DETECTED_VCF = "calls.fhir.json", "detected.vcf"
 OPTIONAL_REPORTS = (MULTIQC_TABLE, MULTIQC_GENERAL_STATS, FHIR_BUNDLE, DETECTED_VCF)
@@ -378,7 +375,6 @@ def render_files(document: Mapping[str, Any], options: ReportOptions) -> dict[st
     # imported here: the renderers are only needed once there is something to write
     from .report_fhir import render_fhir_bundle
     from .report_html import render_html
-    from .report_multiqc import render_multiqc
     from .report_vcf import render_detected_vcf
 
     samples = document["samples"]

@@ -17,12 +17,23 @@ from html import escape
 from typing import Any
 
 from .document import detected_hotspots, notices, reportable_text, sample_labels, source_runs
-from .report import MULTIQC_GENERAL_STATS, MULTIQC_TABLE
 from .report_svg import percent
 
-__all__ = ["GENERAL_STATS_ID", "TABLE_ID", "multiqc_sections", "render_multiqc"]
+__all__ = [
+    "GENERAL_STATS_ID",
+    "MULTIQC_GENERAL_STATS",
+    "MULTIQC_TABLE",
+    "TABLE_ID",
+    "multiqc_sections",
+    "render_multiqc",
+]
 
 Document = Mapping[str, Any]
+# the files it writes: names ending in _mqc.json, so MultiQC finds them unconfigured
+MULTIQC_TABLE, MULTIQC_GENERAL_STATS = (
+    "esr1calls_calls_mqc.json",
+    "esr1calls_general_stats_mqc.json",
+)
 TABLE_ID = "esr1calls"
 GENERAL_STATS_ID = "esr1calls_general_stats"
 

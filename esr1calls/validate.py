@@ -42,8 +42,8 @@ from ._version import __version__
 from .cohort import LoadedCalls, load_calls_json
 from .errors import ConfigError, Esr1CallsError, InputError
 from .hotspots import load_panel
-from .kit import EXAMPLE_KIT, Kit, Setting, Window, parse_kit
 from .model import CallStatus, reportable_fraction
+from .pcr.kit import EXAMPLE_KIT, Kit, Setting, Window, parse_kit
 from .provenance import tool_info, utc_now
 from .report import render_json, write_files_atomic, write_text_atomic
 

@@ -23,7 +23,7 @@ from esr1calls.model import (
     SampleReport,
     derive_sample_status,
 )
-from esr1calls.pcr import call_pcr
+from esr1calls.pcr.run import call_pcr
 from esr1calls.provenance import input_file
 from esr1calls.stats import clopper_pearson, k_required, lod95
 

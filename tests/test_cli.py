@@ -97,7 +97,7 @@ def test_kit_show_text_and_json(run_cli):
 
 
 def test_kit_validate_good_and_bad(run_cli, tmp_path):
-    from esr1calls.kit import load_kit
+    from esr1calls.pcr.kit import load_kit
 
     good = tmp_path / "lab.toml"
     source = load_kit().path  # the bundled id, not a file

@@ -8,7 +8,7 @@ from collections import Counter
 
 import pytest
 
-from esr1calls.pcr import call_pcr
+from esr1calls.pcr.run import call_pcr
 
 from .conftest import TESTDATA
 from .golden import assert_golden

@@ -17,15 +17,16 @@ from typing import Any
 import click
 import pytest
 
-from esr1calls import ngs, pcr, reads, report
+from esr1calls import ngs, reads, report
 from esr1calls.batch import MANIFEST_COLUMNS, NGS_OPTIONS, PCR_OPTIONS
 from esr1calls.cli import cli
 from esr1calls.errors import ConfigError
 from esr1calls.hotspots import load_panel
-from esr1calls.kit import Kit, parse_kit
 from esr1calls.model import Build, Call, CallStatus, Method, Reason
 from esr1calls.ngs import FilterKind, classify_filter
-from esr1calls.platemap import _ROLE_ALIASES, OPTIONAL_COLUMNS, REQUIRED_COLUMNS
+from esr1calls.pcr import run as pcr
+from esr1calls.pcr.kit import Kit, parse_kit
+from esr1calls.pcr.platemap import _ROLE_ALIASES, OPTIONAL_COLUMNS, REQUIRED_COLUMNS
 from esr1calls.plates._table import NO_AMP_TOKENS
 from esr1calls.plates.format import PlateFormat
 from esr1calls.stats import detection_power, k_required
@@ -377,8 +378,8 @@ def test_the_default_check_catches_a_wrong_number():
 
 
 def test_every_constant_the_docs_name_exists():
-    pattern = r"\[[\w.]+\]\(\.\./esr1calls/([\w/]+)\.py\) `([A-Z][A-Z0-9_]*)`"
-    pattern += r"|`([A-Z][A-Z0-9_]*)` in \[[\w.]+\]\(\.\./esr1calls/([\w/]+)\.py\)"
+    pattern = r"\[[\w./]+\]\(\.\./esr1calls/([\w/]+)\.py\) `([A-Z][A-Z0-9_]*)`"
+    pattern += r"|`([A-Z][A-Z0-9_]*)` in \[[\w./]+\]\(\.\./esr1calls/([\w/]+)\.py\)"
     named = re.findall(pattern, _all_docs())
     assert len(named) >= 10
     for module_a, name_a, name_b, module_b in named:

@@ -3,11 +3,11 @@ from __future__ import annotations
 import pytest
 
 from esr1calls.errors import ConfigError
-from esr1calls.kit import EXAMPLE_KIT, load_kit, parse_kit
-from esr1calls.kit import __file__ as kit_module
+from esr1calls.pcr.kit import EXAMPLE_KIT, load_kit, parse_kit
+from esr1calls.pcr.kit import __file__ as kit_module
 
 EXAMPLE = (
-    __import__("pathlib").Path(kit_module).parent / "data" / "kits" / f"{EXAMPLE_KIT}.toml"
+    __import__("pathlib").Path(kit_module).parents[1] / "data" / "kits" / f"{EXAMPLE_KIT}.toml"
 ).read_text()
 
 
@@ -136,7 +136,7 @@ def test_in_well_reference_mode_needs_ref_in_every_mix():
 
 
 def test_ct_thresholds_by_any_dye_name_and_shown():
-    from esr1calls.kit import describe_kit
+    from esr1calls.pcr.kit import describe_kit
 
     kit = parse_kit(_broken("[replicates]", "[ct_thresholds]\nvic = 0.08\nFAM = { value = 0.1, "
                             'source = "IFU rev 3" }\n\n[replicates]'), "lab_kit.toml")  # fmt: skip

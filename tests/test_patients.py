@@ -9,10 +9,10 @@ import json
 import pytest
 
 from esr1calls.errors import ConfigError, InputError
-from esr1calls.kit import load_kit
 from esr1calls.patients import check_collected, check_patient_id, read_sample_sheet, with_patient
-from esr1calls.pcr import call_pcr
-from esr1calls.platemap import read_plate_map
+from esr1calls.pcr.kit import load_kit
+from esr1calls.pcr.platemap import read_plate_map
+from esr1calls.pcr.run import call_pcr
 
 from .conftest import TESTDATA
 from .plate_factory import DEMO_MAP, demo_plate

@@ -11,9 +11,9 @@ from hypothesis import strategies as st
 
 from esr1calls.errors import InputError
 from esr1calls.hotspots import load_panel
-from esr1calls.kit import load_kit, parse_kit
 from esr1calls.model import CallStatus, Reason, SampleStatus
-from esr1calls.pcr import (
+from esr1calls.pcr.kit import load_kit, parse_kit
+from esr1calls.pcr.run import (
     call_pcr,
     call_target,
     estimate_fraction,

@@ -3,9 +3,9 @@ from __future__ import annotations
 import pytest
 
 from esr1calls.errors import InputError
-from esr1calls.kit import load_kit
 from esr1calls.model import WellRole
-from esr1calls.platemap import compare_names, describe_mismatches, read_plate_map
+from esr1calls.pcr.kit import load_kit
+from esr1calls.pcr.platemap import compare_names, describe_mismatches, read_plate_map
 
 from .plate_factory import DEMO_MAP
 

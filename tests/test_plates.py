@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 
 import esr1calls
 from esr1calls.errors import InputError, PlateFormatError, UnknownFormatError
-from esr1calls.pcr import call_pcr
+from esr1calls.pcr.run import call_pcr
 from esr1calls.plates import (
     PLATE_FORMATS,
     READERS,

@@ -14,7 +14,7 @@ import pytest
 
 from esr1calls.errors import InputError
 from esr1calls.model import CallStatus, Reason
-from esr1calls.pcr import call_pcr
+from esr1calls.pcr.run import call_pcr
 from esr1calls.plates import Plate, read_plate
 from esr1calls.plates._source import Row, TextSource, decode_text, whole_cells
 

@@ -16,7 +16,6 @@ from pathlib import Path
 import pytest
 
 from esr1calls.hotspots import load_panel
-from esr1calls.kit import describe_kit, load_kit
 from esr1calls.model import (
     AlleleCounts,
     Call,
@@ -31,7 +30,8 @@ from esr1calls.model import (
     reportable_fraction,
 )
 from esr1calls.ngs import NgsSettings, call_hotspot, call_ngs
-from esr1calls.pcr import evaluate_reference
+from esr1calls.pcr.kit import describe_kit, load_kit
+from esr1calls.pcr.run import evaluate_reference
 from esr1calls.report import ReportOptions, render_files, to_json_document
 
 from .plate_factory import DEMO_MAP, DEMO_TABLE

@@ -22,7 +22,7 @@ from statsmodels.stats.inter_rater import cohens_kappa as sm_kappa
 from statsmodels.stats.proportion import proportion_confint
 
 from esr1calls.errors import InputError
-from esr1calls.kit import EXAMPLE_KIT, load_kit, parse_kit
+from esr1calls.pcr.kit import EXAMPLE_KIT, load_kit, parse_kit
 from esr1calls.report import ReportOptions, to_json_document
 from esr1calls.validate import (
     Z_95_ONE_SIDED,

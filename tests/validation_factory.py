@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 from click.testing import Result
 
-from esr1calls.kit import load_kit
+from esr1calls.pcr.kit import load_kit
 
 from .conftest import TESTDATA
 

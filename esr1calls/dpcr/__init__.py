@@ -31,7 +31,7 @@ from ..model import (
     derive_sample_status,
     exact_percent,
 )
-from ..platemap import CONTROL_NAMES, GENERIC_NAMES
+from ..pcr.platemap import CONTROL_NAMES, GENERIC_NAMES
 from ..plates._source import Export, head_text
 from . import absoluteq, qiacuity, quantasoft, qxmanager
 from .assays import Assay, AssaySet, AssaySettings, load_assays

@@ -19,8 +19,8 @@ from pathlib import Path
 
 from ..errors import InputError
 from ..model import WellRole
-from ..platemap import _ROLE_ALIASES as ROLE_ALIASES
-from ..platemap import normalise_well
+from ..pcr.platemap import _ROLE_ALIASES as ROLE_ALIASES
+from ..pcr.platemap import normalise_well
 from .assays import AssaySet
 
 __all__ = ["OPTIONAL_COLUMNS", "REQUIRED_COLUMNS", "DpcrMap", "DpcrMapEntry", "read_dpcr_map"]

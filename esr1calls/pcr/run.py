@@ -16,10 +16,9 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from .errors import InputError
-from .hotspots import Hotspot, Panel, load_panel
-from .kit import IC, REF, AssaySettings, Kit, load_kit
-from .model import (
+from ..errors import InputError
+from ..hotspots import Hotspot, Panel, load_panel
+from ..model import (
     Call,
     CallStatus,
     Dropped,
@@ -33,6 +32,12 @@ from .model import (
     derive_sample_status,
     exact_percent,
 )
+from ..plates.dispatch import read_plates
+from ..plates.format import PlateFormat
+from ..plates.plate import Plate
+from ..provenance import input_file
+from ..stats import poisson_ci
+from .kit import IC, REF, AssaySettings, Kit, load_kit
 from .platemap import (
     MapEntry,
     NameCheck,
@@ -42,11 +47,6 @@ from .platemap import (
     describe_mismatches,
     read_plate_map,
 )
-from .plates.dispatch import read_plates
-from .plates.format import PlateFormat
-from .plates.plate import Plate
-from .provenance import input_file
-from .stats import poisson_ci
 
 __all__ = ["CtTable", "call_pcr", "interpret_run", "merge_plates"]
 

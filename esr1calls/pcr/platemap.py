@@ -17,11 +17,11 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from .errors import InputError
-from .hotspots import EXTENDED_PANEL, load_panel
+from ..errors import InputError
+from ..hotspots import EXTENDED_PANEL, load_panel
+from ..model import WellRole
+from ..patients import check_collected, check_patient_id
 from .kit import IC, REF, Kit
-from .model import WellRole
-from .patients import check_collected, check_patient_id
 
 __all__ = [
     "GENERIC_NAMES",

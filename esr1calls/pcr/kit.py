@@ -16,9 +16,9 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from .errors import ConfigError
-from .hotspots import load_panel
-from .model import DEFAULT_MIN_ALLELE_FRACTION, exact_percent
+from ..errors import ConfigError
+from ..hotspots import load_panel
+from ..model import DEFAULT_MIN_ALLELE_FRACTION, exact_percent
 
 __all__ = [
     "EXAMPLE_KIT",

@@ -1,0 +1,32 @@
+"""ARMS-PCR: plate exports, a plate map and a kit definition into calls.
+
+``kit.py`` (the kit definition: mixes, channels, windows, cut-offs), ``platemap.py`` (the plate
+map, and the map held against the export's own names), ``run.py`` (``call_pcr``: the kit's rules
+over each run, in the order docs/pcr.md gives them). The readers of the instrument exports are
+``esr1calls.plates``.
+
+``call_pcr`` is loaded on first use: it loads pandas and the plate readers, and the CLI reads a
+kit at start-up without them.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .run import CtTable, call_pcr, interpret_run, merge_plates
+
+_LAZY = frozenset({"CtTable", "call_pcr", "interpret_run", "merge_plates"})
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _LAZY:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    from . import run
+
+    value = getattr(run, name)
+    globals()[name] = value
+    return value
+
+
+__all__ = ["CtTable", "call_pcr", "interpret_run", "merge_plates"]
