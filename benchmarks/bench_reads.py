@@ -36,7 +36,7 @@ import pysam  # noqa: E402
 
 from esr1calls.hotspots import load_panel  # noqa: E402
 from esr1calls.model import Build  # noqa: E402
-from esr1calls.reads import count_regions  # noqa: E402
+from esr1calls.ngs.reads import count_regions  # noqa: E402
 from esr1calls.transcript import transcript  # noqa: E402
 from tests.bamfactory import esr1_reference, make_header, write_fasta  # noqa: E402
 
@@ -246,7 +246,7 @@ def esr1calls_command(bam: Path, result_path: Path) -> list[str]:
         "import json, time, sys\n"
         "t0 = time.perf_counter()\n"
         "from esr1calls.hotspots import load_panel\n"
-        "from esr1calls.reads import count_hotspots\n"
+        "from esr1calls.ngs.reads import count_hotspots\n"
         "t1 = time.perf_counter()\n"
         f"rc = count_hotspots({str(bam)!r}, load_panel())\n"
         "t2 = time.perf_counter()\n"

@@ -41,9 +41,9 @@ _LAZY = {
     "read_plate": "plates.dispatch",
     "read_plates": "plates.dispatch",
     "sniff_format": "plates.dispatch",
-    "ReadCounts": "reads",
-    "ReadOptions": "reads",
-    "count_hotspots": "reads",
+    "ReadCounts": "ngs.reads",
+    "ReadOptions": "ngs.reads",
+    "count_hotspots": "ngs.reads",
 }
 
 

@@ -339,8 +339,8 @@ def _sniff_kind(path: Path) -> tuple[str | None, str]:
     A file named like NGS data whose content cannot be read is still an "ngs" job, so the
     damage is reported as that job's error instead of the file being skipped quietly.
     """
+    from .ngs.vcf import sniff_ngs_format
     from .plates import sniff_format
-    from .vcf import sniff_ngs_format
 
     try:
         sniff_ngs_format(path)
@@ -607,10 +607,10 @@ def run_ngs(
     input_copies: float | None = None,
 ) -> RunResult:
     """``esr1calls ngs`` as one library call, for the command and for batch NGS jobs: how reads
-    are counted (None: the defaults of reads.py), the calling settings (the PoN read and checked),
-    then the calls for VCF/BCF and BAM/CRAM files in any mix."""
+    are counted (None: the defaults of ngs/reads.py), the calling settings (the PoN read and
+    checked), then the calls for VCF/BCF and BAM/CRAM files in any mix."""
     from .ngs import call_ngs, make_settings  # loads pysam
-    from .reads import ReadOptions
+    from .ngs.reads import ReadOptions
 
     counting: dict[str, Any] = {
         "min_base_quality": min_base_quality,

@@ -648,7 +648,7 @@ def monitor_command(
 def read_counting_options(func: F) -> F:
     """--reference, --min-base-quality, --min-mapping-quality, --min-family-size,
     --include-unlabelled-read-groups, --reads-are-molecules: how BAM/CRAM reads are counted
-    (``ngs`` and ``pon build``). Defaults are those of ``reads.py``."""
+    (``ngs`` and ``pon build``). Defaults are those of ``ngs/reads.py``."""
     func = click.option(
         "--reads-are-molecules",
         is_flag=True,
@@ -844,8 +844,8 @@ def pon_build_command(
       esr1calls pon build normal1.vcf.gz normal2.vcf.gz -o pon.tsv
       esr1calls pon build normal*.bam --umi --min-family-size 3 -o pon.tsv
     """
-    from .pon import NOTICE_PREFIX, build_pon  # loads pysam
-    from .reads import ReadOptions
+    from .ngs.pon import NOTICE_PREFIX, build_pon  # loads pysam
+    from .ngs.reads import ReadOptions
 
     panel = panel_from_options(panel_spec, hotspot_names)
     reads = ReadOptions(

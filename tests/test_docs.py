@@ -17,20 +17,21 @@ from typing import Any
 import click
 import pytest
 
-from esr1calls import ngs, reads, report
+from esr1calls import report
 from esr1calls.batch import MANIFEST_COLUMNS, NGS_OPTIONS, PCR_OPTIONS
 from esr1calls.cli import cli
 from esr1calls.errors import ConfigError
 from esr1calls.hotspots import load_panel
 from esr1calls.model import Build, Call, CallStatus, Method, Reason
-from esr1calls.ngs import FilterKind, classify_filter
+from esr1calls.ngs import FilterKind, classify_filter, reads
+from esr1calls.ngs import rule as ngs
+from esr1calls.ngs.vcf import COUNT_RULES, AbsentAllele, Caller
 from esr1calls.pcr import run as pcr
 from esr1calls.pcr.kit import Kit, parse_kit
 from esr1calls.pcr.platemap import _ROLE_ALIASES, OPTIONAL_COLUMNS, REQUIRED_COLUMNS
 from esr1calls.plates._table import NO_AMP_TOKENS
 from esr1calls.plates.format import PlateFormat
 from esr1calls.stats import detection_power, k_required
-from esr1calls.vcf import COUNT_RULES, AbsentAllele, Caller
 
 from .conftest import REPO
 
@@ -737,8 +738,8 @@ def _superscripted(rate: float) -> str:
 
 def test_background_rates_and_ratios_in_the_prose_are_the_codes():
     """The NGS numbers written into sentences rather than tables."""
-    from esr1calls.concordance import MAX_DEPTH_RATIO
-    from esr1calls.pon import MAX_NORMAL_FRACTION
+    from esr1calls.ngs.concordance import MAX_DEPTH_RATIO
+    from esr1calls.ngs.pon import MAX_NORMAL_FRACTION
 
     text = " ".join(_all_docs().split())
     rates = re.findall(r"(\d)×10([⁻⁰¹²³⁴⁵⁶⁷⁸⁹]+)", text)

@@ -18,7 +18,7 @@ from esr1calls.ngs import (
     make_settings,
     summarize_sample,
 )
-from esr1calls.pon import build_pon, estimate_background, read_pon
+from esr1calls.ngs.pon import build_pon, estimate_background, read_pon
 
 from .conftest import TESTDATA
 

@@ -24,8 +24,8 @@ from esr1calls.errors import ConfigError
 from esr1calls.hotspots import load_panel
 from esr1calls.model import Build
 from esr1calls.ngs import call_ngs, call_vcf, make_settings
-from esr1calls.pon import estimate_background
-from esr1calls.reads import count_regions
+from esr1calls.ngs.pon import estimate_background
+from esr1calls.ngs.reads import count_regions
 from esr1calls.stats import detection_power, k_required, lod95
 
 from .bamfactory import (
@@ -1358,8 +1358,8 @@ def test_excluded_and_unusable_reads_are_accounted_for_in_dropped(run_cli, work,
 @pytest.mark.parametrize("command", [("ngs",), ("pon", "build")])
 def test_cli_read_options_default_to_the_library_defaults(command):
     # written out in cli.py so that importing the CLI does not load pysam: they must not drift
-    from esr1calls import reads
     from esr1calls.cli import cli
+    from esr1calls.ngs import reads
 
     group_or_command = cli
     for name in command:
@@ -1427,7 +1427,7 @@ def test_another_samples_low_mapq_reads_do_not_count_against_this_one(tmp_path):
 
 
 def test_one_low_mapq_umi_molecule_is_one_excluded_molecule(tmp_path):
-    from esr1calls.reads import ReadOptions
+    from esr1calls.ngs.reads import ReadOptions
 
     y537s = codon_edit(537, "TCT")
     reads_of_one_molecule = [

@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 from esr1calls.errors import AlignmentFormatError, ConfigError, ReferenceFastaError
 from esr1calls.hotspots import Panel, load_panel
 from esr1calls.model import AlleleCounts, Build
-from esr1calls.reads import (
+from esr1calls.ngs.reads import (
     DuplicateState,
     _fetch_regions,
     _Region,

@@ -19,7 +19,7 @@ from esr1calls.errors import VcfFormatError
 from esr1calls.hotspots import load_panel
 from esr1calls.model import Build, CallStatus, Reason
 from esr1calls.ngs import call_vcf
-from esr1calls.vcf import (
+from esr1calls.ngs.vcf import (
     Caller,
     detect_build,
     detect_caller,
@@ -690,7 +690,7 @@ def test_mutect2_silence_is_not_zero_after_records_were_filtered_out(tmp_path):
      ("view -Oz -o out.vcf.gz in.vcf", False), ("view -s T in.vcf", False)],
 )  # fmt: skip
 def test_which_bcftools_view_commands_remove_records(command, removed):
-    from esr1calls.vcf import parse_header, records_removed_by
+    from esr1calls.ngs.vcf import parse_header, records_removed_by
 
     header = parse_header([f"##bcftools_viewCommand={command}; Date=x"])
     assert bool(records_removed_by(header)) is removed

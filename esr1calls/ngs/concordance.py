@@ -33,8 +33,8 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Any
 
-from .model import Call, CallStatus, Reason
-from .stats import detection_power, k_required
+from ..model import Call, CallStatus, Reason
+from ..stats import detection_power, k_required
 
 __all__ = ["MAX_DEPTH_RATIO", "SourceView", "compare_sources", "mark_disagreement", "view_of"]
 

@@ -10,7 +10,7 @@ background thread while pysam reads them.
 What this module produces per hotspot is :class:`HotspotEvidence`: the shared
 :class:`~esr1calls.model.AlleleCounts` (x, n, filters, strand counts, fields used) plus what only a
 VCF can leave uncertain (a count range when phase is unknown, the reasons why). The calling rule
-lives in ``ngs.py`` and never sees a VCF.
+lives in ``rule.py`` and never sees a VCF.
 
 Caller conventions (which field is the alt count, which is the depth, what the absence of an
 allele means) are in ONE table, :data:`COUNT_RULES`; every count records the fields it came from.
@@ -53,12 +53,11 @@ from typing import IO, Any
 
 import pysam
 
-from .errors import VcfFormatError
-from .hotspots import CHROM_NAMES, Hotspot, Panel
-from .htslib import quiet_htslib
-from .model import AlleleCounts, Build, Dropped, InputFile, Reason
-from .provenance import hash_in_background
-from .transcript import (
+from ..errors import VcfFormatError
+from ..hotspots import CHROM_NAMES, Hotspot, Panel
+from ..model import AlleleCounts, Build, Dropped, InputFile, Reason
+from ..provenance import hash_in_background
+from ..transcript import (
     OutsideCdsError,
     ProteinChange,
     RefMismatchError,
@@ -67,6 +66,7 @@ from .transcript import (
     transcript,
     trim_allele,
 )
+from .htslib import quiet_htslib
 
 __all__ = [
     "COUNT_RULES",
@@ -1549,7 +1549,7 @@ def _load(path: Path, plan: _Plan) -> _Loaded:
 
 @dataclass(frozen=True)
 class HotspotEvidence:
-    """What one VCF says about one hotspot, ready for the calling rule in ``ngs.py``.
+    """What one VCF says about one hotspot, ready for the calling rule in ``rule.py``.
 
     ``alt_count_range`` is (certain, possible) when the VCF cannot give x exactly: changes in the
     codon without phase, or an allele the caller did not list, bounded by the reads it left

@@ -1,7 +1,7 @@
 """NGS calls: the depth-aware 0.2 % rule of DESIGN.md section 5, over AlleleCounts.
 
 The rule functions here are pure (numbers in, a Call out) and know nothing about VCF or BAM;
-:func:`call_ngs` (and :func:`call_vcf` for VCFs alone) reads the files through ``ngs_inputs.py``
+:func:`call_ngs` (and :func:`call_vcf` for VCFs alone) reads the files through ``inputs.py``
 and applies them: to the VCF's counts, or to the reads' counts whenever a sample has a BAM/CRAM
 (with the VCF's FILTER, and ``concordance.py`` checking that the two agree).
 
@@ -36,10 +36,9 @@ from functools import lru_cache, partial
 from pathlib import Path
 from typing import Any
 
-from .concordance import compare_sources, mark_disagreement, view_of
-from .errors import ConfigError
-from .hotspots import Hotspot, Panel, load_panel
-from .model import (
+from ..errors import ConfigError
+from ..hotspots import Hotspot, Panel, load_panel
+from ..model import (
     DEFAULT_MIN_ALLELE_FRACTION,
     AlleleCounts,
     Build,
@@ -55,7 +54,9 @@ from .model import (
     exact_percent,
     parse_build,
 )
-from .ngs_inputs import SampleInputs, read_ngs_inputs
+from ..stats import clopper_pearson, detection_power, k_required, lod95
+from .concordance import compare_sources, mark_disagreement, view_of
+from .inputs import SampleInputs, read_ngs_inputs
 from .pon import PanelOfNormals, pon_mismatch, read_pon
 from .reads import (
     AMPLICON_MIN_FRAGMENTS,
@@ -69,7 +70,6 @@ from .reads import (
     ReadCounts,
     ReadOptions,
 )
-from .stats import clopper_pearson, detection_power, k_required, lod95
 from .vcf import HotspotEvidence, VcfEvidence
 
 __all__ = [
@@ -652,7 +652,7 @@ def call_ngs(
     """Call VCF/BCF and BAM/CRAM files, in any mix, into one report-ready result.
 
     Files are recognised by content. A BAM/CRAM and a VCF of the same sample are one sample
-    (``ngs_inputs.py`` says when): x, n and strands come from the reads, FILTER from the VCF,
+    (``inputs.py`` says when): x, n and strands come from the reads, FILTER from the VCF,
     and a disagreement between them is INDETERMINATE ``SOURCES_DISAGREE`` (``concordance.py``).
     ``read_options`` says how reads are counted; its ``umi`` must equal ``settings.umi`` (give
     one of them and the other follows).

@@ -34,12 +34,12 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .errors import ConfigError
-from .hotspots import Panel
-from .model import Build, InputFile
-from .ngs_inputs import count_reads
+from ..errors import ConfigError
+from ..hotspots import Panel
+from ..model import Build, InputFile
+from ..stats import clopper_pearson
+from .inputs import count_reads
 from .reads import PON_READ_SETTINGS, DuplicateState, ReadOptions
-from .stats import clopper_pearson
 from .vcf import READ_FORMATS, read_vcf_evidence, sniff_ngs_format
 
 __all__ = [

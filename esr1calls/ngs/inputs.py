@@ -37,11 +37,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from .errors import AlignmentFormatError, ConfigError, VcfFormatError
-from .hotspots import Panel
+from ..errors import AlignmentFormatError, ConfigError, VcfFormatError
+from ..hotspots import Panel
+from ..model import Build, Dropped, InputFile
+from ..provenance import hash_in_background, sha256_file
 from .htslib import quiet_htslib
-from .model import Build, Dropped, InputFile
-from .provenance import hash_in_background, sha256_file
 from .reads import SHOWED, ReadCounts, ReadOptions
 from .vcf import READ_FORMATS, VcfEvidence, is_pipe, read_vcf_evidence, sniff_ngs_format
 

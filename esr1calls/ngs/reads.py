@@ -74,7 +74,7 @@ Counting rules (the README section "NGS from reads (BAM/CRAM)" says the same for
    library can have no duplicates. ``reads_are_molecules`` makes an unmarked file DECLARED;
    ``umi`` is UMI. Grouping alone (fgbio GroupReadsByUmi, umi_tools group) marks nothing: such
    reads are molecules only with ``umi``. Each codon's ``Coordinates`` record how the usable
-   fragments' coordinates repeat; what the calls make of it is in ``ngs.py``.
+   fragments' coordinates repeat; what the calls make of it is in ``rule.py``.
 
 Per hotspot, x (``alt_count``) is the number of fragments (molecules with ``umi``) in the
 hotspot's class and n (``depth``) the number of usable ones at its codon: reference + every
@@ -97,10 +97,10 @@ from typing import Any
 
 import pysam
 
-from .errors import AlignmentFormatError, ConfigError, ReferenceFastaError
-from .hotspots import CHROM_NAMES, Hotspot, Panel
-from .model import AlleleCounts, Build, parse_build
-from .transcript import effect_of_cds_edit, transcript
+from ..errors import AlignmentFormatError, ConfigError, ReferenceFastaError
+from ..hotspots import CHROM_NAMES, Hotspot, Panel
+from ..model import AlleleCounts, Build, parse_build
+from ..transcript import effect_of_cds_edit, transcript
 
 __all__ = [
     "AMPLICON_MIN_FRAGMENTS",
