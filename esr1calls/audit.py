@@ -36,10 +36,10 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from .document import sample_labels
 from .errors import AuditError, ConfigError
 from .model import CallStatus, sample_status_of
-from .report import (
+from .reports.document import sample_labels
+from .reports.write import (
     AUDIT_TRAIL,
     CALLS_JSON,
     CALLS_TSV,
@@ -789,8 +789,8 @@ def sign(
     Refused when the existing record does not verify, when ``key`` is given for a record signed
     without one (or the reverse), and for overrides that do not fit calls.json. ``clock`` gives
     the time (tests inject one); there is no reproducible mode: a sign-off is an event."""
-    from .cohort import load_calls_json  # schema-checks calls.json
-    from .report_html import render_html
+    from .reports.html import render_html
+    from .reports.merge import load_calls_json  # schema-checks calls.json
 
     outdir = Path(outdir)
     reviewer = _one_line("--reviewer", reviewer)

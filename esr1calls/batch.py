@@ -36,7 +36,7 @@ from .errors import Esr1CallsError, InputError
 from .hotspots import DEFAULT_PANEL, EXTENDED_PANEL, Panel, panel_from_options
 from .model import DEFAULT_MIN_ALLELE_FRACTION, RunResult
 from .pcr.kit import EXAMPLE_KIT
-from .report import (
+from .reports.write import (
     AUDIT_TRAIL,
     CALL_COLUMNS,
     CALLS_JSON,

@@ -27,7 +27,7 @@ from .patients import with_patient
 from .pcr.kit import EXAMPLE_KIT, describe_kit, load_kit
 from .plates.format import PlateFormat
 from .provenance import command_line
-from .report import ReportOptions, write_document, write_reports, write_text_atomic
+from .reports.write import ReportOptions, write_document, write_reports, write_text_atomic
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -570,7 +570,7 @@ def report_command(
     Example:
       esr1calls report run1/calls.json run2/calls.json -o cohort --fhir --vcf
     """
-    from .cohort import load_calls_json, merge_documents, summary_lines
+    from .reports.merge import load_calls_json, merge_documents, summary_lines
 
     loaded = [load_calls_json(path) for path in calls_json]
     options = report_options(ctx, reproducible, build)

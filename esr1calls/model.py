@@ -1,6 +1,6 @@
 """The call model: enums for closed sets and frozen records that leave a module.
 
-Everything a report says is built from these types; ``report.py`` turns them into files.
+Everything a report says is built from these types; ``reports/`` turns them into files.
 Fractions are fractions (0.002), never percents; coordinates are 1-based, VCF style.
 """
 

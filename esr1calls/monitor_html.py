@@ -26,7 +26,7 @@ from typing import Any
 
 from .errors import Esr1CallsError
 from .monitor import HotspotState, MonitorReason, PatientHistory, State
-from .report import write_text_atomic
+from .reports.write import write_text_atomic
 
 __all__ = ["OVERVIEW_ROWS", "SINGLE_PAGE_PATIENTS", "TIMELINE_HTML", "TimelineWriter"]
 

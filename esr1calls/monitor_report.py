@@ -18,7 +18,6 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, TextIO
 
-from .cohort import load_calls_json
 from .errors import Esr1CallsError, InputError
 from .model import InputFile
 from .monitor import (
@@ -33,7 +32,8 @@ from .monitor import (
 from .monitor_html import TimelineWriter
 from .patients import read_sample_sheet
 from .provenance import tool_info, utc_now
-from .report import REVIEW_STATUS, atomic_writer, tsv_cell
+from .reports.merge import load_calls_json
+from .reports.write import REVIEW_STATUS, atomic_writer, tsv_cell
 
 __all__ = [
     "MONITOR_COLUMNS",

@@ -17,8 +17,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from html import escape
 from typing import Any
 
-from .report_html import _CSP, _CSS, _e, _kv, _table
-from .report_svg import _n, _open, _text, marker, percent
+from .reports.html import _CSP, _CSS, _e, _kv, _table
+from .reports.svg import _n, _open, _text, marker, percent
 from .validate import FLAGS, normal_cdf
 
 __all__ = ["render_validation_html"]

@@ -39,13 +39,13 @@ from typing import Any
 import numpy as np
 
 from ._version import __version__
-from .cohort import LoadedCalls, load_calls_json
 from .errors import ConfigError, Esr1CallsError, InputError
 from .hotspots import load_panel
 from .model import CallStatus, reportable_fraction
 from .pcr.kit import EXAMPLE_KIT, Kit, Setting, Window, parse_kit
 from .provenance import tool_info, utc_now
-from .report import render_json, write_files_atomic, write_text_atomic
+from .reports.merge import LoadedCalls, load_calls_json
+from .reports.write import render_json, write_files_atomic, write_text_atomic
 
 log = logging.getLogger(__name__)
 
@@ -686,7 +686,7 @@ def _load_runs(paths: Sequence[str | Path], role: str) -> list[LoadedCalls]:
 
 
 def _samples(loaded: Sequence[LoadedCalls]) -> list[_Sample]:
-    from .document import run_of
+    from .reports.document import run_of
 
     return [
         _Sample(item, index, sample, run_of(item.document, sample))

@@ -12,7 +12,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from esr1calls.cli import cli
-from esr1calls.report import load_schema
+from esr1calls.reports.write import load_schema
 
 REPO = Path(__file__).resolve().parents[1]
 TESTDATA = REPO / "testdata"

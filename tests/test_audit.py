@@ -31,8 +31,8 @@ from esr1calls.audit import (
 )
 from esr1calls.errors import AuditError, ConfigError
 from esr1calls.model import CallStatus
-from esr1calls.report import ReportOptions, to_json_document, write_document
-from esr1calls.report_html import render_html
+from esr1calls.reports.html import render_html
+from esr1calls.reports.write import ReportOptions, to_json_document, write_document
 
 from .run_factory import NGS_COMMAND, PCR_COMMAND, ngs_run, pcr_run
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from esr1calls.batch import COHORT_FILES, RUNNERS, BatchJob, _fingerprint, read_manifest
-from esr1calls.report import ReportOptions
+from esr1calls.reports.write import ReportOptions
 
 from .conftest import TESTDATA
 

@@ -9,7 +9,7 @@ import json
 
 import pytest
 
-from esr1calls.report import ReportOptions, write_reports
+from esr1calls.reports.write import ReportOptions, write_reports
 
 from .conftest import TESTDATA
 from .run_factory import NGS_COMMAND, PCR_COMMAND, ngs_run, pcr_run

@@ -12,9 +12,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from esr1calls.cohort import _fast_check, _schema_error, load_calls_json
 from esr1calls.errors import InputError
-from esr1calls.report import load_schema
+from esr1calls.reports.merge import _fast_check, _schema_error, load_calls_json
+from esr1calls.reports.write import load_schema
 
 from .conftest import TESTDATA
 

@@ -17,7 +17,6 @@ from typing import Any
 import click
 import pytest
 
-from esr1calls import report
 from esr1calls.batch import MANIFEST_COLUMNS, NGS_OPTIONS, PCR_OPTIONS
 from esr1calls.cli import cli
 from esr1calls.errors import ConfigError
@@ -31,6 +30,7 @@ from esr1calls.pcr.kit import Kit, parse_kit
 from esr1calls.pcr.platemap import _ROLE_ALIASES, OPTIONAL_COLUMNS, REQUIRED_COLUMNS
 from esr1calls.plates._table import NO_AMP_TOKENS
 from esr1calls.plates.format import PlateFormat
+from esr1calls.reports import write as report
 from esr1calls.stats import detection_power, k_required
 
 from .conftest import REPO

@@ -14,8 +14,8 @@ from fhir.resources.R4B.observation import Observation
 from esr1calls.hotspots import load_panel
 from esr1calls.model import Build
 from esr1calls.pcr.run import call_pcr
-from esr1calls.report import ReportOptions, to_json_document
-from esr1calls.report_fhir import VALUE_CODES, fhir_bundle, render_fhir_bundle
+from esr1calls.reports.fhir import VALUE_CODES, fhir_bundle, render_fhir_bundle
+from esr1calls.reports.write import ReportOptions, to_json_document
 
 from .plate_factory import DEMO_MAP, demo_plate
 from .run_factory import NGS_COMMAND, PCR_COMMAND, ngs_run, pcr_run

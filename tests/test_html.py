@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from esr1calls.cohort import load_calls_json, merge_documents
-from esr1calls.report import ReportOptions, to_json_document, write_document, write_reports
-from esr1calls.report_html import render_html
+from esr1calls.reports.html import render_html
+from esr1calls.reports.merge import load_calls_json, merge_documents
+from esr1calls.reports.write import ReportOptions, to_json_document, write_document, write_reports
 
 from .browser import chromium_page, load_report
 from .conftest import REPO

@@ -19,7 +19,7 @@ from esr1calls.pcr.run import (
     estimate_fraction,
     evaluate_reference,
 )
-from esr1calls.report import render_calls_tsv, render_samples_tsv
+from esr1calls.reports.write import render_calls_tsv, render_samples_tsv
 
 from .conftest import TESTDATA
 from .golden import assert_golden

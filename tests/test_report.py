@@ -20,7 +20,7 @@ from esr1calls.model import (
     SampleReport,
     derive_sample_status,
 )
-from esr1calls.report import (
+from esr1calls.reports.write import (
     CALL_COLUMNS,
     SAMPLE_COLUMNS,
     ReportOptions,
@@ -120,7 +120,7 @@ def test_schema_reason_codes_are_exactly_the_model_enum():
 
 def test_schema_refuses_a_not_detected_claim_without_coverage(calls_validator):
     result = _result()
-    from esr1calls.report import to_json_document
+    from esr1calls.reports.write import to_json_document
 
     document = to_json_document(result, ReportOptions("x"))
     bad = document["samples"][0]["calls"][1]
@@ -204,7 +204,7 @@ def test_rerendering_the_same_calls_keeps_the_other_formats(tmp_path):
     """`esr1calls report` into the directory of the same calls.json: nothing is stale."""
     write_reports(pcr_run(), tmp_path, EVERY_FORMAT)
     document = json.loads((tmp_path / "calls.json").read_text())
-    from esr1calls.report import write_document
+    from esr1calls.reports.write import write_document
 
     write_document(document, tmp_path, dataclasses.replace(EVERY_FORMAT, fhir=False, vcf=False))
     assert sorted(p.name for p in tmp_path.iterdir()) == ALL_FILES

@@ -10,8 +10,8 @@ import subprocess
 
 import pytest
 
-from esr1calls.report import ReportOptions, to_json_document, write_reports
-from esr1calls.report_multiqc import GENERAL_STATS_ID, TABLE_ID, multiqc_sections
+from esr1calls.reports.multiqc import GENERAL_STATS_ID, TABLE_ID, multiqc_sections
+from esr1calls.reports.write import ReportOptions, to_json_document, write_reports
 
 from .run_factory import NGS_COMMAND, PCR_COMMAND, ngs_run, pcr_run
 

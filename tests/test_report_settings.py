@@ -32,7 +32,7 @@ from esr1calls.model import (
 from esr1calls.ngs import NgsSettings, call_hotspot, call_ngs
 from esr1calls.pcr.kit import describe_kit, load_kit
 from esr1calls.pcr.run import evaluate_reference
-from esr1calls.report import ReportOptions, render_files, to_json_document
+from esr1calls.reports.write import ReportOptions, render_files, to_json_document
 
 from .plate_factory import DEMO_MAP, DEMO_TABLE
 

@@ -9,8 +9,8 @@ import pytest
 
 from esr1calls.hotspots import load_panel
 from esr1calls.model import Build
-from esr1calls.report import ReportOptions, to_json_document
-from esr1calls.report_vcf import render_detected_vcf, vcf_build
+from esr1calls.reports.vcf import render_detected_vcf, vcf_build
+from esr1calls.reports.write import ReportOptions, to_json_document
 
 from .run_factory import NGS_COMMAND, PCR_COMMAND, ngs_run, pcr_run
 
@@ -142,7 +142,7 @@ def test_bcftools_reads_it(tmp_path, pcr_document):
 
 
 def test_hotspots_outside_the_catalog(tmp_path, pcr_document, caplog):
-    from esr1calls.document import hotspot_locus
+    from esr1calls.reports.document import hotspot_locus
 
     # a lab-panel substitution is placed from its HGVS c. and the transcript
     locus = hotspot_locus("E380K", "NM_000125.4:c.1138G>A", Build.GRCH38)

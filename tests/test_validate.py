@@ -23,7 +23,7 @@ from statsmodels.stats.proportion import proportion_confint
 
 from esr1calls.errors import InputError
 from esr1calls.pcr.kit import EXAMPLE_KIT, load_kit, parse_kit
-from esr1calls.report import ReportOptions, to_json_document
+from esr1calls.reports.write import ReportOptions, to_json_document
 from esr1calls.validate import (
     Z_95_ONE_SIDED,
     _render_toml,
@@ -748,7 +748,7 @@ def test_pcr_runs_of_two_kits_are_refused(tmp_path):
 
 
 def test_a_run_inside_a_cohort_given_again_is_refused(tmp_path):
-    from esr1calls.cohort import load_calls_json, merge_documents
+    from esr1calls.reports.merge import load_calls_json, merge_documents
 
     run = _write(tmp_path, "run.json", _pcr_document())
     cohort = merge_documents([load_calls_json(run)], ReportOptions("esr1calls report", True))

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from html import escape
 from typing import Any
 
-from .model import DEFAULT_REQUIRED_POWER, exact_percent
+from ..model import DEFAULT_REQUIRED_POWER, exact_percent
 
 __all__ = [
     "ROLE_COLOURS",

@@ -26,11 +26,11 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
+from ..errors import Esr1CallsError
+from ..model import Build, CallStatus, Reason, exact_percent, reportable_fraction, required_power
+from ..transcript import ACCESSION, PROTEIN_ACCESSION
 from .document import Locus, hotspot_locus, notices, run_of, sample_build, tested_calls
-from .errors import Esr1CallsError
-from .model import Build, CallStatus, Reason, exact_percent, reportable_fraction, required_power
-from .report_svg import percent
-from .transcript import ACCESSION, PROTEIN_ACCESSION
+from .svg import percent
 
 __all__ = ["fhir_bundle", "render_fhir_bundle"]
 

@@ -17,7 +17,7 @@ from html import escape
 from typing import Any
 
 from .document import detected_hotspots, notices, reportable_text, sample_labels, source_runs
-from .report_svg import percent
+from .svg import percent
 
 __all__ = [
     "GENERAL_STATS_ID",

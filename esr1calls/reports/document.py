@@ -13,9 +13,9 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from .hotspots import EXTENDED_PANEL, default_chrom, load_panel, parse_hgvs_c
-from .model import Build, CallStatus, Reason, exact_percent, reportable_fraction, required_power
-from .transcript import OutsideCdsError, transcript
+from ..hotspots import EXTENDED_PANEL, default_chrom, load_panel, parse_hgvs_c
+from ..model import Build, CallStatus, Reason, exact_percent, reportable_fraction, required_power
+from ..transcript import OutsideCdsError, transcript
 
 __all__ = [
     "Locus",

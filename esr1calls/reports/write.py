@@ -23,11 +23,11 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, TextIO
 
+from ..errors import Esr1CallsError
+from ..model import Build, Call, CallStatus, InputFile, RunResult, SampleReport
+from ..provenance import tool_info, utc_now
 from .document import detected_hotspots
-from .errors import Esr1CallsError
-from .model import Build, Call, CallStatus, InputFile, RunResult, SampleReport
-from .provenance import tool_info, utc_now
-from .report_multiqc import MULTIQC_GENERAL_STATS, MULTIQC_TABLE, render_multiqc
+from .multiqc import MULTIQC_GENERAL_STATS, MULTIQC_TABLE, render_multiqc
 
 log = logging.getLogger(__name__)
 
@@ -373,9 +373,9 @@ def write_files_atomic(outdir: Path, files: Mapping[str, str]) -> list[Path]:
 def render_files(document: Mapping[str, Any], options: ReportOptions) -> dict[str, str]:
     """Every report file for a calls.json document, rendered in memory: name -> text."""
     # imported here: the renderers are only needed once there is something to write
-    from .report_fhir import render_fhir_bundle
-    from .report_html import render_html
-    from .report_vcf import render_detected_vcf
+    from .fhir import render_fhir_bundle
+    from .html import render_html
+    from .vcf import render_detected_vcf
 
     samples = document["samples"]
     files = {

@@ -17,6 +17,8 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from ..hotspots import vcf_contig_line, vcf_info_hgvs
+from ..model import Build
 from .document import (
     Locus,
     detected_calls,
@@ -31,8 +33,6 @@ from .document import (
     setting_text,
     source_runs,
 )
-from .hotspots import vcf_contig_line, vcf_info_hgvs
-from .model import Build
 
 __all__ = ["render_detected_vcf", "vcf_build"]
 

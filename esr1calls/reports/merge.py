@@ -20,10 +20,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ._version import __version__
-from .errors import InputError
-from .model import InputFile
-from .report import (
+from .._version import __version__
+from ..errors import InputError
+from ..model import InputFile
+from .write import (
     SCHEMA_VERSION,
     ReportOptions,
     document_head,

@@ -1,6 +1,6 @@
 """report.html: one self-contained page rendered from a calls.json document.
 
-The page opens offline: CSS is inline, charts are inline SVG (``report_svg``), there is no script
+The page opens offline: CSS is inline, charts are inline SVG (``svg.py``), there is no script
 and no external resource, and a Content-Security-Policy forbids both, so even a malicious input
 string could not fetch or run anything. Every string that came from the document is escaped with
 ``html.escape`` (``_e``). With ``--reproducible`` the document has no clock, so the page is
@@ -14,6 +14,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from html import escape
 from typing import Any
 
+from ..model import Reason, exact_percent, reportable_fraction, required_power
 from .document import (
     detected_hotspots,
     flatten,
@@ -22,8 +23,7 @@ from .document import (
     sample_labels,
     tested_calls,
 )
-from .model import Reason, exact_percent, reportable_fraction, required_power
-from .report_svg import (
+from .svg import (
     ROLE_COLOURS,
     STATUS_COLOURS,
     DeltaCtPoint,
