@@ -29,16 +29,14 @@ import sys
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))  # for tests.bamfactory (the reference builder is shared)
+import pysam
 
-import pysam  # noqa: E402
-
-from esr1calls.hotspots import load_panel  # noqa: E402
-from esr1calls.model import Build  # noqa: E402
-from esr1calls.ngs.reads import count_regions  # noqa: E402
-from esr1calls.transcript import transcript  # noqa: E402
-from tests.bamfactory import esr1_reference, make_header, write_fasta  # noqa: E402
+from esr1calls.hotspots import load_panel
+from esr1calls.model import Build
+from esr1calls.ngs.reads import count_regions
+from esr1calls.testing import REPO
+from esr1calls.testing.bams import esr1_reference, make_header, write_fasta  # shared reference
+from esr1calls.transcript import transcript
 
 OUT = REPO / "bench-output"
 BUILD = Build.GRCH38

@@ -17,7 +17,7 @@ strand. Every molecule is listed in ``MOLECULES`` below, so each expected count 
 ``testdata/damaged/bam_*.bam`` are BAMs with one kind of damage each (``DAMAGED`` below says
 which); their expected outcomes are in ``testdata/expected/damaged/`` (tests/test_damaged_reads.py).
 
-The reference under them is the synthetic chr6 of ``tests/bamfactory.py`` (real ESR1 exons at
+The reference under them is the synthetic chr6 of ``esr1calls/testing/bams.py`` (real ESR1 exons at
 their GRCh38 positions, chr6 of real length), so the header says GRCh38 exactly as a real BAM does.
 Records are written in a fixed order; ``--check`` compares records (not compressed bytes, which
 depend on the zlib build). Indexes are CSI: a .bai of a 170 Mb chr6 is 70 KB of empty bins.
@@ -27,18 +27,15 @@ from __future__ import annotations
 
 import argparse
 import random
-import sys
 from collections.abc import Callable, Iterable
 from dataclasses import replace
 from pathlib import Path
 
 import pysam
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))  # tests/bamfactory.py builds the records
-
-from esr1calls.model import Build  # noqa: E402
-from tests.bamfactory import (  # noqa: E402
+from esr1calls.model import Build
+from esr1calls.testing import REPO
+from esr1calls.testing.bams import (
     Fragment,
     around,
     codon_edit,

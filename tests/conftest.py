@@ -13,9 +13,7 @@ from click.testing import CliRunner, Result
 
 from esr1calls.cli import cli
 from esr1calls.reports.write import load_schema
-
-REPO = Path(__file__).resolve().parents[1]
-TESTDATA = REPO / "testdata"
+from esr1calls.testing import TESTDATA
 
 
 @pytest.fixture(scope="session")

@@ -33,8 +33,7 @@ from esr1calls.errors import AuditError, ConfigError
 from esr1calls.model import CallStatus
 from esr1calls.reports.html import render_html
 from esr1calls.reports.write import ReportOptions, to_json_document, write_document
-
-from .run_factory import NGS_COMMAND, PCR_COMMAND, ngs_run, pcr_run
+from esr1calls.testing.runs import NGS_COMMAND, PCR_COMMAND, ngs_run, pcr_run
 
 KEY = b"0123456789abcdef0123456789abcdef"
 OTHER_KEY = b"fedcba9876543210fedcba9876543210"

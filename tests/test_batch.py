@@ -17,8 +17,7 @@ import pytest
 
 from esr1calls.batch import COHORT_FILES, RUNNERS, BatchJob, _fingerprint, read_manifest
 from esr1calls.reports.write import ReportOptions
-
-from .conftest import TESTDATA
+from esr1calls.testing import TESTDATA
 
 PLATES = TESTDATA / "plates"
 DEMO_MAP = PLATES / "esr1_demo_platemap.csv"

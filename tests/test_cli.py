@@ -12,8 +12,8 @@ import pytest
 
 from esr1calls import __version__
 from esr1calls.cli import cli
+from esr1calls.testing import REPO
 
-from .conftest import REPO
 from .real_cli import ESR1CALLS, run_esr1calls
 
 COMMANDS = sorted(cli.commands)
@@ -128,7 +128,7 @@ def _ngs(run_cli, tmp_path, *args):
 
 
 def test_ngs_writes_the_report_and_one_line_per_sample(run_cli, tmp_path, validate_calls_json):
-    from .conftest import REPO
+    from esr1calls.testing import REPO
 
     result = _ngs(run_cli, tmp_path, REPO / NGS_VCF / "mutect2/esr1_tumour_normal.vcf")
     assert result.exit_code == 0, result.stderr
@@ -147,7 +147,7 @@ def test_ngs_writes_the_report_and_one_line_per_sample(run_cli, tmp_path, valida
 
 
 def test_ngs_reports_are_byte_identical_with_reproducible(run_cli, tmp_path, monkeypatch):
-    from .conftest import REPO
+    from esr1calls.testing import REPO
 
     vcf = REPO / NGS_VCF / "vardict/esr1_paired.vcf"
     for run in ("a", "b"):
@@ -313,7 +313,7 @@ PLASMA_BAM = REPO / "testdata/bam/plasma_07.umi.bam"
 @pytest.fixture(scope="module")
 def cram_files(tmp_path_factory):
     """plasma_07 as a CRAM, written by samtools against the synthetic GRCh38 chr6 FASTA."""
-    from .bamfactory import bam_to_cram, esr1_reference, write_fasta
+    from esr1calls.testing.bams import bam_to_cram, esr1_reference, write_fasta
 
     folder = tmp_path_factory.mktemp("cram")
     fasta = write_fasta(esr1_reference(), folder / "ref.fa.gz")
@@ -322,7 +322,7 @@ def cram_files(tmp_path_factory):
 
 def _other_reference(path: Path) -> Path:
     """The same chr6 with one intron base changed inside the CRAM's slice (not at a codon)."""
-    from .bamfactory import Reference, esr1_reference, write_fasta
+    from esr1calls.testing.bams import Reference, esr1_reference, write_fasta
 
     ref = esr1_reference()
     segments = list(ref.segments)

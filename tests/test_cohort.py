@@ -10,9 +10,8 @@ import json
 import pytest
 
 from esr1calls.reports.write import ReportOptions, write_reports
-
-from .conftest import TESTDATA
-from .run_factory import NGS_COMMAND, PCR_COMMAND, ngs_run, pcr_run
+from esr1calls.testing import TESTDATA
+from esr1calls.testing.runs import NGS_COMMAND, PCR_COMMAND, ngs_run, pcr_run
 
 PCR_JSON = TESTDATA / "expected" / "reports" / "pcr" / "calls.json"
 NGS_JSON = TESTDATA / "expected" / "reports" / "ngs" / "calls.json"

@@ -15,8 +15,7 @@ from hypothesis import strategies as st
 from esr1calls.errors import InputError
 from esr1calls.reports.merge import _fast_check, _schema_error, load_calls_json
 from esr1calls.reports.write import load_schema
-
-from .conftest import TESTDATA
+from esr1calls.testing import TESTDATA
 
 GOLDENS = [TESTDATA / "expected" / "reports" / kind / "calls.json" for kind in ("pcr", "ngs")]
 # keywords whose meaning is the same in draft-07 (what fastjsonschema compiles) and 2020-12

@@ -10,8 +10,8 @@ import shutil
 
 import pytest
 
-from .conftest import TESTDATA
-from .golden import assert_golden
+from esr1calls.testing import TESTDATA
+from esr1calls.testing.golden import assert_golden
 
 SIGNED = TESTDATA / "audit" / "signed"
 KEY_FILE = TESTDATA / "audit" / "test-hmac.key"

@@ -8,8 +8,8 @@ import csv
 
 import pytest
 
-from .conftest import TESTDATA
-from .golden import assert_golden
+from esr1calls.testing import TESTDATA
+from esr1calls.testing.golden import assert_golden
 
 DAMAGED = sorted((TESTDATA / "damaged").glob("batch_*"))
 

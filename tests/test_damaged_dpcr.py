@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 from click.testing import Result
 
-from .conftest import TESTDATA
-from .golden import assert_golden
+from esr1calls.testing import TESTDATA
+from esr1calls.testing.golden import assert_golden
 
 DAMAGED = TESTDATA / "damaged"
 EXPECTED = TESTDATA / "expected" / "damaged"

@@ -9,9 +9,8 @@ from collections import Counter
 import pytest
 
 from esr1calls.pcr.run import call_pcr
-
-from .conftest import TESTDATA
-from .golden import assert_golden
+from esr1calls.testing import TESTDATA
+from esr1calls.testing.golden import assert_golden
 
 DAMAGED = TESTDATA / "damaged"
 EXPECTED = TESTDATA / "expected" / "damaged"

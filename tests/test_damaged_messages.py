@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from .conftest import TESTDATA
-from .plate_factory import DEMO_MAP, DEMO_TABLE
+from esr1calls.testing import TESTDATA
+from esr1calls.testing.plates import DEMO_MAP, DEMO_TABLE
 
 DAMAGED = TESTDATA / "damaged"
 EXPECTED = TESTDATA / "expected" / "damaged"

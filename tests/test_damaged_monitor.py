@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import pytest
 
-from .conftest import TESTDATA
-from .golden import assert_golden
+from esr1calls.testing import TESTDATA
+from esr1calls.testing.golden import assert_golden
+
 from .monitor_factory import document, sample, write
 
 DAMAGED = TESTDATA / "damaged"

@@ -15,8 +15,9 @@ from pathlib import Path
 import pytest
 from click.testing import Result
 
-from .golden import assert_golden
-from .plate_golden import PLATES, REPO
+from esr1calls.testing import REPO
+from esr1calls.testing.golden import assert_golden
+from esr1calls.testing.plate_goldens import PLATES
 
 DAMAGED = REPO / "testdata" / "damaged"
 EXPECTED = REPO / "testdata" / "expected" / "damaged"

@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import REPO, TESTDATA
-from .golden import assert_golden
+from esr1calls.testing import REPO, TESTDATA
+from esr1calls.testing.golden import assert_golden
 
 DAMAGED = TESTDATA / "damaged"
 EXPECTED = TESTDATA / "expected" / "damaged"

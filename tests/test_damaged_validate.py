@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import pytest
 
-from .conftest import REPO, TESTDATA
-from .golden import assert_golden
+from esr1calls.testing import REPO, TESTDATA
+from esr1calls.testing.golden import assert_golden
 
 DAMAGED = TESTDATA / "damaged"
 EXPECTED = TESTDATA / "expected" / "damaged"

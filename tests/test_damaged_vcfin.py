@@ -15,8 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import TESTDATA
-from .golden import assert_golden
+from esr1calls.testing import TESTDATA
+from esr1calls.testing.golden import assert_golden
+
 from .real_cli import run_esr1calls
 
 DAMAGED = TESTDATA / "damaged"

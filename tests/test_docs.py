@@ -32,8 +32,7 @@ from esr1calls.plates._table import NO_AMP_TOKENS
 from esr1calls.plates.format import PlateFormat
 from esr1calls.reports import write as report
 from esr1calls.stats import detection_power, k_required
-
-from .conftest import REPO
+from esr1calls.testing import REPO
 
 README = (REPO / "README.md").read_text(encoding="utf-8")
 

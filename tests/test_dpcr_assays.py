@@ -11,8 +11,7 @@ import pytest
 
 from esr1calls.dpcr.assays import EXAMPLE_ASSAYS, load_assays, parse_assays
 from esr1calls.errors import ConfigError
-
-from .conftest import REPO
+from esr1calls.testing import REPO
 
 BUNDLED = REPO / "esr1calls" / "data" / "assays" / f"{EXAMPLE_ASSAYS}.toml"
 TEXT = BUNDLED.read_text(encoding="utf-8")

@@ -13,9 +13,8 @@ import pytest
 
 from esr1calls.dpcr import call_dpcr
 from esr1calls.model import CallStatus, Method, Reason, SampleStatus
-
-from .conftest import TESTDATA
-from .golden import assert_golden
+from esr1calls.testing import TESTDATA
+from esr1calls.testing.golden import assert_golden
 
 DPCR = TESTDATA / "dpcr"
 DEMO_MAP = DPCR / "esr1_demo_dpcr_platemap.csv"

@@ -12,8 +12,7 @@ from esr1calls.dpcr import call_dpcr, read_export
 from esr1calls.dpcr.wells import DpcrExport
 from esr1calls.errors import InputError
 from esr1calls.model import CallStatus, Reason
-
-from .conftest import TESTDATA
+from esr1calls.testing import TESTDATA
 
 DPCR = TESTDATA / "dpcr"
 DEMO_MAP = DPCR / "esr1_demo_dpcr_platemap.csv"

@@ -16,9 +16,8 @@ from esr1calls.model import Build
 from esr1calls.pcr.run import call_pcr
 from esr1calls.reports.fhir import VALUE_CODES, fhir_bundle, render_fhir_bundle
 from esr1calls.reports.write import ReportOptions, to_json_document
-
-from .plate_factory import DEMO_MAP, demo_plate
-from .run_factory import NGS_COMMAND, PCR_COMMAND, ngs_run, pcr_run
+from esr1calls.testing.plates import DEMO_MAP, demo_plate
+from esr1calls.testing.runs import NGS_COMMAND, PCR_COMMAND, ngs_run, pcr_run
 
 IG = "http://hl7.org/fhir/uv/genomics-reporting/StructureDefinition/"
 OPTIONS = ReportOptions(PCR_COMMAND, reproducible=True)

@@ -12,10 +12,10 @@ import pytest
 from esr1calls.reports.html import render_html
 from esr1calls.reports.merge import load_calls_json, merge_documents
 from esr1calls.reports.write import ReportOptions, to_json_document, write_document, write_reports
+from esr1calls.testing import REPO
+from esr1calls.testing.runs import NGS_COMMAND, PCR_COMMAND, ngs_run, pcr_run
 
 from .browser import chromium_page, load_report
-from .conftest import REPO
-from .run_factory import NGS_COMMAND, PCR_COMMAND, ngs_run, pcr_run
 
 ARTIFACTS = REPO / "test-artifacts"
 HOSTILE = ('=HYPERLINK("x")', "<script>alert(1)</script>")

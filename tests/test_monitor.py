@@ -23,9 +23,9 @@ from esr1calls.monitor import (
 )
 from esr1calls.patients import SampleSheet, SheetRow
 from esr1calls.stats import fisher_exact_one_sided
+from esr1calls.testing import TESTDATA
+from esr1calls.testing.golden import assert_golden
 
-from .conftest import TESTDATA
-from .golden import assert_golden
 from .monitor_factory import digest, document, dpcr, ngs, pcr, sample
 
 EXPECTED = TESTDATA / "expected" / "monitor"

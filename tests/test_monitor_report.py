@@ -12,10 +12,10 @@ import jsonschema
 import pytest
 
 from esr1calls.monitor_report import MONITOR_COLUMNS, load_monitor_schema
+from esr1calls.testing import REPO, TESTDATA
+from esr1calls.testing.golden import assert_golden
 
 from .browser import chromium_page, load_report
-from .conftest import REPO, TESTDATA
-from .golden import assert_golden
 from .monitor_factory import document, ngs, sample, write
 from .test_monitor import cohort
 

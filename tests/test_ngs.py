@@ -19,8 +19,7 @@ from esr1calls.ngs import (
     summarize_sample,
 )
 from esr1calls.ngs.pon import build_pon, estimate_background, read_pon
-
-from .conftest import TESTDATA
+from esr1calls.testing import TESTDATA
 
 PANEL = load_panel()
 D538G = PANEL["D538G"]

@@ -1,6 +1,6 @@
 """esr1calls ngs on reads: BAM/CRAM alone or with the sample's VCF, UMI acceptance, PoN from BAMs.
 
-Every BAM is written at test time from listed molecules (tests/bamfactory.py), except the
+Every BAM is written at test time from listed molecules (esr1calls/testing/bams.py), except the
 committed README fixture testdata/bam/plasma_07.umi.bam, which scripts/make_bam_fixtures.py
 writes (and a test checks it still does). Expected numbers are traced to the molecules.
 """
@@ -27,8 +27,8 @@ from esr1calls.ngs import call_ngs, call_vcf, make_settings
 from esr1calls.ngs.pon import estimate_background
 from esr1calls.ngs.reads import count_regions
 from esr1calls.stats import detection_power, k_required, lod95
-
-from .bamfactory import (
+from esr1calls.testing import REPO, TESTDATA
+from esr1calls.testing.bams import (
     Edit,
     Fragment,
     around,
@@ -40,8 +40,7 @@ from .bamfactory import (
     write_families,
     write_fasta,
 )
-from .conftest import REPO, TESTDATA
-from .golden import assert_golden
+from esr1calls.testing.golden import assert_golden
 
 PANEL = load_panel()
 REF38 = esr1_reference(Build.GRCH38)

@@ -13,10 +13,9 @@ from esr1calls.patients import check_collected, check_patient_id, read_sample_sh
 from esr1calls.pcr.kit import load_kit
 from esr1calls.pcr.platemap import read_plate_map
 from esr1calls.pcr.run import call_pcr
-
-from .conftest import TESTDATA
-from .plate_factory import DEMO_MAP, demo_plate
-from .run_factory import ngs_run
+from esr1calls.testing import TESTDATA
+from esr1calls.testing.plates import DEMO_MAP, demo_plate
+from esr1calls.testing.runs import ngs_run
 
 ONE_SAMPLE_VCF = TESTDATA / "vcf" / "generic" / "esr1_ad_dp.vcf"
 

@@ -20,10 +20,9 @@ from esr1calls.pcr.run import (
     evaluate_reference,
 )
 from esr1calls.reports.write import render_calls_tsv, render_samples_tsv
-
-from .conftest import TESTDATA
-from .golden import assert_golden
-from .plate_factory import DEMO_MAP, column_wells, demo_plate, demo_wells, plate_from
+from esr1calls.testing import TESTDATA
+from esr1calls.testing.golden import assert_golden
+from esr1calls.testing.plates import DEMO_MAP, column_wells, demo_plate, demo_wells, plate_from
 
 KIT = load_kit()
 D538G = KIT.assays["D538G"]

@@ -10,7 +10,7 @@ from pathlib import PurePath
 
 import pytest
 
-from .conftest import TESTDATA
+from esr1calls.testing import TESTDATA
 
 PLATES = TESTDATA / "plates"
 DEMO_MAP = PLATES / "esr1_demo_platemap.csv"

@@ -6,8 +6,7 @@ from esr1calls.errors import InputError
 from esr1calls.model import WellRole
 from esr1calls.pcr.kit import load_kit
 from esr1calls.pcr.platemap import compare_names, describe_mismatches, read_plate_map
-
-from .plate_factory import DEMO_MAP
+from esr1calls.testing.plates import DEMO_MAP
 
 
 def _map(tmp_path, text, name="map.csv"):

@@ -32,9 +32,14 @@ from esr1calls.plates import (
     sniff_format,
 )
 from esr1calls.plates._source import MAX_ZIP_RATIO
-
-from .golden import assert_golden
-from .plate_golden import PLATES, golden_paths, plate_fixtures, render_meta, render_wells
+from esr1calls.testing.golden import assert_golden
+from esr1calls.testing.plate_goldens import (
+    PLATES,
+    golden_paths,
+    plate_fixtures,
+    render_meta,
+    render_wells,
+)
 
 FIXTURES = plate_fixtures()
 DEMO_TSV = PLATES / "esr1_demo_plate.tsv"

@@ -17,8 +17,7 @@ from esr1calls.model import CallStatus, Reason
 from esr1calls.pcr.run import call_pcr
 from esr1calls.plates import Plate, read_plate
 from esr1calls.plates._source import Row, TextSource, decode_text, whole_cells
-
-from .plate_golden import PLATES
+from esr1calls.testing.plate_goldens import PLATES
 
 DEMO_MAP = PLATES / "esr1_demo_platemap.csv"
 CFX = PLATES / "cfx" / "esr1_demo_cfx - Quantification Cq Results.csv"

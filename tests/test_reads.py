@@ -31,9 +31,7 @@ from esr1calls.ngs.reads import (
     count_regions,
     duplicate_programs,
 )
-from esr1calls.transcript import ProteinChange
-
-from .bamfactory import (
+from esr1calls.testing.bams import (
     DUPLICATE,
     MARKDUP_PG,
     QC_FAIL,
@@ -51,6 +49,7 @@ from .bamfactory import (
     write_alignments,
     write_fasta,
 )
+from esr1calls.transcript import ProteinChange
 
 UNMAPPED = 0x4
 PANEL = load_panel()

@@ -30,10 +30,9 @@ from esr1calls.reports.write import (
     write_reports,
     write_text_atomic,
 )
-
-from .conftest import TESTDATA
-from .golden import assert_golden
-from .run_factory import NGS_COMMAND, PCR_COMMAND, ngs_run, pcr_run
+from esr1calls.testing import TESTDATA
+from esr1calls.testing.golden import assert_golden
+from esr1calls.testing.runs import NGS_COMMAND, PCR_COMMAND, ngs_run, pcr_run
 
 
 def _result(sample_id="S1") -> RunResult:

@@ -12,8 +12,7 @@ import pytest
 
 from esr1calls.reports.multiqc import GENERAL_STATS_ID, TABLE_ID, multiqc_sections
 from esr1calls.reports.write import ReportOptions, to_json_document, write_reports
-
-from .run_factory import NGS_COMMAND, PCR_COMMAND, ngs_run, pcr_run
+from esr1calls.testing.runs import NGS_COMMAND, PCR_COMMAND, ngs_run, pcr_run
 
 PLOT_TYPES = {"generalstats", "table", "bargraph", "linegraph", "boxplot", "scatter", "heatmap",
               "violin", "html"}  # fmt: skip

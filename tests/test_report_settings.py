@@ -33,8 +33,7 @@ from esr1calls.ngs import NgsSettings, call_hotspot, call_ngs
 from esr1calls.pcr.kit import describe_kit, load_kit
 from esr1calls.pcr.run import evaluate_reference
 from esr1calls.reports.write import ReportOptions, render_files, to_json_document
-
-from .plate_factory import DEMO_MAP, DEMO_TABLE
+from esr1calls.testing.plates import DEMO_MAP, DEMO_TABLE
 
 KIT_TOML = Path(__file__).resolve().parents[1] / "esr1calls" / "data" / "kits"
 KIT_TOML = KIT_TOML / "esr1-11-arms-example.toml"

@@ -11,8 +11,7 @@ from esr1calls.hotspots import load_panel
 from esr1calls.model import Build
 from esr1calls.reports.vcf import render_detected_vcf, vcf_build
 from esr1calls.reports.write import ReportOptions, to_json_document
-
-from .run_factory import NGS_COMMAND, PCR_COMMAND, ngs_run, pcr_run
+from esr1calls.testing.runs import NGS_COMMAND, PCR_COMMAND, ngs_run, pcr_run
 
 PANEL = load_panel()
 OPTIONS = ReportOptions(PCR_COMMAND, reproducible=True)

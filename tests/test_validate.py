@@ -24,6 +24,8 @@ from statsmodels.stats.proportion import proportion_confint
 from esr1calls.errors import InputError
 from esr1calls.pcr.kit import EXAMPLE_KIT, load_kit, parse_kit
 from esr1calls.reports.write import ReportOptions, to_json_document
+from esr1calls.testing import REPO, TESTDATA
+from esr1calls.testing.runs import ngs_run, pcr_run
 from esr1calls.validate import (
     Z_95_ONE_SIDED,
     _render_toml,
@@ -44,8 +46,6 @@ from esr1calls.validate import (
 )
 
 from .browser import chromium_page, load_report
-from .conftest import REPO, TESTDATA
-from .run_factory import ngs_run, pcr_run
 
 ARTIFACTS = REPO / "test-artifacts"
 BUNDLED_KIT = REPO / "esr1calls" / "data" / "kits" / f"{EXAMPLE_KIT}.toml"

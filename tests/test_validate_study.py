@@ -13,9 +13,9 @@ import numpy as np
 import pytest
 
 from esr1calls.stats import k_required, lod95
+from esr1calls.testing import TESTDATA
 from esr1calls.validate import fit_probit, probit_profile_interval
 
-from .conftest import TESTDATA
 from .validation_factory import (
     NGS_DEPTH,
     NGS_READ_ERROR,

@@ -28,8 +28,8 @@ from esr1calls.ngs.vcf import (
     select_sample,
     sniff_ngs_format,
 )
+from esr1calls.testing import TESTDATA
 
-from .conftest import TESTDATA
 from .real_cli import run_esr1calls
 
 VCF = TESTDATA / "vcf"

@@ -13,8 +13,8 @@ import shlex
 
 import pytest
 
-from .conftest import REPO
-from .golden import assert_golden
+from esr1calls.testing import REPO
+from esr1calls.testing.golden import assert_golden
 
 EXPECTED = REPO / "testdata" / "expected" / "vcf"
 

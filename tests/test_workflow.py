@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import REPO
+from esr1calls.testing import REPO
 
 BIN = Path(sys.executable).parent
 SNAKEMAKE = BIN / "snakemake"

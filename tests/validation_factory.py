@@ -20,8 +20,7 @@ import numpy as np
 from click.testing import Result
 
 from esr1calls.pcr.kit import load_kit
-
-from .conftest import TESTDATA
+from esr1calls.testing import TESTDATA
 
 _QS_DEMO = TESTDATA / "plates" / "quantstudio" / "esr1_demo_quantstudio.txt"
 ROWS_384 = "ABCDEFGHIJKLMNOP"

@@ -1,6 +1,6 @@
 """Plates built in memory from the canonical ESR1 demo plate, for interpretation tests.
 
-The instrument readers are tested on their own files (test_plates.py); these tests exercise the
+The instrument readers are tested on their own files (tests/plates/); these tests exercise the
 rules, so they start from the canonical table and change exactly what a scenario needs.
 """
 
@@ -12,9 +12,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from esr1calls.plates import WELL_COLUMNS, Plate
-
-from .conftest import TESTDATA
+from ..plates.plate import WELL_COLUMNS, Plate
+from . import TESTDATA
 
 DEMO_TABLE = TESTDATA / "plates" / "esr1_demo_plate.tsv"
 DEMO_MAP = TESTDATA / "plates" / "esr1_demo_platemap.csv"

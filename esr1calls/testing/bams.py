@@ -26,9 +26,9 @@ from typing import Any
 
 import pysam
 
-from esr1calls.hotspots import default_chrom
-from esr1calls.model import Build
-from esr1calls.transcript import transcript
+from ..hotspots import default_chrom
+from ..model import Build
+from ..transcript import transcript
 
 FLANK = 300
 QUAL = 30
@@ -164,11 +164,11 @@ Column = tuple[int | None, str | None]  # (1-based reference position or None, b
 
 def _columns(ref: Reference, start: int, length: int, edits: Iterable[Edit]) -> list[Column]:
     """The molecule aligned to the reference, one column per aligned/deleted/inserted base."""
-    by_pos = {}
-    for edit in edits:
-        if edit.pos in by_pos:
-            raise ValueError(f"two edits at {edit.pos}")
-        by_pos[edit.pos] = edit
+    by_pos: dict[int, Edit] = {}
+    for each in edits:
+        if each.pos in by_pos:
+            raise ValueError(f"two edits at {each.pos}")
+        by_pos[each.pos] = each
     columns: list[Column] = []
     pos = start
     end = start + length - 1

@@ -1,5 +1,5 @@
-"""Golden renderings of parsed plates, shared by tests/test_plates.py and
-scripts/update_plate_goldens.py (the only writer of testdata/expected/plates/)."""
+"""Golden renderings of parsed plates: every export under testdata/plates/ has its table and
+metadata in testdata/expected/plates/, compared (and updated) with :mod:`.golden`."""
 
 from __future__ import annotations
 
@@ -7,11 +7,11 @@ import json
 import math
 from pathlib import Path
 
-from esr1calls.plates import WELL_COLUMNS, Plate
+from ..plates.plate import WELL_COLUMNS, Plate
+from . import TESTDATA
 
-REPO = Path(__file__).resolve().parents[1]
-PLATES = REPO / "testdata" / "plates"
-EXPECTED = REPO / "testdata" / "expected" / "plates"
+PLATES = TESTDATA / "plates"
+EXPECTED = TESTDATA / "expected" / "plates"
 
 
 def plate_fixtures() -> list[Path]:

@@ -1,6 +1,9 @@
-"""Golden-file comparison: a unified diff on mismatch; files are (re)written only on request.
+"""Golden files: the one way every golden test compares, and the one way to update them.
 
-Update deliberately, in its own commit:  ESR1CALLS_UPDATE_GOLDEN=1 make test
+A mismatch fails with a unified diff; files are (re)written only when ``ESR1CALLS_UPDATE_GOLDEN=1``
+is set. Update deliberately, in their own commit, and review ``git diff testdata/expected``:
+
+    ESR1CALLS_UPDATE_GOLDEN=1 .venv/bin/python -m pytest tests/plates     # or any test path, -k ...
 """
 
 from __future__ import annotations

@@ -10,9 +10,10 @@ the run's thresholds).
 from __future__ import annotations
 
 import dataclasses
+from typing import Any
 
-from esr1calls.hotspots import load_panel
-from esr1calls.model import (
+from ..hotspots import load_panel
+from ..model import (
     Call,
     CallStatus,
     Dropped,
@@ -23,11 +24,10 @@ from esr1calls.model import (
     SampleReport,
     derive_sample_status,
 )
-from esr1calls.pcr.run import call_pcr
-from esr1calls.provenance import input_file
-from esr1calls.stats import clopper_pearson, k_required, lod95
-
-from .plate_factory import DEMO_MAP, DEMO_TABLE, demo_plate
+from ..pcr.run import call_pcr
+from ..provenance import input_file
+from ..stats import clopper_pearson, k_required, lod95
+from .plates import DEMO_MAP, DEMO_TABLE, demo_plate
 
 PANEL = load_panel()
 ERROR_RATE, UMI_ERROR_RATE, REPORTABLE = 5e-4, 1e-4, 0.002
@@ -61,7 +61,7 @@ def ngs_call(
 ) -> Call:
     """One hotspot by the NGS rule (DESIGN.md section 5) from its counts."""
     spot = PANEL[hotspot]
-    common = {"hgvs_c": spot.hgvs_c, "hgvs_p": spot.hgvs_p}
+    common: dict[str, Any] = {"hgvs_c": spot.hgvs_c, "hgvs_p": spot.hgvs_p}
     evidence = {"alt_field": "FORMAT/AD[1]", "depth_field": "sum(FORMAT/AD)", "source": "vcf"}
     if depth is None or alt is None:
         return Call(
@@ -78,7 +78,7 @@ def ngs_call(
     limit = lod95(depth, k_req)
     fraction = alt / depth
     interval = clopper_pearson(alt, depth)
-    counts = {
+    counts: dict[str, Any] = {
         "alt_count": alt,
         "depth": depth,
         "allele_fraction": fraction,
