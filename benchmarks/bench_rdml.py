@@ -1,6 +1,6 @@
 """Benchmark: peak memory and time of reading a large RDML file.
 
-Not a test (figures are never asserted in the suite; tests/test_plates.py checks that memory
+Not a test (figures are never asserted in the suite; tests/plates/test_readers.py checks that memory
 stays flat on a small file). It writes an RDML export of a full 384-well plate, four dyes, with
 an amplification curve on every <data> (as Bio-Rad and Roche exports carry), about 20 MB of XML,
 then reads it with ``read_plate`` in a fresh process and prints the wall time and the peak

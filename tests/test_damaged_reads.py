@@ -1,8 +1,8 @@
 """The damaged-input corpus for reads (BAM/CRAM): each file in testdata/damaged/bam_* has one kind
 of damage, and its outcome, the exact one-line error or the calls and notices that result, is in
 testdata/expected/damaged/<name>.txt. scripts/make_bam_fixtures.py writes the BAMs (its --check
-is run by tests/test_ngs_reads.py); the expected files were checked by hand against the molecules
-that script lists.
+is run by tests/ngs/test_from_reads.py); the expected files were checked by hand against the
+molecules that script lists.
 
 Update the expected files deliberately, in their own commit:
 ESR1CALLS_UPDATE_GOLDEN=1 .venv/bin/python -m pytest tests/test_damaged_reads.py

@@ -64,7 +64,7 @@ def _fast_check() -> Callable[[Any], Any]:
     """The shipped schema compiled to Python by fastjsonschema, to pass valid documents quickly:
     ``esr1calls monitor`` reads hundreds of them (60,000 samples), where jsonschema takes about
     0.4 s per 200 samples. It compiles draft-07; the schema uses only keywords that mean the
-    same in draft-07 and 2020-12 (tests/test_cohort.py holds it to that)."""
+    same in draft-07 and 2020-12 (tests/reports/test_merge.py holds it to that)."""
     import fastjsonschema
 
     schema = copy.deepcopy(load_schema())

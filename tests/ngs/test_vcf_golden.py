@@ -3,7 +3,7 @@
 Each case is one command; its expected exit code, one-line error or tables (calls.tsv,
 samples.tsv, dropped records, notices) are in testdata/expected/vcf/<case>.txt and compared with a
 unified diff. Goldens are updated deliberately, in their own commit:
-    ESR1CALLS_UPDATE_GOLDEN=1 .venv/bin/python -m pytest tests/test_vcf_golden.py
+    ESR1CALLS_UPDATE_GOLDEN=1 .venv/bin/python -m pytest tests/ngs/test_vcf_golden.py
 """
 
 from __future__ import annotations

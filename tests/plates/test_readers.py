@@ -663,7 +663,7 @@ def test_damaged_exports_give_a_plate_or_an_input_error(
     tmp_path: Path, case: tuple[Path, bytes, str], use_format: bool
 ) -> None:
     """And a text export cut anywhere keeps only rows exactly as the whole file has them: the
-    row the cut falls in is dropped (tests/test_plates_cut.py cuts every byte of last rows)."""
+    row the cut falls in is dropped (test_cut_short.py cuts every byte of last rows)."""
     source, data, kind = case
     path = tmp_path / source.name
     path.write_bytes(data)

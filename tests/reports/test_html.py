@@ -15,7 +15,7 @@ from esr1calls.reports.write import ReportOptions, to_json_document, write_docum
 from esr1calls.testing import REPO
 from esr1calls.testing.runs import NGS_COMMAND, PCR_COMMAND, ngs_run, pcr_run
 
-from .browser import chromium_page, load_report
+from ..browser import chromium_page, load_report
 
 ARTIFACTS = REPO / "test-artifacts"
 HOSTILE = ('=HYPERLINK("x")', "<script>alert(1)</script>")

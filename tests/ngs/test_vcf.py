@@ -30,7 +30,7 @@ from esr1calls.ngs.vcf import (
 )
 from esr1calls.testing import TESTDATA
 
-from .real_cli import run_esr1calls
+from ..real_cli import run_esr1calls
 
 VCF = TESTDATA / "vcf"
 PANEL = load_panel()
