@@ -1,3 +1,5 @@
+# Size: about 900 lines, one concept: the review record. sign, verify and the effective calls
+# share its format (canonical JSON, the hash chain, the HMAC, the overrides), kept in one place.
 """Review sign-off: a hash-chained audit trail beside calls.json, optionally keyed with an HMAC.
 
 ``esr1calls sign OUTDIR`` appends one line to ``OUTDIR/audit.jsonl``: the UTC time, the reviewer,

@@ -1,3 +1,6 @@
+# Size: about 1,100 lines: the four steps of a batch, in order below (job definitions from a
+# manifest or a folder, running a job and its fingerprint, its folder, the pool and the cohort
+# tables), which share BatchJob and JobOutcome; run_ngs moves to ngs/ in step B.
 """Batch: many plate exports and VCFs in one command, in parallel, one bad input never stopping
 the others; cohort tables across everything; inputs whose results are up to date are skipped.
 

@@ -1,3 +1,5 @@
+# Size: about 1,600 lines: validate lod and validate concordance, the statistics they share
+# (limit of blank, probit with its profile interval, Wilson, kappa) and the proposed kit file.
 """Assay validation: limits of blank and detection, a proposed kit, and method concordance.
 
 DESIGN.md section 11. ``esr1calls validate lod`` reads calls.json documents of a dilution series

@@ -1,3 +1,6 @@
+# Size: about 1,700 lines, one concept: counting the hotspot codons' reads. The rules 1-7 below
+# act together in one pass over each region's reads (_count_region: classes, mates, molecules,
+# duplicate coordinates, read groups), and the helpers share that pass's private types.
 """NGS evidence straight from the reads: codon-level hotspot counts from BAM/CRAM (pysam).
 
 Variant callers drop low-fraction alleles, split MNVs and filter multi-allelic sites, which are

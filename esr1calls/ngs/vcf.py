@@ -1,3 +1,6 @@
+# Size: about 2,400 lines and six concerns (header and caller detection, per-caller counts, file
+# access and index, codon matching and phase, orchestration, notices): step B splits it into
+# callers.py, vcf_read.py and vcf_match.py (docs/architecture.md).
 """VCF/BCF access: find the hotspot loci, read each caller's allele counts, match by codon effect.
 
 One pass per file. With a tabix/CSI index the hotspot loci are fetched through it. Without one, a

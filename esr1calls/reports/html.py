@@ -1,3 +1,5 @@
+# Size: about 810 lines, one concept: report.html, its sections in page order (provenance,
+# review, samples, run QC, plate maps) and the inline CSS every section shares.
 """report.html: one self-contained page rendered from a calls.json document.
 
 The page opens offline: CSS is inline, charts are inline SVG (``svg.py``), there is no script
