@@ -1024,7 +1024,8 @@ def validate_lod_command(
       esr1calls validate lod run1/calls.json run2/calls.json --design design.csv \\
           --propose-kit kit-proposed.toml -o validation
     """
-    from .validate import lod_summary_lines, run_lod, write_kit, write_validation
+    from .report_validation import write_validation
+    from .validate import lod_summary_lines, run_lod, write_kit
 
     command = report_options(ctx, reproducible).command
     result = run_lod(calls_json, design, command=command, reproducible=reproducible, kit=kit,
@@ -1079,7 +1080,8 @@ def validate_concordance_command(
     Example:
       esr1calls validate concordance pcr/calls.json --reference ngs/calls.json -o concordance
     """
-    from .validate import concordance_summary_lines, run_concordance, write_validation
+    from .report_validation import write_validation
+    from .validate import concordance_summary_lines, run_concordance
 
     command = report_options(ctx, reproducible).command
     document = run_concordance(tests, references, command=command, reproducible=reproducible,

@@ -15,13 +15,15 @@ import json
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from html import escape
+from pathlib import Path
 from typing import Any
 
 from .reports.html import _CSP, _CSS, _e, _kv, _table
 from .reports.svg import _n, _open, _text, marker, percent
-from .validate import FLAGS, normal_cdf
+from .reports.write import render_json, write_files_atomic
+from .validate import FLAGS, VALIDATION_HTML, VALIDATION_JSON, normal_cdf
 
-__all__ = ["render_validation_html"]
+__all__ = ["render_validation_html", "write_validation"]
 
 Document = Mapping[str, Any]
 _DASH = "—"
@@ -584,3 +586,12 @@ def render_validation_html(document: Document) -> str:
         "as fractions.</p></footer></body></html>",
     ]
     return "\n".join(p for p in parts if p) + "\n"
+
+
+def write_validation(document: Mapping[str, Any], outdir: str | Path) -> list[Path]:
+    """validation.json and validation.html, each written whole or not at all."""
+    files = {
+        VALIDATION_JSON: render_json(document),
+        VALIDATION_HTML: render_validation_html(document),
+    }
+    return write_files_atomic(Path(outdir), files)

@@ -47,7 +47,7 @@ from .model import CallStatus, reportable_fraction
 from .pcr.kit import EXAMPLE_KIT, Kit, Setting, Window, parse_kit
 from .provenance import tool_info, utc_now
 from .reports.merge import LoadedCalls, load_calls_json
-from .reports.write import render_json, write_files_atomic, write_text_atomic
+from .reports.write import write_text_atomic
 
 log = logging.getLogger(__name__)
 
@@ -75,7 +75,6 @@ __all__ = [
     "run_lod",
     "student_t_quantile",
     "wilson_interval",
-    "write_validation",
 ]
 
 VALIDATION_SCHEMA_VERSION = "1.0.0"
@@ -1587,17 +1586,6 @@ def load_validation_schema() -> dict[str, Any]:
     text = (resources.files("esr1calls") / "data" / "validation.schema.json").read_text("utf-8")
     schema: dict[str, Any] = json.loads(text)
     return schema
-
-
-def write_validation(document: Mapping[str, Any], outdir: str | Path) -> list[Path]:
-    """validation.json and validation.html, each written whole or not at all."""
-    from .report_validation import render_validation_html
-
-    files = {
-        VALIDATION_JSON: render_json(document),
-        VALIDATION_HTML: render_validation_html(document),
-    }
-    return write_files_atomic(Path(outdir), files)
 
 
 def write_kit(text: str, path: Path) -> None:
