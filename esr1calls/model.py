@@ -105,7 +105,7 @@ _BUILD_ALIASES = {
 class Method(StrEnum):
     PCR = "PCR"
     NGS = "NGS"
-    DPCR = "dPCR"  # digital PCR: partition counts (DESIGN.md section 8)
+    DPCR = "dPCR"  # digital PCR: partition counts (docs/dpcr.md)
 
 
 class CallStatus(StrEnum):
@@ -400,7 +400,8 @@ class Call:
 class AlleleCounts:
     """What one NGS evidence source (a VCF record, a gVCF block, the reads) says about a hotspot.
 
-    ``alt_count`` is x and ``depth`` is n of DESIGN.md section 5 (molecules with UMI data).
+    ``alt_count`` is x and ``depth`` is n of the NGS rule (docs/ngs.md, "The rule"; molecules
+    with UMI data).
     ``depth is None`` means the source has no depth information at the hotspot: such a source can
     never support NOT_DETECTED. ``fields`` records which fields or rules produced x and n.
     """

@@ -1,4 +1,4 @@
-"""Serial monitoring: every hotspot's state at each of a patient's timepoints (DESIGN.md section 9).
+"""Serial monitoring: every hotspot's state at each of a patient's timepoints (docs/monitor.md).
 
 Pure: calls.json documents (plain mappings, given one at a time) in, states out; nothing here
 reads or writes a file (``monitor_report.py`` does). A timepoint is one patient and collection

@@ -2,7 +2,7 @@
 # (limit of blank, probit with its profile interval, Wilson, kappa) and the proposed kit file.
 """Assay validation: limits of blank and detection, a proposed kit, and method concordance.
 
-DESIGN.md section 11. ``esr1calls validate lod`` reads calls.json documents of a dilution series
+docs/validate.md. ``esr1calls validate lod`` reads calls.json documents of a dilution series
 and blanks with a design sheet (``sample_id, expected_fraction[, hotspot]``) and gives, per
 hotspot, the limit of blank (CLSI EP17-A2 non-parametric), the hit rate of every level with its
 exact interval, and LoD95 by probit regression of DETECTED on log10(expected fraction), fitted by

@@ -1,6 +1,6 @@
 # Size: about 950 lines: call_dpcr and its wiring (an export's wells held against the plate map,
 # one run's wells to calls); the readers, assays, partition statistics and rules are apart.
-"""Digital PCR: exports, assays, partition statistics and calls (DESIGN.md section 8).
+"""Digital PCR: exports, assays, partition statistics and calls (docs/dpcr.md).
 
 ``read_export`` recognises an export by its content and reads it into the common well table
 (``wells.py``); ``call_dpcr`` holds each run's wells against its plate map and assay set,

@@ -1,5 +1,6 @@
 """Digital PCR assay definitions (TOML): each assay's hotspots, channels and targets, partition
-volume, minimum partitions, control rules and default background (DESIGN.md section 8).
+volume, minimum partitions, control rules and default background (docs/dpcr.md, "The assay
+definition").
 
 Every number names its source (``min_partitions = { value = 10000, source = "IFU rev 2" }``),
 and every report records the set's id, version and sha256. The bundled example set is all
@@ -111,7 +112,7 @@ _RANGES: dict[str, tuple[float, float, bool]] = {
     "alpha": (0.0, 0.5, False),
     "k_min": (1, 1000, True),
 }
-# keys a file may leave out of [defaults]: DESIGN.md fixes them
+# keys a file may leave out of [defaults]: docs/dpcr.md gives them
 _DESIGN_DEFAULTS = {
     "alpha": Setting(1e-3, "default: DESIGN.md section 8"),
     "k_min": Setting(2, "default: DESIGN.md section 8"),

@@ -1,4 +1,4 @@
-"""Partition statistics of digital PCR (DESIGN.md section 8): pure functions on counts.
+"""Partition statistics of digital PCR (docs/dpcr.md, "The statistics"): pure functions on counts.
 
 A partition holding one or more copies of a target is positive, so with k positive of N
 partitions the mean number of copies per partition is λ = −ln(1 − k/N) (Poisson loading).
@@ -125,7 +125,7 @@ class Estimate:
 
 
 def estimate(counts: PartitionCounts) -> Estimate:
-    """λ_m, λ_w and f̂ = λ_m / (λ_m + λ_w) of unsaturated counts (DESIGN.md section 8).
+    """λ_m, λ_w and f̂ = λ_m / (λ_m + λ_w) of unsaturated counts (docs/dpcr.md).
 
     >>> e = estimate(PartitionCounts(20000, 40, 4000))
     >>> round(e.fraction, 6), [round(v, 6) for v in e.fraction_ci95]

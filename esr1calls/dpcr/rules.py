@@ -1,4 +1,4 @@
-"""The dPCR rules of DESIGN.md section 8, pure: run and well QC in their order, then the call
+"""The dPCR rules of docs/dpcr.md, pure: run and well QC in their order, then the call
 of each sample × assay, then each hotspot's call (a specific assay decides its hotspot; a
 drop-off assay's region call is inherited by the hotspots no specific assay decides).
 
@@ -36,8 +36,9 @@ __all__ = [
 ]
 
 REQUIRED_POWER = 0.95  # NOT_DETECTED: the reportable fraction is seen with this probability
-# the run's failures, in the order they are listed on every call (DESIGN.md section 8: the NTC,
-# then the PC; a contradicted control well first, since a wrong map explains the rest)
+# the run's failures, in the order they are listed on every call (docs/dpcr.md, "Run and well
+# QC": the NTC, then the PC; a contradicted control well first, since a wrong map explains the
+# rest)
 RUN_REASON_ORDER = (
     Reason.MAP_EXPORT_MISMATCH,
     Reason.NTC_AMPLIFIED,
@@ -118,7 +119,7 @@ def call_counts(
     k_min: int,
     required_power: float = REQUIRED_POWER,
 ) -> RuleOutcome:
-    """DETECTED, LOW_LEVEL, NOT_DETECTED or LOW_INPUT for unsaturated counts (DESIGN.md 8).
+    """DETECTED, LOW_LEVEL, NOT_DETECTED or LOW_INPUT for unsaturated counts (docs/dpcr.md).
 
     >>> o = call_counts(PartitionCounts(20000, 6, 2000), 5e-5, reportable_fraction=0.002,
     ...                 alpha=1e-3, k_min=2)
@@ -171,7 +172,7 @@ def evaluate_controls(
     settings: Mapping[str, AssaySettings],
     tested: Sequence[str],
 ) -> tuple[list[QcCheck], tuple[Reason, ...], dict[str, Background]]:
-    """The run's controls, in DESIGN.md's order: each NTC (a channel at or above the failing
+    """The run's controls, in docs/dpcr.md's order: each NTC (a channel at or above the failing
     count fails the run), each PC (its fraction within the window), then each assay's
     WT-control background. ``tested`` are the assays with SAMPLE wells: each needs a valid NTC
     and PC. Returns the checks, the run's failures and each assay's background."""
@@ -290,7 +291,7 @@ def _background(
     wells: Sequence[WellCounts],
     checks: list[QcCheck],
 ) -> Background:
-    """p0 from the WT-control wells with enough partitions, else the default (DESIGN.md 8)."""
+    """p0 from the WT-control wells with enough partitions, else the default (docs/dpcr.md)."""
     used: list[WellCounts] = []
     for well in wells:
         if well.role is not WellRole.WT or well.assay != name:

@@ -90,7 +90,7 @@ class PanelOfNormals:
     read_settings: Mapping[str, str] = field(default_factory=dict)  # PON_READ_SETTINGS (reads)
 
     def error_rates(self) -> dict[str, float]:
-        """The background e per hotspot: the upper bound, as DESIGN.md section 5 asks."""
+        """The background e per hotspot: the upper bound (docs/ngs.md, "Panel of normals")."""
         return {name: row.error_rate_upper95 for name, row in self.rows.items()}
 
     @property

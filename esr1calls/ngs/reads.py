@@ -13,7 +13,7 @@ NM_000125.4 model (``transcript.effect_of_cds_edit``), so:
 * V422del counts whatever equivalent position the aligner put the deletion at, because the
   whole M421-V422-E423 region is rebuilt from the read and translated.
 
-Counting rules (the README section "NGS from reads (BAM/CRAM)" says the same for people):
+Counting rules (docs/ngs.md, "From the reads (BAM/CRAM)", says the same for people):
 
 1. Read filters: unmapped, secondary, supplementary, QC-fail and duplicate records are excluded,
    and so are records with mapping quality below ``min_mapping_quality`` or from another

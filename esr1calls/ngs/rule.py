@@ -1,4 +1,4 @@
-"""NGS calls: the depth-aware 0.2 % rule of DESIGN.md section 5, over AlleleCounts.
+"""NGS calls: the depth-aware 0.2 % rule of docs/ngs.md ("The rule"), over AlleleCounts.
 
 The rule functions here are pure (numbers in, a Call out) and know nothing about VCF or BAM;
 ``esr1calls.ngs.call_ngs`` (in ``ngs/__init__.py``) reads the files and applies them: to the

@@ -1,7 +1,8 @@
 # Size: about 1,300 lines until step B moves the ordered rules (run controls to the fraction)
 # into the pure pcr/rules.py (docs/architecture.md); call_pcr and the run merging stay here.
 """ARMS-PCR interpretation: run controls, sample validity, per-target calls, same-codon groups,
-fraction estimates (DESIGN.md section 4, first failing rule wins at each level).
+fraction estimates (docs/pcr.md, "The rules, in the order they are applied": the first failing
+rule wins at each level).
 
 ``interpret_run`` is pure (Ct lookups in, calls out); ``call_pcr`` reads the files and merges the
 runs into one ``RunResult``.

@@ -1,7 +1,7 @@
 """RunResults for report tests: the real PCR demo run, and an NGS run built here.
 
 The NGS run is assembled here, not read from a VCF, so the report tests fix every number
-themselves: SampleReports whose numbers follow DESIGN.md section 5 (k_req, lod95 and
+themselves: SampleReports whose numbers follow the NGS rule of docs/ngs.md (k_req, lod95 and
 Clopper-Pearson from esr1calls.stats), with the evidence fields a VCF reader records. The build
 is in each sample's details, where the NGS command records it and the reports read it (and in
 the run's thresholds).
@@ -59,7 +59,7 @@ def ngs_call(
     depth: int | None,
     error_rate: float = UMI_ERROR_RATE,
 ) -> Call:
-    """One hotspot by the NGS rule (DESIGN.md section 5) from its counts."""
+    """One hotspot by the NGS rule (docs/ngs.md, "The rule") from its counts."""
     spot = PANEL[hotspot]
     common: dict[str, Any] = {"hgvs_c": spot.hgvs_c, "hgvs_p": spot.hgvs_p}
     evidence = {"alt_field": "FORMAT/AD[1]", "depth_field": "sum(FORMAT/AD)", "source": "vcf"}

@@ -498,7 +498,7 @@ def test_ic_delayed_against_the_ntc_of_the_mix(ct_mutation, ic, expected):
     assert (outcome.status, outcome.reasons) == expected
     if Reason.IC_DELAYED in outcome.reasons and outcome.status is CallStatus.INVALID:
         assert "cycles later than the NTC's" in outcome.action
-    # the rule is off in a kit without delay_max_vs_ntc (the bundled example, DESIGN.md 4)
+    # the rule is off in a kit without delay_max_vs_ntc (the bundled example, docs/pcr.md)
     assert Reason.IC_DELAYED not in call_target(ct_mutation, 26.0, ic, D538G, KIT, 28.0).reasons
 
 
