@@ -113,6 +113,29 @@ def test_links_in_readme_resolve():
         assert (REPO / target).exists(), target
 
 
+# the README keeps to set-up, a quick start and links (STYLE.md section 9); the rest is in docs/
+README_SECTIONS = ("Set-up", "Quick start", "Supported inputs", "Commands", "Output", "Exit codes",
+                   "Python API", "Snakemake", "Links")  # fmt: skip
+
+
+def test_readme_keeps_to_set_up_quick_start_and_links():
+    sections = re.findall(r"^## (.+)$", README, flags=re.M)
+    assert sections == list(README_SECTIONS)
+    assert not re.search(r"^###", README, flags=re.M)  # long sections live in docs/
+    for page in sorted(p.name for p in (REPO / "docs").glob("*.md") if p.name != "index.md"):
+        assert f"](docs/{page}" in README, f"README does not link docs/{page}"
+
+
+def test_every_damaged_file_is_named_in_refusals_md():
+    """Each class of damage has its file in testdata/damaged/ and its subsection, naming it, in
+    docs/refusals.md (an index beside its file is named with it)."""
+    text = (REPO / "docs" / "refusals.md").read_text(encoding="utf-8")
+    damaged = sorted(p.name for p in (REPO / "testdata" / "damaged").iterdir()
+                     if not p.name.endswith((".tbi", ".csi")))  # fmt: skip
+    assert len(damaged) >= 20
+    assert [name for name in damaged if f"(../testdata/damaged/{name})" not in text] == []
+
+
 # ---------------------------------------------------------------------------------------------
 # docs/: the rules in the project's own words, kept true by the checks below
 
