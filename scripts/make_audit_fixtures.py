@@ -10,7 +10,7 @@ sign-off 2 approves with one override. The clock is fixed, so the folder is the 
 this esr1calls version writes it; ``esr1calls verify`` needs no particular version to check it.
 
 ``testdata/damaged/audit_*`` are one file each, a copy of one file of that folder with one kind
-of damage; tests/test_damaged_audit.py puts each in place of its namesake in a copy of the folder
+of damage; tests/test_damaged.py puts each in place of its namesake in a copy of the folder
 (``.json``: calls.json, ``.html``: report.html, ``.jsonl``: audit.jsonl) and compares what
 ``esr1calls verify --key-file`` says with ``testdata/expected/damaged/<name>.txt``.
 """

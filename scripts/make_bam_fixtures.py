@@ -15,7 +15,7 @@ strand. Every molecule is listed in ``MOLECULES`` below, so each expected count 
   a double change in one codon: neither Y537N nor Y537S) 2.
 
 ``testdata/damaged/bam_*.bam`` are BAMs with one kind of damage each (``DAMAGED`` below says
-which); their expected outcomes are in ``testdata/expected/damaged/`` (tests/test_damaged_reads.py).
+which); their expected outcomes are in ``testdata/expected/damaged/`` (tests/test_damaged.py).
 
 The reference under them is the synthetic chr6 of ``esr1calls/testing/bams.py`` (real ESR1 exons at
 their GRCh38 positions, chr6 of real length), so the header says GRCh38 exactly as a real BAM does.
