@@ -6,6 +6,7 @@ Public API::
     from esr1calls import load_panel, HOTSPOTS, Call, CallStatus, read_plate, call_vcf, call_ngs
 """
 
+from ._lazy import lazy_names
 from ._version import __version__
 from .errors import (
     AlignmentFormatError,
@@ -47,16 +48,7 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> object:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'esr1calls' has no attribute {name!r}")
-    import importlib
-
-    value = getattr(importlib.import_module(f".{module}", __name__), name)
-    globals()[name] = value
-    return value
-
+__getattr__ = lazy_names(__name__, _LAZY)
 
 __all__ = [
     "HOTSPOTS",

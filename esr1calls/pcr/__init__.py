@@ -11,22 +11,15 @@ kit at start-up without them.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from .._lazy import lazy_names
 
 if TYPE_CHECKING:
     from .run import CtTable, call_pcr, interpret_run, merge_plates
 
-_LAZY = frozenset({"CtTable", "call_pcr", "interpret_run", "merge_plates"})
-
-
-def __getattr__(name: str) -> Any:
-    if name not in _LAZY:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    from . import run
-
-    value = getattr(run, name)
-    globals()[name] = value
-    return value
-
+__getattr__ = lazy_names(
+    __name__, {name: "run" for name in ("CtTable", "call_pcr", "interpret_run", "merge_plates")}
+)
 
 __all__ = ["CtTable", "call_pcr", "interpret_run", "merge_plates"]
