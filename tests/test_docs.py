@@ -22,8 +22,9 @@ from esr1calls.cli import cli
 from esr1calls.errors import ConfigError
 from esr1calls.hotspots import load_panel
 from esr1calls.model import Build, Call, CallStatus, Method, Reason
-from esr1calls.ngs import FilterKind, classify_filter, reads
+from esr1calls.ngs import reads
 from esr1calls.ngs import rule as ngs
+from esr1calls.ngs.rule import FilterKind, classify_filter
 from esr1calls.ngs.vcf import COUNT_RULES, AbsentAllele, Caller
 from esr1calls.pcr import run as pcr
 from esr1calls.pcr.kit import Kit, parse_kit
@@ -395,9 +396,10 @@ def test_every_default_quoted_from_the_code_is_the_codes():
 
 def test_the_default_check_catches_a_wrong_number():
     """The check above is only worth something if a drifted number fails it."""
-    assert _check_default("0.002", "[ngs.py](../esr1calls/ngs.py) `DEFAULT_ALPHA`")
+    alpha = "[ngs/rule.py](../esr1calls/ngs/rule.py) `DEFAULT_ALPHA`"
+    assert _check_default("0.002", alpha)
     assert _check_default("25", "`esr1calls ngs --min-base-quality`")
-    assert _check_default("0.001", "[ngs.py](../esr1calls/ngs.py) `DEFAULT_ALPHA`") is None
+    assert _check_default("0.001", alpha) is None
 
 
 def test_every_constant_the_docs_name_exists():

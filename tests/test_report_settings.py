@@ -29,7 +29,8 @@ from esr1calls.model import (
     exact_percent,
     reportable_fraction,
 )
-from esr1calls.ngs import NgsSettings, call_hotspot, call_ngs
+from esr1calls.ngs import NgsSettings, call_ngs
+from esr1calls.ngs.rule import call_hotspot
 from esr1calls.pcr.kit import describe_kit, load_kit
 from esr1calls.pcr.run import evaluate_reference
 from esr1calls.reports.write import ReportOptions, render_files, to_json_document

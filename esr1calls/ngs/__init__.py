@@ -50,44 +50,15 @@ from .reads import (
     ReadOptions,
 )
 from .rule import (
-    CALLER_FILTERS,
-    DEFAULT_ALPHA,
-    DEFAULT_K_MIN,
-    READ_BACKGROUND_ERROR,
-    REQUIRED_POWER,
-    UMI_BACKGROUND_ERROR,
-    Background,
-    FilterKind,
     NgsSettings,
     UnmarkedDuplicates,
     call_hotspot,
-    classify_filter,
     duplicate_notices,
-    percent,
     summarize_sample,
 )
 from .vcf import HotspotEvidence, VcfEvidence
 
-__all__ = [
-    "CALLER_FILTERS",
-    "DEFAULT_ALPHA",
-    "DEFAULT_K_MIN",
-    "DEFAULT_MIN_ALLELE_FRACTION",
-    "READ_BACKGROUND_ERROR",
-    "REQUIRED_POWER",
-    "UMI_BACKGROUND_ERROR",
-    "Background",
-    "FilterKind",
-    "NgsSettings",
-    "call_hotspot",
-    "call_ngs",
-    "call_vcf",
-    "classify_filter",
-    "duplicate_notices",
-    "make_settings",
-    "percent",
-    "summarize_sample",
-]
+__all__ = ["NgsSettings", "call_ngs", "call_vcf", "make_settings"]
 
 log = logging.getLogger(__name__)
 
