@@ -342,7 +342,7 @@ def _sniff_kind(path: Path) -> tuple[str | None, str]:
     A file named like NGS data whose content cannot be read is still an "ngs" job, so the
     damage is reported as that job's error instead of the file being skipped quietly.
     """
-    from .ngs.vcf import sniff_ngs_format
+    from .ngs.files import sniff_ngs_format
     from .plates import sniff_format
 
     try:

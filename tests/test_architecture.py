@@ -54,7 +54,7 @@ MAY_IMPORT: Mapping[str, frozenset[str]] = {
 
 
 def module_name(path: Path, root: Path) -> str:
-    """``esr1calls/ngs/vcf.py`` -> ``esr1calls.ngs.vcf``; a package is its ``__init__``."""
+    """``esr1calls/ngs/callers.py`` -> ``esr1calls.ngs.callers``; a package is its ``__init__``."""
     parts = list(path.relative_to(root.parent).with_suffix("").parts)
     if parts[-1] == "__init__":
         parts.pop()
@@ -129,7 +129,7 @@ def cycles(graph: Mapping[str, set[str]]) -> list[list[str]]:
 
 
 def part(module: str) -> str:
-    """The part of the package a module belongs to: ``esr1calls.ngs.vcf`` -> ``ngs``."""
+    """The part of the package a module belongs to: ``esr1calls.ngs.callers`` -> ``ngs``."""
     parts = module.split(".")
     return parts[1] if len(parts) > 1 else ""
 
@@ -157,7 +157,7 @@ GRAPH = import_graph(PACKAGE)
 
 def test_the_graph_sees_every_module_and_the_lazy_imports():
     """Guards the tests below: the parser finds the modules and the imports inside functions."""
-    assert {"esr1calls.cli", "esr1calls.ngs.vcf", "esr1calls.plates.format"} <= set(GRAPH)
+    assert {"esr1calls.cli", "esr1calls.ngs.callers", "esr1calls.plates.format"} <= set(GRAPH)
     assert "esr1calls.pcr.run" in GRAPH["esr1calls.cli"]  # imported inside the pcr command
     assert "esr1calls.plates.dispatch" in GRAPH["esr1calls.plates"]  # under TYPE_CHECKING
     assert "esr1calls.ngs.reads" in GRAPH["esr1calls.ngs.inputs"]  # a relative import
@@ -189,9 +189,9 @@ def fake_package(tmp_path: Path) -> Path:
         "model.py": "def f():\n    from .plates import READERS\n",  # the old cycle, lazily
         "plates/__init__.py": "from ..model import Dropped\n",
         "reports/__init__.py": "from .write import write_reports\n",
-        "reports/write.py": "from ..ngs.vcf import x\n",  # a report importing a caller
+        "reports/write.py": "from ..ngs.callers import x\n",  # a report importing a caller
         "ngs/__init__.py": "",
-        "ngs/vcf.py": "from esr1calls import model\n",
+        "ngs/callers.py": "from esr1calls import model\n",
     }.items():
         (root / name).parent.mkdir(parents=True, exist_ok=True)
         (root / name).write_text(text)
@@ -204,7 +204,7 @@ def test_the_checks_catch_a_lazy_cycle_and_an_upward_import(fake_package):
     assert cycles(graph) == [["esr1calls.model", "esr1calls.plates"]]
     assert layer_violations(graph) == [
         "esr1calls.model -> esr1calls.plates",
-        "esr1calls.reports.write -> esr1calls.ngs.vcf",
+        "esr1calls.reports.write -> esr1calls.ngs.callers",
     ]
 
 

@@ -5,11 +5,13 @@ applies the rule of ``rule.py``: to the VCF's counts, or to the reads' counts wh
 has a BAM/CRAM (with the VCF's FILTER, and ``concordance.py`` checking that the two agree).
 
 The modules: ``rule.py`` (the settings and the rule per hotspot, pure: numbers in, a Call out),
-``vcf.py`` (reading VCF/BCF: callers, counts, filters, phase, the index), ``reads.py`` (counting
-BAM/CRAM reads per codon), ``inputs.py`` (reading every input and grouping them into samples),
-``concordance.py`` (a BAM and a VCF of one sample held against each other), ``pon.py`` (the
-panel of normals) and ``htslib.py`` (htslib's own messages kept off the terminal). Everything
-here loads pysam.
+``callers.py`` (everything known about each VCF caller: detection, counts, FILTER values, what
+its silence means), ``vcf_read.py`` (reading a VCF/BCF for the hotspots, through ``files.py``:
+formats, the index), ``vcf_match.py`` (codon-effect matching and phase), ``vcf_record.py`` (the
+values they share), ``reads.py`` (counting BAM/CRAM reads per codon), ``inputs.py`` (reading
+every input and grouping them into samples), ``concordance.py`` (a BAM and a VCF of one sample
+held against each other), ``pon.py`` (the panel of normals) and ``htslib.py`` (htslib's own
+messages kept off the terminal). Everything here loads pysam.
 """
 
 from __future__ import annotations
@@ -56,7 +58,8 @@ from .rule import (
     duplicate_notices,
     summarize_sample,
 )
-from .vcf import HotspotEvidence, VcfEvidence
+from .vcf_read import VcfEvidence
+from .vcf_record import HotspotEvidence
 
 __all__ = ["NgsSettings", "call_ngs", "call_vcf", "make_settings"]
 

@@ -1,8 +1,8 @@
 """NGS inputs: which file is which (by content), and which files are one sample.
 
-``esr1calls ngs`` takes VCF/BCF and BAM/CRAM files in any mix. Each VCF is read by ``vcf.py``
-and each BAM/CRAM counted by ``reads.py``; this module then decides which of them describe the
-same sample:
+``esr1calls ngs`` takes VCF/BCF and BAM/CRAM files in any mix. Each VCF is read by
+``vcf_read.py`` and each BAM/CRAM counted by ``reads.py``; this module then decides which of them
+describe the same sample:
 
 * A BAM/CRAM's sample is the ``SM`` of its read groups (``--sample`` picks one when there are
   several); a VCF's sample is its tumour column (``--sample``, ``##tumor_sample``, the caller's
@@ -41,9 +41,10 @@ from ..errors import AlignmentFormatError, ConfigError, VcfFormatError
 from ..hotspots import Panel
 from ..model import Build, Dropped, InputFile
 from ..provenance import hash_in_background, sha256_file
+from .files import READ_FORMATS, is_pipe, sniff_ngs_format
 from .htslib import quiet_htslib
 from .reads import SHOWED, ReadCounts, ReadOptions
-from .vcf import READ_FORMATS, VcfEvidence, is_pipe, read_vcf_evidence, sniff_ngs_format
+from .vcf_read import VcfEvidence, read_vcf_evidence
 
 __all__ = [
     "PLACEHOLDER_SAMPLE_NAMES",

@@ -38,9 +38,10 @@ from ..errors import ConfigError
 from ..hotspots import Panel
 from ..model import Build, InputFile
 from ..stats import clopper_pearson
+from .files import READ_FORMATS, sniff_ngs_format
 from .inputs import count_reads
 from .reads import PON_READ_SETTINGS, DuplicateState, ReadOptions
-from .vcf import READ_FORMATS, read_vcf_evidence, sniff_ngs_format
+from .vcf_read import read_vcf_evidence
 
 __all__ = [
     "MAX_NORMAL_FRACTION",

@@ -25,11 +25,9 @@ without the DNA input, a DETECTED only on alt fragments at distinct coordinates,
 from __future__ import annotations
 
 import math
-import re
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -47,6 +45,7 @@ from ..model import (
     exact_percent,
 )
 from ..stats import clopper_pearson, detection_power, k_required, lod95
+from .callers import FilterKind, classify_filter
 from .pon import PanelOfNormals
 from .reads import (
     CodonEvidence,
@@ -57,7 +56,6 @@ from .reads import (
 )
 
 __all__ = [
-    "CALLER_FILTERS",
     "DEFAULT_ALPHA",
     "DEFAULT_K_MIN",
     "DEFAULT_MIN_ALLELE_FRACTION",
@@ -65,11 +63,9 @@ __all__ = [
     "REQUIRED_POWER",
     "UMI_BACKGROUND_ERROR",
     "Background",
-    "FilterKind",
     "NgsSettings",
     "UnmarkedDuplicates",
     "call_hotspot",
-    "classify_filter",
     "duplicate_notices",
     "percent",
     "summarize_sample",
@@ -81,65 +77,6 @@ DEFAULT_K_MIN = 3
 REQUIRED_POWER = 0.95
 READ_BACKGROUND_ERROR = 5e-4
 UMI_BACKGROUND_ERROR = 1e-4
-
-
-class FilterKind(StrEnum):
-    BENIGN = "benign"  # the caller's own threshold, which the count rule replaces
-    ARTEFACT = "artefact"  # the caller suspects an artefact: neither DETECTED nor NOT_DETECTED
-
-
-# The ONE table of caller FILTER values (full match, case-sensitive; numbers are thresholds).
-# Anything not listed is treated as a possible artefact: an unknown filter can only make a call
-# INDETERMINATE, never turn it into NOT_DETECTED or DETECTED.
-CALLER_FILTERS: tuple[tuple[str, FilterKind, str], ...] = (
-    (r"PASS|\.", FilterKind.BENIGN, "passed"),
-    (r"weak_evidence|LowEVS|QSS_ref|q\d+(\.\d+)?|LowQscore|LowQual|LowGQ|LowSQ"
-     r"|DRAGEN(Snp|Indel)HardQUAL|min_snvqual_\d+|min_indelqual_\d+|P\d*\.?\d+",
-     FilterKind.BENIGN, "below the caller's own quality or likelihood threshold"),
-    (r"multiallelic|MultiAllelicSite", FilterKind.BENIGN,
-     "several alt alleles at the site (polyclonal ESR1 mutations are common)"),
-    (r"clustered_events|haplotype", FilterKind.BENIGN,
-     "several events nearby (ESR1 codons 536-538 are adjacent)"),
-    (r"low_allele_frac|low_af|LowVariantFreq|LowFreq|f\d*\.?\d+|min_af_[\d.]+", FilterKind.BENIGN,
-     "below the caller's allele-fraction threshold"),
-    (r"low_depth|LowDepth|LowDP|d\d+|min_dp_\d+|too_few_supporting_reads|v\d+",
-     FilterKind.BENIGN, "below the caller's depth or alt-count threshold (the rule checks both)"),
-    (r"germline|normal_artifact|non_homref_normal|alt_allele_in_normal", FilterKind.ARTEFACT,
-     "germline or present in the normal"),
-    (r"panel_of_normals|systematic_noise|BCNoise|systematic_error", FilterKind.ARTEFACT,
-     "recurrent noise (panel of normals)"),
-    (r"strand_bias|strict_strand|Bias|sb_fdr|SB|STDBIAS|STRANDBIAS|BSTRAND", FilterKind.ARTEFACT,
-     "strand bias"),
-    (r"orientation|position|read_position|fragment|fragment_length|pSTD|duplicate",
-     FilterKind.ARTEFACT, "read-position, orientation or fragment artefact"),
-    (r"base_qual|base_quality|map_qual|mapping_quality|Q\d+(\.\d+)?|n_ratio|NM\d*\.?\d*"
-     r"|SN\d*\.?\d*", FilterKind.ARTEFACT, "low base or mapping quality of the alt reads"),
-    (r"slippage|str_contraction|MSI\d*|LongMSI|R\d+x\d+|Repeat|iHpol|InGap|InIns|SpanDel"
-     r"|Cluster\d+bp", FilterKind.ARTEFACT, "repeat or indel context"),
-    (r"contamination|numt_chimera|numt_novel|HighDepth|DP|AMPBIAS|REJECT", FilterKind.ARTEFACT,
-     "contamination, collapsed repeat or generic rejection"),
-)  # fmt: skip
-_FILTER_PATTERNS = [(re.compile(p), kind, why) for p, kind, why in CALLER_FILTERS]
-_TVC_BENIGN = re.compile(r"MINCOV|QualityScore|MINVAF|MINQUAL", re.I)
-
-
-def classify_filter(name: str) -> tuple[FilterKind, str]:
-    """(kind, why) for one FILTER value; unknown values are possible artefacts.
-
-    >>> classify_filter("multiallelic")[0].value, classify_filter("germline")[0].value
-    ('benign', 'artefact')
-    >>> classify_filter("f0.02")[0].value, classify_filter("made_up")[0].value
-    ('benign', 'artefact')
-    """
-    if name.startswith("NOCALL"):  # TVC: the reason is in INFO/FR, passed as NOCALL(<FR>)
-        inner = name[len("NOCALL") :].strip("()")
-        if inner and all(_TVC_BENIGN.search(part) for part in inner.split("|")):
-            return FilterKind.BENIGN, f"TVC NOCALL for coverage or quality ({inner})"
-        return FilterKind.ARTEFACT, f"TVC NOCALL ({inner or 'no FR reason'})"
-    for pattern, kind, why in _FILTER_PATTERNS:
-        if pattern.fullmatch(name):
-            return kind, why
-    return FilterKind.ARTEFACT, "unknown FILTER value: treated as a possible artefact"
 
 
 @dataclass(frozen=True)

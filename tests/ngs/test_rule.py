@@ -10,8 +10,9 @@ from esr1calls.errors import ConfigError
 from esr1calls.hotspots import load_panel
 from esr1calls.model import AlleleCounts, CallStatus, Method, Reason, SampleStatus
 from esr1calls.ngs import NgsSettings, call_ngs, call_vcf, make_settings
+from esr1calls.ngs.callers import classify_filter
 from esr1calls.ngs.pon import build_pon, estimate_background, read_pon
-from esr1calls.ngs.rule import call_hotspot, classify_filter, summarize_sample
+from esr1calls.ngs.rule import call_hotspot, summarize_sample
 from esr1calls.testing import TESTDATA
 
 PANEL = load_panel()

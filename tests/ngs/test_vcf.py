@@ -19,15 +19,10 @@ from esr1calls.errors import VcfFormatError
 from esr1calls.hotspots import load_panel
 from esr1calls.model import Build, CallStatus, Reason
 from esr1calls.ngs import call_vcf
-from esr1calls.ngs.vcf import (
-    Caller,
-    detect_build,
-    detect_caller,
-    parse_header,
-    read_vcf_evidence,
-    select_sample,
-    sniff_ngs_format,
-)
+from esr1calls.ngs.callers import Caller, detect_caller, select_sample
+from esr1calls.ngs.files import sniff_ngs_format
+from esr1calls.ngs.vcf_read import detect_build, read_vcf_evidence
+from esr1calls.ngs.vcf_record import parse_header
 from esr1calls.testing import TESTDATA
 
 from ..real_cli import run_esr1calls
@@ -690,7 +685,8 @@ def test_mutect2_silence_is_not_zero_after_records_were_filtered_out(tmp_path):
      ("view -Oz -o out.vcf.gz in.vcf", False), ("view -s T in.vcf", False)],
 )  # fmt: skip
 def test_which_bcftools_view_commands_remove_records(command, removed):
-    from esr1calls.ngs.vcf import parse_header, records_removed_by
+    from esr1calls.ngs.callers import records_removed_by
+    from esr1calls.ngs.vcf_record import parse_header
 
     header = parse_header([f"##bcftools_viewCommand={command}; Date=x"])
     assert bool(records_removed_by(header)) is removed
