@@ -18,7 +18,10 @@ from html import escape
 from pathlib import Path
 from typing import Any
 
-from .reports.html import _CSP, _CSS, _e, _kv, _table
+from .reports.html import _CSP, _CSS
+from .reports.html_parts import key_values as _kv
+from .reports.html_parts import table as _table
+from .reports.html_parts import text as _e
 from .reports.svg import _n, _open, _text, marker, percent
 from .reports.write import render_json, write_files_atomic
 from .validate import FLAGS, VALIDATION_HTML, VALIDATION_JSON, normal_cdf

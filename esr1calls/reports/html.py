@@ -11,12 +11,10 @@ byte-identical on re-run.
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterable, Mapping, Sequence
-from html import escape
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-from ..model import Reason, exact_percent, reportable_fraction, required_power
+from ..model import exact_percent, reportable_fraction, required_power
 from .document import (
     detected_hotspots,
     flatten,
@@ -25,6 +23,16 @@ from .document import (
     sample_labels,
     tested_calls,
 )
+from .html_parts import DASH as _DASH
+from .html_parts import badge as _badge
+from .html_parts import fraction_with_interval as _fraction_with_interval
+from .html_parts import hgvs as _hgvs
+from .html_parts import key_values as _kv
+from .html_parts import lod95_text as _lod95
+from .html_parts import number as _num
+from .html_parts import reasons as _reasons
+from .html_parts import table as _table
+from .html_parts import text as _e
 from .svg import (
     ROLE_COLOURS,
     STATUS_COLOURS,
@@ -32,14 +40,12 @@ from .svg import (
     FractionRow,
     delta_ct_chart,
     fraction_chart,
-    percent,
     plate_map_svg,
 )
 
 __all__ = ["render_html", "review_block", "review_status"]
 
 Document = Mapping[str, Any]
-_DASH = "—"
 
 _CSS = """
 :root{--ink:#1d1d1f;--muted:#5f6368;--line:#d0d4d9;--warn:#8a1c00;--warnbg:#fff1e6}
@@ -76,96 +82,6 @@ _CSP = (
     "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; "
     "form-action 'none'"
 )
-_STATUS_CLASS = re.compile(r"[^A-Z_]")
-
-
-def _e(value: Any) -> str:
-    """Escape anything for HTML text or attribute context; None is a dash."""
-    if value is None or value == "":
-        return _DASH
-    return escape(str(value), quote=True)
-
-
-def _badge(status: Any) -> str:
-    text = str(status or "")
-    css = _STATUS_CLASS.sub("", text)  # class names only from the closed status vocabulary
-    return f'<span class="badge s-{css}">{_e(text)}</span>'
-
-
-def _num(value: Any, digits: int = 2) -> str:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return _e(value)
-    return f"{value:.{digits}f}" if isinstance(value, float) else str(value)
-
-
-def _fraction(value: Any) -> str:
-    return percent(float(value)) if isinstance(value, int | float) else _DASH
-
-
-def _fraction_with_interval(call: Mapping[str, Any]) -> str:
-    text = _fraction(call.get("allele_fraction"))
-    interval = call.get("allele_fraction_ci95")
-    if text != _DASH and isinstance(interval, Sequence) and len(interval) == 2:
-        text += f" ({_fraction(interval[0])}–{_fraction(interval[1])})"
-    semi = (call.get("evidence") or {}).get("semi_quantitative")
-    return text + (
-        " <span class='muted'>semi-quantitative</span>" if semi and text != _DASH else ""
-    )
-
-
-def _hgvs(call: Mapping[str, Any]) -> str:
-    """c. and p. without the transcript accession (named in the table caption), unbroken."""
-    c_dot = str(call.get("hgvs_c") or "").split(":")[-1]
-    return (
-        f"<code class='nw'>{_e(c_dot)}</code><br><code class='nw'>{_e(call.get('hgvs_p'))}</code>"
-    )
-
-
-def _lod95(value: Any, reportable: float | None) -> str:
-    """An achieved limit; the reportable fraction itself (a PCR negative's) shown exactly."""
-    if reportable is not None and isinstance(value, int | float) and value == reportable:
-        return exact_percent(reportable)
-    return _fraction(value)
-
-
-def _reasons(codes: Iterable[Any], thresholds: Mapping[str, Any]) -> str:
-    """Each reason code with its sentence, numbers from ``thresholds`` (the call's run's)."""
-    items = []
-    for code in codes or []:
-        try:
-            description = Reason(str(code)).describe(thresholds)
-        except ValueError:
-            description = ""
-        tail = f": {_e(description)}" if description else ""
-        items.append(f'<span class="code">{_e(code)}</span>{tail}')
-    return "<br>".join(items) or _DASH
-
-
-def _kv(pairs: Iterable[tuple[str, str]]) -> str:
-    """A definition list; values are already HTML."""
-    rows = "".join(f"<dt>{_e(k)}</dt><dd>{v}</dd>" for k, v in pairs)
-    return f'<dl class="kv">{rows}</dl>'
-
-
-def _table(
-    caption: str, head: Sequence[str], rows: Iterable[Sequence[str]], numeric: Sequence[int] = ()
-) -> str:
-    """A table with a caption and column headers; cells are already HTML."""
-    out = [f"<table><caption class='muted'>{_e(caption)}</caption><thead><tr>"]
-    out += [f'<th scope="col">{_e(h)}</th>' for h in head]
-    out.append("</tr></thead><tbody>")
-    count = 0
-    for row in rows:
-        count += 1
-        cells = [
-            f'<td class="num">{c}</td>' if i in numeric else f"<td>{c}</td>"
-            for i, c in enumerate(row)
-        ]
-        out.append("<tr>" + "".join(cells) + "</tr>")
-    if not count:
-        out.append(f'<tr><td colspan="{len(head)}" class="muted">none</td></tr>')
-    out.append("</tbody></table>")
-    return "".join(out)
 
 
 def _threshold_value(value: Any) -> str:
