@@ -23,6 +23,7 @@ from .document import (
     sample_labels,
     tested_calls,
 )
+from .html_dpcr import dpcr_calls_table, dpcr_plates, is_dpcr_plate
 from .html_parts import DASH as _DASH
 from .html_parts import badge as _badge
 from .html_parts import fraction_with_interval as _fraction_with_interval
@@ -469,8 +470,11 @@ def _sample_sections(document: Document, labels: Sequence[str], signed: Review) 
         facts += [(k, _threshold_value(v)) for k, v in flatten(sample.get("details") or {})]
         out.append(_kv(facts))
         thresholds = _thresholds(document, sample)
-        if sample.get("method") == "NGS":
-            out.append(_ngs_calls_table(calls, thresholds))
+        if sample.get("method") in ("NGS", "dPCR"):
+            if sample.get("method") == "NGS":
+                out.append(_ngs_calls_table(calls, thresholds))
+            else:
+                out.append(dpcr_calls_table(calls, thresholds))
             reportable = reportable_fraction(thresholds)
             chart = fraction_chart(
                 label,
@@ -557,7 +561,7 @@ def _well_tip(well: Mapping[str, Any], result: str) -> str:
 
 
 def _plates(document: Document) -> str:
-    plates = document.get("plates") or []
+    plates = [p for p in document.get("plates") or [] if not is_dpcr_plate(document, p)]
     if not plates:
         return ""
     checks = document.get("run_qc") or []
@@ -717,6 +721,7 @@ def render_html(document: Document, review: Review = None) -> str:
         _provenance(document, review),
         _run_qc(document),
         _plates(document),
+        dpcr_plates(document),
         _delta_ct_charts(document, labels),
         _sample_sections(document, labels, review),
         _dropped(document),

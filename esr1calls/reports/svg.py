@@ -23,8 +23,10 @@ __all__ = [
     "STATUS_COLOURS",
     "DeltaCtPoint",
     "FractionRow",
+    "PartitionBar",
     "delta_ct_chart",
     "fraction_chart",
+    "partition_bars",
     "percent",
     "plate_grid",
     "plate_map_svg",
@@ -350,6 +352,111 @@ def fraction_chart(
             parts.append(marker(row.status, x_of(row.fraction), y, 4.5))
         parts.append("</g>")
     parts.extend(legend(height - 6))
+    parts.append("</svg>")
+    return "\n".join(parts)
+
+
+# ------------------------------------------------------------------- dPCR partition bars
+@dataclass(frozen=True)
+class PartitionBar:
+    """One dPCR well: its accepted partitions and, per count shown (the mutant partitions, the
+    wild-type channel's positives), how many were positive. ``partitions`` None: no data."""
+
+    label: str
+    partitions: int | None
+    counts: tuple[tuple[str, int | None], ...]
+    note: str = ""
+
+
+_P_MIN = 1e-5  # positive share of partitions, log axis 0.001 % .. 100 %
+_BAR_COLOURS = ("#D55E00", "#0072B2", "#009E73", "#CC79A7")
+
+
+def partition_bars(
+    title: str, rows: Sequence[PartitionBar], p0: float | None, chart_id: str
+) -> str:
+    """Positive and negative partitions of each well, without amplitudes (a 1-D summary).
+
+    Each count is a bar as long as its share of the well's accepted partitions on a log axis
+    (0 positives: no bar, "0" at the axis), labelled "positives / negatives"; the background
+    p0 used for the assay (false-positive partitions per partition) is a red dashed line, so a
+    mutant bar left of it is within what wild-type DNA alone gives.
+    """
+    label_w, plot_w, bar_h, top = 150.0, 330.0, 11.0, 28.0
+    text_w = 150.0
+    width = label_w + plot_w + text_w
+    per_row = [max(1, len(row.counts)) for row in rows]
+    height = top + sum(n * bar_h + 8 for n in per_row) + 40
+    span = -math.log10(_P_MIN)
+
+    def x_of(share: float) -> float:
+        clamped = min(max(share, _P_MIN), 1.0)
+        return label_w + (math.log10(clamped) + span) / span * plot_w
+
+    names = list(dict.fromkeys(name for row in rows for name, _ in row.counts))
+    colour = {name: _BAR_COLOURS[i % len(_BAR_COLOURS)] for i, name in enumerate(names)}
+    background = "" if p0 is None else f" The red dashed line is the background p0 = {p0:.3g}."
+    desc = (
+        f"Positive share of accepted partitions per well ({', '.join(names) or 'no counts'}) "
+        f"on a logarithmic axis, with positives / negatives as numbers.{background} The same "
+        "counts are in the wells table."
+    )
+    parts = _open(width, height, chart_id, title, desc)
+    parts.append(_text(label_w, 14, title, size=12, extra=' font-weight="bold"'))
+    bottom = height - 40
+    for exponent in range(-5, 1):
+        x = x_of(10.0**exponent)
+        parts.append(
+            f'<line x1="{_n(x)}" y1="{_n(top - 4)}" x2="{_n(x)}" y2="{_n(bottom)}" '
+            'stroke="#E5E5E5"/>'
+        )
+        parts.append(_text(x, bottom + 13, percent(10.0**exponent), size=9, anchor="middle"))
+    y = top
+    for row, count in zip(rows, per_row, strict=True):
+        name = row.label if len(row.label) <= 24 else row.label[:23] + "…"
+        parts.append(_text(label_w - 6, y + bar_h * count / 2 + 4, name, size=10, anchor="end"))
+        if row.partitions is None or not row.counts:
+            parts.append(_text(label_w + 4, y + bar_h - 2, row.note or "no data", size=9))
+            y += count * bar_h + 8
+            continue
+        for index, (what, positives) in enumerate(row.counts):
+            top_y = y + index * bar_h
+            if positives is None:
+                shown = f"{what}: not in the export"
+            else:
+                negatives = row.partitions - positives
+                share = positives / row.partitions if row.partitions else 0.0
+                shown = f"{positives:,} / {negatives:,}"
+                tip = (
+                    f"{row.label} {what}: {positives:,} positive, {negatives:,} negative of "
+                    f"{row.partitions:,} accepted partitions ({percent(share)})"
+                )
+                parts.append(f"<g><title>{escape(tip)}</title>")
+                if positives > 0:
+                    parts.append(
+                        f'<rect x="{_n(label_w)}" y="{_n(top_y + 1)}" '
+                        f'width="{_n(x_of(share) - label_w)}" height="{_n(bar_h - 2)}" '
+                        f'fill="{colour[what]}"/>'
+                    )
+                parts.append("</g>")
+            note = f" {row.note}" if row.note and index == 0 else ""
+            parts.append(_text(label_w + plot_w + 6, top_y + bar_h - 2, shown + note, size=9))
+        y += count * bar_h + 8
+    if p0 is not None:
+        x = x_of(p0)
+        parts.append(
+            f'<line x1="{_n(x)}" y1="{_n(top - 4)}" x2="{_n(x)}" y2="{_n(bottom)}" '
+            'stroke="#CC0000" stroke-width="1.5" stroke-dasharray="4 3"/>'
+        )
+        parts.append(_text(x + 3, top - 6, "p0", size=9, fill="#CC0000"))
+    x = 8.0
+    for what in names:
+        parts.append(
+            f'<rect x="{_n(x)}" y="{_n(height - 14)}" width="10" height="10" '
+            f'fill="{colour[what]}"/>'
+        )
+        parts.append(_text(x + 14, height - 5, f"{what} positive", size=10))
+        x += 14 + 6 * len(what) + 70
     parts.append("</svg>")
     return "\n".join(parts)
 

@@ -10,6 +10,7 @@ the run's thresholds).
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 from typing import Any
 
 from ..hotspots import load_panel
@@ -27,6 +28,7 @@ from ..model import (
 from ..pcr.run import call_pcr
 from ..provenance import input_file
 from ..stats import clopper_pearson, k_required, lod95
+from . import TESTDATA
 from .plates import DEMO_MAP, DEMO_TABLE, demo_plate
 
 PANEL = load_panel()
@@ -180,3 +182,20 @@ def ngs_run(names: tuple[str, str] = ("T01", "T02")) -> RunResult:
             "was used for every hotspot.",
         ),
     )
+
+
+DPCR_EXPORT = TESTDATA / "dpcr" / "quantasoft" / "esr1_demo_quantasoft.csv"
+DPCR_MAP = TESTDATA / "dpcr" / "esr1_demo_dpcr_platemap.csv"
+DPCR_COMMAND = "esr1calls dpcr testdata/dpcr/quantasoft/esr1_demo_quantasoft.csv --plate-map " + (
+    "testdata/dpcr/esr1_demo_dpcr_platemap.csv -o out"
+)
+
+
+def dpcr_run(plate_map: Path = DPCR_MAP) -> RunResult:
+    """The dPCR demo plate (QuantaSoft export) through call_dpcr, with input paths as a user
+    types them; ``plate_map`` another map of the same plate (say, with other sample names)."""
+    from ..dpcr import call_dpcr
+
+    result = call_dpcr([DPCR_EXPORT], plate_map)
+    inputs = tuple(_relative(i) if "/testdata/" in i.path else i for i in result.inputs)
+    return dataclasses.replace(result, inputs=inputs)
