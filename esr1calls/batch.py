@@ -37,6 +37,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 from ._version import __version__
 from .errors import Esr1CallsError, InputError
 from .hotspots import DEFAULT_PANEL, EXTENDED_PANEL, Panel, panel_from_options
+from .interpretation import with_specimen
 from .model import DEFAULT_MIN_ALLELE_FRACTION, RunResult
 from .pcr.kit import EXAMPLE_KIT
 from .reports.write import (
@@ -519,7 +520,7 @@ def _fingerprint(job: BatchJob, options: ReportOptions) -> str:
 Runner = Callable[[BatchJob], Any]
 
 
-PCR_OPTIONS = frozenset({"format", "panel", "hotspots", "trust_map"})
+PCR_OPTIONS = frozenset({"format", "panel", "hotspots", "trust_map", "specimen"})
 NGS_OPTIONS = frozenset(
     {
         "panel",
@@ -537,6 +538,7 @@ NGS_OPTIONS = frozenset(
         "reads_are_molecules",
         "input_ng",
         "input_copies",
+        "specimen",
     }
 )
 
@@ -805,7 +807,7 @@ def execute_job(job: BatchJob, outdir: str, options: ReportOptions) -> JobOutcom
             if samples is not None:
                 return JobOutcome(job.job_id, job.kind, "up to date", str(target), inputs,
                                   n_samples=samples)  # fmt: skip
-            result = RUNNERS[job.kind](job)
+            result = with_specimen(RUNNERS[job.kind](job), job.options.get("specimen"))
             state = {"fingerprint": fingerprint, "inputs": list(inputs),
                      "samples": len(result.samples)}  # fmt: skip
             _publish(result, target, options, state)

@@ -24,6 +24,8 @@ from .audit import AUDIT_TRAIL, Decision, parse_overrides, read_key, sign, verif
 from .batch import JobOutcome, default_workers, plan_jobs, run_batch, run_ngs, summarise
 from .errors import AuditError, Esr1CallsError
 from .hotspots import DEFAULT_PANEL, PANEL_FORMATS, export_panel, panel_from_options
+from .interpretation import Specimen, with_specimen
+from .knowledge import BUNDLED_KNOWLEDGE, load_knowledge
 from .model import DEFAULT_MIN_ALLELE_FRACTION, Build
 from .patients import with_patient
 from .pcr.kit import EXAMPLE_KIT, describe_kit, load_kit
@@ -38,6 +40,7 @@ _DEBUG_KEY = "esr1calls.debug"
 _VERBOSE_KEY = "esr1calls.verbose"
 _VERBOSITY_KEY = {"debug": _DEBUG_KEY, "verbose": _VERBOSE_KEY}
 _FORMATS_KEY = "esr1calls.formats"  # --multiqc/--fhir/--vcf, read by report_options
+_CLINICAL_KEY = "esr1calls.clinical"  # --knowledge and --specimen (clinical_options)
 log = logging.getLogger("esr1calls")
 
 
@@ -160,6 +163,47 @@ def output_options(func: F) -> F:
     return debug_option(func)
 
 
+def _remember_clinical(ctx: click.Context, param: click.Parameter, value: str | None) -> None:
+    if param.name and value is not None:
+        ctx.meta.setdefault(_CLINICAL_KEY, {})[param.name] = value
+
+
+def clinical_options(specimen: bool = True) -> Callable[[F], F]:
+    """--knowledge (and --specimen): what the clinical reading quotes and what the DNA came from.
+    Like the format flags they reach ``report_options`` and ``specimen_given`` through the
+    context."""
+
+    def decorate(func: F) -> F:
+        if specimen:
+            func = click.option(
+                "--specimen",
+                type=click.Choice([s.value for s in Specimen]),
+                default=None,
+                expose_value=False,
+                callback=_remember_clinical,
+                help="What the DNA came from, for every sample without a specimen in the plate "
+                "map or manifest; a blood NEGATIVE carries the guideline step, a tissue one the "
+                "tissue reading (docs/clinical.md).",
+            )(func)
+        return click.option(
+            "--knowledge",
+            metavar="FILE",
+            default=None,
+            expose_value=False,
+            callback=_remember_clinical,
+            help="Actionability knowledge file (TOML) that reports quote for detected mutations "
+            f"(default: the bundled {BUNDLED_KNOWLEDGE}).",
+        )(func)
+
+    return decorate
+
+
+def specimen_given(ctx: click.Context) -> str | None:
+    """--specimen, or None."""
+    given: str | None = ctx.meta.get(_CLINICAL_KEY, {}).get("specimen")
+    return given
+
+
 def panel_options(func: F) -> F:
     """--panel and --hotspots: which hotspots are reported."""
     func = click.option(
@@ -215,6 +259,9 @@ def report_options(
     """The exact command, --reproducible, the optional formats and the build for positions."""
     argv: Sequence[str] = ctx.meta.get(_ARGV_KEY, sys.argv[1:])
     formats = ctx.meta.get(_FORMATS_KEY, {})
+    clinical = ctx.meta.get(_CLINICAL_KEY, {})
+    if clinical.get("knowledge") is not None:
+        load_knowledge(clinical["knowledge"])  # a bad file is refused before any input is read
     return ReportOptions(
         command=command_line(argv),
         reproducible=reproducible,
@@ -222,6 +269,7 @@ def report_options(
         fhir=formats.get("fhir", False),
         vcf=formats.get("vcf", False),
         build=Build.parse(build) if build else None,
+        knowledge=clinical.get("knowledge"),
     )
 
 
@@ -323,6 +371,7 @@ def hotspots_command(
 )
 @patient_options
 @panel_options
+@clinical_options()
 @output_options
 @click.pass_context
 def pcr_command(
@@ -350,7 +399,7 @@ def pcr_command(
         exports, plate_maps, kit=kit, panel=panel, fmt=None if fmt == "auto" else fmt,
         trust_map=trust_map,
     )  # fmt: skip
-    result = with_patient(result, patient, collected)
+    result = with_specimen(with_patient(result, patient, collected), specimen_given(ctx))
     finish(write_reports(result, outdir, report_options(ctx, reproducible)))
 
 
@@ -384,6 +433,7 @@ DPCR_FORMATS = ("quantasoft", "qxmanager", "qiacuity", "absoluteq")  # esr1calls
     show_default=True,
     help="Export format; auto detects it from the content.",
 )
+@clinical_options()
 @output_options
 @click.pass_context
 def dpcr_command(
@@ -403,6 +453,7 @@ def dpcr_command(
     from .dpcr import call_dpcr  # loads the readers
 
     result = call_dpcr(exports, plate_maps, assays=assays, fmt=None if fmt == "auto" else fmt)
+    result = with_specimen(result, specimen_given(ctx))
     finish(write_reports(result, outdir, report_options(ctx, reproducible)))
 
 
@@ -417,6 +468,7 @@ def dpcr_command(
     show_default=True,
     help="Inputs processed in parallel.",
 )
+@clinical_options(specimen=False)
 @output_options
 @click.pass_context
 def batch_command(
@@ -745,6 +797,7 @@ def read_counting_options(func: F) -> F:
 @read_counting_options
 @patient_options
 @panel_options
+@clinical_options()
 @output_options
 @click.pass_context
 def ngs_command(
@@ -791,7 +844,7 @@ def ngs_command(
         include_unlabelled_read_groups=include_unlabelled_read_groups,
         reads_are_molecules=reads_are_molecules, input_ng=input_ng, input_copies=input_copies,
     )  # fmt: skip
-    result = with_patient(result, patient, collected)
+    result = with_specimen(with_patient(result, patient, collected), specimen_given(ctx))
     finish(write_reports(result, outdir, report_options(ctx, reproducible)))
     for report in result.samples:  # one line per sample on stdout: what a person reads first
         click.echo(f"{report.sample_id}\t{report.status.value}\t{report.summary}")

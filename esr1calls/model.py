@@ -435,6 +435,11 @@ class SampleReport:
     # not given. ``collected`` is an ISO date, YYYY-MM-DD
     patient_id: str | None = None
     collected: str | None = None
+    # what the DNA came from: "plasma", "tissue" or "other" (interpretation.Specimen); None when
+    # not given (plate map/manifest column specimen, --specimen)
+    specimen: str | None = None
+    # NGS: the ctDNA-fraction proxy from the sample's other somatic variants (ngs/ctdna.py)
+    ctdna: Mapping[str, Any] | None = None
 
 
 @dataclass(frozen=True)

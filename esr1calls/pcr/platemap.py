@@ -1,5 +1,5 @@
-"""Plate maps: ``well,sample_id,role,mix[,replicate][,plate][,patient_id][,collected]`` — the only
-source of well roles.
+"""Plate maps: ``well,sample_id,role,mix[,replicate][,plate][,patient_id][,collected][,specimen]``,
+the only source of well roles.
 
 Roles are never guessed from positions. The map is validated against the kit here and against
 each export in ``pcr.py`` (wells missing on either side are reported, never ignored).
@@ -17,8 +17,9 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from ..errors import InputError
+from ..errors import ConfigError, InputError
 from ..hotspots import EXTENDED_PANEL, load_panel
+from ..interpretation import parse_specimen
 from ..model import WellRole
 from ..patients import check_collected, check_patient_id
 from .kit import IC, REF, Kit
@@ -36,7 +37,7 @@ __all__ = [
 ]
 
 REQUIRED_COLUMNS = ("well", "sample_id", "role", "mix")
-OPTIONAL_COLUMNS = ("replicate", "plate", "patient_id", "collected")
+OPTIONAL_COLUMNS = ("replicate", "plate", "patient_id", "collected", "specimen")
 _ROLE_ALIASES = {
     "WT_CTRL": "WT",
     "WILDTYPE": "WT",
@@ -76,6 +77,7 @@ class MapEntry:
     # every well of a sample
     patient_id: str = ""
     collected: str = ""
+    specimen: str = ""  # plasma, tissue or other (interpretation.Specimen); "" when not said
 
 
 @dataclass(frozen=True)
@@ -193,9 +195,12 @@ def read_plate_map(path: str | Path, kit: Kit) -> PlateMap:
         patient, collected = _identity_cells(
             path, place, role, cell("patient_id"), cell("collected")
         )
+        specimen = _specimen_cell(path, place, role, cell("specimen"))
         plate, replicate = cell("plate"), int(replicate_text)
         entries.append(
-            MapEntry(well, sample_id, role, mix, replicate, plate, number, patient, collected)
+            MapEntry(
+                well, sample_id, role, mix, replicate, plate, number, patient, collected, specimen
+            )
         )
     if not entries:
         raise InputError(path, "the plate map lists no wells")
@@ -226,12 +231,33 @@ def _identity_cells(
         raise InputError(path, str(exc), place=place) from None
 
 
+def _specimen_cell(path: Path, place: str, role: WellRole, text: str) -> str:
+    """One line's specimen type, checked: only SAMPLE wells have one."""
+    if not text:
+        return ""
+    if role is not WellRole.SAMPLE:
+        raise InputError(
+            path,
+            f"a {role.value} well has a specimen; only SAMPLE wells have one: leave it empty on "
+            "control and EMPTY lines",
+            place=place,
+        )
+    try:
+        return parse_specimen(text, "specimen").value
+    except ConfigError as exc:
+        raise InputError(path, str(exc).removeprefix("specimen: "), place=place) from None
+
+
 def _identity_per_sample(path: Path, entries: list[MapEntry]) -> list[MapEntry]:
     """Each sample's patient and date on every one of its wells: a value may be written on one
     well of the sample only, but two different values for one sample are refused."""
     known: dict[tuple[str, str, str], tuple[str, int]] = {}
     for entry in entries:
-        for column, value in (("patient_id", entry.patient_id), ("collected", entry.collected)):
+        for column, value in (
+            ("patient_id", entry.patient_id),
+            ("collected", entry.collected),
+            ("specimen", entry.specimen),
+        ):
             if not value:
                 continue
             key = (entry.plate, entry.sample_id, column)
@@ -248,6 +274,7 @@ def _identity_per_sample(path: Path, entries: list[MapEntry]) -> list[MapEntry]:
             entry,
             patient_id=known.get((entry.plate, entry.sample_id, "patient_id"), ("", 0))[0],
             collected=known.get((entry.plate, entry.sample_id, "collected"), ("", 0))[0],
+            specimen=known.get((entry.plate, entry.sample_id, "specimen"), ("", 0))[0],
         )
         if entry.role is WellRole.SAMPLE
         else entry

@@ -1260,15 +1260,20 @@ def call_pcr(
 def _with_identity(
     samples: Sequence[SampleReport], entries: Iterable[MapEntry]
 ) -> list[SampleReport]:
-    """Each sample with the patient_id and collected date its plate map lines give (if any)."""
+    """Each sample with the patient_id, collected date and specimen its plate map lines give."""
     identity = {
-        e.sample_id: (e.patient_id or None, e.collected or None)
+        e.sample_id: (e.patient_id or None, e.collected or None, e.specimen or None)
         for e in entries
         if e.role is WellRole.SAMPLE
     }
     return [
-        replace(s, patient_id=identity[s.sample_id][0], collected=identity[s.sample_id][1])
-        if any(identity.get(s.sample_id, (None, None)))
+        replace(
+            s,
+            patient_id=identity[s.sample_id][0],
+            collected=identity[s.sample_id][1],
+            specimen=identity[s.sample_id][2],
+        )
+        if any(identity.get(s.sample_id, (None, None, None)))
         else s
         for s in samples
     ]

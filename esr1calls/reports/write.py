@@ -24,6 +24,8 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from ..errors import Esr1CallsError
+from ..interpretation import interpret
+from ..knowledge import Knowledge, load_knowledge
 from ..model import Build, Call, CallStatus, InputFile, RunResult, SampleReport
 from ..provenance import tool_info, utc_now
 from .document import detected_hotspots
@@ -51,8 +53,11 @@ __all__ = [
 # 1.1.0: cohort fields; 1.2.0: SOURCES_DISAGREE; 1.3.0: PASSIVE_REF_CONFLICT and
 # LOW_QUALITY_SUPPORT; 1.4.0: MAP_EXPORT_MISMATCH and UNMARKED_DUPLICATES; 1.5.0: a sample's
 # patient_id and collected date, and digital PCR (method dPCR, its reason codes, dPCR plate
-# layouts) (every older document stays valid)
-SCHEMA_VERSION = "1.5.0"
+# layouts); 1.6.0: the clinical reading: run.knowledge (the actionability file's id, version and
+# sha256), a sample's specimen, interpretation (a negative's reading and ctDNA status) and
+# actionability (the knowledge file's entries its detected mutations match) (every older
+# document stays valid)
+SCHEMA_VERSION = "1.6.0"
 REVIEW_STATUS = "unreviewed"  # esr1calls never signs out results
 
 CALL_COLUMNS = (
@@ -118,6 +123,7 @@ class ReportOptions:
     fhir: bool = False
     vcf: bool = False
     build: Build | None = None
+    knowledge: str | None = None  # --knowledge FILE; None: the bundled file
 
 
 def load_schema() -> dict[str, Any]:
@@ -168,7 +174,9 @@ def _call_document(call: Call) -> dict[str, Any]:
     }
 
 
-def _sample_document(sample: SampleReport) -> dict[str, Any]:
+def _sample_document(sample: SampleReport, knowledge: Knowledge | None = None) -> dict[str, Any]:
+    detected = [c.hotspot for c in sample.calls if c.status is CallStatus.DETECTED]
+    reading = interpret(sample.status.value, sample.method.value, sample.specimen, sample.ctdna)
     return {
         "sample_id": sample.sample_id,
         "method": sample.method.value,
@@ -180,6 +188,15 @@ def _sample_document(sample: SampleReport) -> dict[str, Any]:
         # only when known, so documents without patients keep their shape
         **({"patient_id": sample.patient_id} if sample.patient_id is not None else {}),
         **({"collected": sample.collected} if sample.collected is not None else {}),
+        # the clinical reading (schema 1.6.0; docs/clinical.md)
+        **({"specimen": sample.specimen} if sample.specimen is not None else {}),
+        **({"ctdna": dict(sample.ctdna)} if sample.ctdna is not None else {}),
+        **({"interpretation": reading} if reading is not None else {}),
+        **(
+            {"actionability": knowledge.relevant(detected)}
+            if knowledge is not None and detected
+            else {}
+        ),
     }
 
 
@@ -206,6 +223,7 @@ def document_head(
 
 def to_json_document(result: RunResult, options: ReportOptions) -> dict[str, Any]:
     """The calls.json document (a plain dict) for a run."""
+    knowledge = load_knowledge(options.knowledge)
     document = {
         **document_head(
             options,
@@ -214,8 +232,9 @@ def to_json_document(result: RunResult, options: ReportOptions) -> dict[str, Any
             kit=result.kit,
             thresholds=result.thresholds,
             notices=list(result.notices),
+            knowledge=knowledge.provenance(),
         ),
-        "samples": [_sample_document(s) for s in result.samples],
+        "samples": [_sample_document(s, knowledge) for s in result.samples],
         "run_qc": [
             {
                 "run_id": q.run_id,

@@ -170,7 +170,7 @@ def test_a_1_0_0_calls_json_is_accepted(run_cli, tmp_path, validate_calls_json):
     old = tmp_path / "old.json"
     old.write_text(json.dumps(document))
     assert run_cli(["report", old, "-o", tmp_path / "out"]).exit_code == 0
-    assert validate_calls_json(tmp_path / "out" / "calls.json")["schema_version"] == "1.5.0"
+    assert validate_calls_json(tmp_path / "out" / "calls.json")["schema_version"] == "1.6.0"
 
 
 def test_build_option_moves_pcr_positions(run_cli, tmp_path):

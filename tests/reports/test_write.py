@@ -64,7 +64,7 @@ def test_reports_are_written_and_valid_against_the_schema(tmp_path, validate_cal
         "samples.tsv",
     ]  # the optional formats only when asked for
     document = validate_calls_json(tmp_path / "calls.json")
-    assert document["schema_version"] == "1.5.0"
+    assert document["schema_version"] == "1.6.0"
     assert document["run"]["review_status"] == "unreviewed"
     assert document["run"]["utc_time"].endswith("Z")
     call = document["samples"][0]["calls"][1]
