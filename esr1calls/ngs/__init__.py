@@ -35,11 +35,13 @@ from ..model import (
     Reason,
     RunResult,
     SampleReport,
+    SampleStatus,
     derive_sample_status,
     exact_percent,
     parse_build,
 )
 from .concordance import compare_sources, mark_disagreement, view_of
+from .ctdna import ctdna_proxy
 from .inputs import SampleInputs, read_ngs_inputs
 from .pon import pon_mismatch, read_pon
 from .reads import (
@@ -227,6 +229,9 @@ def call_ngs(
         )
         for group in found.samples
     ]
+    samples = [
+        _with_ctdna(report, group) for report, group in zip(samples, found.samples, strict=True)
+    ]
     thresholds = settings.thresholds(panel)
     notices = list(found.notices)
     if any(group.reads is not None for group in found.samples):
@@ -242,6 +247,21 @@ def call_ngs(
         thresholds=thresholds,
         notices=tuple(dict.fromkeys(notices)),
     )
+
+
+def _with_ctdna(report: SampleReport, group: SampleInputs) -> SampleReport:
+    """A NEGATIVE sample with its VCF's ctDNA-fraction proxy (ctdna.py); only negatives need it."""
+    if report.status is not SampleStatus.NEGATIVE or group.vcf is None:
+        return report
+    vcf = group.vcf
+    ctdna = ctdna_proxy(
+        vcf.path,
+        caller=vcf.caller,
+        build=vcf.build,
+        sample=vcf.sample_id,
+        normal=vcf.normal_sample,
+    )
+    return replace(report, ctdna=ctdna)
 
 
 def _read_counting(options: ReadOptions) -> dict[str, Any]:
