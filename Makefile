@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 DEMO   := demo-output
 
-.PHONY: demo test lint typecheck system-deps bench clean
+.PHONY: demo test lint typecheck system-deps bench mutation mutation-sample clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -52,6 +52,15 @@ bench: $(VENV)/.test system-deps
 	$(BIN)/python benchmarks/bench_reads.py
 	$(BIN)/python benchmarks/bench_batch.py
 	$(BIN)/python benchmarks/bench_dpcr.py
+
+# mutation testing of the rule modules (scripts/mutation_scope.toml; docs/development.md), outside
+# CI: each mutant runs its module's tests; MUTATION_JOBS=N runs N at once (default 1). The report
+# is written to test-artifacts/mutation/ (report.txt, report.json)
+mutation: $(VENV)/.test
+	$(BIN)/python scripts/mutate.py
+
+mutation-sample: $(VENV)/.test
+	$(BIN)/python scripts/mutate.py --sample 120
 
 clean:
 	rm -rf $(VENV) $(DEMO) .pytest_cache .mypy_cache .ruff_cache .hypothesis bench-output test-artifacts
