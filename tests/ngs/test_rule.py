@@ -24,7 +24,8 @@ NORMALS = [PON_DIR / f"normal_{i}.vcf" for i in (1, 2, 3)]
 
 
 def call(x, n, rule=DEFAULT, **kwargs):
-    fields = {k: kwargs.pop(k) for k in ("filters", "alt_forward", "alt_reverse") if k in kwargs}
+    names = ("filters", "alt_forward", "alt_reverse", "excluded_alt")
+    fields = {k: kwargs.pop(k) for k in names if k in kwargs}
     counts = AlleleCounts("D538G", x, n, source="test", **fields)
     return call_hotspot(D538G, counts, rule, sample_id="S1", **kwargs)
 
@@ -162,6 +163,24 @@ def test_alt_reads_on_one_strand_only_are_strand_bias():
     result = call(40, 12_000, alt_forward=40, alt_reverse=0)
     assert result.status is CallStatus.INDETERMINATE and result.reasons[0] is Reason.STRAND_BIAS
     assert call(40, 12_000, alt_forward=22, alt_reverse=18).status is CallStatus.DETECTED
+
+
+@pytest.mark.parametrize("x", [0, 5])
+def test_excluded_low_quality_reads_reaching_k_required_exactly_make_no_claim(x):
+    # x plus the reads left out for quality: one short of k_req is still excluded; exactly k_req
+    # (>=, not >) means the left-out reads alone could make it significant
+    k = call(0, 20_000).evidence["k_required"]
+    one_short = call(x, 20_000, excluded_alt=k - x - 1)
+    assert one_short.status is CallStatus.NOT_DETECTED
+    assert one_short.evidence["excluded_reads_showing_allele"] == k - x - 1
+    exactly = call(x, 20_000, excluded_alt=k - x)
+    assert exactly.status is CallStatus.INDETERMINATE
+    assert exactly.reasons[0] is Reason.LOW_QUALITY_SUPPORT
+    assert f"k_req {k}" in exactly.action
+    # an artefact filter comes first, and x at k_req is judged on x alone
+    flagged = call(x, 20_000, excluded_alt=k, filters=("germline",))
+    assert flagged.reasons[0] is Reason.ARTEFACT_FILTER
+    assert call(k, 20_000, excluded_alt=k).reasons[0] is not Reason.LOW_QUALITY_SUPPORT
 
 
 def test_a_count_range_claims_only_what_holds_over_the_whole_range():
