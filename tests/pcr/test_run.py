@@ -518,6 +518,20 @@ def test_ic_delay_rule_through_a_plate():
     assert "delay_max_vs_ntc" not in KIT.thresholds()["internal_control"]
 
 
+def test_the_ic_delay_baseline_is_the_ntcs_not_the_samples():
+    # every RM1 sample well inhibited alike (IC 34.0; the NTC's 30.09): the samples agree with
+    # each other, so only the NTC shows how late they are, and none of them is a negative
+    kit = _kit_with_ic_delay()
+    inhibited = {(f"A{column}", "HEX"): 34.0 for column in range(4, 13)}
+    result = call_pcr([demo_plate(inhibited)], DEMO_MAP, kit=kit)
+    rm1 = {name for name, assay in kit.assays.items() if assay.mix == "RM1"}
+    for sample in ("S3", "S4", "S5"):  # no mutation Ct in RM1: NEGATIVE without the rule
+        report, calls = calls_of(result, sample)
+        assert {n for n, c in calls.items() if Reason.IC_DELAYED in c.reasons} == rm1
+        assert all(calls[n].status is CallStatus.INVALID for n in rm1)
+        assert report.status is not SampleStatus.NEGATIVE
+
+
 def test_equivocal_band():
     assay = dataclasses.replace(
         D538G, equivocal_band=dataclasses.replace(D538G.equivocal_band, value=1.0)
