@@ -1,0 +1,166 @@
+"""Each VCF caller's count rule at a hotspot, with fixtures whose fields disagree on purpose.
+
+The shared fixtures give equal Strelka tiers, Ion Torrent records with FDP, no bcftools DV record
+at a hotspot and LoFreq/VarScan2 strands that are even: a rule reading the wrong tier, field or
+strand still passed. Here every alternative a rule could read gives another number or call.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from esr1calls.model import CallStatus, Reason
+from esr1calls.ngs import call_vcf
+
+CONTIG = "##contig=<ID=chr6,length=170805979>"
+D538G = ("chr6", 152098791, "A", "G")  # c.1613A>G, GRCh38
+V422DEL = ("chr6", 152061016, "ATGG", "A")  # c.1265_1267del
+
+
+def fmt(name: str, number: str = "1") -> str:
+    return f'##FORMAT=<ID={name},Number={number},Type=Integer,Description="{name}">'
+
+
+def info(name: str, number: str = "1") -> str:
+    return f'##INFO=<ID={name},Number={number},Type=Integer,Description="{name}">'
+
+
+def vcf_calls(
+    tmp_path: Path,
+    header: list[str],
+    site: tuple[str, int, str, str],
+    *,
+    info_text: str = ".",
+    format_text: str | None = None,
+    samples: dict[str, str] | None = None,
+) -> dict[str, object]:
+    """The calls of a one-record VCF: ``samples`` maps each column to its FORMAT values."""
+    chrom, pos, ref, alt = site
+    columns = ["#CHROM", "POS", "ID", "REF", "ALT", "QUAL", "FILTER", "INFO"]
+    record = [chrom, str(pos), ".", ref, alt, ".", "PASS", info_text]
+    if samples:
+        columns += ["FORMAT", *samples]
+        record += [format_text or "", *samples.values()]
+    path = tmp_path / "calls.vcf"
+    lines = ["##fileformat=VCFv4.2", CONTIG, *header, "\t".join(columns), "\t".join(record)]
+    path.write_text("\n".join(lines) + "\n")
+    return {c.hotspot: c for c in call_vcf(path).samples[0].calls}
+
+
+# --- Strelka ------------------------------------------------------------------------------------
+
+STRELKA = ["##source=strelka", fmt("DP"), fmt("TAR", "2"), fmt("TIR", "2"), fmt("TOR", "2")]
+STRELKA_SNV = ["##source=strelka", fmt("DP"), *(fmt(f"{b}U", "2") for b in "ACGT")]
+
+
+def test_strelka_indel_counts_come_from_tier_1_not_tier_2(tmp_path):
+    # tier 1: 10 of 12,000 (excluded at k_req 16); tier 2 would be 400 of 6,400 (DETECTED)
+    calls = vcf_calls(
+        tmp_path, STRELKA, V422DEL, format_text="DP:TAR:TIR:TOR",
+        samples={"NORMAL": "9000:9000,9000:0,0:0,0", "TUMOR": "12100:11990,6000:10,400:7,90"},
+    )  # fmt: skip
+    call = calls["V422del"]
+    assert (call.alt_count, call.depth) == (10, 12_000)
+    assert call.status is CallStatus.NOT_DETECTED
+    assert call.evidence["fields"]["alt_count"] == "FORMAT/TIR[0] (tier 1)"
+
+
+def test_strelka_snv_counts_every_base_of_tier_1(tmp_path):
+    # tier 1: G 40 of A 11,950 + C 3 + G 40 + T 7 = 12,000; tier 2 numbers differ everywhere
+    calls = vcf_calls(
+        tmp_path, STRELKA_SNV, D538G, format_text="DP:AU:CU:GU:TU",
+        samples={"NORMAL": "9000:9000,9000:0,0:0,0:0,0",
+                 "TUMOR": "12100:11950,5000:3,300:40,2:7,700"},
+    )  # fmt: skip
+    call = calls["D538G"]
+    assert (call.alt_count, call.depth) == (40, 12_000)
+    assert call.status is CallStatus.DETECTED
+
+
+# --- Ion Torrent --------------------------------------------------------------------------------
+
+TVC = [
+    "##source=tvc",
+    *(fmt(name) for name in ("FDP", "FRO", "MDP", "MRO")),
+    *(fmt(name, "A") for name in ("FAO", "FSAF", "FSAR", "MAO")),
+]
+
+
+@pytest.mark.parametrize(
+    "format_text, values, depth, alt",
+    [
+        # FDP is the flow-evaluated depth of every allele at the locus: it is n
+        ("FDP:FRO:FAO:FSAF:FSAR", "12500:11960:40:22:18", 12_500, 40),
+        # without FDP, n is FRO + FAO (never None: the record has counts)
+        ("FRO:FAO:FSAF:FSAR", "11960:40:22:18", 12_000, 40),
+        # tag sequencing: molecules (MRO, MAO, MDP), never the flow reads
+        ("FDP:FRO:FAO:MDP:MRO:MAO", "12500:11960:40:3000:2985:9", 2_994, 9),
+    ],
+)
+def test_ion_torrent_depth_with_and_without_fdp(tmp_path, format_text, values, depth, alt):
+    calls = vcf_calls(tmp_path, TVC, D538G, format_text=format_text, samples={"S": values})
+    call = calls["D538G"]
+    assert (call.alt_count, call.depth) == (alt, depth)
+    if "FSAF" in format_text:
+        assert call.evidence["alt_strands"] == {"forward": 22, "reverse": 18}
+
+
+# --- LoFreq and VarScan2 strands -----------------------------------------------------------------
+
+LOFREQ = ["##source=lofreq call", info("DP"), info("DP4", "4")]
+VARSCAN = ["##source=VarScan2", fmt("DP"), fmt("RD"), fmt("AD"), fmt("DP4", "4")]
+
+
+def test_lofreq_counts_and_strands_come_from_dp4(tmp_path):
+    # DP4 = ref-fwd, ref-rev, alt-fwd, alt-rev: every position holds another number
+    calls = vcf_calls(tmp_path, LOFREQ, D538G, info_text="DP=12100;DP4=6000,5960,25,15")
+    call = calls["D538G"]
+    assert (call.alt_count, call.depth) == (40, 12_000)
+    assert call.evidence["alt_strands"] == {"forward": 25, "reverse": 15}
+    assert call.status is CallStatus.DETECTED
+
+
+def test_lofreq_alt_reads_on_one_strand_are_strand_bias(tmp_path):
+    calls = vcf_calls(tmp_path, LOFREQ, D538G, info_text="DP=12100;DP4=6000,5960,0,40")
+    call = calls["D538G"]
+    assert call.evidence["alt_strands"] == {"forward": 0, "reverse": 40}
+    assert call.status is CallStatus.INDETERMINATE and call.reasons[0] is Reason.STRAND_BIAS
+
+
+@pytest.mark.parametrize("strands, detected", [((25, 15), True), ((40, 0), False)])
+def test_varscan2_strands_come_from_the_tumours_dp4(tmp_path, strands, detected):
+    forward, reverse = strands
+    calls = vcf_calls(
+        tmp_path, VARSCAN, D538G, format_text="DP:RD:AD:DP4",
+        samples={"NORMAL": "9000:9000:0:4500,4500,0,0",
+                 "TUMOR": f"12100:11960:40:6000,5960,{forward},{reverse}"},
+    )  # fmt: skip
+    call = calls["D538G"]
+    assert (call.alt_count, call.depth) == (40, 12_000)  # RD + AD; DP is not n
+    assert call.evidence["alt_strands"] == {"forward": forward, "reverse": reverse}
+    assert (call.status is CallStatus.DETECTED) is detected
+
+
+# --- bcftools legacy DV -------------------------------------------------------------------------
+
+BCFTOOLS = ["##bcftools_callVersion=1.2", fmt("DP"), fmt("DV")]
+
+
+def test_bcftools_legacy_dv_gives_x_and_dp_gives_n_at_a_hotspot(tmp_path):
+    calls = vcf_calls(tmp_path, BCFTOOLS, D538G, format_text="DP:DV", samples={"T": "12000:40"})
+    call = calls["D538G"]
+    assert (call.alt_count, call.depth) == (40, 12_000)
+    assert call.evidence["fields"] == {"alt_count": "FORMAT/DV", "depth": "FORMAT/DP"}
+    assert call.status is CallStatus.DETECTED
+    below = vcf_calls(tmp_path, BCFTOOLS, D538G, format_text="DP:DV", samples={"T": "12000:5"})
+    assert below["D538G"].status is CallStatus.NOT_DETECTED
+
+
+def test_bcftools_legacy_dv_of_two_alts_is_not_split(tmp_path):
+    # DV sums every ALT: with two ALTs no allele's count is known
+    site = (*D538G[:3], "G,C")
+    calls = vcf_calls(tmp_path, BCFTOOLS, site, format_text="DP:DV", samples={"T": "12000:40"})
+    assert calls["D538G"].status is not CallStatus.DETECTED
+    assert calls["D538G"].alt_count is None
