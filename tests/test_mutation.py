@@ -166,6 +166,9 @@ def test_a_run_kills_what_the_tests_grip_and_reports_the_rest(tmp_path):
     test = """
         from pkg.rule import call, over
 
+        NO_DEPTH = call(1, 0)  # at import: a mutant breaking it fails the collection (exit 4)
+        assert NO_DEPTH == "none"
+
         def test_boundary():
             assert over(3, 3) and not over(2, 3)
             assert call(2, 100) == "no" and call(3, 100) == "yes"
@@ -175,7 +178,8 @@ def test_a_run_kills_what_the_tests_grip_and_reports_the_rest(tmp_path):
     mutants = [
         m
         for m in enumerate_mutants(scope)
-        if m.description in ("x >= k -> x > k", "x + excluded -> x - excluded")
+        if m.description
+        in ("x >= k -> x > k", "x + excluded -> x - excluded", "n <= 0 or not x -> False")
     ]
     equivalent = next(m for m in enumerate_mutants(scope) if m.description == "n <= 0 -> n < 0")
     (tmp_path / "eq.toml").write_text(
@@ -188,12 +192,13 @@ def test_a_run_kills_what_the_tests_grip_and_reports_the_rest(tmp_path):
     status = {o.mutant.description: o.status for o in outcomes}
     assert status == {
         "x >= k -> x > k": "killed",  # the boundary test grips it
+        "n <= 0 or not x -> False": "killed",  # the test module cannot even be imported
         "x + excluded -> x - excluded": "survived",  # no test gives excluded reads
         "n <= 0 -> n < 0": "equivalent",
     }
     assert (root / "pkg" / "rule.py").read_text() == RULE  # the repository is never edited
     text = write_report(outcomes, baseline, [], tmp_path / "report", "t", 1.0)
-    assert "rule                 1       2   50.0%        3      1" in text
+    assert "rule                 2       3   66.7%        4      1" in text
     assert "pkg/rule.py:12  call  arithmetic  x + excluded -> x - excluded" in text
     document = json.loads((tmp_path / "report" / "report.json").read_text())
     assert document["modules"][0]["survivors"][0]["function"] == "call"

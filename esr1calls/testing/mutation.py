@@ -447,7 +447,7 @@ _NOT_LINKED = {".git", ".venv", "__pycache__", ".pytest_cache", ".mypy_cache", "
 # A pytest plugin for the unmutated run: which scope functions each test calls (through its
 # fixtures too: a module-scoped fixture runs once, for the first test that asks for it).
 _TRACER = """
-import json, os, sys, threading
+import json, os, sys, threading, time
 import pytest
 
 _TARGETS = {tuple(t) for t in json.loads(os.environ["MUTATION_TRACE_TARGETS"])}
@@ -475,20 +475,22 @@ def pytest_fixture_setup(fixturedef, request):
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_protocol(item, nextitem):
     _stack[:] = [set()]
+    began = time.perf_counter()
     sys.setprofile(_profile)
     threading.setprofile(_profile)
     yield
     sys.setprofile(None)
     threading.setprofile(None)
-    _tests[item.nodeid] = (_stack[0], list(getattr(item, "fixturenames", ())))
+    seconds = time.perf_counter() - began
+    _tests[item.nodeid] = (_stack[0], list(getattr(item, "fixturenames", ())), seconds)
 
 
 def pytest_sessionfinish(session):
     found = {}
-    for nodeid, (seen, fixtures) in _tests.items():
+    for nodeid, (seen, fixtures, seconds) in _tests.items():
         for name in fixtures:
             seen |= _fixtures.get(name, set())
-        found[nodeid] = sorted(seen)
+        found[nodeid] = [seconds, sorted(seen)]
     with open(os.environ["MUTATION_TRACE_OUT"], "w") as out:
         json.dump(found, out)
 """
@@ -567,16 +569,20 @@ class _Runner:
         last = (stdout.strip().splitlines() or [""])[-1]
         if process.returncode == 0:
             return "survived", seconds, last
-        if process.returncode in (1, 2, 3):
-            failed = [line for line in stdout.splitlines() if line.startswith(("FAILED", "ERROR"))]
+        failed = [line for line in stdout.splitlines() if line.startswith(("FAILED", "ERROR"))]
+        # exit 4 ("found no collectors") after a test module failed to import: the mutant broke
+        # the import itself, which is a kill; any other exit 4 or 5 is the tool's fault
+        broke_import = process.returncode == 4 and "ERROR collecting" in stdout
+        if process.returncode in (1, 2, 3) or broke_import:
             return "killed", seconds, (failed or [last])[0]
         return "error", seconds, f"pytest exit {process.returncode}: {(stderr or last)[-300:]}"
 
 
 def _trace(
     runner: _Runner, worker: Path, module: Module, targets: Sequence[tuple[str, str]]
-) -> tuple[float, dict[str, list[str]]]:
-    """The module's tests unmutated, traced: their time, and each test's scope functions."""
+) -> tuple[float, dict[str, tuple[float, list[str]]]]:
+    """The module's tests unmutated, traced: their time, and each test's time and the scope
+    functions it calls."""
     out = worker / f"trace-{hashlib.sha1(module.name.encode()).hexdigest()[:8]}.json"
     env = {
         "MUTATION_TRACE_TARGETS": json.dumps([[str(worker / f), q] for f, q in targets]),
@@ -590,7 +596,7 @@ def _trace(
             f"the tests of module {module.name!r} fail without any mutant ({detail}); "
             "fix them before mutation testing"
         )
-    calls: dict[str, list[str]] = json.loads(out.read_text(encoding="utf-8"))
+    calls: dict[str, tuple[float, list[str]]] = json.loads(out.read_text(encoding="utf-8"))
     return seconds, calls
 
 
@@ -603,9 +609,9 @@ def run_mutants(
 ) -> tuple[list[Outcome], dict[str, float]]:
     """Run each non-equivalent mutant against the tests of its module that call its function.
 
-    The module's tests run once unmutated first, traced, which gives each function's tests (a
-    mutant whose function no test calls survives without a run) and the baseline time; if they
-    fail, nothing is run. Returns the outcomes and each module's baseline time."""
+    The module's tests run once unmutated first, traced, which gives each function's tests, the
+    quickest first (a mutant whose function no test calls survives without a run) and the
+    baseline time; if they fail, nothing is run. Returns the outcomes and the baseline times."""
     modules = {m.name: m for m in scope.modules}
     outcomes: list[Outcome] = [
         Outcome(m, "equivalent", 0.0, equivalents[m.id].reason)
@@ -623,7 +629,8 @@ def run_mutants(
             for worker in workers:
                 seconds, calls = _trace(runner, worker, modules[name], targets)
                 baseline[name] = seconds
-            for nodeid, functions in calls.items():
+            # the quickest tests first: with -x, a mutant one of them kills costs little
+            for nodeid, (_, functions) in sorted(calls.items(), key=lambda c: c[1][0]):
                 for function in functions:
                     tests_of.setdefault((name, function), []).append(nodeid)
         free = list(workers)
