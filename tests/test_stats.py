@@ -12,6 +12,7 @@ from esr1calls.stats import (
     binomial_cdf,
     binomial_sf,
     clopper_pearson,
+    detection_power,
     k_required,
     lod95,
     poisson_ci,
@@ -98,3 +99,107 @@ def test_poisson_interval_at_large_counts():
     low, high = poisson_ci(2000)
     assert low == pytest.approx(2000 - 1.96 * 2000**0.5, rel=0.01)
     assert high == pytest.approx(2000 + 1.96 * 2000**0.5, rel=0.01)
+
+
+# --- edges and the exact values scipy gives (scipy is a test dependency, never imported by
+# esr1calls); each case is one a rule meets: depth 0 or 1, k at or past n, p at 0 or 1 ---------
+
+
+@pytest.mark.parametrize("n", [1, 2, 7, 3146])
+@pytest.mark.parametrize("p", [0.0, 0.002, 0.5, 1.0])
+def test_binomial_tails_at_their_edges(n, p):
+    assert binomial_sf(0, n, p) == binomial_sf(-1, n, p) == 1.0
+    assert binomial_cdf(-1, n, p) == 0.0
+    assert binomial_cdf(n, n, p) == binomial_cdf(n + 1, n, p) == 1.0
+    assert binomial_sf(n + 1, n, p) == 0.0
+    assert binomial_sf(n, n, p) == pytest.approx(p**n, rel=1e-9, abs=1e-300)  # every trial
+    assert binomial_cdf(0, n, p) == pytest.approx((1 - p) ** n, rel=1e-9, abs=1e-300)
+    assert binomial_sf(1, n, p) == pytest.approx(1 - (1 - p) ** n, rel=1e-9, abs=1e-300)
+    if p == 0.0:
+        assert binomial_sf(1, n, p) == 0.0 and binomial_cdf(0, n, p) == 1.0
+    if p == 1.0:
+        assert binomial_sf(n, n, p) == 1.0 and binomial_cdf(n - 1, n, p) == 0.0
+
+
+@pytest.mark.parametrize(
+    "k, n, p",
+    [(3, 3146, 0.002), (14, 10_000, 5e-4), (1, 1, 0.3), (2, 3, 0.9), (40, 12_000, 0.002),
+     (200, 12_000, 0.002), (60, 100_000, 1e-4), (5, 20, 0.5), (30, 40, 0.5), (0, 5, 0.1),
+     (99, 100, 0.99), (100, 100, 0.99), (1, 200_000, 1e-6)],
+)  # fmt: skip
+def test_binomial_tails_are_scipys(k, n, p):
+    from scipy.stats import binom
+
+    assert binomial_sf(k, n, p) == pytest.approx(binom.sf(k - 1, n, p), rel=1e-9, abs=1e-300)
+    assert binomial_cdf(k, n, p) == pytest.approx(binom.cdf(k, n, p), rel=1e-9, abs=1e-15)
+    assert detection_power(n, k, p) == binomial_sf(k, n, p)
+
+
+def test_k_required_edges():
+    assert k_required(0, 5e-4) == k_required(-5, 5e-4) == 3  # no depth: k_min
+    assert k_required(0, 5e-4, k_min=7) == 7
+    # a background so high that no count reaches alpha: n + 1, a count no depth of n can give
+    assert k_required(2, 0.4, k_min=0) == 3
+    assert k_required(1, 1e-6, k_min=0) == 1  # one read: a single alt is already significant
+    # alpha itself: k_req where P(X >= k) <= alpha first holds, for a looser and a stricter alpha
+    for alpha in (0.05, 1e-6):
+        k = k_required(10_000, 5e-4, alpha=alpha, k_min=0)
+        assert binomial_sf(k, 10_000, 5e-4) <= alpha < binomial_sf(k - 1, 10_000, 5e-4)
+
+
+def test_lod95_edges():
+    assert lod95(0, 3) is None and lod95(-1, 0) is None
+    assert lod95(100, 0) == 0.0  # no alt read needed: every fraction is seen
+    assert lod95(3, 3) == pytest.approx(0.95 ** (1 / 3), rel=1e-9)  # k = n: every read alt
+    assert lod95(1, 1) == pytest.approx(0.95, rel=1e-9)
+    assert lod95(1000, 3, power=0.5) == pytest.approx(
+        next(f for f in (x / 1e6 for x in range(2000, 3000)) if binomial_sf(3, 1000, f) >= 0.5),
+        abs=1e-6,
+    )
+
+
+@pytest.mark.parametrize("x, n", [(0, 1), (1, 1), (0, 1500), (3, 1500), (40, 12_000), (7, 7),
+                                  (1, 10), (9, 10), (500, 1000)])  # fmt: skip
+@pytest.mark.parametrize("confidence", [0.95, 0.8])
+def test_clopper_pearson_is_scipys_beta_interval(x, n, confidence):
+    from scipy.stats import beta
+
+    tail = (1 - confidence) / 2
+    low, high = clopper_pearson(x, n, confidence)
+    assert low == (0.0 if x == 0 else pytest.approx(beta.ppf(tail, x, n - x + 1), rel=1e-7))
+    assert high == (1.0 if x == n else pytest.approx(beta.ppf(1 - tail, x + 1, n - x), rel=1e-7))
+
+
+def test_clopper_pearson_needs_trials():
+    with pytest.raises(ValueError, match="n must be positive"):
+        clopper_pearson(0, 0)
+
+
+@pytest.mark.parametrize(
+    "k, mean",
+    [(1, 3.0), (2, 0.5), (5, 2.0), (3, 3.0), (4, 3.0), (10, 12.5), (50, 20.0), (20, 50.0),
+     (100_000, 100_400.0), (100_800, 100_000.0), (1, 1e-9), (700, 1000.0)],
+)  # fmt: skip
+def test_poisson_tail_is_scipys_on_both_sides_of_the_mean(k, mean):
+    from scipy.stats import poisson
+
+    assert poisson_sf(k, mean) == pytest.approx(poisson.sf(k - 1, mean), rel=1e-8, abs=1e-15)
+
+
+def test_poisson_tail_edges():
+    assert poisson_sf(0, 3.0) == poisson_sf(-2, 3.0) == 1.0
+    assert poisson_sf(1, 0.0) == poisson_sf(1, -1.0) == 0.0
+    assert poisson_sf(0, 0.0) == 1.0
+
+
+@pytest.mark.parametrize("count", [0, 1, 2, 3, 10, 57, 2000, 2.4, 2.6, -1.0])
+@pytest.mark.parametrize("confidence", [0.95, 0.9])
+def test_poisson_interval_is_scipys_garwood_interval(count, confidence):
+    from scipy.stats import chi2
+
+    observed = max(0, round(count))
+    tail = (1 - confidence) / 2
+    low, high = poisson_ci(count, confidence)
+    expected_low = 0.0 if observed == 0 else chi2.ppf(tail, 2 * observed) / 2
+    assert low == pytest.approx(expected_low, rel=1e-7, abs=1e-12)
+    assert high == pytest.approx(chi2.ppf(1 - tail, 2 * observed + 2) / 2, rel=1e-7)
