@@ -391,7 +391,7 @@ max_ct_allowed = 40.0
 """
 
 
-def _in_well_s1(tmp_path, a3, b3):
+def _in_well_s1(tmp_path, a3, b3, kit_text=IN_WELL_KIT):
     """S1 of a two-mix in_well kit: a3/b3 are (FAM, VIC=REF, CY5=IC) Cts of its M1/M2 wells."""
     import pandas as pd
 
@@ -408,7 +408,7 @@ def _in_well_s1(tmp_path, a3, b3):
     plate_map = tmp_path / "map.csv"
     plate_map.write_text("well,sample_id,role,mix\nA1,PC,PC,M1\nB1,PC,PC,M2\nA2,NTC,NTC,M1\n"
                          "B2,NTC,NTC,M2\nA3,S1,SAMPLE,M1\nB3,S1,SAMPLE,M2\n")  # fmt: skip
-    kit = parse_kit(IN_WELL_KIT, "in_well.toml")
+    kit = parse_kit(kit_text, "in_well.toml")
     result = call_pcr([plate_from(pd.DataFrame(rows))], plate_map, kit=kit,
                       panel=load_panel("default", ["D538G", "Y537S"]))  # fmt: skip
     assert all(q.passed for q in result.run_qc)
@@ -444,6 +444,36 @@ def test_in_well_each_well_passes_the_reference_window(tmp_path, references, d53
         # the well's own ~1,220 copies set its LoD: 0.2 % x A^(28.8 - 28.5), A = 2 (kit default)
         assert calls["D538G"].lod95 == pytest.approx(0.002 * 2**0.3)
         assert calls["Y537S"].lod95 == 0.002
+
+
+@pytest.mark.parametrize("policy", ["invalidate_all", "invalidate_positives_only"])
+def test_in_well_overload_policy_is_judged_well_by_well(tmp_path, policy):
+    # A3 overloaded (its reference Ct 19.8 < ct_min 20), B3 in range: the sample's mean (20.05)
+    # passes, so each well's own reference decides; a positive in an overloaded well (what
+    # wild-type leakage can fake) is never called, a negative stands only if the policy says so
+    kit_text = IN_WELL_KIT.replace(
+        b"ct_min = 20.0", f'ct_min = 20.0\noverload_policy = "{policy}"'.encode()
+    )
+    _, calls = _in_well_s1(tmp_path, (25.0, 19.8, 30.0), (NAN, 20.3, 30.0), kit_text)
+    positive = calls["D538G"]
+    assert (positive.status, positive.reasons) == (CallStatus.INVALID, (Reason.REF_CT_LOW,))
+    assert positive.action.startswith("well A3: ")
+    assert calls["Y537S"].status is CallStatus.NOT_DETECTED and not calls["Y537S"].reasons
+    _, calls = _in_well_s1(tmp_path, (NAN, 19.8, 30.0), (NAN, 20.3, 30.0), kit_text)
+    negative = calls["D538G"]
+    if policy == "invalidate_all":
+        assert (negative.status, negative.reasons) == (CallStatus.INVALID, (Reason.REF_CT_LOW,))
+        assert negative.action.startswith("well A3: ")
+    else:  # overload raises the false-positive risk only
+        assert negative.status is CallStatus.NOT_DETECTED and not negative.reasons
+    # both wells overloaded: the sample's own reference fails, with the same policy
+    _, calls = _in_well_s1(tmp_path, (25.0, 19.0, 30.0), (NAN, 19.0, 30.0), kit_text)
+    assert (calls["D538G"].status, calls["D538G"].reasons) == (
+        CallStatus.INVALID,
+        (Reason.REF_CT_LOW,),
+    )
+    expected = CallStatus.INVALID if policy == "invalidate_all" else CallStatus.NOT_DETECTED
+    assert calls["Y537S"].status is expected
 
 
 # --------------------------------------------------------------------------- boundaries
