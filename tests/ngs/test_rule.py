@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
@@ -395,3 +397,92 @@ def test_one_sample_name_from_two_folders_of_same_named_files_is_still_distinct(
         "TUMOR (p1/somatic.snvs.vcf)",
         "TUMOR (p2/somatic.snvs.vcf)",
     ]
+
+
+# --- the unmarked-duplicates rule, alone ---------------------------------------------------------
+
+
+def _unmarked(x, n, *, distinct, amplicon=False, copies=None, excluded=0, state=None):
+    from esr1calls.ngs.reads import CodonEvidence, Coordinates, Duplicates, DuplicateState
+    from esr1calls.ngs.rule import UnmarkedDuplicates
+
+    duplicates = Duplicates(
+        state or DuplicateState.UNMARKED, (), (), 0, n, amplicon, ()
+    )  # fmt: skip
+    coordinates = Coordinates(n, n // 6, 0.9 if amplicon else 0.01, {"D538G": distinct})
+    codon = CodonEvidence("D538", "chr6", 152098790, 152098792, "fragments", n - x,
+                          {"D538G": x}, 0, {}, 0, {}, {}, coordinates=coordinates)  # fmt: skip
+    counts = AlleleCounts("D538G", x, n, source="bam", excluded_alt=excluded)
+    return UnmarkedDuplicates("D538G", counts, codon, duplicates, copies), counts
+
+
+@pytest.mark.parametrize(
+    "x, n, copies, amplicon, distinct, expected_n, expected_range, expected_x",
+    [
+        # 12,000 reads of 3,000 genome copies: n = floor(3000 (1 - e^-4)) = 2,945 molecules;
+        # x = 60 reads scale to 14.73, so 14 to 15 alt molecules, 15 shown
+        (60, 12_000, 3000.0, True, 0, 2_945, (14, 15), 15),
+        # outside amplicon data the distinct alt coordinates are a certain lower bound
+        (60, 12_000, 3000.0, False, 20, 2_945, (20, 20), 20),
+        (60, 12_000, 3000.0, False, 3, 2_945, (14, 15), 15),
+        # ...but never above the molecules
+        (3, 4, 2.0, False, 4, 1, (1, 1), 1),
+        # an exact scale gives one number: 100 reads of many copies are about 100 molecules
+        (10, 100, 1e9, True, 0, 99, (9, 10), 10),
+        (0, 12_000, 3000.0, True, 0, 2_945, (0, 0), 0),
+    ],
+)
+def test_unmarked_duplicates_in_molecules(
+    x, n, copies, amplicon, distinct, expected_n, expected_range, expected_x
+):
+    judged, _ = _unmarked(x, n, distinct=distinct, amplicon=amplicon, copies=copies, excluded=8)
+    molecules, alt_range = judged.in_molecules()
+    assert molecules.depth == expected_n
+    assert alt_range == expected_range
+    assert molecules.alt_count == expected_x
+    # the excluded low-quality reads scale alike, rounded up (8 x 2,945 / 12,000 = 1.96 -> 2)
+    assert molecules.excluded_alt == math.ceil(8 * expected_n / n - 1e-9)
+
+
+def test_unmarked_duplicates_without_the_dna_input():
+    from esr1calls.ngs.reads import DuplicateState
+
+    def judge(x, n, distinct, state=DuplicateState.UNMARKED):
+        judged, counts = _unmarked(x, n, distinct=distinct, state=state)
+        made = call_hotspot(D538G, counts, DEFAULT, sample_id="S1",
+                            details={"duplicates": judged.evidence()})  # fmt: skip
+        return made, judged.without_input(made, DEFAULT, "s.bam")
+
+    # a DETECTED stands when the distinct alt coordinates alone reach k_req and 0.2 %
+    made, judged = judge(40, 12_000, distinct=24)
+    assert made.status is judged.status is CallStatus.DETECTED
+    assert judged.reasons[-1] is Reason.UNMARKED_DUPLICATES
+    assert judged.evidence["duplicates"]["detected"].startswith("stands: 24 alt fragments")
+    k = made.evidence["k_required"]
+    # k_req distinct coordinates, but below 0.2 % of n: not claimed
+    assert k / 12_000 < 0.002
+    _, short = judge(40, 12_000, distinct=k)
+    assert short.status is CallStatus.INDETERMINATE
+    assert short.reasons[0] is Reason.UNMARKED_DUPLICATES and short.lod95 is None
+    # exactly 0.2 % and k_req: stands; one coordinate fewer: not claimed
+    _, exact = judge(40, 10_000, distinct=20)
+    assert exact.status is CallStatus.DETECTED
+    _, below = judge(40, 10_000, distinct=19)
+    assert below.status is CallStatus.INDETERMINATE
+    assert "only 19 alt fragments" in below.evidence["duplicates"]["detected"]
+    # a NOT_DETECTED from reads that may be duplicates is no claim
+    made, judged = judge(0, 12_000, distinct=0)
+    assert made.status is CallStatus.NOT_DETECTED
+    assert judged.status is CallStatus.INDETERMINATE
+    assert judged.reasons[0] is Reason.UNMARKED_DUPLICATES and "s.bam" in judged.action
+    # no duplicates presumed at this depth: NOT_DETECTED stands, a DETECTED is not flagged
+    _, kept = judge(0, 12_000, distinct=0, state=DuplicateState.NOT_PRESUMED)
+    assert kept.status is CallStatus.NOT_DETECTED and Reason.UNMARKED_DUPLICATES not in kept.reasons
+    _, flagless = judge(40, 12_000, distinct=24, state=DuplicateState.NOT_PRESUMED)
+    assert flagless.status is CallStatus.DETECTED
+    assert Reason.UNMARKED_DUPLICATES not in flagless.reasons
+    # an INDETERMINATE gains the flag and the fix; NO_COVERAGE is left as it is
+    made, judged = judge(3, 1_000, distinct=3)
+    assert made.status is CallStatus.INDETERMINATE
+    assert judged.reasons == (*made.reasons, Reason.UNMARKED_DUPLICATES)
+    assert judged.action.startswith(f"{made.action}; and duplicates were never marked in s.bam")
