@@ -258,11 +258,29 @@ def test_default_background_is_flagged_and_umi_lowers_it():
     [({"min_allele_fraction": 0.0}, "--min-allele-fraction 0.0 is not a fraction"),
      ({"min_allele_fraction": 2.0}, "--min-allele-fraction 2.0 is not a fraction"),
      ({"background_error": 0.002}, "--background-error 0.002 must be above 0 and below"),
-     ({"background_error": -1e-4}, "--background-error -0.0001 must be above 0")],
+     ({"background_error": -1e-4}, "--background-error -0.0001 must be above 0"),
+     ({"min_allele_fraction": 1.0}, "--min-allele-fraction 1.0 is not a fraction"),
+     ({"background_error": 0.0}, "--background-error 0.0 must be above 0"),
+     ({"min_allele_fraction": 0.01, "background_error": 0.01}, "--background-error 0.01 must"),
+     ({"alpha": 0.0}, "alpha, k_min and power"), ({"alpha": 1.0}, "alpha, k_min and power"),
+     ({"k_min": 0}, "alpha, k_min and power"), ({"power": 0.49}, "alpha, k_min and power"),
+     ({"power": 1.0}, "alpha, k_min and power"),
+     ({"pon_error_rates": {"D538G": 0.0}, "pon_name": "p.tsv"}, "p.tsv: background 0.0 for D538G"),
+     ({"pon_error_rates": {"D538G": 1.0}, "pon_name": "p.tsv"}, "p.tsv: background 1.0 for D538G")],
 )  # fmt: skip
 def test_out_of_range_options_are_config_errors(options, message):
     with pytest.raises(ConfigError, match=message):
         NgsSettings(**options)
+
+
+@pytest.mark.parametrize(
+    "options",
+    [{"min_allele_fraction": 0.999}, {"min_allele_fraction": 1e-6, "background_error": 9e-7},
+     {"alpha": 0.999}, {"k_min": 1}, {"power": 0.5}, {"power": 0.999},
+     {"pon_error_rates": {"D538G": 0.999}}],
+)  # fmt: skip
+def test_options_at_the_edge_of_their_range_are_accepted(options):
+    assert NgsSettings(**options)
 
 
 @pytest.mark.parametrize("run", [call_vcf, lambda path, **kw: call_ngs([path], **kw)],
