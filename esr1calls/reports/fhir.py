@@ -3,8 +3,10 @@
 Per sample, one DiagnosticReport (profile genomics-report) whose results are one Variant
 Observation per tested hotspot (profile variant, code LOINC 69548-6), valued Present, Absent,
 Indeterminate or No call (``CallStatus.fhir_value``, LOINC answer list LL1971-2), with the method
-(LL4048-6: qPCR or Sequencing), HGVS c. and p., transcript, genomic coordinates in the sample's
-build, and the allele fraction and alt count when they were measured (NGS). One Device resource
+(LL4048-6: qPCR, Sequencing; digital PCR "PCR" with SNOMED CT 1303992007 beside it), HGVS c. and
+p., transcript, genomic coordinates in the sample's build, the allele fraction when it was
+measured (NGS, dPCR) and the alt count of reads (NGS); a dPCR drop-off region's call names its
+region (LOINC 47999-8 DNA region name) in place of an allele. One Device resource
 names the software and version; every DiagnosticReport carries the audit trail (command, panel,
 kit, inputs with sha256, review status) as extensions, since R4 has no other place for it.
 
@@ -56,6 +58,16 @@ VALUE_CODES = {
 METHOD_CODES = {  # LL4048-6; ARMS-PCR kits are real-time PCR
     "PCR": ("LA26419-4", "qPCR (real-time PCR)"),
     "NGS": ("LA26398-0", "Sequencing"),
+    # LL4048-6 has no digital PCR answer (its "digital array", LA26403-8, is an array platform,
+    # not partitions): the IG binds Observation.method extensibly, so dPCR carries the answer
+    # that covers it, LA26418-6 "PCR", and the precise concept beside it, SNOMED CT 1303992007
+    # (as the German MII molecular genetics module and DEMIS list it).
+    "dPCR": ("LA26418-6", "PCR"),
+}
+METHOD_TEXT = {"PCR": "ARMS-PCR", "NGS": "NGS", "dPCR": "Digital PCR"}
+_SNOMED = "http://snomed.info/sct"
+SNOMED_METHOD_CODES = {
+    "dPCR": ("1303992007", "Digital polymerase chain reaction technique (qualifier value)")
 }
 ASSEMBLY_CODES = {Build.GRCH37: ("LA14029-5", "GRCh37"), Build.GRCH38: ("LA26806-2", "GRCh38")}
 CHR6_REFSEQ = {Build.GRCH37: "NC_000006.11", Build.GRCH38: "NC_000006.12"}
@@ -164,7 +176,31 @@ def _note(call: Mapping[str, Any], method: str, thresholds: Mapping[str, Any]) -
                 f"Semi-quantitative allele fraction estimate from delta-Ct "
                 f"{percent(call['allele_fraction'])}{interval}; not a measured fraction."
             )
+    if method == "dPCR":
+        parts.extend(_dpcr_note(call))
     return " ".join(parts)
+
+
+def _dpcr_note(call: Mapping[str, Any]) -> list[str]:
+    """The partition counts and background a dPCR call rests on, in words."""
+    evidence = call.get("evidence") or {}
+    parts = []
+    if call.get("alt_count") is not None and call.get("depth") is not None:
+        k_req = evidence.get("k_req")
+        needed = f" (k_req {k_req})" if k_req is not None else ""
+        parts.append(
+            f"Digital PCR, assay {evidence.get('assay')}: {call['alt_count']:,} of "
+            f"{call['depth']:,} accepted partitions mutant-positive{needed}."
+        )
+    if call.get("allele_fraction") is not None:
+        low, high = call.get("allele_fraction_ci95") or (None, None)
+        interval = ""
+        if low is not None and high is not None:
+            interval = f" (95 % interval {percent(low)}-{percent(high)})"
+        parts.append(f"Fraction {percent(call['allele_fraction'])}{interval}.")
+    if evidence.get("p0") is not None:
+        parts.append(f"Background p0 {evidence['p0']:.3g}: {evidence.get('p0_source')}.")
+    return parts
 
 
 def _locus_components(locus: Locus) -> list[dict[str, Any]]:
@@ -195,6 +231,16 @@ def _locus_components(locus: Locus) -> list[dict[str, Any]]:
     ]
 
 
+def _method(method: str) -> dict[str, Any]:
+    """Observation.method: the LL4048-6 answer, for dPCR with the SNOMED CT concept beside it."""
+    code, display = METHOD_CODES[method]
+    codings = [{"system": LOINC, "code": code, "display": display}]
+    if method in SNOMED_METHOD_CODES:
+        precise, precise_display = SNOMED_METHOD_CODES[method]
+        codings.append({"system": _SNOMED, "code": precise, "display": precise_display})
+    return {"coding": codings, "text": METHOD_TEXT[method]}
+
+
 def _observation(
     call: Mapping[str, Any],
     sample: Mapping[str, Any],
@@ -204,13 +250,13 @@ def _observation(
 ) -> dict[str, Any]:
     method = str(sample.get("method"))
     value = CallStatus(str(call.get("status"))).fhir_value
-    if method not in METHOD_CODES:  # dPCR: its LOINC method answer comes with its FHIR rendering
+    if method not in METHOD_CODES:
         raise Esr1CallsError(
             f"sample {sample.get('sample_id')}: a FHIR bundle is not written for {method} results "
             "in this version; leave out --fhir"
         )
-    method_code, method_display = METHOD_CODES[method]
     hgvs_p = str(call.get("hgvs_p") or "")
+    hgvs_c = str(call.get("hgvs_c") or "")
     components = [
         _component(
             "48018-6", "Gene studied", valueCodeableConcept=_coding(_HGNC, "HGNC:3467", "ESR1")
@@ -223,12 +269,16 @@ def _observation(
             "Transcript reference sequence",
             valueCodeableConcept=_coding(_REFSEQ, ACCESSION),
         ),
-        _component(
-            "48004-6",
-            "DNA change (c.HGVS)",
-            valueCodeableConcept=_coding(_HGVS, str(call.get("hgvs_c"))),
-        ),
     ]
+    if hgvs_c:
+        components.append(
+            _component(
+                "48004-6", "DNA change (c.HGVS)", valueCodeableConcept=_coding(_HGVS, hgvs_c)
+            )
+        )
+    else:  # a dPCR drop-off's region call: a region examined, no single allele
+        region = (call.get("evidence") or {}).get("region") or call.get("hotspot")
+        components.append(_component("47999-8", "DNA region name", valueString=f"ESR1 {region}"))
     if hgvs_p:
         protein = hgvs_p if ":" in hgvs_p else f"{PROTEIN_ACCESSION}:{hgvs_p}"
         components.append(
@@ -239,8 +289,9 @@ def _observation(
     locus = hotspot_locus(str(call.get("hotspot")), str(call.get("hgvs_c")), build)
     if locus:
         components.extend(_locus_components(locus))
-    # only a measured fraction (NGS x/n); the PCR estimate is explained in the note instead
-    if method == "NGS" and call.get("allele_fraction") is not None:
+    # only a measured fraction (NGS x/n, dPCR from partition counts); the PCR estimate is
+    # explained in the note instead
+    if method in ("NGS", "dPCR") and call.get("allele_fraction") is not None:
         components.append(
             _quantity(
                 "81258-6",
@@ -264,10 +315,7 @@ def _observation(
         "subject": _patient(sample_id),
         "specimen": _specimen(sample_id),
         "device": {"reference": device_ref},
-        "method": {
-            **_loinc(method_code, method_display),
-            "text": "ARMS-PCR" if method == "PCR" else "NGS",
-        },
+        "method": _method(method),
         "valueCodeableConcept": {**_loinc(VALUE_CODES[value], value), "text": value},
         "note": [{"text": _note(call, method, thresholds)}],
         "component": components,

@@ -343,13 +343,13 @@ def test_a_dpcr_result_is_re_rendered_and_merged_by_report(run_cli, tmp_path):
     assert methods == {"dPCR", "PCR"}
 
 
-def test_fhir_for_dpcr_is_a_one_line_error_until_it_is_written(run_cli, tmp_path):
-    """Before, a KeyError traceback; the FHIR method answer for dPCR comes with its rendering."""
-    out = tmp_path / "out"
-    result = run_cli(["dpcr", demo("quantasoft"), "--plate-map", DEMO_MAP, "-o", out, "--fhir"])
-    assert result.exit_code == 1
-    assert result.stderr == (
-        "esr1calls: error: sample P1: a FHIR bundle is not written for dPCR results in this "
-        "version; leave out --fhir\n"
-    )
-    assert not out.exists()
+def test_fhir_is_written_for_dpcr(run_cli, tmp_path):
+    """Before, a one-line error (and before that a KeyError traceback)."""
+    out = run(run_cli, tmp_path, demo("quantasoft"), "--plate-map", DEMO_MAP, "--fhir")
+    bundle = json.loads((out / "calls.fhir.json").read_text(encoding="utf-8"))
+    methods = {
+        json.dumps(e["resource"]["method"], sort_keys=True)
+        for e in bundle["entry"]
+        if e["resource"]["resourceType"] == "Observation"
+    }
+    assert len(methods) == 1 and "1303992007" in methods.pop()

@@ -14,10 +14,18 @@ from fhir.resources.R4B.observation import Observation
 from esr1calls.hotspots import load_panel
 from esr1calls.model import Build
 from esr1calls.pcr.run import call_pcr
+from esr1calls.reports.document import tested_calls as calls_tested  # not collected as a test
 from esr1calls.reports.fhir import VALUE_CODES, fhir_bundle, render_fhir_bundle
 from esr1calls.reports.write import ReportOptions, to_json_document
 from esr1calls.testing.plates import DEMO_MAP, demo_plate
-from esr1calls.testing.runs import NGS_COMMAND, PCR_COMMAND, ngs_run, pcr_run
+from esr1calls.testing.runs import (
+    DPCR_COMMAND,
+    NGS_COMMAND,
+    PCR_COMMAND,
+    dpcr_run,
+    ngs_run,
+    pcr_run,
+)
 
 IG = "http://hl7.org/fhir/uv/genomics-reporting/StructureDefinition/"
 OPTIONS = ReportOptions(PCR_COMMAND, reproducible=True)
@@ -42,7 +50,17 @@ def ngs_bundle():
     return json.loads(render_fhir_bundle(to_json_document(ngs_run(), OPTIONS)))
 
 
-@pytest.mark.parametrize("which", ["pcr_bundle", "ngs_bundle"])
+@pytest.fixture(scope="module")
+def dpcr_document():
+    return to_json_document(dpcr_run(), ReportOptions(DPCR_COMMAND, reproducible=True))
+
+
+@pytest.fixture(scope="module")
+def dpcr_bundle(dpcr_document):
+    return json.loads(render_fhir_bundle(dpcr_document))
+
+
+@pytest.mark.parametrize("which", ["pcr_bundle", "ngs_bundle", "dpcr_bundle"])
 def test_bundle_is_valid_fhir(which, request):
     bundle = request.getfixturevalue(which)
     parsed = Bundle.model_validate(bundle)
@@ -87,7 +105,7 @@ REPORT_STATUS = {"registered", "partial", "preliminary", "final", "amended", "co
                  "appended", "cancelled", "entered-in-error", "unknown"}  # fmt: skip
 
 
-@pytest.mark.parametrize("which", ["pcr_bundle", "ngs_bundle"])
+@pytest.mark.parametrize("which", ["pcr_bundle", "ngs_bundle", "dpcr_bundle"])
 def test_required_code_bindings(which, request):
     bundle = request.getfixturevalue(which)
     assert {o["status"] for o in resources(bundle, "Observation")} <= OBSERVATION_STATUS
@@ -166,6 +184,64 @@ def test_ngs_fraction_and_counts_when_measured(ngs_bundle):
     uncovered = next(o for o in observations if "NO_COVERAGE" in o["note"][0]["text"])
     assert uncovered["valueCodeableConcept"]["text"] == "Indeterminate"
     assert component(uncovered, "81258-6") is None
+
+
+def test_dpcr_method_is_the_ll4048_6_pcr_answer_with_the_snomed_digital_pcr_concept(dpcr_bundle):
+    """LL4048-6 has no digital PCR answer; the extensible binding takes "PCR" (LA26418-6), and
+    SNOMED CT 1303992007 says which PCR. Never the qPCR answer of ARMS-PCR."""
+    observations = resources(dpcr_bundle, "Observation")
+    assert observations
+    for observation in observations:
+        method = observation["method"]
+        assert method["text"] == "Digital PCR"
+        assert method["coding"] == [
+            {"system": "http://loinc.org", "code": "LA26418-6", "display": "PCR"},
+            {
+                "system": "http://snomed.info/sct",
+                "code": "1303992007",
+                "display": "Digital polymerase chain reaction technique (qualifier value)",
+            },
+        ]
+
+
+def test_dpcr_fraction_is_measured_and_partitions_are_not_reads(dpcr_bundle, dpcr_document):
+    observations = iter(resources(dpcr_bundle, "Observation"))
+    for sample in dpcr_document["samples"]:
+        for call in calls_tested(sample):
+            observation = next(observations)
+            fraction = component(observation, "81258-6")
+            if call["allele_fraction"] is None:
+                assert fraction is None
+            else:
+                assert fraction["valueQuantity"]["value"] == call["allele_fraction"]
+            assert component(observation, "82121-5") is None  # partitions are not reads
+            note = observation["note"][0]["text"]
+            if call["alt_count"] is not None:
+                assert f"{call['alt_count']:,} of {call['depth']:,} accepted partitions" in note
+                assert f"(k_req {call['evidence']['k_req']})" in note
+    d538g = next(
+        o for o in resources(dpcr_bundle, "Observation")
+        if o["subject"]["identifier"]["value"] == "P1"
+        and component(o, "48005-3")
+        and "Asp538Gly" in component(o, "48005-3")["valueCodeableConcept"]["coding"][0]["code"]
+    )  # fmt: skip
+    assert d538g["valueCodeableConcept"]["text"] == "Present"
+    assert component(d538g, "81254-5")["valueRange"]["low"]["value"] == 152098791
+
+
+def test_a_drop_off_region_call_names_its_region_and_no_allele(dpcr_bundle):
+    """The region call has no HGVS: an empty c.HGVS code would be invalid FHIR."""
+    regions = [o for o in resources(dpcr_bundle, "Observation") if component(o, "47999-8")]
+    assert len(regions) == 4  # one per sample
+    for observation in regions:
+        assert component(observation, "47999-8")["valueString"] == (
+            "ESR1 codons 536-538 (c.1606-1614)"
+        )
+        assert component(observation, "48004-6") is None
+        assert component(observation, "81254-5") is None  # no genomic position either
+    assert {o["valueCodeableConcept"]["text"] for o in regions} == {
+        "Present", "Absent", "Indeterminate"
+    }  # fmt: skip
 
 
 def test_audit_trail_on_every_report(pcr_bundle):
