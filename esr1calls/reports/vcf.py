@@ -220,6 +220,18 @@ def render_detected_vcf(document: Document, build: Build | None = None) -> str:
     for sample in samples:
         for call in detected_calls(sample):
             locus = hotspot_locus(str(call.get("hotspot")), str(call.get("hgvs_c")), target)
+            region = (call.get("evidence") or {}).get("region")
+            if locus is None and region and not call.get("hgvs_c"):
+                # a dPCR drop-off's region call: a mutation somewhere in the region, no allele
+                message = (
+                    f"{call.get('hotspot')} (region {region}) is DETECTED in "
+                    f"{sample.get('sample_id')}: a region call names no single allele, so it "
+                    "has no VCF record; its hotspots are INDETERMINATE ALLELE_NOT_RESOLVED unless "
+                    "a specific assay decided them"
+                )
+                log.info("%s", message)
+                header.append(f"##esr1calls_region_call={_line(message)}")
+                continue
             if locus is None:
                 message = (
                     f"{call.get('hotspot')} {call.get('hgvs_c')} is DETECTED in "

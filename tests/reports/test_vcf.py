@@ -11,7 +11,14 @@ from esr1calls.hotspots import load_panel
 from esr1calls.model import Build
 from esr1calls.reports.vcf import render_detected_vcf, vcf_build
 from esr1calls.reports.write import ReportOptions, to_json_document
-from esr1calls.testing.runs import NGS_COMMAND, PCR_COMMAND, ngs_run, pcr_run
+from esr1calls.testing.runs import (
+    DPCR_COMMAND,
+    NGS_COMMAND,
+    PCR_COMMAND,
+    dpcr_run,
+    ngs_run,
+    pcr_run,
+)
 
 PANEL = load_panel()
 OPTIONS = ReportOptions(PCR_COMMAND, reproducible=True)
@@ -155,3 +162,23 @@ def test_hotspots_outside_the_catalog(tmp_path, pcr_document, caplog):
     assert "##esr1calls_unpositioned=X999del NM_000125.4:c.1264_1266del is DETECTED in S2" in text
     assert "has no known genomic position" in caplog.text
     assert len(list(read(tmp_path, text))) == 7
+
+
+def test_a_dpcr_run_gives_its_detected_alleles_and_names_its_region_calls(tmp_path, caplog):
+    """D538G (a specific assay) is a record with the partition counts as AO/DP; the drop-off's
+    DETECTED region call has no single allele: a header line says so, without a warning."""
+    document = to_json_document(dpcr_run(), ReportOptions(DPCR_COMMAND, reproducible=True))
+    with caplog.at_level("WARNING"):
+        text = render_detected_vcf(document)
+    assert not caplog.records
+    records = list(read(tmp_path, text))
+    assert [r.info["HOTSPOT"] for r in records] == ["D538G"]
+    p1 = records[0].samples["P1"]
+    call = next(c for c in document["samples"][0]["calls"] if c["hotspot"] == "D538G")
+    assert (p1["GT"], p1["CS"], p1["MT"]) == ((0, 1), "DETECTED", "dPCR")
+    assert (p1["AO"], p1["DP"]) == ((call["alt_count"],), call["depth"])  # AO is Number=A
+    assert p1["AF"][0] == pytest.approx(call["allele_fraction"], rel=1e-5)
+    regions = [line for line in text.splitlines() if line.startswith("##esr1calls_region_call=")]
+    assert [line.split(" is DETECTED in ")[1].split(":")[0] for line in regions] == ["P1", "D1"]
+    assert "EX8_DROPOFF (region codons 536-538 (c.1606-1614))" in regions[0]
+    assert "##esr1calls_unpositioned" not in text
