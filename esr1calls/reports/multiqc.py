@@ -112,7 +112,7 @@ def multiqc_sections(document: Document) -> dict[str, dict[str, Any]]:
             "esr1_method": _h(sample.get("method")),
         }
     table_headers: dict[str, dict[str, Any]] = {
-        "method": {"title": "Method", "description": "PCR (ARMS) or NGS"},
+        "method": {"title": "Method", "description": "PCR (ARMS), NGS or dPCR (digital PCR)"},
         "status": {
             "title": "Status",
             "description": "POSITIVE, NEGATIVE, INDETERMINATE or INVALID",
@@ -172,7 +172,7 @@ def multiqc_sections(document: Document) -> dict[str, dict[str, Any]]:
                 "esr1_method": {
                     "title": "ESR1 method",
                     "namespace": "esr1calls",
-                    "description": "PCR (ARMS) or NGS",
+                    "description": "PCR (ARMS), NGS or dPCR (digital PCR)",
                     "hidden": True,
                 }
             },

@@ -32,7 +32,14 @@ from esr1calls.reports.write import (
 )
 from esr1calls.testing import TESTDATA
 from esr1calls.testing.golden import assert_golden
-from esr1calls.testing.runs import NGS_COMMAND, PCR_COMMAND, ngs_run, pcr_run
+from esr1calls.testing.runs import (
+    DPCR_COMMAND,
+    NGS_COMMAND,
+    PCR_COMMAND,
+    dpcr_run,
+    ngs_run,
+    pcr_run,
+)
 
 
 def _result(sample_id="S1") -> RunResult:
@@ -160,7 +167,12 @@ ALL_FILES = [
 
 
 @pytest.mark.parametrize(
-    "name, make, command", [("pcr", pcr_run, PCR_COMMAND), ("ngs", ngs_run, NGS_COMMAND)]
+    "name, make, command",
+    [
+        ("pcr", pcr_run, PCR_COMMAND),
+        ("ngs", ngs_run, NGS_COMMAND),
+        ("dpcr", dpcr_run, DPCR_COMMAND),
+    ],
 )
 def test_every_format_matches_golden(name, make, command, tmp_path, validate_calls_json):
     options = dataclasses.replace(EVERY_FORMAT, command=command)
