@@ -337,10 +337,22 @@ def test_a_dpcr_result_is_re_rendered_and_merged_by_report(run_cli, tmp_path):
               "--multiqc")  # fmt: skip
     assert (out / "detected.vcf").is_file() and (out / "esr1calls_calls_mqc.json").is_file()
     pcr = TESTDATA / "expected" / "reports" / "pcr" / "calls.json"
-    merged = run_cli(["report", out / "calls.json", pcr, "-o", tmp_path / "cohort"])
+    cohort = tmp_path / "cohort"
+    merged = run_cli(["report", out / "calls.json", pcr, "-o", cohort, "--fhir", "--vcf"])
     assert merged.exit_code == 0, merged.stderr
-    methods = {row["method"] for row in rows(tmp_path / "cohort" / "samples.tsv")}
+    methods = {row["method"] for row in rows(cohort / "samples.tsv")}
     assert methods == {"dPCR", "PCR"}
+    bundle = json.loads((cohort / "calls.fhir.json").read_text(encoding="utf-8"))
+    texts = {
+        e["resource"]["method"]["text"]
+        for e in bundle["entry"]
+        if e["resource"]["resourceType"] == "Observation"
+    }
+    assert texts == {"ARMS-PCR", "Digital PCR"}
+    vcf = (cohort / "detected.vcf").read_text(encoding="utf-8")
+    assert ":dPCR" in vcf and ":PCR" in vcf  # FORMAT/MT of the dPCR and the PCR samples
+    page = (cohort / "report.html").read_text(encoding="utf-8")
+    assert "<h2>PCR plates</h2>" in page and "<h2>Digital PCR plates</h2>" in page
 
 
 def test_fhir_is_written_for_dpcr(run_cli, tmp_path):
