@@ -4,7 +4,8 @@
 """Batch: many plate exports and VCFs in one command, in parallel, one bad input never stopping
 the others; cohort tables across everything; inputs whose results are up to date are skipped.
 
-A job is one ``pcr`` run (exports + plate map) or one ``ngs`` sample (VCF/BAM files). Jobs come
+A job is one ``pcr`` run (exports + plate map), one ``dpcr`` run (digital PCR exports + plate
+map, the assay definition as option ``assays=``) or one ``ngs`` sample (VCF/BAM files). Jobs come
 from a manifest TSV or from a directory scanned by content. Each job writes its own report into
 ``OUTDIR/<job_id>/`` exactly as the single commands do; the cohort files are written last.
 
@@ -74,7 +75,7 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 MANIFEST_COLUMNS = ("id", "type", "inputs", "plate_map", "kit", "sample", "options")
-JOB_TYPES = ("pcr", "ngs")
+JOB_TYPES = ("pcr", "ngs", "dpcr")
 STATE_FILE = ".esr1calls-job.json"
 PLATE_MAP_NAMES = ("platemap.csv", "plate_map.csv", "plate-map.csv")
 _SAFE_ID = re.compile(r"[^A-Za-z0-9._-]+")
@@ -253,8 +254,13 @@ def _row_problem(cell: Mapping[str, str], extra: Sequence[str], n_header: int) -
         return f"type {cell.get('type')!r} is not one of {', '.join(JOB_TYPES)}"
     if not _split_paths(cell.get("inputs", ""), Path()):
         return "no inputs"
-    if kind == "pcr" and not cell.get("plate_map"):
-        return "a pcr job needs a plate_map"
+    if kind in ("pcr", "dpcr") and not cell.get("plate_map"):
+        return f"a {kind} job needs a plate_map"
+    if kind == "dpcr" and cell.get("kit"):
+        return (
+            "a dpcr job takes no kit: name its assay definition with the option assays=FILE "
+            "(empty: the bundled esr1-dpcr-example)"
+        )
     if extra:
         return f"more cells than the header's {n_header}: a tab inside a cell? ({extra[0]!r})"
     if repeated:
@@ -338,11 +344,13 @@ NGS_NAMES = (".vcf", ".vcf.gz", ".vcf.bgz", ".bcf", ".bam", ".cram", ".g.vcf", "
 
 
 def _sniff_kind(path: Path) -> tuple[str | None, str]:
-    """("ngs" for VCF/BCF/BAM/CRAM, "pcr" for a plate export, or None with the reason), by content.
+    """("ngs" for VCF/BCF/BAM/CRAM, "dpcr" for a digital PCR export, "pcr" for a plate export,
+    or None with the reason), by content.
 
     A file named like NGS data whose content cannot be read is still an "ngs" job, so the
     damage is reported as that job's error instead of the file being skipped quietly.
     """
+    from .dpcr import sniff_export
     from .ngs.files import sniff_ngs_format
     from .plates import sniff_format
 
@@ -357,10 +365,15 @@ def _sniff_kind(path: Path) -> tuple[str | None, str]:
             pass
     except OSError as exc:
         return None, f"cannot be read ({exc.strerror or exc})"
+    try:  # before the plate readers: a dPCR export is never a plate of Cts
+        sniff_export(path)
+        return "dpcr", ""
+    except (Esr1CallsError, OSError):
+        pass
     try:
         sniff_format(path)
     except (Esr1CallsError, OSError):
-        return None, "not a recognised plate export, VCF, BCF, BAM or CRAM"
+        return None, "not a recognised plate export, dPCR export, VCF, BCF, BAM or CRAM"
     return "pcr", ""
 
 
@@ -382,8 +395,9 @@ def _not_a_file(path: Path) -> str | None:
 def scan_directory(directory: Path) -> tuple[list[BatchJob], list[tuple[str, str]]]:
     """Jobs for every recognised file in ``directory`` (not recursive), by content.
 
-    A plate export needs a plate map: ``<export stem>.platemap.csv`` next to it, else a shared
-    ``platemap.csv``. NGS files are one job each (a BAM next to a VCF of the same stem joins it).
+    A plate or dPCR export needs a plate map: ``<export stem>.platemap.csv`` next to it, else a
+    shared ``platemap.csv``. NGS files are one job each (a BAM next to a VCF of the same stem
+    joins it).
     Returns the jobs and the files that were skipped with the reason (a broken or looping link,
     an unreadable file, one of no known kind). The cohort tables batch writes are not inputs.
     """
@@ -421,7 +435,7 @@ def scan_directory(directory: Path) -> tuple[list[BatchJob], list[tuple[str, str
             continue
         problem = None
         maps: tuple[Path, ...] = ()
-        if kind == "pcr":
+        if kind in ("pcr", "dpcr"):
             own = directory / f"{path.stem}.platemap.csv"
             shared = [directory / n for n in PLATE_MAP_NAMES if (directory / n).exists()]
             maps = (own,) if own.exists() else tuple(shared[:1])
@@ -438,8 +452,8 @@ def scan_directory(directory: Path) -> tuple[list[BatchJob], list[tuple[str, str
         found = f"; skipped: {', '.join(name for name, _ in skipped)}" if skipped else ""
         raise InputError(
             None,
-            f"{directory}: no plate export, VCF, BCF, BAM or CRAM in this folder (the scan does "
-            f"not look into sub-folders){found}",
+            f"{directory}: no plate export, dPCR export, VCF, BCF, BAM or CRAM in this folder "
+            f"(the scan does not look into sub-folders){found}",
         )
     return jobs, skipped
 
@@ -491,7 +505,7 @@ def _job_files(job: BatchJob) -> list[tuple[str, Path]]:
     panel = _panel_file(job)
     if panel is not None:
         files.append(("panel", panel))
-    for key in ("pon", "reference"):
+    for key in ("pon", "reference", "assays"):
         option_file = _option_path(job, key)
         if option_file is not None:
             files.append((key, option_file))
@@ -521,6 +535,7 @@ Runner = Callable[[BatchJob], Any]
 
 
 PCR_OPTIONS = frozenset({"format", "panel", "hotspots", "trust_map", "specimen"})
+EXAMPLE_ASSAYS = "esr1-dpcr-example"  # dpcr.assays.EXAMPLE_ASSAYS (that package loads its readers)
 NGS_OPTIONS = frozenset(
     {
         "panel",
@@ -577,7 +592,9 @@ def _run_pcr(job: BatchJob) -> Any:
 
 def _option_path(job: BatchJob, key: str) -> Path | None:
     text = job.options.get(key)
-    return None if text is None else (Path(text) if Path(text).is_absolute() else job.base / text)
+    if text is None or (key == "assays" and text == EXAMPLE_ASSAYS):  # the bundled set's id
+        return None
+    return Path(text) if Path(text).is_absolute() else job.base / text
 
 
 def _flag(job: BatchJob, key: str) -> bool:
@@ -660,7 +677,27 @@ def _run_ngs(job: BatchJob) -> RunResult:
     )
 
 
-RUNNERS: dict[str, Runner] = {"pcr": _run_pcr, "ngs": _run_ngs}
+DPCR_OPTIONS = frozenset({"format", "assays", "specimen"})
+
+
+def _run_dpcr(job: BatchJob) -> RunResult:
+    """A dpcr job: the same library call as ``esr1calls dpcr``."""
+    from .dpcr import call_dpcr
+
+    unknown = set(job.options) - DPCR_OPTIONS
+    if unknown:
+        raise InputError(
+            None,
+            f"{job.origin}: unknown option {', '.join(sorted(unknown))} for a dpcr job; "
+            f"known: {', '.join(sorted(DPCR_OPTIONS))}",
+        )
+    assays = _option_path(job, "assays")
+    return call_dpcr(
+        job.inputs, job.plate_maps, assays=assays, fmt=job.options.get("format") or None
+    )
+
+
+RUNNERS: dict[str, Runner] = {"pcr": _run_pcr, "ngs": _run_ngs, "dpcr": _run_dpcr}
 
 
 # ----------------------------------------------------------------------------- a job's folder

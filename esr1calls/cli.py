@@ -474,7 +474,7 @@ def dpcr_command(
 def batch_command(
     ctx: click.Context, source: Path, workers: int, outdir: Path, reproducible: bool
 ) -> None:
-    """Run many PCR plates and NGS samples; one bad input never stops the others.
+    """Run many PCR plates, dPCR runs and NGS samples; one bad input never stops the others.
 
     MANIFEST_OR_DIR is a manifest TSV (columns: id, type, inputs, plate_map, kit, sample, options;
     paths relative to it) or a directory scanned by content. Each job's report goes to

@@ -159,7 +159,7 @@ def test_malformed_manifest_rows_are_job_errors(workdir, tmp_path):
     manifest = _manifest(workdir, [["x", "qpcr", "plate1.csv", "", "", "", ""],
                                    ["y", "pcr", "plate1.csv", "", "", "", ""]])  # fmt: skip
     problems = [job.problem for job in read_manifest(manifest)]
-    assert problems == ["type 'qpcr' is not one of pcr, ngs", "a pcr job needs a plate_map"]
+    assert problems == ["type 'qpcr' is not one of pcr, ngs, dpcr", "a pcr job needs a plate_map"]
 
 
 def test_manifest_without_required_columns_is_an_error(tmp_path, run_cli):
@@ -333,7 +333,10 @@ def test_manifest_lines_are_numbered_as_in_the_file(workdir):
     run1, run2 = read_manifest(path)
     assert (run1.job_id, run1.origin, run1.problem) == ("run1", "crlf.tsv, line 4", None)
     assert run1.inputs == (workdir / "plate1.csv",)
-    assert (run2.origin, run2.problem) == ("crlf.tsv, line 6", "type 'qpcr' is not one of pcr, ngs")
+    assert (run2.origin, run2.problem) == (
+        "crlf.tsv, line 6",
+        "type 'qpcr' is not one of pcr, ngs, dpcr",
+    )
 
 
 def test_an_open_quote_does_not_swallow_the_rows_after_it(workdir):
@@ -678,7 +681,7 @@ def test_a_scan_names_the_entries_it_cannot_use(workdir, tmp_path, run_cli):
     assert skipped == {
         "loop_a.vcf": "skipped: a symbolic link that loops",
         "loop_b.vcf": "skipped: a symbolic link that loops",
-        "notes.txt": "skipped: not a recognised plate export, VCF, BCF, BAM or CRAM",
+        "notes.txt": "skipped: not a recognised plate export, dPCR export, VCF, BCF, BAM or CRAM",
         "plate3.csv": "skipped: not a regular file (a pipe, socket or device)",
         "tumour2.vcf": "skipped: a symbolic link to nothing",
     }
@@ -703,8 +706,8 @@ def test_a_folder_with_nothing_to_call_is_an_error(tmp_path, run_cli):
     result = run_cli(["batch", data, "-o", tmp_path / "out"])
     assert result.exit_code == 1
     assert result.stderr == (
-        f"esr1calls: error: {data}: no plate export, VCF, BCF, BAM or CRAM in this folder (the "
-        "scan does not look into sub-folders); skipped: notes.txt\n"
+        f"esr1calls: error: {data}: no plate export, dPCR export, VCF, BCF, BAM or CRAM in this "
+        "folder (the scan does not look into sub-folders); skipped: notes.txt\n"
     )
     assert not (tmp_path / "out").exists()
 
@@ -718,3 +721,129 @@ def test_scanned_file_names_differing_in_case_get_distinct_ids(tmp_path, run_cli
     out = tmp_path / "out"
     assert run_cli(["batch", data, "-o", out]).exit_code == 0
     assert [r["job_id"] for r in _rows(out / "batch_jobs.tsv")] == ["Plate1", "plate1_2"]
+
+
+# ----------------------------------------------------------------------------- digital PCR
+DPCR = TESTDATA / "dpcr"
+DPCR_MAP = DPCR / "esr1_demo_dpcr_platemap.csv"
+EXAMPLE_ASSAYS_FILE = PANEL_TSV.parent / "assays" / "esr1-dpcr-example.toml"
+
+
+@pytest.fixture
+def dpcr_dir(tmp_path):
+    """The dPCR demo plate in two export formats, each with its own plate map, and a PCR plate
+    with the shared one: the scan must tell them apart by content."""
+    data = tmp_path / "dpcr"
+    data.mkdir()
+    for fmt in ("quantasoft", "absoluteq"):
+        shutil.copy(DPCR / fmt / f"esr1_demo_{fmt}.csv", data / f"{fmt}.csv")
+        shutil.copy(DPCR_MAP, data / f"{fmt}.platemap.csv")
+    shutil.copy(PLATES / "generic" / "esr1_demo_generic.csv", data / "plate1.csv")
+    shutil.copy(DEMO_MAP, data / "platemap.csv")
+    return data
+
+
+def test_a_dpcr_manifest_job_gives_what_the_dpcr_command_gives(dpcr_dir, tmp_path, run_cli):
+    """The same library call: the job's calls.json is the command's, but for the command line."""
+    shutil.copy(EXAMPLE_ASSAYS_FILE, dpcr_dir / "assays.toml")
+    manifest = _manifest(dpcr_dir, [
+        ["qs", "dpcr", "quantasoft.csv", "quantasoft.platemap.csv", "", "", ""],
+        ["qs_own", "dpcr", "quantasoft.csv", "quantasoft.platemap.csv", "", "",
+         "assays=assays.toml format=quantasoft"],
+    ])  # fmt: skip
+    out = tmp_path / "out"
+    result = run_cli(["batch", manifest, "-o", out, "--reproducible"])
+    assert result.exit_code == 0, result.stderr
+    jobs = {
+        r["job_id"]: (r["type"], r["state"], r["samples"]) for r in _rows(out / "batch_jobs.tsv")
+    }
+    assert jobs == {"qs": ("dpcr", "done", "4"), "qs_own": ("dpcr", "done", "4")}
+    single = tmp_path / "single"
+    command = ["dpcr", dpcr_dir / "quantasoft.csv", "--plate-map"]
+    assert run_cli([*command, dpcr_dir / "quantasoft.platemap.csv", "-o", single,
+                    "--reproducible"]).exit_code == 0  # fmt: skip
+    for job in ("qs", "qs_own"):
+        assert (out / job / "calls.tsv").read_text() == (single / "calls.tsv").read_text()
+    batch_doc = json.loads((out / "qs_own" / "calls.json").read_text())
+    assert batch_doc["run"]["kit"]["path"] == str(dpcr_dir / "assays.toml")
+    assert {r["method"] for r in _rows(out / "samples.tsv")} == {"dPCR"}
+    assert {r["job_id"] for r in _rows(out / "calls.tsv")} == {"qs", "qs_own"}
+    # an edited assay file re-runs the job that reads it, and only that one
+    text = (dpcr_dir / "assays.toml").read_text()
+    (dpcr_dir / "assays.toml").write_text(text + "\n# edited\n")
+    result = run_cli(["batch", manifest, "-o", out, "--reproducible"])
+    assert "1 done, 1 up to date" in result.stderr
+
+
+def test_a_directory_scan_tells_dpcr_exports_from_plates_by_content(dpcr_dir, tmp_path, run_cli):
+    out = tmp_path / "out"
+    result = run_cli(["batch", dpcr_dir, "-o", out])
+    assert result.exit_code == 0, result.stderr
+    jobs = {r["job_id"]: (r["type"], r["state"]) for r in _rows(out / "batch_jobs.tsv")}
+    assert jobs == {"absoluteq": ("dpcr", "done"), "plate1": ("pcr", "done"),
+                    "quantasoft": ("dpcr", "done")}  # fmt: skip
+    methods = {(r["job_id"], r["method"]) for r in _rows(out / "samples.tsv")}
+    assert {m for _, m in methods} == {"dPCR", "PCR"}
+    calls = {
+        (r["job_id"], r["sample_id"], r["hotspot"]): r["status"]
+        for r in _rows(out / "calls.tsv")
+        if r["job_id"] != "plate1"
+    }
+    # the same plate in two formats: the same calls (Absolute Q carries the combinations too)
+    assert {k[1:]: v for k, v in calls.items() if k[0] == "quantasoft"} == {
+        k[1:]: v for k, v in calls.items() if k[0] == "absoluteq"
+    }
+
+
+def test_a_scanned_dpcr_export_without_a_plate_map_fails_that_job(tmp_path, run_cli):
+    data = tmp_path / "data"
+    data.mkdir()
+    shutil.copy(DPCR / "quantasoft" / "esr1_demo_quantasoft.csv", data / "run.csv")
+    result = run_cli(["batch", data, "-o", tmp_path / "out"])
+    assert result.exit_code == 1
+    (error,) = _rows(tmp_path / "out" / "batch_errors.tsv")
+    assert error["type"] == "dpcr"
+    assert "no plate map: add run.platemap.csv or platemap.csv" in error["error"]
+
+
+@pytest.mark.parametrize(
+    "row, error",
+    [
+        (["x", "dpcr", "quantasoft.csv", "", "", "", ""], "a dpcr job needs a plate_map"),
+        (["x", "dpcr", "quantasoft.csv", "quantasoft.platemap.csv", "kit.toml", "", ""],
+         "a dpcr job takes no kit: name its assay definition with the option assays=FILE"),
+        (["x", "dpcr", "quantasoft.csv", "quantasoft.platemap.csv", "", "", "umi=yes"],
+         "unknown option umi for a dpcr job; known: assays, format, specimen"),
+        (["x", "dpcr", "quantasoft.csv", "quantasoft.platemap.csv", "", "", "assays=none.toml"],
+         "none.toml"),
+        (["x", "dpcr", "plate1.csv", "platemap.csv", "", "", ""],
+         "not a recognised digital PCR export"),
+    ],
+)  # fmt: skip
+def test_a_bad_dpcr_row_fails_that_job_only(dpcr_dir, tmp_path, run_cli, row, error):
+    good = ["qs", "dpcr", "quantasoft.csv", "quantasoft.platemap.csv", "", "", ""]
+    out = tmp_path / "out"
+    result = run_cli(["batch", _manifest(dpcr_dir, [good, row]), "-o", out])
+    assert result.exit_code == 1
+    states = {r["job_id"]: r["state"] for r in _rows(out / "batch_jobs.tsv")}
+    assert states == {"qs": "done", "x": "failed"}
+    (failed,) = _rows(out / "batch_errors.tsv")
+    assert error in failed["error"] and "\n" not in failed["error"]
+
+
+def test_the_fingerprint_covers_a_dpcr_jobs_assay_file(tmp_path):
+    for name in ("run.csv", "map.csv", "assays.toml"):
+        (tmp_path / name).write_text(f"{name}\n")
+    job = BatchJob("t", "dpcr", (tmp_path / "run.csv",), (tmp_path / "map.csv",),
+                   base=tmp_path, options={"assays": "assays.toml"})  # fmt: skip
+    options = ReportOptions(command="")
+    before = _fingerprint(job, options)
+    for name in ("assays.toml", "map.csv", "run.csv"):
+        (tmp_path / name).write_text(f"{name} edited\n")
+        after = _fingerprint(job, options)
+        assert after != before, name
+        before = after
+    bundled = BatchJob("t", "dpcr", (tmp_path / "run.csv",), (tmp_path / "map.csv",),
+                       base=tmp_path, options={"assays": "esr1-dpcr-example"})  # fmt: skip
+    assert _fingerprint(bundled, options)  # the bundled set's id is not a file to read
+    assert RUNNERS["dpcr"].__name__ == "_run_dpcr"

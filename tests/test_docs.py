@@ -17,7 +17,7 @@ from typing import Any
 import click
 import pytest
 
-from esr1calls.batch import MANIFEST_COLUMNS, NGS_OPTIONS, PCR_OPTIONS
+from esr1calls.batch import DPCR_OPTIONS, MANIFEST_COLUMNS, NGS_OPTIONS, PCR_OPTIONS
 from esr1calls.cli import cli
 from esr1calls.errors import ConfigError
 from esr1calls.hotspots import load_panel
@@ -610,8 +610,10 @@ def test_batch_columns_and_options_are_the_batch_modules():
     manifest = _section(_text("batch.md"), "### The manifest")
     assert tuple(_first_cells(manifest)) == MANIFEST_COLUMNS
     pcr_options = text.split("Options of a `pcr` job:")[1].split(".")[0]
+    dpcr_options = text.split("Options of a `dpcr` job:")[1].split(". Options")[0]
     ngs_options = text.split("Options of an `ngs` job:")[1].split(". They")[0]
     assert set(re.findall(r"`(\w+)`", pcr_options)) == PCR_OPTIONS
+    assert set(re.findall(r"`(\w+)`", dpcr_options)) == DPCR_OPTIONS
     assert set(re.findall(r"`(\w+)`", ngs_options)) == NGS_OPTIONS
 
 
