@@ -1,7 +1,9 @@
 """A simulated validation study end to end: dilution series from a known truth, written as
-instrument exports and VCFs, called by the real readers and callers, then ``validate lod``. The
-truth's LoD95, amplification factor and delta-Ct at 100 % lie in the intervals the study gives,
-and the proposed kit calls a fresh plate as the truth says (the placeholder kit does not)."""
+instrument exports (ARMS-PCR and digital PCR) and VCFs, called by the real readers and callers,
+then ``validate lod``. The truth's LoD95, amplification factor and delta-Ct at 100 % lie in the
+intervals the study gives, the proposed kit calls a fresh plate as the truth says (the
+placeholder kit does not), and dPCR against ARMS-PCR on the same samples is ``validate
+concordance``'s."""
 
 from __future__ import annotations
 
@@ -17,11 +19,15 @@ from esr1calls.testing import TESTDATA
 from esr1calls.validate import fit_probit, probit_profile_interval
 
 from .validation_factory import (
+    DPCR_TRUTH,
     NGS_DEPTH,
     NGS_READ_ERROR,
     PCR_TRUTH,
+    DpcrTruth,
+    dpcr_study,
     ngs_study,
     pcr_study,
+    write_dpcr_run,
     write_pcr_run,
     write_validation_example,
 )
@@ -156,3 +162,101 @@ def test_the_profile_interval_covers_the_truth_about_95_percent_of_the_time():
 def test_the_example_in_testdata_is_what_the_factory_writes(tmp_path):
     for path in write_validation_example(tmp_path):
         assert filecmp.cmp(path, TESTDATA / "validate" / path.name, shallow=False), path.name
+
+
+# ------------------------------------------------------------------------------------ dPCR
+def _k_req(calls_json):
+    """The k_req the run's D538G calls were held against (one N and one p0 on the plate)."""
+    document = json.loads(calls_json.read_text("utf-8"))
+    found = {
+        c["evidence"]["k_req"]
+        for s in document["samples"]
+        for c in s["calls"]
+        if c["hotspot"] == "D538G" and "k_req" in c["evidence"]
+    }
+    assert len(found) == 1, found
+    return found.pop()
+
+
+@pytest.mark.parametrize(
+    "fmt, seed", [("quantasoft", 1), ("qxmanager", 2), ("qiacuity", 3), ("absoluteq", 4)]
+)
+def test_a_dpcr_study_recovers_the_true_lod95_from_each_export_format(tmp_path, run_cli, fmt, seed):
+    """The plate is written as each instrument's export and read back by its reader. The
+    truth's LoD95 is exact for the k_req the plate's own WT controls give (its p0): the
+    fraction where P(Binomial(N, p*(f)) >= k_req) = 0.95 (21 seeds of 21 covered)."""
+    study = dpcr_study(tmp_path, run_cli, seed=seed, fmt=fmt)
+    document = json.loads(study.calls[0].read_text("utf-8"))
+    assert document["run"]["inputs"][0]["format"] == f"dPCR export ({fmt})"
+    result = run_cli(["validate", "lod", *study.calls, "--design", study.design, "-o",
+                      tmp_path / "out"])  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    entry = json.loads((tmp_path / "out" / "validation.json").read_text("utf-8"))["lod"][
+        "hotspots"
+    ]["D538G"]
+    truth = DPCR_TRUTH.lod95(_k_req(study.calls[0]))
+    low, high = entry["lod95_ci"]
+    assert entry["flags"] == []
+    assert low < truth < high, (truth, entry["lod95"], entry["lod95_ci"])
+    assert high / low < 2.5
+    # the blanks' fraction: the background alone, far under the reportable fraction
+    assert entry["lob"] < 0.002
+    assert [level["n"] for level in entry["levels"]] == [7] + [12] * 7
+
+
+def test_the_dpcr_truth_is_the_rule_at_the_plates_counts():
+    """The truth's LoD95 is where the rule's own power calculation puts it: at that fraction a
+    well of N partitions is mutant-positive with the chance whose k_req tail is 95 %."""
+    for k_req in (5, 6, 8, 9):
+        fraction = DPCR_TRUTH.lod95(k_req)
+        p = DPCR_TRUTH.mutant_positive(fraction)
+        tail = 1 - sum(
+            math.comb(DPCR_TRUTH.partitions, k) * p**k * (1 - p) ** (DPCR_TRUTH.partitions - k)
+            for k in range(k_req)
+        )
+        assert tail == pytest.approx(0.95, abs=1e-9)
+        # and at that k_req the partitions are above the reportable fraction: DETECTED is k_req
+        assert k_req / DPCR_TRUTH.partitions / DPCR_TRUTH.wild_type_copies > 0.002
+
+
+def test_dpcr_against_arms_pcr_on_the_same_samples_is_validate_concordance(tmp_path, run_cli):
+    """40 samples on a dPCR plate and an ARMS-PCR plate: 20 with D538G at 2-5 %, 20 wild type,
+    and 4 at 0.35 %, where dPCR (lod95 about 0.3 % at this input) sees what ARMS-PCR (about
+    0.85 %) does not. Every pair agrees but those; they are the discordant list, test DETECTED
+    and reference NOT_DETECTED, and the statistics follow from the counts."""
+    rng = np.random.default_rng(5)
+    samples = [(f"C{i:02d}", 0.02 + 0.03 * i / 20) for i in range(1, 21)]
+    samples += [(f"C{i:02d}", 0.0) for i in range(21, 41)]
+    samples += [(f"L{i}", 0.0035) for i in range(1, 5)]
+    export, plate_map = write_dpcr_run(
+        tmp_path, "CONC_DPCR", samples, rng, truth=DpcrTruth(wild_type_copies=0.5)
+    )
+    dpcr = ["dpcr", export, "--plate-map", plate_map, "-o", tmp_path / "dpcr", "--reproducible"]
+    assert run_cli(dpcr).exit_code == 0
+    mutations = [(name, {"D538G": f} if f else {}) for name, f in samples]
+    export, plate_map = write_pcr_run(tmp_path, "CONC_PCR", mutations, rng)
+    pcr = ["pcr", export, "--plate-map", plate_map, "-o", tmp_path / "pcr", "--reproducible"]
+    assert run_cli(pcr).exit_code == 0
+    result = run_cli(["validate", "concordance", tmp_path / "dpcr" / "calls.json", "--reference",
+                      tmp_path / "pcr" / "calls.json", "-o", tmp_path / "out"])  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    assert "hotspots called by one method only were not compared: E380Q" in result.stderr
+    block = json.loads((tmp_path / "out" / "validation.json").read_text("utf-8"))["concordance"]
+    assert block["test_methods"] == ["dPCR"] and block["reference_methods"] == ["PCR"]
+    assert list(block["hotspots"]) == ["D538G"]
+    d538g = block["hotspots"]["D538G"]
+    discordant = block["discordant"]
+    assert {d["test"]["sample_id"] for d in discordant} <= {"L1", "L2", "L3", "L4"}
+    assert discordant, "at 0.35 % dPCR should see some that ARMS-PCR misses"
+    for pair in discordant:
+        assert pair["kind"] == "fp" and pair["hotspot"] == "D538G"
+        assert (pair["test"]["status"], pair["reference"]["status"]) == ("DETECTED", "NOT_DETECTED")
+    fp = len(discordant)
+    assert (d538g["tp"], d538g["fp"], d538g["fn"], d538g["excluded"]) == (20, fp, 0, 0)
+    assert d538g["tn"] == 20 + 4 - fp
+    n = 44
+    observed = (d538g["tp"] + d538g["tn"]) / n
+    expected = ((20 + fp) * 20 + (n - 20 - fp) * (n - 20)) / n**2
+    assert d538g["ppa"] == 1.0 and d538g["npa"] == pytest.approx(d538g["tn"] / (d538g["tn"] + fp))
+    assert d538g["kappa"] == pytest.approx((observed - expected) / (1 - expected), abs=1e-9)
+    assert block["overall"]["tp"] == 20 and block["overall"]["fp"] == fp

@@ -5,8 +5,10 @@ map and called by ``esr1calls pcr``; a dilution series with a known amplificatio
 delta-Ct at 100 % and delta-Ct noise per assay, blanks whose every mutation assay shows only the
 wild-type background (delta-Ct ~ N(13.8, 0.6), no Ct past 40). NGS: one generic-caller VCF per
 sample with a D538G record whose alt count is Binomial(depth, f + e - f e) (a read is alt when
-its molecule is mutant or the read is in error), called by ``esr1calls ngs``. Seeded: the same
-seed gives the same files.
+its molecule is mutant or the read is in error), called by ``esr1calls ngs``. dPCR: one 96-well
+D538G plate whose partitions are drawn from a known input and background
+(``esr1calls.testing.dpcr_exports``), written as an instrument export and called by ``esr1calls
+dpcr``. Seeded: the same seed gives the same files.
 """
 
 from __future__ import annotations
@@ -20,7 +22,9 @@ import numpy as np
 from click.testing import Result
 
 from esr1calls.pcr.kit import load_kit
+from esr1calls.stats import lod95
 from esr1calls.testing import TESTDATA
+from esr1calls.testing.dpcr_exports import plate_map, render, simulated_well
 
 _QS_DEMO = TESTDATA / "plates" / "quantstudio" / "esr1_demo_quantstudio.txt"
 ROWS_384 = "ABCDEFGHIJKLMNOP"
@@ -276,3 +280,100 @@ def write_validation_example(folder: Path, seed: int = EXAMPLE_SEED) -> list[Pat
     design_path = folder / "arms_validation_design.csv"
     design_path.write_text("\n".join(design) + "\n", encoding="utf-8")
     return [export, plate_map, design_path]
+
+
+# ------------------------------------------------------------------------------------ dPCR
+@dataclass(frozen=True)
+class DpcrTruth:
+    """How the D538G duplex assay really behaves on the study's plates: every well has
+    ``partitions`` accepted partitions and ``wild_type_copies`` (lambda_w) per partition, and a
+    partition shows a false mutant signal with probability ``background``."""
+
+    partitions: int = 16_000
+    wild_type_copies: float = 0.1
+    background: float = 1e-5
+
+    def mutant_positive(self, fraction: float) -> float:
+        mutant_copies = self.wild_type_copies * fraction / (1.0 - fraction)
+        return 1.0 - (1.0 - self.background) * math.exp(-mutant_copies)
+
+    def lod95(self, k_req: int) -> float:
+        """The fraction DETECTED in 95 % of wells when the rule wants k_req mutant partitions.
+
+        At this input the k_req partitions are always at least the reportable fraction (k_req/N
+        over lambda_w is 0.3 % or more), so DETECTED is exactly k_m >= k_req, and k_m is
+        Binomial(N, mutant_positive(f)): solve P(k_m >= k_req) = 0.95 for f."""
+        p95 = lod95(self.partitions, k_req)
+        assert p95 is not None
+        mutant_copies = -math.log((1.0 - p95) / (1.0 - self.background))
+        return mutant_copies / (mutant_copies + self.wild_type_copies)
+
+
+DPCR_TRUTH = DpcrTruth()
+DPCR_ROWS = "ABCDEFGH"
+
+
+def write_dpcr_run(
+    folder: Path,
+    run_id: str,
+    samples: Sequence[tuple[str, float]],
+    rng: np.random.Generator,
+    truth: DpcrTruth = DPCR_TRUTH,
+    fmt: str = "quantasoft",
+) -> tuple[Path, Path]:
+    """One 96-well D538G plate drawn from ``truth``: NTC, PC (5 %), three wild-type controls,
+    then each (sample_id, fraction) in one well, written as a ``fmt`` export with its plate
+    map. Returns the export and the plate map."""
+    wells = iter(f"{row}{col}" for row in DPCR_ROWS for col in range(1, 13))
+    entries = [("NTC", "NTC", 0.0), ("PC", "PC", 0.05)]
+    entries += [("WT", "WT", 0.0)] * 3
+    entries += [(name, "SAMPLE", fraction) for name, fraction in samples]
+    if len(entries) > 96:
+        raise ValueError(f"{len(entries)} wells do not fit one 96-well plate")
+    drawn = []
+    for replicate, (name, role, fraction) in enumerate(entries):
+        copies = 0.0 if role == "NTC" else truth.wild_type_copies
+        drawn.append(
+            simulated_well(
+                rng, next(wells), name, role, "D538G",
+                partitions=truth.partitions, wild_type_copies=copies, fraction=fraction,
+                background=truth.background, replicate=replicate - 1 if role == "WT" else 1,
+            )
+        )  # fmt: skip
+    export_path = folder / f"{run_id}.csv"
+    map_path = folder / f"{run_id}_map.csv"
+    export_path.write_bytes(render(fmt, drawn).encode("utf-8"))
+    map_path.write_text(plate_map(drawn), encoding="utf-8")
+    return export_path, map_path
+
+
+def dpcr_study(
+    folder: Path,
+    run_cli: RunCli,
+    seed: int,
+    levels: Sequence[float] = (0.002, 0.003, 0.004, 0.005, 0.006, 0.008, 0.01),
+    replicates: int = 12,
+    blanks: int = 7,
+    fmt: str = "quantasoft",
+) -> Study:
+    """A dPCR dilution series of D538G and wild-type blanks on one 96-well plate, through the
+    real reader (``fmt``) and ``esr1calls dpcr``."""
+    rng = np.random.default_rng(seed)
+    samples = [(f"DWT{i:02d}", 0.0) for i in range(1, blanks + 1)]
+    samples += [
+        (f"D{fraction * 100:g}pct_{r:02d}", fraction)
+        for fraction in levels
+        for r in range(1, replicates + 1)
+    ]
+    samples = [samples[i] for i in rng.permutation(len(samples))]
+    folder.mkdir(parents=True, exist_ok=True)
+    run_id = f"VAL_DPCR_{seed}"
+    export, map_path = write_dpcr_run(folder, run_id, samples, rng, fmt=fmt)
+    outdir = folder / run_id
+    result = run_cli(["dpcr", export, "--plate-map", map_path, "-o", outdir, "--reproducible"])
+    assert result.exit_code == 0, result.stderr
+    design = ["sample_id,expected_fraction,hotspot"]
+    design += [f"{name},{fraction},D538G" for name, fraction in samples]
+    design_path = folder / "design.csv"
+    design_path.write_text("\n".join(design) + "\n", encoding="utf-8")
+    return Study([outdir / "calls.json"], design_path)
