@@ -7,8 +7,9 @@ the decision (approve or reject), a comment, the calls the reviewer overrode wit
 each, the sha256 of calls.json and of every report file in OUTDIR, and ``prev``, the sha256 of the
 line before (the first line's is calls.json's sha256). calls.json is never edited: an override
 lives in the trail, and report.html is re-rendered to show the original and the reviewer's call
-side by side. ``esr1calls verify OUTDIR`` recomputes every hash and the chain and names the first
-broken link; reports show "reviewed" only from a trail that verifies.
+side by side (clinical.html and clinical.pdf, where the folder has them, to show the review).
+``esr1calls verify OUTDIR`` recomputes every hash and the chain and names the first broken link;
+reports show "reviewed" only from a trail that verifies.
 
 A sign-off, in order (docs/signoff.md): verify the existing trail (refuse if it does not); render
 report.html with the new review into a temporary file; hash the files as ``sign`` will leave
@@ -38,8 +39,9 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from .errors import AuditError, ConfigError
+from .errors import AuditError, ConfigError, Esr1CallsError
 from .model import CallStatus, sample_status_of
+from .reports.clinical import CLINICAL_HTML, CLINICAL_PDF
 from .reports.document import sample_labels
 from .reports.write import (
     AUDIT_TRAIL,
@@ -72,12 +74,13 @@ __all__ = [
 AUDIT_VERSION = 1
 LOCK_FILE = ".audit.lock"
 # every file esr1calls writes into OUTDIR; those present when a folder is signed are covered
-REPORT_FILES = (CALLS_TSV, SAMPLES_TSV, REPORT_HTML, *OPTIONAL_REPORTS)
+REPORT_FILES = (CALLS_TSV, SAMPLES_TSV, REPORT_HTML, CLINICAL_HTML, *OPTIONAL_REPORTS)
 COVERED_FILES = (CALLS_JSON, *REPORT_FILES)
 _ALWAYS_WRITTEN = frozenset({CALLS_JSON, CALLS_TSV, SAMPLES_TSV, REPORT_HTML})
 MIN_KEY_BYTES = 16
 SIGNOFF_META = "esr1calls-signoff"  # <meta> in a signed report.html: its sign-off number
 _SIGNOFF_TAG = re.compile(rb'<meta name="esr1calls-signoff" content="(\d+)">')
+_LANG_TAG = re.compile(rb'<meta name="esr1calls-lang" content="([A-Za-z-]+)">')
 _FIELDS = frozenset(
     {"audit_version", "n", "time", "reviewer", "decision", "comment", "overrides", "files"}
     | {"prev", "digest"}
@@ -786,11 +789,13 @@ def sign(
     key: bytes | None = None,
     clock: Clock | None = None,
 ) -> Entry:
-    """Append one sign-off to OUTDIR/audit.jsonl and re-render report.html to show it.
+    """Append one sign-off to OUTDIR/audit.jsonl and re-render report.html (and clinical.html,
+    in its language, and clinical.pdf, where the folder has them) to show it.
 
     Refused when the existing record does not verify, when ``key`` is given for a record signed
     without one (or the reverse), and for overrides that do not fit calls.json. ``clock`` gives
     the time (tests inject one); there is no reproducible mode: a sign-off is an event."""
+    from .reports.clinical import render_clinical
     from .reports.html import render_html
     from .reports.merge import load_calls_json  # schema-checks calls.json
 
@@ -831,9 +836,14 @@ def sign(
                         keyed=key is not None, key_checked=key is not None),
             )  # fmt: skip
             page = render_html(loaded.document, review)
-            files = {CALLS_JSON: loaded.sha256, REPORT_HTML: _sha256(page.encode("utf-8"))}
+            pages = {REPORT_HTML: page}
+            if (outdir / CLINICAL_HTML).is_file():
+                language = _page_language(outdir / CLINICAL_HTML)
+                pages[CLINICAL_HTML] = render_clinical(loaded.document, language, review)
+            files = {CALLS_JSON: loaded.sha256}
+            files.update({name: _sha256(text.encode("utf-8")) for name, text in pages.items()})
             for name in REPORT_FILES:
-                sha = None if name == REPORT_HTML else _file_sha256(outdir / name)
+                sha = None if name in files else _file_sha256(outdir / name)
                 if sha is not None:
                     files[name] = sha
             missing = sorted(_ALWAYS_WRITTEN - set(files))
@@ -842,13 +852,26 @@ def sign(
                     f"{outdir / missing[0]}: missing; write the folder's reports again (esr1calls "
                     f"report {calls_path} -o NEWDIR) and sign that folder"
                 )
-            entry = replace(pending, files=files).sealed(key)
-            # the record first: a crash before the report is in place leaves the older report
-            # beside the new line (verify names it), never a review the record does not hold
-            write_text_atomic(outdir / AUDIT_TRAIL, (raw + entry.line() + b"\n").decode("utf-8"))
-            _fsync_dir(outdir)
-            write_text_atomic(outdir / REPORT_HTML, page)
-            _fsync_dir(outdir)
+            # clinical.pdf shows the review too: printed again first, put in place last
+            printed = _print_clinical_pdf(outdir, pages) if CLINICAL_PDF in files else None
+            try:
+                if printed is not None:
+                    files[CLINICAL_PDF] = _file_sha256(printed) or ""
+                entry = replace(pending, files=files).sealed(key)
+                # the record first: a crash before the report is in place leaves the older
+                # report beside the new line (verify names it), never a review the record
+                # does not hold
+                trail = (raw + entry.line() + b"\n").decode("utf-8")
+                write_text_atomic(outdir / AUDIT_TRAIL, trail)
+                _fsync_dir(outdir)
+                for name, text in pages.items():
+                    write_text_atomic(outdir / name, text)
+                if printed is not None:
+                    printed.replace(outdir / CLINICAL_PDF)
+                _fsync_dir(outdir)
+            finally:
+                if printed is not None:
+                    printed.unlink(missing_ok=True)
     except _ChainError as broken:  # a file unreadable while hashing
         raise AuditError(str(broken)) from None
     except OSError as exc:
@@ -856,6 +879,37 @@ def sign(
             f"{outdir}: cannot sign ({exc.strerror}{': ' + exc.filename if exc.filename else ''})"
         ) from exc
     return entry
+
+
+def _page_language(clinical: Path) -> str:
+    """The language clinical.html was written in (its <meta>), so a sign-off keeps it."""
+    try:
+        found = _LANG_TAG.search(clinical.read_bytes())
+    except OSError:
+        return "en"
+    return found.group(1).decode("ascii") if found else "en"
+
+
+def _print_clinical_pdf(outdir: Path, pages: Mapping[str, str]) -> Path:
+    """clinical.pdf printed again from the signed clinical.html, into a temporary file beside it
+    (renamed into place after the record is written). Refused without Chromium: the old PDF
+    would show a review state the record no longer holds."""
+    from .reports.clinical import check_pdf_renderer, render_pdf
+
+    try:
+        browser = check_pdf_renderer()
+    except Esr1CallsError as exc:
+        raise AuditError(
+            f"{outdir / CLINICAL_PDF}: must be printed again to show this sign-off, but {exc}"
+        ) from None
+    html = outdir / f".{CLINICAL_HTML}.sign.tmp.html"
+    pdf = outdir / f".{CLINICAL_PDF}.sign.tmp"
+    try:
+        write_text_atomic(html, pages[CLINICAL_HTML])
+        render_pdf(html, pdf, browser)
+    finally:
+        html.unlink(missing_ok=True)
+    return pdf
 
 
 def _verify_for_signing(outdir: Path, key: bytes | None) -> tuple[Verification, bytes]:

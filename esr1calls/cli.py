@@ -31,6 +31,7 @@ from .patients import with_patient
 from .pcr.kit import EXAMPLE_KIT, describe_kit, load_kit
 from .plates.format import PlateFormat
 from .provenance import command_line
+from .reports.clinical import LANGUAGES as CLINICAL_LANGUAGES
 from .reports.write import ReportOptions, write_document, write_reports, write_text_atomic
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -149,6 +150,22 @@ def output_options(func: F) -> F:
             help=_FORMAT_HELP[name],
         )(func)
     func = click.option(
+        "--pdf",
+        is_flag=True,
+        expose_value=False,
+        callback=_remember_clinical,
+        help="Also print clinical.html to clinical.pdf (needs headless Chromium).",
+    )(func)
+    func = click.option(
+        "--lang",
+        type=click.Choice(list(CLINICAL_LANGUAGES)),
+        default="en",
+        show_default=True,
+        expose_value=False,
+        callback=_remember_clinical,
+        help="Language of clinical.html, the one-page-per-sample clinical report.",
+    )(func)
+    func = click.option(
         "--reproducible",
         is_flag=True,
         help="Omit the run time so identical inputs give byte-identical reports.",
@@ -158,7 +175,8 @@ def output_options(func: F) -> F:
         "--outdir",
         required=True,
         type=click.Path(file_okay=False, path_type=Path),
-        help="Directory for calls.json, calls.tsv, samples.tsv, report.html (created if needed).",
+        help="Directory for calls.json, calls.tsv, samples.tsv, report.html and clinical.html "
+        "(created if needed).",
     )(func)
     return debug_option(func)
 
@@ -270,6 +288,8 @@ def report_options(
         vcf=formats.get("vcf", False),
         build=Build.parse(build) if build else None,
         knowledge=clinical.get("knowledge"),
+        lang=clinical.get("lang", "en"),
+        pdf=bool(clinical.get("pdf", False)),
     )
 
 

@@ -12,7 +12,7 @@ Pure: plain values in, a plain document out, for a SampleReport and a calls.json
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from enum import StrEnum
 from typing import Any
@@ -26,6 +26,7 @@ __all__ = [
     "Reading",
     "Specimen",
     "interpret",
+    "lowest_wild_type_copies",
     "parse_specimen",
     "with_specimen",
 ]
@@ -85,6 +86,18 @@ def parse_specimen(text: str, where: str) -> Specimen:
         ) from None
 
 
+def lowest_wild_type_copies(calls: Iterable[Mapping[str, Any]]) -> float | None:
+    """dPCR: the lowest wild-type ESR1 copies per mL of plasma among a sample's calls' evidence
+    (``copies_per_ml_plasma``), None when no call has it (no plasma volume in the plate map)."""
+    found = [
+        float(copies["wild_type"])
+        for call in calls
+        if isinstance(copies := (call.get("evidence") or {}).get("copies_per_ml_plasma"), Mapping)
+        and isinstance(copies.get("wild_type"), int | float)
+    ]
+    return min(found) if found else None
+
+
 def with_specimen(result: RunResult, specimen: str | None) -> RunResult:
     """The run with ``--specimen`` recorded on every sample; a plate map (or manifest) that
     names another specimen for a sample is a contradiction, refused."""
@@ -101,11 +114,18 @@ def with_specimen(result: RunResult, specimen: str | None) -> RunResult:
 
 
 def interpret(
-    status: str, method: str, specimen: str | None, ctdna: Mapping[str, Any] | None
+    status: str,
+    method: str,
+    specimen: str | None,
+    ctdna: Mapping[str, Any] | None,
+    wild_type_copies_per_ml: float | None = None,
 ) -> dict[str, Any] | None:
     """The reading of a NEGATIVE sample (None for any other status).
 
-    ``ctdna`` is the NGS proxy's document (``ngs/ctdna.py``), None when the method has none.
+    ``ctdna`` is the NGS proxy's document (``ngs/ctdna.py``), None when the method has none;
+    ``wild_type_copies_per_ml`` is what dPCR measured (the lowest of its assays), shown beside
+    its ``CTDNA_UNKNOWN``: wild-type copies say how much DNA was tested, not how much of it
+    came from the tumour.
 
     >>> interpret("NEGATIVE", "PCR", "plasma", None)["ctdna"]["status"]
     'CTDNA_UNKNOWN'
@@ -135,4 +155,6 @@ def interpret(
             "why": f"{method} tests only the ESR1 hotspots: it cannot tell how much tumour DNA "
             "the sample held",
         }
+        if wild_type_copies_per_ml is not None:
+            found["wild_type_copies_per_ml"] = wild_type_copies_per_ml
     return {"reading": reading.value, "step": GUIDELINE_STEP, "ctdna": found}

@@ -105,7 +105,9 @@ def test_a_sign_off_is_one_canonical_line_chained_to_calls_json(results):
     assert fields["time"] == "2026-03-02T09:15:00Z"
     assert (fields["n"], fields["reviewer"], fields["decision"]) == (1, "A. Chen", "approve")
     assert fields["comment"] == "run log checked" and fields["overrides"] == []
-    assert set(fields["files"]) == {"calls.json", "calls.tsv", "samples.tsv", "report.html"}
+    assert set(fields["files"]) == {
+        "calls.json", "calls.tsv", "samples.tsv", "report.html", "clinical.html"
+    }  # fmt: skip
     for name, digest in fields["files"].items():
         assert sha((results / name).read_bytes()) == digest, name  # as sign left them
     assert "hmac" not in fields

@@ -116,8 +116,9 @@ def test_no_output_of_an_ngs_run_claims_another_fraction(run_cli, tmp_path, frac
     result, outdir = _ngs(run_cli, tmp_path, fraction)
     texts = _words(outdir)
     assert sorted(texts) == [
-        "calls.fhir.json", "calls.json", "calls.tsv", "detected.vcf", "esr1calls_calls_mqc.json",
-        "esr1calls_general_stats_mqc.json", "report.html", "samples.tsv",
+        "calls.fhir.json", "calls.json", "calls.tsv", "clinical.html", "detected.vcf",
+        "esr1calls_calls_mqc.json", "esr1calls_general_stats_mqc.json", "report.html",
+        "samples.tsv",
     ]  # fmt: skip
     for name, text in {"stdout": result.stdout, **texts}.items():
         assert not DEFAULT_TEXT.search(text), (name, DEFAULT_TEXT.search(text))
@@ -141,6 +142,7 @@ def test_no_output_of_an_ngs_run_claims_another_fraction(run_cli, tmp_path, frac
     assert f"INSUFFICIENT_DEPTH: depth too low to exclude {shown} with 95 % probability" in fhir
     assert f"(a claim: {shown} would have been seen)" in texts["detected.vcf"]
     assert f"reportable fraction {shown};" in texts["esr1calls_calls_mqc.json"]
+    assert f"Reportable allele fraction: {shown}." in texts["clinical.html"]
 
 
 def test_a_setting_is_shown_exactly_never_rounded(tmp_path):

@@ -24,10 +24,11 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from ..errors import Esr1CallsError
-from ..interpretation import interpret
+from ..interpretation import interpret, lowest_wild_type_copies
 from ..knowledge import Knowledge, load_knowledge
 from ..model import Build, Call, CallStatus, InputFile, RunResult, SampleReport
 from ..provenance import tool_info, utc_now
+from .clinical import CLINICAL_HTML, CLINICAL_PDF
 from .document import detected_hotspots
 from .multiqc import MULTIQC_GENERAL_STATS, MULTIQC_TABLE, render_multiqc
 
@@ -105,7 +106,7 @@ CALLS_JSON, CALLS_TSV, SAMPLES_TSV, REPORT_HTML = (
     "report.html",
 )
 FHIR_BUNDLE, DETECTED_VCF = "calls.fhir.json", "detected.vcf"
-OPTIONAL_REPORTS = (MULTIQC_TABLE, MULTIQC_GENERAL_STATS, FHIR_BUNDLE, DETECTED_VCF)
+OPTIONAL_REPORTS = (MULTIQC_TABLE, MULTIQC_GENERAL_STATS, FHIR_BUNDLE, DETECTED_VCF, CLINICAL_PDF)
 AUDIT_TRAIL = "audit.jsonl"  # the review record of esr1calls sign (audit.py)
 
 
@@ -124,6 +125,8 @@ class ReportOptions:
     vcf: bool = False
     build: Build | None = None
     knowledge: str | None = None  # --knowledge FILE; None: the bundled file
+    lang: str = "en"  # --lang: the language of clinical.html (en or zh-CN)
+    pdf: bool = False  # --pdf: clinical.pdf too, printed by headless Chromium
 
 
 def load_schema() -> dict[str, Any]:
@@ -176,7 +179,10 @@ def _call_document(call: Call) -> dict[str, Any]:
 
 def _sample_document(sample: SampleReport, knowledge: Knowledge | None = None) -> dict[str, Any]:
     detected = [c.hotspot for c in sample.calls if c.status is CallStatus.DETECTED]
-    reading = interpret(sample.status.value, sample.method.value, sample.specimen, sample.ctdna)
+    copies = lowest_wild_type_copies({"evidence": c.evidence} for c in sample.calls)
+    reading = interpret(
+        sample.status.value, sample.method.value, sample.specimen, sample.ctdna, copies
+    )
     return {
         "sample_id": sample.sample_id,
         "method": sample.method.value,
@@ -392,6 +398,7 @@ def write_files_atomic(outdir: Path, files: Mapping[str, str]) -> list[Path]:
 def render_files(document: Mapping[str, Any], options: ReportOptions) -> dict[str, str]:
     """Every report file for a calls.json document, rendered in memory: name -> text."""
     # imported here: the renderers are only needed once there is something to write
+    from .clinical import render_clinical
     from .fhir import render_fhir_bundle
     from .html import render_html
     from .vcf import render_detected_vcf
@@ -402,6 +409,7 @@ def render_files(document: Mapping[str, Any], options: ReportOptions) -> dict[st
         CALLS_TSV: render_calls_tsv(samples),
         SAMPLES_TSV: render_samples_tsv(samples),
         REPORT_HTML: render_html(document),
+        CLINICAL_HTML: render_clinical(document, options.lang),
     }
     if options.multiqc:
         files.update(render_multiqc(document))
@@ -423,6 +431,11 @@ def write_document(
     ``esr1calls sign`` is refused as a whole: its reports are the signed record.
     """
     outdir = Path(outdir)
+    browser = None
+    if options.pdf:
+        from .clinical import check_pdf_renderer
+
+        browser = check_pdf_renderer()  # before anything is written: no half a report
     if (outdir / AUDIT_TRAIL).exists():
         raise Esr1CallsError(
             f"{outdir}: holds a signed review ({AUDIT_TRAIL}); new reports there would replace "
@@ -434,10 +447,15 @@ def write_document(
     except (OSError, UnicodeDecodeError):
         previous = None
     written = write_files_atomic(outdir, files)
+    if browser is not None:
+        from .clinical import render_pdf
+
+        render_pdf(outdir / CLINICAL_HTML, outdir / CLINICAL_PDF, browser)
+        written.append(outdir / CLINICAL_PDF)
     if previous != files[CALLS_JSON]:
         for name in OPTIONAL_REPORTS:
             stale = outdir / name
-            if name not in files and stale.is_file():
+            if stale not in written and stale.is_file():
                 try:
                     stale.unlink()
                 except OSError as exc:
@@ -452,5 +470,6 @@ def write_document(
 
 
 def write_reports(result: RunResult, outdir: str | Path, options: ReportOptions) -> list[Path]:
-    """Write calls.json, calls.tsv, samples.tsv, report.html (and the optional formats)."""
+    """Write calls.json, calls.tsv, samples.tsv, report.html, clinical.html (and the optional
+    formats)."""
     return write_document(to_json_document(result, options), outdir, options)

@@ -225,6 +225,7 @@ def test_a_run_without_samples_still_renders_every_format(tmp_path, validate_cal
     empty = RunResult(samples=(), panel=load_panel().describe())
     options = ReportOptions("x", reproducible=True, multiqc=True, fhir=True, vcf=True)
     written = write_reports(empty, tmp_path, options)
-    assert len(written) == 8
+    assert len(written) == 9
     validate_calls_json(tmp_path / "calls.json")
     assert "0 sample(s)" in (tmp_path / "report.html").read_text()
+    assert "This run holds no samples." in (tmp_path / "clinical.html").read_text()

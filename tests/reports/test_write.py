@@ -67,6 +67,7 @@ def test_reports_are_written_and_valid_against_the_schema(tmp_path, validate_cal
     assert sorted(p.name for p in written) == [
         "calls.json",
         "calls.tsv",
+        "clinical.html",
         "report.html",
         "samples.tsv",
     ]  # the optional formats only when asked for
@@ -161,8 +162,8 @@ def test_allele_fraction_must_be_a_fraction():
 GOLDEN = TESTDATA / "expected" / "reports"
 EVERY_FORMAT = ReportOptions("x", reproducible=True, multiqc=True, fhir=True, vcf=True)
 ALL_FILES = [
-    "calls.fhir.json", "calls.json", "calls.tsv", "detected.vcf", "esr1calls_calls_mqc.json",
-    "esr1calls_general_stats_mqc.json", "report.html", "samples.tsv",
+    "calls.fhir.json", "calls.json", "calls.tsv", "clinical.html", "detected.vcf",
+    "esr1calls_calls_mqc.json", "esr1calls_general_stats_mqc.json", "report.html", "samples.tsv",
 ]  # fmt: skip
 
 
