@@ -478,6 +478,9 @@ def _strelka(rec: VcfRecord) -> SiteCounts | None:
         fields={"alt_count": "FORMAT/TIR[0] (tier 1)", "depth": "FORMAT/TAR[0] + FORMAT/TIR[0]"}
         | ({"other": "FORMAT/TOR[0]"} if tor and tor[0] is not None else {}),
         other_count=tor[0] if tor else None,
+        # TAR/TIR/TOR count reads for the indel's alleles over its span, not bases: a base change
+        # inside a deletion is neither in TIR nor excluded by a small TOR
+        other_bounds_bases=False,
     )
 
 
@@ -598,7 +601,7 @@ COUNT_RULES: dict[Caller, CountRule] = {
     ),
     Caller.STRELKA: CountRule(
         "SNV: tier-1 <ALT>U[0]; indel: TIR[0]", "SNV: sum of tier-1 AU/CU/GU/TU; TAR[0]+TIR[0]",
-        AbsentAllele.BOUNDED, "SNV records count every base; indels are bounded by TOR",
+        AbsentAllele.BOUNDED, "SNV records count every base; indel tiers count indel alleles only",
         _strelka,
     ),
     Caller.VARSCAN2: CountRule(
@@ -777,7 +780,7 @@ def _bound_at(
                 count = counts.alt_counts[index]
                 if count is not None:
                     return count, f"reads with {base} at {position}"
-    if counts.other_count is not None:
+    if counts.other_count is not None and counts.other_bounds_bases:
         return counts.other_count, counts.fields.get("other", "unassigned reads")
     return None
 

@@ -136,6 +136,8 @@ class SiteCounts:
     depth: int | None
     fields: Mapping[str, str]  # {"alt_count": ..., "depth": ..., "other": ...}
     other_count: int | None = None  # reads at POS carrying none of the listed alleles
+    # other_count bounds a base change at POS (False: Strelka's TOR, reads of other indel alleles)
+    other_bounds_bases: bool = True
     base_counts: Mapping[str, int] | None = None  # every base at POS (Strelka SNV tier 1)
     strand: tuple[tuple[int, int] | None, ...] = ()  # (forward, reverse) alt reads per ALT
     caller_fraction: tuple[float | None, ...] = ()  # the caller's own AF, shown, never used
