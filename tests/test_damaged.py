@@ -151,6 +151,7 @@ CASES: dict[str, Case] = {
         _ngs(), real=True, setup=_index_newer_than_its_file
     ),
     "vcf_record_cut_mid_line.vcf": Case(_ngs(), real=True),
+    "vcf_last_record_without_line_end.vcf": Case(_ngs(), real=True),
     "vcf_chrom_line_with_spaces.vcf": Case(_ngs(), real=True),
     "vcf_same_allele_in_two_runs_records.vcf": Case(_ngs(), real=True),
     # BAMs (scripts/make_bam_fixtures.py writes them)

@@ -102,6 +102,8 @@ def _vcf_call(
         )  # fmt: skip
 
     call = judge(found)
+    if found.action and call.status is CallStatus.INDETERMINATE:
+        call = replace(call, action=found.action)
     alone = [(place, judge(evidence)) for place, evidence in found.each_record_alone]
     if all(other.status is call.status for _, other in alone):
         return call

@@ -29,8 +29,8 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import VcfFormatError
-from ..hotspots import CHROM_NAMES, Panel
-from ..model import Build, Dropped, InputFile
+from ..hotspots import CHROM_NAMES, Hotspot, Panel
+from ..model import Build, Dropped, InputFile, Reason
 from ..provenance import hash_in_background
 from .callers import (
     COUNT_RULES,
@@ -198,6 +198,7 @@ class _Loaded:
     sha256: str
     access: str
     notices: list[str] = field(default_factory=list)
+    cut_short: _CutShort | None = None  # a last record cut short, left out of ``records``
 
 
 class _Plan:
@@ -332,10 +333,20 @@ def _load_bcf_stream(path: Path, plan: _Plan) -> _Loaded:
 _END_RE = re.compile(rb"(?:^|;)END=(\d+)")
 
 
+@dataclass(frozen=True)
+class _LastLine:
+    """The file's last non-empty line: its 1-based number, its text, whether a line end follows."""
+
+    number: int
+    text: bytes
+    ended: bool
+
+
 def _scan_body(
     reader: io.BufferedIOBase, carry: bytes, lines_before: int, plan: _Plan
-) -> list[tuple[int, bytes]]:
-    """Lines on chr6 overlapping a hotspot window, with their 1-based line numbers.
+) -> tuple[list[tuple[int, bytes]], _LastLine | None]:
+    """Lines on chr6 overlapping a hotspot window, with their 1-based line numbers, and the
+    file's last line (to tell a file cut short).
 
     Works on raw text: only chr6 lines are looked at, only those near the hotspots are split.
     One chunk buffer is reused, so memory does not grow with the file.
@@ -348,6 +359,7 @@ def _scan_body(
     view = memoryview(chunk)
     text = bytearray(b"\n")  # always starts with a newline: every line start is "\n" + CHROM
     text += carry
+    last: _LastLine | None = None
     while True:
         size = reader.readinto(view)
         if size:
@@ -389,9 +401,15 @@ def _scan_body(
             newlines += text.count(b"\n", counted_to, start)
             counted_to = start
             found.append((lines_before + newlines, bytes(text[start:end]).rstrip(b"\r")))
+        in_chunk = text.count(b"\n", 1, cut)
+        ended = text.endswith(b"\n", 0, cut)
+        begins = text.rfind(b"\n", 0, cut - 1 if ended else cut) + 1
+        final = bytes(text[begins : cut - 1 if ended else cut]).rstrip(b"\r")
+        if final:
+            last = _LastLine(lines_before + in_chunk + (0 if ended else 1), final, ended)
         if not size:
-            return found
-        lines_before += text.count(b"\n", 1, cut)
+            return found, last
+        lines_before += in_chunk
         del text[: cut - 1]  # keep the last newline as the sentinel of the next chunk
 
 
@@ -424,7 +442,7 @@ def _load_text_stream(path: Path, kind: FileKind, plan: _Plan) -> _Loaded:
             raise VcfFormatError(path, "the header has no #CHROM line; the VCF is incomplete")
         header = parse_header(header_lines)
         plan.set_header(path, header)
-        found = _scan_body(reader, first, len(header_lines), plan)
+        found, last = _scan_body(reader, first, len(header_lines), plan)
         digest = hashing.finish_hashing()
     except (EOFError, gzip.BadGzipFile, zlib.error) as exc:
         raise VcfFormatError(
@@ -432,7 +450,63 @@ def _load_text_stream(path: Path, kind: FileKind, plan: _Plan) -> _Loaded:
         ) from exc
     finally:
         raw.close()
-    return _parse_found_lines(path, plan, found, digest)
+    cut = None
+    if kind.container != "bgzf" and last is not None:  # BGZF has its end-of-file block instead
+        cut = _cut_short(last, plan)
+    if cut is not None:
+        found = [(number, line) for number, line in found if number != cut.line]
+    loaded = _parse_found_lines(path, plan, found, digest)
+    loaded.cut_short = cut
+    return loaded
+
+
+@dataclass(frozen=True)
+class _CutShort:
+    """A text VCF's last record cut short: where it is, why, and the positions it could reach."""
+
+    line: int
+    why: str
+    reach: tuple[int, int] | None  # 1-based chr6 span it could describe; None: not chr6
+
+
+_ANYWHERE = (1, 1 << 62)
+
+
+def _cut_short(last: _LastLine, plan: _Plan) -> _CutShort | None:
+    """The last record, if it is cut: no line end after it (a plain or gzip text file always
+    ends its last line), or fewer columns than the header's. A copy interrupted, a disk filled:
+    reading the half record would give counts from half a number.
+
+    Its reach is what the intact columns allow: none off chr6; from its POS onwards while its
+    REF or INFO/END is cut; anywhere on chr6 while its CHROM or POS is cut.
+    """
+    if last.text.startswith(b"#"):
+        return None
+    columns = last.text.split(b"\t")
+    expected = 8 + (1 + len(plan.header.samples) if plan.header.samples else 0)
+    if last.ended and len(columns) >= expected:
+        return None
+    why = (
+        "the last line has no line end"
+        if not last.ended
+        else f"the last line has {len(columns)} tab-separated columns where this VCF has {expected}"
+    )
+    whole = columns if last.ended else columns[:-1]  # the columns known to be complete
+    if not whole:  # cut inside CHROM: chr6 if it could still become "chr6" or "6"
+        start = columns[0].decode("utf-8", "replace")
+        could = any(name.startswith(start) for name in CHROM_NAMES)
+        return _CutShort(last.number, why, _ANYWHERE if could else None)
+    if whole[0].decode("utf-8", "replace") not in CHROM_NAMES:
+        return _CutShort(last.number, why, None)
+    if len(whole) < 2 or not whole[1].isdigit():
+        return _CutShort(last.number, why, _ANYWHERE)
+    pos = int(whole[1])
+    if len(whole) < 8:
+        return _CutShort(last.number, why, (pos, _ANYWHERE[1]))
+    stop = pos + max(len(whole[3]), 1) - 1
+    if found_end := _END_RE.search(whole[7]):
+        stop = max(stop, int(found_end.group(1)))
+    return _CutShort(last.number, why, (pos, stop))
 
 
 def _parse_found_lines(
@@ -584,6 +658,30 @@ def read_vcf_evidence(
     )  # fmt: skip
     dropped.extend(repeated_dropped(path, repeated))
     notices = list(loaded.notices)
+    if loaded.cut_short is not None:
+        cut = loaded.cut_short
+        evidence = tuple(
+            _cut_off(path, h, found, cut, plan.build)
+            for h, found in zip(panel, evidence, strict=True)
+        )
+        dropped.append(
+            Dropped(
+                str(path),
+                f"line {cut.line}",
+                f"{cut.why}: the file looks cut short, so this record is not read",
+            )
+        )
+        hit = [h.name for h, found in zip(panel, evidence, strict=True) if found.action]
+        notices.append(
+            f"{path.name}: the VCF looks cut short: {cut.why} (line {cut.line}), so that record "
+            "was not read"
+            + (
+                f"; the hotspots it could describe are INDETERMINATE ({', '.join(hit)})"
+                if hit
+                else ""
+            )
+            + "; copy the file again"
+        )
     if plan.header.contigs and not any(c in plan.header.contigs for c in CHROM_NAMES):
         notices.append(f"{path.name}: the header declares no chr6/6 contig")
     notices.extend(caller_notices(path, plan.header, plan.caller))
@@ -606,4 +704,30 @@ def read_vcf_evidence(
         dropped=tuple(dropped),
         notices=tuple(notices),
         records_at_hotspots=records_at_hotspots,
+    )
+
+
+def _cut_off(
+    path: Path, hotspot: Hotspot, found: HotspotEvidence, cut: _CutShort, build: Build
+) -> HotspotEvidence:
+    """The evidence for a hotspot the cut record could describe: its count unknown, so neither
+    DETECTED nor NOT_DETECTED can rest on what the rest of the file says."""
+    lo, hi = hotspot_window(hotspot, build)
+    if cut.reach is None or cut.reach[0] > hi or cut.reach[1] < lo:
+        return found
+    counts = replace(
+        found.counts,
+        alt_count=None,
+        place=f"{path.name}, line {cut.line}",
+        fields={**found.counts.fields, "alt_count": "not read: the record is cut short"},
+    )
+    details = {
+        **found.details,
+        "evidence": f"the VCF's last record (line {cut.line}) is cut short ({cut.why}) and may "
+        "be this hotspot's",
+    }
+    kept = tuple(r for r in found.reasons if r is Reason.OTHER_CHANGE_IN_CODON)
+    action = f"copy {path.name} again: its last record (line {cut.line}) is cut short"
+    return HotspotEvidence(
+        counts, None, (Reason.ALLELE_NOT_REPORTED, *kept), details, action=action
     )

@@ -160,6 +160,9 @@ class HotspotEvidence:
     # (a record's place, what the VCF says with that record and without the others). The rule
     # calls each; where they differ, no call is claimed (SOURCES_DISAGREE).
     each_record_alone: tuple[tuple[str, HotspotEvidence], ...] = ()
+    # What to do when the call is INDETERMINATE for a reason of the file, not of the rule (a
+    # record cut short): replaces the rule's advice.
+    action: str = ""
 
 
 def hotspot_window(hotspot: Hotspot, build: Build) -> tuple[int, int]:
