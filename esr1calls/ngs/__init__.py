@@ -419,10 +419,7 @@ def _reads_call(
     if vcf is None:
         return call
     background = settings.background(hotspot.name).error_rate
-    judge = partial(
-        view_of, error_rate=background, alpha=settings.alpha, k_min=settings.k_min,
-        min_allele_fraction=settings.min_allele_fraction,
-    )  # fmt: skip
+    judge = partial(view_of, error_rate=background, settings=settings)
     x = counts.alt_count
     low, high = vcf.alt_count_range or (vcf.counts.alt_count, vcf.counts.alt_count)
     reads_view, vcf_view = judge(x, x, counts.depth), judge(low, high, vcf.counts.depth)

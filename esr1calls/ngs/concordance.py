@@ -34,7 +34,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from ..model import Call, CallStatus, Reason
-from ..stats import detection_power, k_required
+from .rule import NgsSettings, excludes, k_and_power, shows
 
 __all__ = ["MAX_DEPTH_RATIO", "SourceView", "compare_sources", "mark_disagreement", "view_of"]
 
@@ -57,23 +57,23 @@ class SourceView:
 
     @property
     def shows(self) -> bool:
-        """Significant evidence of the allele: the certain count reaches k_req."""
+        """Significant evidence of the allele: the certain count reaches k_req (``rule.shows``)."""
         return (
             self.has_depth
             and self.alt_low is not None
             and self.k_required is not None
-            and self.alt_low >= self.k_required
+            and shows(self.alt_low, self.k_required)
         )
 
     def excludes(self, required_power: float) -> bool:
-        """The allele is excluded at this depth: even the possible count is below k_req."""
+        """The allele is excluded at this depth: even the possible count is below k_req, with the
+        required power (``rule.excludes``)."""
         return (
             self.has_depth
             and self.alt_high is not None
             and self.k_required is not None
             and self.power is not None
-            and self.alt_high < self.k_required
-            and self.power >= required_power
+            and excludes(self.alt_high, self.k_required, self.power, required_power)
         )
 
     def describe(self) -> str:
@@ -101,20 +101,19 @@ def view_of(
     depth: int | None,
     *,
     error_rate: float,
-    alpha: float,
-    k_min: int,
-    min_allele_fraction: float,
+    settings: NgsSettings,
 ) -> SourceView:
-    """A source's view: its counts with k_req and power at its own depth.
+    """A source's view: its counts with k_req and power at its own depth, as the rule has them
+    (``rule.k_and_power``).
 
-    >>> v = view_of(25, 25, 10_000, error_rate=1e-4, alpha=1e-3, k_min=3, min_allele_fraction=0.002)
+    >>> v = view_of(25, 25, 10_000, error_rate=1e-4, settings=NgsSettings())
     >>> v.shows, v.k_required
     (True, 6)
     """
     if depth is None or depth <= 0:
         return SourceView(alt_low, alt_high, depth)
-    k = k_required(depth, error_rate, alpha, k_min)
-    return SourceView(alt_low, alt_high, depth, k, detection_power(depth, k, min_allele_fraction))
+    k, power = k_and_power(depth, error_rate, settings)
+    return SourceView(alt_low, alt_high, depth, k, power)
 
 
 def compare_sources(
@@ -126,8 +125,7 @@ def compare_sources(
     on raw grouped reads may count each of them.
 
     >>> def v(x, n):
-    ...     return view_of(x, x, n, error_rate=1e-4, alpha=1e-3, k_min=3,
-    ...                    min_allele_fraction=0.002)
+    ...     return view_of(x, x, n, error_rate=1e-4, settings=NgsSettings())
     >>> compare_sources(v(25, 10_000), v(24, 9_000), required_power=0.95)
     []
     >>> print(*compare_sources(v(0, 10_000), v(24, 9_000), required_power=0.95))

@@ -67,7 +67,10 @@ __all__ = [
     "UnmarkedDuplicates",
     "call_hotspot",
     "duplicate_notices",
+    "excludes",
+    "k_and_power",
     "percent",
+    "shows",
     "summarize_sample",
 ]
 
@@ -157,6 +160,29 @@ class NgsSettings:
         }
 
 
+def k_and_power(n: int, error_rate: float, settings: NgsSettings) -> tuple[int, float]:
+    """k_req(n), the fewest alt observations that are significant at depth n, and the power to
+    see the reportable fraction there: what every claim at depth n rests on.
+
+    >>> k_and_power(12_000, 5e-4, NgsSettings())[0]
+    16
+    """
+    k = k_required(n, error_rate, settings.alpha, settings.k_min)
+    return k, detection_power(n, k, settings.min_allele_fraction)
+
+
+def shows(alt_count: int, k: int) -> bool:
+    """The alt count reaches k_req: significant evidence of the allele. A DETECTED needs it of
+    the certain count of a range, a NOT_DETECTED its absence in the possible one."""
+    return alt_count >= k
+
+
+def excludes(alt_count: int, k: int, power: float, required_power: float) -> bool:
+    """The allele is excluded: the alt count is below k_req at a depth with the required power
+    (NOT_DETECTED's test, made on the possible count of a range)."""
+    return not shows(alt_count, k) and power >= required_power
+
+
 def percent(fraction: float) -> str:
     """A fraction as a short percent for people: 0.0041 -> '0.41 %'.
 
@@ -230,8 +256,7 @@ def call_hotspot(
             (Reason.NO_COVERAGE, *keep), hgvs_c=hotspot.hgvs_c, hgvs_p=hotspot.hgvs_p,
             action=missing, depth=n, evidence=evidence,
         )  # fmt: skip
-    k = k_required(n, background.error_rate, settings.alpha, settings.k_min)
-    power = detection_power(n, k, f_star)
+    k, power = k_and_power(n, background.error_rate, settings)
     limit = _lod95(n, k, settings.power)
     evidence.update({"k_required": k, "power": power, "lod95": limit})
     if counts.alt_count is not None and counts.alt_count > n:
@@ -259,7 +284,7 @@ def call_hotspot(
         primary = [Reason.ALLELE_NOT_REPORTED]
         if power < settings.power:
             primary.append(Reason.INSUFFICIENT_DEPTH)
-    elif low >= k:
+    elif shows(low, k):
         if artefacts:
             primary = [Reason.ARTEFACT_FILTER]
         elif one_strand:
@@ -272,13 +297,13 @@ def call_hotspot(
             primary = [uncertain]
         if primary and primary[0] is not Reason.LOW_LEVEL and high / n < f_star:
             primary.append(Reason.LOW_LEVEL)
-    elif high < k:
+    elif not shows(high, k):
         if artefacts:
             primary = [Reason.ARTEFACT_FILTER]
-        elif high + counts.excluded_alt >= k:  # high < k here: only the excluded can reach it
+        elif shows(high + counts.excluded_alt, k):  # high alone does not: the excluded reach it
             # reads showing the allele were left out for quality: together they reach k_req
             primary = [Reason.LOW_QUALITY_SUPPORT]
-        elif power >= settings.power:
+        elif excludes(high, k, power, settings.power):
             status = CallStatus.NOT_DETECTED
         else:
             primary = [Reason.INSUFFICIENT_DEPTH]
