@@ -43,7 +43,7 @@ _LAZY = {
     "read_plates": "plates.dispatch",
     "sniff_format": "plates.dispatch",
     "ReadCounts": "ngs.reads",
-    "ReadOptions": "ngs.reads",
+    "ReadOptions": "ngs.options",
     "count_hotspots": "ngs.reads",
 }
 

@@ -1,6 +1,6 @@
-# Size: about 1,100 lines: the four steps of a batch, in order below (job definitions from a
+# Size: about 1,050 lines: the four steps of a batch, in order below (job definitions from a
 # manifest or a folder, running a job and its fingerprint, its folder, the pool and the cohort
-# tables), which share BatchJob and JobOutcome; run_ngs moves to ngs/ in step B.
+# tables), which share BatchJob and JobOutcome.
 """Batch: many plate exports and VCFs in one command, in parallel, one bad input never stopping
 the others; cohort tables across everything; inputs whose results are up to date are skipped.
 
@@ -68,7 +68,6 @@ __all__ = [
     "plan_jobs",
     "read_manifest",
     "run_batch",
-    "run_ngs",
     "scan_directory",
 ]
 
@@ -602,79 +601,48 @@ def _flag(job: BatchJob, key: str) -> bool:
     return job.options.get(key, "false").lower() in ("true", "yes", "1")
 
 
-def _whole(job: BatchJob, key: str) -> int | None:
+def _whole(job: BatchJob, key: str, default: int) -> int:
     value = _number(job, key)
     if value is not None and value != int(value):
         raise InputError(None, f"{job.origin}: option {key}={value:g} is not a whole number")
-    return None if value is None else int(value)
-
-
-def run_ngs(
-    inputs: Sequence[str | Path],
-    *,
-    panel: Panel,
-    sample: str | None = None,
-    build: str | None = None,
-    umi: bool = False,
-    pon: Path | None = None,
-    min_allele_fraction: float = DEFAULT_MIN_ALLELE_FRACTION,
-    background_error: float | None = None,
-    reference: Path | None = None,
-    min_base_quality: int | None = None,
-    min_mapping_quality: int | None = None,
-    min_family_size: int | None = None,
-    include_unlabelled_read_groups: bool = False,
-    reads_are_molecules: bool = False,
-    input_ng: float | None = None,
-    input_copies: float | None = None,
-) -> RunResult:
-    """``esr1calls ngs`` as one library call, for the command and for batch NGS jobs: how reads
-    are counted (None: the defaults of ngs/reads.py), the calling settings (the PoN read and
-    checked), then the calls for VCF/BCF and BAM/CRAM files in any mix."""
-    from .ngs import call_ngs, make_settings  # loads pysam
-    from .ngs.reads import ReadOptions
-
-    counting: dict[str, Any] = {
-        "min_base_quality": min_base_quality,
-        "min_mapping_quality": min_mapping_quality,
-        "min_family_size": min_family_size,
-    }
-    reads = ReadOptions(
-        reference=reference, umi=umi,
-        include_unlabelled_read_groups=include_unlabelled_read_groups,
-        reads_are_molecules=reads_are_molecules, input_ng=input_ng, input_copies=input_copies,
-        **{k: v for k, v in counting.items() if v is not None},
-    )  # fmt: skip
-    settings, extra = make_settings(
-        panel, min_allele_fraction=min_allele_fraction, background_error=background_error,
-        umi=umi, pon=pon,
-    )  # fmt: skip
-    return call_ngs(inputs, panel=panel, settings=settings, sample=sample, build=build,
-                    read_options=reads, extra_inputs=extra)  # fmt: skip
+    return default if value is None else int(value)
 
 
 def _run_ngs(job: BatchJob) -> RunResult:
-    """``esr1calls ngs`` with the job's options."""
+    """``esr1calls ngs`` with the job's options: its settings built once, as the command does;
+    an option the job does not give takes the library's default."""
+    from .ngs import call_ngs, make_settings  # loads pysam
+    from .ngs.options import (
+        DEFAULT_MIN_BASE_QUALITY,
+        DEFAULT_MIN_FAMILY_SIZE,
+        DEFAULT_MIN_MAPPING_QUALITY,
+        ReadOptions,
+    )
+
     panel = _job_panel(job, NGS_OPTIONS)
     fraction = _number(job, "min_allele_fraction")
-    return run_ngs(
-        job.inputs,
-        panel=panel,
-        sample=job.sample,
-        build=job.options.get("build"),
-        umi=job.options.get("umi", "false").lower() in ("true", "yes", "1"),
-        pon=_option_path(job, "pon"),
-        min_allele_fraction=DEFAULT_MIN_ALLELE_FRACTION if fraction is None else fraction,
-        background_error=_number(job, "background_error"),
+    reads = ReadOptions(
         reference=_option_path(job, "reference"),
-        min_base_quality=_whole(job, "min_base_quality"),
-        min_mapping_quality=_whole(job, "min_mapping_quality"),
-        min_family_size=_whole(job, "min_family_size"),
+        min_base_quality=_whole(job, "min_base_quality", DEFAULT_MIN_BASE_QUALITY),
+        min_mapping_quality=_whole(job, "min_mapping_quality", DEFAULT_MIN_MAPPING_QUALITY),
+        umi=_flag(job, "umi"),
+        min_family_size=_whole(job, "min_family_size", DEFAULT_MIN_FAMILY_SIZE),
         include_unlabelled_read_groups=_flag(job, "include_unlabelled_read_groups"),
         reads_are_molecules=_flag(job, "reads_are_molecules"),
         input_ng=_number(job, "input_ng"),
         input_copies=_number(job, "input_copies"),
     )
+    settings = make_settings(
+        panel,
+        min_allele_fraction=DEFAULT_MIN_ALLELE_FRACTION if fraction is None else fraction,
+        background_error=_number(job, "background_error"),
+        pon=_option_path(job, "pon"),
+        reads=reads,
+    )
+    return call_ngs(
+        job.inputs, panel=panel, settings=settings, sample=job.sample,
+        build=job.options.get("build"),
+    )  # fmt: skip
 
 
 DPCR_OPTIONS = frozenset({"format", "assays", "specimen"})

@@ -21,12 +21,21 @@ import click
 
 from ._version import __version__
 from .audit import AUDIT_TRAIL, Decision, parse_overrides, read_key, sign, verify
-from .batch import JobOutcome, default_workers, plan_jobs, run_batch, run_ngs, summarise
+from .batch import JobOutcome, default_workers, plan_jobs, run_batch, summarise
 from .errors import AuditError, Esr1CallsError
 from .hotspots import DEFAULT_PANEL, PANEL_FORMATS, export_panel, panel_from_options
 from .interpretation import Specimen, with_specimen
 from .knowledge import BUNDLED_KNOWLEDGE, load_knowledge
 from .model import DEFAULT_MIN_ALLELE_FRACTION, Build
+from .ngs.options import (
+    DEFAULT_MIN_BASE_QUALITY,
+    DEFAULT_MIN_FAMILY_SIZE,
+    DEFAULT_MIN_MAPPING_QUALITY,
+    HAPLOID_GENOME_PG,
+    READ_BACKGROUND_ERROR,
+    UMI_BACKGROUND_ERROR,
+    ReadOptions,
+)
 from .patients import with_patient
 from .pcr.kit import EXAMPLE_KIT, describe_kit, load_kit
 from .plates.format import PlateFormat
@@ -719,10 +728,20 @@ def monitor_command(
     )
 
 
+def _exponent(value: float) -> str:
+    """A small rate as people write it in help texts.
+
+    >>> _exponent(5e-4), _exponent(1e-4)
+    ('5e-4', '1e-4')
+    """
+    mantissa, _, power = f"{value:.0e}".partition("e")
+    return f"{mantissa}e{int(power)}"
+
+
 def read_counting_options(func: F) -> F:
     """--reference, --min-base-quality, --min-mapping-quality, --min-family-size,
     --include-unlabelled-read-groups, --reads-are-molecules: how BAM/CRAM reads are counted
-    (``ngs`` and ``pon build``). Defaults are those of ``ngs/reads.py``."""
+    (``ngs`` and ``pon build``). Defaults are those of ``ngs/options.py``."""
     func = click.option(
         "--reads-are-molecules",
         is_flag=True,
@@ -738,21 +757,21 @@ def read_counting_options(func: F) -> F:
     func = click.option(
         "--min-family-size",
         type=int,
-        default=1,
+        default=DEFAULT_MIN_FAMILY_SIZE,
         show_default=True,
         help="With --umi: molecules from fewer raw reads are unusable.",
     )(func)
     func = click.option(
         "--min-mapping-quality",
         type=int,
-        default=20,
+        default=DEFAULT_MIN_MAPPING_QUALITY,
         show_default=True,
         help="BAM/CRAM records below this MAPQ are not counted.",
     )(func)
     func = click.option(
         "--min-base-quality",
         type=int,
-        default=20,
+        default=DEFAULT_MIN_BASE_QUALITY,
         show_default=True,
         help="Every base of a hotspot codon must reach this Phred score to count.",
     )(func)
@@ -797,15 +816,16 @@ def read_counting_options(func: F) -> F:
     "--background-error",
     type=float,
     default=None,
-    help="Background error for every hotspot without a PoN row (default 5e-4; 1e-4 with --umi).",
+    help="Background error for every hotspot without a PoN row (default "
+    f"{_exponent(READ_BACKGROUND_ERROR)}; {_exponent(UMI_BACKGROUND_ERROR)} with --umi).",
 )
 @click.option(
     "--input-ng",
     type=click.FloatRange(min=0, min_open=True),
     default=None,
     metavar="NG",
-    help="DNA put into the library, in ng (3.3 pg per haploid genome copy): caps n at the "
-    "molecules it holds when duplicates were never marked (amplicon panels).",
+    help=f"DNA put into the library, in ng ({HAPLOID_GENOME_PG:g} pg per haploid genome copy): "
+    "caps n at the molecules it holds when duplicates were never marked (amplicon panels).",
 )
 @click.option(
     "--input-copies",
@@ -855,15 +875,20 @@ def ngs_command(
       esr1calls ngs plasma.bam plasma.vcf.gz --umi --pon pon.tsv -o results
       esr1calls ngs tumour.cram --reference GRCh38.fa -o results
     """
-    result = run_ngs(
-        inputs, panel=panel_from_options(panel_spec, hotspot_names), sample=sample, build=build,
-        umi=umi, pon=pon, min_allele_fraction=min_allele_fraction,
-        background_error=background_error, reference=reference,
-        min_base_quality=min_base_quality, min_mapping_quality=min_mapping_quality,
-        min_family_size=min_family_size,
+    from .ngs import call_ngs, make_settings  # loads pysam
+
+    panel = panel_from_options(panel_spec, hotspot_names)
+    reads = ReadOptions(
+        reference=reference, min_base_quality=min_base_quality,
+        min_mapping_quality=min_mapping_quality, umi=umi, min_family_size=min_family_size,
         include_unlabelled_read_groups=include_unlabelled_read_groups,
         reads_are_molecules=reads_are_molecules, input_ng=input_ng, input_copies=input_copies,
     )  # fmt: skip
+    settings = make_settings(
+        panel, min_allele_fraction=min_allele_fraction, background_error=background_error,
+        pon=pon, reads=reads,
+    )  # fmt: skip
+    result = call_ngs(inputs, panel=panel, settings=settings, sample=sample, build=build)
     result = with_specimen(with_patient(result, patient, collected), specimen_given(ctx))
     finish(write_reports(result, outdir, report_options(ctx, reproducible)))
     for report in result.samples:  # one line per sample on stdout: what a person reads first
@@ -920,16 +945,16 @@ def pon_build_command(
       esr1calls pon build normal*.bam --umi --min-family-size 3 -o pon.tsv
     """
     from .ngs.pon import NOTICE_PREFIX, build_pon  # loads pysam
-    from .ngs.reads import ReadOptions
 
     panel = panel_from_options(panel_spec, hotspot_names)
     reads = ReadOptions(
-        reference, min_base_quality, min_mapping_quality, umi, min_family_size,
+        reference=reference, min_base_quality=min_base_quality,
+        min_mapping_quality=min_mapping_quality, umi=umi, min_family_size=min_family_size,
         include_unlabelled_read_groups=include_unlabelled_read_groups,
         reads_are_molecules=reads_are_molecules,
     )  # fmt: skip
     genome = Build.parse(build) if build else None
-    text, _ = build_pon(normals, panel, umi=umi, sample=sample, build=genome, read_options=reads)
+    text, _ = build_pon(normals, panel, sample=sample, build=genome, read_options=reads)
     write_text_atomic(output, text)
     for line in text.splitlines():
         if line.startswith(NOTICE_PREFIX):  # also in the PoN file, for whoever uses it

@@ -22,8 +22,7 @@ from esr1calls.cli import cli
 from esr1calls.errors import ConfigError
 from esr1calls.hotspots import load_panel
 from esr1calls.model import Build, Call, CallStatus, Method, Reason
-from esr1calls.ngs import reads
-from esr1calls.ngs import rule as ngs
+from esr1calls.ngs import options as ngs
 from esr1calls.ngs.callers import COUNT_RULES, AbsentAllele, Caller, FilterKind, classify_filter
 from esr1calls.pcr import run as pcr
 from esr1calls.pcr.kit import Kit, parse_kit
@@ -395,7 +394,7 @@ def test_every_default_quoted_from_the_code_is_the_codes():
 
 def test_the_default_check_catches_a_wrong_number():
     """The check above is only worth something if a drifted number fails it."""
-    alpha = "[ngs/rule.py](../esr1calls/ngs/rule.py) `DEFAULT_ALPHA`"
+    alpha = "[ngs/options.py](../esr1calls/ngs/options.py) `DEFAULT_ALPHA`"
     assert _check_default("0.002", alpha)
     assert _check_default("25", "`esr1calls ngs --min-base-quality`")
     assert _check_default("0.001", alpha) is None
@@ -618,12 +617,12 @@ def test_batch_columns_and_options_are_the_batch_modules():
 
 
 def test_the_read_counting_defaults_of_the_cli_are_the_libraries():
-    """The docs quote both; they must agree with each other (cli.py repeats the numbers)."""
-    assert _option_default("esr1calls ngs --min-base-quality") == reads.DEFAULT_MIN_BASE_QUALITY
+    """The docs quote both; they must agree with each other (cli.py shows ngs/options.py's)."""
+    assert _option_default("esr1calls ngs --min-base-quality") == ngs.DEFAULT_MIN_BASE_QUALITY
     assert _option_default("esr1calls ngs --min-mapping-quality") == (
-        reads.DEFAULT_MIN_MAPPING_QUALITY
+        ngs.DEFAULT_MIN_MAPPING_QUALITY
     )
-    assert _option_default("esr1calls ngs --min-family-size") == reads.DEFAULT_MIN_FAMILY_SIZE
+    assert _option_default("esr1calls ngs --min-family-size") == ngs.DEFAULT_MIN_FAMILY_SIZE
 
 
 # ----------------------------------------------------------------------------- examples run

@@ -43,7 +43,8 @@ from ..model import Build, Dropped, InputFile
 from ..provenance import hash_in_background, sha256_file
 from .files import READ_FORMATS, is_pipe, sniff_ngs_format
 from .htslib import quiet_htslib
-from .reads import SHOWED, ReadCounts, ReadOptions
+from .options import ReadOptions
+from .reads import SHOWED, ReadCounts, count_reads
 from .vcf_read import VcfEvidence, read_vcf_evidence
 
 __all__ = [
@@ -51,7 +52,7 @@ __all__ = [
     "NgsInputs",
     "ReadsInput",
     "SampleInputs",
-    "count_reads",
+    "count_and_hash",
     "read_ngs_inputs",
 ]
 
@@ -264,20 +265,20 @@ def _refuse_same_bytes_twice(given: Sequence[tuple[str, str]]) -> None:
         first[digest] = raw
 
 
-def count_reads(
+def count_and_hash(
     path: str | Path, panel: Panel, build: Build | None, sample: str | None, options: ReadOptions
 ) -> tuple[ReadCounts, InputFile]:
     """Count one BAM/CRAM at the hotspots, hashing it meanwhile: (its counts, its InputFile)."""
     digest = hash_in_background(path)
     with quiet_htslib():  # every open and read of the reads and the reference FASTA
-        counts = options.count(path, panel, build=build, sample=sample)
+        counts = count_reads(path, panel, options, build=build, sample=sample)
     return counts, InputFile(str(path), digest(), counts.file_format)
 
 
 def _count_reads(
     path: Path, panel: Panel, build: Build | None, sample: str | None, options: ReadOptions
 ) -> ReadsInput:
-    counts, found = count_reads(path, panel, build, sample, options)
+    counts, found = count_and_hash(path, panel, build, sample, options)
     reference = None
     if counts.file_format == "cram" and options.reference is not None:
         reference = InputFile(str(options.reference), sha256_file(options.reference), "fasta")

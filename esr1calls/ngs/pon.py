@@ -39,8 +39,9 @@ from ..hotspots import Panel
 from ..model import Build, InputFile
 from ..stats import clopper_pearson
 from .files import READ_FORMATS, sniff_ngs_format
-from .inputs import count_reads
-from .reads import PON_READ_SETTINGS, DuplicateState, ReadOptions
+from .inputs import count_and_hash
+from .options import PON_READ_SETTINGS, ReadOptions
+from .reads import DuplicateState
 from .vcf_read import read_vcf_evidence
 
 __all__ = [
@@ -134,7 +135,6 @@ def build_pon(
     paths: Sequence[str | Path],
     panel: Panel,
     *,
-    umi: bool = False,
     sample: str | None = None,
     build: Build | None = None,
     read_options: ReadOptions | None = None,
@@ -142,11 +142,11 @@ def build_pon(
     """Read normal VCFs, or normal BAM/CRAMs, and return (the PoN TSV text, the inputs).
 
     The normals must all be VCF/BCF or all BAM/CRAM (``read_options`` says how reads are
-    counted; its ``umi`` must equal ``umi``): a PoN describes one way of counting.
+    counted, and with ``umi`` that depths are molecules, VCFs' too): a PoN describes one way of
+    counting.
     """
-    read_options = read_options or ReadOptions(umi=umi)
-    if read_options.umi != umi:
-        raise ValueError("read_options.umi must equal umi")
+    read_options = read_options or ReadOptions()
+    umi = read_options.umi
     formats = [(Path(p).name, sniff_ngs_format(p)) for p in paths]
     reads = [name for name, fmt in formats if fmt in READ_FORMATS]
     from_reads = bool(reads)
@@ -209,7 +209,7 @@ _Observation = tuple[str, int, int]  # (hotspot, alt count, depth), depth > 0
 def _reads_observations(
     path: str | Path, panel: Panel, build: Build | None, sample: str | None, options: ReadOptions
 ) -> tuple[InputFile, list[_Observation], tuple[str, ...]]:
-    counts, found = count_reads(path, panel, build, sample, options)
+    counts, found = count_and_hash(path, panel, build, sample, options)
     duplicates = counts.duplicates
     if duplicates is not None and duplicates.state is DuplicateState.UNMARKED:
         # a background per read, with one molecule's errors read many times, looks tighter

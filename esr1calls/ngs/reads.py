@@ -88,7 +88,6 @@ where they are read, with a comment.
 from __future__ import annotations
 
 import logging
-import math
 import re
 from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
@@ -104,36 +103,33 @@ from ..errors import AlignmentFormatError, ConfigError, ReferenceFastaError
 from ..hotspots import CHROM_NAMES, Hotspot, Panel
 from ..model import AlleleCounts, Build, parse_build
 from ..transcript import effect_of_cds_edit, transcript
+from .options import (
+    DEFAULT_MIN_BASE_QUALITY,
+    DEFAULT_MIN_FAMILY_SIZE,
+    DEFAULT_MIN_MAPPING_QUALITY,
+    UNIT_FRAGMENTS,
+    UNIT_MOLECULES,
+    ReadOptions,
+)
 
 __all__ = [
     "AMPLICON_MIN_FRAGMENTS",
     "AMPLICON_SHARE",
     "AMPLICON_TOP_COORDINATES",
-    "DEFAULT_MIN_BASE_QUALITY",
-    "DEFAULT_MIN_FAMILY_SIZE",
-    "DEFAULT_MIN_MAPPING_QUALITY",
     "DUPLICATES_EXPECTED_FRAGMENTS",
-    "HAPLOID_GENOME_PG",
-    "PON_READ_SETTINGS",
     "CodonEvidence",
     "Coordinates",
     "DuplicateState",
     "Duplicates",
     "ReadCounts",
-    "ReadOptions",
     "count_hotspots",
+    "count_reads",
     "count_regions",
     "duplicate_programs",
 ]
 
 log = logging.getLogger(__name__)
 
-DEFAULT_MIN_BASE_QUALITY = 20
-DEFAULT_MIN_MAPPING_QUALITY = 20
-DEFAULT_MIN_FAMILY_SIZE = 1
-
-UNIT_FRAGMENTS = "fragments"
-UNIT_MOLECULES = "molecules"
 
 REFERENCE = "reference"
 _OTHER = "other:"
@@ -196,10 +192,6 @@ _MARKING_TOOLS = frozenset(
 _GROUPING_TOOLS = frozenset(("groupreadsbyumi",))  # fgbio; umi_tools group below
 _DRAGEN_MARKING = re.compile(r"--enable-duplicate-marking[=\s]+true", re.IGNORECASE)
 _WORD_SPLIT = re.compile(r"[\s'\"=,;]+")
-# A haploid human genome weighs about 3.3 pg (3.1-3.2 Gbp at ~1.02 pg per Gbp; Piovesan et al.
-# 2019, BMC Res Notes 12:106: a diploid genome is 6.41 pg in men, 6.51 pg in women), so 1 ng
-# of DNA holds about 303 copies of each locus.
-HAPLOID_GENOME_PG = 3.3
 DUPLICATES_EXPECTED_FRAGMENTS = 1_000
 AMPLICON_TOP_COORDINATES = 4
 AMPLICON_SHARE = 0.5
@@ -1195,10 +1187,32 @@ def count_hotspots(
         ReferenceFastaError: the CRAM's reference FASTA is missing, unindexed or another one.
         ConfigError: an out-of-range threshold, or a hotspot this counter cannot handle.
     """
+    options = ReadOptions(
+        reference=None if reference is None else Path(reference),
+        min_base_quality=min_base_quality, min_mapping_quality=min_mapping_quality, umi=umi,
+        min_family_size=min_family_size,
+        include_unlabelled_read_groups=include_unlabelled_read_groups,
+        reads_are_molecules=reads_are_molecules,
+    )  # fmt: skip
+    return count_reads(path, panel, options, build=build, sample=sample)
+
+
+def count_reads(
+    path: str | Path,
+    panel: Panel,
+    options: ReadOptions,
+    *,
+    build: Build | str | None = None,
+    sample: str | None = None,
+) -> ReadCounts:
+    """:func:`count_hotspots` with the options of a run, validated when they were made."""
     path = Path(path)
     build_arg = parse_build(build)
-    _check_thresholds(min_base_quality, min_mapping_quality, min_family_size)
-    reference_path = None if reference is None else Path(reference)
+    reference_path = options.reference
+    min_base_quality, min_mapping_quality = options.min_base_quality, options.min_mapping_quality
+    umi, min_family_size = options.umi, options.min_family_size
+    include_unlabelled_read_groups = options.include_unlabelled_read_groups
+    reads_are_molecules = options.reads_are_molecules
     with _open(path, reference_path) as bam:
         chrom, found_build, build_evidence = _chrom_and_build(path, bam.header, build_arg)
         windows = _windows(panel, found_build)
@@ -1632,104 +1646,3 @@ def _fields(
     }
     fields.update(settings)
     return fields
-
-
-# The counting settings a panel of normals must share with the runs that use it: a background
-# measured with other floors or family sizes is the background of another assay.
-PON_READ_SETTINGS = ("min_base_quality", "min_mapping_quality", "min_family_size")
-
-
-@dataclass(frozen=True)
-class ReadOptions:
-    """How reads are counted (the ``ngs`` and ``pon build`` options), validated on creation."""
-
-    reference: Path | None = None  # the FASTA a CRAM was written with
-    min_base_quality: int = DEFAULT_MIN_BASE_QUALITY
-    min_mapping_quality: int = DEFAULT_MIN_MAPPING_QUALITY
-    umi: bool = False
-    min_family_size: int = DEFAULT_MIN_FAMILY_SIZE
-    include_unlabelled_read_groups: bool = False
-    reads_are_molecules: bool = False  # --reads-are-molecules
-    input_ng: float | None = None  # --input-ng: the DNA put into the library
-    input_copies: float | None = None  # --input-copies: the genome copies put into it
-
-    def __post_init__(self) -> None:
-        _check_thresholds(self.min_base_quality, self.min_mapping_quality, self.min_family_size)
-        _check_duplicate_options(self)
-        if self.min_family_size != DEFAULT_MIN_FAMILY_SIZE and not self.umi:
-            raise ConfigError(
-                f"--min-family-size {self.min_family_size} needs --umi: family sizes exist only "
-                "when reads are grouped into UMI molecules"
-            )
-
-    @property
-    def unit(self) -> str:
-        return UNIT_MOLECULES if self.umi else UNIT_FRAGMENTS
-
-    @property
-    def genome_copies(self) -> float | None:
-        """The haploid genome copies put into the library (--input-copies, or --input-ng at
-        ``HAPLOID_GENOME_PG``), which bound the molecules at any locus; None if not given."""
-        if self.input_copies is not None:
-            return self.input_copies
-        if self.input_ng is not None:
-            return self.input_ng * 1000.0 / HAPLOID_GENOME_PG
-        return None
-
-    def count(
-        self, path: str | Path, panel: Panel, *, build: Build | None, sample: str | None
-    ) -> ReadCounts:
-        """``count_hotspots`` with these options."""
-        return count_hotspots(
-            path, panel, build=build, reference=self.reference,
-            min_base_quality=self.min_base_quality, min_mapping_quality=self.min_mapping_quality,
-            umi=self.umi, min_family_size=self.min_family_size, sample=sample,
-            include_unlabelled_read_groups=self.include_unlabelled_read_groups,
-            reads_are_molecules=self.reads_are_molecules,
-        )  # fmt: skip
-
-    def pon_settings(self) -> dict[str, str]:
-        """The settings a panel of normals records and must match (``PON_READ_SETTINGS``)."""
-        return {
-            "min_base_quality": str(self.min_base_quality),
-            "min_mapping_quality": str(self.min_mapping_quality),
-            "min_family_size": str(self.min_family_size),
-        }
-
-
-def _check_duplicate_options(options: ReadOptions) -> None:
-    """The duplicate choices exclude each other: --umi, --reads-are-molecules, the DNA input."""
-    if options.input_ng is not None and options.input_copies is not None:
-        raise ConfigError("give --input-ng or --input-copies, not both: they say the same thing")
-    given = "--input-ng" if options.input_ng is not None else "--input-copies"
-    copies = options.genome_copies
-    if copies is not None:
-        value = options.input_ng if options.input_ng is not None else options.input_copies
-        if not (math.isfinite(copies) and copies >= 1):
-            raise ConfigError(
-                f"{given} {value} is less than one haploid genome copy ({HAPLOID_GENOME_PG} pg); "
-                "give the DNA put into the library (ng) or its genome copies"
-            )
-        if options.umi:
-            raise ConfigError(
-                f"{given} with --umi: UMI molecules are counted already; drop {given}"
-            )
-        if options.reads_are_molecules:
-            raise ConfigError(
-                f"--reads-are-molecules and {given} contradict each other (the reads are "
-                "molecules, or they may be duplicates bounded by the input); give one"
-            )
-    if options.reads_are_molecules and options.umi:
-        raise ConfigError(
-            "--reads-are-molecules with --umi: --umi counts the molecules from their tags; "
-            "drop --reads-are-molecules"
-        )
-
-
-def _check_thresholds(min_base_quality: int, min_mapping_quality: int, min_family: int) -> None:
-    if not 0 <= min_base_quality <= 93:
-        raise ConfigError(f"min_base_quality must be 0-93 (Phred), got {min_base_quality}")
-    if not 0 <= min_mapping_quality <= 254:
-        raise ConfigError(f"min_mapping_quality must be 0-254, got {min_mapping_quality}")
-    if min_family < 1:
-        raise ConfigError(f"min_family_size must be at least 1, got {min_family}")

@@ -46,22 +46,18 @@ from ..model import (
 )
 from ..stats import clopper_pearson, detection_power, k_required, lod95
 from .callers import FilterKind, classify_filter
-from .pon import PanelOfNormals
-from .reads import (
-    CodonEvidence,
-    Duplicates,
-    DuplicateState,
-    ReadCounts,
+from .options import (
+    DEFAULT_ALPHA,
+    DEFAULT_K_MIN,
+    READ_BACKGROUND_ERROR,
+    REQUIRED_POWER,
+    UMI_BACKGROUND_ERROR,
     ReadOptions,
 )
+from .pon import PanelOfNormals
+from .reads import CodonEvidence, Duplicates, DuplicateState, ReadCounts
 
 __all__ = [
-    "DEFAULT_ALPHA",
-    "DEFAULT_K_MIN",
-    "DEFAULT_MIN_ALLELE_FRACTION",
-    "READ_BACKGROUND_ERROR",
-    "REQUIRED_POWER",
-    "UMI_BACKGROUND_ERROR",
     "Background",
     "NgsSettings",
     "UnmarkedDuplicates",
@@ -73,13 +69,6 @@ __all__ = [
     "shows",
     "summarize_sample",
 ]
-
-
-DEFAULT_ALPHA = 1e-3
-DEFAULT_K_MIN = 3
-REQUIRED_POWER = 0.95
-READ_BACKGROUND_ERROR = 5e-4
-UMI_BACKGROUND_ERROR = 1e-4
 
 
 @dataclass(frozen=True)
@@ -99,7 +88,9 @@ class NgsSettings:
     alpha: float = DEFAULT_ALPHA
     k_min: int = DEFAULT_K_MIN
     power: float = REQUIRED_POWER
-    umi: bool = False
+    # how BAM/CRAM reads are counted; its ``umi`` (depths are UMI molecules) is the run's, VCFs'
+    # depths included
+    reads: ReadOptions = field(default_factory=ReadOptions)
     background_error: float | None = None  # --background-error: overrides the default
     pon_error_rates: Mapping[str, float] = field(default_factory=dict)  # hotspot -> e (upper)
     pon_name: str = ""
@@ -123,6 +114,11 @@ class NgsSettings:
         for name, rate in self.pon_error_rates.items():
             if not 0.0 < rate < 1.0:
                 raise ConfigError(f"{self.pon_name}: background {rate} for {name} is not in (0, 1)")
+
+    @property
+    def umi(self) -> bool:
+        """Depths are UMI molecules (--umi): the reads' ``umi``, the one place it is set."""
+        return self.reads.umi
 
     @property
     def default_background(self) -> float:

@@ -23,7 +23,8 @@ import pytest
 from esr1calls.errors import ConfigError
 from esr1calls.hotspots import load_panel
 from esr1calls.model import Build
-from esr1calls.ngs import call_ngs, call_vcf, make_settings
+from esr1calls.ngs import NgsSettings, call_ngs, call_vcf, make_settings
+from esr1calls.ngs.options import ReadOptions
 from esr1calls.ngs.pon import estimate_background
 from esr1calls.ngs.reads import count_regions
 from esr1calls.stats import detection_power, k_required, lod95
@@ -864,7 +865,7 @@ def test_a_pon_from_bams_is_refused_for_a_vcf_only_sample(run_cli, reads_pon, tm
                          ids=["call_vcf", "call_ngs"])  # fmt: skip
 def test_the_python_api_refuses_a_pon_from_bams_for_a_vcf(run, reads_pon, tmp_path):
     vcf = m2_vcf(tmp_path / "p9.vcf", [at("Y537S", "4970,30")], sample="PLASMA_09")
-    settings, _ = make_settings(PANEL, umi=True, pon=reads_pon)
+    settings = make_settings(PANEL, pon=reads_pon, reads=ReadOptions(umi=True))
     with pytest.raises(ConfigError) as caught:
         run(vcf, settings=settings)
     assert str(caught.value) == (
@@ -1358,15 +1359,15 @@ def test_excluded_and_unusable_reads_are_accounted_for_in_dropped(run_cli, work,
 def test_cli_read_options_default_to_the_library_defaults(command):
     # written out in cli.py so that importing the CLI does not load pysam: they must not drift
     from esr1calls.cli import cli
-    from esr1calls.ngs import reads
+    from esr1calls.ngs import options
 
     group_or_command = cli
     for name in command:
         group_or_command = group_or_command.commands[name]  # type: ignore[attr-defined]
     defaults = {p.name: p.default for p in group_or_command.params}
-    assert defaults["min_base_quality"] == reads.DEFAULT_MIN_BASE_QUALITY
-    assert defaults["min_mapping_quality"] == reads.DEFAULT_MIN_MAPPING_QUALITY
-    assert defaults["min_family_size"] == reads.DEFAULT_MIN_FAMILY_SIZE
+    assert defaults["min_base_quality"] == options.DEFAULT_MIN_BASE_QUALITY
+    assert defaults["min_mapping_quality"] == options.DEFAULT_MIN_MAPPING_QUALITY
+    assert defaults["min_family_size"] == options.DEFAULT_MIN_FAMILY_SIZE
 
 
 @pytest.mark.parametrize(
@@ -1426,8 +1427,6 @@ def test_another_samples_low_mapq_reads_do_not_count_against_this_one(tmp_path):
 
 
 def test_one_low_mapq_umi_molecule_is_one_excluded_molecule(tmp_path):
-    from esr1calls.ngs.reads import ReadOptions
-
     y537s = codon_edit(537, "TCT")
     reads_of_one_molecule = [
         (
@@ -1445,9 +1444,8 @@ def test_one_low_mapq_umi_molecule_is_one_excluded_molecule(tmp_path):
     ]
     reference = (Fragment("ref", around(1610), 200, tags={"MI": "r", "RG": "rg1"}), 12000)
     bam = write_families(tmp_path / "umi.bam", [reference, *reads_of_one_molecule], REF38)
-    result = call_ngs(
-        [bam], panel=load_panel("default", ["Y537S"]), read_options=ReadOptions(umi=True)
-    )
+    umi = NgsSettings(reads=ReadOptions(umi=True))
+    result = call_ngs([bam], panel=load_panel("default", ["Y537S"]), settings=umi)
     call = result.samples[0].calls[0]
     assert call.evidence["excluded_reads_showing_allele"] == 1  # 10 read pairs, one molecule
     assert call.status.value == "NOT_DETECTED"  # one molecule is below k_req: it cannot block

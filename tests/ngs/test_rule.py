@@ -13,6 +13,7 @@ from esr1calls.hotspots import load_panel
 from esr1calls.model import AlleleCounts, CallStatus, Method, Reason, SampleStatus
 from esr1calls.ngs import NgsSettings, call_ngs, call_vcf, make_settings
 from esr1calls.ngs.callers import classify_filter
+from esr1calls.ngs.options import ReadOptions
 from esr1calls.ngs.pon import build_pon, estimate_background, read_pon
 from esr1calls.ngs.rule import call_hotspot, summarize_sample
 from esr1calls.testing import TESTDATA
@@ -20,7 +21,7 @@ from esr1calls.testing import TESTDATA
 PANEL = load_panel()
 D538G = PANEL["D538G"]
 DEFAULT = NgsSettings()
-UMI = NgsSettings(umi=True)
+UMI = NgsSettings(reads=ReadOptions(umi=True))
 PON_DIR = TESTDATA / "vcf" / "pon"
 NORMALS = [PON_DIR / f"normal_{i}.vcf" for i in (1, 2, 3)]
 
@@ -319,8 +320,8 @@ def test_pon_build_reproduces_the_committed_pon():
 
 
 def test_pon_sets_the_background_per_hotspot():
-    rule, extra = make_settings(PANEL, pon=PON_DIR / "normals.pon.tsv")
-    assert extra[0].format == "pon"
+    rule = make_settings(PANEL, pon=PON_DIR / "normals.pon.tsv")
+    assert rule.pon is not None and rule.pon.input.format == "pon"
     noisy = call(15, 12_000, rule)
     assert noisy.evidence["background_error"] == pytest.approx(0.000945419)
     assert noisy.status is CallStatus.INDETERMINATE  # the noisy D538G site needs more depth
