@@ -22,7 +22,7 @@ from typing import IO, Any
 
 import pysam
 
-from ..errors import VcfFormatError
+from ..errors import InputError, UnknownFormatError, VcfFormatError
 from .htslib import quiet_htslib
 
 __all__ = [
@@ -96,10 +96,15 @@ def is_pipe(path: str | Path) -> bool:
     return stat.S_ISFIFO(mode) or stat.S_ISCHR(mode) or stat.S_ISSOCK(mode)
 
 
-def _sniff_any(path: Path) -> FileKind:
-    """What the file is, by content (never by extension): a VCF/BCF or an alignment file."""
+def _sniff_any(path: Path, unknown: type[InputError]) -> FileKind:
+    """What the file is, by content (never by extension): a VCF/BCF or an alignment file.
+
+    A file that cannot be read is an ``InputError``; one that is empty or of no NGS format raises
+    ``unknown``: ``VcfFormatError`` where a VCF is expected, else ``UnknownFormatError`` (it may
+    have been meant as a BAM/CRAM).
+    """
     if is_pipe(path):  # esr1calls ngs saves a pipe to a file first; other readers cannot
-        raise VcfFormatError(
+        raise InputError(
             path,
             "a pipe can be read only once and this reads its input more than once; write it to "
             "a file first (esr1calls ngs reads a VCF from a pipe itself)",
@@ -108,9 +113,9 @@ def _sniff_any(path: Path) -> FileKind:
         with path.open("rb") as handle:
             head = handle.read(1 << 16)
     except OSError as exc:
-        raise VcfFormatError(path, f"cannot read the file ({exc.strerror})") from exc
+        raise InputError(path, f"cannot read the file ({exc.strerror})") from exc
     if not head:
-        raise VcfFormatError(
+        raise unknown(
             path, "the file is empty; expected a VCF or BCF from a variant caller, or a BAM/CRAM"
         )
     if head.startswith(b"CRAM"):
@@ -122,7 +127,7 @@ def _sniff_any(path: Path) -> FileKind:
         try:
             data = zlib.decompressobj(31).decompress(head, 1 << 16)
         except zlib.error as exc:
-            raise VcfFormatError(path, f"corrupt gzip data ({exc})") from exc
+            raise unknown(path, f"corrupt gzip data ({exc})") from exc
     if data.startswith(b"BAM\x01"):
         return FileKind(container, "bam")
     if data.startswith(b"BCF\x02"):
@@ -132,7 +137,7 @@ def _sniff_any(path: Path) -> FileKind:
     if _SAM_HEADER.match(data):
         return FileKind(container, "sam")
     shown = data[:40].decode("utf-8", "replace").splitlines()[0] if data[:40].strip() else ""
-    raise VcfFormatError(
+    raise unknown(
         path,
         f"not a VCF, BCF, BAM or CRAM (it starts with {shown!r}, not ##fileformat=VCF); "
         "pass the VCF written by your variant caller, or the indexed BAM/CRAM",
@@ -142,14 +147,15 @@ def _sniff_any(path: Path) -> FileKind:
 def sniff_ngs_format(path: str | Path) -> str:
     """One of ``NGS_FORMATS`` for an NGS input, from its content (never its extension).
 
-    Raises VcfFormatError for an empty, unreadable or unrecognised file.
+    Raises UnknownFormatError for an empty or unrecognised file (it may have been meant as a
+    VCF or as a BAM/CRAM), InputError for one that cannot be read.
     """
-    return _sniff_any(Path(path)).content
+    return _sniff_any(Path(path), UnknownFormatError).content
 
 
 def sniff_vcf(path: Path) -> FileKind:
     """A VCF or BCF, by content; an alignment file is refused with the way to call it."""
-    kind = _sniff_any(path)
+    kind = _sniff_any(path, VcfFormatError)
     if kind.content in READ_FORMATS:
         raise VcfFormatError(
             path,
