@@ -117,11 +117,14 @@ __all__ = [
     "AMPLICON_SHARE",
     "AMPLICON_TOP_COORDINATES",
     "DUPLICATES_EXPECTED_FRAGMENTS",
+    "ClassKind",
     "CodonEvidence",
     "Coordinates",
     "DuplicateState",
     "Duplicates",
+    "ReadClass",
     "ReadCounts",
+    "Unusable",
     "count_hotspots",
     "count_reads",
     "count_regions",
@@ -131,30 +134,101 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 
-REFERENCE = "reference"
-_OTHER = "other:"
-_UNUSABLE = "unusable:"
-NOT_SPANNING = _UNUSABLE + "not_spanning"
-INDEL = _UNUSABLE + "indel"
-LOW_BASE_QUALITY = _UNUSABLE + "low_base_quality"
-AMBIGUOUS_BASE = _UNUSABLE + "ambiguous_base"
-NO_SEQUENCE = _UNUSABLE + "no_sequence"
-MATES_DISAGREE = _UNUSABLE + "mates_disagree"
-FAMILY_DISAGREES = _UNUSABLE + "family_disagrees"
-SMALL_FAMILY = _UNUSABLE + "small_family"
+class ClassKind(StrEnum):
+    """What a read (fragment, molecule) shows at a codon window (rule 3)."""
+
+    REFERENCE = "reference"  # the reference amino acids, synonymous changes included
+    HOTSPOT = "hotspot"  # exactly one panel hotspot's change and nothing else
+    OTHER = "other"  # any other protein change
+    UNUSABLE = "unusable"  # not classified, for a reason (Unusable)
+
+
+class Unusable(StrEnum):
+    """Why a read (fragment, molecule) is not classified at a codon window (rules 2, 4, 6)."""
+
+    FAMILY_DISAGREES = "family_disagrees"
+    MATES_DISAGREE = "mates_disagree"
+    INDEL = "indel"
+    LOW_BASE_QUALITY = "low_base_quality"
+    AMBIGUOUS_BASE = "ambiguous_base"
+    NO_SEQUENCE = "no_sequence"
+    NOT_SPANNING = "not_spanning"
+    SMALL_FAMILY = "small_family"
+
+
+@dataclass(frozen=True)
+class ReadClass:
+    """The class of a read (fragment, molecule) at one codon window; ``str()`` is its spelling in
+    reports: ``reference``, ``Y537S``, ``other:L536V``, ``unusable:indel`` and, for unusable bases
+    that still spell a hotspot, ``unusable:low_base_quality@Y537S`` (``showed``).
+
+    >>> str(ReadClass(ClassKind.UNUSABLE, Unusable.LOW_BASE_QUALITY, showed="Y537S"))
+    'unusable:low_base_quality@Y537S'
+    """
+
+    kind: ClassKind
+    name: str = ""  # the hotspot; the other change(s), "L536V+Y537S"; the Unusable reason
+    showed: str = ""  # unusable only: the hotspot its excluded bases would have shown
+    # the hash, made once: classes are counted millions of times and come from a memo
+    _hash: int = field(default=0, init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_hash", hash((self.kind, self.name, self.showed)))
+
+    def __hash__(self) -> int:
+        return self._hash
+
+    def __str__(self) -> str:
+        if self.kind is ClassKind.REFERENCE:
+            return "reference"
+        if self.kind is ClassKind.HOTSPOT:
+            return self.name
+        marked = f"{SHOWED}{self.showed}" if self.showed else ""
+        return f"{self.kind.value}:{self.name}{marked}"
+
+    @property
+    def usable(self) -> bool:
+        return self.kind is not ClassKind.UNUSABLE
+
+    @property
+    def hotspot_shown(self) -> str | None:
+        """The hotspot this read's bases spell, usable or not; None if none."""
+        if self.kind is ClassKind.HOTSPOT:
+            return self.name
+        return self.showed or None
+
+
+def _hotspot_class(name: str) -> ReadClass:
+    return ReadClass(ClassKind.HOTSPOT, name)
+
+
+def _unusable(reason: Unusable, showed: str = "") -> ReadClass:
+    return ReadClass(ClassKind.UNUSABLE, reason, showed)
+
+
+REFERENCE = ReadClass(ClassKind.REFERENCE)
+NOT_SPANNING = _unusable(Unusable.NOT_SPANNING)
+INDEL = _unusable(Unusable.INDEL)
+LOW_BASE_QUALITY = _unusable(Unusable.LOW_BASE_QUALITY)
+AMBIGUOUS_BASE = _unusable(Unusable.AMBIGUOUS_BASE)
+NO_SEQUENCE = _unusable(Unusable.NO_SEQUENCE)
+MATES_DISAGREE = _unusable(Unusable.MATES_DISAGREE)
+FAMILY_DISAGREES = _unusable(Unusable.FAMILY_DISAGREES)
+SMALL_FAMILY = _unusable(Unusable.SMALL_FAMILY)
 # When no read of a fragment is usable, the most specific reason is reported.
 _UNUSABLE_ORDER = (
-    FAMILY_DISAGREES,
-    MATES_DISAGREE,
-    INDEL,
-    LOW_BASE_QUALITY,
-    AMBIGUOUS_BASE,
-    NO_SEQUENCE,
-    NOT_SPANNING,
+    Unusable.FAMILY_DISAGREES,
+    Unusable.MATES_DISAGREE,
+    Unusable.INDEL,
+    Unusable.LOW_BASE_QUALITY,
+    Unusable.AMBIGUOUS_BASE,
+    Unusable.NO_SEQUENCE,
+    Unusable.NOT_SPANNING,
 )
-_UNUSABLE_RANK = {reason: rank for rank, reason in enumerate(_UNUSABLE_ORDER)}
-# An unusable class, or an excluded read's reason, that still showed a hotspot's allele ends in
-# "@HOTSPOT" (low_base_quality@Y537S): left out of x and n, but counted against NOT_DETECTED.
+_UNUSABLE_RANK: dict[str, int] = {reason: rank for rank, reason in enumerate(_UNUSABLE_ORDER)}
+# An excluded read's reason (or an unusable class, in its report spelling) that still showed a
+# hotspot's allele ends in "@HOTSPOT" (low_mapping_quality@Y537S): left out of x and n, but
+# counted against NOT_DETECTED.
 SHOWED = "@"
 
 # SAM flag bits that exclude a record, in the order their reason is reported.
@@ -519,16 +593,16 @@ class _Classifier:
 
     def __init__(self, window: _Window) -> None:
         self.window = window
-        self._memo: dict[tuple[str, bool], str] = {}
+        self._memo: dict[tuple[str, bool], ReadClass] = {}
 
-    def classify(self, allele: str, indel: bool) -> str:
+    def classify(self, allele: str, indel: bool) -> ReadClass:
         key = (allele, indel)
         found = self._memo.get(key)
         if found is None:
             found = self._memo[key] = self._classify(allele, indel)
         return found
 
-    def _classify(self, allele: str, indel: bool) -> str:
+    def _classify(self, allele: str, indel: bool) -> ReadClass:
         if allele.strip("ACGT"):
             return AMBIGUOUS_BASE
         window = self.window
@@ -537,15 +611,15 @@ class _Classifier:
             return REFERENCE
         for hotspot in window.hotspots:
             if changes == (hotspot.change,):
-                return hotspot.name
+                return _hotspot_class(hotspot.name)
         if indel:
             return INDEL  # only the hotspot deletion itself is a usable indel
-        return _OTHER + "+".join(change.short for change in changes)
+        return ReadClass(ClassKind.OTHER, "+".join(change.short for change in changes))
 
 
 # What one fragment showed so far in a region: (class per window, None where no read of it
 # overlapped the window; the fragment strand; whether that strand came from read 1).
-_Classes = tuple[str | None, ...]
+_Classes = tuple[ReadClass | None, ...]
 _Seen = tuple[_Classes, str, bool]
 
 
@@ -627,12 +701,12 @@ class _Region:
         return found
 
     def _classify_span(self, bases: str, mask: str) -> _Classes:
-        classes: list[str | None] = []
+        classes: list[ReadClass | None] = []
         for window, classifier in zip(self.windows, self.classifiers, strict=True):
             first, last = window.start0 - self.start0, window.end0 - self.start0
             shown = classifier.classify(bases[first:last], False)
             if "0" in mask[first:last]:
-                classes.append(_with_hotspot(LOW_BASE_QUALITY, shown, window))
+                classes.append(_low_quality(shown))
             else:
                 classes.append(shown)
         return tuple(classes)
@@ -647,7 +721,7 @@ class _Region:
         overlapped: Sequence[int],
     ) -> _Classes:
         """Classes of any read, window by window (partial reads, indels, clips)."""
-        classes: list[str | None] = [None] * len(self.windows)
+        classes: list[ReadClass | None] = [None] * len(self.windows)
         for i in overlapped:
             classes[i] = _read_class(
                 self.windows[i], self.classifiers[i], self.bounds[i], ref_start, ref_end, cigar,
@@ -666,7 +740,7 @@ def _read_class(
     seq: str | None,
     quals: str | None,
     min_quality_char: str,
-) -> str:
+) -> ReadClass:
     """The class of one read at one window (``quals`` is Phred+33 text, as in SAM)."""
     left, right = bounds
     if ref_start > left or ref_end <= right:
@@ -688,7 +762,7 @@ def _read_class(
         and min_quality_char > "!"
         and (quals is None or min(quals[first:last]) < min_quality_char)
     ):
-        return _with_hotspot(LOW_BASE_QUALITY, shown, window)
+        return _low_quality(shown)
     return shown
 
 
@@ -712,33 +786,37 @@ def _fragment_key(name: str, flag: int) -> str:
     return name
 
 
-def _marked(reason: str, hotspot: str) -> str:
-    """An unusable or filter reason marked with the hotspot it still showed: the one spelling.
+def _filter_label(reason: str, shown: ReadClass | None) -> str:
+    """An excluded read's reason, marked with the hotspot its bases still showed, if any: the
+    report spelling (``low_mapping_quality@Y537S``).
 
-    >>> _marked("unusable:low_base_quality", "Y537S")
-    'unusable:low_base_quality@Y537S'
+    >>> _filter_label("low_mapping_quality", _hotspot_class("Y537S"))
+    'low_mapping_quality@Y537S'
+    >>> _filter_label("duplicate", REFERENCE)
+    'duplicate'
     """
-    return f"{reason}{SHOWED}{hotspot}"
+    hotspot = None if shown is None else shown.hotspot_shown
+    return reason if hotspot is None else f"{reason}{SHOWED}{hotspot}"
 
 
-def _with_hotspot(reason: str, shown: str, window: _Window) -> str:
-    """``reason``, marked with the hotspot the excluded bases would have shown, if any."""
-    if any(shown == h.name for h in window.hotspots):
-        return _marked(reason, shown)
-    return reason
+def _low_quality(shown: ReadClass) -> ReadClass:
+    """Bases below the quality floor: unusable, marked with the hotspot they would have shown
+    (the window's classifier gives a hotspot class only for its own hotspots)."""
+    showed = shown.name if shown.kind is ClassKind.HOTSPOT else ""
+    return _unusable(Unusable.LOW_BASE_QUALITY, showed)
 
 
-def _worst_unusable(a: str, b: str) -> str:
+def _worst_unusable(a: ReadClass, b: ReadClass) -> ReadClass:
     """The more specific of two unusable reasons; at equal rank the one that shows a hotspot,
     so the mark does not depend on which read came first."""
-    rank_a = _UNUSABLE_RANK.get(a.partition(SHOWED)[0], 99)
-    rank_b = _UNUSABLE_RANK.get(b.partition(SHOWED)[0], 99)
+    rank_a = _UNUSABLE_RANK.get(a.name, 99)
+    rank_b = _UNUSABLE_RANK.get(b.name, 99)
     if rank_a == rank_b:
-        return a if SHOWED in a else b
+        return a if a.showed else b
     return a if rank_a < rank_b else b
 
 
-def _merge_mate_class(seen: str | None, cls: str | None) -> str | None:
+def _merge_mate_class(seen: ReadClass | None, cls: ReadClass | None) -> ReadClass | None:
     """One window's class for a fragment, given what another read of it showed."""
     if seen is None or seen == cls:
         return cls
@@ -746,7 +824,7 @@ def _merge_mate_class(seen: str | None, cls: str | None) -> str | None:
         return seen
     if MATES_DISAGREE in (cls, seen):
         return MATES_DISAGREE
-    usable, seen_usable = not cls.startswith(_UNUSABLE), not seen.startswith(_UNUSABLE)
+    usable, seen_usable = cls.usable, seen.usable
     if usable and seen_usable:
         return MATES_DISAGREE
     if usable:
@@ -766,8 +844,8 @@ def _add_mate(seen: _Seen, classes: _Classes, strand: str, is_read1: bool) -> _S
     return merged, seen_strand, seen_read1
 
 
-def _molecule_class(classes: Sequence[str]) -> str:
-    usable = Counter(c for c in classes if not c.startswith(_UNUSABLE))
+def _molecule_class(classes: Sequence[ReadClass]) -> ReadClass:
+    usable = Counter(c for c in classes if c.usable)
     if not usable:
         worst = classes[0]
         for cls in classes[1:]:
@@ -779,9 +857,9 @@ def _molecule_class(classes: Sequence[str]) -> str:
 
 @dataclass
 class _Totals:
-    classes: Counter[str] = field(default_factory=Counter)
-    forward: Counter[str] = field(default_factory=Counter)
-    reverse: Counter[str] = field(default_factory=Counter)
+    classes: Counter[ReadClass] = field(default_factory=Counter)
+    forward: Counter[ReadClass] = field(default_factory=Counter)
+    reverse: Counter[ReadClass] = field(default_factory=Counter)
     family_sizes: Counter[int] = field(default_factory=Counter)
 
 
@@ -802,7 +880,7 @@ def _fragment_totals(region: _Region, index: int) -> _Totals:
 
 def _molecule_totals(region: _Region, index: int, min_family_size: int) -> _Totals:
     totals = _Totals()
-    molecules: dict[str, list[tuple[str, frozenset[str], int]]] = {}
+    molecules: dict[str, list[tuple[ReadClass, frozenset[str], int]]] = {}
     for name, (fragment_classes, strand, _) in region.fragments.items():
         cls = fragment_classes[index]
         if cls is None:
@@ -1254,16 +1332,17 @@ def count_reads(
             codon = _codon_evidence(window, chrom, unit, region.filtered[index], totals, shape)
             codons.append(codon)
             for hotspot in window.hotspots:
+                alt = _hotspot_class(hotspot.name)
                 counts[hotspot.name] = AlleleCounts(
                     hotspot=hotspot.name,
-                    alt_count=totals.classes[hotspot.name],
+                    alt_count=totals.classes[alt],
                     depth=codon.depth,
                     source=file_format,
                     place=f"{path.name}, {chrom}:{codon.start}-{codon.end} ({window.label})",
                     fields=_fields(hotspot, window, unit, settings),
-                    alt_forward=totals.forward[hotspot.name],
-                    alt_reverse=totals.reverse[hotspot.name],
-                    excluded_alt=totals.classes[_marked(LOW_BASE_QUALITY, hotspot.name)]
+                    alt_forward=totals.forward[alt],
+                    alt_reverse=totals.reverse[alt],
+                    excluded_alt=totals.classes[_low_quality(alt)]
                     + _low_mapq_units(region, index, hotspot.name, umi),
                 )
     log.info(
@@ -1398,12 +1477,10 @@ def _count_region(
                 for i in windows:
                     cls = shown[i]
                     # a read failing both floors shows its hotspot through the base-quality mark
-                    hotspot = None if cls is None else cls.partition(SHOWED)[2] or cls
-                    label = reason
-                    if hotspot is not None:
-                        label = _with_hotspot(reason, hotspot, region.windows[i])
+                    hotspot = None if cls is None else cls.hotspot_shown
+                    label = _filter_label(reason, cls)
                     region.filtered[i][label] += 1
-                    if label != reason:
+                    if hotspot is not None:
                         unit = (
                             _molecule_tags(read, path, chrom)[0]
                             if umi
@@ -1487,22 +1564,18 @@ def _region_coordinates(region: _Region) -> list[Coordinates]:
     """How the usable fragments' coordinates repeat at each window of a region (one pass)."""
     windows = range(len(region.windows))
     at: list[Counter[tuple[int, int, str]]] = [Counter() for _ in windows]
-    alt: list[dict[str, set[tuple[int, int, str]]]] = [
-        {h.name: set() for h in window.hotspots} for window in region.windows
+    alt: list[dict[ReadClass, set[tuple[int, int, str]]]] = [
+        {_hotspot_class(h.name): set() for h in window.hotspots} for window in region.windows
     ]
     coordinates = region.coordinates
-    usable: dict[str | None, bool] = {None: False}  # per class, memoised
     for name, (classes, _, _) in region.fragments.items():
         coordinate = coordinates[name]
         for index, cls in enumerate(classes):
-            ok = usable.get(cls)
-            if ok is None:
-                ok = usable[cls] = not str(cls).startswith(_UNUSABLE)
-            if not ok:
+            if cls is None or not cls.usable:
                 continue
             at[index][coordinate] += 1
             if cls in alt[index]:
-                alt[index][str(cls)].add(coordinate)
+                alt[index][cls].add(coordinate)
     found = []
     for index in windows:
         fragments = sum(at[index].values())
@@ -1512,7 +1585,7 @@ def _region_coordinates(region: _Region) -> list[Coordinates]:
                 fragments=fragments,
                 distinct=len(at[index]),
                 top_share=top / fragments if fragments else 0.0,
-                alt_distinct={name: len(seen) for name, seen in alt[index].items()},
+                alt_distinct={cls.name: len(seen) for cls, seen in alt[index].items()},
             )
         )
     return found
@@ -1525,7 +1598,8 @@ def _low_mapq_units(region: _Region, index: int, hotspot: str, umi: bool) -> int
     if not units:
         return 0
     # in x already: fragments (molecules) whose usable reads show this hotspot at this window
-    in_x = {name for name, (classes, _, _) in region.fragments.items() if classes[index] == hotspot}
+    shown = _hotspot_class(hotspot)
+    in_x = {name for name, (classes, _, _) in region.fragments.items() if classes[index] == shown}
     if umi:
         in_x = {region.umi[name][0] for name in in_x}
     return len(units - in_x)
@@ -1561,14 +1635,13 @@ def _codon_evidence(
     totals: _Totals,
     coordinates: Coordinates | None,
 ) -> CodonEvidence:
-    hotspots = {h.name: totals.classes[h.name] for h in window.hotspots}
-    other_changes = {
-        cls[len(_OTHER) :]: n for cls, n in sorted(totals.classes.items()) if cls.startswith(_OTHER)
-    }
+    hotspots = {h.name: totals.classes[_hotspot_class(h.name)] for h in window.hotspots}
+    in_order = sorted(totals.classes.items(), key=lambda item: str(item[0]))  # as reports sort
+    other_changes = {cls.name: n for cls, n in in_order if cls.kind is ClassKind.OTHER}
     unusable = {
-        cls[len(_UNUSABLE) :]: n
-        for cls, n in sorted(totals.classes.items())
-        if cls.startswith(_UNUSABLE)
+        str(cls).removeprefix("unusable:"): n
+        for cls, n in in_order
+        if cls.kind is ClassKind.UNUSABLE
     }
     return CodonEvidence(
         window=window.label,

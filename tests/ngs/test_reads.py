@@ -23,7 +23,10 @@ from esr1calls.errors import AlignmentFormatError, ConfigError, ReferenceFastaEr
 from esr1calls.hotspots import Panel, load_panel
 from esr1calls.model import AlleleCounts, Build
 from esr1calls.ngs.reads import (
+    ClassKind,
     DuplicateState,
+    ReadClass,
+    Unusable,
     _fetch_regions,
     _Region,
     _windows,
@@ -1328,3 +1331,23 @@ def test_bcftools_mpileup_agrees_on_snv_hotspots(workdir, fasta38, paired):
             assert site["ADF"][hotspot.alt] == ours.alt_forward + extra_forward, hotspot.name
             assert site["ADR"][hotspot.alt] == ours.alt_reverse + extra_x - extra_forward
     assert pileup[g(1607)]["AD"]["A"] == 10  # what an SNV-only caller would call L536H
+
+
+def test_read_classes_are_typed_and_keep_their_report_spelling():
+    """A read's class at each codon window is a ReadClass, never a string to parse: Y537S read
+    at full quality is the hotspot; the same bases below the floor are unusable, marked with
+    the hotspot they would have shown, spelt as calls.json always spelt them."""
+    region = _exon8_region()
+    reference = esr1_reference(Build.GRCH38).seq(region.start0 + 1, region.end0)
+    y537s = reference[:4] + "C" + reference[5:]  # TAT>TCT at codon 537
+    good, poor = "I" * 9, "I" * 4 + "#" + "I" * 4  # Phred 40; the changed base at Phred 2
+    window = range(len(region.windows))
+    classes = region.classes_of_read(region.start0, region.end0, [(0, 9)], y537s, good, window)
+    assert [str(c) for c in classes] == ["reference", "Y537S", "reference"]
+    assert classes[1] == ReadClass(ClassKind.HOTSPOT, "Y537S") and classes[1].usable
+    classes = region.classes_of_read(region.start0, region.end0, [(0, 9)], y537s, poor, window)
+    low = classes[1]
+    assert low == ReadClass(ClassKind.UNUSABLE, Unusable.LOW_BASE_QUALITY, showed="Y537S")
+    assert not low.usable and low.hotspot_shown == "Y537S"
+    assert str(low) == "unusable:low_base_quality@Y537S"
+    assert str(ReadClass(ClassKind.OTHER, "Y537T")) == "other:Y537T"
