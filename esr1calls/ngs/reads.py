@@ -95,7 +95,7 @@ from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import pysam
 
@@ -156,27 +156,51 @@ class Unusable(StrEnum):
     SMALL_FAMILY = "small_family"
 
 
-@dataclass(frozen=True)
 class ReadClass:
     """The class of a read (fragment, molecule) at one codon window; ``str()`` is its spelling in
     reports: ``reference``, ``Y537S``, ``other:L536V``, ``unusable:indel`` and, for unusable bases
     that still spell a hotspot, ``unusable:low_base_quality@Y537S`` (``showed``).
 
-    >>> str(ReadClass(ClassKind.UNUSABLE, Unusable.LOW_BASE_QUALITY, showed="Y537S"))
-    'unusable:low_base_quality@Y537S'
+    Immutable and interned: one object per distinct class, so equal classes are the same object
+    and hashing is the interpreter's own (classes are counted hundreds of thousands of times per
+    BAM; a hash written in Python made counting three times slower).
+
+    >>> low = ReadClass(ClassKind.UNUSABLE, Unusable.LOW_BASE_QUALITY, showed="Y537S")
+    >>> str(low), low is ReadClass(ClassKind.UNUSABLE, "low_base_quality", "Y537S"), low.usable
+    ('unusable:low_base_quality@Y537S', True, False)
     """
 
+    __slots__ = ("hotspot_shown", "kind", "name", "showed", "usable")
+    _interned: ClassVar[dict[tuple[str, str, str], ReadClass]] = {}
+
     kind: ClassKind
-    name: str = ""  # the hotspot; the other change(s), "L536V+Y537S"; the Unusable reason
-    showed: str = ""  # unusable only: the hotspot its excluded bases would have shown
-    # the hash, made once: classes are counted millions of times and come from a memo
-    _hash: int = field(default=0, init=False, repr=False, compare=False)
+    name: str  # the hotspot; the other change(s), "L536V+Y537S"; the Unusable reason
+    showed: str  # unusable only: the hotspot its excluded bases would have shown
+    usable: bool  # classified: reference, a hotspot or another change
+    hotspot_shown: str | None  # the hotspot its bases spell, usable or not
 
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "_hash", hash((self.kind, self.name, self.showed)))
+    def __new__(cls, kind: ClassKind, name: str = "", showed: str = "") -> ReadClass:
+        key = (kind.value, str(name), showed)
+        found = cls._interned.get(key)
+        if found is None:
+            found = super().__new__(cls)
+            for attribute, value in (
+                ("kind", kind), ("name", str(name)), ("showed", showed),
+                ("usable", kind is not ClassKind.UNUSABLE),
+                ("hotspot_shown", name if kind is ClassKind.HOTSPOT else showed or None),
+            ):  # fmt: skip
+                object.__setattr__(found, attribute, value)
+            cls._interned[key] = found
+        return found
 
-    def __hash__(self) -> int:
-        return self._hash
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError(f"ReadClass is immutable: cannot set {name}")
+
+    def __reduce__(self) -> tuple[type[ReadClass], tuple[ClassKind, str, str]]:
+        return ReadClass, (self.kind, self.name, self.showed)
+
+    def __repr__(self) -> str:
+        return f"ReadClass({self.kind.name}, {self.name!r}, showed={self.showed!r})"
 
     def __str__(self) -> str:
         if self.kind is ClassKind.REFERENCE:
@@ -185,17 +209,6 @@ class ReadClass:
             return self.name
         marked = f"{SHOWED}{self.showed}" if self.showed else ""
         return f"{self.kind.value}:{self.name}{marked}"
-
-    @property
-    def usable(self) -> bool:
-        return self.kind is not ClassKind.UNUSABLE
-
-    @property
-    def hotspot_shown(self) -> str | None:
-        """The hotspot this read's bases spell, usable or not; None if none."""
-        if self.kind is ClassKind.HOTSPOT:
-            return self.name
-        return self.showed or None
 
 
 def _hotspot_class(name: str) -> ReadClass:
