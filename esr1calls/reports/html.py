@@ -501,6 +501,18 @@ def _sample_sections(document: Document, labels: Sequence[str], signed: Review) 
 
 
 # -------------------------------------------------------------------------------- run QC
+def _check_value(value: Any) -> str:
+    """A QC value: two decimals (Cts, fractions), but a small rate such as a dPCR WT
+    background (1.7e-05 mutant partitions per partition) in 3 significant digits, never 0.00.
+
+    >>> _check_value(27.314), _check_value(1.74e-05), _check_value(0.0), _check_value(3)
+    ('27.31', '1.74e-05', '0.00', '3')
+    """
+    if isinstance(value, float) and 0 < abs(value) < 0.005:
+        return f"{value:.3g}"
+    return _num(value)
+
+
 def _run_qc(document: Document) -> str:
     checks = document.get("run_qc") or []
     groups: dict[tuple[Any, Any], list[Mapping[str, Any]]] = {}
@@ -524,7 +536,7 @@ def _run_qc(document: Document) -> str:
             (
                 _e(c.get("check")),
                 _e(c.get("subject")),
-                _num(c.get("value")),
+                _check_value(c.get("value")),
                 _e(c.get("expected")),
                 _badge("PASS" if c.get("passed") else "FAIL"),
                 _reasons([c["reason"]], _thresholds(document, c)) if c.get("reason") else _DASH,

@@ -182,3 +182,14 @@ def test_the_dpcr_report_renders_in_headless_chromium(tmp_path):
         assert {"PCR plates", "Digital PCR plates"} <= set(facts["h2"])
         assert facts["samples"] == 9 + 4
         assert facts["width"] <= 1280
+
+
+def test_a_wt_background_rate_is_shown_with_its_digits_not_as_zero(document):
+    """1.74e-05 mutant partitions per partition was shown as "0.00" (two decimals)."""
+    qc = section(render_html(document), "run-qc")
+    checks = [c for c in document["run_qc"] if c["check"] == "WT background"]
+    assert any(c["value"] for c in checks)
+    for check in checks:
+        row = qc[qc.index(html.escape(check["subject"])) :].split("</tr>")[0]
+        shown = f"{check['value']:.3g}" if check["value"] else "0.00"
+        assert f'<td class="num">{shown}</td>' in row
