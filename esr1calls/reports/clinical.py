@@ -111,9 +111,16 @@ def _ctdna_view(ctdna: Mapping[str, Any] | None) -> dict[str, Any] | None:
         "variant": None
         if variant is None
         else {
-            "gene": variant.get("gene") or "",
-            "where": f"{variant.get('chrom')}:{variant.get('pos')} "
-            f"{variant.get('ref')}>{variant.get('alt')}",
+            # the gene where it is known (CHIP table or annotation), then the allele
+            "label": " ".join(
+                part
+                for part in (
+                    variant.get("gene") or "",
+                    f"{variant.get('chrom')}:{variant.get('pos')} "
+                    f"{variant.get('ref')}>{variant.get('alt')}",
+                )
+                if part
+            ),
             "fraction": _percent(variant.get("fraction")),
         },
         "chip_excluded": bool(ctdna.get("chip_excluded", True)),
