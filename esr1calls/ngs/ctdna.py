@@ -119,17 +119,33 @@ class _Scan:
     fast: bool  # the text pass ranked the records by their AD fraction
 
 
-def _ad_fractions(parts: list[bytes], column: int, capped: bool) -> list[float] | None:
+def _layout(keys: bytes) -> tuple[int, int]:
+    """Where AD and DP are in a FORMAT (-1: absent); records share a few FORMATs, so cached."""
+    names = keys.split(b":")
+    return (
+        names.index(b"AD") if b"AD" in names else -1,
+        names.index(b"DP") if b"DP" in names else -1,
+    )
+
+
+def _ad_fractions(
+    parts: list[bytes], column: int, capped: bool, layouts: dict[bytes, tuple[int, int]]
+) -> list[float] | None:
     """The tumour's fraction per ALT from FORMAT/AD (None when the record has no usable AD)."""
     if len(parts) <= column:
         return None
-    keys = parts[8].split(b":")
+    layout = layouts.get(parts[8])
+    if layout is None:
+        layout = layouts[parts[8]] = _layout(parts[8])
+    ad, dp = layout
     values = parts[column].split(b":")
     try:
-        counts = [int(v) for v in values[keys.index(b"AD")].split(b",")]
+        if ad < 0:
+            return None
+        counts = [int(v) for v in values[ad].split(b",")]
         depth = sum(counts)
-        if capped and b"DP" in keys:
-            depth = min(depth, int(values[keys.index(b"DP")]))
+        if capped and dp >= 0:
+            depth = min(depth, int(values[dp]))
     except (ValueError, IndexError):
         return None
     if depth <= 0:
@@ -148,6 +164,13 @@ def _scan(
     records = 0
     column = -1
     capped = _AD_CALLERS.get(caller)
+    layouts: dict[bytes, tuple[int, int]] = {}
+    listed = {
+        name.encode()
+        for b, interval in _intervals()
+        if b is build
+        for name in (interval.chrom, f"chr{interval.chrom}")
+    }
     try:
         with _open_text(path) as handle:
             for line in handle:
@@ -167,20 +190,21 @@ def _scan(
                 if len(head) < 8 or head[6] not in (b"PASS", b"."):
                     excluded["filtered"] += 1
                     continue
-                parts = line.rstrip(b"\r\n").split(b"\t")
+                parts = [*head[:7], *head[7].rstrip(b"\r\n").split(b"\t")]
                 if capped is None or column < 0:
                     kept.append(line.rstrip(b"\r\n"))
                     continue
-                fractions = _ad_fractions(parts, column, capped)
+                fractions = _ad_fractions(parts, column, capped, layouts)
                 if fractions is None:
                     excluded["no_counts"] += 1
                     continue
-                chrom = parts[0].decode("utf-8", "replace")
-                try:
-                    located = gene_at(chrom, int(parts[1]), build)
-                except ValueError:
-                    excluded["no_counts"] += 1
-                    continue
+                located = None
+                if parts[0] in listed:  # a chromosome with a CHIP gene or ESR1 on it
+                    try:
+                        located = gene_at(parts[0].decode("ascii"), int(parts[1]), build)
+                    except ValueError:
+                        excluded["no_counts"] += 1
+                        continue
                 eligible = [f for f in fractions if _why_left_out(f, located, normal, excluded)]
                 if eligible:
                     entry = (max(eligible), records, line.rstrip(b"\r\n"))
