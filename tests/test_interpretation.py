@@ -111,3 +111,49 @@ def test_the_specimen_option_fills_every_sample_and_a_contradiction_is_refused(
     result = _pcr(run_cli, testdata, tissue, tmp_path / "out2", "--specimen", "plasma")
     assert result.exit_code == 1 and not (tmp_path / "out2").exists()
     assert "--specimen plasma contradicts the plate map" in result.stderr
+
+
+def test_a_batch_manifest_gives_each_job_its_specimen(run_cli, testdata, tmp_path):
+    data = tmp_path / "data"
+    data.mkdir()
+    for name in ("esr1_demo_plate.tsv", "esr1_demo_platemap.csv"):
+        (data / name).write_bytes((testdata / "plates" / name).read_bytes())
+    rows = [
+        [
+            "blood",
+            "pcr",
+            "esr1_demo_plate.tsv",
+            "esr1_demo_platemap.csv",
+            "",
+            "",
+            "specimen=plasma",
+        ],
+        [
+            "biopsy",
+            "pcr",
+            "esr1_demo_plate.tsv",
+            "esr1_demo_platemap.csv",
+            "",
+            "",
+            "specimen=tissue",
+        ],
+        ["bad", "pcr", "esr1_demo_plate.tsv", "esr1_demo_platemap.csv", "", "", "specimen=serum"],
+    ]
+    manifest = data / "manifest.tsv"
+    manifest.write_text(
+        "id\ttype\tinputs\tplate_map\tkit\tsample\toptions\n"
+        + "".join("\t".join(r) + "\n" for r in rows)
+    )
+    out = tmp_path / "out"
+    result = run_cli(["batch", manifest, "-o", out, "-j", "1"])
+    assert result.exit_code == 1  # the bad job fails alone
+    for job, specimen, reading in (("blood", "plasma", "BLOOD_NEGATIVE"),
+                                   ("biopsy", "tissue", "TISSUE_NEGATIVE")):  # fmt: skip
+        document = json.loads((out / job / "calls.json").read_text())
+        assert {s["specimen"] for s in document["samples"]} == {specimen}
+        negative = next(s for s in document["samples"] if s["status"] == "NEGATIVE")
+        assert negative["interpretation"]["reading"] == reading
+        assert (out / job / "clinical.html").is_file()
+    errors = (out / "batch_errors.tsv").read_text()
+    assert "specimen 'serum' is not one of plasma, tissue, other" in errors
+    assert not (out / "bad").exists()
