@@ -87,6 +87,19 @@ def test_power_is_evaluated_at_the_actual_depth(n, rule, expected):
         assert result.evidence["power"] >= 0.95
 
 
+def test_power_exactly_the_required_power_is_enough():
+    from esr1calls.stats import detection_power
+
+    power = detection_power(10_000, 14, 0.002)  # k_req 14 at n = 10,000 (e = 5e-4)
+    rule = NgsSettings(power=power)
+    at = call(0, 10_000, rule)
+    assert at.evidence["power"] == power and at.status is CallStatus.NOT_DETECTED
+    assert Reason.INSUFFICIENT_DEPTH not in call(None, 10_000, rule).reasons
+    above = NgsSettings(power=math.nextafter(power, 1.0))
+    assert call(0, 10_000, above).reasons[0] is Reason.INSUFFICIENT_DEPTH
+    assert Reason.INSUFFICIENT_DEPTH in call(None, 10_000, above).reasons
+
+
 def test_notes_worked_examples():
     # Mutect2 cfDNA normal AD=1530,0 with UMI background: k_req 3, power 0.59, lod95 0.41 %
     result = call(0, 1_530, UMI)
@@ -125,11 +138,29 @@ def test_no_depth_is_no_coverage_never_not_detected():
     assert call(0, 0).reasons == (Reason.NO_COVERAGE,)
 
 
+def test_no_coverage_from_reads_says_what_the_reads_lacked():
+    counts = AlleleCounts("D538G", 0, 0, source="bam")
+    result = call_hotspot(D538G, counts, DEFAULT, sample_id="S1")
+    assert result.reasons == (Reason.NO_COVERAGE,)
+    assert result.action.startswith("no usable read covers this codon")
+    assert call(None, None).action.startswith("no record, reference row or gVCF block")
+
+
+def test_each_filter_is_recorded_with_its_kind():
+    result = call(40, 12_000, filters=("multiallelic", "germline"))
+    assert result.evidence["filter_kinds"] == {"multiallelic": "benign", "germline": "artefact"}
+    assert result.evidence["filters"] == ["multiallelic", "germline"]
+    assert "filter_kinds" not in call(40, 12_000).evidence
+
+
 def test_unknown_alt_count_with_depth_is_allele_not_reported():
     result = call(None, 20_000)
     assert result.status is CallStatus.INDETERMINATE
     assert result.reasons[0] is Reason.ALLELE_NOT_REPORTED
+    assert Reason.INSUFFICIENT_DEPTH not in result.reasons
     assert result.lod95 is not None
+    shallow = call(None, 1_000)  # and too shallow for a NOT_DETECTED whatever x was
+    assert shallow.reasons[:2] == (Reason.ALLELE_NOT_REPORTED, Reason.INSUFFICIENT_DEPTH)
 
 
 @pytest.mark.parametrize("x", [0, 5, 40])
@@ -160,6 +191,35 @@ def test_benign_filters_count_and_are_listed():
 )  # fmt: skip
 def test_caller_filter_table(name, kind):
     assert classify_filter(name)[0].value == kind
+
+
+def test_a_flagged_significant_count_below_the_fraction_also_says_low_level():
+    # x = 15 of 10,000 passes k_req 14 but is 0.15 %: the flag comes first, LOW_LEVEL after it
+    flagged = call(15, 10_000, filters=("germline",))
+    assert flagged.reasons[:2] == (Reason.ARTEFACT_FILTER, Reason.LOW_LEVEL)
+    one_strand = call(15, 10_000, alt_forward=15, alt_reverse=0)
+    assert one_strand.reasons[:2] == (Reason.STRAND_BIAS, Reason.LOW_LEVEL)
+    assert Reason.LOW_LEVEL not in call(20, 10_000, filters=("germline",)).reasons  # 0.2 %
+
+
+def test_a_range_reaching_the_fraction_exactly_is_no_low_level_claim():
+    # 15 to 20 alt reads of 10,000, all past k_req 14: 20 is exactly 0.2 %, so the range may be
+    # reportable and is not LOW_LEVEL; 15 to 19 is below the fraction wherever x is
+    kwargs = {"reasons": (Reason.PHASE_UNKNOWN,)}
+    at = call(20, 10_000, alt_count_range=(15, 20), **kwargs)
+    assert at.status is CallStatus.INDETERMINATE and at.reasons[0] is Reason.PHASE_UNKNOWN
+    assert Reason.LOW_LEVEL not in at.reasons
+    below = call(19, 10_000, alt_count_range=(15, 19), **kwargs)
+    assert below.reasons[0] is Reason.LOW_LEVEL
+
+
+def test_alt_strands_are_evidence_only_when_both_are_known():
+    both = call(40, 12_000, alt_forward=22, alt_reverse=18)
+    assert both.evidence["alt_strands"] == {"forward": 22, "reverse": 18}
+    for one in ({"alt_forward": 40}, {"alt_reverse": 40}, {"alt_forward": 0}):
+        result = call(40, 12_000, **one)
+        assert "alt_strands" not in result.evidence
+        assert result.status is CallStatus.DETECTED  # one strand unknown is no strand bias
 
 
 def test_alt_reads_on_one_strand_only_are_strand_bias():
