@@ -626,9 +626,8 @@ def run_mutants(
         tests_of: dict[tuple[str, str], list[str]] = {}
         for name in sorted({m.module for m in todo}):
             targets = sorted({(m.path, m.function) for m in todo if m.module == name})
-            for worker in workers:
-                seconds, calls = _trace(runner, worker, modules[name], targets)
-                baseline[name] = seconds
+            seconds, calls = _trace(runner, workers[0], modules[name], targets)
+            baseline[name] = seconds
             # the quickest tests first: with -x, a mutant one of them kills costs little
             for nodeid, (_, functions) in sorted(calls.items(), key=lambda c: c[1][0]):
                 for function in functions:
