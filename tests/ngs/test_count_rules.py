@@ -20,14 +20,15 @@ V422DEL = ("chr6", 152061016, "ATGG", "A")  # c.1265_1267del
 
 
 def fmt(name: str, number: str = "1") -> str:
-    return f'##FORMAT=<ID={name},Number={number},Type=Integer,Description="{name}">'
+    kind = "String" if name == "GT" else "Integer"
+    return f'##FORMAT=<ID={name},Number={number},Type={kind},Description="{name}">'
 
 
 def info(name: str, number: str = "1") -> str:
     return f'##INFO=<ID={name},Number={number},Type=Integer,Description="{name}">'
 
 
-def vcf_calls(
+def vcf_result(
     tmp_path: Path,
     header: list[str],
     site: tuple[str, int, str, str],
@@ -35,8 +36,10 @@ def vcf_calls(
     info_text: str = ".",
     format_text: str | None = None,
     samples: dict[str, str] | None = None,
-) -> dict[str, object]:
-    """The calls of a one-record VCF: ``samples`` maps each column to its FORMAT values."""
+    more: tuple[str, ...] = (),
+):
+    """call_vcf of a one-record VCF (``more``: further records, whole lines); ``samples`` maps
+    each column to its FORMAT values."""
     chrom, pos, ref, alt = site
     columns = ["#CHROM", "POS", "ID", "REF", "ALT", "QUAL", "FILTER", "INFO"]
     record = [chrom, str(pos), ".", ref, alt, ".", "PASS", info_text]
@@ -45,8 +48,13 @@ def vcf_calls(
         record += [format_text or "", *samples.values()]
     path = tmp_path / "calls.vcf"
     lines = ["##fileformat=VCFv4.2", CONTIG, *header, "\t".join(columns), "\t".join(record)]
-    path.write_text("\n".join(lines) + "\n")
-    return {c.hotspot: c for c in call_vcf(path).samples[0].calls}
+    path.write_text("\n".join([*lines, *more]) + "\n")
+    return call_vcf(path)
+
+
+def vcf_calls(tmp_path: Path, header: list[str], site: tuple[str, int, str, str], **kwargs):
+    """The calls of :func:`vcf_result`'s VCF, by hotspot."""
+    return {c.hotspot: c for c in vcf_result(tmp_path, header, site, **kwargs).samples[0].calls}
 
 
 # --- Strelka ------------------------------------------------------------------------------------
@@ -164,3 +172,122 @@ def test_bcftools_legacy_dv_of_two_alts_is_not_split(tmp_path):
     calls = vcf_calls(tmp_path, BCFTOOLS, site, format_text="DP:DV", samples={"T": "12000:40"})
     assert calls["D538G"].status is not CallStatus.DETECTED
     assert calls["D538G"].alt_count is None
+
+
+def test_bcftools_split_dv_records_give_the_site_depth_from_their_shared_ref_count(tmp_path):
+    # two ALT records at one position, each DP = REF + its own ALT (11,960 + 40, 11,960 + 50):
+    # the same REF count in both, so the site depth is REF + every ALT = 12,050
+    second = "\t".join(["chr6", "152098791", ".", "A", "C", ".", "PASS", ".", "DP:DV", "12010:50"])
+    calls = vcf_calls(tmp_path, BCFTOOLS, D538G, format_text="DP:DV", samples={"T": "12000:40"},
+                      more=(second,))  # fmt: skip
+    assert (calls["D538G"].alt_count, calls["D538G"].depth) == (40, 12_050)
+
+
+def test_bcftools_sites_only_records_are_read_from_info_dp4(tmp_path):
+    header = ["##bcftools_callVersion=1.2", info("DP"), info("DP4", "4")]
+    calls = vcf_calls(tmp_path, header, D538G, info_text="DP=12100;DP4=6000,5960,25,15")
+    call = calls["D538G"]
+    assert (call.alt_count, call.depth) == (40, 12_000)
+    assert call.evidence["alt_strands"] == {"forward": 25, "reverse": 15}
+
+
+def test_strelka_snv_tier_1_counts_stand_without_tier_2(tmp_path):
+    calls = vcf_calls(
+        tmp_path, STRELKA_SNV, D538G, format_text="DP:AU:CU:GU:TU",
+        samples={"NORMAL": "9000:9000,9000:0,0:0,0:0,0", "TUMOR": "12100:11950,.:3,.:40,.:7,."},
+    )  # fmt: skip
+    assert (calls["D538G"].alt_count, calls["D538G"].depth) == (40, 12_000)
+
+
+def test_a_strelka_indel_record_without_tir_is_dropped_not_read(tmp_path):
+    result = vcf_result(
+        tmp_path, STRELKA, V422DEL, format_text="DP:TAR",
+        samples={"NORMAL": "9000:9000,9000", "TUMOR": "12100:11990,6000"},
+    )  # fmt: skip
+    assert [d.reason for d in result.dropped] == [
+        "no allele counts in the fields this caller writes"
+    ]
+    call = next(c for c in result.samples[0].calls if c.hotspot == "V422del")
+    assert call.status is CallStatus.INDETERMINATE and call.reasons[0] is Reason.NO_COVERAGE
+
+
+# --- AD callers: the depth, the unassigned reads, Mutect2's SB -----------------------------------
+
+M2 = ["##source=Mutect2", fmt("DP"), fmt("AD", "R"), fmt("SB", "4"), fmt("GT")]
+HC = ["##source=HaplotypeCaller", fmt("DP"), fmt("AD", "R"), fmt("GT")]
+Y537C = ("chr6", 152098788, "A", "G")
+
+
+def test_ad_without_dp_gives_the_sum_of_ad(tmp_path):
+    calls = vcf_calls(tmp_path, M2, D538G, format_text="GT:AD", samples={"T": "0/1:11960,40"})
+    assert (calls["D538G"].alt_count, calls["D538G"].depth) == (40, 12_000)
+    assert calls["D538G"].evidence["fields"]["depth"] == "sum(FORMAT/AD)"
+
+
+def test_a_dp_below_the_sum_of_ad_caps_the_depth(tmp_path):
+    calls = vcf_calls(
+        tmp_path, M2, D538G, format_text="GT:AD:DP", samples={"T": "0/1:11960,40:11000"}
+    )
+    assert calls["D538G"].depth == 11_000
+
+
+@pytest.mark.parametrize("dp", [12_000, 12_140])
+def test_haplotypecaller_reads_beyond_ad_are_no_bound_on_an_unlisted_allele(tmp_path, dp):
+    # Y537C listed; Y537S (the same base to C) is not. HaplotypeCaller's DP - sum(AD) are reads
+    # it did not assign (filtered, uninformative), not reads without the listed alleles: with no
+    # <NON_REF>, nothing bounds Y537S, whatever DP is; never a count of 0
+    calls = vcf_calls(tmp_path, HC, Y537C, format_text="GT:AD:DP",
+                      samples={"T": f"0/1:11960,40:{dp}"})  # fmt: skip
+    y537s = calls["Y537S"]
+    assert y537s.status is CallStatus.INDETERMINATE
+    assert y537s.reasons[0] is Reason.ALLELE_NOT_REPORTED
+    assert y537s.alt_count is None and "alt_count_range" not in y537s.evidence
+
+
+def test_mutect2_sb_gives_the_strands_of_a_single_alt_only(tmp_path):
+    calls = vcf_calls(tmp_path, M2, D538G, format_text="GT:AD:DP:SB",
+                      samples={"T": "0/1:11960,40:12000:6000,5960,25,15"})  # fmt: skip
+    assert calls["D538G"].evidence["alt_strands"] == {"forward": 25, "reverse": 15}
+    # SB sums every ALT: with two ALTs no allele's strands are known
+    two = (*D538G[:3], "G,C")
+    calls = vcf_calls(tmp_path, M2, two, format_text="GT:AD:DP:SB",
+                      samples={"T": "0/1/2:11950,40,10:12000:6000,5950,50,0"})  # fmt: skip
+    assert calls["D538G"].alt_count == 40
+    assert "alt_strands" not in calls["D538G"].evidence
+    assert calls["D538G"].status is CallStatus.DETECTED
+
+
+def test_the_callers_own_fraction_is_shown_never_used(tmp_path):
+    header = [*VARSCAN, '##FORMAT=<ID=FREQ,Number=1,Type=String,Description="FREQ">']
+    calls = vcf_calls(
+        tmp_path, header, D538G, format_text="DP:RD:AD:FREQ:DP4",
+        samples={"NORMAL": "9000:9000:0:0%:4500,4500,0,0",
+                 "TUMOR": "12100:11960:40:0.5%:6000,5960,25,15"},
+    )  # fmt: skip
+    call = calls["D538G"]
+    assert call.evidence["caller_allele_fraction_not_used"] == pytest.approx(0.005)
+    assert call.allele_fraction == pytest.approx(40 / 12_000)
+
+
+# --- Pisces and reference rows -----------------------------------------------------------------
+
+PISCES = ["##source=Pisces 5.2", fmt("DP"), fmt("AD", "."), fmt("GT")]
+
+
+def test_pisces_without_dp_is_dropped_not_read(tmp_path):
+    result = vcf_result(tmp_path, PISCES, D538G, format_text="GT:AD", samples={"S": "0/1:11960,40"})
+    assert [d.reason for d in result.dropped] == [
+        "no allele counts in the fields this caller writes"
+    ]
+    with_dp = vcf_calls(tmp_path, PISCES, D538G, format_text="GT:AD:DP",
+                        samples={"S": "0/1:11960,40:12100"})  # fmt: skip
+    assert (with_dp["D538G"].alt_count, with_dp["D538G"].depth) == (40, 12_100)
+
+
+def test_a_reference_row_without_counts_gives_its_dp_as_depth(tmp_path):
+    header = [fmt("DP"), fmt("AD", "R"), fmt("GT")]
+    calls = vcf_calls(tmp_path, header, (*D538G[:3], "."), format_text="GT:DP",
+                      samples={"S": "0/0:12000"})  # fmt: skip
+    call = calls["D538G"]
+    assert call.depth == 12_000 and call.evidence["fields"]["depth"] == "FORMAT/DP"
+    assert call.status is not CallStatus.DETECTED
