@@ -188,6 +188,43 @@ def test_missing_positive_control_wells():
     assert {c.reasons for c in _all_sample_calls(result)} == {(Reason.MISSING_CONTROL,)}
 
 
+def test_a_control_without_a_ct_is_recorded_as_no_value_not_nan():
+    result = call_pcr([demo_plate({("A1", "FAM"): NAN})], DEMO_MAP)
+    check = next(q for q in result.run_qc if q.subject == "well A1 FAM (D538G)")
+    assert check.check == "PC" and not check.passed and check.value is None
+    assert {c.reasons for c in _all_sample_calls(result)} == {(Reason.PC_FAIL,)}
+
+
+def _kit_requiring_wt():
+    text = (
+        TESTDATA.parent / "esr1calls" / "data" / "kits" / "esr1-11-arms-example.toml"
+    ).read_text()
+    assert "[controls.WT]\nrequired = false" in text
+    return parse_kit(
+        text.replace("[controls.WT]\nrequired = false", "[controls.WT]\nrequired = true").encode(),
+        "k.toml",
+    )
+
+
+def test_a_required_wt_control_must_be_on_the_plate(tmp_path):
+    kit = _kit_requiring_wt()
+    with_wt = call_pcr([demo_plate()], DEMO_MAP, kit=kit)
+    assert all(q.passed for q in with_wt.run_qc)
+    assert calls_of(with_wt, "S1")[0].status is SampleStatus.NEGATIVE
+    plate_map = tmp_path / "map.csv"
+    plate_map.write_text("".join(line for line in DEMO_MAP.read_text().splitlines(keepends=True)
+                                 if ",WT," not in line))  # fmt: skip
+    without = call_pcr([demo_plate(drop_wells=column_wells(3))], plate_map, kit=kit)
+    failed = [q for q in without.run_qc if not q.passed]
+    assert [(q.check, q.subject, q.reason) for q in failed] == [
+        ("WT", "WT control", Reason.MISSING_CONTROL)
+    ]
+    assert {c.reasons for c in _all_sample_calls(without)} == {(Reason.MISSING_CONTROL,)}
+    # optional (the bundled kit): the same plate is called
+    optional = call_pcr([demo_plate(drop_wells=column_wells(3))], plate_map)
+    assert calls_of(optional, "S1")[0].status is SampleStatus.NEGATIVE
+
+
 def test_ntc_internal_control_failure_invalidates_the_run():
     result = call_pcr([demo_plate({("D2", "HEX"): NAN})], DEMO_MAP)
     assert {c.reasons for c in _all_sample_calls(result)} == {(Reason.CONTROL_IC_FAIL,)}
@@ -260,6 +297,31 @@ def test_replicates_that_disagree(tmp_path):
     assert calls["E380Q"].reasons == (Reason.REPLICATE_DISCORDANT,)
     assert len(calls["E380Q"].evidence["replicates"]) == 2
     assert report.status is SampleStatus.POSITIVE
+
+
+def test_an_equivocal_replicate_beside_a_negative_one_is_indeterminate(tmp_path):
+    # R1's D538G: replicate 1 at delta-Ct 9.23 (in a 1.0-cycle equivocal band over the 9.0
+    # cut-off), replicate 2 without a Ct: no positive, nothing invalid, so the equivocal one speaks
+    kit = dataclasses.replace(KIT, assays={
+        **KIT.assays,
+        "D538G": dataclasses.replace(
+            D538G, equivocal_band=dataclasses.replace(D538G.equivocal_band, value=1.0)
+        ),
+    })  # fmt: skip
+    result = call_pcr([demo_plate({("A5", "FAM"): NAN})], _replicate_map(tmp_path), kit=kit)
+    _, calls = calls_of(result, "R1")
+    assert calls["D538G"].status is CallStatus.INDETERMINATE
+    assert calls["D538G"].reasons == (Reason.EQUIVOCAL,)
+    assert calls["D538G"].action == "re-test: delta-Ct is in the kit's equivocal band"
+
+
+def test_the_wt_control_check_shows_its_delta_ct_to_three_decimals():
+    result = call_pcr([demo_plate({("A3", "FAM"): 38.6812345})], DEMO_MAP)
+    check = next(
+        q for q in result.run_qc if q.check == "WT" and q.subject.startswith("well A3 FAM")
+    )
+    assert check.passed and check.value == round(check.value, 3)
+    assert check.value != round(check.value, 2)
 
 
 # --------------------------------------------------------------------------- several plates
