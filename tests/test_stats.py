@@ -141,6 +141,8 @@ def test_k_required_edges():
     # a background so high that no count reaches alpha: n + 1, a count no depth of n can give
     assert k_required(2, 0.4, k_min=0) == 3
     assert k_required(1, 1e-6, k_min=0) == 1  # one read: a single alt is already significant
+    # an alpha below what a float sum of the tail can resolve still ends at n + 1
+    assert k_required(2, 0.4, alpha=1e-20, k_min=0) == 3
     # alpha itself: k_req where P(X >= k) <= alpha first holds, for a looser and a stricter alpha
     for alpha in (0.05, 1e-6):
         k = k_required(10_000, 5e-4, alpha=alpha, k_min=0)
