@@ -13,6 +13,7 @@ from esr1calls.stats import (
     binomial_sf,
     clopper_pearson,
     detection_power,
+    fisher_exact_one_sided,
     k_required,
     lod95,
     poisson_ci,
@@ -150,7 +151,7 @@ def test_k_required_edges():
 
 
 def test_lod95_edges():
-    assert lod95(0, 3) is None and lod95(-1, 0) is None
+    assert lod95(0, 3) is None and lod95(-1, 0) is None and lod95(0, 0) is None
     assert lod95(100, 0) == 0.0  # no alt read needed: every fraction is seen
     assert lod95(3, 3) == pytest.approx(0.95 ** (1 / 3), rel=1e-9)  # k = n: every read alt
     assert lod95(1, 1) == pytest.approx(0.95, rel=1e-9)
@@ -205,3 +206,35 @@ def test_poisson_interval_is_scipys_garwood_interval(count, confidence):
     expected_low = 0.0 if observed == 0 else chi2.ppf(tail, 2 * observed) / 2
     assert low == pytest.approx(expected_low, rel=1e-7, abs=1e-12)
     assert high == pytest.approx(chi2.ppf(1 - tail, 2 * observed + 2) / 2, rel=1e-7)
+
+
+@pytest.mark.parametrize(
+    "table",
+    [(5, 0, 0, 5), (0, 5, 5, 0), (3, 0, 0, 0), (0, 0, 0, 4), (1, 0, 0, 1), (0, 7, 3, 0),
+     (12, 1, 2, 9), (2, 40, 30, 1)],
+)  # fmt: skip
+@pytest.mark.parametrize("alternative", ["greater", "less"])
+def test_fisher_tails_at_the_edges_of_the_table_are_scipys(table, alternative):
+    # a at its smallest or largest possible value: one tail is a single term, the other all of it
+    from scipy.stats import fisher_exact
+
+    a, b, c, d = table
+    expected = fisher_exact([[a, b], [c, d]], alternative=alternative)[1]
+    assert fisher_exact_one_sided(a, b, c, d, alternative) == pytest.approx(expected, rel=1e-9)
+
+
+def test_k_required_when_the_tail_is_exactly_alpha():
+    # one read: P(X >= 1) = 1 - P(X = 0), computed as k_required computes it; a tail exactly at
+    # alpha meets it (<=), so k = 1; and with no depth at all, k_min whatever it is
+    alpha = 1.0 - math.exp(math.log1p(-0.25))
+    assert k_required(1, 0.25, alpha=alpha, k_min=0) == 1
+    assert k_required(1, 0.25, alpha=math.nextafter(alpha, 0.0), k_min=0) == 2
+    assert k_required(0, 5e-4, k_min=0) == 0
+
+
+def test_poisson_interval_below_one_count():
+    # at a low confidence the upper limit of a zero count is under 1
+    from scipy.stats import chi2
+
+    low, high = poisson_ci(0, confidence=0.2)
+    assert low == 0.0 and high == pytest.approx(chi2.ppf(0.6, 2) / 2, rel=1e-7) and high < 1

@@ -386,6 +386,22 @@ def test_overload_policy_invalidate_positives_only():
     assert calls["E380Q"].status is CallStatus.NOT_DETECTED
 
 
+def test_a_tolerated_overload_keeps_the_flags_of_a_lone_negative():
+    # overload tolerated for negatives: S7's reference at Ct 10.5, D538G at 19.9 (delta-Ct 9.4,
+    # over the 9.0 cut-off) stays NOT_DETECTED, flagged MUT_CT_EARLY (a mutation Ct under 20)
+    text = (
+        TESTDATA.parent / "esr1calls" / "data" / "kits" / "esr1-11-arms-example.toml"
+    ).read_text()
+    kit = parse_kit(
+        text.replace('"invalidate_all"', '"invalidate_positives_only"').encode(), "k.toml"
+    )
+    plate = demo_plate({("E10", "FAM"): 10.5, ("A10", "FAM"): 19.9})
+    _, calls = calls_of(call_pcr([plate], DEMO_MAP, kit=kit), "S7")
+    assert calls["D538G"].status is CallStatus.NOT_DETECTED
+    assert calls["D538G"].reasons == (Reason.MUT_CT_EARLY,)
+    assert calls["D538G"].delta_ct == pytest.approx(9.4)
+
+
 def _kit_with_curve(slope, intercept):
     text = (
         TESTDATA.parent / "esr1calls" / "data" / "kits" / "esr1-11-arms-example.toml"
