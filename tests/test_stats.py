@@ -238,3 +238,12 @@ def test_poisson_interval_below_one_count():
 
     low, high = poisson_ci(0, confidence=0.2)
     assert low == 0.0 and high == pytest.approx(chi2.ppf(0.6, 2) / 2, rel=1e-7) and high < 1
+
+
+def test_fisher_refuses_what_is_no_count_table_and_an_unknown_alternative():
+    with pytest.raises(ValueError, match=r"a 2x2 table holds counts, got \[\[1, -1\], \[2, 3\]\]"):
+        fisher_exact_one_sided(1, -1, 2, 3, "greater")
+    with pytest.raises(
+        ValueError, match="alternative must be 'greater' or 'less', not 'two-sided'"
+    ):
+        fisher_exact_one_sided(1, 1, 2, 3, "two-sided")
