@@ -496,6 +496,15 @@ def pytest_sessionfinish(session):
 """
 
 
+# Loaded into every run: a slow machine must not kill a mutant by a hypothesis deadline.
+_NO_DEADLINE = """
+from hypothesis import settings
+
+settings.register_profile("mutation", deadline=None)
+settings.load_profile("mutation")
+"""
+
+
 def _make_worker(scope: Scope, parent: Path, number: int) -> Path:
     """A copy of the folders holding the scope's code and tests; the rest of the root linked."""
     copied = {Path(p).parts[0] for m in scope.modules for p in (*m.search, *m.tests)}
@@ -507,12 +516,13 @@ def _make_worker(scope: Scope, parent: Path, number: int) -> Path:
         elif entry.name not in _NOT_LINKED and not entry.name.endswith(".egg-info"):
             (worker / entry.name).symlink_to(entry)
     (worker / "_mutation_trace.py").write_text(_TRACER, encoding="utf-8")
+    (worker / "_mutation_no_deadline.py").write_text(_NO_DEADLINE, encoding="utf-8")
     return worker
 
 
 def _test_command(tests: Sequence[str], doctests: bool) -> list[str]:
     command = [sys.executable, "-m", "pytest", "-x", "-q", "--no-header", "-p", "no:cacheprovider"]
-    command += ["-o", "addopts=", "-W", "error"]
+    command += ["-o", "addopts=", "-W", "error", "-p", "_mutation_no_deadline"]
     return command + (["--doctest-modules"] if doctests else []) + list(tests)
 
 
