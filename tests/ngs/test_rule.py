@@ -16,6 +16,7 @@ from esr1calls.ngs.callers import classify_filter
 from esr1calls.ngs.options import ReadOptions
 from esr1calls.ngs.pon import build_pon, estimate_background, read_pon
 from esr1calls.ngs.rule import call_hotspot, summarize_sample
+from esr1calls.stats import clopper_pearson
 from esr1calls.testing import TESTDATA
 
 PANEL = load_panel()
@@ -117,6 +118,14 @@ def test_every_call_reports_the_numbers_behind_it():
     result = call(40, 12_000)
     low, high = result.allele_fraction_ci95
     assert low < 40 / 12_000 < high
+    assert (low, high) == clopper_pearson(40, 12_000)  # the exact interval of x in n
+    assert call(0, 20_000).allele_fraction_ci95 == (0.0, clopper_pearson(0, 20_000)[1])
+    # a range: from the lower limit of its lowest count to the upper limit of its highest
+    ranged = call(30, 12_000, alt_count_range=(20, 30), reasons=(Reason.PHASE_UNKNOWN,))
+    assert ranged.allele_fraction_ci95 == (
+        clopper_pearson(20, 12_000)[0],
+        clopper_pearson(30, 12_000)[1],
+    )
     for key in ("k_required", "power", "lod95", "background_error", "alpha", "k_min"):
         assert key in result.evidence
     assert result.lod95 == result.evidence["lod95"]
@@ -211,6 +220,35 @@ def test_a_range_reaching_the_fraction_exactly_is_no_low_level_claim():
     assert Reason.LOW_LEVEL not in at.reasons
     below = call(19, 10_000, alt_count_range=(15, 19), **kwargs)
     assert below.reasons[0] is Reason.LOW_LEVEL
+
+
+def test_the_background_source_says_which_default_was_used():
+    assert call(0, 20_000).evidence["background_source"] == "default read-level background"
+    umi = call(0, 20_000, UMI).evidence["background_source"]
+    assert umi == "default UMI consensus background"
+
+
+def test_no_coverage_keeps_only_the_other_change_flag():
+    flags = (Reason.PHASE_UNKNOWN, Reason.OTHER_CHANGE_IN_CODON)
+    assert call(None, None, reasons=flags).reasons == (
+        Reason.NO_COVERAGE,
+        Reason.OTHER_CHANGE_IN_CODON,
+    )
+
+
+def test_a_range_ending_exactly_at_k_required_is_uncertain_not_low_quality():
+    k = call(0, 12_000).evidence["k_required"]
+    kwargs = {"reasons": (Reason.PHASE_UNKNOWN,)}
+    at = call(k, 12_000, alt_count_range=(0, k), **kwargs)
+    assert at.reasons[0] is Reason.PHASE_UNKNOWN and Reason.LOW_QUALITY_SUPPORT not in at.reasons
+    flagged = call(k, 12_000, alt_count_range=(0, k), filters=("germline",), **kwargs)
+    assert flagged.reasons[:2] == (Reason.PHASE_UNKNOWN, Reason.ARTEFACT_FILTER)
+
+
+def test_a_benign_filter_beside_an_artefact_one_is_not_listed_again():
+    result = call(40, 12_000, filters=("germline", "multiallelic"))
+    assert result.reasons[0] is Reason.ARTEFACT_FILTER
+    assert Reason.CALLER_FILTER not in result.reasons
 
 
 def test_alt_strands_are_evidence_only_when_both_are_known():
@@ -509,6 +547,8 @@ def _unmarked(x, n, *, distinct, amplicon=False, copies=None, excluded=0, state=
         # an exact scale gives one number: 100 reads of many copies are about 100 molecules
         (10, 100, 1e9, True, 0, 99, (9, 10), 10),
         (0, 12_000, 3000.0, True, 0, 2_945, (0, 0), 0),
+        # under one genome copy still leaves one molecule
+        (0, 3, 0.5, True, 0, 1, (0, 0), 0),
     ],
 )
 def test_unmarked_duplicates_in_molecules(
@@ -565,3 +605,11 @@ def test_unmarked_duplicates_without_the_dna_input():
     assert made.status is CallStatus.INDETERMINATE
     assert judged.reasons == (*made.reasons, Reason.UNMARKED_DUPLICATES)
     assert judged.action.startswith(f"{made.action}; and duplicates were never marked in s.bam")
+    rule, _ = _unmarked(0, 1_000, distinct=0)
+    nothing = call(None, None)
+    assert rule.without_input(nothing, DEFAULT, "s.bam") is nothing
+    # at n = 1,000 (k_req 5): 5 distinct coordinates stand; 4 (0.4 %, but under k_req) do not
+    made, five = judge(10, 1_000, distinct=5)
+    assert made.evidence["k_required"] == 5 and five.status is CallStatus.DETECTED
+    _, four = judge(10, 1_000, distinct=4)
+    assert four.status is CallStatus.INDETERMINATE and four.reasons[0] is Reason.UNMARKED_DUPLICATES
