@@ -666,6 +666,9 @@ def make_damaged(wells: list[Well]) -> None:
     lines = _last(cfx.split(b"\r\n")[:-1], b",A04,FAM,")
     text = b"\r\n".join(lines)
     (damaged / "cfx_cut_inside_cq.csv").write_bytes(text[: text.rindex(b",,35.33,") + 3])
+    # the same cut, then given a line end (editors and copy tools add one)
+    cut_then_line_end = text[: text.rindex(b",,35.33,") + 3] + b"\r\n"
+    (damaged / "cfx_cut_inside_cq_then_a_line_end.csv").write_bytes(cut_then_line_end)
     # a cut at a line end in the Cy5 block: 20 of its 48 rows, no broken row at all
     rows = cfx.split(b"\r\n")
     (damaged / "cfx_cut_at_a_line_end.csv").write_bytes(b"\r\n".join(rows[:177]) + b"\r\n")

@@ -132,6 +132,7 @@ LOD = Case((("validate", "lod", "{first}", "--design", FILE, "-o", OUT),),
 CASES: dict[str, Case] = {
     # plate exports (cut short, blank lines, RDML, an Excel error cell)
     "cfx_cut_inside_cq.csv": Case(_pcr()),  # '35.33' cut to '3': a Cq of 3 was a DETECTED
+    "cfx_cut_inside_cq_then_a_line_end.csv": Case(_pcr()),  # the same, given a line end
     "cfx_cut_at_a_line_end.csv": Case(_pcr()),  # the Cy5 block stops part-way
     "lc480_cut_before_last_cp.txt": Case(_pcr(*LC480_OTHERS)),  # an empty Cp read as no amp
     "generic_cut_after_last_separator.csv": Case(_pcr()),  # an empty ct read as no amplification

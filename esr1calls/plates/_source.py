@@ -64,6 +64,47 @@ class Row:
     number: int
     cells: tuple[str, ...]
     whole: int | None = None  # None: the row ended with a line end (or is a sheet row)
+    # the file's last line, with a line end: how many cells would be whole if the line end was
+    # added after a cut (editors and copy tools add one); see :meth:`fit`
+    tail: int | None = None
+    short: str = ""  # set by :meth:`fit`: why the file's last row, with its line end, reads as cut
+
+    def fit(self, header: Row, above: Row | None) -> Row:
+        """This row, or the same row read as cut when it is the last line of a text file that
+        ends with a line end and looks cut: a copy cut inside a row and then given a line end
+        (editors and copy tools add one). It looks cut when it has fewer cells than the
+        ``header`` and than the row ``above`` it (when there is one), or when its last cell is
+        empty where the row above has one (a table cut after its last separator). Its missing
+        cells and its last cell may be cut short ("35.50" read as "35", an empty Ct read as no
+        amplification), so readers drop it when they need one of them (:meth:`cut_column`); a
+        row as long as the row above it is the format's own shape, not a cut.
+
+        >>> header, above = Row(1, ("Well", "Dye", "Ct", "Note")), Row(2, ("A1", "FAM", "30", ""))
+        >>> Row(3, ("A2", "FAM", "35"), tail=2).fit(header, above).cut_column(0, 1, 2)
+        2
+        >>> Row(3, ("A2", "FAM", "35", ""), tail=3).fit(header, above).whole is None
+        True
+        >>> header, above = Row(1, ("Well", "Dye", "Ct")), Row(2, ("A1", "FAM", "30"))
+        >>> Row(3, ("A2", "FAM", ""), tail=2).fit(header, above).short
+        'ends with an empty cell where the row above has a value'
+        """
+        if self.tail is None or self.whole is not None:
+            return self
+        width = len(self.cells)
+        if width < len(header.cells) and (above is None or width < len(above.cells)):
+            short = f"has {width} of the header's {len(header.cells)} cells" + (
+                ", fewer than the row above" if above is not None else ""
+            )
+        elif (
+            above is not None
+            and width == len(above.cells)
+            and not self.cells[-1].strip()
+            and above.cells[-1].strip()
+        ):
+            short = "ends with an empty cell where the row above has a value"
+        else:
+            return self
+        return replace(self, whole=self.tail, short=short)
 
     def cut_column(self, *columns: int | None) -> int | None:
         """The first of ``columns`` (cell indices) that the end of the file may have cut, or
@@ -135,6 +176,11 @@ class TextSource:
         ]
         if rows and not self.line_end:
             rows[-1] = replace(rows[-1], whole=whole_cells(self.lines[-1], delimiter))
+        elif rows:  # the last line that holds anything may still be a cut row given a line end
+            last = max((i for i, row in enumerate(rows) if not row.blank), default=None)
+            if last is not None:
+                tail = whole_cells(self.lines[last], delimiter)
+                rows[last] = replace(rows[last], tail=tail)
         return Grid("", tuple(rows), delimiter)
 
 

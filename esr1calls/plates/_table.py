@@ -123,6 +123,9 @@ def table_rows(
     after it. The table runs to a blank row (or a ``stops`` row), but rows after blank rows that
     have the table's shape are results too: before, they were taken for a footer and their
     wells looked missing. Whatever follows the last such row is the caller's to account for.
+
+    The table's last row, when it ends the file, is fitted to the header and the row above it
+    (:meth:`Row.fit`): shorter than both, it is read as cut even if a line end follows it.
     """
     rows: list[Row] = []
     index = header_index + 1
@@ -134,12 +137,15 @@ def table_rows(
         resume = index
         while resume < count and grid.rows[resume].blank:
             resume += 1
-        if resume in (index, count):
-            return rows, index
-        following = grid.rows[resume]
-        if stops(following) or not has_shape(following):
-            return rows, index
+        if resume in (index, count) or stops(grid.rows[resume]):
+            break
+        if not has_shape(grid.rows[resume]):
+            break
         index = resume
+    if rows:
+        above = rows[-2] if len(rows) > 1 else None
+        rows[-1] = rows[-1].fit(grid.rows[header_index], above)
+    return rows, index
 
 
 # ---------------------------------------------------------------------------------------------
@@ -382,6 +388,23 @@ class PlateBuilder:
             where = f'its "{name}" cell {row.cells[column].strip()!r} may be cut short'
         else:
             where = f'it stops before its "{name}" cell'
+        consequence = (
+            "any rows that followed it are missing. The calls that need them are INVALID (a "
+            "missing well or control), never read from a cut cell or as no amplification. "
+            "Export the file again"
+        )
+        if row.short:
+            self.drop(
+                place,
+                f"{what}: the file ends with this row, which {row.short}, and {where}; the row "
+                "is not used",
+            )
+            self.notices.append(
+                f"{self.path.name} ends with {place}, which {row.short}: the export looks cut "
+                f"short, so that row is not used and {consequence}. If it is complete, write "
+                "the row whole (a no-amplification token rather than an empty Ct)"
+            )
+            return
         self.drop(
             place,
             f"{what}: the file ends inside this row, without a line end, and {where}; "
@@ -389,10 +412,8 @@ class PlateBuilder:
         )
         self.notices.append(
             f"{self.path.name} ends inside {place} (no line end after it): the export looks cut "
-            "short, so that row is not used and any rows that followed it are missing. The "
-            "calls that need them are INVALID (a missing well or control), never read from a "
-            "cut cell or as no amplification. Export the file again; if it is complete, end its "
-            "last line with a line break"
+            f"short, so that row is not used and {consequence}; if it is complete, end its last "
+            "line with a line break"
         )
 
     def build(self, run_id: str, metadata: Mapping[str, Any], *, fix: str = "") -> Plate:

@@ -189,6 +189,103 @@ def test_real_exports_without_a_final_line_end_read_as_before(path: Path) -> Non
 
 
 # ---------------------------------------------------------------------------------------------
+# a cut row given a line end afterwards (editors and copy tools add one)
+
+
+def test_only_the_last_line_of_a_file_with_its_line_end_can_be_fitted_as_cut() -> None:
+    source = TextSource(Path("x.csv"), ("well,dye,ct", "A1,FAM,30", "A2,FAM,3", ""), "utf-8")
+    rows = source.grid(",").rows
+    assert [row.tail for row in rows] == [None, None, 2, None]  # the last line that holds any
+    header, above, last = rows[0], rows[1], rows[2]
+    assert last.fit(header, above) == last  # as long as the header and the row above
+    short = Row(3, ("A2", "FAM"), tail=1)
+    assert short.fit(header, above).cut_column(0, 1) == 1
+    assert Row(3, ("A2", "FAM"), tail=1).fit(header, Row(2, ("A1", "FAM"))).whole is None
+    assert Row(3, ("A2", "FAM")).fit(header, above).whole is None  # not the file's last line
+
+
+@pytest.mark.parametrize(
+    "fixture, fmt, row_start, cut_after, key",
+    [
+        (CFX, "cfx", b",D12,Cy5,", b",D12,Cy5,L536Q,Unkn", ("D12", "CY5")),
+        (LC480_FAM, "lightcycler480", b"True\t65280\tE12\t", b"E12\tS9\t",
+         ("E12", "FAM (465-510)")),
+        (PLATES / "quantstudio" / "esr1_demo_quantstudio.txt", "quantstudio",
+         b"60\tE12\tfalse\tS9\tIC", b"VIC\tNFQ-MGB\t29.6", ("E12", "VIC")),
+        (PLATES / "abi7500" / "esr1_demo_steponeplus.csv", "abi7500", b"E12,S9,IC,",
+         b"NFQ-MGB,29.6", ("E12", "VIC")),
+        (PLATES / "lightcycler96" / "esr1_demo_lc96.csv", "lightcycler96",
+         b"255;0;0;255,E12,S9,IC,", b"IC,29.", ("E12", "HEX")),
+        (PLATES / "rotorgene" / "esr1_demo_rotorgene.csv", "rotorgene", b"\n58;",
+         b"58;5775359;S9;Unknown;34.6", ("58", "RED")),
+        (PLATES / "slan" / "esr1_demo_slan.csv", "slan", b"E12,S9,", b"VIC,IC,29.", ("E12", "VIC")),
+        (GENERIC, "generic", b"E12,S9,IC,", b"E12,S9,IC,HEX,", ("E12", "HEX")),
+    ],
+    ids=["cfx", "lc480", "quantstudio", "steponeplus", "lc96", "rotorgene", "slan", "generic"],
+)  # fmt: skip
+def test_a_last_row_cut_and_given_a_line_end_is_dropped_never_read(
+    tmp_path, fixture, fmt, row_start, cut_after, key
+) -> None:
+    """Before, only a cut without a line end after it was seen: "29." and a line end read as
+    Ct 29, an empty Cp or Ct as no amplification, a row cut before its Ct an error in some
+    families only. Now the file's last row, shorter than the header and the row above (or
+    ending empty where the row above has a value), is dropped with its reason."""
+    data = fixture.read_bytes()
+    ending = b"\r\n" if b"\r\n" in data else b"\n"
+    start = data.rindex(row_start) + (1 if row_start.startswith(b"\n") else 0)
+    cut = data.index(cut_after, start) + len(cut_after)
+    path = write(tmp_path, fixture.name, data[:cut] + ending)
+    whole = keyed(read_plate(fixture, fmt))
+    plate = read_plate(path, fmt)
+    row_number = data[:start].count(b"\n") + 1
+    dropped = [d for d in plate.dropped if d.place.endswith(f"row {row_number}")]
+    assert dropped and "the file ends with this row, which" in dropped[0].reason, plate.dropped
+    assert any("looks cut short" in n for n in plate.notices)
+    read = keyed(plate)
+    assert key in whole and key not in read
+    assert all(read[k] == whole[k] for k in read)
+
+
+def test_generic_cut_after_its_last_separator_and_given_a_line_end_is_missing_not_negative(
+    tmp_path,
+) -> None:
+    """The issue's case, with a line end added: S2's D538G positive (A5 FAM, 31.75) as the
+    last row, cut to "A5,S2,D538G,FAM,": the empty Ct would be no amplification and the call
+    NOT_DETECTED; the row is dropped and the call INVALID MISSING_WELL."""
+    lines = GENERIC.read_bytes().split(b"\n")[:-1]
+    positive = next(line for line in lines if line.startswith(b"A5,S2,D538G,FAM,"))
+    lines.remove(positive)
+    path = write(tmp_path, GENERIC.name, b"\n".join([*lines, b"A5,S2,D538G,FAM,"]) + b"\n")
+    result = call_pcr([path], DEMO_MAP)
+    s2 = {c.hotspot: c for s in result.samples if s.sample_id == "S2" for c in s.calls}
+    assert s2["D538G"].status is CallStatus.INVALID
+    assert s2["D538G"].reasons == (Reason.MISSING_WELL,)
+    assert any(
+        d.place == "row 206"
+        and "ends with an empty cell where the row above has a value" in d.reason
+        for d in result.dropped
+    )
+    assert any("looks cut short" in n for n in result.notices)
+
+
+def test_a_complete_last_row_with_a_no_amplification_token_reads(tmp_path) -> None:
+    """The way to end a complete table with a well that did not amplify: write the token."""
+    path = write(tmp_path, "g.csv", b"well,dye,ct\nA1,FAM,28.5\nA2,FAM,Undetermined\n")
+    plate = read_plate(path)
+    assert keyed(plate)["A2", "FAM"] == ("", "", None, "") and not plate.notices
+
+
+@pytest.mark.parametrize("path", [LC480_REAL, SDS_REAL], ids=lambda p: p.parent.name)
+def test_real_exports_given_a_final_line_end_read_as_before(tmp_path, path: Path) -> None:
+    """LCS480's last row lacks its Status cell: given a line end it is shorter than the header
+    and the row above, but every cell read from it is whole, so it reads as before."""
+    data = path.read_bytes()
+    copy = write(tmp_path, path.name, data + (b"\r" if b"\r" in data else b"\n"))
+    assert keyed(read_plate(copy)) == keyed(read_plate(path))
+    assert not read_plate(copy).notices
+
+
+# ---------------------------------------------------------------------------------------------
 # a cut at a line end: the last block of a block-per-dye export is short
 
 
@@ -262,6 +359,9 @@ class Family:
     fmt: str
     path: Path | None = None  # a fixture, or None for one made by ``make``
     make: object = None
+    # the Ct is the row's last cell: a cut inside it, given a line end, leaves a row that looks
+    # whole ("29.6" cut to "2" and a line end); nothing in the file can tell it from a real one
+    ct_last: bool = False
 
 
 FAMILIES = [
@@ -278,7 +378,7 @@ FAMILIES = [
     Family("lc96", "lightcycler96", PLATES / "lightcycler96" / "esr1_demo_lc96.csv"),
     Family("rotorgene-csv", "rotorgene", PLATES / "rotorgene" / "esr1_demo_rotorgene.csv"),
     Family("slan-csv", "slan", PLATES / "slan" / "esr1_demo_slan.csv"),
-    Family("generic-csv", "generic", GENERIC),
+    Family("generic-csv", "generic", GENERIC, ct_last=True),
     Family("generic-tsv", "generic", PLATES / "generic" / "esr1_demo_generic.tsv"),
 ]
 
@@ -299,8 +399,13 @@ def _line_spans(data: bytes, encoding: str) -> list[tuple[int, int]]:
     return spans + ([(start, len(data))] if start < len(data) else [])
 
 
+@pytest.mark.parametrize("line_end", [False, True], ids=["as-cut", "line-end-added"])
 @pytest.mark.parametrize("family", FAMILIES, ids=lambda f: f.name)
-def test_a_cut_at_any_byte_of_the_last_row_is_an_error_or_a_dropped_row(tmp_path, family) -> None:
+def test_a_cut_at_any_byte_of_the_last_row_is_an_error_or_a_dropped_row(
+    tmp_path, family, line_end
+) -> None:
+    """Cut at every byte of the last row, as the cut left it or with a line end added after it
+    (as an editor or a copy tool adds one)."""
     source = family.path or family.make(tmp_path)  # type: ignore[operator]
     data = source.read_bytes()
     original = read_plate(source, family.fmt)
@@ -308,12 +413,22 @@ def test_a_cut_at_any_byte_of_the_last_row_is_an_error_or_a_dropped_row(tmp_path
     last_line = int(original.wells["source_row"].max())
     last_key = tuple(original.wells.loc[original.wells["source_row"].idxmax(), ["well", "dye"]])
     encoding = "utf-16" if data.startswith(b"\xff\xfe") else "utf-8"
-    start, end = _line_spans(data, encoding)[last_line - 1]
+    spans = _line_spans(data, encoding)
+    start, end = spans[last_line - 1]
+    ending = data[spans[0][0] : spans[0][1]].decode(encoding, errors="ignore")
+    ending = ending[len(ending.rstrip("\r\n")) :]
+    added = ending.encode("utf-16-le" if encoding == "utf-16" else encoding)
+    content = data[start:end].rstrip(b"\r\n\x00")
+    last_cell = start + max(content.rfind(b","), content.rfind(b"\t"), content.rfind(b";")) + 1
     folder = tmp_path / "cut"
     folder.mkdir()
     outcomes = set()
     for cut in range(start, end + 1):
-        path = write(folder, source.name, data[:cut])
+        if line_end and encoding == "utf-16":
+            cut -= cut % 2  # the editor adds its line end after whole characters
+        if line_end and family.ct_last and last_cell < cut < start + len(content):
+            continue  # inside the last cell, the Ct: see Family.ct_last
+        path = write(folder, source.name, data[:cut] + (added if line_end else b""))
         try:
             plate = read_plate(path, family.fmt)
         except InputError as exc:
@@ -329,7 +444,8 @@ def test_a_cut_at_any_byte_of_the_last_row_is_an_error_or_a_dropped_row(tmp_path
             continue
         dropped = [d for d in plate.dropped if d.place.endswith(f"row {last_line}")]
         if dropped:
-            assert "the file ends inside this row" in dropped[0].reason
+            reason = dropped[0].reason
+            assert "the file ends inside this row" in reason or "the file ends with this" in reason
             assert any("looks cut short" in n for n in plate.notices)
             outcomes.add("dropped")
         else:  # nothing of the row's data is left: a cut at its start, or only separators
