@@ -72,6 +72,12 @@ _REANALYSIS = {
     Reason.PASSIVE_REF_CONFLICT: "the kit's passive reference",
 }
 AUTO_THRESHOLD = "automatic"
+# a control well's channel that the export does not hold (its QC value)
+MISSING_ROW = "no row in the export (or omitted there)"
+MISSING_CONTROL_ACTION = (
+    "re-export the full results table (every well and channel) and check the plate map; if "
+    "the control was not run, repeat the run"
+)
 # instrument flags that say a curve did not amplify (AB NOAMP/EXPFAIL, Design & Analysis
 # Amp Status "No Amp"), even when a Ct is written beside them
 NO_AMPLIFICATION_FLAGS = frozenset({"NOAMP", "NO_AMP", "EXPFAIL"})
@@ -181,23 +187,21 @@ def evaluate_run_controls(
                     get = table.get_vouching if vouches else table.get
                     ct = get(entry.well, channel)
                     subject = f"well {entry.well} {channel} ({target})"
-                    if role is WellRole.PC and target != IC:
+                    if ct is None:
+                        # the export lacks this channel's row (cut short, filtered, omitted):
+                        # the control was not measured wrong, it is not there to judge
+                        check = role.value + (" IC" if target == IC else "")
+                        add(check, subject, MISSING_ROW, "a row", False, Reason.MISSING_CONTROL)
+                    elif role is WellRole.PC and target != IC:
                         window = (
                             kit.pc_reference_window if target == REF else kit.pc_mutation_window
                         )
-                        ok = ct is not None and not math.isnan(ct) and window.contains(ct)
+                        ok = not math.isnan(ct) and window.contains(ct)
                         add("PC", subject, ct, str(window), ok, Reason.PC_FAIL)
                     elif role is WellRole.NTC and target != IC:
                         limit = kit.ntc_max_ct.value
-                        ok = ct is not None and not _amplified(ct, limit)
-                        add(
-                            "NTC",
-                            subject,
-                            ct,
-                            f"no Ct <= {limit:g}",
-                            ok,
-                            Reason.NTC_AMPLIFIED if ct is not None else Reason.MISSING_CONTROL,
-                        )
+                        ok = not _amplified(ct, limit)
+                        add("NTC", subject, ct, f"no Ct <= {limit:g}", ok, Reason.NTC_AMPLIFIED)
                     elif role is WellRole.NTC and target == IC:
                         ok = _amplified(ct, kit.ic_ct_max.value)
                         add(
@@ -568,10 +572,12 @@ def interpret_sample(
     run_reasons: tuple[Reason, ...],
     ntc_ic: Mapping[str, float],
     mismatches: Sequence[str],
+    failed_run_action: str = "",
 ) -> SampleReport:
-    """Levels 2-5 for one sample (``run_reasons`` non-empty means the run already failed;
-    ``ntc_ic``: the NTC's IC Ct by mix, for the kit's IC delay rule; ``mismatches``: where the
-    export's names contradict the map for this sample, which makes every call INVALID)."""
+    """Levels 2-5 for one sample (``run_reasons`` non-empty means the run already failed, and
+    ``failed_run_action`` says what to do about it; ``ntc_ic``: the NTC's IC Ct by mix, for the
+    kit's IC delay rule; ``mismatches``: where the export's names contradict the map for this
+    sample, which makes every call INVALID)."""
     by_mix: dict[str, list[MapEntry]] = {}
     for entry in sorted(entries, key=lambda e: e.replicate):
         by_mix.setdefault(entry.mix, []).append(entry)
@@ -634,7 +640,7 @@ def interpret_sample(
             draft.evidence["map_export_mismatch"] = list(mismatches)
         if run_reasons:
             draft.status, draft.reasons = CallStatus.INVALID, list(run_reasons)
-            draft.action = _run_action(run_reasons, kit)
+            draft.action = failed_run_action or run_action(run_reasons, (), kit)
             if mismatches:
                 draft.reasons.append(Reason.MAP_EXPORT_MISMATCH)
             continue
@@ -743,11 +749,21 @@ def _call_in_well(
     return outcome
 
 
-def _run_action(run_reasons: Sequence[Reason], kit: Kit) -> str:
+def run_action(run_reasons: Sequence[Reason], checks: Sequence[QcCheck], kit: Kit) -> str:
+    """What to do about a failed run, the first cause first: the map, then a control the export
+    or the map lacks (named, as the run QC rows name it), then repeating or re-analysing."""
     if Reason.MAP_EXPORT_MISMATCH in run_reasons:
         # the control wells may hold something else than the map says: the map comes first
-        others = [r for r in run_reasons if r is not Reason.MAP_EXPORT_MISMATCH]
-        return MAP_MISMATCH_ACTION + (f"; then {_run_action(others, kit)}" if others else "")
+        others: list[Reason] = [r for r in run_reasons if r is not Reason.MAP_EXPORT_MISMATCH]
+        then = f"; then {run_action(others, checks, kit)}" if others else ""
+        return MAP_MISMATCH_ACTION + then
+    if Reason.MISSING_CONTROL in run_reasons:
+        # a control that is not there cannot be judged: find it before judging the others
+        missing = [f"{c.check} {c.subject}" for c in checks if c.reason is Reason.MISSING_CONTROL]
+        rest: list[Reason] = [r for r in run_reasons if r is not Reason.MISSING_CONTROL]
+        then = f"; then {run_action(rest, checks, kit)}" if rest else ""
+        named = f" (missing: {', '.join(missing)})" if missing else ""
+        return f"{MISSING_CONTROL_ACTION}{named}{then}"
     if all(r in _REANALYSIS for r in run_reasons):
         # the amplification was fine: the Cts were read with the wrong analysis settings
         settings = " and ".join(_REANALYSIS[r] for r in run_reasons)
@@ -934,6 +950,7 @@ def interpret_run(
             failed = {*run_reasons, Reason.MAP_EXPORT_MISMATCH}
             run_reasons = tuple(r for r in RUN_REASON_ORDER if r in failed)
     ntc_ic = ntc_ic_by_mix(table, entries, kit) if kit.ic_delay_max else {}
+    failed_run_action = run_action(run_reasons, checks, kit) if run_reasons else ""
     reports = [
         interpret_sample(
             sample_id,
@@ -944,6 +961,7 @@ def interpret_run(
             run_reasons,
             ntc_ic,
             describe_mismatches(doubted.get(sample_id, ())),
+            failed_run_action,
         )
         for sample_id in dict.fromkeys(e.sample_id for e in samples)
     ]

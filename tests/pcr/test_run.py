@@ -1255,3 +1255,90 @@ def test_one_target_name_on_every_fam_well_of_a_per_well_export_contradicts_the_
     assert call_pcr([_renamed(targets=fam)], DEMO_MAP, trust_map=True).samples == (
         call_pcr([demo_plate()], DEMO_MAP).samples
     )
+
+
+# --------------------------------------------------------------------------- missing control rows
+PLATES = TESTDATA / "plates"
+_LC480 = [PLATES / "lightcycler480" / f"esr1_demo_lc480_{s}.txt" for s in
+          ("fam_465-510", "hex_533-580", "rox_533-610", "cy5_618-660")]  # fmt: skip
+
+
+def _without_row(tmp_path, source, starts, *, sep=b"\n"):
+    """A copy of a real export without the one line that starts with ``starts``."""
+    lines = source.read_bytes().split(sep)
+    kept = [line for line in lines if not line.lstrip(b"\r").startswith(starts)]
+    assert len(kept) == len(lines) - 1, starts
+    path = tmp_path / source.name
+    path.write_bytes(sep.join(kept))
+    return path
+
+
+def _run_reasons(result):
+    return {c.reasons for c in _all_sample_calls(result)}
+
+
+@pytest.mark.parametrize(
+    "source, row, check, subject",
+    [
+        (PLATES / "quantstudio" / "esr1_demo_quantstudio.txt", b"2\tA2\tfalse\tNTC\tIC\t",
+         "NTC IC", "well A2 HEX (IC)"),
+        (PLATES / "cfx" / "esr1_demo_cfx - Quantification Cq Results.csv", b",A02,HEX,IC,",
+         "NTC IC", "well A2 HEX (IC)"),
+        (PLATES / "generic" / "esr1_demo_generic.csv", b"A2,NTC,IC,HEX,",
+         "NTC IC", "well A2 HEX (IC)"),
+        (PLATES / "quantstudio" / "esr1_demo_quantstudio.txt", b"1\tA1\tfalse\tPC\tD538G\t",
+         "PC", "well A1 FAM (D538G)"),
+        (PLATES / "cfx" / "esr1_demo_cfx - Quantification Cq Results.csv", b",E01,FAM,",
+         "PC", "well E1 FAM (REF)"),
+        (PLATES / "generic" / "esr1_demo_generic.csv", b"A1,PC,IC,HEX,", "PC IC",
+         "well A1 HEX (IC)"),
+        (PLATES / "generic" / "esr1_demo_generic.csv", b"B2,NTC,Y537S,FAM,", "NTC",
+         "well B2 FAM (Y537S)"),
+    ],
+    ids=["qs-ntc-ic", "cfx-ntc-ic", "generic-ntc-ic", "qs-pc-fam", "cfx-pc-ref", "generic-pc-ic",
+         "generic-ntc-fam"],
+)  # fmt: skip
+def test_a_control_row_missing_from_the_export_is_a_missing_control_not_a_failed_one(
+    tmp_path, source, row, check, subject
+):
+    """The NTC's IC row missing was CONTROL_IC_FAIL ("the NTC's internal control did not
+    amplify"), a PC channel's row missing PC_FAIL, the PC's IC row missing was not noticed at
+    all. Each is a control the export does not hold: MISSING_CONTROL, naming the well and
+    channel, with the action to re-export the results and check the map."""
+    path = _without_row(tmp_path, source, row)
+    result = call_pcr([path], DEMO_MAP)
+    assert _run_reasons(result) == {(Reason.MISSING_CONTROL,)}
+    failed = [q for q in result.run_qc if not q.passed]
+    assert [(q.check, q.subject, q.value, q.reason) for q in failed] == [
+        (check, subject, "no row in the export (or omitted there)", Reason.MISSING_CONTROL)
+    ]
+    actions = {c.action for c in _all_sample_calls(result)}
+    assert actions == {
+        "re-export the full results table (every well and channel) and check the plate map; if "
+        f"the control was not run, repeat the run (missing: {check} {subject})"
+    }
+
+
+def test_a_control_row_missing_from_one_file_of_a_lightcycler_run_is_a_missing_control(tmp_path):
+    """LightCycler 480: one file per filter. The HEX file without the NTC's A2 row."""
+    hex_file = _without_row(tmp_path, _LC480[1], b"True\t65280\tA2\tNTC\t", sep=b"\r")
+    result = call_pcr([_LC480[0], hex_file, _LC480[2], _LC480[3]], DEMO_MAP)
+    assert _run_reasons(result) == {(Reason.MISSING_CONTROL,)}
+    failed = [(q.check, q.subject) for q in result.run_qc if not q.passed]
+    assert failed == [("NTC IC", "well A2 HEX (IC)")]
+
+
+def test_a_missing_control_row_comes_before_the_other_run_failures_in_the_action(tmp_path):
+    """A contaminated NTC and another control's missing row: both reasons, the missing control
+    first (it is found by re-exporting), then the repeat the NTC needs."""
+    lines = (PLATES / "generic" / "esr1_demo_generic.csv").read_text().splitlines()
+    lines = [line for line in lines if not line.startswith("A1,PC,IC,HEX,")]
+    lines = [("B2,NTC,Y537S,FAM,33.1" if line.startswith("B2,NTC,Y537S,FAM,") else line)
+             for line in lines]  # fmt: skip
+    path = tmp_path / "generic.csv"
+    path.write_text("\n".join(lines) + "\n")
+    result = call_pcr([path], DEMO_MAP)
+    assert _run_reasons(result) == {(Reason.MISSING_CONTROL, Reason.NTC_AMPLIFIED)}
+    action = next(iter({c.action for c in _all_sample_calls(result)}))
+    assert action.startswith("re-export the full results table")
+    assert "(missing: PC IC well A1 HEX (IC)); then repeat the run: " in action
