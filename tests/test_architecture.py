@@ -219,3 +219,27 @@ def test_a_module_over_800_lines_says_why_at_its_top():
         if len(lines) > MAX_LINES and not lines[0].startswith("# Size: "):
             unexplained.append(f"{path.relative_to(REPO)} ({len(lines)} lines)")
     assert unexplained == []
+
+
+PURE_RULES = ("esr1calls.pcr.rules",)
+READING = ("pandas", "pysam", "pathlib", "io", "os", "subprocess", "zipfile", "tomllib")
+
+
+def test_the_pcr_rules_read_nothing():
+    """The PCR rules are pure (docs/architecture.md): a Ct table, the map's entries and the kit
+    in, run QC and calls out. They import no plate reader and no module that reads files."""
+    for module in PURE_RULES:
+        path = PACKAGE.parent / (module.replace(".", "/") + ".py")
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        outside = {
+            name.split(".")[0]
+            for node in ast.walk(tree)
+            for name in (
+                [a.name for a in node.names] if isinstance(node, ast.Import)
+                else [node.module or ""] if isinstance(node, ast.ImportFrom) and not node.level
+                else []
+            )
+        }  # fmt: skip
+        assert not outside & set(READING), (module, outside & set(READING))
+        assert not any(part(t) == "plates" for t in GRAPH[module]), module
+        assert not any(isinstance(n, ast.Name) and n.id == "open" for n in ast.walk(tree)), module

@@ -24,7 +24,7 @@ from esr1calls.hotspots import load_panel
 from esr1calls.model import Build, Call, CallStatus, Method, Reason
 from esr1calls.ngs import options as ngs
 from esr1calls.ngs.callers import COUNT_RULES, AbsentAllele, Caller, FilterKind, classify_filter
-from esr1calls.pcr import run as pcr
+from esr1calls.pcr import rules as pcr
 from esr1calls.pcr.kit import Kit, parse_kit
 from esr1calls.pcr.platemap import _ROLE_ALIASES, OPTIONAL_COLUMNS, REQUIRED_COLUMNS
 from esr1calls.plates._table import NO_AMP_TOKENS

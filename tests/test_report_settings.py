@@ -32,7 +32,7 @@ from esr1calls.model import (
 from esr1calls.ngs import NgsSettings, call_ngs
 from esr1calls.ngs.rule import call_hotspot
 from esr1calls.pcr.kit import describe_kit, load_kit
-from esr1calls.pcr.run import evaluate_reference
+from esr1calls.pcr.rules import evaluate_reference
 from esr1calls.reports.write import ReportOptions, render_files, to_json_document
 from esr1calls.testing.plates import DEMO_MAP, DEMO_TABLE
 

@@ -1,8 +1,9 @@
 """ARMS-PCR: plate exports, a plate map and a kit definition into calls.
 
 ``kit.py`` (the kit definition: mixes, channels, windows, cut-offs), ``platemap.py`` (the plate
-map, and the map held against the export's own names), ``run.py`` (``call_pcr``: the kit's rules
-over each run, in the order docs/pcr.md gives them). The readers of the instrument exports are
+map, and the map held against the export's own names), ``rules.py`` (the kit's rules over one
+run, in the order docs/pcr.md gives them: pure, no file read), ``run.py`` (``call_pcr``: the
+exports, maps and kit read and wired to the rules). The readers of the instrument exports are
 ``esr1calls.plates``.
 
 ``call_pcr`` is loaded on first use: it loads pandas and the plate readers, and the CLI reads a
@@ -16,10 +17,12 @@ from typing import TYPE_CHECKING
 from .._lazy import lazy_names
 
 if TYPE_CHECKING:
-    from .run import CtTable, call_pcr, interpret_run, merge_plates
+    from .rules import CtTable, interpret_run
+    from .run import call_pcr, merge_plates
 
 __getattr__ = lazy_names(
-    __name__, {name: "run" for name in ("CtTable", "call_pcr", "interpret_run", "merge_plates")}
+    __name__,
+    {"CtTable": "rules", "interpret_run": "rules", "call_pcr": "run", "merge_plates": "run"},
 )
 
 __all__ = ["CtTable", "call_pcr", "interpret_run", "merge_plates"]

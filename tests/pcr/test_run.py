@@ -13,12 +13,8 @@ from esr1calls.errors import InputError
 from esr1calls.hotspots import load_panel
 from esr1calls.model import CallStatus, Reason, SampleStatus
 from esr1calls.pcr.kit import load_kit, parse_kit
-from esr1calls.pcr.run import (
-    call_pcr,
-    call_target,
-    estimate_fraction,
-    evaluate_reference,
-)
+from esr1calls.pcr.rules import call_target, estimate_fraction, evaluate_reference
+from esr1calls.pcr.run import call_pcr
 from esr1calls.reports.write import render_calls_tsv, render_samples_tsv
 from esr1calls.testing import TESTDATA
 from esr1calls.testing.golden import assert_golden
