@@ -215,6 +215,11 @@ class Reason(StrEnum):
         >>> Reason.LOW_LEVEL.describe({})
         'significant evidence of the mutation, below the reportable fraction'
         """
+        flag = _FLAG_TEXT.get(self)
+        if flag is not None:  # a PCR flag's limit, from the kit's [flags]
+            key, words = flag
+            limit = _flag_limit(thresholds or {}, key)
+            return self.description if limit is None else words.format(limit=limit)
         template = _NUMBERED_TEXT.get(self)
         if template is None:
             return _REASON_TEXT[self]
@@ -258,7 +263,9 @@ _REASON_TEXT = {
     ),
     Reason.SAME_CODON_MULTIPLE: "several mutations detected in the same codon group",
     Reason.POSSIBLE_CROSSTALK: "late signal next to a strong signal in an adjacent dye channel",
-    Reason.DCT_NEGATIVE: "delta-Ct below -1: check for a swapped well or amplification",
+    Reason.DCT_NEGATIVE: (
+        "delta-Ct below the kit's limit: check for a swapped well or amplification"
+    ),
     Reason.MUT_CT_EARLY: "mutation Ct unusually early: check for positive-control contamination",
     Reason.REPLICATE_DISCORDANT: "replicates disagree",
     Reason.NOT_TESTED: "the kit or input does not test this hotspot",
@@ -322,6 +329,30 @@ _NUMBERED_TEXT = {
         "significant evidence of the mutation, below the {fraction} reportable fraction"
     ),
 }
+
+
+# reasons whose sentence names a limit of the kit's [flags] (run.thresholds.flags.<key>)
+_FLAG_TEXT = {
+    Reason.DCT_NEGATIVE: (
+        "delta_ct_negative_below",
+        "delta-Ct below {limit:g}: check for a swapped well or amplification",
+    ),
+}
+
+
+def _flag_limit(thresholds: Mapping[str, Any], key: str) -> float | None:
+    """A PCR flag's limit as the run recorded it, or None.
+
+    >>> _flag_limit({"flags": {"delta_ct_negative_below": {"value": -1.5, "source": "x"}}},
+    ...             "delta_ct_negative_below")
+    -1.5
+    >>> Reason.DCT_NEGATIVE.describe({"flags": {"delta_ct_negative_below": {"value": -1.0}}})
+    'delta-Ct below -1: check for a swapped well or amplification'
+    """
+    flags = thresholds.get("flags")
+    setting = flags.get(key) if isinstance(flags, Mapping) else None
+    value = setting.get("value") if isinstance(setting, Mapping) else setting
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
 
 
 def exact_percent(fraction: float) -> str:

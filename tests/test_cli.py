@@ -94,6 +94,8 @@ def test_kit_show_text_and_json(run_cli):
     document = json.loads(result.stdout)
     assert document["kit"]["id"] == "esr1-11-arms-example"
     assert document["assays"]["D538G"]["cutoff"]["value"] == 9.0
+    assert document["flags"]["delta_ct_negative_below"]["value"] == -1.0
+    assert document["flags"]["mutation_ct_early_below"]["value"] == 20.0
 
 
 def test_kit_validate_good_and_bad(run_cli, tmp_path):
@@ -116,6 +118,16 @@ def test_kit_validate_good_and_bad(run_cli, tmp_path):
     assert result.exit_code == 1
     assert result.stderr.startswith("esr1calls: error: bad.toml, [mixes.RM1]: FAM: unknown hotspot")
     assert len(result.stderr.splitlines()) == 1
+    bad.write_text(
+        text.replace(
+            "mutation_ct_early_below = { value = 20.0", "mutation_ct_early_below = { value = 60.0"
+        )
+    )
+    result = run_cli(["kit", "validate", bad])
+    assert result.exit_code == 1
+    assert result.stderr == (
+        "esr1calls: error: bad.toml, [flags]: mutation_ct_early_below 60 is out of range (0, 45]\n"
+    )
 
 
 # --- esr1calls ngs ------------------------------------------------------------------------------

@@ -179,6 +179,7 @@ def _section(text: str, heading: str) -> str:
 
 
 def _numbers(cell: str) -> list[float]:
+    cell = cell.replace("\u2212", "-")  # the minus sign the docs write
     return [float(n.replace(",", "")) for n in re.findall(r"-?\d[\d,]*(?:\.\d+)?", cell)]
 
 
@@ -712,6 +713,8 @@ PLACEHOLDERS = [
     ("pcr.md", "`amplification_factor` A", "targets", "amplification_factor"),
     ("pcr.md", "and `delta_ct_100`", "targets", "delta_ct_100"),
     ("pcr.md", "1.96 × `delta_ct_sd`", "targets", "delta_ct_sd"),
+    ("pcr.md", "`[flags] delta_ct_negative_below`", "flags", "delta_ct_negative_below"),
+    ("pcr.md", "`[flags] mutation_ct_early_below`", "flags", "mutation_ct_early_below"),
 ]
 
 
@@ -729,15 +732,17 @@ def test_every_bracketed_placeholder_is_the_bundled_kits_value(page):
         for cell in shown:
             assert _numbers(cell) == (value if isinstance(value, list) else [value]), before
         checked += len(shown)
-    assert checked == len(re.findall(r"\[(?:\d|band )[^\]]*\]", text)), "a bracket is unchecked"
+    brackets = re.findall(r"\[(?:\u2212?\d|band )[^\]]*\]", text)
+    assert checked == len(brackets), "a bracket is unchecked"
 
 
-def test_the_fixed_delta_ct_and_early_ct_flags_are_where_the_docs_say():
+def test_the_delta_ct_and_early_ct_flags_are_where_the_docs_say():
     kit = parse_kit(BUNDLED_KIT.read_bytes(), "kit.toml")
     assay = kit.assays["D538G"]
     text = " ".join(_text("pcr.md").split())
     assert (
-        "`DCT_NEGATIVE` for a delta-Ct below −1.0 and `MUT_CT_EARLY` for a mutation Ct below 20.0"
+        "`DCT_NEGATIVE` for a delta-Ct below the kit's `[flags] delta_ct_negative_below` [−1.0] "
+        "and `MUT_CT_EARLY` for a mutation Ct below its `[flags] mutation_ct_early_below` [20.0]"
         in text
     )
 

@@ -36,6 +36,10 @@ REFERENCE_MODES = ("separate_mix", "in_well")
 OVERLOAD_POLICIES = ("invalidate_all", "invalidate_positives_only")
 # above this a reportable fraction was almost certainly written as a percent (0.2 for 0.2 %)
 MAX_REPORTABLE_FRACTION = 0.05
+# the flags on a DETECTED call ([flags]): their values when a kit sets none (docs/pcr.md)
+DELTA_CT_NEGATIVE_BELOW = -1.0  # DCT_NEGATIVE: the mutation earlier than the total ESR1
+MUTATION_CT_EARLY_BELOW = 20.0  # MUT_CT_EARLY: earlier than any patient sample should give
+_FLAGS_DEFAULT_SOURCE = "default: the kit sets no [flags] {key}"
 
 
 @dataclass(frozen=True)
@@ -120,6 +124,16 @@ class Kit:
     # the allele fraction the kit's cut-offs and full-sensitivity Ct claim (its LoD95); every
     # text that names the reportable fraction of a PCR run takes it from here
     reportable_fraction: Setting = Setting(DEFAULT_MIN_ALLELE_FRACTION, "default")
+    # a DETECTED call whose delta-Ct is below this is flagged DCT_NEGATIVE, one whose mutation
+    # Ct is below that MUT_CT_EARLY ([flags])
+    delta_ct_negative_below: Setting = Setting(
+        DELTA_CT_NEGATIVE_BELOW,
+        _FLAGS_DEFAULT_SOURCE.format(key="delta_ct_negative_below"),
+    )
+    mutation_ct_early_below: Setting = Setting(
+        MUTATION_CT_EARLY_BELOW,
+        _FLAGS_DEFAULT_SOURCE.format(key="mutation_ct_early_below"),
+    )
     _alias: Mapping[str, str] = field(default_factory=dict, repr=False)
 
     def canonical_channel(self, dye: str) -> str | None:
@@ -204,6 +218,10 @@ class Kit:
                 if self.ct_thresholds
                 else {}
             ),
+            "flags": {
+                "delta_ct_negative_below": item(self.delta_ct_negative_below),
+                "mutation_ct_early_below": item(self.mutation_ct_early_below),
+            },
         }
 
 
@@ -310,6 +328,7 @@ def parse_kit(raw: bytes, name: str, path: str = "") -> Kit:
             "controls",
             "replicates",
             "ct_thresholds",
+            "flags",
         },
     )
     meta = reader.table(data, "kit", "kit")
@@ -572,6 +591,25 @@ def parse_kit(raw: bytes, name: str, path: str = "") -> Kit:
         if not setting.value > 0:
             raise reader.fail("ct_thresholds", f"{key} {setting.value:g} must be above 0")
         ct_thresholds[named] = setting
+    flags = reader.table(data, "flags", "flags", required=False)
+    reader.only(flags, "flags", {"delta_ct_negative_below", "mutation_ct_early_below"})
+    flag_settings = {
+        key: reader.setting(flags, key, "flags")
+        if key in flags
+        else Setting(default, _FLAGS_DEFAULT_SOURCE.format(key=key))
+        for key, default in (
+            ("delta_ct_negative_below", DELTA_CT_NEGATIVE_BELOW),
+            ("mutation_ct_early_below", MUTATION_CT_EARLY_BELOW),
+        )
+    }
+    _between(
+        reader, flag_settings["delta_ct_negative_below"], "flags", "delta_ct_negative_below",
+        -20.0, 0.0,
+    )  # fmt: skip
+    _positive(
+        reader, flag_settings["mutation_ct_early_below"], "flags", "mutation_ct_early_below",
+        float(cycles),
+    )  # fmt: skip
 
     return Kit(
         id=meta["id"].strip(),
@@ -608,6 +646,8 @@ def parse_kit(raw: bytes, name: str, path: str = "") -> Kit:
         standard_curve=standard_curve,
         ct_thresholds=ct_thresholds,
         reportable_fraction=reportable,
+        delta_ct_negative_below=flag_settings["delta_ct_negative_below"],
+        mutation_ct_early_below=flag_settings["mutation_ct_early_below"],
         _alias=alias,
     )
 
@@ -649,6 +689,7 @@ def describe_kit(kit: Kit) -> str:
     if kit.reference_mode == "separate_mix":
         where = f"mix {kit.reference_mix} {kit.reference_channel}"
     fraction = kit.reportable_fraction
+    negative, early = kit.delta_ct_negative_below, kit.mutation_ct_early_below
     lines += [
         "",
         f"Reportable fraction (the kit's LoD95): {exact_percent(fraction.value)} "
@@ -673,6 +714,9 @@ def describe_kit(kit: Kit) -> str:
             if kit.ct_thresholds
             else []
         ),
+        f"Flags on a DETECTED call: DCT_NEGATIVE below delta-Ct {negative.value:g} "
+        f"({negative.source or 'no source given'}); MUT_CT_EARLY below mutation Ct "
+        f"{early.value:g} ({early.source or 'no source given'})",
         "",
         "Assays:      cut-off  Ct max  A     dCt100  band  (source of the cut-off)",
     ]

@@ -425,9 +425,9 @@ def call_target(
     delta = _cycles(ct_mutation - ct_reference)
     cutoff = assay.cutoff.value
     flags: list[Reason] = []
-    if delta < -1.0:
+    if delta < kit.delta_ct_negative_below.value:
         flags.append(Reason.DCT_NEGATIVE)
-    if ct_mutation < 20.0:
+    if ct_mutation < kit.mutation_ct_early_below.value:
         flags.append(Reason.MUT_CT_EARLY)
     if delta <= cutoff:
         # IC failure is tolerated for positives: the mutant signal proves amplification

@@ -161,3 +161,90 @@ def test_kit_tables_of_the_wrong_shape_are_config_errors():
     )
     with pytest.raises(ConfigError, match=r"^k.toml, \[controls.WT\]: must be a table"):
         parse_kit(wt.encode(), "k.toml")
+
+
+# ----------------------------------------------------------------------------- [flags]
+FLAGS = EXAMPLE[EXAMPLE.index("[flags]\n") : EXAMPLE.index("\n\n[replicates]") + 2]
+
+
+def _with_flags(lines: str) -> bytes:
+    return EXAMPLE.replace(FLAGS, f"[flags]\n{lines}\n\n" if lines else "").encode()
+
+
+def test_the_flags_are_kit_values_with_their_sources_shown_and_recorded():
+    from esr1calls.pcr.kit import describe_kit
+
+    kit = parse_kit(_with_flags('delta_ct_negative_below = { value = -1.5, source = "IFU 4.2" }\n'
+                                "mutation_ct_early_below = 18"), "lab_kit.toml")  # fmt: skip
+    assert (kit.delta_ct_negative_below.value, kit.delta_ct_negative_below.source) == (
+        -1.5,
+        "IFU 4.2",
+    )
+    assert (kit.mutation_ct_early_below.value, kit.mutation_ct_early_below.source) == (18.0, "")
+    assert kit.thresholds()["flags"] == {
+        "delta_ct_negative_below": {"value": -1.5, "source": "IFU 4.2"},
+        "mutation_ct_early_below": {"value": 18.0, "source": ""},
+    }
+    assert (
+        "Flags on a DETECTED call: DCT_NEGATIVE below delta-Ct -1.5 (IFU 4.2); MUT_CT_EARLY below "
+        "mutation Ct 18 (no source given)" in describe_kit(kit)
+    )
+
+
+def test_a_kit_without_flags_gets_todays_limits_and_says_they_are_defaults():
+    kit = parse_kit(_with_flags(""), "lab_kit.toml")
+    assert kit.thresholds()["flags"] == {
+        "delta_ct_negative_below": {
+            "value": -1.0, "source": "default: the kit sets no [flags] delta_ct_negative_below"},
+        "mutation_ct_early_below": {
+            "value": 20.0, "source": "default: the kit sets no [flags] mutation_ct_early_below"},
+    }  # fmt: skip
+    bundled = load_kit()
+    assert (bundled.delta_ct_negative_below.value, bundled.mutation_ct_early_below.value) == (
+        -1.0, 20.0,
+    )  # fmt: skip
+    assert bundled.delta_ct_negative_below.source.startswith("placeholder")
+
+
+@pytest.mark.parametrize(
+    "lines, message",
+    [
+        (
+            "delta_ct_negative_below = 0.5",
+            r"\[flags\]: delta_ct_negative_below 0.5 is out of range",
+        ),
+        ("delta_ct_negative_below = -25", r"delta_ct_negative_below -25 is out of range -20..0"),
+        ("mutation_ct_early_below = 0", r"\[flags\]: mutation_ct_early_below 0 is out of range"),
+        ("mutation_ct_early_below = 50", r"mutation_ct_early_below 50 is out of range \(0, 45\]"),
+        ("mutation_ct_early_below = 'early'", r"mutation_ct_early_below must be a number"),
+        ("dct_negative_below = -1", r"\[flags\]: unknown key dct_negative_below"),
+    ],
+)
+def test_flags_out_of_range_or_misspelt_are_config_errors(lines, message):
+    with pytest.raises(ConfigError, match=message) as info:
+        parse_kit(_with_flags(lines), "lab_kit.toml")
+    assert str(info.value).startswith("lab_kit.toml, [flags]")
+
+
+@pytest.mark.parametrize("negative, early", [(-1.0, 20.0), (-2.5, 17.0), (-0.5, 22.0)])
+def test_the_flags_start_where_the_kit_says(negative, early):
+    """Below, at and above each limit; with today's values the boundaries are today's."""
+    from esr1calls.model import Reason
+    from esr1calls.pcr.rules import call_target
+
+    kit = parse_kit(_with_flags(f"delta_ct_negative_below = {negative}\n"
+                                f"mutation_ct_early_below = {early}"), "k.toml")  # fmt: skip
+    assay = kit.assays["D538G"]
+
+    def reasons(ct_mutation: float, ct_reference: float) -> tuple[Reason, ...]:
+        return call_target(ct_mutation, ct_reference, 30.0, assay, kit).reasons
+
+    reference = 25.0
+    assert Reason.DCT_NEGATIVE in reasons(reference + negative - 0.01, reference)
+    assert Reason.DCT_NEGATIVE not in reasons(reference + negative, reference)
+    assert Reason.DCT_NEGATIVE not in reasons(reference + negative + 0.01, reference)
+    assert Reason.MUT_CT_EARLY in reasons(early - 0.01, early + 0.5)
+    assert Reason.MUT_CT_EARLY not in reasons(early, early + 0.5)
+    assert Reason.MUT_CT_EARLY not in reasons(early + 0.01, early + 0.5)
+    text = Reason.DCT_NEGATIVE.describe(kit.thresholds())
+    assert text == f"delta-Ct below {negative:g}: check for a swapped well or amplification"

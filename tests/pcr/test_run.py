@@ -1338,3 +1338,15 @@ def test_a_missing_control_row_comes_before_the_other_run_failures_in_the_action
     action = next(iter({c.action for c in _all_sample_calls(result)}))
     assert action.startswith("re-export the full results table")
     assert "(missing: PC IC well A1 HEX (IC)); then repeat the run: " in action
+
+
+def test_the_run_records_the_kits_flags_with_their_sources(demo):
+    assert demo.thresholds["flags"] == {
+        "delta_ct_negative_below": {
+            "value": -1.0,
+            "source": "placeholder: a mutant fraction cannot amplify before the total ESR1 "
+            "reference",
+        },
+        "mutation_ct_early_below": {
+            "value": 20.0, "source": "placeholder: earlier than any patient sample should give"},
+    }  # fmt: skip
