@@ -35,6 +35,7 @@ from .plates.format import PlateFormat
 # `import esr1calls` and every command that does not need them start fast.
 _LAZY = {
     "NgsSettings": "ngs",
+    "PcrSettings": "pcr.settings",
     "call_ngs": "ngs",
     "call_vcf": "ngs",
     "call_pcr": "pcr.run",
@@ -64,6 +65,7 @@ __all__ = [
     "Method",
     "NgsSettings",
     "Panel",
+    "PcrSettings",
     "PlateFormat",
     "PlateFormatError",
     "ReadCounts",

@@ -580,13 +580,17 @@ def _number(job: BatchJob, key: str) -> float | None:
 
 
 def _run_pcr(job: BatchJob) -> Any:
+    """``esr1calls pcr`` with the job's options, checked once into the run's settings."""
     from .pcr.run import call_pcr
+    from .pcr.settings import make_settings, parse_format
 
     panel = _job_panel(job, PCR_OPTIONS)
-    return call_pcr(
-        job.inputs, job.plate_maps, kit=job.kit, panel=panel, fmt=job.options.get("format"),
-        trust_map=job.options.get("trust_map", "false").lower() in ("true", "yes", "1"),
-    )  # fmt: skip
+    try:
+        fmt = parse_format(job.options.get("format"))
+    except Esr1CallsError as exc:
+        raise InputError(None, f"{job.origin}: option format: {exc}") from None
+    settings = make_settings(kit=job.kit, panel=panel, fmt=fmt, trust_map=_flag(job, "trust_map"))
+    return call_pcr(job.inputs, job.plate_maps, settings)
 
 
 def _option_path(job: BatchJob, key: str) -> Path | None:

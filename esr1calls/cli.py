@@ -37,6 +37,7 @@ from .ngs.options import (
     ReadOptions,
 )
 from .patients import with_patient
+from .pcr import settings as pcr_settings
 from .pcr.kit import EXAMPLE_KIT, describe_kit, load_kit
 from .plates.format import PlateFormat
 from .provenance import command_line
@@ -381,19 +382,21 @@ def hotspots_command(
     "--kit",
     default=None,
     metavar="FILE",
-    help=f"Kit definition TOML (default: the bundled {EXAMPLE_KIT}, placeholder values).",
+    help=f"Kit definition TOML (default: the bundled {pcr_settings.DEFAULT_KIT}, placeholder "
+    "values).",
 )
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(["auto", *(f.value for f in PlateFormat)]),
-    default="auto",
+    type=click.Choice([pcr_settings.AUTO_FORMAT, *(f.value for f in PlateFormat)]),
+    default=pcr_settings.DEFAULT_FORMAT,
     show_default=True,
-    help="Export format; auto detects it from the content.",
+    help=f"Export format; {pcr_settings.AUTO_FORMAT} detects it from the content.",
 )
 @click.option(
     "--trust-map",
     is_flag=True,
+    default=pcr_settings.DEFAULT_TRUST_MAP,
     help="Keep the plate map's samples and mixes where the export's own sample or target "
     "names contradict them (the lab relabelled on purpose); the report lists each one. "
     "Without it such samples are INVALID MAP_EXPORT_MISMATCH.",
@@ -424,10 +427,8 @@ def pcr_command(
     from .pcr.run import call_pcr  # loads pandas and the plate readers
 
     panel = panel_from_options(panel_spec, hotspot_names)
-    result = call_pcr(
-        exports, plate_maps, kit=kit, panel=panel, fmt=None if fmt == "auto" else fmt,
-        trust_map=trust_map,
-    )  # fmt: skip
+    settings = pcr_settings.make_settings(kit=kit, panel=panel, fmt=fmt, trust_map=trust_map)
+    result = call_pcr(exports, plate_maps, settings)
     result = with_specimen(with_patient(result, patient, collected), specimen_given(ctx))
     finish(write_reports(result, outdir, report_options(ctx, reproducible)))
 

@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import InputError
-from ..hotspots import Panel, load_panel
 from ..model import (
     Dropped,
     InputFile,
@@ -30,7 +29,7 @@ from ..plates.dispatch import read_plates
 from ..plates.format import PlateFormat
 from ..plates.plate import Plate
 from ..provenance import input_file
-from .kit import Kit, load_kit
+from .kit import Kit
 from .platemap import (
     MapEntry,
     NameCheck,
@@ -40,6 +39,7 @@ from .platemap import (
     read_plate_map,
 )
 from .rules import CtTable, clean_ct, interpret_run
+from .settings import PcrSettings, make_settings
 
 __all__ = ["build_ct_table", "call_pcr", "merge_plates"]
 
@@ -226,24 +226,22 @@ def _unmapped_wells(table: CtTable, entries: Sequence[MapEntry], source: str) ->
 def call_pcr(
     exports: Sequence[str | Path | Plate],
     plate_maps: Sequence[str | Path] | str | Path,
-    kit: Kit | str | Path | None = None,
-    panel: Panel | None = None,
-    fmt: str | None = None,
-    trust_map: bool = False,
+    settings: PcrSettings | None = None,
 ) -> RunResult:
     """Read plate exports (paths or Plates) and plate map(s), interpret every run: one RunResult.
 
-    ``fmt`` forces the export format (default: detected from each file's content).
-
-    Where the export's own sample or target names contradict the plate map, the samples
-    concerned are INVALID MAP_EXPORT_MISMATCH (the run, for a control well); ``trust_map`` keeps
-    the map's word when the lab relabelled on purpose, and the report lists what it overrode.
+    ``settings`` (:func:`esr1calls.pcr.settings.make_settings`; None: every default) gives the
+    kit, the panel, the export format (None: detected from each file's content) and
+    ``trust_map``: where the export's own sample or target names contradict the plate map, the
+    samples concerned are INVALID MAP_EXPORT_MISMATCH (the run, for a control well), unless
+    ``trust_map`` keeps the map's word (the lab relabelled on purpose; the report lists what it
+    overrode).
 
     One plate map with a ``plate`` column covers several runs; otherwise give one map per run,
     in the order of the runs.
     """
-    kit = kit if isinstance(kit, Kit) else load_kit(kit)
-    panel = panel or load_panel()
+    settings = settings or make_settings()
+    kit, panel, fmt, trust_map = settings.kit, settings.panel, settings.fmt, settings.trust_map
     plates = [p for e in exports for p in ([e] if isinstance(e, Plate) else read_plates(e, fmt))]
     map_paths = [plate_maps] if isinstance(plate_maps, str | Path) else list(plate_maps)
     maps = [read_plate_map(p, kit) for p in map_paths]

@@ -15,6 +15,7 @@ from esr1calls.model import CallStatus, Reason, SampleStatus
 from esr1calls.pcr.kit import load_kit, parse_kit
 from esr1calls.pcr.rules import call_target, estimate_fraction, evaluate_reference
 from esr1calls.pcr.run import call_pcr
+from esr1calls.pcr.settings import make_settings
 from esr1calls.reports.write import render_calls_tsv, render_samples_tsv
 from esr1calls.testing import TESTDATA
 from esr1calls.testing.golden import assert_golden
@@ -360,7 +361,7 @@ def test_the_same_well_twice_is_an_error():
 
 # --------------------------------------------------------------------------- kit options
 def test_hotspot_not_in_the_kit_is_not_tested():
-    result = call_pcr([demo_plate()], DEMO_MAP, panel=load_panel("extended"))
+    result = call_pcr([demo_plate()], DEMO_MAP, make_settings(panel=load_panel("extended")))
     _, calls = calls_of(result, "S1")
     assert calls["Y537D"].status is CallStatus.INDETERMINATE
     assert calls["Y537D"].reasons == (Reason.NOT_TESTED,)
@@ -374,7 +375,7 @@ def test_overload_policy_invalidate_positives_only():
     kit = parse_kit(
         text.replace('"invalidate_all"', '"invalidate_positives_only"').encode(), "k.toml"
     )
-    result = call_pcr([demo_plate({("A10", "FAM"): 18.71 + 5.0})], DEMO_MAP, kit=kit)
+    result = call_pcr([demo_plate({("A10", "FAM"): 18.71 + 5.0})], DEMO_MAP, make_settings(kit=kit))
     _, calls = calls_of(result, "S7")
     assert calls["D538G"].status is CallStatus.INVALID and calls["D538G"].reasons == (
         Reason.REF_CT_LOW,
@@ -415,7 +416,7 @@ def test_standard_curve_below_1500_copies_is_low_input_even_under_ct_full_sensit
     assert outcome.low_input and round(outcome.genome_copies) == 959
     assert outcome.lod95 == pytest.approx(0.002 * 1500 / outcome.genome_copies)
     assert "input ~959 genome copies" in outcome.action
-    report, calls = calls_of(call_pcr([demo_plate()], DEMO_MAP, kit=kit), "S1")
+    report, calls = calls_of(call_pcr([demo_plate()], DEMO_MAP, make_settings(kit=kit)), "S1")
     assert report.status is SampleStatus.INDETERMINATE  # NEGATIVE with the default kit
     assert all(c.status is CallStatus.INDETERMINATE for c in calls.values())
     assert all(c.reasons[0] is Reason.LOW_INPUT for c in calls.values())
@@ -483,8 +484,8 @@ def _in_well_s1(tmp_path, a3, b3, kit_text=IN_WELL_KIT):
     plate_map.write_text("well,sample_id,role,mix\nA1,PC,PC,M1\nB1,PC,PC,M2\nA2,NTC,NTC,M1\n"
                          "B2,NTC,NTC,M2\nA3,S1,SAMPLE,M1\nB3,S1,SAMPLE,M2\n")  # fmt: skip
     kit = parse_kit(kit_text, "in_well.toml")
-    result = call_pcr([plate_from(pd.DataFrame(rows))], plate_map, kit=kit,
-                      panel=load_panel("default", ["D538G", "Y537S"]))  # fmt: skip
+    settings = make_settings(kit=kit, panel=load_panel("default", ["D538G", "Y537S"]))
+    result = call_pcr([plate_from(pd.DataFrame(rows))], plate_map, settings)
     assert all(q.passed for q in result.run_qc)
     return calls_of(result, "S1")
 
@@ -609,7 +610,9 @@ def test_ic_delayed_against_the_ntc_of_the_mix(ct_mutation, ic, expected):
 def test_ic_delay_rule_through_a_plate():
     kit = _kit_with_ic_delay()
     # S1's RM1 well (A4): IC 34.0, 3.9 cycles after RM1's NTC IC (30.09); its targets have no Ct
-    report, calls = calls_of(call_pcr([demo_plate({("A4", "HEX"): 34.0})], DEMO_MAP, kit=kit), "S1")
+    report, calls = calls_of(
+        call_pcr([demo_plate({("A4", "HEX"): 34.0})], DEMO_MAP, make_settings(kit=kit)), "S1"
+    )
     rm1 = {name for name, assay in kit.assays.items() if assay.mix == "RM1"}
     assert {n for n, c in calls.items() if c.status is CallStatus.INVALID} == rm1
     assert all(calls[n].reasons == (Reason.IC_DELAYED,) for n in rm1)
@@ -627,7 +630,7 @@ def test_the_ic_delay_baseline_is_the_ntcs_not_the_samples():
     # each other, so only the NTC shows how late they are, and none of them is a negative
     kit = _kit_with_ic_delay()
     inhibited = {(f"A{column}", "HEX"): 34.0 for column in range(4, 13)}
-    result = call_pcr([demo_plate(inhibited)], DEMO_MAP, kit=kit)
+    result = call_pcr([demo_plate(inhibited)], DEMO_MAP, make_settings(kit=kit))
     rm1 = {name for name, assay in kit.assays.items() if assay.mix == "RM1"}
     for sample in ("S3", "S4", "S5"):  # no mutation Ct in RM1: NEGATIVE without the rule
         report, calls = calls_of(result, sample)
@@ -803,7 +806,7 @@ def test_fixed_thresholds_that_match_the_export_pass():
     from esr1calls.plates import read_plate
 
     kit = _kit_with_thresholds({**DEMO_THRESHOLDS, "HEX": 0.0800001})  # display rounding
-    result = call_pcr([read_plate(QUANTSTUDIO)], DEMO_MAP, kit=kit)
+    result = call_pcr([read_plate(QUANTSTUDIO)], DEMO_MAP, make_settings(kit=kit))
     checks = [q for q in result.run_qc if q.check == "threshold"]
     assert [(q.subject, q.value, q.passed) for q in checks] == [
         (f"{ch} Ct threshold", value, True) for ch, value in DEMO_THRESHOLDS.items()
@@ -824,7 +827,9 @@ def test_an_export_read_at_another_threshold_invalidates_the_run(change, value):
     plate = read_plate(QUANTSTUDIO)
     if value == "automatic":  # the software chose FAM's threshold itself
         plate = dataclasses.replace(plate, metadata={**plate.metadata, "auto_thresholds": ["FAM"]})
-    result = call_pcr([plate], DEMO_MAP, kit=_kit_with_thresholds({**DEMO_THRESHOLDS, **change}))
+    result = call_pcr(
+        [plate], DEMO_MAP, make_settings(kit=_kit_with_thresholds({**DEMO_THRESHOLDS, **change}))
+    )
     failed = [q for q in result.run_qc if not q.passed]
     assert [(q.check, q.subject, q.value, q.reason) for q in failed] == [
         ("threshold", "FAM Ct threshold", value, Reason.THRESHOLD_MISMATCH)
@@ -838,7 +843,9 @@ def test_an_export_read_at_another_threshold_invalidates_the_run(change, value):
 
 
 def test_an_export_without_thresholds_is_called_with_a_notice():
-    result = call_pcr([demo_plate()], DEMO_MAP, kit=_kit_with_thresholds(DEMO_THRESHOLDS))
+    result = call_pcr(
+        [demo_plate()], DEMO_MAP, make_settings(kit=_kit_with_thresholds(DEMO_THRESHOLDS))
+    )
     assert all(q.passed for q in result.run_qc)
     assert not [q for q in result.run_qc if q.check == "threshold"]
     assert any(
@@ -852,7 +859,7 @@ def test_rotor_gene_channel_thresholds_are_checked_by_kit_channel():
     result = call_pcr(
         [folder / "esr1_demo_rotorgene.csv"],
         folder / "esr1_demo_platemap.csv",
-        kit=_kit_with_thresholds({**DEMO_THRESHOLDS, "ROX": 0.06}),
+        make_settings(kit=_kit_with_thresholds({**DEMO_THRESHOLDS, "ROX": 0.06})),
     )
     checks = {q.subject: (q.value, q.passed) for q in result.run_qc if q.check == "threshold"}
     assert checks == {
@@ -894,7 +901,7 @@ def test_a_reporter_dye_used_as_passive_reference_invalidates_the_run(tmp_path):
     }
     # with the thresholds wrong too, one re-analysis mends both
     kit = _kit_with_thresholds({**DEMO_THRESHOLDS, "FAM": 0.2})
-    both = call_pcr([_quantstudio_with_passive(tmp_path, "ROX")], DEMO_MAP, kit=kit)
+    both = call_pcr([_quantstudio_with_passive(tmp_path, "ROX")], DEMO_MAP, make_settings(kit=kit))
     assert both.samples[0].calls[0].action == (
         "re-analyse the run with the kit's fixed Ct thresholds and the kit's passive reference "
         "and export it again"
@@ -1172,7 +1179,7 @@ def test_a_run_failing_its_controls_and_the_map_names_both():
 
 def test_trust_map_keeps_the_maps_word_and_says_what_it_overrode(demo):
     swapped = _renamed({**_swapped("S1", "S2"), "A2": "S5", "A8": "NTC"})
-    result = call_pcr([swapped], DEMO_MAP, trust_map=True)
+    result = call_pcr([swapped], DEMO_MAP, make_settings(trust_map=True))
     assert [s.calls for s in result.samples] == [s.calls for s in demo.samples]
     [notice] = [n for n in result.notices if "--trust-map" in n]
     assert notice.startswith("Run demo: --trust-map: the plate map was trusted where the export")
@@ -1223,7 +1230,7 @@ def test_a_mismatch_is_not_overwritten_by_the_overload_policy():
     kit = parse_kit(
         text.replace('"invalidate_all"', '"invalidate_positives_only"').encode(), "k.toml"
     )
-    result = call_pcr([_renamed(_swapped("S7", "S8"))], DEMO_MAP, kit=kit)
+    result = call_pcr([_renamed(_swapped("S7", "S8"))], DEMO_MAP, make_settings(kit=kit))
     _, calls = calls_of(result, "S7")  # REF_CT_LOW, overload tolerated for its negatives
     assert {(c.status, c.reasons) for c in calls.values()} == {
         (CallStatus.INVALID, (Reason.MAP_EXPORT_MISMATCH,))
@@ -1248,7 +1255,7 @@ def test_one_target_name_on_every_fam_well_of_a_per_well_export_contradicts_the_
         f"well {row}{column} FAM target" for row in "BCDE" for column in range(1, 13)
     }
     assert {s.status for s in result.samples} == {SampleStatus.INVALID}
-    assert call_pcr([_renamed(targets=fam)], DEMO_MAP, trust_map=True).samples == (
+    assert call_pcr([_renamed(targets=fam)], DEMO_MAP, make_settings(trust_map=True)).samples == (
         call_pcr([demo_plate()], DEMO_MAP).samples
     )
 

@@ -14,6 +14,7 @@ from fhir.resources.R4B.observation import Observation
 from esr1calls.hotspots import load_panel
 from esr1calls.model import Build
 from esr1calls.pcr.run import call_pcr
+from esr1calls.pcr.settings import make_settings
 from esr1calls.reports.document import tested_calls as calls_tested  # not collected as a test
 from esr1calls.reports.fhir import VALUE_CODES, fhir_bundle, render_fhir_bundle
 from esr1calls.reports.write import ReportOptions, to_json_document
@@ -265,7 +266,7 @@ def test_audit_trail_on_every_report(pcr_bundle):
 
 
 def test_hotspots_the_kit_does_not_test_are_left_out():
-    result = call_pcr([demo_plate()], DEMO_MAP, panel=load_panel("extended"))
+    result = call_pcr([demo_plate()], DEMO_MAP, make_settings(panel=load_panel("extended")))
     bundle = fhir_bundle(to_json_document(result, OPTIONS))
     report = resources(bundle, "DiagnosticReport")[0]
     assert len(result.samples[0].calls) == 18 and len(report["result"]) == 11
