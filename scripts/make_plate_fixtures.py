@@ -682,6 +682,9 @@ def make_damaged(wells: list[Well]) -> None:
     lines = _last(generic.split(b"\n")[:-1], b"A5,S2,D538G,FAM,")
     text = b"\n".join(lines)
     (damaged / "generic_cut_after_last_separator.csv").write_bytes(text[: text.rindex(b",") + 1])
+    # the NTC of RM1 (A2) without its internal-control row: a missing control, not a failed one
+    rows = [line for line in generic.split(b"\n") if not line.startswith(b"A2,NTC,IC,HEX,")]
+    (damaged / "generic_ntc_ic_row_missing.csv").write_bytes(b"\n".join(rows))
     # the 7500 export in UTF-16, cut in the middle of a character of its last Ct
     utf16 = (PLATES / "abi7500" / "esr1_demo_7500.txt").read_text(encoding="utf-8")
     data = utf16.encode("utf-16")

@@ -136,6 +136,7 @@ CASES: dict[str, Case] = {
     "cfx_cut_at_a_line_end.csv": Case(_pcr()),  # the Cy5 block stops part-way
     "lc480_cut_before_last_cp.txt": Case(_pcr(*LC480_OTHERS)),  # an empty Cp read as no amp
     "generic_cut_after_last_separator.csv": Case(_pcr()),  # an empty ct read as no amplification
+    "generic_ntc_ic_row_missing.csv": Case(_pcr()),  # was CONTROL_IC_FAIL, a failed control
     "abi7500_utf16_cut_inside_a_character.txt": Case(_pcr()),  # was refused as "binary data"
     "quantstudio_blank_line_in_results.txt": Case(_pcr()),  # the RM5 rows were taken for a footer
     "rdml_cut_inside_a_react.xml": Case(_pcr()),  # one-line XML: the error names the react
