@@ -205,13 +205,13 @@ def _kit_requiring_wt():
 
 def test_a_required_wt_control_must_be_on_the_plate(tmp_path):
     kit = _kit_requiring_wt()
-    with_wt = call_pcr([demo_plate()], DEMO_MAP, kit=kit)
+    with_wt = call_pcr([demo_plate()], DEMO_MAP, make_settings(kit=kit))
     assert all(q.passed for q in with_wt.run_qc)
     assert calls_of(with_wt, "S1")[0].status is SampleStatus.NEGATIVE
     plate_map = tmp_path / "map.csv"
     plate_map.write_text("".join(line for line in DEMO_MAP.read_text().splitlines(keepends=True)
                                  if ",WT," not in line))  # fmt: skip
-    without = call_pcr([demo_plate(drop_wells=column_wells(3))], plate_map, kit=kit)
+    without = call_pcr([demo_plate(drop_wells=column_wells(3))], plate_map, make_settings(kit=kit))
     failed = [q for q in without.run_qc if not q.passed]
     assert [(q.check, q.subject, q.reason) for q in failed] == [
         ("WT", "WT control", Reason.MISSING_CONTROL)
@@ -305,7 +305,9 @@ def test_an_equivocal_replicate_beside_a_negative_one_is_indeterminate(tmp_path)
             D538G, equivocal_band=dataclasses.replace(D538G.equivocal_band, value=1.0)
         ),
     })  # fmt: skip
-    result = call_pcr([demo_plate({("A5", "FAM"): NAN})], _replicate_map(tmp_path), kit=kit)
+    result = call_pcr(
+        [demo_plate({("A5", "FAM"): NAN})], _replicate_map(tmp_path), make_settings(kit=kit)
+    )
     _, calls = calls_of(result, "R1")
     assert calls["D538G"].status is CallStatus.INDETERMINATE
     assert calls["D538G"].reasons == (Reason.EQUIVOCAL,)
@@ -393,7 +395,7 @@ def test_a_tolerated_overload_keeps_the_flags_of_a_lone_negative():
         text.replace('"invalidate_all"', '"invalidate_positives_only"').encode(), "k.toml"
     )
     plate = demo_plate({("E10", "FAM"): 10.5, ("A10", "FAM"): 19.9})
-    _, calls = calls_of(call_pcr([plate], DEMO_MAP, kit=kit), "S7")
+    _, calls = calls_of(call_pcr([plate], DEMO_MAP, make_settings(kit=kit)), "S7")
     assert calls["D538G"].status is CallStatus.NOT_DETECTED
     assert calls["D538G"].reasons == (Reason.MUT_CT_EARLY,)
     assert calls["D538G"].delta_ct == pytest.approx(9.4)
