@@ -143,7 +143,10 @@ def _remember_format(ctx: click.Context, param: click.Parameter, value: bool) ->
 _FORMAT_HELP = {
     "multiqc": "Also write MultiQC custom content (esr1calls_*_mqc.json).",
     "fhir": "Also write a FHIR R4 Genomics Reporting bundle (calls.fhir.json).",
-    "vcf": "Also write the DETECTED calls as VCF 4.2 (detected.vcf).",
+    "vcf": "Also write the calls as VCF 4.2 (detected.vcf): a record for every hotspot, GT 0/0 "
+    "NOT_DETECTED, ./. INDETERMINATE or INVALID, 0/1 DETECTED.",
+    "detected-only": "With --vcf: records only for hotspots DETECTED in some sample (the older "
+    "form; a merge of such files cannot tell NOT_DETECTED from not looked at).",
 }
 
 
@@ -290,6 +293,8 @@ def report_options(
     clinical = ctx.meta.get(_CLINICAL_KEY, {})
     if clinical.get("knowledge") is not None:
         load_knowledge(clinical["knowledge"])  # a bad file is refused before any input is read
+    if formats.get("detected_only") and not formats.get("vcf"):
+        raise click.UsageError("--detected-only shapes the VCF: give it with --vcf")
     return ReportOptions(
         command=command_line(argv),
         reproducible=reproducible,
@@ -300,6 +305,7 @@ def report_options(
         knowledge=clinical.get("knowledge"),
         lang=clinical.get("lang", "en"),
         pdf=bool(clinical.get("pdf", False)),
+        vcf_detected_only=formats.get("detected_only", False),
     )
 
 

@@ -172,6 +172,24 @@ def test_ngs_reports_are_byte_identical_with_reproducible(run_cli, tmp_path, mon
         assert first.read_bytes() == second.read_bytes()
 
 
+def test_vcf_every_hotspot_or_detected_only(run_cli, tmp_path):
+    vcf = REPO / NGS_VCF / "mutect2/esr1_tumour_normal.vcf"
+    full = _ngs(run_cli, tmp_path / "full", vcf, "--vcf")
+    only = _ngs(run_cli, tmp_path / "only", vcf, "--vcf", "--detected-only")
+    assert full.exit_code == 0 and only.exit_code == 0, full.stderr + only.stderr
+
+    def records(folder):
+        text = (folder / "out" / "detected.vcf").read_text()
+        return [line.split("\t")[9].split(":")[1] for line in text.splitlines() if line[0] != "#"]
+
+    assert len(records(tmp_path / "full")) == 11
+    assert set(records(tmp_path / "only")) == {"DETECTED"}
+    assert "NOT_DETECTED" in records(tmp_path / "full")
+    alone = _ngs(run_cli, tmp_path / "alone", vcf, "--detected-only")
+    assert alone.exit_code == 2 and "--detected-only shapes the VCF" in alone.stderr
+    assert not (tmp_path / "alone" / "out").exists()
+
+
 def _error(result) -> str:
     assert result.exit_code == 1, result.stdout + result.stderr
     assert result.stdout == ""

@@ -1,13 +1,17 @@
-"""detected.vcf: the DETECTED calls as VCF 4.2, for downstream annotation.
+"""detected.vcf: the calls as VCF 4.2, for downstream annotation and for merging runs.
 
-One multi-sample file: one record per hotspot DETECTED in at least one sample (one record per
-ALT allele, so same-position hotspots such as L536H/P/R stay separate records), one column per
-sample. Every sample column says what esr1calls called at that record (GT 0/1 DETECTED, 0/0
-NOT_DETECTED, ./. otherwise, with the status in FORMAT/CS), so a NOT_DETECTED claim is never
-confused with "not looked at". Positions are the panel's alleles in one build: ``--build`` when
-given, else the build the NGS run(s) recorded when they agree, else GRCh38 (PCR records none).
-Column names are the sample ids made unique and VCF-safe; the original id is kept in a ##SAMPLE
-line. The header carries the audit trail: tool, command, review status, panel, kit and inputs.
+One multi-sample file: one record per hotspot of the panel (every hotspot any sample was called
+for; one record per ALT allele, so same-position hotspots such as L536H/P/R stay separate
+records), one column per sample. Every sample column says what esr1calls called at that record:
+GT 0/1 DETECTED, 0/0 NOT_DETECTED (a claim), ./. INDETERMINATE, INVALID or no call, with the
+status in FORMAT/CS and the reasons in FORMAT/RS. So ``bcftools merge`` of several runs keeps a
+NOT_DETECTED as 0/0 and never confuses it with "not looked at". ``detected_only`` gives the
+older, smaller form: only the records of hotspots DETECTED in at least one sample.
+
+Positions are the panel's alleles in one build: ``--build`` when given, else the build the NGS
+run(s) recorded when they agree, else GRCh38 (PCR records none). Column names are the sample ids
+made unique and VCF-safe; the original id is kept in a ##SAMPLE line. The header carries the
+audit trail: tool, command, review status, panel, kit and inputs.
 """
 
 from __future__ import annotations
@@ -46,7 +50,6 @@ _INFO_HEADER = (
     '##INFO=<ID=HOTSPOT,Number=1,Type=String,Description="ESR1 hotspot (protein short form)">',
     '##INFO=<ID=HGVSC,Number=1,Type=String,Description="HGVS c. on NM_000125.4">',
     '##INFO=<ID=HGVSP,Number=1,Type=String,Description="HGVS p. on NP_000116.2">',
-    '##INFO=<ID=NDET,Number=1,Type=Integer,Description="Samples in which the hotspot is DETECTED">',
 )
 # FORMAT key -> (Number, Type, Description); {claim} and {limit} name the runs' settings
 _FORMAT_HEADER = {
@@ -150,8 +153,11 @@ def _format(call: Mapping[str, Any] | None, method: str) -> str:
     return ":".join(values)
 
 
-def render_detected_vcf(document: Document, build: Build | None = None) -> str:
-    """detected.vcf text for a calls.json document (see the module docstring)."""
+def render_detected_vcf(
+    document: Document, build: Build | None = None, *, detected_only: bool = False
+) -> str:
+    """detected.vcf text for a calls.json document (see the module docstring): a record for
+    every hotspot, or with ``detected_only`` for those DETECTED in at least one sample."""
     target, why = vcf_build(document, build)
     tool = document.get("tool") or {}
     run = document.get("run") or {}
@@ -164,8 +170,14 @@ def render_detected_vcf(document: Document, build: Build | None = None) -> str:
         f"##source={_line(tool.get('name'))} {_line(tool.get('version'))}",
         f"##reference={target.value}",
         vcf_contig_line(target),
-        "##esr1calls_content=DETECTED calls only: one record per hotspot allele DETECTED in at "
-        "least one sample; every sample column gives its own call there",
+        "##esr1calls_content="
+        + (
+            "DETECTED calls only: one record per hotspot allele DETECTED in at least one sample; "
+            if detected_only
+            else "every hotspot of the panel: one record per hotspot allele; "
+        )
+        + "every sample column gives its own call there (GT 0/1 DETECTED, 0/0 NOT_DETECTED, "
+        "./. otherwise, the status in CS)",
         f"##esr1calls_build={target.value} ({why})",
         f"##esr1calls_review_status={_line(run.get('review_status'))} (esr1calls never signs out "
         "results)",
@@ -217,41 +229,44 @@ def render_detected_vcf(document: Document, build: Build | None = None) -> str:
         {str(c.get("hotspot")): c for c in sample.get("calls") or []} for sample in samples
     ]
     records: dict[tuple[int, str, str], tuple[Locus, Mapping[str, Any]]] = {}
+    unpositioned: dict[str, Mapping[str, Any]] = {}
     for sample in samples:
-        for call in detected_calls(sample):
-            locus = hotspot_locus(str(call.get("hotspot")), str(call.get("hgvs_c")), target)
+        calls = detected_calls(sample) if detected_only else sample.get("calls") or []
+        for call in calls:
+            hotspot = str(call.get("hotspot"))
+            locus = hotspot_locus(hotspot, str(call.get("hgvs_c")), target)
             region = (call.get("evidence") or {}).get("region")
             if locus is None and region and not call.get("hgvs_c"):
                 # a dPCR drop-off's region call: a mutation somewhere in the region, no allele
-                message = (
-                    f"{call.get('hotspot')} (region {region}) is DETECTED in "
-                    f"{sample.get('sample_id')}: a region call names no single allele, so it "
-                    "has no VCF record; its hotspots are INDETERMINATE ALLELE_NOT_RESOLVED unless "
-                    "a specific assay decided them"
-                )
-                log.info("%s", message)
-                header.append(f"##esr1calls_region_call={_line(message)}")
+                if call.get("status") == "DETECTED":
+                    message = (
+                        f"{call.get('hotspot')} (region {region}) is DETECTED in "
+                        f"{sample.get('sample_id')}: a region call names no single allele, so it "
+                        "has no VCF record; its hotspots are INDETERMINATE ALLELE_NOT_RESOLVED "
+                        "unless a specific assay decided them"
+                    )
+                    log.info("%s", message)
+                    header.append(f"##esr1calls_region_call={_line(message)}")
                 continue
             if locus is None:
-                message = (
-                    f"{call.get('hotspot')} {call.get('hgvs_c')} is DETECTED in "
-                    f"{sample.get('sample_id')} but has no known genomic position: not in the VCF"
-                )
-                log.warning("%s", message)
-                header.append(f"##esr1calls_unpositioned={_line(message)}")
+                unpositioned.setdefault(hotspot, call)
                 continue
-            records.setdefault((locus.pos, locus.alt, str(call.get("hotspot"))), (locus, call))
+            records.setdefault((locus.pos, locus.alt, hotspot), (locus, call))
+    for hotspot, call in unpositioned.items():
+        where = [str(s.get("sample_id")) for s in samples if hotspot in detected_hotspots(s)]
+        message = f"{hotspot} {call.get('hgvs_c')} has no known genomic position: not in the VCF"
+        if where:
+            message += f" (DETECTED in {', '.join(where)})"
+            log.warning("%s", message)
+        header.append(f"##esr1calls_unpositioned={_line(message)}")
     columns = ["#CHROM", "POS", "ID", "REF", "ALT", "QUAL", "FILTER", "INFO", "FORMAT", *names]
     lines = [*dict.fromkeys(header), "\t".join(columns)]
-    detected_in = [set(detected_hotspots(sample)) for sample in samples]
     for (_, _, hotspot), (locus, first) in sorted(records.items()):
-        detected = sum(hotspot in names for names in detected_in)
         hgvs_c, hgvs_p = vcf_info_hgvs(str(first.get("hgvs_c")), str(first.get("hgvs_p") or "."))
         info = ";".join(
             f"{key}={_NOT_IN_INFO.sub('_', value)}"
             for key, value in (("HOTSPOT", hotspot), ("HGVSC", hgvs_c), ("HGVSP", hgvs_p))
         )
-        info += f";NDET={detected}"
         cells = [
             _format(calls.get(hotspot), str(sample.get("method")))
             for calls, sample in zip(by_sample, samples, strict=True)

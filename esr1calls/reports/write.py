@@ -127,6 +127,8 @@ class ReportOptions:
     knowledge: str | None = None  # --knowledge FILE; None: the bundled file
     lang: str = "en"  # --lang: the language of clinical.html (en or zh-CN)
     pdf: bool = False  # --pdf: clinical.pdf too, printed by headless Chromium
+    # detected.vcf in its older form: only hotspots DETECTED in some sample (--detected-only)
+    vcf_detected_only: bool = False
 
 
 def load_schema() -> dict[str, Any]:
@@ -416,7 +418,9 @@ def render_files(document: Mapping[str, Any], options: ReportOptions) -> dict[st
     if options.fhir:
         files[FHIR_BUNDLE] = render_fhir_bundle(document, default_build=options.build)
     if options.vcf:
-        files[DETECTED_VCF] = render_detected_vcf(document, build=options.build)
+        files[DETECTED_VCF] = render_detected_vcf(
+            document, build=options.build, detected_only=options.vcf_detected_only
+        )
     return files
 
 

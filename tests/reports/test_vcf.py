@@ -1,4 +1,5 @@
-"""detected.vcf: valid VCF 4.2 (pysam reads it), panel positions in the right build."""
+"""detected.vcf: valid VCF 4.2 (pysam reads it), panel positions in the right build, a record for
+every hotspot (or, --detected-only, the DETECTED ones), and merges that keep NOT_DETECTED."""
 
 from __future__ import annotations
 
@@ -35,20 +36,32 @@ def pcr_document():
     return to_json_document(pcr_run(), OPTIONS)
 
 
-def test_pcr_vcf_loads_and_holds_every_detected_call(tmp_path, pcr_document):
+def _calls(document):
+    return {
+        (s["sample_id"], c["hotspot"]): c["status"] for s in document["samples"] for c in s["calls"]
+    }
+
+
+def test_pcr_vcf_has_a_record_for_every_hotspot_and_every_call(tmp_path, pcr_document):
     vcf = read(tmp_path, render_detected_vcf(pcr_document))
     assert list(vcf.header.samples) == [s["sample_id"] for s in pcr_document["samples"]]
     assert vcf.header.contigs["chr6"].length == Build.GRCH38.chr6_length
+    assert "NDET" not in vcf.header.info  # one file's count would be wrong in any merge
     records = list(vcf)
-    detected = {
-        (s["sample_id"], c["hotspot"])
-        for s in pcr_document["samples"] for c in s["calls"] if c["status"] == "DETECTED"
-    }  # fmt: skip
+    assert [r.info["HOTSPOT"] for r in records] == [
+        "E380Q", "V422del", "S463P", "L536H", "L536Q", "L536P", "L536R", "Y537N", "Y537S",
+        "Y537C", "D538G",
+    ]  # fmt: skip
     in_vcf = {
-        (sample, r.info["HOTSPOT"])
-        for r in records for sample in r.samples if r.samples[sample]["CS"] == "DETECTED"
-    }  # fmt: skip
-    assert in_vcf == detected
+        (sample, r.info["HOTSPOT"]): r.samples[sample] for r in records for sample in r.samples
+    }
+    calls = _calls(pcr_document)
+    assert set(in_vcf) == set(calls)
+    genotype = {"DETECTED": (0, 1), "NOT_DETECTED": (0, 0)}
+    for key, status in calls.items():
+        assert in_vcf[key]["CS"] == status, key
+        assert in_vcf[key]["GT"] == genotype.get(status, (None, None)), key
+    assert {"DETECTED", "NOT_DETECTED", "INVALID", "INDETERMINATE"} <= set(calls.values())
     for record in records:
         hotspot = PANEL[record.info["HOTSPOT"]]
         assert (record.pos, record.ref, record.alts) == (
@@ -57,11 +70,19 @@ def test_pcr_vcf_loads_and_holds_every_detected_call(tmp_path, pcr_document):
             (hotspot.alt,),
         )
         assert record.filter.keys() == ["PASS"]
-        assert record.info["NDET"] == sum(
-            record.samples[s]["CS"] == "DETECTED" for s in record.samples
-        )
     positions = [r.pos for r in records]
     assert positions == sorted(positions)
+
+
+def test_detected_only_keeps_the_older_smaller_form(tmp_path, pcr_document):
+    text = render_detected_vcf(pcr_document, detected_only=True)
+    assert "##esr1calls_content=DETECTED calls only" in text
+    records = list(read(tmp_path, text))
+    detected = {h for (_, h), status in _calls(pcr_document).items() if status == "DETECTED"}
+    assert {r.info["HOTSPOT"] for r in records} == detected and len(records) == 8
+    # the columns still give each sample's own call at those records
+    for record in records:
+        assert {record.samples[s]["CS"] for s in record.samples} >= {"DETECTED"}
 
 
 def test_sample_columns_say_what_was_called_there(tmp_path, pcr_document):
@@ -125,10 +146,14 @@ def test_hostile_and_duplicate_sample_ids_make_valid_unique_columns(tmp_path):
     assert list(vcf)  # the records still parse
 
 
-def test_a_run_with_nothing_detected_gives_a_header_only_vcf(tmp_path, pcr_document):
+def test_a_run_with_nothing_detected(tmp_path, pcr_document):
     document = json.loads(json.dumps(pcr_document))
     document["samples"] = [s for s in document["samples"] if s["status"] != "POSITIVE"]
-    vcf = read(tmp_path, render_detected_vcf(document))
+    # every hotspot still has its record: the negatives are claims worth keeping
+    records = list(read(tmp_path, render_detected_vcf(document)))
+    assert len(records) == 11 and all(len(r.samples) == 4 for r in records)
+    # the detected-only form is a header with no record
+    vcf = read(tmp_path, render_detected_vcf(document, detected_only=True), "only.vcf")
     assert list(vcf) == [] and len(vcf.header.samples) == 4
 
 
@@ -144,7 +169,7 @@ def test_bcftools_reads_it(tmp_path, pcr_document):
     done = subprocess.run([bcftools, "view", "-H", str(path)], capture_output=True, text=True,
                           check=False)  # fmt: skip
     assert done.returncode == 0, done.stderr
-    assert len(done.stdout.splitlines()) == 8 and "Warning" not in done.stderr
+    assert len(done.stdout.splitlines()) == 11 and "Warning" not in done.stderr
 
 
 def test_hotspots_outside_the_catalog(tmp_path, pcr_document, caplog):
@@ -159,9 +184,66 @@ def test_hotspots_outside_the_catalog(tmp_path, pcr_document, caplog):
     call = document["samples"][1]["calls"][1]  # S2 V422del, DETECTED
     call.update(hotspot="X999del", hgvs_c="NM_000125.4:c.1264_1266del")
     text = render_detected_vcf(document)
-    assert "##esr1calls_unpositioned=X999del NM_000125.4:c.1264_1266del is DETECTED in S2" in text
+    assert (
+        "##esr1calls_unpositioned=X999del NM_000125.4:c.1264_1266del has no known genomic "
+        "position: not in the VCF (DETECTED in S2)"
+    ) in text
     assert "has no known genomic position" in caplog.text
-    assert len(list(read(tmp_path, text))) == 7
+    # V422del is still placed from the other samples' calls; X999del has no record
+    assert len(list(read(tmp_path, text))) == 11
+    assert (
+        len(list(read(tmp_path, render_detected_vcf(document, detected_only=True), "d.vcf"))) == 7
+    )
+
+
+def test_bcftools_merge_of_two_runs_keeps_not_detected_as_0_0(tmp_path, pcr_document):
+    """The consumer a lab uses: two runs (one PCR plate, one NGS run whose first sample is also
+    called S1) merged by bcftools. Every sample keeps its own call at every hotspot: 0/0 for
+    NOT_DETECTED (not the ./. a merge gives where a file has no record), ./. with the status in CS
+    for INDETERMINATE and INVALID."""
+    import shutil
+    import subprocess
+
+    bcftools, bgzip = shutil.which("bcftools"), shutil.which("bgzip")
+    if bcftools is None or bgzip is None:
+        pytest.skip("bcftools and bgzip are installed by scripts/install-system-deps.sh")
+    ngs_document = to_json_document(
+        ngs_run(("S1", "T02")), ReportOptions(NGS_COMMAND, reproducible=True)
+    )
+    paths = []
+    for name, document in (("pcr", pcr_document), ("ngs", ngs_document)):
+        path = tmp_path / f"{name}.vcf.gz"
+        with path.open("wb") as out:
+            subprocess.run([bgzip, "-c"], input=render_detected_vcf(document).encode(),
+                           stdout=out, check=True)  # fmt: skip
+        subprocess.run([bcftools, "index", str(path)], check=True)
+        paths.append(str(path))
+    merged = tmp_path / "merged.vcf"
+    done = subprocess.run(
+        [bcftools, "merge", "--force-samples", *paths, "-o", str(merged)],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    vcf = pysam.VariantFile(str(merged))
+    pcr_ids = [s["sample_id"] for s in pcr_document["samples"]]
+    # bcftools names the second file's repeated S1 "2:S1"
+    columns = {**{("pcr", i): i for i in pcr_ids}, ("ngs", "S1"): "2:S1", ("ngs", "T02"): "T02"}
+    assert list(vcf.header.samples) == list(columns.values())
+    expected = {
+        (columns[(run, sample)], hotspot): status
+        for run, document in (("pcr", pcr_document), ("ngs", ngs_document))
+        for (sample, hotspot), status in _calls(document).items()
+    }
+    genotype = {"DETECTED": (0, 1), "NOT_DETECTED": (0, 0)}
+    seen = {}
+    for record in vcf:
+        for column in record.samples:
+            call = record.samples[column]
+            seen[(column, record.info["HOTSPOT"])] = (call["GT"], call["CS"])
+    assert seen == {
+        key: (genotype.get(status, (None, None)), status) for key, status in expected.items()
+    }
+    assert sum(status == "NOT_DETECTED" for status in expected.values()) > 40
 
 
 def test_a_dpcr_run_gives_its_detected_alleles_and_names_its_region_calls(tmp_path, caplog):
@@ -171,7 +253,11 @@ def test_a_dpcr_run_gives_its_detected_alleles_and_names_its_region_calls(tmp_pa
     with caplog.at_level("WARNING"):
         text = render_detected_vcf(document)
     assert not caplog.records
-    records = list(read(tmp_path, text))
+    # every hotspot the run called has its record; the detected-only form keeps D538G alone
+    every = {r.info["HOTSPOT"] for r in read(tmp_path, text)}
+    assert "D538G" in every and len(every) > 1 and "EX8_DROPOFF" not in every
+    text = render_detected_vcf(document, detected_only=True)
+    records = list(read(tmp_path, text, "only.vcf"))
     assert [r.info["HOTSPOT"] for r in records] == ["D538G"]
     p1 = records[0].samples["P1"]
     call = next(c for c in document["samples"][0]["calls"] if c["hotspot"] == "D538G")
