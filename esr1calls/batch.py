@@ -41,6 +41,7 @@ from .hotspots import DEFAULT_PANEL, EXTENDED_PANEL, Panel, panel_from_options
 from .interpretation import with_specimen
 from .model import DEFAULT_MIN_ALLELE_FRACTION, RunResult
 from .pcr.kit import EXAMPLE_KIT
+from .reports.multiqc import MULTIQC_GENERAL_STATS, MULTIQC_TABLE
 from .reports.write import (
     AUDIT_TRAIL,
     CALL_COLUMNS,
@@ -79,9 +80,12 @@ STATE_FILE = ".esr1calls-job.json"
 PLATE_MAP_NAMES = ("platemap.csv", "plate_map.csv", "plate-map.csv")
 _SAFE_ID = re.compile(r"[^A-Za-z0-9._-]+")
 BATCH_JOBS_TSV, BATCH_ERRORS_TSV = "batch_jobs.tsv", "batch_errors.tsv"
+# --multiqc: one pair of MultiQC files for the whole batch, in OUTDIR (never in the job folders,
+# where `multiqc OUTDIR` would find each job's S1 under one name and keep one)
+MULTIQC_FILES = (MULTIQC_TABLE, MULTIQC_GENERAL_STATS)
 # Everything batch writes at OUTDIR's top level besides the job folders; no job id may take one
 # of these names (in any letter case: macOS and Windows file systems ignore it).
-COHORT_FILES = (SAMPLES_TSV, CALLS_TSV, BATCH_JOBS_TSV, BATCH_ERRORS_TSV)
+COHORT_FILES = (SAMPLES_TSV, CALLS_TSV, BATCH_JOBS_TSV, BATCH_ERRORS_TSV, *MULTIQC_FILES)
 # Hidden folders in OUTDIR while a job's reports are written and while an old folder is retired;
 # a job id never starts with "." so they cannot meet a job folder.
 _STAGING, _RETIRED = ".esr1calls-new-", ".esr1calls-old-"
@@ -994,6 +998,7 @@ def run_batch(
     """
     prepare_outdir(outdir)
     outcomes: dict[int, JobOutcome] = {}
+    cohort_options, options = options, replace(options, multiqc=False)  # MultiQC: see COHORT_FILES
 
     def finished(index: int, outcome: JobOutcome) -> None:
         outcomes[index] = outcome
@@ -1009,7 +1014,7 @@ def run_batch(
     finally:
         _sweep(outdir)  # what a stopped or crashed worker left half-written
     ordered = [outcomes[index] for index in range(len(jobs))]
-    _write_cohort(ordered, outdir, skipped)
+    _write_cohort(ordered, outdir, skipped, cohort_options)
     return ordered
 
 
@@ -1031,12 +1036,35 @@ def _append_table(cohort: TextIO, outcome: JobOutcome, name: str, columns: Seque
         ) from exc
 
 
+def _multiqc_files(outcomes: Sequence[JobOutcome], options: ReportOptions) -> dict[str, str]:
+    """The batch's MultiQC pair: every job's calls.json merged as ``esr1calls report`` merges
+    runs, so each sample is ``JOB:SAMPLE`` and the one description names every job (command,
+    inputs, kit, notices); a failed job is named in a notice."""
+    from .reports.merge import load_calls_json, merge_documents
+    from .reports.multiqc import render_multiqc
+
+    loaded = [load_calls_json(Path(o.outdir) / CALLS_JSON) for o in outcomes if o.state != "failed"]
+    if not loaded:
+        return {}  # no job has results: nothing for MultiQC to show
+    document = merge_documents(loaded, options, repeats=True)
+    document["run"]["notices"] = list(document["run"].get("notices") or []) + [
+        f"Job {o.job_id} failed and is not in these results: {o.error}"
+        for o in outcomes
+        if o.state == "failed"
+    ]
+    return render_multiqc(document)
+
+
 def _write_cohort(
-    outcomes: Sequence[JobOutcome], outdir: Path, skipped: Iterable[tuple[str, str]]
+    outcomes: Sequence[JobOutcome],
+    outdir: Path,
+    skipped: Iterable[tuple[str, str]],
+    options: ReportOptions,
 ) -> None:
     """The cohort tables are each job's own tables with a job_id column, streamed in job order
-    (memory stays flat however many jobs), plus the job and error lists. They appear together or
-    not at all: a failure or an interrupt while writing removes the ones already written."""
+    (memory stays flat however many jobs), plus the job and error lists, and with --multiqc the
+    batch's MultiQC pair. They appear together or not at all: a failure or an interrupt while
+    writing removes the ones already written."""
     reported = [o for o in outcomes if o.state != "failed"]
     errors = [
         {"job_id": o.job_id, "type": o.kind, "inputs": ";".join(o.inputs), "error": o.error}
@@ -1070,13 +1098,13 @@ def _write_cohort(
                     f"{outdir / name}: cannot write the cohort table ({exc.strerror}); free some "
                     "space or choose another -o"
                 ) from exc
-        write_files_atomic(
-            outdir,
-            {
-                BATCH_JOBS_TSV: render_table(BATCH_JOB_COLUMNS, jobs_rows),
-                BATCH_ERRORS_TSV: render_table(BATCH_ERROR_COLUMNS, errors),
-            },
-        )
+        tables = {
+            BATCH_JOBS_TSV: render_table(BATCH_JOB_COLUMNS, jobs_rows),
+            BATCH_ERRORS_TSV: render_table(BATCH_ERROR_COLUMNS, errors),
+        }
+        if options.multiqc:
+            tables.update(_multiqc_files(outcomes, options))
+        write_files_atomic(outdir, tables)
     except BaseException:
         for name in COHORT_FILES:
             (outdir / name).unlink(missing_ok=True)

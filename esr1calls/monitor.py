@@ -21,7 +21,7 @@ from typing import Any
 from .errors import InputError
 from .hotspots import EXTENDED_PANEL, load_panel
 from .model import CallStatus
-from .patients import SampleSheet, SheetRow
+from .patients import SampleSheet, SheetRow, folder_labels
 from .stats import fisher_exact_one_sided
 
 __all__ = [
@@ -570,7 +570,7 @@ class SampleCollector:
     def finish(self) -> tuple[dict[str, list[tuple[str, MonitoredSample]]], list[str], list[str]]:
         """Every patient's ``(collected, sample)`` pairs, the qualified ids of samples without a
         patient, and the sheet lines that named no sample (``line N: sample_id``)."""
-        labels = _folder_labels({p.folder for p in self._pending})
+        labels = folder_labels({p.folder for p in self._pending})
         qualified = [
             f"{labels[p.folder]}{'/' + p.run_id if p.run_id else ''}:{p.sample_id}"
             for p in self._pending
@@ -659,23 +659,6 @@ def _identity(
                 place=f"line {row.line}",
             )
     return row.patient_id, row.collected
-
-
-def _folder_labels(folders: Iterable[tuple[str, ...]]) -> dict[tuple[str, ...], str]:
-    """The run label of each folder: its name (the -o folder; a batch job's id), or as many of
-    its parents as it takes to tell it from the other folders of the same name."""
-    folders = list(folders)
-    labels: dict[tuple[str, ...], str] = {}
-    for folder in folders:
-        depth = 1
-        while True:
-            label = "/".join(folder[-depth:])
-            clashes = [f for f in folders if f != folder and "/".join(f[-depth:]) == label]
-            if not clashes or depth >= len(folder):
-                break
-            depth += 1
-        labels[folder] = label
-    return labels
 
 
 def patients_in_order(

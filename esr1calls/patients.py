@@ -15,6 +15,7 @@ import csv
 import datetime
 import hashlib
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -27,6 +28,7 @@ __all__ = [
     "SheetRow",
     "check_collected",
     "check_patient_id",
+    "folder_labels",
     "read_sample_sheet",
     "with_patient",
 ]
@@ -231,3 +233,21 @@ def read_sample_sheet(path: str | Path) -> SampleSheet:
     if not rows:
         raise InputError(path, "the sample sheet lists no samples")
     return SampleSheet(path, hashlib.sha256(raw).hexdigest(), tuple(rows))
+
+
+def folder_labels(folders: Iterable[tuple[str, ...]]) -> dict[tuple[str, ...], str]:
+    """The run label of each folder (its path's parts): its name (the -o folder; a batch job's
+    id), or as many of its parents as it takes to tell it from the other folders of the same name.
+    """
+    folders = list(folders)
+    labels: dict[tuple[str, ...], str] = {}
+    for folder in folders:
+        depth = 1
+        while True:
+            label = "/".join(folder[-depth:])
+            clashes = [f for f in folders if f != folder and "/".join(f[-depth:]) == label]
+            if not clashes or depth >= len(folder):
+                break
+            depth += 1
+        labels[folder] = label
+    return labels

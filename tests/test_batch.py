@@ -179,15 +179,48 @@ def test_format_flags_are_written_in_every_job_directory(workdir, tmp_path, run_
     result = run_cli(["batch", manifest, "-o", out, "-j", "2", "--fhir", "--vcf", "--multiqc"])
     assert result.exit_code == 0, result.stderr
     assert "4 done" in result.stderr  # the formats are part of each job's fingerprint
-    optional = {"calls.fhir.json", "detected.vcf", "esr1calls_calls_mqc.json",
-                "esr1calls_general_stats_mqc.json"}  # fmt: skip
+    optional = {"calls.fhir.json", "detected.vcf"}
+    multiqc = {"esr1calls_calls_mqc.json", "esr1calls_general_stats_mqc.json"}
     for job in ("run1", "run2", "plasma", "umi_bam"):
         assert optional <= {p.name for p in (out / job).iterdir()}, job
+        # MultiQC: one pair for the batch, in OUTDIR, never one per job (multiqc OUTDIR would
+        # find every job's S1 under one name and keep one)
+        assert not multiqc & {p.name for p in (out / job).iterdir()}, job
+    assert multiqc <= {p.name for p in out.iterdir()}
     # and back without them: the earlier run's files do not stay beside the new calls
     result = run_cli(["batch", manifest, "-o", out, "-j", "2"])
     assert "4 done" in result.stderr, result.stderr
     for job in ("run1", "run2", "plasma", "umi_bam"):
         assert not optional & {p.name for p in (out / job).iterdir()}, job
+    assert not multiqc & {p.name for p in out.iterdir()}
+
+
+def test_batch_multiqc_keeps_every_sample_of_two_plates_and_names_every_run(
+    workdir, tmp_path, run_cli
+):
+    """Two plates with samples S1..S9 each: 18 MultiQC rows, JOB:SAMPLE, and one description
+    naming both jobs with their inputs and the placeholder kit; a failed job is named too."""
+    manifest = _manifest(workdir, [GOOD[0], GOOD[1], BAD[0]])
+    out = tmp_path / "out"
+    result = run_cli(["batch", manifest, "-o", out, "-j", "1", "--multiqc"])
+    assert result.exit_code == 1, result.stderr  # the bad row, not MultiQC
+    table = json.loads((out / "esr1calls_calls_mqc.json").read_text())
+    general = json.loads((out / "esr1calls_general_stats_mqc.json").read_text())
+    expected = [f"{job}:S{n}" for job in ("run1", "run2") for n in range(1, 10)]
+    assert list(table["data"]) == expected and list(general["data"]) == expected
+    assert table["data"]["run1:S2"]["D538G"].startswith("DETECTED")
+    description = table["description"]
+    assert "2 runs combined, samples named RUN:SAMPLE: <strong>run1</strong>, " in description
+    for job, plate in (("run1", "plate1.csv"), ("run2", "plate2.txt")):
+        assert f"Run <strong>{job}</strong>" in description
+        assert plate in description
+        notice = f"<strong>Notice ({job}):</strong> Kit esr1-11-arms-example uses PLACEHOLDER"
+        assert notice in description
+    assert "Job unknown failed and is not in these results: notes.txt" in description
+    # up to date on a second run: the pair is written again from the job folders
+    again = run_cli(["batch", manifest, "-o", out, "-j", "1", "--multiqc"])
+    assert "2 up to date" in again.stderr
+    assert json.loads((out / "esr1calls_calls_mqc.json").read_text()) == table
 
 
 def test_a_changed_option_or_tool_version_recomputes(workdir, tmp_path, run_cli, monkeypatch):

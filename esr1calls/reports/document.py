@@ -11,10 +11,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import PurePath
 from typing import Any
 
 from ..hotspots import EXTENDED_PANEL, default_chrom, load_panel, parse_hgvs_c
 from ..model import Build, CallStatus, Reason, exact_percent, reportable_fraction, required_power
+from ..patients import folder_labels
 from ..transcript import OutsideCdsError, transcript
 
 __all__ = [
@@ -25,11 +27,13 @@ __all__ = [
     "hotspot_locus",
     "notices",
     "power_text",
+    "qualified_labels",
     "reportable_text",
     "run_of",
     "sample_build",
     "sample_labels",
     "setting_text",
+    "source_labels",
     "source_of",
     "source_runs",
     "tested_calls",
@@ -205,6 +209,46 @@ def sample_labels(samples: Sequence[Mapping[str, Any]]) -> list[str]:
         seen[label] = seen.get(label, 0) + 1
         unique.append(label if seen[label] == 1 else f"{label} #{seen[label]}")
     return unique
+
+
+def source_labels(document: Document) -> list[str]:
+    """One label per ``run.sources`` entry of a merged document, naming its run: the folder of
+    its calls.json (a batch job's id, a run's -o folder), with parents where two folders share a
+    name, as ``esr1calls monitor`` names runs; ``source N`` where the path has no folder. Unique.
+    """
+    sources = (document.get("run") or {}).get("sources") or []
+    folders = [PurePath(str(source.get("path") or "")).parent.parts for source in sources]
+    named = folder_labels({f for f in folders if f and f != (".",)})
+    labels: list[str] = []
+    for number, folder in enumerate(folders, 1):
+        label = named.get(folder) or f"source {number}"
+        base, n = label, 1
+        while label in labels:
+            n += 1
+            label = f"{base} ({n})"
+        labels.append(label)
+    return labels
+
+
+def qualified_labels(document: Document) -> list[str]:
+    """One unique label per sample of the document, qualified by its run wherever ids from
+    several runs meet: ``RUN:SAMPLE`` in a merged document (batch, ``esr1calls report``), so
+    plate 1's S1 and plate 2's S1 stay two rows; the plain ``sample_labels`` in one run's."""
+    samples = list(document.get("samples") or [])
+    if not (document.get("run") or {}).get("sources"):
+        return sample_labels(samples)
+    runs = source_labels(document)
+    groups: dict[int | None, list[int]] = {}
+    for position, sample in enumerate(samples):
+        index = sample.get("source_index")
+        groups.setdefault(index if isinstance(index, int) else None, []).append(position)
+    labels = [""] * len(samples)
+    for index, positions in groups.items():
+        run = runs[index] if index is not None and 0 <= index < len(runs) else "?"
+        plain = sample_labels([samples[p] for p in positions])
+        for position, label in zip(positions, plain, strict=True):
+            labels[position] = f"{run}:{label}"
+    return labels
 
 
 def flatten(mapping: Mapping[str, Any], prefix: str = "") -> Iterable[tuple[str, Any]]:

@@ -171,21 +171,26 @@ def _merged_panel(panels: Sequence[Mapping[str, Any]]) -> tuple[dict[str, Any], 
     return panel, notice
 
 
-def merge_documents(loaded: Sequence[LoadedCalls], options: ReportOptions) -> dict[str, Any]:
-    """One cohort calls.json document from validated inputs, keeping each run's provenance."""
+def merge_documents(
+    loaded: Sequence[LoadedCalls], options: ReportOptions, *, repeats: bool = False
+) -> dict[str, Any]:
+    """One cohort calls.json document from validated inputs, keeping each run's provenance.
+
+    The same run given twice is refused, unless ``repeats``: ``batch`` combines its jobs, two of
+    which may have read the same files (each is its own row, named by its job id)."""
     sources: list[dict[str, Any]] = []
     first_seen: dict[str, str] = {}
     items: dict[str, list[dict[str, Any]]] = {name: [] for name in _ITEM_LISTS}
 
     def add_source(entry: dict[str, Any], shown: Path) -> int:
         previous = first_seen.get(entry["sha256"])
-        if previous is not None:
+        if previous is not None and not repeats:
             raise InputError(
                 None,
                 f"{shown}: holds the run of {previous} again (calls.json sha256 "
                 f"{entry['sha256'][:12]}...); give each run once",
             )
-        first_seen[entry["sha256"]] = str(shown)
+        first_seen.setdefault(entry["sha256"], str(shown))
         sources.append(entry)
         return len(sources) - 1
 

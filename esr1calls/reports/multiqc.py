@@ -4,8 +4,12 @@ Two ``*_mqc.json`` files (MultiQC finds them with no configuration; JSON rather 
 sample name or value has to survive a YAML-in-comment header): ``esr1calls_general_stats_mqc.json``
 (plot_type ``generalstats``: status, detected hotspots, counts) and ``esr1calls_calls_mqc.json``
 (plot_type ``table``: one row per sample, one column per hotspot). The table section's
-description carries the audit trail. MultiQC inserts descriptions, sample names and cell values
-into its HTML unescaped (checked with MultiQC 1.35), so every input-derived string is
+description carries the audit trail: for a merged document (``esr1calls report``, ``esr1calls
+batch --multiqc``) one description naming every run, each with its command, inputs, kit and
+notices. Rows are keyed by sample id in one run's files, and by ``RUN:SAMPLE`` in a merged one
+(the run: its folder, a batch job's id), so two plates' S1 stay two rows; MultiQC overwrites one
+row with another of the same name, silently. MultiQC inserts descriptions, sample names and cell
+values into its HTML unescaped (checked with MultiQC 1.35), so every input-derived string is
 HTML-escaped here; MultiQC's text exports in multiqc_data/ then show the entities.
 """
 
@@ -16,7 +20,14 @@ from collections.abc import Mapping
 from html import escape
 from typing import Any
 
-from .document import detected_hotspots, notices, reportable_text, sample_labels, source_runs
+from .document import (
+    detected_hotspots,
+    notices,
+    qualified_labels,
+    reportable_text,
+    source_labels,
+    source_runs,
+)
 from .svg import percent
 
 __all__ = [
@@ -54,18 +65,30 @@ def _cell(call: Mapping[str, Any]) -> str:
 
 def _provenance(document: Document) -> str:
     """One paragraph naming tool, command, review status, and for each run its panel, kit,
-    reportable fraction (what NOT_DETECTED excludes) and every input."""
+    reportable fraction (what NOT_DETECTED excludes) and every input; in a merged document each
+    run by its label, with its own notices (a placeholder kit's among them)."""
     tool = document.get("tool") or {}
     run = document.get("run") or {}
+    runs = source_runs(document)
+    merged = bool(run.get("sources"))
+    labels = source_labels(document) if merged else [""]
     parts = [
         f"Written by {_h(tool.get('name'))} {_h(tool.get('version'))}; review status: "
         f"<strong>{_h(run.get('review_status'))}</strong> (esr1calls never signs out results). "
         f"Command: <code>{_h(run.get('command'))}</code>."
     ]
-    for source in source_runs(document):
+    if merged:
+        parts.append(
+            f"{len(runs)} runs combined, samples named RUN:SAMPLE: "
+            + ", ".join(f"<strong>{_h(label)}</strong>" for label in labels)
+            + "."
+        )
+    from_runs: set[str] = set()
+    for label, source in zip(labels, runs, strict=True):
         panel = source.get("panel") or {}
         kit = source.get("kit")
-        text = f"Run <code>{_h(source.get('command'))}</code>: panel {_h(panel.get('name'))} "
+        name = f" <strong>{_h(label)}</strong>" if merged else ""
+        text = f"Run{name} <code>{_h(source.get('command'))}</code>: panel {_h(panel.get('name'))} "
         text += f"{_h(panel.get('version'))} (sha256 {_h(panel.get('sha256'))})"
         if isinstance(kit, Mapping):
             placeholder = ", PLACEHOLDER values" if kit.get("placeholder") else ""
@@ -79,8 +102,14 @@ def _provenance(document: Document) -> str:
             for i in source.get("inputs") or []
         )
         text += f"; inputs: {inputs or 'none recorded'}."
+        if merged:
+            for notice in dict.fromkeys(str(n) for n in source.get("notices") or []):
+                text += f" <strong>Notice ({_h(label)}):</strong> {_h(notice)}"
+                from_runs.add(notice)
         parts.append(text)
-    parts.extend(f"<strong>Notice:</strong> {_h(n)}" for n in notices(document))
+    parts.extend(
+        f"<strong>Notice:</strong> {_h(n)}" for n in notices(document) if n not in from_runs
+    )
     return " ".join(parts)
 
 
@@ -88,7 +117,7 @@ def multiqc_sections(document: Document) -> dict[str, dict[str, Any]]:
     """The two custom-content documents, by file name."""
     samples = list(document.get("samples") or [])
     # "/" too: MultiQC cleans sample names as if they were paths and would cut at it
-    labels = [_h(label).replace("/", "&#47;") for label in sample_labels(samples)]
+    labels = [_h(label).replace("/", "&#47;") for label in qualified_labels(document)]
     hotspots: list[str] = []
     for sample in samples:
         for call in sample.get("calls") or []:
