@@ -5,8 +5,12 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 DEMO   := demo-output
+# MultiQC, the real consumer of --multiqc output, run by the tests: about 1 GB with its plotting
+# stack, so in a virtualenv of its own (its pins never meet esr1calls'); installed once (stamp)
+MULTIQC_VENV    := $(VENV)/multiqc
+MULTIQC_VERSION := 1.35
 
-.PHONY: demo test lint typecheck system-deps bench mutation mutation-sample clean
+.PHONY: demo test lint typecheck system-deps multiqc bench mutation mutation-sample clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -19,6 +23,14 @@ $(VENV)/.runtime: pyproject.toml constraints.txt | $(BIN)/python
 $(VENV)/.test: pyproject.toml constraints.txt | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[test]'
 	touch $@ $(VENV)/.runtime
+
+$(MULTIQC_VENV)/.installed-$(MULTIQC_VERSION): | $(BIN)/python
+	rm -rf $(MULTIQC_VENV)
+	$(PYTHON) -m venv $(MULTIQC_VENV)
+	$(MULTIQC_VENV)/bin/python -m pip install --quiet multiqc==$(MULTIQC_VERSION)
+	touch $@
+
+multiqc: $(MULTIQC_VENV)/.installed-$(MULTIQC_VERSION)
 
 system-deps:
 	@scripts/install-system-deps.sh
@@ -40,9 +52,11 @@ lint: $(VENV)/.test
 typecheck: $(VENV)/.test
 	$(BIN)/mypy
 
-# ESR1CALLS_REQUIRE_CHROMIUM: the report.html browser test fails (never skips) without chromium
-test: $(VENV)/.test system-deps lint typecheck
-	ESR1CALLS_REQUIRE_CHROMIUM=1 ESR1CALLS_REQUIRE_SLURM=1 $(BIN)/python -m pytest
+# ESR1CALLS_REQUIRE_CHROMIUM: the report.html browser test fails (never skips) without chromium;
+# ESR1CALLS_REQUIRE_MULTIQC: so do the tests that run MultiQC on --multiqc output
+test: $(VENV)/.test system-deps multiqc lint typecheck
+	ESR1CALLS_REQUIRE_CHROMIUM=1 ESR1CALLS_REQUIRE_SLURM=1 ESR1CALLS_REQUIRE_MULTIQC=1 \
+		$(BIN)/python -m pytest
 
 # timings, never asserted (see each script): VCF reading vs bcftools on generated Mutect2 VCFs,
 # read counting vs samtools/bcftools mpileup on a generated 20,000x BAM, and a day's work through
