@@ -63,6 +63,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "COHORT_FILES",
+    "COHORT_TABLES",
     "MANIFEST_COLUMNS",
     "BatchJob",
     "JobOutcome",
@@ -85,7 +86,8 @@ BATCH_JOBS_TSV, BATCH_ERRORS_TSV = "batch_jobs.tsv", "batch_errors.tsv"
 MULTIQC_FILES = (MULTIQC_TABLE, MULTIQC_GENERAL_STATS)
 # Everything batch writes at OUTDIR's top level besides the job folders; no job id may take one
 # of these names (in any letter case: macOS and Windows file systems ignore it).
-COHORT_FILES = (SAMPLES_TSV, CALLS_TSV, BATCH_JOBS_TSV, BATCH_ERRORS_TSV, *MULTIQC_FILES)
+COHORT_TABLES = (SAMPLES_TSV, CALLS_TSV, BATCH_JOBS_TSV, BATCH_ERRORS_TSV)  # always written
+COHORT_FILES = (*COHORT_TABLES, *MULTIQC_FILES)
 # Hidden folders in OUTDIR while a job's reports are written and while an old folder is retired;
 # a job id never starts with "." so they cannot meet a job folder.
 _STAGING, _RETIRED = ".esr1calls-new-", ".esr1calls-old-"

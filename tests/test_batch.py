@@ -15,7 +15,13 @@ from pathlib import Path
 
 import pytest
 
-from esr1calls.batch import COHORT_FILES, RUNNERS, BatchJob, _fingerprint, read_manifest
+from esr1calls.batch import (
+    COHORT_TABLES,
+    RUNNERS,
+    BatchJob,
+    _fingerprint,
+    read_manifest,
+)
 from esr1calls.reports.write import ReportOptions
 from esr1calls.testing import TESTDATA
 
@@ -506,7 +512,7 @@ def test_a_full_disk_while_writing_a_job_fails_that_job(workdir, tmp_path, run_c
     (error,) = _errors(out).values()
     assert error == f"{out / 'run1' / 'report.html'}: cannot write (No space left on device)"
     # its earlier report is gone (the inputs changed), the staging folder too
-    assert sorted(p.name for p in out.iterdir()) == sorted([*COHORT_FILES, "run2"])
+    assert sorted(p.name for p in out.iterdir()) == sorted([*COHORT_TABLES, "run2"])
 
 
 # ----------------------------------------------------------------------------- stale results
@@ -574,7 +580,7 @@ def test_a_crashed_worker_leaves_no_earlier_report(workdir, tmp_path, run_cli, m
     errors = _errors(out)
     assert set(errors) == {"run1", "run2"}
     assert all(e.startswith("worker crashed (BrokenProcessPool") for e in errors.values())
-    assert sorted(p.name for p in out.iterdir()) == sorted(COHORT_FILES)
+    assert sorted(p.name for p in out.iterdir()) == sorted(COHORT_TABLES)
 
 
 # ----------------------------------------------------------------------------- files a job reads
