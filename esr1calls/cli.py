@@ -52,6 +52,7 @@ _VERBOSE_KEY = "esr1calls.verbose"
 _VERBOSITY_KEY = {"debug": _DEBUG_KEY, "verbose": _VERBOSE_KEY}
 _FORMATS_KEY = "esr1calls.formats"  # --multiqc/--fhir/--vcf, read by report_options
 _CLINICAL_KEY = "esr1calls.clinical"  # --knowledge and --specimen (clinical_options)
+_PATIENT_SYSTEM_KEY = "esr1calls.patient_id_system"  # --patient-id-system, likewise
 log = logging.getLogger("esr1calls")
 
 
@@ -150,10 +151,31 @@ _FORMAT_HELP = {
 }
 
 
+def _remember_system(ctx: click.Context, param: click.Parameter, value: str | None) -> None:
+    if value is None:
+        return
+    from .reports.fhir import check_identifier_system
+
+    try:
+        ctx.meta[_PATIENT_SYSTEM_KEY] = check_identifier_system(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), ctx=ctx, param=param) from None
+
+
 def output_options(func: F) -> F:
-    """-o/--outdir, --reproducible, --multiqc/--fhir/--vcf and --debug, shared by every command
-    that writes a report. The format flags reach ``report_options`` through the context, so
-    commands need no extra parameters for them."""
+    """-o/--outdir, --reproducible, --multiqc/--fhir/--vcf (--detected-only, --patient-id-system)
+    and --debug, shared by every command that writes a report. The format flags reach
+    ``report_options`` through the context, so commands need no extra parameters for them."""
+    func = click.option(
+        "--patient-id-system",
+        metavar="URI",
+        default=None,
+        expose_value=False,
+        callback=_remember_system,
+        help="With --fhir: the identifier system of the samples' patient ids (your records' "
+        "URI, e.g. urn:oid:1.2.3.4); default urn:esr1calls:local-patient-id. A Patient is "
+        "written only for a sample with a patient_id, never from a sample id.",
+    )(func)
     for name in reversed(_FORMAT_HELP):
         func = click.option(
             f"--{name}",
@@ -295,6 +317,9 @@ def report_options(
         load_knowledge(clinical["knowledge"])  # a bad file is refused before any input is read
     if formats.get("detected_only") and not formats.get("vcf"):
         raise click.UsageError("--detected-only shapes the VCF: give it with --vcf")
+    system = ctx.meta.get(_PATIENT_SYSTEM_KEY)
+    if system is not None and not formats.get("fhir"):
+        raise click.UsageError("--patient-id-system names the FHIR bundle's patients: give --fhir")
     return ReportOptions(
         command=command_line(argv),
         reproducible=reproducible,
@@ -306,6 +331,7 @@ def report_options(
         lang=clinical.get("lang", "en"),
         pdf=bool(clinical.get("pdf", False)),
         vcf_detected_only=formats.get("detected_only", False),
+        patient_id_system=system,
     )
 
 

@@ -100,10 +100,18 @@ def _strings(value):
 
 def _fhir_notes(bundle: dict, sample_id: str) -> str:
     """The narrative of one sample: its Observations' notes and its report's conclusion."""
+    specimens = {
+        e["fullUrl"]
+        for e in bundle["entry"]
+        if e["resource"]["resourceType"] == "Specimen"
+        and e["resource"]["identifier"][0]["value"] == sample_id
+    }
     out = []
     for entry in bundle["entry"]:
         resource = entry["resource"]
-        if resource.get("subject", {}).get("identifier", {}).get("value") != sample_id:
+        specimen = resource.get("specimen")
+        refs = specimen if isinstance(specimen, list) else [specimen] if specimen else []
+        if not {r["reference"] for r in refs} & specimens:
             continue
         out += [note["text"] for note in resource.get("note", [])]
         out.append(resource.get("conclusion", ""))

@@ -15,15 +15,22 @@ early results"; ``partial`` means "data in the report may be incomplete or unver
 what an unreviewed esr1calls report is, so reports are ``partial``. Observations are
 ``preliminary`` ("data may be incomplete or unverified"). A reviewer's system makes them final.
 
-Patient and specimen are logical references by identifier: the sample id is all esr1calls knows.
-Resource ids are UUIDs derived from the document's content, so ``--reproducible`` output is
-byte-identical and two different runs never collide.
+Identity: a Patient resource is written only for a sample that names a real ``patient_id``
+(plate map column, ``--patient``, a batch manifest), identified by that id in the identifier
+system the lab configures (``--patient-id-system``, default ``LOCAL_PATIENT_SYSTEM``); samples of
+one patient share it. A lab sample id never becomes a Patient: two plates' "S1" are two
+specimens, not one patient. Each sample is a Specimen (its sample id, in a merged document also
+its ``RUN:SAMPLE`` label; the collection date from ``collected``), referenced by its report and
+observations; a sample without a patient id has reports with no subject (the lab's system links
+the specimen to its patient). Resource ids are UUIDs derived from the document's content, so
+``--reproducible`` output is byte-identical and two different runs never collide.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import re
 import uuid
 from collections.abc import Mapping
 from typing import Any
@@ -31,10 +38,18 @@ from typing import Any
 from ..errors import Esr1CallsError
 from ..model import Build, CallStatus, Reason, exact_percent, reportable_fraction, required_power
 from ..transcript import ACCESSION, PROTEIN_ACCESSION
-from .document import Locus, hotspot_locus, notices, run_of, sample_build, tested_calls
+from .document import (
+    Locus,
+    hotspot_locus,
+    notices,
+    qualified_labels,
+    run_of,
+    sample_build,
+    tested_calls,
+)
 from .svg import percent
 
-__all__ = ["fhir_bundle", "render_fhir_bundle"]
+__all__ = ["LOCAL_PATIENT_SYSTEM", "check_identifier_system", "fhir_bundle", "render_fhir_bundle"]
 
 Document = Mapping[str, Any]
 _IG = "http://hl7.org/fhir/uv/genomics-reporting/StructureDefinition/"
@@ -47,6 +62,9 @@ _HGVS = "http://varnomen.hgvs.org"
 _REFSEQ = "http://www.ncbi.nlm.nih.gov/refseq"
 _HGNC = "http://www.genenames.org/geneId"
 _NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "https://esr1calls.example/fhir")
+# the patient identifier system when the lab names none: local to the lab, never a national id
+LOCAL_PATIENT_SYSTEM = "urn:esr1calls:local-patient-id"
+_URI = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:\S+")
 
 # LL1971-2 (required binding of the Variant profile's value)
 VALUE_CODES = {
@@ -132,20 +150,38 @@ def _audit_extensions(document: Document, sample: Mapping[str, Any]) -> list[dic
     return out
 
 
-def _patient(sample_id: str) -> dict[str, Any]:
+def check_identifier_system(text: str) -> str:
+    """A patient identifier system as FHIR ``Identifier.system`` takes it (an absolute URI:
+    ``urn:oid:1.2.36.146.595.217.0.1``, ``https://hospital.example/mrn``), or ValueError."""
+    value = text.strip()
+    if not _URI.fullmatch(value):
+        raise ValueError(
+            f"patient id system {text!r} is not a URI; give the one your lab's records use, "
+            f"e.g. urn:oid:1.2.3.4 or https://hospital.example/mrn (default {LOCAL_PATIENT_SYSTEM})"
+        )
+    return value
+
+
+def _patient(patient_id: str, system: str) -> dict[str, Any]:
     return {
-        "type": "Patient",
-        "identifier": {"type": {"text": "laboratory sample id"}, "value": sample_id},
-        "display": f"sample {sample_id}",
+        "resourceType": "Patient",
+        "identifier": [{"use": "usual", "system": system, "value": patient_id}],
     }
 
 
-def _specimen(sample_id: str) -> dict[str, Any]:
-    return {
-        "type": "Specimen",
-        "identifier": {"type": {"text": "laboratory sample id"}, "value": sample_id},
-        "display": f"specimen {sample_id}",
-    }
+def _specimen(sample: Mapping[str, Any], label: str, patient_ref: str | None) -> dict[str, Any]:
+    sample_id = str(sample.get("sample_id"))
+    identifiers: list[dict[str, Any]] = [
+        {"type": {"text": "laboratory sample id"}, "value": sample_id}
+    ]
+    if label != sample_id:
+        identifiers.append({"type": {"text": "esr1calls run:sample"}, "value": label})
+    specimen: dict[str, Any] = {"resourceType": "Specimen", "identifier": identifiers}
+    if patient_ref:
+        specimen["subject"] = {"reference": patient_ref}
+    if sample.get("collected"):
+        specimen["collection"] = {"collectedDateTime": str(sample["collected"])}
+    return specimen
 
 
 def _note(call: Mapping[str, Any], method: str, thresholds: Mapping[str, Any]) -> str:
@@ -245,7 +281,7 @@ def _observation(
     call: Mapping[str, Any],
     sample: Mapping[str, Any],
     build: Build,
-    device_ref: str,
+    refs: Mapping[str, str | None],
     thresholds: Mapping[str, Any],
 ) -> dict[str, Any]:
     method = str(sample.get("method"))
@@ -302,7 +338,6 @@ def _observation(
         )
     if method == "NGS" and call.get("alt_count") is not None:
         components.append(_quantity("82121-5", "Allelic read depth", call["alt_count"], "reads"))
-    sample_id = str(sample.get("sample_id"))
     return {
         "resourceType": "Observation",
         "meta": {"profile": [_IG + "variant"]},
@@ -312,9 +347,9 @@ def _observation(
             _coding(_V2_0074, "GE", "Genetics"),
         ],
         "code": _loinc("69548-6", "Genetic variant assessment"),
-        "subject": _patient(sample_id),
-        "specimen": _specimen(sample_id),
-        "device": {"reference": device_ref},
+        **({"subject": {"reference": refs["patient"]}} if refs["patient"] else {}),
+        "specimen": {"reference": refs["specimen"]},
+        "device": {"reference": refs["device"]},
         "method": _method(method),
         "valueCodeableConcept": {**_loinc(VALUE_CODES[value], value), "text": value},
         "note": [{"text": _note(call, method, thresholds)}],
@@ -322,8 +357,13 @@ def _observation(
     }
 
 
-def fhir_bundle(document: Document, default_build: Build | None = None) -> dict[str, Any]:
-    """The Bundle (type collection) as a dict; see the module docstring for the choices."""
+def fhir_bundle(
+    document: Document,
+    default_build: Build | None = None,
+    patient_system: str = LOCAL_PATIENT_SYSTEM,
+) -> dict[str, Any]:
+    """The Bundle (type collection) as a dict; see the module docstring for the choices.
+    ``patient_system``: the identifier system of the samples' patient ids."""
     digest = hashlib.sha256(
         json.dumps(document, sort_keys=True, ensure_ascii=True).encode("utf-8")
     ).hexdigest()
@@ -345,9 +385,24 @@ def fhir_bundle(document: Document, default_build: Build | None = None) -> dict[
             },
         }
     ]
+    patients: dict[str, str] = {}  # patient id -> its Patient's fullUrl
+    labels = qualified_labels(document)
     for index, sample in enumerate(document.get("samples") or []):
         build = sample_build(sample) or default_build or Build.GRCH38
         thresholds = run_of(document, sample).get("thresholds") or {}
+        patient_id = sample.get("patient_id")
+        patient_ref = None
+        if isinstance(patient_id, str) and patient_id:
+            patient_ref = patients.get(patient_id)
+            if patient_ref is None:
+                # from the patient's identity alone: one Patient however many samples and runs
+                key = f"patient|{patient_system}|{patient_id}"
+                patient_ref = patients[patient_id] = f"urn:uuid:{uuid.uuid5(_NAMESPACE, key)}"
+                patient = _patient(patient_id, patient_system)
+                entries.append({"fullUrl": patient_ref, "resource": patient})
+        refs = {"patient": patient_ref, "specimen": urn(index, "specimen"), "device": device_ref}
+        specimen = _specimen(sample, labels[index], patient_ref)
+        entries.append({"fullUrl": refs["specimen"], "resource": specimen})
         observations = []
         for call in tested_calls(sample):  # NOT_TESTED: the kit or input has no assay for it
             ref = urn(index, call.get("hotspot"))
@@ -355,10 +410,9 @@ def fhir_bundle(document: Document, default_build: Build | None = None) -> dict[
             entries.append(
                 {
                     "fullUrl": ref,
-                    "resource": _observation(call, sample, build, device_ref, thresholds),
+                    "resource": _observation(call, sample, build, refs, thresholds),
                 }
             )
-        sample_id = str(sample.get("sample_id"))
         report: dict[str, Any] = {
             "resourceType": "DiagnosticReport",
             "meta": {"profile": [_IG + "genomics-report"]},
@@ -369,8 +423,8 @@ def fhir_bundle(document: Document, default_build: Build | None = None) -> dict[
                 **_loinc("81247-9", "Master HL7 genetic variant reporting panel"),
                 "text": "ESR1 ligand-binding-domain hotspot mutations",
             },
-            "subject": _patient(sample_id),
-            "specimen": [_specimen(sample_id)],
+            **({"subject": {"reference": patient_ref}} if patient_ref else {}),
+            "specimen": [{"reference": refs["specimen"]}],
             "result": [{"reference": ref} for ref in observations],
             "conclusion": (
                 f"{sample.get('status')}: {sample.get('summary')} Unreviewed: esr1calls never "
@@ -392,7 +446,11 @@ def fhir_bundle(document: Document, default_build: Build | None = None) -> dict[
     return bundle
 
 
-def render_fhir_bundle(document: Document, default_build: Build | None = None) -> str:
+def render_fhir_bundle(
+    document: Document,
+    default_build: Build | None = None,
+    patient_system: str = LOCAL_PATIENT_SYSTEM,
+) -> str:
     """calls.fhir.json text (see ``fhir_bundle``)."""
-    bundle = fhir_bundle(document, default_build)
+    bundle = fhir_bundle(document, default_build, patient_system)
     return json.dumps(bundle, indent=2, ensure_ascii=False, allow_nan=False) + "\n"

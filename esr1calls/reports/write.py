@@ -129,6 +129,9 @@ class ReportOptions:
     pdf: bool = False  # --pdf: clinical.pdf too, printed by headless Chromium
     # detected.vcf in its older form: only hotspots DETECTED in some sample (--detected-only)
     vcf_detected_only: bool = False
+    # the identifier system of patient ids in the FHIR bundle (--patient-id-system); None: the
+    # documented local default (reports/fhir.py LOCAL_PATIENT_SYSTEM)
+    patient_id_system: str | None = None
 
 
 def load_schema() -> dict[str, Any]:
@@ -416,7 +419,11 @@ def render_files(document: Mapping[str, Any], options: ReportOptions) -> dict[st
     if options.multiqc:
         files.update(render_multiqc(document))
     if options.fhir:
-        files[FHIR_BUNDLE] = render_fhir_bundle(document, default_build=options.build)
+        files[FHIR_BUNDLE] = render_fhir_bundle(
+            document,
+            default_build=options.build,
+            **({"patient_system": options.patient_id_system} if options.patient_id_system else {}),
+        )
     if options.vcf:
         files[DETECTED_VCF] = render_detected_vcf(
             document, build=options.build, detected_only=options.vcf_detected_only

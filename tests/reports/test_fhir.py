@@ -10,6 +10,8 @@ import pytest
 from fhir.resources.R4B.bundle import Bundle
 from fhir.resources.R4B.diagnosticreport import DiagnosticReport
 from fhir.resources.R4B.observation import Observation
+from fhir.resources.R4B.patient import Patient
+from fhir.resources.R4B.specimen import Specimen
 
 from esr1calls.hotspots import load_panel
 from esr1calls.model import Build
@@ -72,6 +74,10 @@ def test_bundle_is_valid_fhir(which, request):
             Observation.model_validate(entry["resource"])
         elif kind == "DiagnosticReport":
             DiagnosticReport.model_validate(entry["resource"])
+        elif kind == "Specimen":
+            Specimen.model_validate(entry["resource"])
+        elif kind == "Patient":
+            Patient.model_validate(entry["resource"])
     # every reference resolves inside the bundle
     urls = {e["fullUrl"] for e in bundle["entry"]}
     for report in resources(bundle, "DiagnosticReport"):
@@ -120,14 +126,19 @@ def test_required_code_bindings(which, request):
 def test_one_variant_observation_per_tested_hotspot(pcr_bundle):
     document = to_json_document(pcr_run(), OPTIONS)
     reports = resources(pcr_bundle, "DiagnosticReport")
+    by_url = {e["fullUrl"]: e["resource"] for e in pcr_bundle["entry"]}
+    assert resources(pcr_bundle, "Patient") == []
+    assert len(resources(pcr_bundle, "Specimen")) == 9
     assert len(reports) == len(document["samples"]) == 9
     for report, sample in zip(reports, document["samples"], strict=True):
         assert report["meta"]["profile"] == [IG + "genomics-report"]
         assert report["status"] == "partial"  # unverified: esr1calls never signs out
         assert report["category"][0]["coding"][0]["code"] == "GE"
         assert report["code"]["coding"][0]["code"] == "81247-9"
-        assert report["subject"]["identifier"]["value"] == sample["sample_id"]
-        assert report["specimen"][0]["identifier"]["value"] == sample["sample_id"]
+        # no patient id recorded: no subject, never a Patient made from the sample id
+        assert "subject" not in report
+        specimen = by_url[report["specimen"][0]["reference"]]
+        assert specimen["identifier"][0]["value"] == sample["sample_id"]
         assert len(report["result"]) == len(sample["calls"]) == 11
         assert sample["summary"] in report["conclusion"] and "Unreviewed" in report["conclusion"]
 
@@ -220,9 +231,10 @@ def test_dpcr_fraction_is_measured_and_partitions_are_not_reads(dpcr_bundle, dpc
             if call["alt_count"] is not None:
                 assert f"{call['alt_count']:,} of {call['depth']:,} accepted partitions" in note
                 assert f"(k_req {call['evidence']['k_req']})" in note
+    specimen = {e["fullUrl"]: e["resource"] for e in dpcr_bundle["entry"]}
     d538g = next(
         o for o in resources(dpcr_bundle, "Observation")
-        if o["subject"]["identifier"]["value"] == "P1"
+        if specimen[o["specimen"]["reference"]]["identifier"][0]["value"] == "P1"
         and component(o, "48005-3")
         and "Asp538Gly" in component(o, "48005-3")["valueCodeableConcept"]["coding"][0]["code"]
     )  # fmt: skip
@@ -276,8 +288,9 @@ def test_hostile_sample_names_stay_plain_strings():
     names = ('=HYPERLINK("x")', "<script>alert(1)</script>")
     bundle = fhir_bundle(to_json_document(ngs_run(names), ReportOptions(NGS_COMMAND)))
     Bundle.model_validate(bundle)
+    specimens = resources(bundle, "Specimen")
+    assert [s["identifier"][0]["value"] for s in specimens] == list(names)
     reports = resources(bundle, "DiagnosticReport")
-    assert [r["subject"]["identifier"]["value"] for r in reports] == list(names)
     assert not any("text" in r for r in reports)  # no XHTML narrative to inject into
 
 
@@ -289,3 +302,87 @@ def test_time_is_recorded_unless_reproducible():
     assert resources(timed, "DiagnosticReport")[0]["issued"] == timed["timestamp"]
     bare = fhir_bundle(to_json_document(pcr_run(), OPTIONS))
     assert "timestamp" not in bare and "issued" not in resources(bare, "DiagnosticReport")[0]
+
+
+def _two_plates(patients):
+    """A merged document of two plates whose samples are both S1..S9; ``patients`` gives
+    (plate index, sample id) -> (patient_id, collected)."""
+    from pathlib import Path
+
+    from esr1calls.reports.merge import LoadedCalls, merge_documents
+
+    loaded = []
+    for plate in (0, 1):
+        document = to_json_document(pcr_run(), OPTIONS)
+        for sample in document["samples"]:
+            given = patients.get((plate, sample["sample_id"]))
+            if given:
+                sample["patient_id"], sample["collected"] = given
+        path = Path(f"plate{plate + 1}/calls.json")
+        loaded.append(LoadedCalls(path, str(plate) * 64, document))
+    return merge_documents(loaded, ReportOptions("esr1calls report", reproducible=True))
+
+
+def test_a_patient_only_from_a_patient_id_with_the_labs_system():
+    """Two plates' S1 are two specimens, never one patient; a patient id (PT-7, sampled on both
+    plates) is one Patient in the system the lab gives, and each specimen its own date."""
+    cohort = _two_plates({(0, "S1"): ("PT-7", "2024-01-10"), (1, "S3"): ("PT-7", "2024-03-12")})
+    system = "urn:oid:1.2.36.146.595.217.0.1"
+    bundle = fhir_bundle(cohort, patient_system=system)
+    Bundle.model_validate(bundle)
+    by_url = {e["fullUrl"]: e["resource"] for e in bundle["entry"]}
+    patients = resources(bundle, "Patient")
+    assert patients == [
+        {
+            "resourceType": "Patient",
+            "identifier": [{"use": "usual", "system": system, "value": "PT-7"}],
+        }
+    ]
+    Patient.model_validate(patients[0])
+    specimens = resources(bundle, "Specimen")
+    assert len(specimens) == 18
+    labels = [s["identifier"][1]["value"] for s in specimens]
+    assert labels[:2] == ["plate1:S1", "plate1:S2"] and labels[9] == "plate2:S1"
+    assert [s["identifier"][0]["value"] for s in specimens].count("S1") == 2
+    patient_url = next(u for u, r in by_url.items() if r["resourceType"] == "Patient")
+    dated = {
+        s["identifier"][1]["value"]: (s["collection"]["collectedDateTime"], s["subject"])
+        for s in specimens
+        if "subject" in s
+    }
+    assert dated == {
+        "plate1:S1": ("2024-01-10", {"reference": patient_url}),
+        "plate2:S3": ("2024-03-12", {"reference": patient_url}),
+    }
+    for report in resources(bundle, "DiagnosticReport"):
+        specimen = by_url[report["specimen"][0]["reference"]]
+        assert report.get("subject") == specimen.get("subject")
+        for ref in report["result"]:
+            observation = by_url[ref["reference"]]
+            assert observation.get("subject") == specimen.get("subject")
+            assert observation["specimen"] == report["specimen"][0]
+    # the default system is the documented local URN
+    default = fhir_bundle(cohort)
+    assert resources(default, "Patient")[0]["identifier"][0]["system"] == (
+        "urn:esr1calls:local-patient-id"
+    )
+
+
+def test_patient_id_system_option(run_cli, tmp_path):
+    from esr1calls.testing import TESTDATA
+
+    plate = TESTDATA / "vcf" / "mutect2" / "esr1_tumour_normal.vcf"
+    out = tmp_path / "out"
+    args = ["ngs", plate, "--patient", "PT-9", "--collected", "2024-05-01", "-o", out, "--fhir"]
+    result = run_cli([*args, "--patient-id-system", "https://hospital.example/mrn"])
+    assert result.exit_code == 0, result.stderr
+    bundle = json.loads((out / "calls.fhir.json").read_text())
+    assert resources(bundle, "Patient")[0]["identifier"][0] == {
+        "use": "usual", "system": "https://hospital.example/mrn", "value": "PT-9"
+    }  # fmt: skip
+    assert resources(bundle, "Specimen")[0]["collection"] == {"collectedDateTime": "2024-05-01"}
+    bad = run_cli([*args[:-1], "-o", tmp_path / "bad", "--fhir", "--patient-id-system", "MRN"])
+    assert bad.exit_code == 2 and "'MRN' is not a URI" in bad.stderr
+    alone = run_cli([*args[:-1], "-o", tmp_path / "alone", "--patient-id-system", "urn:x:y"])
+    assert alone.exit_code == 2 and "give --fhir" in alone.stderr
+    assert not (tmp_path / "bad").exists() and not (tmp_path / "alone").exists()
