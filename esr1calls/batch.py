@@ -36,10 +36,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 from ._version import __version__
-from .errors import Esr1CallsError, InputError
+from .errors import ConfigError, Esr1CallsError, InputError
 from .hotspots import DEFAULT_PANEL, EXTENDED_PANEL, Panel, panel_from_options
 from .interpretation import with_specimen
 from .model import DEFAULT_MIN_ALLELE_FRACTION, RunResult
+from .patients import check_collected, check_patient_id, with_patient
 from .pcr.kit import EXAMPLE_KIT
 from .reports.multiqc import MULTIQC_GENERAL_STATS, MULTIQC_TABLE
 from .reports.write import (
@@ -65,8 +66,10 @@ __all__ = [
     "COHORT_FILES",
     "COHORT_TABLES",
     "MANIFEST_COLUMNS",
+    "MONITOR_FILES",
     "BatchJob",
     "JobOutcome",
+    "monitor_batch",
     "plan_jobs",
     "read_manifest",
     "run_batch",
@@ -75,7 +78,9 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-MANIFEST_COLUMNS = ("id", "type", "inputs", "plate_map", "kit", "sample", "options")
+MANIFEST_COLUMNS = (
+    "id", "type", "inputs", "plate_map", "kit", "sample", "options", "patient_id", "collected",
+)  # fmt: skip
 JOB_TYPES = ("pcr", "ngs", "dpcr")
 STATE_FILE = ".esr1calls-job.json"
 PLATE_MAP_NAMES = ("platemap.csv", "plate_map.csv", "plate-map.csv")
@@ -87,7 +92,14 @@ MULTIQC_FILES = (MULTIQC_TABLE, MULTIQC_GENERAL_STATS)
 # Everything batch writes at OUTDIR's top level besides the job folders; no job id may take one
 # of these names (in any letter case: macOS and Windows file systems ignore it).
 COHORT_TABLES = (SAMPLES_TSV, CALLS_TSV, BATCH_JOBS_TSV, BATCH_ERRORS_TSV)  # always written
-COHORT_FILES = (*COHORT_TABLES, *MULTIQC_FILES)
+# esr1calls monitor's outputs, when the manifest or --samples names patients, and timeline/, its
+# folder of pages for large cohorts: monitor_report's and monitor_html's names, written out here
+# so that loading batch (every CLI start) does not load monitoring (tests/test_batch.py checks)
+MONITOR_FILES = ("monitor.json", "monitor.tsv", "timeline.html")
+TIMELINE_DIR = "timeline"
+COHORT_FILES = (*COHORT_TABLES, *MULTIQC_FILES, *MONITOR_FILES)
+# names no job id may take: every file batch writes at the top of OUTDIR, and timeline/
+RESERVED_NAMES = (*COHORT_FILES, TIMELINE_DIR)
 # Hidden folders in OUTDIR while a job's reports are written and while an old folder is retired;
 # a job id never starts with "." so they cannot meet a job folder.
 _STAGING, _RETIRED = ".esr1calls-new-", ".esr1calls-old-"
@@ -116,6 +128,10 @@ class BatchJob:
     # False when the id itself is refused (a cohort file's name, a path, used twice): the job
     # then never writes, replaces or removes anything in OUTDIR
     own_folder: bool = True
+    # the manifest's patient_id and collected: recorded on the job's one sample, as --patient
+    # and --collected are (a job of several samples: the plate map or --samples says whose)
+    patient_id: str | None = None
+    collected: str | None = None
 
 
 @dataclass(frozen=True)
@@ -127,6 +143,7 @@ class JobOutcome:
     inputs: tuple[str, ...]
     error: str = ""
     n_samples: int = 0
+    patients: bool = False  # a sample of its report names a patient (for monitor_batch)
 
 
 # ----------------------------------------------------------------------------- job definitions
@@ -171,9 +188,10 @@ def _id_flaw(job_id: str) -> str | None:
         return "is a device name on Windows"
     if len(job_id.encode("utf-8")) > 255:
         return "is longer than a folder name can be (255 bytes)"
-    for name in COHORT_FILES:
+    for name in RESERVED_NAMES:
         if job_id.casefold() == name.casefold():
-            return f"is the name of {name}, a cohort table batch writes in OUTDIR"
+            what = "a cohort table batch" if name in COHORT_TABLES else "which batch"
+            return f"is the name of {name}, {what} writes in OUTDIR"
     return None
 
 
@@ -270,7 +288,21 @@ def _row_problem(cell: Mapping[str, str], extra: Sequence[str], n_header: int) -
         return f"more cells than the header's {n_header}: a tab inside a cell? ({extra[0]!r})"
     if repeated:
         return f"option {repeated} is given twice; keep one"
+    for column, check in (("patient_id", check_patient_id), ("collected", check_collected)):
+        if cell.get(column):
+            try:
+                check(cell[column])
+            except ValueError as exc:
+                return f"column {column}: {exc}"
     return None
+
+
+def _checked(check: Callable[[str], str], text: str | None) -> str | None:
+    """A manifest cell as kept (None when empty or refused: the row's problem says why)."""
+    try:
+        return check(text) if text else None
+    except ValueError:
+        return None
 
 
 def read_manifest(path: Path) -> list[BatchJob]:
@@ -302,7 +334,7 @@ def read_manifest(path: Path) -> list[BatchJob]:
         given = cell.get("id", "")
         if given and id_problem(given) is None:
             first_use.setdefault(given.casefold(), (number, given))
-    taken = _folded(COHORT_FILES) | set(first_use)
+    taken = _folded(RESERVED_NAMES) | set(first_use)
     jobs = {
         number: BatchJob(
             f"line{number}",
@@ -341,6 +373,8 @@ def read_manifest(path: Path) -> list[BatchJob]:
             problem=problem,
             base=path.parent,
             own_folder=own_folder,
+            patient_id=_checked(check_patient_id, cell.get("patient_id")),
+            collected=_checked(check_collected, cell.get("collected")),
         )
     return [jobs[number] for number in sorted(jobs)]
 
@@ -415,7 +449,7 @@ def scan_directory(directory: Path) -> tuple[list[BatchJob], list[tuple[str, str
     skipped: list[tuple[str, str]] = []
     jobs: list[BatchJob] = []
     ngs_jobs: dict[str, int] = {}  # file stem -> its job, so one sample's BAM and VCF go together
-    taken = _folded(COHORT_FILES)
+    taken = _folded(RESERVED_NAMES)
     index_suffixes = (".tbi", ".csi", ".bai", ".crai", ".fai", ".gzi")
     for path in entries:
         why = _not_a_file(path)
@@ -527,6 +561,7 @@ def _fingerprint(job: BatchJob, options: ReportOptions) -> str:
     except the command line, which names the whole batch."""
     digest = hashlib.sha256()
     digest.update(f"{__version__}|{job.kind}|{job.kit}|{job.sample}|".encode())
+    digest.update(json.dumps([job.patient_id, job.collected]).encode())
     digest.update(f"{replace(options, command='')}|".encode())
     digest.update(json.dumps(dict(sorted(job.options.items()))).encode())
     for role, path in _job_files(job):
@@ -783,17 +818,20 @@ def _publish(
         raise
 
 
-def _current_samples(target: Path, fingerprint: str) -> int | None:
-    """The job's sample count when ``target`` holds the complete report of this fingerprint, each
-    file as it was written (a report edited, cut or deleted since is recomputed); else None."""
+def _current_samples(target: Path, fingerprint: str) -> tuple[int, bool] | None:
+    """The job's sample count, and whether a sample names a patient, when ``target`` holds the
+    complete report of this fingerprint, each file as it was written (a report edited, cut or
+    deleted since is recomputed); else None."""
     try:
         state = json.loads((target / STATE_FILE).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
     if not isinstance(state, dict) or state.get("fingerprint") != fingerprint:
         return None
-    files, samples = state.get("files"), state.get("samples")
+    files, samples, patients = state.get("files"), state.get("samples"), state.get("patients")
     if not isinstance(files, dict) or not isinstance(samples, int):
+        return None
+    if not isinstance(patients, bool):
         return None
     if not {CALLS_JSON, CALLS_TSV, SAMPLES_TSV} <= set(files):
         return None
@@ -803,7 +841,17 @@ def _current_samples(target: Path, fingerprint: str) -> int | None:
                 return None
         except OSError:
             return None
-    return samples
+    return samples, patients
+
+
+def _with_patient(job: BatchJob, result: RunResult) -> RunResult:
+    """The manifest's patient_id and collected recorded on the job's one sample."""
+    try:
+        return with_patient(result, job.patient_id, job.collected)
+    except ConfigError as exc:
+        text = str(exc).replace("--patient and --collected", "patient_id and collected")
+        text = text.replace("--patient", "patient_id").replace("--collected", "collected")
+        raise InputError(None, f"{job.origin}: columns {text}") from None
 
 
 def execute_job(job: BatchJob, outdir: str, options: ReportOptions) -> JobOutcome:
@@ -818,17 +866,18 @@ def execute_job(job: BatchJob, outdir: str, options: ReportOptions) -> JobOutcom
     if error is None:
         try:
             fingerprint = _fingerprint(job, options)
-            samples = _current_samples(target, fingerprint)
-            if samples is not None:
+            current = _current_samples(target, fingerprint)
+            if current is not None:
                 return JobOutcome(job.job_id, job.kind, "up to date", str(target), inputs,
-                                  n_samples=samples)  # fmt: skip
+                                  n_samples=current[0], patients=current[1])  # fmt: skip
             result = with_specimen(RUNNERS[job.kind](job), job.options.get("specimen"))
+            result = _with_patient(job, result)
+            patients = any(s.patient_id for s in result.samples)
             state = {"fingerprint": fingerprint, "inputs": list(inputs),
-                     "samples": len(result.samples)}  # fmt: skip
+                     "samples": len(result.samples), "patients": patients}  # fmt: skip
             _publish(result, target, options, state)
-            return JobOutcome(
-                job.job_id, job.kind, "done", str(target), inputs, n_samples=len(result.samples)
-            )
+            return JobOutcome(job.job_id, job.kind, "done", str(target), inputs,
+                              n_samples=len(result.samples), patients=patients)  # fmt: skip
         except Esr1CallsError as exc:
             error = str(exc)
         except Exception as exc:  # a bug must not stop the other inputs; keep its traceback
@@ -897,6 +946,7 @@ def prepare_outdir(outdir: Path) -> None:
 
 
 def _remove_cohort(outdir: Path) -> None:
+    _remove_timeline(outdir)
     for name in COHORT_FILES:
         try:
             (outdir / name).unlink(missing_ok=True)
@@ -905,6 +955,24 @@ def _remove_cohort(outdir: Path) -> None:
                 f"{outdir / name}: the cohort table of an earlier batch cannot be removed "
                 f"({exc.strerror}); delete it by hand, or choose another -o"
             ) from exc
+
+
+def _remove_timeline(outdir: Path) -> None:
+    """An earlier batch's timeline/ pages go with its monitor outputs; a folder holding anything
+    monitor did not write is left alone (monitor refuses to replace it, naming the files)."""
+    from .monitor_html import TIMELINE_PAGE
+
+    folder = outdir / TIMELINE_DIR
+    if not folder.is_dir() or folder.is_symlink():
+        return
+    try:
+        if all(TIMELINE_PAGE.match(p.name) for p in folder.iterdir()):
+            shutil.rmtree(folder)
+    except OSError as exc:
+        raise Esr1CallsError(
+            f"{folder}: the timeline of an earlier batch cannot be removed ({exc.strerror}); "
+            "delete it by hand, or choose another -o"
+        ) from exc
 
 
 def _sweep(outdir: Path) -> None:
@@ -1111,6 +1179,35 @@ def _write_cohort(
         for name in COHORT_FILES:
             (outdir / name).unlink(missing_ok=True)
         raise
+
+
+def monitor_batch(
+    outcomes: Sequence[JobOutcome],
+    outdir: Path,
+    *,
+    sheet: Path | None,
+    command: str,
+    reproducible: bool,
+) -> Any:
+    """``esr1calls monitor`` over the batch's results, into OUTDIR (monitor.json, monitor.tsv,
+    timeline.html), when ``sheet`` (--samples) is given or a job's samples name patients (the
+    manifest's patient_id, the plate map's); else None. Each job's folder is its run, so a
+    sheet names samples ``JOB:SAMPLE`` (or a bare id that only one job has). Returns the
+    MonitorOutcome; bad patients or dates raise an Esr1CallsError naming the file."""
+    reported = [o for o in outcomes if o.state != "failed"]
+    if sheet is None and not any(o.patients for o in reported):
+        return None
+    if not reported:
+        raise Esr1CallsError("no job has results to follow over time; fix the failed jobs first")
+    from .monitor_report import run_monitor
+
+    return run_monitor(
+        [Path(o.outdir) / CALLS_JSON for o in reported],
+        outdir,
+        command=command,
+        sheet=sheet,
+        reproducible=reproducible,
+    )
 
 
 def summarise(outcomes: Sequence[JobOutcome]) -> str:

@@ -21,7 +21,14 @@ import click
 
 from ._version import __version__
 from .audit import AUDIT_TRAIL, Decision, parse_overrides, read_key, sign, verify
-from .batch import JobOutcome, default_workers, plan_jobs, run_batch, summarise
+from .batch import (
+    JobOutcome,
+    default_workers,
+    monitor_batch,
+    plan_jobs,
+    run_batch,
+    summarise,
+)
 from .errors import AuditError, Esr1CallsError
 from .hotspots import DEFAULT_PANEL, PANEL_FORMATS, export_panel, panel_from_options
 from .interpretation import Specimen, with_specimen
@@ -531,17 +538,33 @@ def dpcr_command(
     help="Inputs processed in parallel.",
 )
 @clinical_options(specimen=False)
+@click.option(
+    "--samples",
+    "sheet",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    metavar="SHEET",
+    help="Sample sheet: sample_id, patient_id, collected[, note] (tab or comma), a sample_id "
+    "qualified by its job, JOB:S1; OUTDIR then gets monitor.json, monitor.tsv and "
+    "timeline.html (as when the manifest or plate maps name patients).",
+)
 @output_options
 @click.pass_context
 def batch_command(
-    ctx: click.Context, source: Path, workers: int, outdir: Path, reproducible: bool
+    ctx: click.Context,
+    source: Path,
+    workers: int,
+    sheet: Path | None,
+    outdir: Path,
+    reproducible: bool,
 ) -> None:
     """Run many PCR plates, dPCR runs and NGS samples; one bad input never stops the others.
 
-    MANIFEST_OR_DIR is a manifest TSV (columns: id, type, inputs, plate_map, kit, sample, options;
-    paths relative to it) or a directory scanned by content. Each job's report goes to
-    OUTDIR/<job>/ (a failed job's earlier report is removed); cohort samples.tsv, calls.tsv,
-    batch_jobs.tsv and batch_errors.tsv go to OUTDIR. Exit 1 if any failed, 130 on Ctrl-C.
+    MANIFEST_OR_DIR is a manifest TSV (columns: id, type, inputs, plate_map, kit, sample, options,
+    patient_id, collected; paths relative to it) or a directory scanned by content. Each job's
+    report goes to OUTDIR/<job>/ (a failed job's earlier report is removed); cohort samples.tsv,
+    calls.tsv, batch_jobs.tsv and batch_errors.tsv go to OUTDIR, and with patients (manifest,
+    plate maps or --samples) the monitor outputs. Exit 1 if any failed, 130 on Ctrl-C.
     """
     jobs, skipped = plan_jobs(source)
     options = report_options(ctx, reproducible)
@@ -555,13 +578,45 @@ def batch_command(
         click.echo(f"esr1calls: warning: skipped {name}: {why}", err=True)
     for outcome in failed:
         log.info("%s: %s", outcome.job_id, outcome.error)
+    monitor_error = _monitor_batch(outcomes, outdir, sheet, options.command, reproducible)
     if failed:
         click.echo(
             f"esr1calls: error: {len(failed)} of {len(outcomes)} input(s) failed; see "
             f"{outdir / 'batch_errors.tsv'}",
             err=True,
         )
+    if failed or monitor_error:
         ctx.exit(1)
+
+
+def _monitor_batch(
+    outcomes: Sequence[JobOutcome],
+    outdir: Path,
+    sheet: Path | None,
+    command: str,
+    reproducible: bool,
+) -> bool:
+    """The monitor outputs of a batch whose samples name patients; True when that failed (its
+    error printed)."""
+    try:
+        monitored = monitor_batch(
+            outcomes, outdir, sheet=sheet, command=command, reproducible=reproducible
+        )
+    except Esr1CallsError as exc:
+        click.echo(f"esr1calls: error: monitor: {exc}", err=True)
+        return True
+    if monitored is not None:
+        for patient, flags in monitored.flagged:
+            click.echo(f"{patient}\tFLAGGED\t{', '.join(flags)}")
+        for notice in monitored.notices:
+            click.echo(f"esr1calls: warning: {notice}", err=True)
+        click.echo(
+            f"esr1calls: monitor: {monitored.patients} patient(s), {monitored.timepoints} "
+            f"timepoint(s), {len(monitored.flagged)} flagged; monitor.json, monitor.tsv and "
+            f"timeline.html in {outdir}/",
+            err=True,
+        )
+    return False
 
 
 @contextlib.contextmanager

@@ -28,14 +28,21 @@ from .errors import Esr1CallsError
 from .monitor import HotspotState, MonitorReason, PatientHistory, State
 from .reports.write import write_text_atomic
 
-__all__ = ["OVERVIEW_ROWS", "SINGLE_PAGE_PATIENTS", "TIMELINE_HTML", "TimelineWriter"]
+__all__ = [
+    "OVERVIEW_ROWS",
+    "SINGLE_PAGE_PATIENTS",
+    "TIMELINE_DIR",
+    "TIMELINE_HTML",
+    "TIMELINE_PAGE",
+    "TimelineWriter",
+]
 
 TIMELINE_HTML, TIMELINE_DIR = "timeline.html", "timeline"
 SINGLE_PAGE_PATIENTS = 25
 """Up to this many patients, timeline.html holds everything; above, one page per patient."""
 OVERVIEW_ROWS = 500
 """Patients per overview page when there is one page per patient."""
-_PAGE = re.compile(r"^(patient|overview)-\d+\.html$")
+TIMELINE_PAGE = re.compile(r"^(patient|overview)-\d+\.html$")  # the pages in timeline/
 
 STATE_COLOURS = {  # Okabe-Ito: distinguishable with the common colour-vision deficiencies
     State.NEW: ("#D55E00", "#FFFFFF"),
@@ -486,7 +493,7 @@ class TimelineWriter:
         self.written: list[Path] = []
         folder = outdir / TIMELINE_DIR
         foreign = (
-            sorted(p.name for p in folder.iterdir() if not _PAGE.match(p.name))
+            sorted(p.name for p in folder.iterdir() if not TIMELINE_PAGE.match(p.name))
             if (folder.is_dir())
             else []
         )

@@ -43,7 +43,8 @@ MAY_IMPORT: Mapping[str, frozenset[str]] = {
     "monitor_report": frozenset({"monitor", "monitor_html", "reports"}),
     "validate": frozenset({"reports", "pcr"}),
     "report_validation": frozenset({"validate", "reports"}),
-    "batch": CALLERS | {"plates", "reports"},
+    # batch runs monitor over its jobs (lazily: monitor_report, and monitor_html's page names)
+    "batch": CALLERS | {"plates", "reports", "monitor_report", "monitor_html"},
     "cli": CALLERS | TOP_READERS | {"batch", "plates", "reports"},
     "__main__": frozenset({"cli"}),
     # the public API (esr1calls/__init__.py) re-exports the library, never the CLI

@@ -886,3 +886,102 @@ def test_the_fingerprint_covers_a_dpcr_jobs_assay_file(tmp_path):
                        base=tmp_path, options={"assays": "esr1-dpcr-example"})  # fmt: skip
     assert _fingerprint(bundled, options)  # the bundled set's id is not a file to read
     assert RUNNERS["dpcr"].__name__ == "_run_dpcr"
+
+
+def _monitor(out):
+    document = json.loads((out / "monitor.json").read_text())
+    return {
+        p["patient_id"]: [
+            (t["collected"], [s["sample_id"] for s in t["samples"]]) for t in p["timepoints"]
+        ]
+        for p in document["patients"]
+    }
+
+
+def test_batch_follows_patients_from_the_manifest_and_the_sample_sheet(workdir, tmp_path, run_cli):
+    """Two plates whose samples are both S1..S9, and one NGS sample: the sheet names plate
+    samples by JOB:SAMPLE, the manifest names the NGS job's patient; OUTDIR gets the monitor
+    outputs, where run1's S1 and run2's S1 are two timepoints of one patient, never one sample."""
+    rows = [GOOD[0], GOOD[1], [*GOOD[2], "P01", "2024-05-02"]]
+    manifest = workdir / "manifest.tsv"
+    manifest.write_text(
+        "id\ttype\tinputs\tplate_map\tkit\tsample\toptions\tpatient_id\tcollected\n"
+        + "".join("\t".join(r) + "\n" for r in rows)
+    )
+    sheet = workdir / "samples.csv"
+    sheet.write_text(
+        "sample_id,patient_id,collected\nrun1:S1,P01,2024-01-10\nrun2:S1,P01,2024-03-12\n"
+        "run2:S2,P02,2024-03-12\n"
+    )
+    out = tmp_path / "out"
+    result = run_cli(["batch", manifest, "-o", out, "-j", "1", "--samples", sheet])
+    assert result.exit_code == 0, result.stderr
+    followed = _monitor(out)
+    plasma = json.loads((out / "plasma" / "calls.json").read_text())["samples"][0]
+    assert (plasma["patient_id"], plasma["collected"]) == ("P01", "2024-05-02")
+    assert followed == {
+        "P01": [("2024-01-10", ["run1:S1"]), ("2024-03-12", ["run2:S1"]),
+                ("2024-05-02", [f"plasma:{plasma['sample_id']}"])],
+        "P02": [("2024-03-12", ["run2:S2"])],
+    }  # fmt: skip
+    assert {"monitor.json", "monitor.tsv", "timeline.html"} <= {p.name for p in out.iterdir()}
+    assert "esr1calls: monitor: 2 patient(s), 4 timepoint(s)" in result.stderr
+    # the cohort table tells the two S1 apart by their job
+    s1 = [r["job_id"] for r in _rows(out / "samples.tsv") if r["sample_id"] == "S1"]
+    assert s1 == ["run1", "run2"]
+    # the manifest alone names a patient: monitored; the sheet's samples are then unassigned
+    again = run_cli(["batch", manifest, "-o", out, "-j", "1"])
+    assert again.exit_code == 0, again.stderr
+    assert _monitor(out) == {"P01": [("2024-05-02", [f"plasma:{plasma['sample_id']}"])]}
+    # no patient anywhere: no monitor outputs, and the earlier ones are gone
+    assert run_cli(["batch", _manifest(workdir, GOOD[:2]), "-o", out, "-j", "1"]).exit_code == 0
+    assert not {"monitor.json", "monitor.tsv", "timeline.html"} & {p.name for p in out.iterdir()}
+
+
+def test_batch_patient_columns_are_checked(workdir, tmp_path, run_cli):
+    rows = [[*GOOD[0], "P01", "2024-01-10"], [*GOOD[2], "P01", "05/02/2024"]]
+    manifest = workdir / "manifest.tsv"
+    manifest.write_text(
+        "id\ttype\tinputs\tplate_map\tkit\tsample\toptions\tpatient_id\tcollected\n"
+        + "".join("\t".join(r) + "\n" for r in rows)
+    )
+    out = tmp_path / "out"
+    result = run_cli(["batch", manifest, "-o", out, "-j", "1"])
+    assert result.exit_code == 1
+    errors = _errors(out)
+    # a plate of nine samples: the plate map or a sample sheet says whose each is
+    assert errors["run1"].startswith(
+        "manifest.tsv, line 2: columns patient_id and collected name the patient of one sample, "
+        "but this run holds 9 samples"
+    )
+    assert errors["plasma"] == (
+        "manifest.tsv, line 3: column collected: collected '05/02/2024' is not an ISO date; "
+        "write it as YYYY-MM-DD, e.g. 2024-03-05"
+    )
+    assert not (out / "monitor.json").exists()
+
+
+def test_batch_sample_sheet_that_could_name_either_plate_is_an_error(workdir, tmp_path, run_cli):
+    sheet = workdir / "samples.tsv"
+    sheet.write_text("sample_id\tpatient_id\tcollected\nS1\tP01\t2024-01-10\n")
+    out = tmp_path / "out"
+    result = run_cli(["batch", _manifest(workdir, GOOD[:2]), "-o", out, "--samples", sheet])
+    assert result.exit_code == 1
+    last = result.stderr.splitlines()[-1]
+    assert last.startswith("esr1calls: error: monitor: ") and "run1:S1" in last, last
+    assert not (out / "monitor.json").exists()
+    assert (out / "samples.tsv").exists()  # the cohort tables stand
+
+
+def test_batch_does_not_load_monitoring_and_names_its_files_as_monitor_does():
+    import subprocess
+
+    from esr1calls.batch import MONITOR_FILES, TIMELINE_DIR
+    from esr1calls.monitor_html import TIMELINE_DIR as PAGES
+    from esr1calls.monitor_html import TIMELINE_HTML
+    from esr1calls.monitor_report import MONITOR_JSON, MONITOR_TSV
+
+    assert MONITOR_FILES == (MONITOR_JSON, MONITOR_TSV, TIMELINE_HTML) and TIMELINE_DIR == PAGES
+    code = "import sys, esr1calls.batch; print(any('monitor' in m for m in sys.modules))"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "False"
