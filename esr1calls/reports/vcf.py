@@ -10,7 +10,8 @@ older, smaller form: only the records of hotspots DETECTED in at least one sampl
 
 Positions are the panel's alleles in one build: ``--build`` when given, else the build the NGS
 run(s) recorded when they agree, else GRCh38 (PCR records none). Column names are the sample ids
-made unique and VCF-safe; the original id is kept in a ##SAMPLE line. The header carries the
+(``RUN:SAMPLE`` in a document merging runs, as MultiQC's rows) made unique and VCF-safe; the
+original id is kept in a ##SAMPLE line. The header carries the
 audit trail: tool, command, review status, panel, kit and inputs.
 """
 
@@ -18,7 +19,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 
 from ..hotspots import vcf_contig_line, vcf_info_hgvs
@@ -31,9 +32,9 @@ from .document import (
     hotspot_locus,
     notices,
     power_text,
+    qualified_labels,
     reportable_text,
     run_of,
-    sample_labels,
     setting_text,
     source_runs,
 )
@@ -116,9 +117,11 @@ def _quoted(text: Any) -> str:
     return '"' + _line(text).strip().replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-def _column_names(samples: Sequence[Mapping[str, Any]]) -> list[str]:
+def _column_names(document: Document) -> list[str]:
+    """The sample columns: each sample's label (``RUN:SAMPLE`` in a merged document), VCF-safe
+    and unique."""
     names: list[str] = []
-    for label in sample_labels(samples):
+    for label in qualified_labels(document):
         name = _NOT_IN_ID.sub("_", label).strip("_") or "sample"
         base, n = name, 1
         while name in names:
@@ -162,7 +165,7 @@ def render_detected_vcf(
     tool = document.get("tool") or {}
     run = document.get("run") or {}
     samples = list(document.get("samples") or [])
-    names = _column_names(samples)
+    names = _column_names(document)
     header = ["##fileformat=VCFv4.2"]
     if run.get("utc_time"):
         header.append(f"##fileDate={str(run['utc_time'])[:10].replace('-', '')}")

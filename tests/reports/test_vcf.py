@@ -268,3 +268,19 @@ def test_a_dpcr_run_gives_its_detected_alleles_and_names_its_region_calls(tmp_pa
     assert [line.split(" is DETECTED in ")[1].split(":")[0] for line in regions] == ["P1", "D1"]
     assert "EX8_DROPOFF (region codons 536-538 (c.1606-1614))" in regions[0]
     assert "##esr1calls_unpositioned" not in text
+
+
+def test_a_merged_report_names_columns_by_run_and_sample(tmp_path, pcr_document):
+    """Two plates' S1..S9 merged by esr1calls report: eighteen columns, plate1:S1 and plate2:S1,
+    never S1 and S1_2 (which plate's was which?)."""
+    from pathlib import Path
+
+    from esr1calls.reports.merge import LoadedCalls, merge_documents
+
+    loaded = [LoadedCalls(Path(f"plate{n}/calls.json"), str(n) * 64, pcr_document) for n in (1, 2)]
+    cohort = merge_documents(loaded, ReportOptions("esr1calls report", reproducible=True))
+    vcf = read(tmp_path, render_detected_vcf(cohort))
+    expected = [f"plate{n}:S{i}" for n in (1, 2) for i in range(1, 10)]
+    assert list(vcf.header.samples) == expected
+    record = next(r for r in vcf if r.info["HOTSPOT"] == "D538G")
+    assert record.samples["plate2:S2"]["CS"] == "DETECTED"
