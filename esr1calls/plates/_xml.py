@@ -129,6 +129,13 @@ def iterparse_xml(
                 "to read it (XML entity expansion)",
                 place=f"line {parser.CurrentLineNumber}",
             ) from None
+        except LookupError as exc:  # the XML declaration names an encoding no codec has
+            raise PlateFormatError(
+                path,
+                f"{'the file' if member == path.name else member} declares an encoding that does "
+                f"not exist ({exc}); the file is damaged: export it again",
+                place=f"line {parser.CurrentLineNumber}",
+            ) from None
         except expat.ExpatError as exc:
             inside = describe(open_elements)
             if final and open_elements:  # the data stop before the document does: a cut

@@ -1021,3 +1021,13 @@ def test_rdml_memory_does_not_grow_with_the_amplification_data(tmp_path: Path) -
     size = zipfile.ZipFile(path).infolist()[0].file_size
     assert size > 1.5 * 2**20 and len(plate.wells) == 204
     assert peak < 5 * 2**20, f"peak {peak / 2**20:.1f} MiB for {size / 2**20:.1f} MiB of XML"
+
+
+def test_an_xml_declaration_naming_no_encoding_is_a_plate_format_error(tmp_path) -> None:
+    """A damaged byte in RDML's XML declaration (encoding="aTF-8", found by the damaged-exports
+    property test) was a LookupError traceback; it is the file's one-line error."""
+    source = (PLATES / "rdml" / "esr1_demo_rdml12.xml").read_bytes()
+    damaged = tmp_path / "damaged.xml"
+    damaged.write_bytes(source.replace(b'encoding="UTF-8"', b'encoding="aTF-8"', 1))
+    with pytest.raises(PlateFormatError, match=r"declares an encoding that does not exist"):
+        read_plate(damaged)
