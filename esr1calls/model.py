@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
 from .errors import ConfigError
+from .text import exact_percent
 
 DEFAULT_MIN_ALLELE_FRACTION = 0.002
 """The default reportable allele fraction (0.2 %): NGS ``--min-allele-fraction`` and a kit
@@ -38,7 +38,6 @@ __all__ = [
     "SampleStatus",
     "WellRole",
     "derive_sample_status",
-    "exact_percent",
     "parse_build",
     "reportable_fraction",
     "required_power",
@@ -353,20 +352,6 @@ def _flag_limit(thresholds: Mapping[str, Any], key: str) -> float | None:
     setting = flags.get(key) if isinstance(flags, Mapping) else None
     value = setting.get("value") if isinstance(setting, Mapping) else setting
     return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
-
-
-def exact_percent(fraction: float) -> str:
-    """A setting (a fraction) as percent text that shows it exactly, never rounded: a 0.25 %
-    setting must not read 0.3 %, nor 0.125 % read 0.13 %.
-
-    >>> exact_percent(0.002), exact_percent(0.0025), exact_percent(0.00125), exact_percent(0.01)
-    ('0.2 %', '0.25 %', '0.125 %', '1 %')
-    >>> exact_percent(0.007), exact_percent(1e-05), exact_percent(0.95)
-    ('0.7 %', '0.001 %', '95 %')
-    """
-    # repr is the shortest text that reads back as the same float: the setting as it was typed
-    value = (Decimal(repr(float(fraction))) * 100).normalize()
-    return f"{value:f} %"
 
 
 def _fraction_setting(thresholds: Mapping[str, Any], key: str) -> float | None:

@@ -27,6 +27,7 @@ from typing import Any
 from .errors import Esr1CallsError
 from .monitor import HotspotState, MonitorReason, PatientHistory, State
 from .reports.write import write_text_atomic
+from .text import percent
 
 __all__ = [
     "OVERVIEW_ROWS",
@@ -102,15 +103,6 @@ _CSP = (
 
 def _e(value: Any) -> str:
     return "—" if value is None or value == "" else escape(str(value), quote=True)
-
-
-def percent(fraction: float) -> str:
-    """A fraction as percent text (three significant digits).
-
-    >>> percent(0.002), percent(0.0123)
-    ('0.2 %', '1.23 %')
-    """
-    return f"{fraction * 100:.3g} %"
 
 
 def _page(title: str, body: Iterable[str], head: Mapping[str, Any], notices: Sequence[str]) -> str:

@@ -22,8 +22,9 @@ from .reports.html import _CSP, _CSS
 from .reports.html_parts import key_values as _kv
 from .reports.html_parts import table as _table
 from .reports.html_parts import text as _e
-from .reports.svg import _n, _open, _text, marker, percent
+from .reports.svg import _n, _open, _text, marker
 from .reports.write import render_json, write_files_atomic
+from .text import percent
 from .validate import FLAGS, VALIDATION_HTML, VALIDATION_JSON, normal_cdf
 
 __all__ = ["render_validation_html", "write_validation"]

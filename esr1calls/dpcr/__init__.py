@@ -31,10 +31,10 @@ from ..model import (
     SampleReport,
     WellRole,
     derive_sample_status,
-    exact_percent,
 )
 from ..pcr.platemap import CONTROL_NAMES, GENERIC_NAMES
 from ..plates._source import Export, head_text
+from ..text import exact_percent
 from . import absoluteq, qiacuity, quantasoft, qxmanager
 from .assays import Assay, AssaySet, AssaySettings, load_assays
 from .partitions import copies_per_partition

@@ -21,7 +21,7 @@ from typing import Any
 
 from ..errors import ConfigError
 from ..hotspots import EXTENDED_PANEL, load_panel
-from ..model import exact_percent
+from ..text import exact_percent
 
 __all__ = [
     "DESIGNS",

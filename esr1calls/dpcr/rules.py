@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..model import CallStatus, QcCheck, Reason, WellRole
+from ..text import percent
 from .assays import Assay, AssaySettings
 from .partitions import (
     PartitionCounts,
@@ -526,7 +527,7 @@ def evaluate_assay(
     )
     detail = ""
     if outcome.status is CallStatus.INDETERMINATE and Reason.LOW_INPUT in outcome.reasons:
-        limit = "none reachable" if outcome.lod95 is None else exact_percent_short(outcome.lod95)
+        limit = "none reachable" if outcome.lod95 is None else percent(outcome.lod95)
         detail = f"lod95 {limit} with {total.partitions:,} partitions"
     if background.default:
         flags.insert(0, Reason.DEFAULT_BACKGROUND)
@@ -546,15 +547,6 @@ def evaluate_assay(
         total.partitions,
         outcome.lod95,
     )
-
-
-def exact_percent_short(fraction: float) -> str:
-    """A measured fraction as percent text with 3 significant digits.
-
-    >>> exact_percent_short(0.0021273), exact_percent_short(0.5)
-    ('0.213 %', '50 %')
-    """
-    return f"{fraction * 100:.3g} %"
 
 
 def _count_evidence(total: PartitionCounts, assay: Assay) -> dict[str, Any]:

@@ -42,9 +42,9 @@ from ..model import (
     Method,
     Reason,
     SampleStatus,
-    exact_percent,
 )
 from ..stats import clopper_pearson, detection_power, k_required, lod95
+from ..text import exact_percent, short_percent
 from .callers import FilterKind, classify_filter
 from .options import (
     DEFAULT_ALPHA,
@@ -65,7 +65,6 @@ __all__ = [
     "duplicate_notices",
     "excludes",
     "k_and_power",
-    "percent",
     "shows",
     "summarize_sample",
 ]
@@ -177,16 +176,6 @@ def excludes(alt_count: int, k: int, power: float, required_power: float) -> boo
     """The allele is excluded: the alt count is below k_req at a depth with the required power
     (NOT_DETECTED's test, made on the possible count of a range)."""
     return not shows(alt_count, k) and power >= required_power
-
-
-def percent(fraction: float) -> str:
-    """A fraction as a short percent for people: 0.0041 -> '0.41 %'.
-
-    >>> percent(0.0041), percent(0.002), percent(0.1234), percent(1.0)
-    ('0.41 %', '0.2 %', '12 %', '100 %')
-    """
-    value = 100 * fraction
-    return f"{value:.0f} %" if value >= 10 else f"{value:.2g} %"
 
 
 _UNCERTAIN = (Reason.PHASE_UNKNOWN, Reason.ALLELE_NOT_REPORTED, Reason.UNMARKED_DUPLICATES)
@@ -341,7 +330,7 @@ def call_hotspot(
 def _lod_text(n: int, k: int, limit: float | None) -> str:
     if limit is None:
         return f"n={n:,} is below the {k} alt observations a call needs"
-    return f"lod95 {percent(limit)} at n={n:,}"
+    return f"lod95 {short_percent(limit)} at n={n:,}"
 
 
 def _action(
@@ -434,7 +423,7 @@ def summarize_sample(
     why_text = ", ".join(f"{word} {count}" for word, count in sorted(why.items()))
     if detected:
         names = [
-            f"{c.hotspot} ({percent(c.allele_fraction)})" if c.allele_fraction else c.hotspot
+            f"{c.hotspot} ({short_percent(c.allele_fraction)})" if c.allele_fraction else c.hotspot
             for c in detected
         ]
         found = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]

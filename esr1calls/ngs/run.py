@@ -29,9 +29,9 @@ from ..model import (
     SampleReport,
     SampleStatus,
     derive_sample_status,
-    exact_percent,
     parse_build,
 )
+from ..text import exact_percent
 from .concordance import compare_sources, mark_disagreement, view_of
 from .ctdna import ctdna_proxy
 from .inputs import SampleInputs, read_ngs_inputs

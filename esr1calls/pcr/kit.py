@@ -18,7 +18,8 @@ from typing import Any
 
 from ..errors import ConfigError
 from ..hotspots import load_panel
-from ..model import DEFAULT_MIN_ALLELE_FRACTION, exact_percent
+from ..model import DEFAULT_MIN_ALLELE_FRACTION
+from ..text import exact_percent
 
 __all__ = [
     "EXAMPLE_KIT",

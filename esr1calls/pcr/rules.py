@@ -24,9 +24,9 @@ from ..model import (
     SampleReport,
     WellRole,
     derive_sample_status,
-    exact_percent,
 )
 from ..stats import poisson_ci
+from ..text import exact_percent
 from .kit import IC, REF, AssaySettings, Kit
 from .platemap import (
     MapEntry,

@@ -15,8 +15,9 @@ from pathlib import PurePath
 from typing import Any
 
 from ..hotspots import EXTENDED_PANEL, default_chrom, load_panel, parse_hgvs_c
-from ..model import Build, CallStatus, Reason, exact_percent, reportable_fraction, required_power
+from ..model import Build, CallStatus, Reason, reportable_fraction, required_power
 from ..patients import folder_labels
+from ..text import exact_percent
 from ..transcript import OutsideCdsError, transcript
 
 __all__ = [

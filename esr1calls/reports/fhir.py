@@ -36,7 +36,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..errors import Esr1CallsError
-from ..model import Build, CallStatus, Reason, exact_percent, reportable_fraction, required_power
+from ..model import Build, CallStatus, Reason, reportable_fraction, required_power
+from ..text import exact_percent, percent
 from ..transcript import ACCESSION, PROTEIN_ACCESSION
 from .document import (
     Locus,
@@ -47,7 +48,6 @@ from .document import (
     sample_build,
     tested_calls,
 )
-from .svg import percent
 
 __all__ = ["LOCAL_PATIENT_SYSTEM", "check_identifier_system", "fhir_bundle", "render_fhir_bundle"]
 

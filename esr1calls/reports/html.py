@@ -14,7 +14,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from ..model import exact_percent, reportable_fraction, required_power
+from ..model import reportable_fraction, required_power
+from ..text import exact_percent
 from .document import (
     detected_hotspots,
     flatten,

@@ -13,8 +13,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from html import escape
 from typing import Any
 
-from ..model import Reason, exact_percent
-from .svg import percent
+from ..model import Reason
+from ..text import exact_percent, percent
 
 __all__ = [
     "DASH",

@@ -20,6 +20,7 @@ from collections.abc import Mapping
 from html import escape
 from typing import Any
 
+from ..text import percent
 from .document import (
     detected_hotspots,
     notices,
@@ -28,7 +29,6 @@ from .document import (
     source_labels,
     source_runs,
 )
-from .svg import percent
 
 __all__ = [
     "GENERAL_STATS_ID",

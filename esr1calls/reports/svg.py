@@ -16,7 +16,8 @@ from dataclasses import dataclass
 from html import escape
 from typing import Any
 
-from ..model import DEFAULT_REQUIRED_POWER, exact_percent
+from ..model import DEFAULT_REQUIRED_POWER
+from ..text import exact_percent, percent
 
 __all__ = [
     "ROLE_COLOURS",
@@ -27,7 +28,6 @@ __all__ = [
     "delta_ct_chart",
     "fraction_chart",
     "partition_bars",
-    "percent",
     "plate_grid",
     "plate_map_svg",
 ]
@@ -459,15 +459,6 @@ def partition_bars(
         x += 14 + 6 * len(what) + 70
     parts.append("</svg>")
     return "\n".join(parts)
-
-
-def percent(fraction: float) -> str:
-    """A fraction as human-readable percent text.
-
-    >>> percent(0.002), percent(0.0123), percent(1.0), percent(0.0001)
-    ('0.2 %', '1.23 %', '100 %', '0.01 %')
-    """
-    return f"{fraction * 100:.3g} %"
 
 
 def _fraction_tip(row: FractionRow) -> str:
