@@ -37,7 +37,8 @@ ESR1CALLS = REPO / ".venv" / "bin" / "esr1calls"
 sys.path.insert(0, str(REPO))
 
 from esr1calls.hotspots import load_panel  # noqa: E402
-from esr1calls.reports.write import ReportOptions, document_head  # noqa: E402
+from esr1calls.reports.calls_json import document_head  # noqa: E402
+from esr1calls.reports.options import ReportOptions  # noqa: E402
 
 PANEL = load_panel()
 HOTSPOTS = [(h.name, h.hgvs_c, h.hgvs_p) for h in PANEL]

@@ -162,7 +162,8 @@ def run_measured(command: list[str], shell: bool = False) -> tuple[float, int, s
 LIBRARY_TIMER = """
 import sys, time
 from esr1calls import call_vcf
-from esr1calls.reports.write import ReportOptions, write_reports
+from esr1calls.reports.options import ReportOptions
+from esr1calls.reports.write import write_reports
 start = time.perf_counter()
 result = call_vcf(sys.argv[1])
 write_reports(result, sys.argv[2], ReportOptions("bench", reproducible=True))

@@ -41,17 +41,12 @@ from typing import Any
 
 from .errors import AuditError, ConfigError, Esr1CallsError
 from .model import CallStatus, sample_status_of
+from .reports.calls_json import CALLS_JSON
 from .reports.clinical import CLINICAL_HTML, CLINICAL_PDF
 from .reports.document import sample_labels
-from .reports.write import (
-    AUDIT_TRAIL,
-    CALLS_JSON,
-    CALLS_TSV,
-    OPTIONAL_REPORTS,
-    REPORT_HTML,
-    SAMPLES_TSV,
-    write_text_atomic,
-)
+from .reports.formats import ALWAYS_WRITTEN, FILES
+from .reports.html import REPORT_HTML
+from .reports.write import AUDIT_TRAIL, write_text_atomic
 
 __all__ = [
     "AUDIT_TRAIL",
@@ -74,9 +69,10 @@ __all__ = [
 AUDIT_VERSION = 1
 LOCK_FILE = ".audit.lock"
 # every file esr1calls writes into OUTDIR; those present when a folder is signed are covered
-REPORT_FILES = (CALLS_TSV, SAMPLES_TSV, REPORT_HTML, CLINICAL_HTML, *OPTIONAL_REPORTS)
+REPORT_FILES = tuple(name for name in FILES if name != CALLS_JSON)
 COVERED_FILES = (CALLS_JSON, *REPORT_FILES)
-_ALWAYS_WRITTEN = frozenset({CALLS_JSON, CALLS_TSV, SAMPLES_TSV, REPORT_HTML})
+# clinical.html is new in 0.2.0: a folder written before it can still be signed
+_ALWAYS_WRITTEN = frozenset(ALWAYS_WRITTEN) - {CLINICAL_HTML}
 MIN_KEY_BYTES = 16
 SIGNOFF_META = "esr1calls-signoff"  # <meta> in a signed report.html: its sign-off number
 _SIGNOFF_TAG = re.compile(rb'<meta name="esr1calls-signoff" content="(\d+)">')

@@ -42,22 +42,12 @@ from .interpretation import with_specimen
 from .model import DEFAULT_MIN_ALLELE_FRACTION, RunResult
 from .patients import check_collected, check_patient_id, with_patient
 from .pcr.kit import EXAMPLE_KIT
+from .reports.calls_json import CALLS_JSON
+from .reports.formats import FILES
 from .reports.multiqc import MULTIQC_GENERAL_STATS, MULTIQC_TABLE
-from .reports.write import (
-    AUDIT_TRAIL,
-    CALL_COLUMNS,
-    CALLS_JSON,
-    CALLS_TSV,
-    OPTIONAL_REPORTS,
-    REPORT_HTML,
-    SAMPLE_COLUMNS,
-    SAMPLES_TSV,
-    ReportOptions,
-    atomic_writer,
-    render_table,
-    write_files_atomic,
-    write_reports,
-)
+from .reports.options import ReportOptions
+from .reports.tables import CALL_COLUMNS, CALLS_TSV, SAMPLE_COLUMNS, SAMPLES_TSV, render_table
+from .reports.write import AUDIT_TRAIL, atomic_writer, write_files_atomic, write_reports
 
 if TYPE_CHECKING:
     from multiprocessing.process import BaseProcess
@@ -562,7 +552,7 @@ def _fingerprint(job: BatchJob, options: ReportOptions) -> str:
     digest = hashlib.sha256()
     digest.update(f"{__version__}|{job.kind}|{job.kit}|{job.sample}|".encode())
     digest.update(json.dumps([job.patient_id, job.collected]).encode())
-    digest.update(f"{replace(options, command='')}|".encode())
+    digest.update(f"{options.fingerprint()}|".encode())
     digest.update(json.dumps(dict(sorted(job.options.items()))).encode())
     for role, path in _job_files(job):
         # a file that is missing is the runner's error to report; it still changes the hash
@@ -714,7 +704,7 @@ RUNNERS: dict[str, Runner] = {"pcr": _run_pcr, "ngs": _run_ngs, "dpcr": _run_dpc
 
 
 # ----------------------------------------------------------------------------- a job's folder
-REPORT_NAMES = frozenset({CALLS_JSON, CALLS_TSV, SAMPLES_TSV, REPORT_HTML, *OPTIONAL_REPORTS})
+REPORT_NAMES = frozenset(FILES)
 # what file browsers leave in any folder they show; never a reason to refuse a job folder
 _BROWSER_LITTER = frozenset({".ds_store", "thumbs.db", "desktop.ini"})
 
@@ -1068,7 +1058,9 @@ def run_batch(
     """
     prepare_outdir(outdir)
     outcomes: dict[int, JobOutcome] = {}
-    cohort_options, options = options, replace(options, multiqc=False)  # MultiQC: see COHORT_FILES
+    # MultiQC: one pair for the whole batch in OUTDIR, none in the job folders (see COHORT_FILES)
+    cohort_options = options
+    options = replace(options, formats=options.formats - {"multiqc"})
 
     def finished(index: int, outcome: JobOutcome) -> None:
         outcomes[index] = outcome
@@ -1172,7 +1164,7 @@ def _write_cohort(
             BATCH_JOBS_TSV: render_table(BATCH_JOB_COLUMNS, jobs_rows),
             BATCH_ERRORS_TSV: render_table(BATCH_ERROR_COLUMNS, errors),
         }
-        if options.multiqc:
+        if "multiqc" in options.formats:
             tables.update(_multiqc_files(outcomes, options))
         write_files_atomic(outdir, tables)
     except BaseException:

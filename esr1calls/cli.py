@@ -49,7 +49,9 @@ from .pcr.kit import EXAMPLE_KIT, describe_kit, load_kit
 from .plates.format import PlateFormat
 from .provenance import command_line
 from .reports.clinical import LANGUAGES as CLINICAL_LANGUAGES
-from .reports.write import ReportOptions, write_document, write_reports, write_text_atomic
+from .reports.formats import optional_formats
+from .reports.options import ReportOptions
+from .reports.write import write_document, write_reports, write_text_atomic
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -57,9 +59,8 @@ _ARGV_KEY = "esr1calls.argv"
 _DEBUG_KEY = "esr1calls.debug"
 _VERBOSE_KEY = "esr1calls.verbose"
 _VERBOSITY_KEY = {"debug": _DEBUG_KEY, "verbose": _VERBOSE_KEY}
-_FORMATS_KEY = "esr1calls.formats"  # --multiqc/--fhir/--vcf, read by report_options
+_FORMATS_KEY = "esr1calls.formats"  # the output options of reports/formats.py, for report_options
 _CLINICAL_KEY = "esr1calls.clinical"  # --knowledge and --specimen (clinical_options)
-_PATIENT_SYSTEM_KEY = "esr1calls.patient_id_system"  # --patient-id-system, likewise
 log = logging.getLogger("esr1calls")
 
 
@@ -143,53 +144,38 @@ def debug_option(func: F) -> F:
     )(func)
 
 
-def _remember_format(ctx: click.Context, param: click.Parameter, value: bool) -> None:
-    if param.name:
-        ctx.meta.setdefault(_FORMATS_KEY, {})[param.name] = bool(value)
-
-
-_FORMAT_HELP = {
-    "multiqc": "Also write MultiQC custom content (esr1calls_*_mqc.json).",
-    "fhir": "Also write a FHIR R4 Genomics Reporting bundle (calls.fhir.json).",
-    "vcf": "Also write the calls as VCF 4.2 (detected.vcf): a record for every hotspot, GT 0/0 "
-    "NOT_DETECTED, ./. INDETERMINATE or INVALID, 0/1 DETECTED.",
-    "detected-only": "With --vcf: records only for hotspots DETECTED in some sample (the older "
-    "form; a merge of such files cannot tell NOT_DETECTED from not looked at).",
-}
-
-
-def _remember_system(ctx: click.Context, param: click.Parameter, value: str | None) -> None:
-    if value is None:
-        return
-    from .reports.fhir import check_identifier_system
-
-    try:
-        ctx.meta[_PATIENT_SYSTEM_KEY] = check_identifier_system(value)
-    except ValueError as exc:
-        raise click.BadParameter(str(exc), ctx=ctx, param=param) from None
+def _remember_format(ctx: click.Context, param: click.Parameter, value: Any) -> None:
+    """Keep an output option (a format's flag or one of its settings) for ``report_options``."""
+    if param.name and value is not None and value is not False:
+        ctx.meta.setdefault(_FORMATS_KEY, {})[param.name] = value
 
 
 def output_options(func: F) -> F:
-    """-o/--outdir, --reproducible, --multiqc/--fhir/--vcf (--detected-only, --patient-id-system)
-    and --debug, shared by every command that writes a report. The format flags reach
-    ``report_options`` through the context, so commands need no extra parameters for them."""
-    func = click.option(
-        "--patient-id-system",
-        metavar="URI",
-        default=None,
-        expose_value=False,
-        callback=_remember_system,
-        help="With --fhir: the identifier system of the samples' patient ids (your records' "
-        "URI, e.g. urn:oid:1.2.3.4); default urn:esr1calls:local-patient-id. A Patient is "
-        "written only for a sample with a patient_id, never from a sample id.",
-    )(func)
-    for name in reversed(_FORMAT_HELP):
+    """-o/--outdir, --reproducible, every optional format's flag and settings (from the registry
+    of formats, reports/formats.py) and --debug, shared by every command that writes a report.
+    The format options reach ``report_options`` through the context, so commands need no extra
+    parameters for them."""
+    for report_format in reversed(optional_formats()):
+        for setting in reversed(report_format.options):
+            shape: dict[str, Any] = (
+                {"is_flag": True} if setting.is_flag else {"metavar": setting.metavar}
+            )
+            func = click.option(
+                setting.flag,
+                setting.name,
+                **shape,
+                default=None,
+                expose_value=False,
+                callback=_remember_format,
+                help=setting.help,
+            )(func)
         func = click.option(
-            f"--{name}",
+            report_format.flag or "",
+            report_format.name,
             is_flag=True,
             expose_value=False,
             callback=_remember_format,
-            help=_FORMAT_HELP[name],
+            help=report_format.help,
         )(func)
     func = click.option(
         "--pdf",
@@ -316,29 +302,41 @@ def build_option(required: bool, default: str | None = None) -> Callable[[F], F]
 def report_options(
     ctx: click.Context, reproducible: bool, build: str | None = None
 ) -> ReportOptions:
-    """The exact command, --reproducible, the optional formats and the build for positions."""
+    """The exact command, --reproducible, the optional formats with their settings (each
+    setting checked here, before anything is read) and the build for positions."""
     argv: Sequence[str] = ctx.meta.get(_ARGV_KEY, sys.argv[1:])
-    formats = ctx.meta.get(_FORMATS_KEY, {})
+    given = ctx.meta.get(_FORMATS_KEY, {})
     clinical = ctx.meta.get(_CLINICAL_KEY, {})
     if clinical.get("knowledge") is not None:
         load_knowledge(clinical["knowledge"])  # a bad file is refused before any input is read
-    if formats.get("detected_only") and not formats.get("vcf"):
-        raise click.UsageError("--detected-only shapes the VCF: give it with --vcf")
-    system = ctx.meta.get(_PATIENT_SYSTEM_KEY)
-    if system is not None and not formats.get("fhir"):
-        raise click.UsageError("--patient-id-system names the FHIR bundle's patients: give --fhir")
+    formats, settings = set(), {}
+    for report_format in optional_formats():
+        if given.get(report_format.name):
+            formats.add(report_format.name)
+        for setting in report_format.options:
+            value = given.get(setting.name)
+            if value is None:
+                continue
+            if not given.get(report_format.name):
+                raise click.UsageError(
+                    f"{setting.flag} goes with {report_format.flag}: give {report_format.flag} too"
+                )
+            if setting.check is not None and not setting.is_flag:
+                try:
+                    checked = setting.check(value)
+                except ValueError as exc:
+                    raise click.BadParameter(str(exc), param_hint=setting.flag) from None
+                value = checked if isinstance(checked, str) else value
+            settings[setting.name] = value
     return ReportOptions(
         command=command_line(argv),
         reproducible=reproducible,
-        multiqc=formats.get("multiqc", False),
-        fhir=formats.get("fhir", False),
-        vcf=formats.get("vcf", False),
+        formats=frozenset(formats),
         build=Build.parse(build) if build else None,
+        settings=settings,
         knowledge=clinical.get("knowledge"),
         lang=clinical.get("lang", "en"),
         pdf=bool(clinical.get("pdf", False)),
-        vcf_detected_only=formats.get("detected_only", False),
-        patient_id_system=system,
     )
 
 

@@ -32,8 +32,10 @@ from .monitor import (
 from .monitor_html import TimelineWriter
 from .patients import read_sample_sheet
 from .provenance import tool_info, utc_now
+from .reports.calls_json import REVIEW_STATUS
 from .reports.merge import load_calls_json
-from .reports.write import REVIEW_STATUS, atomic_writer, tsv_cell
+from .reports.tables import tsv_cell
+from .reports.write import atomic_writer
 
 __all__ = [
     "MONITOR_COLUMNS",

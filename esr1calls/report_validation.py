@@ -18,12 +18,13 @@ from html import escape
 from pathlib import Path
 from typing import Any
 
+from .reports.calls_json import render_json
 from .reports.html import _CSP, _CSS
 from .reports.html_parts import key_values as _kv
 from .reports.html_parts import table as _table
 from .reports.html_parts import text as _e
 from .reports.svg import _n, _open, _text, marker
-from .reports.write import render_json, write_files_atomic
+from .reports.write import write_files_atomic
 from .text import percent
 from .validate import FLAGS, VALIDATION_HTML, VALIDATION_JSON, normal_cdf
 

@@ -12,7 +12,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from esr1calls.cli import cli
-from esr1calls.reports.write import load_schema
+from esr1calls.reports.calls_json import load_schema
 from esr1calls.testing import TESTDATA
 
 

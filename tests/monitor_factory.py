@@ -11,7 +11,8 @@ from typing import Any
 
 from esr1calls.hotspots import load_panel
 from esr1calls.model import InputFile
-from esr1calls.reports.write import ReportOptions, document_head, render_json
+from esr1calls.reports.calls_json import document_head, render_json
+from esr1calls.reports.options import ReportOptions
 
 PANEL = load_panel()
 HOTSPOTS = [h.name for h in PANEL]

@@ -31,8 +31,10 @@ from esr1calls.audit import (
 )
 from esr1calls.errors import AuditError, ConfigError
 from esr1calls.model import CallStatus
+from esr1calls.reports.calls_json import to_json_document
 from esr1calls.reports.html import render_html
-from esr1calls.reports.write import ReportOptions, to_json_document, write_document
+from esr1calls.reports.options import ReportOptions
+from esr1calls.reports.write import write_document
 from esr1calls.testing.runs import NGS_COMMAND, PCR_COMMAND, ngs_run, pcr_run
 
 KEY = b"0123456789abcdef0123456789abcdef"
@@ -132,7 +134,9 @@ def test_signing_twice_chains_the_second_line_to_the_first(results):
 def test_the_optional_reports_present_are_covered(tmp_path, pcr_document):
     outdir = tmp_path / "results"
     write_document(
-        pcr_document, outdir, ReportOptions(PCR_COMMAND, reproducible=True, fhir=True, vcf=True)
+        pcr_document,
+        outdir,
+        ReportOptions(PCR_COMMAND, reproducible=True, formats=frozenset({"fhir", "vcf"})),
     )
     approve(outdir)
     files = json.loads(lines_of(outdir)[0])["files"]

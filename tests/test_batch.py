@@ -22,7 +22,7 @@ from esr1calls.batch import (
     _fingerprint,
     read_manifest,
 )
-from esr1calls.reports.write import ReportOptions
+from esr1calls.reports.options import ReportOptions
 from esr1calls.testing import TESTDATA
 
 PLATES = TESTDATA / "plates"

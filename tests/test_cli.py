@@ -186,7 +186,7 @@ def test_vcf_every_hotspot_or_detected_only(run_cli, tmp_path):
     assert set(records(tmp_path / "only")) == {"DETECTED"}
     assert "NOT_DETECTED" in records(tmp_path / "full")
     alone = _ngs(run_cli, tmp_path / "alone", vcf, "--detected-only")
-    assert alone.exit_code == 2 and "--detected-only shapes the VCF" in alone.stderr
+    assert alone.exit_code == 2 and "--detected-only goes with --vcf" in alone.stderr
     assert not (tmp_path / "alone" / "out").exists()
 
 

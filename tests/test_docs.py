@@ -29,7 +29,8 @@ from esr1calls.pcr.kit import Kit, parse_kit
 from esr1calls.pcr.platemap import _ROLE_ALIASES, OPTIONAL_COLUMNS, REQUIRED_COLUMNS
 from esr1calls.plates._table import NO_AMP_TOKENS
 from esr1calls.plates.format import PlateFormat
-from esr1calls.reports import write as report
+from esr1calls.reports import calls_json as report
+from esr1calls.reports import tables
 from esr1calls.stats import detection_power, k_required
 from esr1calls.testing import REPO
 
@@ -516,8 +517,8 @@ def _first_cells(text: str) -> list[str]:
 
 def test_calls_tsv_and_samples_tsv_columns_are_the_reports():
     text = _text("outputs.md")
-    assert _first_cells(_section(text, "## calls.tsv")) == list(report.CALL_COLUMNS)
-    assert _first_cells(_section(text, "## samples.tsv")) == list(report.SAMPLE_COLUMNS)
+    assert _first_cells(_section(text, "## calls.tsv")) == list(tables.CALL_COLUMNS)
+    assert _first_cells(_section(text, "## samples.tsv")) == list(tables.SAMPLE_COLUMNS)
 
 
 def test_the_calls_json_shape_lists_every_key_of_a_call():

@@ -33,7 +33,9 @@ from esr1calls.ngs import NgsSettings, call_ngs
 from esr1calls.ngs.rule import call_hotspot
 from esr1calls.pcr.kit import describe_kit, load_kit
 from esr1calls.pcr.rules import evaluate_reference
-from esr1calls.reports.write import ReportOptions, render_files, to_json_document
+from esr1calls.reports.calls_json import to_json_document
+from esr1calls.reports.options import ReportOptions
+from esr1calls.reports.write import render_files
 from esr1calls.testing.plates import DEMO_MAP, DEMO_TABLE
 
 KIT_TOML = Path(__file__).resolve().parents[1] / "esr1calls" / "data" / "kits"
@@ -167,7 +169,7 @@ def test_a_re_rendered_report_says_what_the_run_said(run_cli, tmp_path):
     """esr1calls report takes each sentence's number from calls.json, not from a default."""
     _, outdir = _ngs(run_cli, tmp_path, "0.01")
     document = json.loads((outdir / "calls.json").read_text())
-    options = ReportOptions("x", reproducible=True, multiqc=True, fhir=True, vcf=True)
+    options = ReportOptions("x", reproducible=True, formats=frozenset({"multiqc", "fhir", "vcf"}))
     for name, text in render_files(document, options).items():
         assert text == (outdir / name).read_text(), name
     result = run_cli(["report", outdir / "calls.json", *EVERY_FORMAT, "-o", tmp_path / "again"])
@@ -180,7 +182,7 @@ def test_the_required_power_is_the_runs(tmp_path):
     """NOT_DETECTED and lod95 at 90 %: no text says 95 % for them."""
     settings = NgsSettings(min_allele_fraction=0.01, power=0.9)
     result = call_ngs([_vcf(tmp_path)], settings=settings)
-    options = ReportOptions("x", reproducible=True, fhir=True, vcf=True)
+    options = ReportOptions("x", reproducible=True, formats=frozenset({"fhir", "vcf"}))
     files = render_files(_document(result), options)
     assert "depth too low to exclude 1 % with 90 % probability" in files["report.html"]
     assert "achieved 90 % limit of detection" in files["report.html"]
@@ -203,7 +205,7 @@ def test_a_run_that_recorded_no_fraction_names_none(tmp_path):
     )  # fmt: skip
     sample = SampleReport("S", Method.NGS, SampleStatus.INDETERMINATE, "two indeterminate", calls)
     result = RunResult((sample,), (InputFile("s.vcf", "0" * 64),), panel=load_panel().describe())
-    options = ReportOptions("x", reproducible=True, multiqc=True, fhir=True, vcf=True)
+    options = ReportOptions("x", reproducible=True, formats=frozenset({"multiqc", "fhir", "vcf"}))
     files = render_files(_document(result), options)
     for name, text in files.items():
         assert not DEFAULT_TEXT.search(text), name

@@ -23,7 +23,8 @@ from statsmodels.stats.proportion import proportion_confint
 
 from esr1calls.errors import InputError
 from esr1calls.pcr.kit import EXAMPLE_KIT, load_kit, parse_kit
-from esr1calls.reports.write import ReportOptions, to_json_document
+from esr1calls.reports.calls_json import to_json_document
+from esr1calls.reports.options import ReportOptions
 from esr1calls.testing import REPO, TESTDATA
 from esr1calls.testing.runs import ngs_run, pcr_run
 from esr1calls.validate import (

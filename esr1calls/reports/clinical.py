@@ -29,10 +29,12 @@ from ..errors import Esr1CallsError
 from ..interpretation import interpret, lowest_wild_type_copies
 from ..model import reportable_fraction, required_power
 from .document import notices, run_of, sample_labels
+from .options import ReportOptions
 
 __all__ = [
     "CLINICAL_HTML",
     "CLINICAL_PDF",
+    "FILES",
     "LANGUAGES",
     "check_pdf_renderer",
     "clinical_view",
@@ -41,6 +43,7 @@ __all__ = [
 ]
 
 CLINICAL_HTML, CLINICAL_PDF = "clinical.html", "clinical.pdf"
+FILES = (CLINICAL_HTML,)  # clinical.pdf is printed from it after writing (--pdf)
 LANGUAGES = {"en": "en", "zh-CN": "zh_CN"}
 """``--lang`` value -> the catalog's folder under ``locales/``."""
 DOMAIN = "clinical"
@@ -304,3 +307,8 @@ def render_pdf(html: Path, pdf: Path, browser: str | None = None) -> None:
             last = (done.stderr.strip().splitlines() or ["no output"])[-1]
             raise Esr1CallsError(f"{pdf}: Chromium could not print {html.name} ({last})")
         partial.replace(pdf)
+
+
+def render_files(document: Mapping[str, Any], options: ReportOptions) -> dict[str, str]:
+    """clinical.html in ``options.lang``, as the registry of formats renders it."""
+    return {CLINICAL_HTML: render_clinical(document, options.lang)}

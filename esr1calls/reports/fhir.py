@@ -48,8 +48,20 @@ from .document import (
     sample_build,
     tested_calls,
 )
+from .options import ReportOptions
 
-__all__ = ["LOCAL_PATIENT_SYSTEM", "check_identifier_system", "fhir_bundle", "render_fhir_bundle"]
+__all__ = [
+    "FHIR_BUNDLE",
+    "FILES",
+    "LOCAL_PATIENT_SYSTEM",
+    "check_identifier_system",
+    "fhir_bundle",
+    "render_fhir_bundle",
+    "render_files",
+]
+
+FHIR_BUNDLE = "calls.fhir.json"
+FILES = (FHIR_BUNDLE,)
 
 Document = Mapping[str, Any]
 _IG = "http://hl7.org/fhir/uv/genomics-reporting/StructureDefinition/"
@@ -454,3 +466,15 @@ def render_fhir_bundle(
     """calls.fhir.json text (see ``fhir_bundle``)."""
     bundle = fhir_bundle(document, default_build, patient_system)
     return json.dumps(bundle, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+
+
+def render_files(document: Document, options: ReportOptions) -> dict[str, str]:
+    """calls.fhir.json (--fhir), as the registry of formats renders it."""
+    system = options.setting("patient_id_system")
+    return {
+        FHIR_BUNDLE: render_fhir_bundle(
+            document,
+            default_build=options.build,
+            **({"patient_system": system} if system else {}),
+        )
+    }

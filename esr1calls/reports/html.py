@@ -35,6 +35,7 @@ from .html_parts import number as _num
 from .html_parts import reasons as _reasons
 from .html_parts import table as _table
 from .html_parts import text as _e
+from .options import ReportOptions
 from .svg import (
     ROLE_COLOURS,
     STATUS_COLOURS,
@@ -45,7 +46,10 @@ from .svg import (
     plate_map_svg,
 )
 
-__all__ = ["render_html", "review_block", "review_status"]
+__all__ = ["FILES", "REPORT_HTML", "render_files", "render_html", "review_block", "review_status"]
+
+REPORT_HTML = "report.html"
+FILES = (REPORT_HTML,)
 
 Document = Mapping[str, Any]
 
@@ -745,3 +749,9 @@ def render_html(document: Document, review: Review = None) -> str:
         "calls.json holds them as fractions.</p></footer></body></html>",
     ]
     return "\n".join(p for p in parts if p) + "\n"
+
+
+def render_files(document: Document, options: ReportOptions) -> dict[str, str]:
+    """report.html, as the registry of formats renders it (never signed: ``sign`` re-renders it
+    with the review)."""
+    return {REPORT_HTML: render_html(document)}

@@ -23,14 +23,9 @@ from typing import Any
 from .._version import __version__
 from ..errors import InputError
 from ..model import InputFile
-from .write import (
-    SCHEMA_VERSION,
-    ReportOptions,
-    document_head,
-    load_schema,
-    render_table,
-    sample_row,
-)
+from .calls_json import SCHEMA_VERSION, document_head, load_schema
+from .options import ReportOptions
+from .tables import render_table, sample_row
 
 __all__ = ["LoadedCalls", "load_calls_json", "merge_documents", "summary_lines"]
 

@@ -29,13 +29,16 @@ from .document import (
     source_labels,
     source_runs,
 )
+from .options import ReportOptions
 
 __all__ = [
+    "FILES",
     "GENERAL_STATS_ID",
     "MULTIQC_GENERAL_STATS",
     "MULTIQC_TABLE",
     "TABLE_ID",
     "multiqc_sections",
+    "render_files",
     "render_multiqc",
 ]
 
@@ -45,6 +48,7 @@ MULTIQC_TABLE, MULTIQC_GENERAL_STATS = (
     "esr1calls_calls_mqc.json",
     "esr1calls_general_stats_mqc.json",
 )
+FILES = (MULTIQC_TABLE, MULTIQC_GENERAL_STATS)
 TABLE_ID = "esr1calls"
 GENERAL_STATS_ID = "esr1calls_general_stats"
 
@@ -217,3 +221,8 @@ def render_multiqc(document: Document) -> dict[str, str]:
         name: json.dumps(section, indent=2, ensure_ascii=False) + "\n"
         for name, section in multiqc_sections(document).items()
     }
+
+
+def render_files(document: Document, options: ReportOptions) -> dict[str, str]:
+    """The two MultiQC files (--multiqc), as the registry of formats renders them."""
+    return render_multiqc(document)

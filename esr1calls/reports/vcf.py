@@ -38,8 +38,12 @@ from .document import (
     setting_text,
     source_runs,
 )
+from .options import ReportOptions
 
-__all__ = ["render_detected_vcf", "vcf_build"]
+__all__ = ["DETECTED_VCF", "FILES", "render_detected_vcf", "render_files", "vcf_build"]
+
+DETECTED_VCF = "detected.vcf"
+FILES = (DETECTED_VCF,)
 
 log = logging.getLogger(__name__)
 Document = Mapping[str, Any]
@@ -291,3 +295,9 @@ def render_detected_vcf(
             )
         )
     return "\n".join(lines) + "\n"
+
+
+def render_files(document: Document, options: ReportOptions) -> dict[str, str]:
+    """detected.vcf (--vcf), as the registry of formats renders it."""
+    only = options.flag("detected_only")
+    return {DETECTED_VCF: render_detected_vcf(document, build=options.build, detected_only=only)}

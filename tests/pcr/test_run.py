@@ -16,7 +16,7 @@ from esr1calls.pcr.kit import load_kit, parse_kit
 from esr1calls.pcr.rules import call_target, estimate_fraction, evaluate_reference
 from esr1calls.pcr.run import call_pcr
 from esr1calls.pcr.settings import make_settings
-from esr1calls.reports.write import render_calls_tsv, render_samples_tsv
+from esr1calls.reports.tables import render_calls_tsv, render_samples_tsv
 from esr1calls.testing import TESTDATA
 from esr1calls.testing.golden import assert_golden
 from esr1calls.testing.plates import DEMO_MAP, column_wells, demo_plate, demo_wells, plate_from

@@ -17,8 +17,9 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 
 from esr1calls.ngs import call_ngs
+from esr1calls.reports.calls_json import to_json_document
 from esr1calls.reports.clinical import LANGUAGES, render_clinical
-from esr1calls.reports.write import ReportOptions, to_json_document
+from esr1calls.reports.options import ReportOptions
 from esr1calls.testing import REPO, TESTDATA
 from esr1calls.testing.ctdna import DNMT3A_R882H, GERMLINE_SNP, TP53_R273H, write_plasma_vcf
 from esr1calls.testing.golden import assert_golden

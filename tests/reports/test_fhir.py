@@ -17,9 +17,10 @@ from esr1calls.hotspots import load_panel
 from esr1calls.model import Build
 from esr1calls.pcr.run import call_pcr
 from esr1calls.pcr.settings import make_settings
+from esr1calls.reports.calls_json import to_json_document
 from esr1calls.reports.document import tested_calls as calls_tested  # not collected as a test
 from esr1calls.reports.fhir import VALUE_CODES, fhir_bundle, render_fhir_bundle
-from esr1calls.reports.write import ReportOptions, to_json_document
+from esr1calls.reports.options import ReportOptions
 from esr1calls.testing.plates import DEMO_MAP, demo_plate
 from esr1calls.testing.runs import (
     DPCR_COMMAND,

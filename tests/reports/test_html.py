@@ -9,9 +9,11 @@ from pathlib import Path
 
 import pytest
 
+from esr1calls.reports.calls_json import to_json_document
 from esr1calls.reports.html import render_html
 from esr1calls.reports.merge import load_calls_json, merge_documents
-from esr1calls.reports.write import ReportOptions, to_json_document, write_document, write_reports
+from esr1calls.reports.options import ReportOptions
+from esr1calls.reports.write import write_document, write_reports
 from esr1calls.testing import REPO
 from esr1calls.testing.runs import NGS_COMMAND, PCR_COMMAND, ngs_run, pcr_run
 

@@ -8,10 +8,12 @@ import re
 
 import pytest
 
+from esr1calls.reports.calls_json import to_json_document
 from esr1calls.reports.html import render_html
 from esr1calls.reports.merge import load_calls_json, merge_documents
+from esr1calls.reports.options import ReportOptions
 from esr1calls.reports.svg import PartitionBar, partition_bars
-from esr1calls.reports.write import ReportOptions, to_json_document, write_document, write_reports
+from esr1calls.reports.write import write_document, write_reports
 from esr1calls.testing.runs import DPCR_COMMAND, DPCR_MAP, dpcr_run, pcr_run
 
 from ..browser import chromium_page

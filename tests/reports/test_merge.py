@@ -9,7 +9,8 @@ import json
 
 import pytest
 
-from esr1calls.reports.write import ReportOptions, write_reports
+from esr1calls.reports.options import ReportOptions
+from esr1calls.reports.write import write_reports
 from esr1calls.testing import TESTDATA
 from esr1calls.testing.runs import NGS_COMMAND, PCR_COMMAND, ngs_run, pcr_run
 
@@ -214,7 +215,7 @@ def test_output_options_carry_the_formats_without_new_parameters(tmp_path):
     result = CliRunner().invoke(fake, ["-o", str(tmp_path), "--fhir", "--vcf", "--reproducible"])
     assert result.exit_code == 0, result.output
     options = seen["options"]
-    assert (options.fhir, options.vcf, options.multiqc) == (True, True, False)
+    assert options.formats == frozenset({"fhir", "vcf"})
     assert options.reproducible and options.build is None
 
 
@@ -223,7 +224,7 @@ def test_a_run_without_samples_still_renders_every_format(tmp_path, validate_cal
     from esr1calls.model import RunResult
 
     empty = RunResult(samples=(), panel=load_panel().describe())
-    options = ReportOptions("x", reproducible=True, multiqc=True, fhir=True, vcf=True)
+    options = ReportOptions("x", reproducible=True, formats=frozenset({"multiqc", "fhir", "vcf"}))
     written = write_reports(empty, tmp_path, options)
     assert len(written) == 9
     validate_calls_json(tmp_path / "calls.json")

@@ -13,8 +13,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from esr1calls.errors import InputError
+from esr1calls.reports.calls_json import load_schema
 from esr1calls.reports.merge import _fast_check, _schema_error, load_calls_json
-from esr1calls.reports.write import load_schema
 from esr1calls.testing import TESTDATA
 
 GOLDENS = [TESTDATA / "expected" / "reports" / kind / "calls.json" for kind in ("pcr", "ngs")]

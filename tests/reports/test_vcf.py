@@ -10,8 +10,9 @@ import pytest
 
 from esr1calls.hotspots import load_panel
 from esr1calls.model import Build
+from esr1calls.reports.calls_json import to_json_document
+from esr1calls.reports.options import ReportOptions
 from esr1calls.reports.vcf import render_detected_vcf, vcf_build
-from esr1calls.reports.write import ReportOptions, to_json_document
 from esr1calls.testing.runs import (
     DPCR_COMMAND,
     NGS_COMMAND,

@@ -20,16 +20,10 @@ from esr1calls.model import (
     SampleReport,
     derive_sample_status,
 )
-from esr1calls.reports.write import (
-    CALL_COLUMNS,
-    SAMPLE_COLUMNS,
-    ReportOptions,
-    load_schema,
-    render_files,
-    to_json_document,
-    write_reports,
-    write_text_atomic,
-)
+from esr1calls.reports.calls_json import load_schema, to_json_document
+from esr1calls.reports.options import ReportOptions
+from esr1calls.reports.tables import CALL_COLUMNS, SAMPLE_COLUMNS
+from esr1calls.reports.write import render_files, write_reports, write_text_atomic
 from esr1calls.testing import TESTDATA
 from esr1calls.testing.golden import assert_golden
 from esr1calls.testing.runs import (
@@ -127,7 +121,7 @@ def test_schema_reason_codes_are_exactly_the_model_enum():
 
 def test_schema_refuses_a_not_detected_claim_without_coverage(calls_validator):
     result = _result()
-    from esr1calls.reports.write import to_json_document
+    from esr1calls.reports.calls_json import to_json_document
 
     document = to_json_document(result, ReportOptions("x"))
     bad = document["samples"][0]["calls"][1]
@@ -160,7 +154,7 @@ def test_allele_fraction_must_be_a_fraction():
 
 # ------------------------------------------------------------------ every format, golden
 GOLDEN = TESTDATA / "expected" / "reports"
-EVERY_FORMAT = ReportOptions("x", reproducible=True, multiqc=True, fhir=True, vcf=True)
+EVERY_FORMAT = ReportOptions("x", reproducible=True, formats=frozenset({"multiqc", "fhir", "vcf"}))
 ALL_FILES = [
     "calls.fhir.json", "calls.json", "calls.tsv", "clinical.html", "detected.vcf",
     "esr1calls_calls_mqc.json", "esr1calls_general_stats_mqc.json", "report.html", "samples.tsv",
@@ -218,7 +212,9 @@ def test_rerendering_the_same_calls_keeps_the_other_formats(tmp_path):
     document = json.loads((tmp_path / "calls.json").read_text())
     from esr1calls.reports.write import write_document
 
-    write_document(document, tmp_path, dataclasses.replace(EVERY_FORMAT, fhir=False, vcf=False))
+    write_document(
+        document, tmp_path, dataclasses.replace(EVERY_FORMAT, formats=frozenset({"multiqc"}))
+    )
     assert sorted(p.name for p in tmp_path.iterdir()) == ALL_FILES
 
 
