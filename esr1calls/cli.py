@@ -49,7 +49,7 @@ from .pcr.kit import EXAMPLE_KIT, describe_kit, load_kit
 from .plates.format import PlateFormat
 from .provenance import command_line
 from .reports.clinical import LANGUAGES as CLINICAL_LANGUAGES
-from .reports.formats import optional_formats
+from .reports.formats import FORMATS, optional_formats
 from .reports.options import ReportOptions
 from .reports.write import write_document, write_reports, write_text_atomic
 
@@ -317,13 +317,15 @@ def report_options(
             value = given.get(setting.name)
             if value is None:
                 continue
-            if not given.get(report_format.name):
-                raise click.UsageError(
-                    f"{setting.flag} goes with {report_format.flag}: give {report_format.flag} too"
-                )
-            if setting.check is not None and not setting.is_flag:
+            checks = {report_format.name: setting.check, **setting.also_with}
+            if not any(given.get(name) for name in checks):
+                flags = " or ".join(FORMATS[name].flag or name for name in checks)
+                raise click.UsageError(f"{setting.flag} goes with {flags}: give it with one")
+            for name, check in checks.items():
+                if check is None or setting.is_flag or not given.get(name):
+                    continue
                 try:
-                    checked = setting.check(value)
+                    checked = check(value)
                 except ValueError as exc:
                     raise click.BadParameter(str(exc), param_hint=setting.flag) from None
                 value = checked if isinstance(checked, str) else value

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from . import calls_json, clinical, fhir, html, multiqc, tables, vcf
+from . import calls_json, clinical, fhir, hl7, html, lis, multiqc, tables, vcf
 from .options import FormatOption, ReportFormat
 
 __all__ = ["ALWAYS_WRITTEN", "FILES", "FORMATS", "OPTIONAL_FILES", "PRINTED", "optional_formats"]
@@ -40,12 +40,15 @@ FORMATS: Mapping[str, ReportFormat] = {
                 FormatOption(
                     "--patient-id-system",
                     "patient_id_system",
-                    "With --fhir: the identifier system of the samples' patient ids (your "
-                    "records' URI, e.g. urn:oid:1.2.3.4); default urn:esr1calls:local-patient-id. "
-                    "A Patient is written only for a sample with a patient_id, never from a "
+                    "With --fhir or --hl7: the identifier system of the samples' patient ids: "
+                    "your records' URI (e.g. urn:oid:1.2.3.4; default "
+                    "urn:esr1calls:local-patient-id) or, for --hl7 alone, AUTHORITY^TYPE "
+                    "(HOSP^MR). "
+                    "A patient is named only for a sample with a patient_id, never from a "
                     "sample id.",
                     metavar="URI",
                     check=fhir.check_identifier_system,
+                    also_with={"hl7": hl7.parse_patient_id_system},
                 ),
             ),
         ),
@@ -65,6 +68,21 @@ FORMATS: Mapping[str, ReportFormat] = {
                     is_flag=True,
                 ),
             ),
+        ),
+        ReportFormat(
+            "hl7",
+            "--hl7",
+            "Also write HL7 v2.5.1 ORU^R01 messages for a LIS, one per sample (results.hl7).",
+            hl7.FILES,
+            hl7.render_files,
+            hl7.OPTIONS,
+        ),
+        ReportFormat(
+            "lis_csv",
+            "--lis-csv",
+            "Also write one CSV row per sample and hotspot for a LIS import (results_lis.csv).",
+            lis.FILES,
+            lis.render_files,
         ),
     )
 }

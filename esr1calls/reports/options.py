@@ -34,6 +34,9 @@ class FormatOption:
     metavar: str = "TEXT"
     check: Callable[[str], object] | None = None
     is_flag: bool = False  # an on/off switch (``--detected-only``) rather than a value
+    # other formats that read this option too, each with its own check (None: none):
+    # --patient-id-system serves --fhir and --hl7
+    also_with: Mapping[str, Callable[[str], object] | None] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

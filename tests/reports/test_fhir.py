@@ -385,5 +385,5 @@ def test_patient_id_system_option(run_cli, tmp_path):
     bad = run_cli([*args[:-1], "-o", tmp_path / "bad", "--fhir", "--patient-id-system", "MRN"])
     assert bad.exit_code == 2 and "'MRN' is not a URI" in bad.stderr
     alone = run_cli([*args[:-1], "-o", tmp_path / "alone", "--patient-id-system", "urn:x:y"])
-    assert alone.exit_code == 2 and "give --fhir" in alone.stderr
+    assert alone.exit_code == 2 and "goes with --fhir or --hl7" in alone.stderr
     assert not (tmp_path / "bad").exists() and not (tmp_path / "alone").exists()
