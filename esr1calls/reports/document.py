@@ -29,6 +29,7 @@ __all__ = [
     "notices",
     "power_text",
     "qualified_labels",
+    "reason_sentences",
     "reportable_text",
     "run_of",
     "sample_build",
@@ -266,3 +267,17 @@ def flatten(mapping: Mapping[str, Any], prefix: str = "") -> Iterable[tuple[str,
             yield from flatten(value, name + ".")
         else:
             yield name, value
+
+
+def reason_sentences(call: Mapping[str, Any], thresholds: Mapping[str, Any]) -> list[str]:
+    """Each reason code of a call with its description (numbers from ``thresholds``, the call's
+    run's), then the call's action: the sentences the FHIR note and the HL7 NTE share."""
+    parts = []
+    for code in call.get("reasons") or []:
+        try:
+            parts.append(f"{code}: {Reason(str(code)).describe(thresholds)}.")
+        except ValueError:
+            parts.append(f"{code}.")
+    if call.get("action"):
+        parts.append(f"Action: {call['action']}.")
+    return parts

@@ -36,7 +36,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..errors import Esr1CallsError
-from ..model import Build, CallStatus, Reason, reportable_fraction, required_power
+from ..model import Build, CallStatus, reportable_fraction, required_power
 from ..text import exact_percent, percent
 from ..transcript import ACCESSION, PROTEIN_ACCESSION
 from .document import (
@@ -44,6 +44,7 @@ from .document import (
     hotspot_locus,
     notices,
     qualified_labels,
+    reason_sentences,
     run_of,
     sample_build,
     tested_calls,
@@ -199,13 +200,7 @@ def _specimen(sample: Mapping[str, Any], label: str, patient_ref: str | None) ->
 def _note(call: Mapping[str, Any], method: str, thresholds: Mapping[str, Any]) -> str:
     """The call in words; numbers of settings from ``thresholds``, the call's run's."""
     parts = [f"esr1calls status {call.get('status')} (unreviewed)."]
-    for code in call.get("reasons") or []:
-        try:
-            parts.append(f"{code}: {Reason(str(code)).describe(thresholds)}.")
-        except ValueError:
-            parts.append(f"{code}.")
-    if call.get("action"):
-        parts.append(f"Action: {call['action']}.")
+    parts.extend(reason_sentences(call, thresholds))
     lod = call.get("lod95")
     if lod is not None:
         # a PCR negative's limit is the kit's reportable fraction: shown exactly

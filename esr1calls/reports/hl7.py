@@ -29,10 +29,10 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ..errors import ConfigError
-from ..model import CallStatus, Reason, reportable_fraction
+from ..model import CallStatus, reportable_fraction
 from ..text import exact_percent, percent
 from ..transcript import ACCESSION, PROTEIN_ACCESSION
-from .document import notices, reportable_text, run_of, tested_calls
+from .document import notices, reason_sentences, reportable_text, run_of, tested_calls
 from .fhir import VALUE_CODES
 from .options import FormatOption, ReportOptions
 
@@ -266,13 +266,7 @@ def _patient_identifier(sample: Mapping[str, Any], options: ReportOptions) -> st
 
 def _call_note(call: Mapping[str, Any], method: str, thresholds: Mapping[str, Any]) -> str:
     parts = [f"esr1calls call {call.get('status')}."]
-    for code in call.get("reasons") or []:
-        try:
-            parts.append(f"{code}: {Reason(str(code)).describe(thresholds)}.")
-        except ValueError:
-            parts.append(f"{code}.")
-    if call.get("action"):
-        parts.append(f"Action: {call['action']}.")
+    parts.extend(reason_sentences(call, thresholds))
     if call.get("lod95") is not None:
         lod = call["lod95"]
         # a PCR negative's limit is the kit's reportable fraction: shown exactly, as the kit has it
