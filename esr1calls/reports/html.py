@@ -33,6 +33,7 @@ from .html_parts import key_values as _kv
 from .html_parts import lod95_text as _lod95
 from .html_parts import number as _num
 from .html_parts import reasons as _reasons
+from .html_parts import sample_facts as _sample_facts
 from .html_parts import table as _table
 from .html_parts import text as _e
 from .options import ReportOptions
@@ -472,9 +473,9 @@ def _sample_sections(document: Document, labels: Sequence[str], signed: Review) 
                     f"{int(sample['source_index']) + 1}</a>",
                 )
             )
-        facts += [(k, _threshold_value(v)) for k, v in flatten(sample.get("details") or {})]
-        out.append(_kv(facts))
         thresholds = _thresholds(document, sample)
+        facts += _sample_facts(sample.get("details") or {}, thresholds)
+        out.append(_kv(facts))
         if sample.get("method") in ("NGS", "dPCR"):
             if sample.get("method") == "NGS":
                 out.append(_ngs_calls_table(calls, thresholds))

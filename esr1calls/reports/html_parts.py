@@ -13,8 +13,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from html import escape
 from typing import Any
 
-from ..model import Reason
+from ..model import Reason, reportable_fraction
 from ..text import exact_percent, percent
+from .document import flatten
 
 __all__ = [
     "DASH",
@@ -26,6 +27,7 @@ __all__ = [
     "lod95_text",
     "number",
     "reasons",
+    "sample_facts",
     "table",
     "text",
 ]
@@ -95,6 +97,118 @@ def reasons(codes: Iterable[Any], thresholds: Mapping[str, Any]) -> str:
         tail = f": {text(description)}" if description else ""
         items.append(f'<span class="code">{text(code)}</span>{tail}')
     return "<br>".join(items) or DASH
+
+
+# A sample's ``details`` key: its label for a lab scientist, and how its value reads.
+_FACT_LABELS = {
+    "run_id": "Run",
+    "reference_ct": "Reference Ct",
+    "reference_replicate_cts": "Reference Ct per replicate",
+    "genome_copies_estimate": "Genome copies in the reaction (estimate)",
+    "low_input": "Low input (too few genome copies)",
+    "achieved_lod95": "Limit of detection achieved (lod95)",
+    "run_invalid_reasons": "Run invalid because",
+    "map_export_mismatch": "Plate map and export disagree on",
+    "caller": "Variant caller",
+    "build": "Genome build",
+    "build_evidence": "Genome build from",
+    "sample_evidence": "Sample named by",
+    "normal_sample": "Normal sample in the VCF",
+    "access": "Read access",
+    "records_at_hotspots": "VCF records at the hotspots",
+    "depth_unit": "Depth counted as",
+    "reads": "Reads",
+    "read_groups": "Read groups used",
+    "unlabelled_read_groups": "Read groups without a sample name",
+    "duplicates": "Duplicates",
+    "counts_from": "Counts from",
+    "pairing": "Read files paired by",
+    "vcf": "VCF",
+    "vcf_sample": "Sample in the VCF",
+    "vcf_sample_evidence": "VCF sample named by",
+    "umi": "UMI consensus reads",
+    "median_depth": "Median depth",
+    "instrument": "Instrument",
+    "export": "Export format",
+    "status": "status",
+    "wells": "wells",
+    "wild_type_copies_per_ml_plasma": "wild-type copies per mL plasma",
+}
+_FRACTION_FACTS = frozenset({"achieved_lod95"})
+_CT_FACTS = frozenset({"reference_ct", "reference_replicate_cts"})
+_REASON_FACTS = frozenset({"run_invalid_reasons"})
+
+
+def fact_label(key: str) -> str:
+    """A dotted ``details`` key in words: "assays.E380Q.wells" reads "E380Q assay: wells".
+
+    >>> fact_label("genome_copies_estimate"), fact_label("assays.D538G.status")
+    ('Genome copies in the reaction (estimate)', 'D538G assay: status')
+    >>> fact_label("duplicates.marked_reads")
+    'Duplicates: marked reads'
+    """
+    parts = key.split(".")
+    words = [_FACT_LABELS.get(p, p.replace("_", " ")) for p in parts]
+    if parts[0] == "assays" and len(parts) == 3:
+        return f"{parts[1]} assay: {words[2]}"
+    shown = ": ".join(words)
+    return shown[:1].upper() + shown[1:]
+
+
+def fact_value(key: str, value: Any, thresholds: Mapping[str, Any]) -> str:
+    """A ``details`` value as a lab scientist reads it (HTML): yes/no, Cts with two decimals,
+    fractions in percent, copy numbers whole, other numbers in three significant digits.
+
+    >>> fact_value("low_input", False, {}), fact_value("achieved_lod95", 0.008239547689965945, {})
+    ('no', '0.824 %')
+    >>> fact_value("reference_replicate_cts", [25.88, None], {}), fact_value("x", 19854.029, {})
+    ('25.88, no Ct', '19854')
+    >>> fact_value("run_invalid_reasons", [], {}), fact_value("x", 0.000123456, {})
+    ('none', '0.000123')
+    """
+    last = key.split(".")[-1]
+    if last in _REASON_FACTS:
+        return reasons(value, thresholds) if value else "none"
+    if isinstance(value, list | tuple):
+        if not value:
+            return "none"
+        return ", ".join(fact_value(key, item, thresholds) for item in value)
+    if value is None:
+        return "no Ct" if last in _CT_FACTS else DASH
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, int | float):
+        if last in _FRACTION_FACTS:
+            reportable = _reportable(thresholds)
+            if reportable is not None and value == reportable:
+                return exact_percent(reportable)
+            return fraction(value)
+        if last in _CT_FACTS:
+            return f"{value:.2f}"
+        if isinstance(value, int) or abs(value) >= 100:
+            return f"{value:.0f}"
+        return f"{value:.3g}"
+    if isinstance(value, Mapping) and "value" in value:
+        shown = fact_value(key, value["value"], thresholds)
+        source = value.get("source")
+        return shown + (f" <span class='muted'>(source: {text(source)})</span>" if source else "")
+    return text(value)
+
+
+def _reportable(thresholds: Mapping[str, Any]) -> float | None:
+    try:
+        return reportable_fraction(thresholds)
+    except (TypeError, ValueError):
+        return None
+
+
+def sample_facts(
+    details: Mapping[str, Any], thresholds: Mapping[str, Any]
+) -> list[tuple[str, str]]:
+    """A sample's ``details`` as (label, HTML value) pairs, in the document's order."""
+    return [
+        (fact_label(key), fact_value(key, value, thresholds)) for key, value in flatten(details)
+    ]
 
 
 def key_values(pairs: Iterable[tuple[str, str]]) -> str:

@@ -223,3 +223,27 @@ def test_report_renders_in_headless_chromium(tmp_path):
         assert any("No panel of normals" in n for n in facts["notices"])
         assert facts["svgs"] == 2 + 11 + 2  # the PCR run's charts and the NGS samples'
         assert facts["width"] <= 1280
+
+
+def _sample_block(page: str, index: int) -> str:
+    return re.search(
+        rf"<section class='sample' id='sample-{index}'>.*?</section>", page, flags=re.S
+    ).group(0)
+
+
+def test_sample_facts_read_in_words_units_and_percent(pcr_document, ngs_document):
+    """A sample's details in a lab scientist's words: no internal keys, booleans as yes/no,
+    an achieved limit in percent with sensible digits, never a bare fraction."""
+    page = render_html(pcr_document)
+    facts = re.findall(r"<dt>(.*?)</dt><dd>(.*?)</dd>", page)
+    shown = {k for k, _ in facts}
+    for key in ("reference_replicate_cts", "genome_copies_estimate", "low_input", "achieved_lod95"):
+        assert key not in shown, key
+    assert {"Reference Ct per replicate", "Limit of detection achieved (lod95)"} <= shown
+    assert not re.search(r"<dd>(True|False)</dd>", page)
+    lods = [v for k, v in facts if k == "Limit of detection achieved (lod95)"]
+    assert lods and all(v == "—" or v.endswith(" %") for v in lods), lods
+    assert "0.008239547689965945" not in page and "0.824 %" in page
+    assert "<dt>Low input (too few genome copies)</dt><dd>yes</dd>" in page
+    ngs = render_html(ngs_document)
+    assert "<dt>UMI consensus reads</dt><dd>yes</dd>" in ngs and "<dt>umi</dt>" not in ngs
