@@ -359,21 +359,56 @@ def _sample_summary(document: Document, labels: Sequence[str], signed: Review) -
     )
 
 
+def shared_reasons(calls: Sequence[Mapping[str, Any]]) -> list[str]:
+    """The reasons every call of a sample gives (a reference Ct out of its window makes all 11
+    INVALID): shown once, at sample level, not on every row. None for a sample of one call.
+
+    >>> shared_reasons([{"reasons": ["REF_CT_HIGH", "IC_FAIL"]}, {"reasons": ["REF_CT_HIGH"]}])
+    ['REF_CT_HIGH']
+    >>> shared_reasons([{"reasons": ["LOW_INPUT"]}]), shared_reasons([{"reasons": []}] * 3)
+    ([], [])
+    """
+    if len(calls) < 2:
+        return []
+    first = [str(r) for r in calls[0].get("reasons") or []]
+    return [r for r in first if all(r in map(str, c.get("reasons") or []) for c in calls[1:])]
+
+
+def _row_reasons(
+    call: Mapping[str, Any], shared: Sequence[str], thresholds: Mapping[str, Any]
+) -> str:
+    """The call's own reasons; those of the whole sample are named once above the table."""
+    own = [r for r in call.get("reasons") or [] if str(r) not in shared]
+    if own or not shared:
+        return _reasons(own, thresholds)
+    return "<span class='muted'>the sample's reason, above</span>"
+
+
+def _shared_block(shared: Sequence[str], thresholds: Mapping[str, Any]) -> str:
+    if not shared:
+        return ""
+    return (
+        "<p class='sample-reasons'><strong>Every hotspot of this sample:</strong> "
+        f"{_reasons(shared, thresholds)}</p>"
+    )
+
+
 def _pcr_calls_table(calls: Sequence[Mapping[str, Any]], thresholds: Mapping[str, Any]) -> str:
     reportable = reportable_fraction(thresholds)
+    shared = shared_reasons(calls)
     rows = []
     for call in calls:
         cutoff = call.get("cutoff")
         delta = _num(call.get("delta_ct"))
         if cutoff is not None:
-            delta += f" <span class='muted'>(cut-off {_num(cutoff, 1)})</span>"
+            delta += f"<br><span class='muted'>(cut-off {_num(cutoff, 1)})</span>"
         cts = " / ".join(_num(call.get(k)) for k in ("ct_mutation", "ct_reference", "ct_ic"))
         rows.append(
             (
                 f"<strong>{_e(call.get('hotspot'))}</strong>",
                 _hgvs(call),
                 _badge(call.get("status")),
-                _reasons(call.get("reasons") or [], thresholds),
+                _row_reasons(call, shared, thresholds),
                 _e(call.get("action")),
                 _fraction_with_interval(call),
                 _lod95(call.get("lod95"), reportable),
@@ -392,7 +427,7 @@ def _pcr_calls_table(calls: Sequence[Mapping[str, Any]], thresholds: Mapping[str
         "Delta-Ct",
         "Ct mutation / reference / IC",
     )
-    return _table(
+    return _shared_block(shared, thresholds) + _table(
         "Per-hotspot calls (PCR); HGVS on NM_000125.4 / NP_000116.2",
         head,
         rows,
@@ -402,6 +437,7 @@ def _pcr_calls_table(calls: Sequence[Mapping[str, Any]], thresholds: Mapping[str
 
 def _ngs_calls_table(calls: Sequence[Mapping[str, Any]], thresholds: Mapping[str, Any]) -> str:
     reportable = reportable_fraction(thresholds)
+    shared = shared_reasons(calls)
     rows = []
     for call in calls:
         x, n = call.get("alt_count"), call.get("depth")
@@ -411,7 +447,7 @@ def _ngs_calls_table(calls: Sequence[Mapping[str, Any]], thresholds: Mapping[str
                 f"<strong>{_e(call.get('hotspot'))}</strong>",
                 _hgvs(call),
                 _badge(call.get("status")),
-                _reasons(call.get("reasons") or [], thresholds),
+                _row_reasons(call, shared, thresholds),
                 _e(call.get("action")),
                 _fraction_with_interval(call),
                 counts,
@@ -428,7 +464,7 @@ def _ngs_calls_table(calls: Sequence[Mapping[str, Any]], thresholds: Mapping[str
         "Alt / depth (x / n)",
         "lod95",
     )
-    return _table(
+    return _shared_block(shared, thresholds) + _table(
         "Per-hotspot calls (NGS); HGVS on NM_000125.4 / NP_000116.2", head, rows, numeric=(5, 6, 7)
     )
 

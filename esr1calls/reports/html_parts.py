@@ -66,7 +66,7 @@ def fraction_with_interval(call: Mapping[str, Any]) -> str:
         shown += f" ({fraction(interval[0])}–{fraction(interval[1])})"
     semi = (call.get("evidence") or {}).get("semi_quantitative")
     return shown + (
-        " <span class='muted'>semi-quantitative</span>" if semi and shown != DASH else ""
+        "<br><span class='muted'>semi-quantitative</span>" if semi and shown != DASH else ""
     )
 
 
@@ -95,7 +95,7 @@ def reasons(codes: Iterable[Any], thresholds: Mapping[str, Any]) -> str:
         except ValueError:
             description = ""
         tail = f": {text(description)}" if description else ""
-        items.append(f'<span class="code">{text(code)}</span>{tail}')
+        items.append(f'<span class="code nw">{text(code)}</span>{tail}')
     return "<br>".join(items) or DASH
 
 

@@ -247,3 +247,18 @@ def test_sample_facts_read_in_words_units_and_percent(pcr_document, ngs_document
     assert "<dt>Low input (too few genome copies)</dt><dd>yes</dd>" in page
     ngs = render_html(ngs_document)
     assert "<dt>UMI consensus reads</dt><dd>yes</dd>" in ngs and "<dt>umi</dt>" not in ngs
+
+
+def test_a_reason_of_the_whole_sample_is_shown_once(pcr_document):
+    """S8's reference Ct is too high: all 11 calls are INVALID for REF_CT_HIGH. The page says
+    so once, at sample level, not on 11 rows; a reason of one well stays on its row."""
+    page = render_html(pcr_document)
+    index = [s["sample_id"] for s in pcr_document["samples"]].index("S8")
+    block = _sample_block(page, index)
+    assert block.count("REF_CT_HIGH") == 1, block.count("REF_CT_HIGH")
+    assert 'Every hotspot of this sample:</strong> <span class="code nw">REF_CT_HIGH' in block
+    assert block.count("the sample's reason, above") == 11
+    s6 = _sample_block(page, [s["sample_id"] for s in pcr_document["samples"]].index("S6"))
+    assert "Every hotspot" not in s6 and "IC_FAIL</span>: internal control failed" in s6
+    # a reason code never breaks inside the word in a squeezed column
+    assert 'class="code nw">IC_FAIL' in s6
