@@ -151,6 +151,38 @@ def test_varscan2_strands_come_from_the_tumours_dp4(tmp_path, strands, detected)
     assert (call.status is CallStatus.DETECTED) is detected
 
 
+# --- VarDict ALD strands ------------------------------------------------------------------------
+
+VARDICT = ["##source=VarDict_v1.8.2", fmt("DP"), fmt("VD"), fmt("AD", "R"), fmt("ALD", "2"),
+           fmt("RD", "2")]  # fmt: skip
+
+
+@pytest.mark.parametrize("strands, detected", [((25, 15), True), ((0, 40), False)])
+def test_vardict_strands_come_from_ald_and_decide_strand_bias(tmp_path, strands, detected):
+    # ALD = alt forward, alt reverse; RD (the REF's strands) is another pair that must not be read
+    forward, reverse = strands
+    calls = vcf_calls(
+        tmp_path, VARDICT, D538G, format_text="DP:VD:AD:ALD:RD",
+        samples={"T": f"12000:40:11960,40:{forward},{reverse}:6000,5960"},
+    )  # fmt: skip
+    call = calls["D538G"]
+    assert (call.alt_count, call.depth) == (40, 12_000)
+    assert call.evidence["alt_strands"] == {"forward": forward, "reverse": reverse}
+    if detected:
+        assert call.status is CallStatus.DETECTED
+    else:  # every alt read on one strand: never a plain DETECTED
+        assert call.status is CallStatus.INDETERMINATE and call.reasons[0] is Reason.STRAND_BIAS
+
+
+def test_vardict_without_ald_gives_no_strands(tmp_path):
+    header = [h for h in VARDICT if "ID=ALD" not in h]
+    calls = vcf_calls(
+        tmp_path, header, D538G, format_text="DP:VD:AD", samples={"T": "12000:40:11960,40"}
+    )
+    assert "alt_strands" not in calls["D538G"].evidence
+    assert calls["D538G"].status is CallStatus.DETECTED
+
+
 # --- bcftools legacy DV -------------------------------------------------------------------------
 
 BCFTOOLS = ["##bcftools_callVersion=1.2", fmt("DP"), fmt("DV")]
