@@ -1055,6 +1055,25 @@ def test_a_pc_or_reference_ct_flagged_not_amplified_does_not_vouch(tmp_path):
     assert {c.reasons for c in calls.values()} == {(Reason.REF_NO_AMP,)}
 
 
+def test_an_ntc_ic_flagged_not_amplified_fails_but_a_flagged_ntc_signal_still_alarms(tmp_path):
+    # the RM1 NTC (A2): its IC (VIC) keeps its Ct but the instrument says NOAMP, so it does not
+    # vouch for the run; its D538G (FAM) with a Ct flagged NOAMP is still contamination
+    ic = call_pcr([_quantstudio_rewritten(tmp_path, "A2", "VIC", "30.09", {"NOAMP"})], DEMO_MAP)
+    failed = [q for q in ic.run_qc if not q.passed]
+    assert [(q.check, q.subject, q.value, q.reason) for q in failed] == [
+        ("NTC IC", "well A2 HEX (IC)", None, Reason.CONTROL_IC_FAIL)
+    ]
+    assert {c.reasons for c in _all_sample_calls(ic)} == {(Reason.CONTROL_IC_FAIL,)}
+    signal = call_pcr(
+        [_quantstudio_rewritten(tmp_path, "A2", "FAM", "35.0", {"NOAMP", "EXPFAIL"})], DEMO_MAP
+    )
+    failed = [q for q in signal.run_qc if not q.passed]
+    assert [(q.check, q.subject, q.value, q.reason) for q in failed] == [
+        ("NTC", "well A2 FAM (D538G)", 35.0, Reason.NTC_AMPLIFIED)
+    ]
+    assert {c.reasons for c in _all_sample_calls(signal)} == {(Reason.NTC_AMPLIFIED,)}
+
+
 # --------------------------------------------------------------------------- the export's names
 def _renamed(samples=None, targets=None):
     """The demo plate with the export's sample names ({well: name}) or target names
