@@ -656,6 +656,33 @@ def test_sanity_flags():
     assert set(outcome.reasons) == {Reason.DCT_NEGATIVE, Reason.MUT_CT_EARLY}
 
 
+def _kit_without_flags():
+    text = (
+        TESTDATA.parent / "esr1calls" / "data" / "kits" / "esr1-11-arms-example.toml"
+    ).read_text()
+    flags = text[text.index("[flags]\n") : text.index("\n\n[replicates]") + 2]
+    assert "mutation_ct_early_below" in flags
+    return parse_kit(text.replace(flags, "").encode(), "k.toml")
+
+
+_KIT_WITHOUT_FLAGS = _kit_without_flags()
+EARLY = KIT.mutation_ct_early_below.value  # the bundled kit's [flags] mutation_ct_early_below
+
+
+@pytest.mark.parametrize(
+    "ct_mutation, early",
+    [(EARLY - 0.01, True), (EARLY, False), (EARLY + 0.01, False), (EARLY + 1.0, False),
+     (EARLY + 1.99, False)],
+)  # fmt: skip
+def test_mutation_ct_early_boundary_is_the_kits(ct_mutation, early):
+    # a reference 0.5 cycles later: a DETECTED call whose only possible flag is MUT_CT_EARLY
+    outcome = call_target(ct_mutation, ct_mutation + 0.5, 30.0, D538G, KIT)
+    assert outcome.status is CallStatus.DETECTED
+    assert outcome.reasons == ((Reason.MUT_CT_EARLY,) if early else ())
+    # a kit that sets no [flags] gets the same limit by default
+    assert call_target(ct_mutation, ct_mutation + 0.5, 30.0, D538G, _KIT_WITHOUT_FLAGS) == outcome
+
+
 @pytest.mark.parametrize(
     "ct, invalid, low_input",
     [(19.99, Reason.REF_CT_LOW, False), (20.0, None, False), (28.5, None, False),
