@@ -59,11 +59,14 @@ __all__ = [
     "MONITOR_FILES",
     "BatchJob",
     "JobOutcome",
+    "job_command",
     "monitor_batch",
+    "plan_document",
     "plan_jobs",
     "read_manifest",
     "run_batch",
     "scan_directory",
+    "with_batch_options",
 ]
 
 log = logging.getLogger(__name__)
@@ -421,12 +424,14 @@ def _not_a_file(path: Path) -> str | None:
     return None if stat.S_ISREG(mode) else "not a regular file (a pipe, socket or device)"
 
 
-def scan_directory(directory: Path) -> tuple[list[BatchJob], list[tuple[str, str]]]:
+def scan_directory(
+    directory: Path, plate_maps: Sequence[Path] = ()
+) -> tuple[list[BatchJob], list[tuple[str, str]]]:
     """Jobs for every recognised file in ``directory`` (not recursive), by content.
 
-    A plate or dPCR export needs a plate map: ``<export stem>.platemap.csv`` next to it, else a
-    shared ``platemap.csv``. NGS files are one job each (a BAM next to a VCF of the same stem
-    joins it).
+    A plate or dPCR export needs a plate map: ``plate_maps`` when given (batch --plate-map),
+    else ``<export stem>.platemap.csv`` next to it, else a shared ``platemap.csv``. NGS files are
+    one job each (a BAM next to a VCF of the same stem joins it).
     Returns the jobs and the files that were skipped with the reason (a broken or looping link,
     an unreadable file, one of no known kind). The cohort tables batch writes are not inputs.
     """
@@ -464,7 +469,9 @@ def scan_directory(directory: Path) -> tuple[list[BatchJob], list[tuple[str, str
             continue
         problem = None
         maps: tuple[Path, ...] = ()
-        if kind in ("pcr", "dpcr"):
+        if kind in ("pcr", "dpcr") and plate_maps:
+            maps = tuple(plate_maps)
+        elif kind in ("pcr", "dpcr"):
             own = directory / f"{path.stem}.platemap.csv"
             shared = [directory / n for n in PLATE_MAP_NAMES if (directory / n).exists()]
             maps = (own,) if own.exists() else tuple(shared[:1])
@@ -487,11 +494,36 @@ def scan_directory(directory: Path) -> tuple[list[BatchJob], list[tuple[str, str
     return jobs, skipped
 
 
-def plan_jobs(source: Path) -> tuple[list[BatchJob], list[tuple[str, str]]]:
-    """Jobs from a manifest file or a directory."""
+def plan_jobs(
+    source: Path, plate_maps: Sequence[Path] = ()
+) -> tuple[list[BatchJob], list[tuple[str, str]]]:
+    """Jobs from a manifest file or a directory (``plate_maps``: a directory scan's plates' map;
+    a manifest names each plate's own)."""
     if source.is_dir():
-        return scan_directory(source)
+        return scan_directory(source, plate_maps)
+    if plate_maps:
+        raise Esr1CallsError(
+            f"{source}: --plate-map applies to a directory scan; a manifest names each plate's "
+            "map in its plate_map column: drop --plate-map"
+        )
     return read_manifest(source), []
+
+
+def with_batch_options(
+    jobs: Sequence[BatchJob], options: Mapping[str, str], kit: str | None = None
+) -> list[BatchJob]:
+    """The jobs with batch-wide options (batch's command line, or the workflow's config): each
+    job gets those of its type (PCR_OPTIONS, NGS_OPTIONS, dPCR: assays) and ``kit`` (PCR),
+    unless its manifest row sets the same option itself. Paths in ``options`` must be absolute
+    (they are relative to where the command was typed, not to a manifest)."""
+    # a dPCR job takes only its assay definition (its format is not a plate format)
+    allowed = {"pcr": PCR_OPTIONS, "ngs": NGS_OPTIONS, "dpcr": frozenset({"assays"})}
+    given = []
+    for job in jobs:
+        wide = {k: v for k, v in options.items() if k in allowed.get(job.kind, ())}
+        job_kit = job.kit or (kit if job.kind == "pcr" else None)
+        given.append(replace(job, options={**wide, **job.options}, kit=job_kit))
+    return given
 
 
 # ----------------------------------------------------------------------------- running a job
@@ -631,9 +663,24 @@ def _option_path(job: BatchJob, key: str) -> Path | None:
     return Path(text) if Path(text).is_absolute() else job.base / text
 
 
+_ON, _OFF = ("true", "yes", "1"), ("false", "no", "0")
+
+
 def _flag(job: BatchJob, key: str) -> bool:
-    """A manifest on/off option: true, yes or 1 (any case) is on."""
-    return job.options.get(key, "false").lower() in ("true", "yes", "1")
+    """A manifest on/off option: true, yes or 1 (any case) is on; false, no or 0 is off; any
+    other value (umi=ture) is an error, never quietly off.
+
+    >>> _flag(BatchJob("a", "ngs", (), options={"umi": "Yes"}), "umi")
+    True
+    """
+    text = job.options.get(key, "false")
+    if text.lower() in _ON + _OFF:
+        return text.lower() in _ON
+    raise InputError(
+        None,
+        f"{job.origin}: option {key}={text!r} is neither on ({', '.join(_ON)}) nor off "
+        f"({', '.join(_OFF)}); write {key}=true or {key}=false",
+    )
 
 
 def _whole(job: BatchJob, key: str, default: int) -> int:
@@ -701,6 +748,81 @@ def _run_dpcr(job: BatchJob) -> RunResult:
 
 
 RUNNERS: dict[str, Runner] = {"pcr": _run_pcr, "ngs": _run_ngs, "dpcr": _run_dpcr}
+JOB_OPTIONS = {"pcr": PCR_OPTIONS, "ngs": NGS_OPTIONS, "dpcr": DPCR_OPTIONS}
+FLAG_OPTIONS = frozenset(
+    {"trust_map", "umi", "include_unlabelled_read_groups", "reads_are_molecules"}
+)
+_NUMBER_OPTIONS = frozenset({"min_allele_fraction", "background_error", "input_ng", "input_copies"})
+_WHOLE_OPTIONS = frozenset({"min_base_quality", "min_mapping_quality", "min_family_size"})
+
+
+def job_command(job: BatchJob) -> list[str]:
+    """The words after ``esr1calls`` of the single command that computes what ``job`` computes
+    (``pcr``, ``ngs`` or ``dpcr``, its inputs and options; no -o and no report options), every
+    path as the job resolves it. The options are checked as the job checks them (an unknown
+    option, a flag that is neither on nor off, a number that is none, the panel and its
+    hotspots): an InputError names the row.
+
+    >>> job_command(BatchJob("p1", "ngs", (Path("p1.bam"),), options={"umi": "yes"}))
+    ['ngs', 'p1.bam', '--umi']
+    """
+    if job.problem:
+        raise InputError(None, f"{job.origin}: {job.problem}")
+    if job.kind not in JOB_OPTIONS:
+        raise InputError(None, f"{job.origin}: {job.kind} jobs have no single command")
+    allowed = JOB_OPTIONS[job.kind]
+    if "panel" in allowed:
+        _job_panel(job, allowed)  # unknown options, the panel and its hotspots
+    elif set(job.options) - allowed:
+        unknown = ", ".join(sorted(set(job.options) - allowed))
+        raise InputError(
+            None,
+            f"{job.origin}: unknown option {unknown} for a {job.kind} job; "
+            f"known: {', '.join(sorted(allowed))}",
+        )
+    words = [job.kind, *map(str, job.inputs)]
+    for plate_map in job.plate_maps:
+        words += ["--plate-map", str(plate_map)]
+    if job.kind == "pcr" and job.kit:
+        words += ["--kit", job.kit]
+    if job.kind == "ngs" and job.sample:
+        words += ["--sample", job.sample]
+    for key, text in job.options.items():
+        flag = f"--{key.replace('_', '-')}"
+        if key in FLAG_OPTIONS:
+            words += [flag] if _flag(job, key) else []
+            continue
+        if key in _NUMBER_OPTIONS:
+            _number(job, key)
+        elif key in _WHOLE_OPTIONS:
+            text = str(_whole(job, key, 0))  # the job gives it: no default is used
+        elif key in ("pon", "reference", "assays") or (key == "panel" and _panel_file(job)):
+            text = str(_option_path(job, key) or text)  # the bundled assay set keeps its id
+        words += [flag, text]
+    return words
+
+
+def plan_document(
+    jobs: Sequence[BatchJob], skipped: Iterable[tuple[str, str]] = ()
+) -> dict[str, Any]:
+    """What ``esr1calls batch --plan`` prints: per job its id, type, single command
+    (job_command), the files it reads (inputs, plate maps, kit, panel, PoN, reference) and
+    ``error``, why it cannot run (then no command and no files), as batch would report it;
+    and the files a directory scan skipped."""
+    entries = []
+    for job in jobs:
+        error = _job_error(job)
+        command: list[str] = []
+        if error is None:
+            try:
+                command = job_command(job)
+            except Esr1CallsError as exc:
+                error = str(exc)
+        files = [] if error else [str(path) for _, path in _job_files(job)]
+        entries.append(
+            {"id": job.job_id, "type": job.kind, "command": command, "files": files, "error": error}
+        )
+    return {"jobs": entries, "skipped": [{"file": n, "reason": why} for n, why in skipped]}
 
 
 # ----------------------------------------------------------------------------- a job's folder

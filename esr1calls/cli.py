@@ -9,6 +9,7 @@ Ctrl-C exits 130. ``--debug`` adds tracebacks. Anything else is a bug and keeps 
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import logging
 import sys
@@ -22,15 +23,24 @@ import click
 from ._version import __version__
 from .audit import AUDIT_TRAIL, Decision, parse_overrides, read_key, sign, verify
 from .batch import (
+    EXAMPLE_ASSAYS,
     JobOutcome,
     default_workers,
     monitor_batch,
+    plan_document,
     plan_jobs,
     run_batch,
     summarise,
+    with_batch_options,
 )
 from .errors import AuditError, Esr1CallsError
-from .hotspots import DEFAULT_PANEL, PANEL_FORMATS, export_panel, panel_from_options
+from .hotspots import (
+    DEFAULT_PANEL,
+    EXTENDED_PANEL,
+    PANEL_FORMATS,
+    export_panel,
+    panel_from_options,
+)
 from .interpretation import Specimen, with_specimen
 from .knowledge import BUNDLED_KNOWLEDGE, load_knowledge
 from .model import DEFAULT_MIN_ALLELE_FRACTION, Build
@@ -150,7 +160,13 @@ def _remember_format(ctx: click.Context, param: click.Parameter, value: Any) -> 
         ctx.meta.setdefault(_FORMATS_KEY, {})[param.name] = value
 
 
-def output_options(func: F) -> F:
+_OUTDIR_HELP = (
+    "Directory for calls.json, calls.tsv, samples.tsv, report.html and clinical.html "
+    "(created if needed)."
+)
+
+
+def output_options(func: F, *, outdir_help: str = _OUTDIR_HELP, required: bool = True) -> F:
     """-o/--outdir, --reproducible, every optional format's flag and settings (from the registry
     of formats, reports/formats.py) and --debug, shared by every command that writes a report.
     The format options reach ``report_options`` through the context, so commands need no extra
@@ -201,10 +217,9 @@ def output_options(func: F) -> F:
     func = click.option(
         "-o",
         "--outdir",
-        required=True,
+        required=required,
         type=click.Path(file_okay=False, path_type=Path),
-        help="Directory for calls.json, calls.tsv, samples.tsv, report.html and clinical.html "
-        "(created if needed).",
+        help=outdir_help,
     )(func)
     return debug_option(func)
 
@@ -248,6 +263,17 @@ def specimen_given(ctx: click.Context) -> str | None:
     """--specimen, or None."""
     given: str | None = ctx.meta.get(_CLINICAL_KEY, {}).get("specimen")
     return given
+
+
+def report_formats() -> dict[str, str]:
+    """The optional report formats by name (the registry's, reports/formats.py), each with its
+    flag on every command that writes a report, and their on/off settings (detected_only) and
+    --pdf: what ``batch --plan`` lists for the workflow's ``outputs:`` switches."""
+    switches: dict[str, str] = {}
+    for report_format in optional_formats():
+        switches[report_format.name] = report_format.flag or ""
+        switches.update({o.name: o.flag for o in report_format.options if o.is_flag})
+    return {**switches, "pdf": "--pdf"}
 
 
 def panel_options(func: F) -> F:
@@ -297,6 +323,65 @@ def build_option(required: bool, default: str | None = None) -> Callable[[F], F]
         show_default=default is not None,
         help="Genome build of the coordinates.",
     )
+
+
+_EXISTING_FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
+
+
+def _exponent(value: float) -> str:
+    """A small rate as people write it in help texts.
+
+    >>> _exponent(5e-4), _exponent(1e-4)
+    ('5e-4', '1e-4')
+    """
+    mantissa, _, power = f"{value:.0e}".partition("e")
+    return f"{mantissa}e{int(power)}"
+
+
+def read_counting_options(func: F) -> F:
+    """--reference, --min-base-quality, --min-mapping-quality, --min-family-size,
+    --include-unlabelled-read-groups, --reads-are-molecules: how BAM/CRAM reads are counted
+    (``ngs`` and ``pon build``). Defaults are those of ``ngs/options.py``."""
+    func = click.option(
+        "--reads-are-molecules",
+        is_flag=True,
+        help="The reads are already molecules though no duplicate marking is recorded (e.g. a "
+        "consensus BAM whose @PG lines were stripped); recorded in the report.",
+    )(func)
+    func = click.option(
+        "--include-unlabelled-read-groups",
+        is_flag=True,
+        help="In a BAM/CRAM that names a sample, count read groups without SM (and reads "
+        "without RG) as that sample's; without it they are left out. A notice names them.",
+    )(func)
+    func = click.option(
+        "--min-family-size",
+        type=int,
+        default=DEFAULT_MIN_FAMILY_SIZE,
+        show_default=True,
+        help="With --umi: molecules from fewer raw reads are unusable.",
+    )(func)
+    func = click.option(
+        "--min-mapping-quality",
+        type=int,
+        default=DEFAULT_MIN_MAPPING_QUALITY,
+        show_default=True,
+        help="BAM/CRAM records below this MAPQ are not counted.",
+    )(func)
+    func = click.option(
+        "--min-base-quality",
+        type=int,
+        default=DEFAULT_MIN_BASE_QUALITY,
+        show_default=True,
+        help="Every base of a hotspot codon must reach this Phred score to count.",
+    )(func)
+    return click.option(
+        "--reference",
+        type=_EXISTING_FILE,
+        default=None,
+        metavar="FASTA",
+        help="The indexed FASTA a CRAM was written with (needed for CRAM only).",
+    )(func)
 
 
 def report_options(
@@ -526,6 +611,45 @@ def dpcr_command(
     finish(write_reports(result, outdir, report_options(ctx, reproducible)))
 
 
+_BATCH_OUTDIR_HELP = (
+    "Directory for the cohort tables (samples.tsv, calls.tsv, batch_jobs.tsv, batch_errors.tsv) "
+    "and one folder per job holding that job's report (calls.json, calls.tsv, samples.tsv, "
+    "report.html and the optional formats); created if needed. Not with --plan."
+)
+# batch's options that stand for the single commands' (pcr: PCR_OPTIONS, ngs: NGS_OPTIONS):
+# parameter name -> the option's key in a manifest's options column
+_BATCH_WIDE = {
+    "fmt": "format", "trust_map": "trust_map", "panel_spec": "panel", "hotspot_names": "hotspots",
+    "build": "build", "umi": "umi", "pon": "pon", "min_allele_fraction": "min_allele_fraction",
+    "background_error": "background_error", "reference": "reference",
+    "min_base_quality": "min_base_quality", "min_mapping_quality": "min_mapping_quality",
+    "min_family_size": "min_family_size",
+    "include_unlabelled_read_groups": "include_unlabelled_read_groups",
+    "reads_are_molecules": "reads_are_molecules", "assays": "assays",
+}  # fmt: skip
+BUNDLED_PANELS = (DEFAULT_PANEL, EXTENDED_PANEL)
+
+
+def _batch_wide(ctx: click.Context, given: dict[str, Any]) -> dict[str, str]:
+    """The batch-wide options typed on the command line, as a manifest's options column holds
+    them (flags "true", paths absolute: they are relative to here, not to a manifest)."""
+    wide: dict[str, str] = {}
+    for name, key in _BATCH_WIDE.items():
+        if ctx.get_parameter_source(name) is not click.core.ParameterSource.COMMANDLINE:
+            continue
+        value = given[name]
+        if isinstance(value, bool):
+            value = "true" if value else "false"
+        elif (
+            isinstance(value, Path)
+            or (key == "panel" and value not in BUNDLED_PANELS)
+            or (key == "assays" and value != EXAMPLE_ASSAYS)
+        ):
+            value = str(Path(value).absolute())
+        wide[key] = str(value)
+    return wide
+
+
 @cli.command("batch")
 @click.argument("source", metavar="MANIFEST_OR_DIR", type=click.Path(exists=True, path_type=Path))
 @click.option(
@@ -537,6 +661,39 @@ def dpcr_command(
     show_default=True,
     help="Inputs processed in parallel.",
 )
+@click.option(
+    "--plan",
+    is_flag=True,
+    help="Run nothing: print the jobs as JSON (each one's esr1calls command, the files it reads, "
+    "or why it cannot run) and the report formats; the Snakemake workflow reads its sample "
+    "sheet this way.",
+)
+@click.option(
+    "--plate-map",
+    "plate_maps",
+    multiple=True,
+    type=_EXISTING_FILE,
+    help="Directory scan: the plate map of every plate (else <export>.platemap.csv or "
+    "platemap.csv beside it).",
+)
+@click.option("--kit", default=None, metavar="FILE", help="PCR jobs: kit definition TOML.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice([f.value for f in PlateFormat]),
+    default=None,
+    help="PCR jobs: the export format (default: detected from the content).",
+)
+@click.option("--trust-map", is_flag=True, help="PCR jobs: as pcr --trust-map.")
+@click.option("--assays", default=None, metavar="FILE", help="dPCR jobs: assay definition TOML.")
+@build_option(required=False)
+@click.option("--umi", is_flag=True, help="NGS jobs: count UMI molecules, as ngs --umi.")
+@click.option("--pon", type=_EXISTING_FILE, default=None, help="NGS jobs: panel of normals TSV.")
+@click.option(
+    "--min-allele-fraction", type=float, default=None, help="NGS jobs: reportable fraction."
+)
+@click.option("--background-error", type=float, default=None, help="NGS jobs: as ngs.")
+@read_counting_options
 @clinical_options(specimen=False)
 @click.option(
     "--samples",
@@ -548,15 +705,21 @@ def dpcr_command(
     "qualified by its job, JOB:S1; OUTDIR then gets monitor.json, monitor.tsv and "
     "timeline.html (as when the manifest or plate maps name patients).",
 )
-@output_options
+@panel_options
+@functools.partial(output_options, outdir_help=_BATCH_OUTDIR_HELP, required=False)
 @click.pass_context
 def batch_command(
     ctx: click.Context,
+    /,
     source: Path,
     workers: int,
+    plan: bool,
+    plate_maps: tuple[Path, ...],
+    kit: str | None,
     sheet: Path | None,
-    outdir: Path,
+    outdir: Path | None,
     reproducible: bool,
+    **given: Any,
 ) -> None:
     """Run many PCR plates, dPCR runs and NGS samples; one bad input never stops the others.
 
@@ -565,8 +728,34 @@ def batch_command(
     report goes to OUTDIR/<job>/ (a failed job's earlier report is removed); cohort samples.tsv,
     calls.tsv, batch_jobs.tsv and batch_errors.tsv go to OUTDIR, and with patients (manifest,
     plate maps or --samples) the monitor outputs. Exit 1 if any failed, 130 on Ctrl-C.
+
+    The single commands' options given here (--kit, --umi, --min-allele-fraction, ...) apply
+    to every job of the type they belong to, as if typed on each job's command; a manifest
+    row's own options column wins over them.
+
+    \b
+    Examples:
+      esr1calls batch plates/ -o results
+      esr1calls batch bams/ --umi --build GRCh38 -o results
+      esr1calls batch manifest.tsv -o results --jobs 2
     """
-    jobs, skipped = plan_jobs(source)
+    # the batch-wide kit and panel are checked once here, not found bad by every job
+    panel_from_options(given["panel_spec"], given["hotspot_names"])
+    if kit is not None:
+        load_kit(kit)
+        kit = kit if kit == EXAMPLE_KIT else str(Path(kit).absolute())
+    if given["assays"] is not None:
+        from .dpcr.assays import load_assays
+
+        load_assays(given["assays"])
+    jobs, skipped = plan_jobs(source, plate_maps)
+    jobs = with_batch_options(jobs, _batch_wide(ctx, given), kit)
+    if plan:
+        document = {**plan_document(jobs, skipped), "formats": report_formats()}
+        click.echo(json.dumps(document, indent=1))
+        return
+    if outdir is None:
+        raise click.UsageError("Missing option '-o' / '--outdir' (or give --plan).")
     options = report_options(ctx, reproducible)
     with _progress(len(jobs)) as advance:
         outcomes = run_batch(
@@ -751,9 +940,6 @@ def report_command(
     finish(written)
 
 
-_EXISTING_FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
-
-
 @cli.command("monitor")
 @click.argument("calls_json", nargs=-1, required=True, type=_EXISTING_FILE)
 @click.option(
@@ -814,62 +1000,6 @@ def monitor_command(
         "timeline.html)",
         err=True,
     )
-
-
-def _exponent(value: float) -> str:
-    """A small rate as people write it in help texts.
-
-    >>> _exponent(5e-4), _exponent(1e-4)
-    ('5e-4', '1e-4')
-    """
-    mantissa, _, power = f"{value:.0e}".partition("e")
-    return f"{mantissa}e{int(power)}"
-
-
-def read_counting_options(func: F) -> F:
-    """--reference, --min-base-quality, --min-mapping-quality, --min-family-size,
-    --include-unlabelled-read-groups, --reads-are-molecules: how BAM/CRAM reads are counted
-    (``ngs`` and ``pon build``). Defaults are those of ``ngs/options.py``."""
-    func = click.option(
-        "--reads-are-molecules",
-        is_flag=True,
-        help="The reads are already molecules though no duplicate marking is recorded (e.g. a "
-        "consensus BAM whose @PG lines were stripped); recorded in the report.",
-    )(func)
-    func = click.option(
-        "--include-unlabelled-read-groups",
-        is_flag=True,
-        help="In a BAM/CRAM that names a sample, count read groups without SM (and reads "
-        "without RG) as that sample's; without it they are left out. A notice names them.",
-    )(func)
-    func = click.option(
-        "--min-family-size",
-        type=int,
-        default=DEFAULT_MIN_FAMILY_SIZE,
-        show_default=True,
-        help="With --umi: molecules from fewer raw reads are unusable.",
-    )(func)
-    func = click.option(
-        "--min-mapping-quality",
-        type=int,
-        default=DEFAULT_MIN_MAPPING_QUALITY,
-        show_default=True,
-        help="BAM/CRAM records below this MAPQ are not counted.",
-    )(func)
-    func = click.option(
-        "--min-base-quality",
-        type=int,
-        default=DEFAULT_MIN_BASE_QUALITY,
-        show_default=True,
-        help="Every base of a hotspot codon must reach this Phred score to count.",
-    )(func)
-    return click.option(
-        "--reference",
-        type=_EXISTING_FILE,
-        default=None,
-        metavar="FASTA",
-        help="The indexed FASTA a CRAM was written with (needed for CRAM only).",
-    )(func)
 
 
 @cli.command("ngs")
