@@ -1,8 +1,11 @@
-"""The Snakemake workflow, for real: lint, dry run, a local run and a run through a real
-single-node SLURM cluster (scripts/slurm-local.sh), which must give the same results."""
+"""The Snakemake workflow, for real, as a new user runs it: lint and dry run with no arguments
+from the repository's root and from workflows/, the sample sheet read by `esr1calls batch --plan`,
+one-line errors, the output switches, a local run and a run through a real single-node SLURM
+cluster (scripts/slurm-local.sh), which must give the same results."""
 
 from __future__ import annotations
 
+import json
 import os
 import shlex
 import shutil
@@ -12,173 +15,199 @@ from pathlib import Path
 
 import pytest
 
-from esr1calls.testing import REPO
+from esr1calls.testing import REPO, TESTDATA
 
 BIN = Path(sys.executable).parent
 SNAKEMAKE = BIN / "snakemake"
 SNAKEFILE = REPO / "workflows" / "Snakefile"
 CONFIG = REPO / "workflows" / "test" / "config.yaml"
 SHEET = REPO / "workflows" / "test" / "samples.tsv"
+VCF = TESTDATA / "vcf" / "mutect2" / "esr1_tumour_normal.vcf"
 
 pytestmark = pytest.mark.slow
 
 
+def run(cwd: Path, *args: str, timeout: int = 600) -> subprocess.CompletedProcess[str]:
+    """`snakemake ARGS` typed in ``cwd``, with a PATH that has no esr1calls on it (the workflow
+    finds the one installed beside snakemake, as in a virtual environment not activated)."""
+    env = {**os.environ, "PATH": "/usr/bin:/bin"}
+    return subprocess.run([str(SNAKEMAKE), *args], cwd=cwd, env=env, capture_output=True,
+                          text=True, timeout=timeout, check=False)  # fmt: skip
+
+
 def snakemake(
-    workdir: Path, *extra: str, sheet: Path = SHEET, timeout: int = 600
+    workdir: Path, *extra: str, config: Path = CONFIG, timeout: int = 600
 ) -> subprocess.CompletedProcess[str]:
-    command = [
-        str(SNAKEMAKE), "-s", str(SNAKEFILE), "--configfile", str(CONFIG),
-        "--config", f"samples={sheet}", f"esr1calls={BIN / 'esr1calls'}",
-        "--directory", str(workdir), *extra,
-    ]  # fmt: skip
-    return subprocess.run(command, capture_output=True, text=True, timeout=timeout, check=False)
+    command = ["-s", str(SNAKEFILE), "--configfile", str(config), "--directory", str(workdir)]
+    return run(REPO, *command, *extra, timeout=timeout)
 
 
-def test_lint_is_clean(tmp_path):
-    done = snakemake(tmp_path, "--lint")
-    assert done.returncode == 0, done.stdout + done.stderr
-    assert "Congratulations, your workflow is in a good condition!" in done.stdout + done.stderr
-
-
-def test_dry_run_plans_one_job_per_plate_and_sample(tmp_path):
-    done = snakemake(tmp_path, "--dry-run", "--quiet", "rules")
-    assert done.returncode == 0, done.stderr
+def _job_counts(stdout: str) -> dict[str, int]:
     counts = {}
-    for line in done.stdout.splitlines():
+    for line in stdout.splitlines():
         parts = line.split()
         if len(parts) == 2 and parts[1].isdigit():
             counts[parts[0]] = int(parts[1])
-    assert counts == {"esr1calls_pcr": 2, "esr1calls_ngs": 2, "esr1calls_cohort": 1, "all": 1,
-                      "total": 6}  # fmt: skip
+    return counts
 
 
-def test_schema_refuses_a_bad_sample_sheet(tmp_path):
-    sheet = tmp_path / "sheet.tsv"
-    sheet.write_text("id\ttype\tinputs\tplate_map\nbad id\tqpcr\tx.txt\t\n")
-    command = [str(SNAKEMAKE), "-s", str(SNAKEFILE), "--configfile", str(CONFIG), "--config",
-               f"samples={sheet}", "--directory", str(tmp_path), "--dry-run"]  # fmt: skip
-    done = subprocess.run(command, capture_output=True, text=True, check=False)
-    assert done.returncode != 0
-    assert "ValidationError" in done.stdout + done.stderr
+def readme_command(start: str, directory: Path | None = None) -> list[str]:
+    """The arguments of the README's Snakemake command that begins with ``start`` (its demo
+    folder replaced by ``directory``): the README shows what these tests run."""
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Snakemake\n")[1].split("\n## ")[0]
+    block = section.split("```sh\n")[1].split("```")[0]
+    lines = [line for line in block.splitlines() if line.startswith(f"snakemake {start}")]
+    assert len(lines) == 1, f"README's Snakemake section shows no `snakemake {start}...`"
+    words = shlex.split(lines[0])[1:]
+    if directory is not None:
+        words[words.index("--directory") + 1] = str(directory)
+    return words
 
 
-SHEET_ROWS = [
-    # id, type, inputs, plate_map, kit, sample, options: written the ways a batch manifest allows
-    ("qs", "pcr", "plate.txt", "map.csv", "kits/lab.toml", "",
-     "--format=quantstudio;hotspots=D538G"),
-    ("two", "pcr", "a.txt, b.txt", "a.csv;b.csv", "esr1-11-arms-example", "", "panel=extended"),
-    ("plasma", "ngs", "t.vcf", "", "", "PLASMA_01",
-     "umi=yes; min_allele_fraction=0.005 pon=n.tsv"),
-    ("reads", "ngs", "r.bam", "", "", "", "umi=0 --min-base-quality=30"),
-]  # fmt: skip
-
-
-def _sheet(directory: Path) -> Path:
-    """A sample sheet over empty stand-in files (a dry run only needs them to exist)."""
-    for name in ("plate.txt", "map.csv", "a.txt", "b.txt", "a.csv", "b.csv", "t.vcf", "r.bam"):
-        (directory / name).touch()
-    sheet = directory / "sheet.tsv"
-    sheet.write_text(
-        "# a comment line, as in a manifest\nID\tType\tinputs\tplate_map\tkit\tsample\toptions\n"
-        + "".join("\t".join(row) + "\n" for row in SHEET_ROWS)
-    )
-    return sheet
+@pytest.mark.parametrize("where", [".", "workflows"])
+def test_lint_and_dry_run_need_no_arguments(where):
+    """What a new user types first, in the repository or in workflows/: the demo config."""
+    lint = run(REPO / where, *readme_command("--lint"))
+    assert lint.returncode == 0, lint.stdout + lint.stderr
+    assert "Congratulations, your workflow is in a good condition!" in lint.stdout + lint.stderr
+    dry = run(REPO / where, *readme_command("-n"), "--quiet", "rules")
+    assert dry.returncode == 0, dry.stderr
+    last = "default" if where == "." else "all"  # the root's rule builds workflows/' rule all
+    assert _job_counts(dry.stdout) == {"esr1calls_job": 4, "esr1calls_cohort": 1, last: 1,
+                                       "total": 6}  # fmt: skip
 
 
 def _shell_commands(stdout: str) -> dict[str, list[str]]:
-    """Job id -> the words of its esr1calls pcr/ngs command, from a dry run's --printshellcmds."""
+    """Job id -> the words of its esr1calls command, from a dry run's --printshellcmds."""
     commands = {}
     for line in stdout.splitlines():
-        if line.startswith("Shell command: "):
-            words = shlex.split(line.removeprefix("Shell command: ").split(" 2> ")[0])
-            if words[1:2] in (["pcr"], ["ngs"]):
-                commands[Path(words[words.index("-o") + 1]).name] = words
+        if line.startswith("Shell command: { ") and " 2> logs/" in line:
+            words = shlex.split(line.removeprefix("Shell command: { ").split("; } 2> ")[0])
+            commands[Path(words[words.index("-o") + 1]).name] = words
     return commands
 
 
-def test_dry_run_reads_the_sheet_like_a_batch_manifest(tmp_path):
-    sheet = _sheet(tmp_path)
-    done = snakemake(tmp_path / "work", "--dry-run", "--printshellcmds", sheet=sheet)
-    assert done.returncode == 0, done.stdout + done.stderr
-    commands = {job: shlex.join(words[1:]) for job, words in _shell_commands(done.stdout).items()}
-    assert commands == {
-        "qs": f"pcr {tmp_path}/plate.txt --plate-map {tmp_path}/map.csv --kit "
-        f"{tmp_path}/kits/lab.toml --panel default --format quantstudio --hotspots D538G "
-        "--reproducible -o results/pcr/qs",
-        "two": f"pcr {tmp_path}/a.txt {tmp_path}/b.txt --plate-map {tmp_path}/a.csv --plate-map "
-        f"{tmp_path}/b.csv --kit esr1-11-arms-example --panel extended --reproducible "
-        "-o results/pcr/two",
-        "plasma": f"ngs {tmp_path}/t.vcf --sample PLASMA_01 --panel default --umi "
-        f"--min-allele-fraction 0.005 --pon {tmp_path}/n.tsv --reproducible -o results/ngs/plasma",
-        "reads": f"ngs {tmp_path}/r.bam --panel default --min-base-quality 30 --reproducible "
-        "-o results/ngs/reads",
-    }
+def _folder(tmp_path: Path) -> Path:
+    """A config and a sample sheet in their own folder, both with relative paths."""
+    lab = tmp_path / "lab"
+    (lab / "data").mkdir(parents=True)
+    for name in ("plate.txt", "map.csv", "a.txt", "b.txt", "r.bam"):
+        (lab / "data" / name).touch()
+    shutil.copy(VCF, lab / "data" / "t.vcf")
+    (lab / "samples.tsv").write_text(
+        "# a comment line, as in a manifest\nID\tType\tinputs\tplate_map\tkit\tsample\toptions\n"
+        "qs\tpcr\tdata/plate.txt\tdata/map.csv\tkits/lab.toml\t\t--format=quantstudio;hotspots=D538G\n"
+        "two\tpcr\tdata/a.txt, data/b.txt\tdata/map.csv;data/map.csv\t\t\tpanel=extended\n"
+        "plasma\tngs\tdata/t.vcf\t\t\tPLASMA_01\tumi=yes; min_allele_fraction=0.005 pon=n.tsv\n"
+        "reads\tngs\tdata/r.bam\t\t\t\tumi=0 --min-base-quality=30\n"
+    )  # fmt: skip
+    (lab / "config.yaml").write_text("samples: samples.tsv\noutputs: {fhir: true}\n")
+    return lab
 
 
-def _as_job(words: list[str]) -> tuple[str, list[str], list[str], str | None, str | None, dict]:
-    """A workflow command line read back into the fields of a batch job."""
-    kind, rest = words[1], words[2:]
-    inputs = []
-    while not rest[0].startswith("-"):
-        inputs.append(rest.pop(0))
-    maps, kit, sample, options = [], None, None, {}
-    while rest:
-        flag = rest.pop(0)
-        if flag in ("--reproducible", "--umi"):
-            options[flag[2:]] = True
-            continue
-        value = rest.pop(0)
-        if flag == "--plate-map":
-            maps.append(value)
-        elif flag in ("--kit", "--sample"):
-            kit, sample = (value, sample) if flag == "--kit" else (kit, value)
-        elif flag != "-o":
-            options[flag[2:].replace("-", "_")] = value
-    options.pop("reproducible", None)
-    return kind, inputs, maps, kit, sample, options
-
-
-def test_workflow_and_batch_read_a_sheet_alike(tmp_path):
-    """common.smk mirrors esr1calls.batch (the Snakefile must load without esr1calls): every
-    sheet row becomes the command that runs what the batch job would run."""
-    from esr1calls.batch import _option_path, read_manifest
-
-    sheet = _sheet(tmp_path)
-    done = snakemake(tmp_path / "work", "--dry-run", "--printshellcmds", sheet=sheet)
+def test_the_jobs_are_what_batch_plans_with_paths_from_the_config_folder(tmp_path):
+    lab = _folder(tmp_path)
+    done = snakemake(tmp_path / "work", "-n", "--printshellcmds", config=lab / "config.yaml")
     assert done.returncode == 0, done.stdout + done.stderr
     commands = _shell_commands(done.stdout)
-    jobs = read_manifest(sheet)
-    assert sorted(commands) == sorted(job.job_id for job in jobs)
+    planner = [str(BIN / "esr1calls"), "batch", str(lab / "samples.tsv"), "--plan"]
+    plan = subprocess.run([*planner, "--panel", "default"], capture_output=True, text=True,
+                          check=True)  # fmt: skip
+    jobs = json.loads(plan.stdout)["jobs"]
+    assert sorted(commands) == sorted(job["id"] for job in jobs) == ["plasma", "qs", "reads", "two"]
     for job in jobs:
-        options: dict = {"panel": "default", **job.options}
-        for key in ("pon", "reference"):
-            if key in options:
-                options[key] = str(_option_path(job, key))
-        if options.pop("umi", "false").lower() in ("true", "yes", "1"):
-            options["umi"] = True
-        expected = (
-            job.kind,
-            [str(p) for p in job.inputs],
-            [str(p) for p in job.plate_maps],
-            job.kit if job.kind == "pcr" else None,  # what each kind of job uses
-            job.sample if job.kind == "ngs" else None,
-            options,
+        folder = f"results/{job['type']}/{job['id']}"
+        expected = [str(BIN / "esr1calls"), *job["command"], "--fhir", "--reproducible", "-o",
+                    folder]  # fmt: skip
+        assert commands[job["id"]] == expected
+    # the sheet's paths are relative to its folder, the sheet's to the config's
+    assert shlex.join(commands["plasma"][1:]) == (
+        f"ngs {lab}/data/t.vcf --sample PLASMA_01 --panel default --umi --min-allele-fraction "
+        f"0.005 --pon {lab}/n.tsv --fhir --reproducible -o results/ngs/plasma"
+    )
+    assert "--umi" not in commands["reads"] and commands["qs"][-6:-4] == ["--hotspots", "D538G"]
+    cohort = [line for line in done.stdout.splitlines() if " report " in line]
+    assert len(cohort) == 1 and " --fhir --reproducible -o results/cohort " in cohort[0]
+
+
+def test_a_flag_typo_fails_its_job_with_one_line_and_the_others_run(tmp_path):
+    lab = _folder(tmp_path)
+    (lab / "samples.tsv").write_text(
+        "id\ttype\tinputs\toptions\nbad\tngs\tdata/t.vcf\tumi=ture\ngood\tngs\tdata/t.vcf\t\n"
+    )
+    done = snakemake(tmp_path / "work", "--cores", "1", "--keep-going", config=lab / "config.yaml")
+    assert done.returncode != 0
+    error = ("esr1calls: error: samples.tsv, line 2: option umi='ture' is neither on (true, yes, "
+             "1) nor off (false, no, 0); write umi=true or umi=false")  # fmt: skip
+    assert error in done.stderr.splitlines()
+    assert (tmp_path / "work" / "logs/esr1calls/ngs/bad.log").read_text() == error + "\n"
+    assert not (tmp_path / "work" / "results/ngs/bad").exists()
+    good = tmp_path / "work" / "results/ngs/good"
+    assert {p.name for p in good.iterdir()} >= {"calls.json", "calls.fhir.json"}
+
+
+def _one_line(done: subprocess.CompletedProcess[str]) -> str:
+    lines = [
+        line
+        for line in done.stderr.splitlines()
+        if not line.startswith(("Assuming unrestricted", "Config file "))
+    ]
+    assert done.returncode == 1 and len(lines) == 1, done.stderr
+    assert "Traceback" not in done.stderr
+    return lines[0]
+
+
+def test_esr1calls_that_cannot_run_is_one_line_at_start(tmp_path):
+    lab = _folder(tmp_path)
+    for command in ("not-installed-esr1calls", "bin/esr1calls"):
+        (lab / "config.yaml").write_text(f"samples: samples.tsv\nesr1calls: {command}\n")
+        line = _one_line(snakemake(tmp_path / "work", "-n", config=lab / "config.yaml"))
+        assert line.startswith("esr1calls workflow: error: cannot run ")
+        assert line.endswith(
+            "(No such file or directory); install esr1calls where snakemake runs (pip install "
+            "esr1calls, or pip install -e . in its repository), or set esr1calls: in the config "
+            "to the command's path, e.g. .venv/bin/esr1calls"
         )
-        assert _as_job(commands[job.job_id]) == expected, job.job_id
+    assert str(lab / "bin/esr1calls") in line  # a relative command is the config folder's
+
+
+@pytest.mark.parametrize(
+    "config, error",
+    [
+        ("samples: nowhere.tsv\n", "{lab}/config.yaml: samples: {lab}/nowhere.tsv does not exist"),
+        ("samples: samples.tsv\ntypo: 1\n", "{lab}/config.yaml: the config: Additional "
+         "properties are not allowed ('typo' was unexpected); the keys are samples, outdir,"),
+        ("samples: samples.tsv\noutputs: {fhir: yes please}\n",
+         "{lab}/config.yaml: outputs.fhir: 'yes please' is not of type 'boolean'"),
+        ("samples: samples.tsv\noutputs: {hl7: true}\n",
+         "{lab}/config.yaml: outputs: hl7 is not a format of this esr1calls; it writes multiqc"),
+        ("samples: samples.tsv\npanel: my_panel.tsv\n", "esr1calls: error: my_panel.tsv"),
+    ],
+)  # fmt: skip
+def test_config_errors_are_one_line(tmp_path, config, error):
+    lab = _folder(tmp_path)
+    (lab / "config.yaml").write_text(config)
+    line = _one_line(snakemake(tmp_path / "work", "-n", config=lab / "config.yaml"))
+    expected = error.format(lab=lab)
+    assert line.startswith(expected) or line.startswith(f"esr1calls workflow: error: {expected}")
 
 
 def test_a_sample_sheet_id_used_twice_is_an_error(tmp_path):
-    sheet = _sheet(tmp_path)
-    sheet.write_text(sheet.read_text() + "\t".join(SHEET_ROWS[0]) + "\n")
-    done = snakemake(tmp_path / "work", "--dry-run", sheet=sheet)
-    assert done.returncode != 0
-    assert "id qs is used twice" in done.stdout + done.stderr
+    lab = _folder(tmp_path)
+    sheet = lab / "samples.tsv"
+    sheet.write_text(sheet.read_text() + "QS\tngs\tdata/t.vcf\t\t\t\t\n")
+    line = _one_line(snakemake(tmp_path / "work", "-n", config=lab / "config.yaml"))
+    assert line == (
+        "esr1calls workflow: error: samples.tsv, line 7: job id 'QS' is already used on line 3 "
+        "as 'qs' (folder names ignore letter case); give the row another id"
+    )
 
 
 @pytest.fixture(scope="module")
 def local_run(tmp_path_factory):
     workdir = tmp_path_factory.mktemp("local")
-    done = snakemake(workdir, "--cores", "2")
+    done = run(REPO, *readme_command("--cores 2", workdir))
     assert done.returncode == 0, done.stderr[-3000:]
     return workdir
 
@@ -203,8 +232,13 @@ def test_local_run_gives_the_cli_results(local_run, tmp_path, run_cli):
     ).read_text()
     cohort = (results / "cohort" / "samples.tsv").read_text().splitlines()
     assert len(cohort) == 1 + 9 + 9 + 1 + 1  # header, two plates, a VCF and a BAM sample
-    for job in ("pcr/qs_plate", "pcr/cfx_plate", "ngs/plasma", "cohort"):
+    for job in ("pcr/qs_plate", "pcr/cfx_plate", "ngs/plasma", "ngs/umi_bam", "cohort"):
         assert (local_run / "logs" / "esr1calls" / f"{job}.log").is_file()
+    # the demo config switches no optional format on
+    for folder in ("pcr/qs_plate", "ngs/umi_bam", "cohort"):
+        names = {p.name for p in (results / folder).iterdir()}
+        assert names == {"calls.json", "calls.tsv", "samples.tsv", "report.html",
+                         "clinical.html"}, folder  # fmt: skip
 
 
 def _start_slurm() -> None:
@@ -224,8 +258,8 @@ def test_slurm_run_gives_the_same_results(local_run, tmp_path):
             pytest.fail("SLURM is not installed and cannot be installed here")
         pytest.skip("SLURM is not installed and cannot be installed here")
     _start_slurm()
-    profile = REPO / "workflows" / "profiles" / "slurm"
-    done = snakemake(tmp_path, "--profile", str(profile), "--slurm-keep-successful-logs")
+    command = readme_command("--profile workflows/profiles/slurm", tmp_path)
+    done = run(REPO, *command, "--slurm-keep-successful-logs")
     assert done.returncode == 0, done.stderr[-3000:]
     # the jobs really went through SLURM: one batch log per submitted job
     slurm_logs = list((tmp_path / ".snakemake" / "slurm_logs").rglob("*.log"))

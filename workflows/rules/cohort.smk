@@ -1,8 +1,8 @@
 rule esr1calls_cohort:
-    """Merge every job's calls.json into one cohort report (tables, calls.json, report.html)."""
+    """Merge every job's calls.json into one cohort report (tables, calls.json, report.html,
+    and the optional formats the config switches on)."""
     input:
-        expand(f"{OUTDIR}/pcr/{{job}}/calls.json", job=JOBS["pcr"]),
-        expand(f"{OUTDIR}/ngs/{{job}}/calls.json", job=JOBS["ngs"]),
+        job_outputs(),
     output:
         samples=f"{OUTDIR}/cohort/samples.tsv",
         calls=f"{OUTDIR}/cohort/calls.tsv",
@@ -10,12 +10,13 @@ rule esr1calls_cohort:
         "logs/esr1calls/cohort.log",
     params:
         outdir=lambda wildcards, output: str(Path(output.samples).parent),
-        reproducible="--reproducible" if config.get("reproducible", True) else "",
-        command=config.get("esr1calls", "esr1calls"),
+        flags=shlex.join(REPORT_FLAGS),
+        command=ESR1CALLS,
     resources:
         mem_mb=1000,
         runtime=10,
     conda:
         "../envs/esr1calls.yaml"
     shell:
-        "{params.command} report {input:q} {params.reproducible} -o {params.outdir:q} 2> {log}"
+        "{params.command:q} report {input:q} {params.flags} -o {params.outdir:q} 2> {log}"
+        " || {{ cat {log} >&2; exit 1; }}"

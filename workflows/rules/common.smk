@@ -1,106 +1,182 @@
-import csv
-import io
+import json
+import os
 import re
 import shlex
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import jsonschema
 import yaml
-from snakemake.exceptions import WorkflowError
 
-# The sample sheet is read by the rules of an `esr1calls batch` manifest (esr1calls/batch.py:
-# read_manifest, _split_paths, _parse_options, _option_path), written out again here because the
-# Snakefile must load where esr1calls is not importable (--sdm conda, or `esr1calls:` naming the
-# command of another environment). tests/test_workflow.py checks that both read a sheet the same.
+# The sample sheet is a batch manifest, and esr1calls reads it: `esr1calls batch SHEET --plan`
+# gives every job's single command, the files it reads and, for a row that cannot run, its
+# one-line error (esr1calls/batch.py: read_manifest, job_command, plan_document). The workflow
+# runs those commands; it has no reading rules of its own. Running the planner is also the
+# check, once at start, that the esr1calls command works.
 
-PATH_OPTIONS = ("pon", "reference")  # option values that name files, relative to the sheet
-FLAG_OPTIONS = ("umi",)  # on when the value is true, yes or 1 (a bare key means true)
-
-
-def _row_validator():
-    """One validator for every row: the schema is read once (every SLURM job parses this file
-    again, so a per-row snakemake.utils.validate would cost each job about 2 ms per row)."""
-    with open(workflow.source_path("../schemas/samples.schema.yaml"), encoding="utf-8") as handle:
-        schema = yaml.safe_load(handle)
-    return jsonschema.validators.validator_for(schema)(schema)
+BUNDLED_PANELS = ("default", "extended")
+JOB_ID = r"[A-Za-z0-9][A-Za-z0-9._-]*"  # ids that are one folder name and one wildcard value
 
 
-def _read_sheet(path):
-    """Rows by id, like a manifest: blank and # lines skipped, column names in any case, cells
-    stripped; each row checked against schemas/samples.schema.yaml."""
-    text = Path(path).read_bytes().decode("utf-8-sig")
-    lines = [line for line in text.splitlines() if line.strip() and not line.startswith("#")]
-    reader = csv.DictReader(io.StringIO("\n".join(lines)), delimiter="\t")
-    reader.fieldnames = [name.strip().lower() for name in reader.fieldnames or []]
-    validator = _row_validator()
-    rows = {}
-    for number, cells in enumerate(reader, start=2):
-        row = {key: (value or "").strip() for key, value in cells.items() if key}
-        try:
-            validator.validate(row)
-        except jsonschema.ValidationError as error:
-            raise WorkflowError(f"{path}, row {number}: not a valid sample-sheet row", error)
-        if row["id"] in rows:
-            raise WorkflowError(f"{path}, row {number}: id {row['id']} is used twice")
-        rows[row["id"]] = row
-    return rows
+def stop(message):
+    """One line on stderr and exit 1: no traceback for what the user has to fix."""
+    print(message, file=sys.stderr)
+    sys.exit(1)
 
 
-SHEET_PATH = Path(config["samples"])
-SAMPLES = _read_sheet(SHEET_PATH)
-OUTDIR = config.get("outdir", "results")
-JOBS = {kind: sorted(i for i, row in SAMPLES.items() if row["type"] == kind) for kind in ("pcr", "ngs")}
+def config_source(key):
+    """The config file that sets ``key`` (the last one: later files override earlier ones), or
+    None when --config KEY=VALUE sets it (or nothing does)."""
+    if key in workflow.config_settings.config:
+        return None
+    for path in reversed(workflow.configfiles):
+        with open(path, encoding="utf-8") as handle:
+            if key in (yaml.safe_load(handle) or {}):
+                return Path(path).resolve()
+    return None
 
 
-def _paths(text):
-    """Paths separated by ; or , and relative to the sample sheet (unless absolute)."""
-    return [str(SHEET_PATH.parent / p.strip()) for p in re.split(r"[;,]", text) if p.strip()]
+def config_folder(key):
+    """The folder a config value is relative to: its config file's, else (--config) the
+    working directory."""
+    source = config_source(key)
+    return Path.cwd() if source is None else source.parent
 
 
-def _options(text):
-    """key=value words separated by spaces or ;, a leading -- dropped, - in a key read as _;
-    a bare key means true."""
-    options = {}
-    for token in re.split(r"[;\s]+", text.strip()):
-        if token:
-            key, _, value = token.lstrip("-").partition("=")
-            options[key.replace("-", "_")] = value or "true"
-    return options
+def check_config():
+    """The config against schemas/config.schema.yaml, in one line (snakemake.utils.validate
+    prints the whole schema); the defaults filled in."""
+    # --config outputs={fhir: true} gives the string "true" (Snakemake reads nested values so)
+    switches = {"true": True, "false": False}
+    if isinstance(config.get("outputs"), dict):
+        config["outputs"] = {
+            k: switches.get(v.lower(), v) if isinstance(v, str) else v
+            for k, v in config["outputs"].items()
+        }
+    if isinstance(config.get("reproducible"), str):
+        config["reproducible"] = switches.get(config["reproducible"].lower(), config["reproducible"])
+    with open(workflow.source_path("../schemas/config.schema.yaml"), encoding="utf-8") as f:
+        schema = yaml.safe_load(f)
+    error = jsonschema.exceptions.best_match(
+        jsonschema.validators.validator_for(schema)(schema).iter_errors(dict(config))
+    )
+    if error is not None:
+        where = ".".join(map(str, error.absolute_path)) or "the config"
+        sources = [*map(str, workflow.configfiles)]
+        sources += ["--config"] if workflow.config_settings.config else []
+        files = ", ".join(sources)
+        stop(
+            f"esr1calls workflow: error: {files}: {where}: {error.message}; the keys are "
+            f"{', '.join(schema['properties'])} (workflows/schemas/config.schema.yaml)"
+        )
+    for key, spec in schema["properties"].items():
+        config.setdefault(key, spec.get("default"))
 
 
-def job_inputs(wildcards):
-    return _paths(SAMPLES[wildcards.job]["inputs"])
+def config_path(key):
+    return config_folder(key) / config[key]
 
 
-def job_plate_map(wildcards):
-    return _paths(SAMPLES[wildcards.job]["plate_map"])
+def esr1calls_command():
+    """The esr1calls command as the config names it: a path (relative to the config file), or
+    a name on PATH, else beside the Python running Snakemake (an environment not activated)."""
+    name = config.get("esr1calls", "esr1calls")
+    if os.sep in name:
+        return str(config_path("esr1calls"))
+    found = shutil.which(name) or shutil.which(name, path=str(Path(sys.executable).parent))
+    return found or name
 
 
-def job_plate_map_options(wildcards):
-    """--plate-map once per map (the option is repeated, never given several values)."""
-    return " ".join(f"--plate-map {shlex.quote(path)}" for path in job_plate_map(wildcards))
+def read_plan(command, sheet, panel):
+    """The jobs of the sample sheet, as `esr1calls batch --plan` reads them."""
+    words = [command, "batch", str(sheet), "--plan", "--panel", panel]
+    fix = (
+        "install esr1calls where snakemake runs (pip install esr1calls, or pip install -e . in "
+        "its repository), or set esr1calls: in the config to the command's path, e.g. "
+        ".venv/bin/esr1calls"
+    )
+    try:
+        done = subprocess.run(words, capture_output=True, text=True, check=False)
+    except OSError as exc:
+        stop(f"esr1calls workflow: error: cannot run {command!r} ({exc.strerror}); {fix}")
+    if done.returncode != 0:
+        line = (done.stderr.strip().splitlines() or [f"exit status {done.returncode}"])[-1]
+        if line.startswith("esr1calls: error:"):  # the sheet's own error, naming its place
+            stop(line)
+        if "--plan" in line:  # an esr1calls from before batch --plan
+            fix = f"this esr1calls cannot plan a batch; {fix}"
+        stop(f"esr1calls workflow: error: {shlex.join(words)} failed ({line}); {fix}")
+    try:
+        return json.loads(done.stdout)
+    except ValueError:
+        stop(f"esr1calls workflow: error: {command} batch --plan printed no plan; {fix} (an "
+             "esr1calls that has --plan)")
 
 
-def job_options(wildcards):
-    """The row as CLI options, each word shell-quoted: kit (PCR: a .toml is a path, else a kit
-    id) or sample (NGS), then the options; the config's panel unless the row names one."""
-    row = SAMPLES[wildcards.job]
-    words = []
-    if row["type"] == "pcr" and row.get("kit"):
-        kit = row["kit"]
-        words += ["--kit", _paths(kit)[0] if kit.endswith(".toml") else kit]
-    if row["type"] == "ngs" and row.get("sample"):
-        words += ["--sample", row["sample"]]
-    options = {"panel": config.get("panel", "default"), **_options(row.get("options", ""))}
-    for key, value in options.items():
-        flag = f"--{key.replace('_', '-')}"
-        if key in FLAG_OPTIONS:
-            words += [flag] if value.lower() in ("true", "yes", "1") else []
-        else:
-            words += [flag, str(SHEET_PATH.parent / value) if key in PATH_OPTIONS else value]
-    if config.get("reproducible", True):
-        words.append("--reproducible")
-    return " ".join(shlex.quote(word) for word in words)
+check_config()
+ESR1CALLS = esr1calls_command()
+SHEET = config_path("samples")
+if not SHEET.exists():
+    stop(
+        f"esr1calls workflow: error: {config_source('samples') or '--config'}: samples: "
+        f"{SHEET} does not exist (a path in a config file is relative to its folder; with "
+        "--config, to the working directory)"
+    )
+PANEL = config["panel"] if config["panel"] in BUNDLED_PANELS else str(config_path("panel"))
+PLAN = read_plan(ESR1CALLS, SHEET, PANEL)
+OUTDIR = config["outdir"]
+JOBS = {}
+for job in PLAN["jobs"]:
+    # a row whose id cannot name a folder and a file target, or repeats one, is no job at all
+    if job["id"].casefold() in {i.casefold() for i in JOBS} or not re.fullmatch(JOB_ID, job["id"]):
+        stop(
+            "esr1calls workflow: error: "
+            + (job["error"] or f"{SHEET}: job id {job['id']!r} holds characters other than "
+               "letters, digits, '.', '_' and '-'; give the row another id")
+        )
+    # a job's folder: OUTDIR/<type>/<id> (a row whose type is not one still fails as a job)
+    kind = job["type"] if re.fullmatch("[a-z0-9]+", job["type"]) else "unknown"
+    JOBS[job["id"]] = {**job, "kind": kind}
+KINDS = sorted({job["kind"] for job in JOBS.values()})
+
+unknown = sorted(set(config["outputs"]) - set(PLAN["formats"]))
+if unknown:
+    stop(
+        f"esr1calls workflow: error: {config_source('outputs') or '--config'}: outputs: "
+        f"{', '.join(unknown)} is not a format of this esr1calls; it writes "
+        f"{', '.join(PLAN['formats'])}"
+    )
+FORMAT_FLAGS = [PLAN["formats"][name] for name, on in config["outputs"].items() if on]
+REPORT_FLAGS = FORMAT_FLAGS + (["--reproducible"] if config["reproducible"] else [])
+
+
+wildcard_constraints:
+    kind="|".join(KINDS) or "none",
+    job=JOB_ID,
+
+
+def job_files(wildcards):
+    """Every file the job reads (inputs, plate maps, kit, panel, PoN, reference): a change to
+    any of them runs the job again. One that is missing is left to esr1calls, whose one-line
+    error then names it and the row (Snakemake's would stop every job)."""
+    return [path for path in JOBS[wildcards.job]["files"] if os.path.exists(path)]
+
+
+def job_shell(wildcards, output):
+    """The job's esr1calls command, shell-quoted; for a row that cannot run, a command that
+    prints its one-line error and fails."""
+    job = JOBS[wildcards.job]
+    if job["error"]:
+        message = shlex.quote(f"esr1calls: error: {job['error']}")
+        return f"printf '%s\\n' {message} >&2; false"
+    outdir = str(Path(output.calls).parent)
+    return shlex.join([ESR1CALLS, *job["command"], *REPORT_FLAGS, "-o", outdir])
+
+
+def job_outputs():
+    return [f"{OUTDIR}/{job['kind']}/{id}/calls.json" for id, job in JOBS.items()]
 
 
 def cohort_outputs():
