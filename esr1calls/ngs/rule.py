@@ -585,6 +585,17 @@ def _duplicate_advice(duplicates: Duplicates) -> str:
     if tags or duplicates.grouping:
         what = f"carry UMI molecule tags ({', '.join(tags)})" if tags else "are grouped by UMI"
         return f"the reads {what}: count molecules with --umi"
+    if "cD" in duplicates.molecule_tags:  # consensus reads (fgbio) whose MI and @PG are gone
+        return (
+            "the reads carry consensus tags (cD): each is a molecule already; say so with "
+            "--reads-are-molecules"
+        )
+    raw = [t for t in duplicates.molecule_tags if t in ("RX", "BX")]
+    if raw:
+        return (
+            f"the reads carry UMIs ({', '.join(raw)}) not grouped into molecules: group them "
+            "(fgbio GroupReadsByUmi or umi_tools group) and count molecules with --umi"
+        )
     if duplicates.amplicon:
         return (
             "amplicon reads share their start and end, so duplicates cannot be marked by "

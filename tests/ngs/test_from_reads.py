@@ -12,7 +12,7 @@ import io
 import json
 import subprocess
 import sys
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -923,6 +923,7 @@ def molecules_bam(
     molecules: int = 2_000,
     copies: int = 6,
     mutants: Sequence[tuple[int, Sequence[Edit]]] = (),
+    tags: Mapping[str, Any] | None = None,
 ) -> Path:
     """``molecules`` distinct exon 8 molecules (each its own start, length and orientation, as a
     duplicate marker sees them), each read ``copies`` times as overlapping 2x100 pairs, none
@@ -938,7 +939,7 @@ def molecules_bam(
     for i, (offset, length, reverse) in enumerate(shapes[:molecules]):
         fragment = Fragment(
             f"m{i}", around(1610, offset), length, edits=tuple(edits[i]) if i < len(edits) else (),
-            r1_reverse=reverse, tags={"RG": "rg1"},
+            r1_reverse=reverse, tags={"RG": "rg1", **(tags or {})},
         )  # fmt: skip
         groups.append((fragment, copies))
     header = make_header(REF38, (("rg1", "TUMOUR"),), programs=())
@@ -1185,6 +1186,28 @@ def test_a_umi_bam_counted_as_reads_says_count_molecules(run_cli, tmp_path):
         f"in @PG, no read flagged duplicate): {umi_advice}"
     )
     assert document["samples"][0]["details"]["duplicates"]["molecule_tags"] == ["MI", "cD"]
+
+
+@pytest.mark.parametrize(
+    "tags, advice",
+    [
+        ({"RX": "ACGTAC-TTGACA"}, "the reads carry UMIs (RX) not grouped into molecules: group "
+         "them (fgbio GroupReadsByUmi or umi_tools group) and count molecules with --umi"),
+        ({"cD": 6, "RX": "ACGTAC"}, "the reads carry consensus tags (cD): each is a molecule "
+         "already; say so with --reads-are-molecules"),
+        ({"UG": 7}, "the reads carry UMI molecule tags (UG): count molecules with --umi"),
+    ],
+)  # fmt: skip
+def test_umi_tags_counted_as_reads_name_the_option_that_fits(run_cli, tmp_path, tags, advice):
+    """Raw UMIs (RX, BX) need grouping before --umi; consensus reads (cD) whose MI and @PG lines
+    are gone are molecules (--reads-are-molecules); without these the advice was to mark
+    duplicates, as for reads with no UMI."""
+    bam = molecules_bam(tmp_path / "tagged.bam", molecules=200, tags=tags)
+    result = ngs(run_cli, tmp_path / "out", bam, *EXON8)
+    assert result.exit_code == 0, result.stderr
+    document = json.loads((tmp_path / "out" / "calls.json").read_text())
+    assert document["run"]["notices"][0].endswith(f"Fix: {advice}")
+    assert all(c["action"].endswith(advice) for c in json_calls(document).values())
 
 
 def test_the_input_is_not_used_where_duplicates_are_marked(run_cli, unmarked_bam, tmp_path):
