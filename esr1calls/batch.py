@@ -787,6 +787,10 @@ def job_command(job: BatchJob) -> list[str]:
         words += ["--kit", job.kit]
     if job.kind == "ngs" and job.sample:
         words += ["--sample", job.sample]
+    if job.patient_id is not None:  # the manifest's patient_id and collected columns
+        words += ["--patient", job.patient_id]
+    if job.collected is not None:
+        words += ["--collected", job.collected]
     for key, text in job.options.items():
         flag = f"--{key.replace('_', '-')}"
         if key in FLAG_OPTIONS:
@@ -808,7 +812,8 @@ def plan_document(
     """What ``esr1calls batch --plan`` prints: per job its id, type, single command
     (job_command), the files it reads (inputs, plate maps, kit, panel, PoN, reference) and
     ``error``, why it cannot run (then no command and no files), as batch would report it;
-    and the files a directory scan skipped."""
+    the files a directory scan skipped; and the MultiQC pair's names (a batch writes it once,
+    for every job)."""
     entries = []
     for job in jobs:
         error = _job_error(job)
@@ -822,7 +827,11 @@ def plan_document(
         entries.append(
             {"id": job.job_id, "type": job.kind, "command": command, "files": files, "error": error}
         )
-    return {"jobs": entries, "skipped": [{"file": n, "reason": why} for n, why in skipped]}
+    return {
+        "jobs": entries,
+        "skipped": [{"file": n, "reason": why} for n, why in skipped],
+        "multiqc_files": list(MULTIQC_FILES),  # with --multiqc, in OUTDIR only (COHORT_FILES)
+    }
 
 
 # ----------------------------------------------------------------------------- a job's folder

@@ -587,6 +587,7 @@ DPCR_FORMATS = ("quantasoft", "qxmanager", "qiacuity", "absoluteq")  # esr1calls
     show_default=True,
     help="Export format; auto detects it from the content.",
 )
+@patient_options
 @clinical_options()
 @output_options
 @click.pass_context
@@ -596,6 +597,8 @@ def dpcr_command(
     plate_maps: tuple[Path, ...],
     assays: str | None,
     fmt: str,
+    patient: str | None,
+    collected: str | None,
     outdir: Path,
     reproducible: bool,
 ) -> None:
@@ -607,7 +610,7 @@ def dpcr_command(
     from .dpcr import call_dpcr  # loads the readers
 
     result = call_dpcr(exports, plate_maps, assays=assays, fmt=None if fmt == "auto" else fmt)
-    result = with_specimen(result, specimen_given(ctx))
+    result = with_specimen(with_patient(result, patient, collected), specimen_given(ctx))
     finish(write_reports(result, outdir, report_options(ctx, reproducible)))
 
 
@@ -750,6 +753,12 @@ def batch_command(
         load_assays(given["assays"])
     jobs, skipped = plan_jobs(source, plate_maps)
     jobs = with_batch_options(jobs, _batch_wide(ctx, given), kit)
+    if plan and sheet is not None:
+        raise click.UsageError(
+            "--samples names patients for the monitor outputs a batch writes, and --plan "
+            "writes nothing; give each job's patient_id and collected in the manifest (its "
+            "command then carries them) or the plate maps' columns"
+        )
     if plan:
         document = {**plan_document(jobs, skipped), "formats": report_formats()}
         click.echo(json.dumps(document, indent=1))

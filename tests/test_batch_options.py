@@ -227,3 +227,42 @@ def test_a_dpcr_job_is_its_dpcr_command_and_takes_only_the_assays_batch_wide():
     wrong = BatchJob("d", "dpcr", (Path("d.csv"),), origin="m.tsv, line 2", options={"umi": "1"})
     with pytest.raises(Exception, match=r"m\.tsv, line 2: unknown option umi for a dpcr job"):
         job_command(wrong)
+
+
+def test_a_rows_patient_and_collection_date_are_on_its_planned_command(tmp_path, run_cli):
+    (tmp_path / "manifest.tsv").write_text(
+        "id\ttype\tinputs\tplate_map\tkit\tsample\toptions\tpatient_id\tcollected\n"
+        f"plasma\tngs\t{VCF}\t\t\t\t\tPT-7\t2026-03-02\n"
+        f"plate\tpcr\t{PLATE}\t{DEMO_MAP}\t\t\t\t\t\n"
+    )
+    result = run_cli(["batch", tmp_path / "manifest.tsv", "--plan"])
+    assert result.exit_code == 0, result.stderr
+    jobs = {job["id"]: job for job in json.loads(result.stdout)["jobs"]}
+    command = jobs["plasma"]["command"]
+    assert command[-4:] == ["--patient", "PT-7", "--collected", "2026-03-02"]
+    assert "--patient" not in jobs["plate"]["command"]  # no columns, no options
+    # the planned command records what the batch job records
+    assert run_cli([*command, "--reproducible", "-o", tmp_path / "by_hand"]).exit_code == 0
+    assert run_cli(["batch", tmp_path / "manifest.tsv", "-o", tmp_path / "batch"]).exit_code == 0
+    for folder in (tmp_path / "by_hand", tmp_path / "batch" / "plasma"):
+        (sample,) = json.loads((folder / "calls.json").read_text())["samples"]
+        assert (sample["patient_id"], sample["collected"]) == ("PT-7", "2026-03-02"), folder
+
+
+def test_plan_refuses_a_sample_sheet_it_could_not_honour(tmp_path, run_cli, bams):
+    sheet = tmp_path / "sheet.tsv"
+    sheet.write_text("sample_id\tpatient_id\tcollected\nplasma:S1\tPT-1\t2026-01-05\n")
+    result = run_cli(["batch", bams, "--plan", "--samples", sheet])
+    assert result.exit_code == 2
+    assert "--samples" in result.stderr and "patient_id and collected" in result.stderr
+    assert result.stdout == ""
+
+
+def test_dpcr_takes_a_patient_for_a_run_of_one_sample_only(tmp_path, run_cli):
+    args = ["dpcr", TESTDATA / "dpcr" / "quantasoft" / "esr1_demo_quantasoft.csv", "--plate-map",
+            TESTDATA / "dpcr" / "esr1_demo_dpcr_platemap.csv", "--patient", "PT-1", "-o",
+            tmp_path / "out"]  # fmt: skip
+    result = run_cli(args)
+    assert result.exit_code != 0
+    assert "--patient" in result.stderr and "this run holds 4 samples" in result.stderr
+    assert not (tmp_path / "out" / "calls.json").exists()
