@@ -74,8 +74,8 @@ def test_lint_and_dry_run_need_no_arguments(where):
     dry = run(REPO / where, *readme_command("-n"), "--quiet", "rules")
     assert dry.returncode == 0, dry.stderr
     last = "default" if where == "." else "all"  # the root's rule builds workflows/' rule all
-    assert _job_counts(dry.stdout) == {"esr1calls_job": 4, "esr1calls_cohort": 1, last: 1,
-                                       "total": 6}  # fmt: skip
+    assert _job_counts(dry.stdout) == {"esr1calls_job": 5, "esr1calls_cohort": 1, last: 1,
+                                       "total": 7}  # fmt: skip
 
 
 def _shell_commands(stdout: str) -> dict[str, list[str]]:
@@ -102,7 +102,7 @@ def _folder(tmp_path: Path) -> Path:
         "plasma\tngs\tdata/t.vcf\t\t\tPLASMA_01\tumi=yes; min_allele_fraction=0.005 pon=n.tsv\n"
         "reads\tngs\tdata/r.bam\t\t\t\tumi=0 --min-base-quality=30\n"
     )  # fmt: skip
-    (lab / "config.yaml").write_text("samples: samples.tsv\noutputs: {fhir: true}\n")
+    (lab / "config.yaml").write_text("samples: samples.tsv\noutputs: {fhir: true, multiqc: true}\n")
     return lab
 
 
@@ -127,8 +127,12 @@ def test_the_jobs_are_what_batch_plans_with_paths_from_the_config_folder(tmp_pat
         f"0.005 --pon {lab}/n.tsv --fhir --reproducible -o results/ngs/plasma"
     )
     assert "--umi" not in commands["reads"] and commands["qs"][-6:-4] == ["--hotspots", "D538G"]
+    # MultiQC as batch --multiqc writes it: one pair for the cohort, none in a job's folder
     cohort = [line for line in done.stdout.splitlines() if " report " in line]
-    assert len(cohort) == 1 and " --fhir --reproducible -o results/cohort " in cohort[0]
+    assert len(cohort) == 1 and " --fhir --multiqc --reproducible -o results/cohort " in cohort[0]
+    assert not any("--multiqc" in words for words in commands.values())
+    for name in json.loads(plan.stdout)["multiqc_files"]:
+        assert f"results/cohort/{name}" in done.stdout  # the cohort rule's outputs
 
 
 def test_a_flag_typo_fails_its_job_with_one_line_and_the_others_run(tmp_path):
@@ -145,6 +149,7 @@ def test_a_flag_typo_fails_its_job_with_one_line_and_the_others_run(tmp_path):
     assert not (tmp_path / "work" / "results/ngs/bad").exists()
     good = tmp_path / "work" / "results/ngs/good"
     assert {p.name for p in good.iterdir()} >= {"calls.json", "calls.fhir.json"}
+    assert not list(good.glob("*_mqc.json"))
 
 
 def _one_line(done: subprocess.CompletedProcess[str]) -> str:
@@ -183,6 +188,8 @@ def test_esr1calls_that_cannot_run_is_one_line_at_start(tmp_path):
         ("samples: samples.tsv\noutputs: {hl7: true}\n",
          "{lab}/config.yaml: outputs: hl7 is not a format of this esr1calls; it writes multiqc"),
         ("samples: samples.tsv\npanel: my_panel.tsv\n", "esr1calls: error: my_panel.tsv"),
+        ("samples: samples.tsv\noutputs: {detected-only: true}\n", "{lab}/config.yaml: "
+         "outputs: detected-only shapes the VCF; switch vcf on too, or detected-only off"),
     ],
 )  # fmt: skip
 def test_config_errors_are_one_line(tmp_path, config, error):
@@ -231,11 +238,17 @@ def test_local_run_gives_the_cli_results(local_run, tmp_path, run_cli):
         direct / "calls.tsv"
     ).read_text()
     cohort = (results / "cohort" / "samples.tsv").read_text().splitlines()
-    assert len(cohort) == 1 + 9 + 9 + 1 + 1  # header, two plates, a VCF and a BAM sample
-    for job in ("pcr/qs_plate", "pcr/cfx_plate", "ngs/plasma", "ngs/umi_bam", "cohort"):
+    assert len(cohort) == 1 + 9 + 9 + 1 + 1 + 4  # header, two plates, a VCF, a BAM, a dPCR run
+    # the sheet's patient_id and collected columns are recorded, as batch records them
+    (plasma,) = json.loads((results / "ngs" / "plasma" / "calls.json").read_text())["samples"]
+    assert (plasma["patient_id"], plasma["collected"]) == ("PT-0042", "2026-02-17")
+    dpcr = json.loads((results / "dpcr" / "ddpcr" / "calls.json").read_text())
+    assert dpcr["run"]["command"].split()[1] == "dpcr" and len(dpcr["samples"]) == 4
+    for job in ("pcr/qs_plate", "pcr/cfx_plate", "ngs/plasma", "ngs/umi_bam", "dpcr/ddpcr",
+                "cohort"):  # fmt: skip
         assert (local_run / "logs" / "esr1calls" / f"{job}.log").is_file()
     # the demo config switches no optional format on
-    for folder in ("pcr/qs_plate", "ngs/umi_bam", "cohort"):
+    for folder in ("pcr/qs_plate", "ngs/umi_bam", "dpcr/ddpcr", "cohort"):
         names = {p.name for p in (results / folder).iterdir()}
         assert names == {"calls.json", "calls.tsv", "samples.tsv", "report.html",
                          "clinical.html"}, folder  # fmt: skip

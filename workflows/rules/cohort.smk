@@ -6,6 +6,8 @@ rule esr1calls_cohort:
     output:
         samples=f"{OUTDIR}/cohort/samples.tsv",
         calls=f"{OUTDIR}/cohort/calls.tsv",
+        # with outputs: multiqc, the cohort's MultiQC pair (each sample JOB:SAMPLE)
+        multiqc=[f"{OUTDIR}/cohort/{name}" for name in PLAN["multiqc_files"] if MULTIQC],
     log:
         "logs/esr1calls/cohort.log",
     params:

@@ -148,8 +148,19 @@ if unknown:
         f"{', '.join(unknown)} is not a format of this esr1calls; it writes "
         f"{', '.join(PLAN['formats'])}"
     )
-FORMAT_FLAGS = [PLAN["formats"][name] for name, on in config["outputs"].items() if on]
-REPORT_FLAGS = FORMAT_FLAGS + (["--reproducible"] if config["reproducible"] else [])
+if config["outputs"].get("detected-only") and not config["outputs"].get("vcf"):
+    stop(
+        f"esr1calls workflow: error: {config_source('outputs') or '--config'}: outputs: "
+        "detected-only shapes the VCF; switch vcf on too, or detected-only off"
+    )
+ON = [name for name, on in config["outputs"].items() if on]
+# MultiQC, as with esr1calls batch --multiqc: one pair of files for the whole cohort (samples
+# keyed RUN:SAMPLE, the run being the job's folder), none in the job folders
+MULTIQC = "multiqc" in ON
+REPORT_FLAGS = [PLAN["formats"][name] for name in ON] + (
+    ["--reproducible"] if config["reproducible"] else []
+)
+JOB_FLAGS = [flag for flag in REPORT_FLAGS if not MULTIQC or flag != PLAN["formats"]["multiqc"]]
 
 
 wildcard_constraints:
@@ -172,7 +183,7 @@ def job_shell(wildcards, output):
         message = shlex.quote(f"esr1calls: error: {job['error']}")
         return f"printf '%s\\n' {message} >&2; false"
     outdir = str(Path(output.calls).parent)
-    return shlex.join([ESR1CALLS, *job["command"], *REPORT_FLAGS, "-o", outdir])
+    return shlex.join([ESR1CALLS, *job["command"], *JOB_FLAGS, "-o", outdir])
 
 
 def job_outputs():
@@ -180,4 +191,5 @@ def job_outputs():
 
 
 def cohort_outputs():
-    return [f"{OUTDIR}/cohort/samples.tsv", f"{OUTDIR}/cohort/calls.tsv"]
+    tables = [f"{OUTDIR}/cohort/samples.tsv", f"{OUTDIR}/cohort/calls.tsv"]
+    return tables + [f"{OUTDIR}/cohort/{name}" for name in PLAN["multiqc_files"] if MULTIQC]
