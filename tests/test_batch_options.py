@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from esr1calls.batch import BatchJob, job_command, read_manifest
+from esr1calls.reports.formats import optional_formats
 from esr1calls.testing import TESTDATA
 
 UMI_BAM = TESTDATA / "bam" / "plasma_07.umi.bam"
@@ -196,6 +197,9 @@ def test_plan_lists_jobs_files_skips_and_the_report_formats(tmp_path, run_cli):
     assert {"multiqc": "--multiqc", "fhir": "--fhir", "vcf": "--vcf"}.items() <= plan[
         "formats"
     ].items()
+    # every format of the registry, each with the flag its commands take
+    assert {f.name: f.flag for f in optional_formats()}.items() <= plan["formats"].items()
+    assert plan["formats"]["detected_only"] == "--detected-only"
     assert not list(tmp_path.glob("*.tsv"))  # --plan writes nothing
 
 

@@ -185,11 +185,11 @@ def test_esr1calls_that_cannot_run_is_one_line_at_start(tmp_path):
          "properties are not allowed ('typo' was unexpected); the keys are samples, outdir,"),
         ("samples: samples.tsv\noutputs: {fhir: yes please}\n",
          "{lab}/config.yaml: outputs.fhir: 'yes please' is not of type 'boolean'"),
-        ("samples: samples.tsv\noutputs: {hl7: true}\n",
-         "{lab}/config.yaml: outputs: hl7 is not a format of this esr1calls; it writes multiqc"),
+        ("samples: samples.tsv\noutputs: {xlsx: true}\n",
+         "{lab}/config.yaml: outputs: xlsx is not a format of this esr1calls; it writes multiqc"),
         ("samples: samples.tsv\npanel: my_panel.tsv\n", "esr1calls: error: my_panel.tsv"),
-        ("samples: samples.tsv\noutputs: {detected-only: true}\n", "{lab}/config.yaml: "
-         "outputs: detected-only shapes the VCF; switch vcf on too, or detected-only off"),
+        ("samples: samples.tsv\noutputs: {detected_only: true}\n", "{lab}/config.yaml: "
+         "outputs: detected_only shapes the VCF; switch vcf on too, or detected_only off"),
     ],
 )  # fmt: skip
 def test_config_errors_are_one_line(tmp_path, config, error):

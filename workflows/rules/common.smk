@@ -148,10 +148,10 @@ if unknown:
         f"{', '.join(unknown)} is not a format of this esr1calls; it writes "
         f"{', '.join(PLAN['formats'])}"
     )
-if config["outputs"].get("detected-only") and not config["outputs"].get("vcf"):
+if config["outputs"].get("detected_only") and not config["outputs"].get("vcf"):
     stop(
         f"esr1calls workflow: error: {config_source('outputs') or '--config'}: outputs: "
-        "detected-only shapes the VCF; switch vcf on too, or detected-only off"
+        "detected_only shapes the VCF; switch vcf on too, or detected_only off"
     )
 ON = [name for name, on in config["outputs"].items() if on]
 # MultiQC, as with esr1calls batch --multiqc: one pair of files for the whole cohort (samples
