@@ -614,11 +614,77 @@ def _well_tip(well: Mapping[str, Any], result: str) -> str:
     )
 
 
+_WELL_ORDER = ("INVALID", "POSITIVE", "INDETERMINATE", "NEGATIVE")  # the first one found wins
+_AS_WELL_RESULT = {"DETECTED": "POSITIVE", "NOT_DETECTED": "NEGATIVE"}
+WellKey = tuple[Any, Any, str]  # (source index, run id, well)
+
+
+def _setting(value: Any) -> float | None:
+    """A threshold's number, whether recorded bare or as {value, source}."""
+    if isinstance(value, Mapping):
+        value = value.get("value")
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
+def _reference_results(sample: Mapping[str, Any], thresholds: Mapping[str, Any]) -> list[str]:
+    """PASS or FAIL per reference replicate of a sample (the order of its reference wells), by
+    whether that well's own Ct is in the kit's reference window; empty when not judged here (an
+    in-well reference is read in the sample's own wells, or the document lacks the Cts)."""
+    reference = thresholds.get("reference") or {}
+    low, high = _setting(reference.get("ct_min")), _setting(reference.get("ct_max"))
+    if reference.get("mode") != "separate_mix" or low is None or high is None:
+        return []
+    cts = (sample.get("details") or {}).get("reference_replicate_cts") or []
+    return [
+        "PASS" if isinstance(ct, int | float) and low <= ct <= high else "FAIL" for ct in cts
+    ]
+
+
+def well_results(document: Document) -> dict[WellKey, str]:
+    """Each PCR sample well's own result, from the calls read in it: INVALID if one of them is
+    (its internal control failed, say), else POSITIVE, INDETERMINATE, NEGATIVE in that order; a
+    separate reference well PASS or FAIL by whether its own Ct is in the reference window. Not
+    the sample's status: a failed well of a positive sample is INVALID on the plate map.
+
+    >>> doc = {"run": {"thresholds": {"reference": {"mode": "separate_mix", "ct_min": 20.0,
+    ...     "ct_max": {"value": 32.0}}}}, "samples": [{"method": "PCR",
+    ...     "details": {"reference_replicate_cts": [25.9, 33.1]}, "calls": [
+    ...     {"status": "INVALID", "evidence": {"run_id": "r", "wells": ["A9"],
+    ...      "reference_wells": ["E9", "F9"]}},
+    ...     {"status": "DETECTED", "evidence": {"run_id": "r", "wells": ["B9"],
+    ...      "reference_wells": ["E9", "F9"]}}]}]}
+    >>> sorted(well_results(doc).items())  # doctest: +NORMALIZE_WHITESPACE
+    [((None, 'r', 'A9'), 'INVALID'), ((None, 'r', 'B9'), 'POSITIVE'),
+     ((None, 'r', 'E9'), 'PASS'), ((None, 'r', 'F9'), 'FAIL')]
+    """
+    found: dict[WellKey, set[str]] = {}
+    for sample in document.get("samples") or []:
+        if sample.get("method") != "PCR":
+            continue
+        references = _reference_results(sample, run_of(document, sample).get("thresholds") or {})
+        for call in sample.get("calls") or []:
+            evidence = call.get("evidence") or {}
+            where = (sample.get("source_index"), evidence.get("run_id"))
+            status = str(call.get("status"))
+            for well in evidence.get("wells") or []:
+                key = (*where, str(well).upper())
+                found.setdefault(key, set()).add(_AS_WELL_RESULT.get(status, status))
+            reference_wells = evidence.get("reference_wells") or []
+            if len(reference_wells) == len(references):
+                for well, result in zip(reference_wells, references, strict=True):
+                    found.setdefault((*where, str(well).upper()), set()).add(result)
+    return {
+        key: next((r for r in (*_WELL_ORDER, "FAIL", "PASS") if r in results), min(results))
+        for key, results in found.items()
+    }
+
+
 def _plates(document: Document) -> str:
     plates = [p for p in document.get("plates") or [] if not is_dpcr_plate(document, p)]
     if not plates:
         return ""
     checks = document.get("run_qc") or []
+    own = well_results(document)
     out = ["<section id='plates'><h2>PCR plates</h2>"]
     for index, plate in enumerate(plates):
         wells = plate.get("wells") or []
@@ -629,9 +695,15 @@ def _plates(document: Document) -> str:
             and c.get("source_index") == plate.get("source_index")
         ]
 
-        def result_of(well: Mapping[str, Any], same_run: list[Mapping[str, Any]] = same_run) -> str:
+        where = (plate.get("source_index"), plate.get("run_id"))
+
+        def result_of(
+            well: Mapping[str, Any],
+            same_run: list[Mapping[str, Any]] = same_run,
+            where: tuple[Any, Any] = where,
+        ) -> str:
             if well.get("role") == "SAMPLE":
-                return str(well.get("sample_status") or "no call")
+                return own.get((*where, str(well.get("well")).upper()), "no call")
             if well.get("role") == "EMPTY":
                 return "EMPTY"
             mine = [
@@ -671,8 +743,9 @@ def _plates(document: Document) -> str:
             tip,
             f"plate-{index}-result",
             f"Plate {name} by result",
-            "Sample wells coloured by the sample's status, control wells "
-            "by whether their checks passed.",
+            "Sample wells coloured by the well's own result (the calls read in it; a reference "
+            "well by whether its Ct is in the reference window), control wells by whether their "
+            "checks passed.",
         )
         role_legend = "".join(
             f"<span><i class='swatch' style='background:{c}'></i>{_e(r)}</span>"
@@ -682,7 +755,7 @@ def _plates(document: Document) -> str:
             f"<span><i class='swatch' style='background:{STATUS_COLOURS[s]}'></i>{_e(s)}</span>"
             for s in ("POSITIVE", "NEGATIVE", "INDETERMINATE", "INVALID", "PASS", "FAIL")
         )
-        result_legend += "<span><i class='swatch' style='background:#FFFFFF'></i>no check</span>"
+        result_legend += "<span><i class='swatch' style='background:#FFFFFF'></i>no check or no call</span>"
         out.append(
             f"<div class='charts'><figure>{role_svg}<figcaption class='legend'>By role: "
             f"{role_legend}</figcaption></figure><figure>{result_svg}<figcaption class='legend'>"

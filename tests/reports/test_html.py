@@ -262,3 +262,59 @@ def test_a_reason_of_the_whole_sample_is_shown_once(pcr_document):
     assert "Every hotspot" not in s6 and "IC_FAIL</span>: internal control failed" in s6
     # a reason code never breaks inside the word in a squeezed column
     assert 'class="code nw">IC_FAIL' in s6
+
+
+def _result_map(page: str) -> str:
+    return re.search(r"<svg[^>]*aria-labelledby=\"plate-0-result.*?</svg>", page, flags=re.S)[0]
+
+
+def _well_cell(svg: str, well: str) -> tuple[str, str]:
+    """(result in the tooltip, fill) of one well of a plate map."""
+    found = re.search(
+        rf"<g><title>{well}: [^<]*result: ([\w ]+)</title><rect [^>]*fill=\"(#\w+)\"", svg
+    )
+    assert found, well
+    return found[1], found[2]
+
+
+def test_plate_map_colours_each_well_by_its_own_result(pcr_document):
+    """S6 is POSITIVE, but the internal control of its RM1 well failed: on the plate map by
+    result that well is INVALID (grey), not the sample's POSITIVE (orange); its other wells
+    keep their own results, and the wells a DETECTED call was read in are POSITIVE."""
+    s6 = next(s for s in pcr_document["samples"] if s["sample_id"] == "S6")
+    assert s6["status"] == "POSITIVE"
+    svg = _result_map(render_html(pcr_document))
+    by_well: dict[str, set[str]] = {}
+    for call in s6["calls"]:
+        for well in call["evidence"]["wells"]:
+            by_well.setdefault(well, set()).add(call["status"])
+    failed = [w for w, statuses in by_well.items() if "INVALID" in statuses]
+    assert failed == ["A9"], failed
+    assert _well_cell(svg, "A9") == ("INVALID", "#555555")
+    for well, statuses in by_well.items():
+        if well in failed:
+            continue
+        expected = "POSITIVE" if "DETECTED" in statuses else "NEGATIVE"
+        assert statuses <= {"DETECTED", "NOT_DETECTED"} and _well_cell(svg, well)[0] == expected
+    # every sample well of the plate shows a result of its own calls, never "no call"
+    wells = [w for w in pcr_document["plates"][0]["wells"] if w["role"] == "SAMPLE"]
+    shown = {w["well"]: _well_cell(svg, w["well"])[0] for w in wells}
+    assert "no call" not in shown.values()
+    # a sample whose status is POSITIVE has wells of every other result on this plate
+    s9 = {w["well"] for w in wells if w["sample_id"] == "S9"}
+    assert {shown[w] for w in s9} == {"POSITIVE", "INDETERMINATE", "PASS"}
+
+
+def test_a_reference_well_is_judged_by_its_own_ct_window(pcr_document):
+    """S8's reference Ct (33.12) is above the window (20-32): its reference well is FAIL; S9's
+    (30.62, low input) is inside it: PASS, although its negatives are INDETERMINATE."""
+    svg = _result_map(render_html(pcr_document))
+    samples = {s["sample_id"]: s for s in pcr_document["samples"]}
+    for sample_id, expected in (("S8", "FAIL"), ("S9", "PASS"), ("S1", "PASS")):
+        (well,) = samples[sample_id]["calls"][0]["evidence"]["reference_wells"]
+        assert _well_cell(svg, well)[0] == expected, sample_id
+    doc = json.loads(json.dumps(pcr_document))
+    s1 = next(s for s in doc["samples"] if s["sample_id"] == "S1")
+    s1["details"]["reference_replicate_cts"] = [None]  # no Ct: not in the window
+    (well,) = s1["calls"][0]["evidence"]["reference_wells"]
+    assert _well_cell(_result_map(render_html(doc)), well)[0] == "FAIL"
