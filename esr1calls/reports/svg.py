@@ -25,8 +25,11 @@ __all__ = [
     "DeltaCtPoint",
     "FractionRow",
     "PartitionBar",
+    "contrast",
     "delta_ct_chart",
     "fraction_chart",
+    "ink_on",
+    "luminance",
     "partition_bars",
     "plate_grid",
     "plate_map_svg",
@@ -121,17 +124,42 @@ def legend(y: float, x: float = 8.0) -> list[str]:
 
 
 # --------------------------------------------------------------------------------- plate map
-def _dark(colour: str) -> bool:
-    """True when white text reads better than black on this #RRGGBB fill.
+def luminance(colour: str) -> float:
+    """WCAG 2 relative luminance of a #RRGGBB colour.
 
-    >>> _dark("#555555"), _dark("#DCE9F5")
-    (True, False)
+    >>> luminance("#FFFFFF"), luminance("#000000")
+    (1.0, 0.0)
+    """
+    channels = []
+    for i in (1, 3, 5):
+        c = int(colour[i : i + 2], 16) / 255
+        channels.append(c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4)
+    return 0.2126 * channels[0] + 0.7152 * channels[1] + 0.0722 * channels[2]
+
+
+def contrast(first: str, second: str) -> float:
+    """WCAG 2 contrast ratio of two #RRGGBB colours, 1 to 21 (text needs 4.5).
+
+    >>> round(contrast("#FFFFFF", "#000000"), 1), round(contrast("#F0F0F0", "#555555"), 2)
+    (21.0, 6.54)
+    """
+    dark, light = sorted((luminance(first), luminance(second)))
+    return (light + 0.05) / (dark + 0.05)
+
+
+def ink_on(fill: str) -> str:
+    """White or black text, whichever contrasts more with this #RRGGBB fill: at least 4.58:1
+    on any fill (the two are equal at luminance 0.179), so WCAG's 4.5:1 always holds.
+
+    >>> ink_on("#555555"), ink_on("#DCE9F5"), ink_on("#D55E00"), ink_on("#0072B2")
+    ('#FFFFFF', '#000000', '#000000', '#FFFFFF')
     """
     try:
-        red, green, blue = (int(colour[i : i + 2], 16) / 255 for i in (1, 3, 5))
+        on_white = contrast("#FFFFFF", fill)
+        on_black = contrast("#000000", fill)
     except ValueError:
-        return False
-    return 0.2126 * red + 0.7152 * green + 0.0722 * blue < 0.45
+        return "#000000"
+    return "#FFFFFF" if on_white > on_black else "#000000"
 
 
 _WELL = re.compile(r"^([A-Pa-p])(\d{1,2})$")
@@ -187,7 +215,7 @@ def plate_map_svg(
             if well and cols == 12:
                 sample = str(well.get("sample_id") or well.get("role") or "")
                 short = sample if len(sample) <= 8 else sample[:7] + "…"
-                ink, faint = ("#FFFFFF", "#F0F0F0") if _dark(fill) else ("#222222", "#555555")
+                ink = ink_on(fill)  # sample and mix label alike: >= 4.5:1 on every fill
                 parts.append(
                     _text(x + cell / 2, y + row_h * 0.45, short, size=9, anchor="middle", fill=ink)
                 )
@@ -198,7 +226,7 @@ def plate_map_svg(
                         str(well.get("mix") or ""),
                         size=8,
                         anchor="middle",
-                        fill=faint,
+                        fill=ink,
                     )
                 )
             parts.append("</g>")

@@ -13,6 +13,7 @@ from esr1calls.reports.calls_json import to_json_document
 from esr1calls.reports.html import render_html
 from esr1calls.reports.merge import load_calls_json, merge_documents
 from esr1calls.reports.options import ReportOptions
+from esr1calls.reports.svg import contrast
 from esr1calls.reports.write import write_document, write_reports
 from esr1calls.testing import REPO
 from esr1calls.testing.runs import NGS_COMMAND, PCR_COMMAND, ngs_run, pcr_run
@@ -318,3 +319,25 @@ def test_a_reference_well_is_judged_by_its_own_ct_window(pcr_document):
     s1["details"]["reference_replicate_cts"] = [None]  # no Ct: not in the window
     (well,) = s1["calls"][0]["evidence"]["reference_wells"]
     assert _well_cell(_result_map(render_html(doc)), well)[0] == "FAIL"
+
+
+def test_plate_map_labels_read_at_wcag_contrast(pcr_document):
+    """Every sample and mix label drawn on a plate-map well is at least 4.5:1 on the well's
+    fill, in both maps (mix labels were #555555 on a PASS well's green: 2.2:1)."""
+    page = render_html(pcr_document)
+    wells = re.findall(
+        r'<rect [^>]*fill="(#[0-9A-Fa-f]{6})"[^>]*/>\s*((?:<text[^>]*>[^<]*</text>\s*)+)</g>', page
+    )
+    fills = {fill for fill, _ in wells}
+    assert len(wells) >= 2 * 60 and {"#009E73", "#E69F00", "#555555", "#D55E00"} <= fills
+    for fill, texts in wells:
+        inks = re.findall(r'<text[^>]*fill="(#[0-9A-Fa-f]{6})"', texts)
+        assert len(inks) == 2  # the sample and the mix
+        for ink in inks:
+            assert contrast(ink, fill) >= 4.5, (ink, fill)
+
+
+def test_contrast_is_the_wcag_ratio():
+    assert contrast("#777777", "#FFFFFF") == pytest.approx(4.48, abs=0.01)  # WCAG's own example
+    assert contrast("#009E73", "#555555") == pytest.approx(2.17, abs=0.01)
+    assert contrast("#ABCDEF", "#ABCDEF") == 1.0
