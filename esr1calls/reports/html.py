@@ -801,7 +801,10 @@ def _delta_ct_charts(document: Document, labels: Sequence[str]) -> str:
     ]
     return (
         "<section id='delta-ct'><h2>Delta-Ct against cut-off, per target</h2><p class='muted'>"
-        "Each point is one sample; at or left of the red dashed cut-off is DETECTED. "
+        "Each point is one sample, drawn in the colour and shape of its call. A delta-Ct at or "
+        "left of the red dashed cut-off is mutant signal: the call is DETECTED unless a rule "
+        "holds it back (INDETERMINATE when a stronger assay of the same codon also reacted, "
+        "INVALID when a control failed), so read the call from the marker, not from the side. "
         "“no ΔCt” means no mutation Ct, or a call decided before delta-Ct (run or sample "
         "invalid). The numbers are in the per-sample tables.</p><div class='charts'>"
         + "".join(figures)

@@ -247,7 +247,8 @@ class DeltaCtPoint:
 def delta_ct_chart(
     hotspot: str, points: Sequence[DeltaCtPoint], cutoff: float | None, chart_id: str
 ) -> str:
-    """Delta-Ct of each sample against the assay cut-off: DETECTED at or left of the line."""
+    """Delta-Ct of each sample against the assay cut-off, each marker its call: at or left of
+    the line is mutant signal, DETECTED unless a rule held it back (same codon, a control)."""
     values = [p.delta_ct for p in points if p.delta_ct is not None]
     low = math.floor(min([*values, (cutoff or 0.0) - 4.0, -1.0]))
     high = math.ceil(max([*values, (cutoff or 10.0) + 4.0]))
@@ -262,8 +263,9 @@ def delta_ct_chart(
     cut_text = "no cut-off" if cutoff is None else f"cut-off {cutoff:g}"
     desc = (
         f"Delta-Ct (mutation Ct minus reference Ct) per sample for {hotspot}, {cut_text}; "
-        "a value at or below the cut-off is DETECTED. The same numbers are in the per-sample "
-        "tables."
+        "a value at or below the cut-off is mutant signal, and each marker shows the call "
+        "(DETECTED unless a rule held it back: INDETERMINATE or INVALID). The same numbers "
+        "are in the per-sample tables."
     )
     parts = _open(width, height, chart_id, f"{hotspot}: delta-Ct against cut-off", desc)
     parts.append(

@@ -341,3 +341,26 @@ def test_contrast_is_the_wcag_ratio():
     assert contrast("#777777", "#FFFFFF") == pytest.approx(4.48, abs=0.01)  # WCAG's own example
     assert contrast("#009E73", "#555555") == pytest.approx(2.17, abs=0.01)
     assert contrast("#ABCDEF", "#ABCDEF") == 1.0
+
+
+def test_delta_ct_caption_does_not_call_every_point_left_of_the_cutoff_detected(pcr_document):
+    """Same-codon INDETERMINATE points sit at or left of the cut-off (S4's weaker Y537 assays):
+    neither the caption nor a chart's text alternative may say that side is DETECTED; both say
+    the marker is the call."""
+    held = [
+        (s["sample_id"], c["hotspot"])
+        for s in pcr_document["samples"]
+        for c in s["calls"]
+        if c["status"] == "INDETERMINATE"
+        and c["delta_ct"] is not None
+        and c["delta_ct"] <= c["cutoff"]
+    ]
+    assert held  # the demo plate has such points
+    page = render_html(pcr_document)
+    section = re.search(r"<section id='delta-ct'>.*?</section>", page, flags=re.S)[0]
+    caption = re.search(r"<p class='muted'>(.*?)</p>", section, flags=re.S)[1]
+    assert "DETECTED" in caption and "INDETERMINATE" in caption and "same codon" in caption
+    assert not re.search(r"(left of|below) the [^.]*cut-off is DETECTED", section)
+    assert "colour and shape of its call" in caption
+    descs = re.findall(r"<desc id=\"dct-\d+-d\">(.*?)</desc>", section)
+    assert len(descs) == 11 and all("each marker shows the call" in d for d in descs)
