@@ -33,7 +33,10 @@ from .html_parts import key_values as _kv
 from .html_parts import lod95_text as _lod95
 from .html_parts import number as _num
 from .html_parts import reasons as _reasons
+from .html_parts import row_reasons as _row_reasons
 from .html_parts import sample_facts as _sample_facts
+from .html_parts import shared_reasons as _shared_reasons
+from .html_parts import shared_reasons_block as _shared_reasons_block
 from .html_parts import table as _table
 from .html_parts import text as _e
 from .options import ReportOptions
@@ -359,43 +362,9 @@ def _sample_summary(document: Document, labels: Sequence[str], signed: Review) -
     )
 
 
-def shared_reasons(calls: Sequence[Mapping[str, Any]]) -> list[str]:
-    """The reasons every call of a sample gives (a reference Ct out of its window makes all 11
-    INVALID): shown once, at sample level, not on every row. None for a sample of one call.
-
-    >>> shared_reasons([{"reasons": ["REF_CT_HIGH", "IC_FAIL"]}, {"reasons": ["REF_CT_HIGH"]}])
-    ['REF_CT_HIGH']
-    >>> shared_reasons([{"reasons": ["LOW_INPUT"]}]), shared_reasons([{"reasons": []}] * 3)
-    ([], [])
-    """
-    if len(calls) < 2:
-        return []
-    first = [str(r) for r in calls[0].get("reasons") or []]
-    return [r for r in first if all(r in map(str, c.get("reasons") or []) for c in calls[1:])]
-
-
-def _row_reasons(
-    call: Mapping[str, Any], shared: Sequence[str], thresholds: Mapping[str, Any]
-) -> str:
-    """The call's own reasons; those of the whole sample are named once above the table."""
-    own = [r for r in call.get("reasons") or [] if str(r) not in shared]
-    if own or not shared:
-        return _reasons(own, thresholds)
-    return "<span class='muted'>the sample's reason, above</span>"
-
-
-def _shared_block(shared: Sequence[str], thresholds: Mapping[str, Any]) -> str:
-    if not shared:
-        return ""
-    return (
-        "<p class='sample-reasons'><strong>Every hotspot of this sample:</strong> "
-        f"{_reasons(shared, thresholds)}</p>"
-    )
-
-
 def _pcr_calls_table(calls: Sequence[Mapping[str, Any]], thresholds: Mapping[str, Any]) -> str:
     reportable = reportable_fraction(thresholds)
-    shared = shared_reasons(calls)
+    shared = _shared_reasons(calls)
     rows = []
     for call in calls:
         cutoff = call.get("cutoff")
@@ -427,7 +396,7 @@ def _pcr_calls_table(calls: Sequence[Mapping[str, Any]], thresholds: Mapping[str
         "Delta-Ct",
         "Ct mutation / reference / IC",
     )
-    return _shared_block(shared, thresholds) + _table(
+    return _shared_reasons_block(shared, thresholds) + _table(
         "Per-hotspot calls (PCR); HGVS on NM_000125.4 / NP_000116.2",
         head,
         rows,
@@ -437,7 +406,7 @@ def _pcr_calls_table(calls: Sequence[Mapping[str, Any]], thresholds: Mapping[str
 
 def _ngs_calls_table(calls: Sequence[Mapping[str, Any]], thresholds: Mapping[str, Any]) -> str:
     reportable = reportable_fraction(thresholds)
-    shared = shared_reasons(calls)
+    shared = _shared_reasons(calls)
     rows = []
     for call in calls:
         x, n = call.get("alt_count"), call.get("depth")
@@ -464,7 +433,7 @@ def _ngs_calls_table(calls: Sequence[Mapping[str, Any]], thresholds: Mapping[str
         "Alt / depth (x / n)",
         "lod95",
     )
-    return _shared_block(shared, thresholds) + _table(
+    return _shared_reasons_block(shared, thresholds) + _table(
         "Per-hotspot calls (NGS); HGVS on NM_000125.4 / NP_000116.2", head, rows, numeric=(5, 6, 7)
     )
 
@@ -635,9 +604,7 @@ def _reference_results(sample: Mapping[str, Any], thresholds: Mapping[str, Any])
     if reference.get("mode") != "separate_mix" or low is None or high is None:
         return []
     cts = (sample.get("details") or {}).get("reference_replicate_cts") or []
-    return [
-        "PASS" if isinstance(ct, int | float) and low <= ct <= high else "FAIL" for ct in cts
-    ]
+    return ["PASS" if isinstance(ct, int | float) and low <= ct <= high else "FAIL" for ct in cts]
 
 
 def well_results(document: Document) -> dict[WellKey, str]:
@@ -755,7 +722,9 @@ def _plates(document: Document) -> str:
             f"<span><i class='swatch' style='background:{STATUS_COLOURS[s]}'></i>{_e(s)}</span>"
             for s in ("POSITIVE", "NEGATIVE", "INDETERMINATE", "INVALID", "PASS", "FAIL")
         )
-        result_legend += "<span><i class='swatch' style='background:#FFFFFF'></i>no check or no call</span>"
+        result_legend += (
+            "<span><i class='swatch' style='background:#FFFFFF'></i>no check or no call</span>"
+        )
         out.append(
             f"<div class='charts'><figure>{role_svg}<figcaption class='legend'>By role: "
             f"{role_legend}</figcaption></figure><figure>{result_svg}<figcaption class='legend'>"

@@ -23,7 +23,9 @@ from .html_parts import (
     hgvs,
     lod95_text,
     number,
-    reasons,
+    row_reasons,
+    shared_reasons,
+    shared_reasons_block,
     table,
     text,
 )
@@ -85,6 +87,7 @@ def _what(call: Mapping[str, Any]) -> str:
 def dpcr_calls_table(calls: Sequence[Mapping[str, Any]], thresholds: Mapping[str, Any]) -> str:
     """The per-hotspot calls of one dPCR sample, with the counts and settings each rests on."""
     reportable = reportable_fraction(thresholds)
+    shared = shared_reasons(calls)
     rows = []
     for call in calls:
         evidence = call.get("evidence") or {}
@@ -100,7 +103,7 @@ def dpcr_calls_table(calls: Sequence[Mapping[str, Any]], thresholds: Mapping[str
                 f"<strong>{text(call.get('hotspot'))}</strong>",
                 _what(call),
                 badge(call.get("status")),
-                reasons(call.get("reasons") or [], thresholds)
+                row_reasons(call, shared, thresholds)
                 + (f"<br><em>Action:</em> {text(action)}" if action else ""),
                 assay,
                 fraction_with_interval(call).replace(" (", "<br>(", 1),
@@ -124,7 +127,7 @@ def dpcr_calls_table(calls: Sequence[Mapping[str, Any]], thresholds: Mapping[str
         "Background p0",
         "Copies per µL, mutant / wild type",
     )
-    return table(
+    return shared_reasons_block(shared, thresholds) + table(
         "Per-hotspot calls (dPCR); HGVS on NM_000125.4 / NP_000116.2",
         head,
         rows,

@@ -1,5 +1,6 @@
 """The small pieces every HTML page of esr1calls is built from: escaped text, status badges,
-numbers and fractions as text, reason codes with their sentences, tables and definition lists.
+numbers and fractions as text, reason codes with their sentences (a reason every call of a sample
+gives named once above its table), tables and definition lists.
 
 report.html (``html.py``) and its digital PCR sections (``html_dpcr.py``) share them, so both
 escape and format exactly alike. Cells and values passed in are already HTML; everything that
@@ -27,7 +28,10 @@ __all__ = [
     "lod95_text",
     "number",
     "reasons",
+    "row_reasons",
     "sample_facts",
+    "shared_reasons",
+    "shared_reasons_block",
     "table",
     "text",
 ]
@@ -97,6 +101,40 @@ def reasons(codes: Iterable[Any], thresholds: Mapping[str, Any]) -> str:
         tail = f": {text(description)}" if description else ""
         items.append(f'<span class="code nw">{text(code)}</span>{tail}')
     return "<br>".join(items) or DASH
+
+
+def shared_reasons(calls: Sequence[Mapping[str, Any]]) -> list[str]:
+    """The reasons every call of a sample gives (a reference Ct out of its window makes all 11
+    INVALID): shown once, at sample level, not on every row. None for a sample of one call.
+
+    >>> shared_reasons([{"reasons": ["REF_CT_HIGH", "IC_FAIL"]}, {"reasons": ["REF_CT_HIGH"]}])
+    ['REF_CT_HIGH']
+    >>> shared_reasons([{"reasons": ["LOW_INPUT"]}]), shared_reasons([{"reasons": []}] * 3)
+    ([], [])
+    """
+    if len(calls) < 2:
+        return []
+    first = [str(r) for r in calls[0].get("reasons") or []]
+    return [r for r in first if all(r in map(str, c.get("reasons") or []) for c in calls[1:])]
+
+
+def row_reasons(
+    call: Mapping[str, Any], shared: Sequence[str], thresholds: Mapping[str, Any]
+) -> str:
+    """The call's own reasons; those of the whole sample are named once above the table."""
+    own = [r for r in call.get("reasons") or [] if str(r) not in shared]
+    if own or not shared:
+        return reasons(own, thresholds)
+    return "<span class='muted'>the sample's reason, above</span>"
+
+
+def shared_reasons_block(shared: Sequence[str], thresholds: Mapping[str, Any]) -> str:
+    if not shared:
+        return ""
+    return (
+        "<p class='sample-reasons'><strong>Every hotspot of this sample:</strong> "
+        f"{reasons(shared, thresholds)}</p>"
+    )
 
 
 # A sample's ``details`` key: its label for a lab scientist, and how its value reads.

@@ -4,6 +4,7 @@ checked against the calls' evidence, and the page as headless Chromium draws it.
 from __future__ import annotations
 
 import html
+import json
 import re
 
 import pytest
@@ -195,3 +196,29 @@ def test_a_wt_background_rate_is_shown_with_its_digits_not_as_zero(document):
         row = qc[qc.index(html.escape(check["subject"])) :].split("</tr>")[0]
         shown = f"{check['value']:.3g}" if check["value"] else "0.00"
         assert f'<td class="num">{shown}</td>' in row
+
+
+def test_a_reason_every_call_of_a_dpcr_sample_gives_is_shown_once(document):
+    """A contaminated NTC makes every call of the run INVALID NTC_AMPLIFIED (tests/dpcr): each
+    sample says so once above its table, not on all 11 rows; a reason of one call (L1's
+    S463P LOW_PARTITIONS) stays on its row."""
+    page = render_html(document)
+    l1 = _sample_section(page, "L1")
+    assert "Every hotspot" not in l1 and l1.count("LOW_PARTITIONS</span>") == 2  # its own rows
+    failed = json.loads(json.dumps(document))
+    for sample in failed["samples"]:
+        for call in sample["calls"]:
+            call.update(status="INVALID", reasons=["NTC_AMPLIFIED"])
+    page = render_html(failed)
+    for sample in failed["samples"]:
+        block = _sample_section(page, sample["sample_id"])
+        assert block.count("NTC_AMPLIFIED") == 1, sample["sample_id"]
+        assert 'Every hotspot of this sample:</strong> <span class="code nw">NTC_AMPLIFIED' in block
+        assert block.count("the sample's reason, above") == len(sample["calls"]) == 11
+
+
+def _sample_section(page: str, sample_id: str) -> str:
+    for block in re.findall(r"<section class='sample' id='sample-\d+'>.*?</section>", page, re.S):
+        if re.match(rf"<section[^>]*><h3>{sample_id} ", block):
+            return block
+    raise AssertionError(sample_id)
