@@ -404,6 +404,43 @@ def _pcr_calls_table(calls: Sequence[Mapping[str, Any]], thresholds: Mapping[str
     )
 
 
+_FILTER_KINDS = {"benign": "the caller's own threshold", "artefact": "possible artefact"}
+
+
+def _caller_filters(call: Mapping[str, Any]) -> str:
+    """The caller's FILTER values on the record a call was read from (PASS and "." are none),
+    each with what esr1calls makes of it; a dash when the call was not read from a record.
+
+    >>> print(_caller_filters({"evidence": {"filters": ["weak_evidence"],
+    ...     "filter_kinds": {"weak_evidence": "benign"}}}))
+    <span class="code nw">weak_evidence</span>
+    <span class='muted'>(the caller&#x27;s own threshold)</span>
+    >>> _caller_filters({"evidence": {"filters": []}}), _caller_filters({"evidence": {}})
+    ('none', '—')
+    """
+    evidence = call.get("evidence") or {}
+    filters = evidence.get("filters")
+    if not isinstance(filters, list):
+        return _DASH
+    if not filters:
+        return "none"
+    kinds = evidence.get("filter_kinds") or {}
+    shown = []
+    for name in filters:
+        kind = _FILTER_KINDS.get(str(kinds.get(name)))
+        shown.append(
+            f'<span class="code nw">{_e(name)}</span>'
+            + (f"\n<span class='muted'>({_e(kind)})</span>" if kind else "")
+        )
+    return "<br>".join(shown)
+
+
+def _k_required(call: Mapping[str, Any]) -> Any:
+    """Alt observations the call needed at its depth (NGS k_required, dPCR k_req), or None."""
+    evidence = call.get("evidence") or {}
+    return evidence.get("k_required", evidence.get("k_req"))
+
+
 def _ngs_calls_table(calls: Sequence[Mapping[str, Any]], thresholds: Mapping[str, Any]) -> str:
     reportable = reportable_fraction(thresholds)
     shared = _shared_reasons(calls)
@@ -420,6 +457,8 @@ def _ngs_calls_table(calls: Sequence[Mapping[str, Any]], thresholds: Mapping[str
                 _e(call.get("action")),
                 _fraction_with_interval(call),
                 counts,
+                _e(_k_required(call)),
+                _caller_filters(call),
                 _lod95(call.get("lod95"), reportable),
             )
         )
@@ -431,10 +470,17 @@ def _ngs_calls_table(calls: Sequence[Mapping[str, Any]], thresholds: Mapping[str
         "Action",
         "Allele fraction (95 % CI)",
         "Alt / depth (x / n)",
+        "Alt needed (k_req)",
+        "Caller FILTER",
         "lod95",
     )
     return _shared_reasons_block(shared, thresholds) + _table(
-        "Per-hotspot calls (NGS); HGVS on NM_000125.4 / NP_000116.2", head, rows, numeric=(5, 6, 7)
+        "Per-hotspot calls (NGS); HGVS on NM_000125.4 / NP_000116.2; DETECTED needs x >= k_req "
+        "and x / n at the reportable fraction, NOT_DETECTED x < k_req at a depth with lod95 at "
+        "or below it",
+        head,
+        rows,
+        numeric=(5, 6, 7, 9),
     )
 
 
@@ -444,7 +490,28 @@ def _thresholds(document: Document, item: Mapping[str, Any]) -> Mapping[str, Any
     return thresholds
 
 
-def _fraction_rows(calls: Sequence[Mapping[str, Any]]) -> list[FractionRow]:
+def _count_note(call: Mapping[str, Any], method: Any) -> str:
+    """The counts a call rests on, in words for the chart's tooltip: x / n and k_req (NGS) or
+    k_m / N and k_req (dPCR), and the caller's FILTER values.
+
+    >>> _count_note({"alt_count": 15, "depth": 12000, "evidence": {"k_required": 16,
+    ...     "filters": ["weak_evidence"]}}, "NGS")
+    'x / n 15 / 12,000, 16 needed (k_req), caller FILTER weak_evidence'
+    """
+    x, n = call.get("alt_count"), call.get("depth")
+    parts = []
+    if isinstance(x, int) and isinstance(n, int):
+        parts.append(f"{'k_m / N' if method == 'dPCR' else 'x / n'} {x:,} / {n:,}")
+    k = _k_required(call)
+    if isinstance(k, int):
+        parts.append(f"{k:,} needed (k_req)")
+    filters = (call.get("evidence") or {}).get("filters")
+    if isinstance(filters, list):
+        parts.append(f"caller FILTER {', '.join(map(str, filters)) or 'none'}")
+    return ", ".join(parts)
+
+
+def _fraction_rows(calls: Sequence[Mapping[str, Any]], method: Any) -> list[FractionRow]:
     rows = []
     for call in calls:
         interval = call.get("allele_fraction_ci95")
@@ -455,6 +522,7 @@ def _fraction_rows(calls: Sequence[Mapping[str, Any]]) -> list[FractionRow]:
                 fraction=call.get("allele_fraction"),
                 interval=(interval[0], interval[1]) if interval else None,
                 lod95=call.get("lod95"),
+                note=_count_note(call, method),
             )
         )
     return rows
@@ -489,7 +557,7 @@ def _sample_sections(document: Document, labels: Sequence[str], signed: Review) 
             reportable = reportable_fraction(thresholds)
             chart = fraction_chart(
                 label,
-                _fraction_rows(tested_calls(sample)),
+                _fraction_rows(tested_calls(sample), sample.get("method")),
                 reportable,
                 f"af-{index}",
                 required_power(thresholds),
@@ -501,7 +569,8 @@ def _sample_sections(document: Document, labels: Sequence[str], signed: Review) 
             )
             out.append(
                 f"<figure>{chart}<figcaption>Allele fraction with 95 % interval (line){line} "
-                "and lod95 (grey tick), log scale.</figcaption></figure>"
+                "and lod95 (grey triangle), log scale; a fraction of 0 in the lane marked 0. "
+                "Hover a row for its counts, k_req and the caller's FILTER.</figcaption></figure>"
             )
         else:
             out.append(_pcr_calls_table(calls, thresholds))

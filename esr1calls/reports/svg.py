@@ -304,16 +304,28 @@ def delta_ct_chart(
 # ---------------------------------------------------------------------- allele-fraction chart
 @dataclass(frozen=True)
 class FractionRow:
-    """One hotspot of one NGS sample: observed fraction with its interval, and its LoD."""
+    """One hotspot of one NGS or dPCR sample: observed fraction with its interval, its LoD, and
+    ``note``: what the tooltip adds in words (the counts, k_req, the caller's FILTER)."""
 
     hotspot: str
     status: str
     fraction: float | None
     interval: tuple[float, float] | None
     lod95: float | None
+    note: str = ""
 
 
 _F_MIN, _F_MAX = 1e-4, 1.0  # 0.01 % .. 100 %, log scale
+_LOD_GREY = "#595959"  # 7:1 on white
+
+
+def _lod_mark(x: float, y: float) -> str:
+    """lod95: a grey triangle under the row's line, pointing up at the value, white-edged so a
+    reportable-fraction line at the same place still shows above and below it."""
+    return (
+        f'<polygon points="{_n(x)},{_n(y + 2)} {_n(x + 5)},{_n(y + 10)} {_n(x - 5)},{_n(y + 10)}" '
+        f'fill="{_LOD_GREY}" stroke="#FFFFFF" stroke-width="1"/>'
+    )
 
 
 def fraction_chart(
@@ -325,15 +337,23 @@ def fraction_chart(
 ) -> str:
     """Allele fraction per hotspot on a log axis, with its 95 % interval, the reportable
     fraction line (none when the run recorded no reportable fraction) and each hotspot's
-    achieved limit of detection at ``power`` (lod95: a vertical tick)."""
-    label_w, plot_w, row_h, top = 70.0, 420.0, 18.0, 24.0
-    width = label_w + plot_w + 20
-    height = top + row_h * max(1, len(rows)) + 44
+    achieved limit of detection at ``power`` (lod95: a grey triangle under the row's line, so a
+    lod95 at the reportable fraction never hides that line). A fraction of 0 (no alt read) has
+    no place on a log axis: it is drawn in a lane of its own, labelled "0", left of the axis,
+    never at the axis' 0.01 % (where it read as 0.01 %)."""
+    label_w, plot_w, row_h, top = 84.0, 640.0, 26.0, 34.0
+    zero_x = label_w + 14  # the "0" lane
+    axis_x = label_w + 44  # where 0.01 % is
+    width = axis_x + plot_w + 30
+    bottom = top + row_h * max(1, len(rows))
+    height = bottom + 66
     span = math.log10(_F_MAX) - math.log10(_F_MIN)
 
     def x_of(value: float) -> float:
+        if value <= 0:
+            return zero_x
         clamped = min(max(value, _F_MIN), _F_MAX)
-        return label_w + (math.log10(clamped) - math.log10(_F_MIN)) / span * plot_w
+        return axis_x + (math.log10(clamped) - math.log10(_F_MIN)) / span * plot_w
 
     line = (
         ""
@@ -343,45 +363,70 @@ def fraction_chart(
     desc = (
         f"Allele fraction per hotspot for sample {sample} on a logarithmic axis, with 95 % "
         f"intervals,{line} each hotspot's achieved {exact_percent(power)} limit of detection "
-        "(grey tick). Values are in the table above."
+        "(grey triangle under the row); a fraction of 0 is drawn in the lane marked 0, left of "
+        "the axis. Values are in the table above."
     )
     parts = _open(width, height, chart_id, f"Allele fractions, sample {sample}", desc)
     parts.append(
-        _text(label_w, 14, f"Allele fraction — {sample}", size=12, extra=' font-weight="bold"')
+        _text(label_w, 16, f"Allele fraction — {sample}", size=13, extra=' font-weight="bold"')
     )
-    bottom = top + row_h * max(1, len(rows))
+    parts.append(
+        f'<line x1="{_n(zero_x)}" y1="{_n(top)}" x2="{_n(zero_x)}" y2="{_n(bottom)}" '
+        'stroke="#E5E5E5"/>'
+    )
+    parts.append(_text(zero_x, bottom + 15, "0", size=11, anchor="middle"))
+    gap = (zero_x + axis_x) / 2  # an axis break: 0 is not on the log scale
+    parts.append(
+        f'<path d="M{_n(gap - 4)},{_n(bottom + 4)} L{_n(gap)},{_n(bottom - 4)} '
+        f'M{_n(gap)},{_n(bottom + 4)} L{_n(gap + 4)},{_n(bottom - 4)}" stroke="#222" '
+        'stroke-width="1"/>'
+    )
     for exponent in range(-4, 1):
         x = x_of(10.0**exponent)
         parts.append(
             f'<line x1="{_n(x)}" y1="{_n(top)}" x2="{_n(x)}" y2="{_n(bottom)}" stroke="#E5E5E5"/>'
         )
-        parts.append(_text(x, bottom + 13, percent(10.0**exponent), size=9, anchor="middle"))
+        parts.append(_text(x, bottom + 15, percent(10.0**exponent), size=11, anchor="middle"))
     if reportable is not None:
         x = x_of(reportable)
         parts.append(
-            f'<line x1="{_n(x)}" y1="{_n(top - 4)}" x2="{_n(x)}" y2="{_n(bottom)}" '
+            f'<line x1="{_n(x)}" y1="{_n(top - 6)}" x2="{_n(x)}" y2="{_n(bottom)}" '
             'stroke="#CC0000" stroke-width="1.5" stroke-dasharray="4 3"/>'
         )
+        parts.append(
+            _text(x + 4, top - 6, f"{exact_percent(reportable)} reportable", size=11,
+                  fill="#CC0000")
+        )  # fmt: skip
     for index, row in enumerate(rows):
-        y = top + row_h * (index + 0.5)
-        parts.append(_text(label_w - 6, y + 4, row.hotspot, size=10, anchor="end"))
+        y = top + row_h * (index + 0.5) - 3
+        parts.append(_text(label_w - 6, y + 4, row.hotspot, size=12, anchor="end"))
         parts.append(f"<g><title>{escape(_fraction_tip(row))}</title>")
-        if row.lod95 is not None:
-            lx = x_of(row.lod95)
-            parts.append(
-                f'<line x1="{_n(lx)}" y1="{_n(y - 7)}" x2="{_n(lx)}" y2="{_n(y + 7)}" '
-                'stroke="#666" stroke-width="2"/>'
-            )
         if row.interval is not None:
             lo, hi = x_of(row.interval[0]), x_of(row.interval[1])
             parts.append(
                 f'<line x1="{_n(lo)}" y1="{_n(y)}" x2="{_n(hi)}" y2="{_n(y)}" '
                 f'stroke="{STATUS_COLOURS.get(row.status, "#000")}" stroke-width="1.5"/>'
             )
+        if row.lod95 is not None:
+            parts.append(_lod_mark(x_of(row.lod95), y))
         if row.fraction is not None:
-            parts.append(marker(row.status, x_of(row.fraction), y, 4.5))
+            parts.append(marker(row.status, x_of(row.fraction), y, 5))
         parts.append("</g>")
-    parts.extend(legend(height - 6))
+    parts.extend(legend(height - 26))
+    key_y = height - 8
+    parts.append(_lod_mark(13, key_y - 11))
+    parts.append(_text(22, key_y, "achieved limit of detection (lod95)", size=10))
+    if reportable is not None:
+        parts.append(
+            f'<line x1="236" y1="{_n(key_y - 10)}" x2="236" y2="{_n(key_y + 2)}" '
+            'stroke="#CC0000" stroke-width="1.5" stroke-dasharray="4 3"/>'
+        )
+        parts.append(_text(244, key_y, "reportable fraction", size=10))
+    parts.append(
+        f'<line x1="372" y1="{_n(key_y - 4)}" x2="396" y2="{_n(key_y - 4)}" stroke="#222" '
+        'stroke-width="1.5"/>'
+    )
+    parts.append(_text(402, key_y, "95 % interval", size=10))
     parts.append("</svg>")
     return "\n".join(parts)
 
@@ -499,4 +544,6 @@ def _fraction_tip(row: FractionRow) -> str:
         parts.append(f"95 % interval {percent(row.interval[0])}–{percent(row.interval[1])}")
     if row.lod95 is not None:
         parts.append(f"lod95 {percent(row.lod95)}")
+    if row.note:
+        parts.append(row.note)
     return ", ".join(parts)

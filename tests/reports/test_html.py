@@ -13,7 +13,7 @@ from esr1calls.reports.calls_json import to_json_document
 from esr1calls.reports.html import render_html
 from esr1calls.reports.merge import load_calls_json, merge_documents
 from esr1calls.reports.options import ReportOptions
-from esr1calls.reports.svg import contrast
+from esr1calls.reports.svg import FractionRow, contrast, fraction_chart
 from esr1calls.reports.write import write_document, write_reports
 from esr1calls.testing import REPO
 from esr1calls.testing.runs import NGS_COMMAND, PCR_COMMAND, ngs_run, pcr_run
@@ -364,3 +364,79 @@ def test_delta_ct_caption_does_not_call_every_point_left_of_the_cutoff_detected(
     assert "colour and shape of its call" in caption
     descs = re.findall(r"<desc id=\"dct-\d+-d\">(.*?)</desc>", section)
     assert len(descs) == 11 and all("each marker shows the call" in d for d in descs)
+
+
+# ------------------------------------------------------------------------ NGS fraction chart
+def _chart(page: str, chart_id: str) -> str:
+    return re.search(rf"<svg[^>]*aria-labelledby=\"{chart_id}-t.*?</svg>", page, flags=re.S)[0]
+
+
+def test_a_zero_fraction_is_drawn_in_its_own_lane_not_on_the_axis(ngs_document):
+    """0 alt reads is a fraction of 0, which a log axis cannot show: it was drawn at the
+    0.01 % gridline, on that label. It is drawn in a lane labelled 0 left of the axis."""
+    svg = _chart(render_html(ngs_document), "af-0")
+    ticks = dict(
+        (label, float(x))
+        for x, label in re.findall(r'<text x="([\d.]+)" y="[\d.]+" font-size="11" '
+                                   r'text-anchor="middle" fill="#222">([^<]+)</text>', svg)
+    )  # fmt: skip
+    assert {"0", "0.01 %", "100 %"} <= set(ticks)
+    assert ticks["0"] < ticks["0.01 %"] - 20  # a lane of its own, with an axis break between
+    zeros = [c for c in ngs_document["samples"][0]["calls"] if c["allele_fraction"] == 0]
+    assert len(zeros) == 9
+    for call in zeros:
+        group = re.search(rf"<g><title>{call['hotspot']}: .*?</g>", svg, flags=re.S)[0]
+        (cx,) = re.findall(r'<circle cx="([\d.]+)"', group)
+        assert float(cx) == ticks["0"], call["hotspot"]
+    d538g = re.search(r"<g><title>D538G: .*?</g>", svg, flags=re.S)[0]
+    assert float(re.search(r'<circle cx="([\d.]+)"', d538g)[1]) > ticks["1 %"]  # 1.24 %
+
+
+def test_lod95_marks_leave_the_reportable_line_readable():
+    """A lod95 at the reportable fraction (a PCR negative's 0.2 %) was a grey tick drawn on
+    the red dashed line, hiding it. It is a white-edged triangle under the row's line, and the
+    legend names both marks; the line is labelled with its value."""
+    rows = [FractionRow("D538G", "NOT_DETECTED", 0.0, (0.0, 0.0003), 0.002, note="x / n 0 / 9")]
+    svg = fraction_chart("S1", rows, 0.002, "af-x")
+    line = re.search(r'<line x1="([\d.]+)" y1="[\d.]+" x2="[\d.]+" y2="[\d.]+" '
+                     r'stroke="#CC0000"[^>]*stroke-dasharray', svg)  # fmt: skip
+    lod = re.search(r'<polygon points="([\d.]+),([\d.]+) [^"]*" fill="#595959" '
+                    r'stroke="#FFFFFF"', svg)  # fmt: skip
+    assert line and lod and float(lod[1]) == float(line[1])  # the same place on the axis
+    row_y = float(re.search(r'<circle cx="[\d.]+" cy="([\d.]+)"', svg)[1])
+    assert float(lod[2]) >= row_y + 2  # under the row's line, not across it
+    assert ">0.2 % reportable</text>" in svg
+    assert ">achieved limit of detection (lod95)</text>" in svg
+    assert ">reportable fraction</text>" in svg
+    assert "x / n 0 / 9" in svg  # the tooltip carries the counts
+    width = float(re.search(r'<svg [^>]*width="([\d.]+)"', svg)[1])
+    assert width >= 760  # larger than the 510 px it was
+
+
+def test_ngs_table_explains_a_not_detected_with_alt_reads(run_cli, testdata, tmp_path):
+    """D538G of the Mutect2 demo has 15 alt reads of 12,000 and is NOT_DETECTED: the row says
+    that 16 were needed (k_req) and that the caller filtered it weak_evidence; the chart's
+    tooltip says the same."""
+    out = tmp_path / "out"
+    vcf = testdata / "vcf" / "mutect2" / "esr1_tumour_normal.vcf"
+    assert run_cli(["ngs", vcf, "-o", out, "--reproducible"]).exit_code == 0
+    call = next(
+        c
+        for c in json.loads((out / "calls.json").read_text())["samples"][0]["calls"]
+        if c["hotspot"] == "D538G"
+    )
+    assert (call["status"], call["alt_count"], call["evidence"]["k_required"]) == (
+        "NOT_DETECTED", 15, 16,
+    )  # fmt: skip
+    assert call["evidence"]["filters"] == ["weak_evidence"]
+    page = (out / "report.html").read_text()
+    head = re.findall(r'<th scope="col">(.*?)</th>', page)
+    assert "Alt needed (k_req)" in head and "Caller FILTER" in head
+    row = page[page.index("<strong>D538G</strong>") :].split("</tr>")[0]
+    cells = re.findall(r"<td[^>]*>(.*?)</td>", row, flags=re.S)
+    assert cells[5] == "15 / 12000" and cells[6] == "16"
+    assert 'class="code nw">weak_evidence</span>' in cells[7]
+    assert "the caller&#x27;s own threshold" in cells[7]
+    v422 = page[page.index("<strong>V422del</strong>") :].split("</tr>")[0]
+    assert re.findall(r"<td[^>]*>(.*?)</td>", v422, flags=re.S)[7] == "none"  # PASS
+    assert "x / n 15 / 12,000, 16 needed (k_req), caller FILTER weak_evidence" in page
