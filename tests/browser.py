@@ -147,3 +147,112 @@ def load_report(page: Page, path: Path) -> None:
     page.wait_for("Page.loadEventFired")
     # let late events (a deferred fetch, a console error) arrive before the checks
     page.evaluate("new Promise(r => setTimeout(r, 300)).then(() => true)")
+
+
+# What a reader cannot read: text that overflows its cell or box, or is clipped, and text whose
+# colour is below WCAG's 4.5:1 against what is drawn behind it. HTML text is held against the
+# first opaque background up its ancestors (semi-transparent ones blended in); SVG text against
+# the last shape drawn under its centre (a plate-map well), else the SVG's own background.
+_LAYOUT_CHECK = r"""
+(() => {
+  const parse = (css) => {
+    const m = /rgba?\(([^)]+)\)/.exec(css || "");
+    if (!m) return null;
+    const p = m[1].split(/[ ,\/]+/).filter(Boolean).map(Number);
+    return { r: p[0], g: p[1], b: p[2], a: p.length > 3 ? p[3] : 1 };
+  };
+  const channel = (v) => {
+    v /= 255;
+    return v <= 0.04045 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4;
+  };
+  const lum = (c) => 0.2126 * channel(c.r) + 0.7152 * channel(c.g) + 0.0722 * channel(c.b);
+  const ratio = (a, b) => {
+    const [dark, light] = [lum(a), lum(b)].sort((x, y) => x - y);
+    return (light + 0.05) / (dark + 0.05);
+  };
+  const over = (top, under) => ({
+    r: top.r * top.a + under.r * (1 - top.a), g: top.g * top.a + under.g * (1 - top.a),
+    b: top.b * top.a + under.b * (1 - top.a), a: 1,
+  });
+  const white = { r: 255, g: 255, b: 255, a: 1 };
+  const background = (el) => {
+    const layers = [];
+    for (let e = el; e; e = e.parentElement) {
+      const c = parse(getComputedStyle(e).backgroundColor);
+      if (c && c.a > 0) { layers.push(c); if (c.a >= 1) break; }
+    }
+    return layers.reverse().reduce((under, top) => over(top, under), white);
+  };
+  const hex = (c) => "#" + [c.r, c.g, c.b]
+    .map((v) => Math.round(v).toString(16).padStart(2, "0")).join("");
+  const shown = (el) => el.getClientRects().length > 0
+    && getComputedStyle(el).visibility !== "hidden";
+  const label = (el, text) => `${el.tagName.toLowerCase()}: ${text.trim().slice(0, 60)}`;
+  const contrast = [];
+  const overflow = [];
+  const judge = (el, text, ink, bg) => {
+    const r = ratio(ink, bg);
+    if (r < 4.5) contrast.push({
+      where: label(el, text), ink: hex(ink), background: hex(bg), ratio: +r.toFixed(2),
+    });
+  };
+  let texts = 0;
+  const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+    const el = node.parentElement;
+    if (!node.textContent.trim() || !el || !shown(el)) continue;
+    if (el.closest("svg, style, script, title")) continue;
+    texts += 1;
+    const bg = background(el);
+    judge(el, node.textContent, over(parse(getComputedStyle(el).color), bg), bg);
+  }
+  for (const t of document.querySelectorAll("svg text")) {
+    if (!shown(t) || !t.textContent.trim()) continue;
+    texts += 1;
+    const svg = t.ownerSVGElement;
+    const box = t.getBBox();
+    const cx = box.x + box.width / 2, cy = box.y + box.height / 2;
+    let under = null, well = null;
+    for (const shape of svg.querySelectorAll("rect")) {
+      if (shape.compareDocumentPosition(t) & Node.DOCUMENT_POSITION_PRECEDING) break;
+      const b = shape.getBBox();
+      const fill = parse(getComputedStyle(shape).fill);
+      const inside = cx >= b.x && cx <= b.x + b.width && cy >= b.y && cy <= b.y + b.height;
+      if (fill && fill.a > 0 && inside) { under = fill; well = b; }
+    }
+    const bg = under ? over(under, background(svg)) : background(svg);
+    judge(t, t.textContent, over(parse(getComputedStyle(t).fill), bg), bg);
+    // a label wider than the well it is drawn on, or cut off at the chart's edge
+    const bounds = svg.viewBox.baseVal;
+    if (box.x < bounds.x - 0.5 || box.x + box.width > bounds.x + bounds.width + 0.5)
+      overflow.push({ where: label(t, t.textContent), what: "outside its chart" });
+    else if (well && (box.x < well.x - 0.5 || box.x + box.width > well.x + well.width + 0.5))
+      overflow.push({ where: label(t, t.textContent), what: "wider than the shape under it" });
+  }
+  const boxes = "td, th, dd, dt, caption, figcaption, p, li, h1, h2, h3, h4, summary, .badge";
+  for (const el of document.querySelectorAll(boxes)) {
+    if (!shown(el) || el.clientWidth === 0 || el.scrollWidth <= el.clientWidth + 1) continue;
+    const what = `content ${el.scrollWidth}px in ${el.clientWidth}px`;
+    overflow.push({ where: label(el, el.textContent), what });
+  }
+  const page = document.querySelector("main").getBoundingClientRect();
+  for (const el of document.querySelectorAll("table, figure, svg, dl, section")) {
+    if (!shown(el)) continue;
+    const box = el.getBoundingClientRect();
+    if (box.right <= page.right + 1 && box.left >= page.left - 1) continue;
+    const what = `${Math.round(box.left)}-${Math.round(box.right)}px, the page `
+      + `${Math.round(page.left)}-${Math.round(page.right)}px`;
+    overflow.push({ where: label(el, el.textContent), what });
+  }
+  return { texts, contrast, overflow };
+})()
+"""
+
+
+def layout_problems(page: Page, *, open_details: bool = True) -> dict[str, Any]:
+    """Every text that overflows its box or reads below 4.5:1, as Chromium lays the page out;
+    with ``open_details`` the folded parts (thresholds, wells tables) are opened first."""
+    if open_details:
+        page.evaluate("document.querySelectorAll('details').forEach(d => d.open = true), true")
+    result: dict[str, Any] = page.evaluate(_LAYOUT_CHECK)
+    return result

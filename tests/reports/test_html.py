@@ -18,7 +18,7 @@ from esr1calls.reports.write import write_document, write_reports
 from esr1calls.testing import REPO
 from esr1calls.testing.runs import NGS_COMMAND, PCR_COMMAND, ngs_run, pcr_run
 
-from ..browser import chromium_page, load_report
+from ..browser import chromium_page, layout_problems, load_report
 
 ARTIFACTS = REPO / "test-artifacts"
 HOSTILE = ('=HYPERLINK("x")', "<script>alert(1)</script>")
@@ -186,6 +186,11 @@ def _check_in_browser(page, path: Path, screenshot: Path) -> dict:
     assert screenshot.stat().st_size > 10_000  # a drawn page, not a blank one
     assert facts["scripts"] == 0 and facts["svgs"] == facts["svgsWithText"] > 0
     assert "unreviewed" in facts["review"]
+    # every text, folded parts opened: inside its cell or box, and at >= 4.5:1 on its background
+    problems = layout_problems(page)
+    assert problems["texts"] > 100, problems["texts"]
+    assert not problems["contrast"], problems["contrast"][:12]
+    assert not problems["overflow"], problems["overflow"][:12]
     return facts
 
 
@@ -224,6 +229,39 @@ def test_report_renders_in_headless_chromium(tmp_path):
         assert any("No panel of normals" in n for n in facts["notices"])
         assert facts["svgs"] == 2 + 11 + 2  # the PCR run's charts and the NGS samples'
         assert facts["width"] <= 1280
+
+
+_BAD_PAGE = """<!DOCTYPE html><html><body style="margin:0"><main style="width:400px">
+<p style="color:#aaaaaa">faint grey on white</p>
+<p style="background:rgba(0,0,0,0.5);color:#333333">dark on half-black</p>
+<p style="color:#595959">readable grey</p>
+<table style="table-layout:fixed;width:200px"><tr><td style="width:60px;white-space:nowrap">
+D538G_a_code_too_wide_for_its_cell</td><td>fits</td></tr></table>
+<svg viewBox="0 0 120 40" width="120" height="40"><rect x="0" y="0" width="60" height="40"
+fill="#009E73"/><text x="10" y="24" fill="#555555">RM1</text><text x="70" y="24"
+fill="#222222">ok</text><text x="100" y="36" fill="#222222">cut off</text></svg>
+<table style="width:700px"><tr><td>x</td></tr>
+</table></main></body></html>"""
+
+
+@pytest.mark.slow
+def test_the_layout_check_finds_what_a_reader_cannot_read(tmp_path):
+    """The check itself can fail: on a page made to break it, it names each low-contrast text
+    (HTML, on a blended background, and SVG on a well's fill), the overflowing cell, the SVG
+    label cut off at the chart's edge and the table wider than the page, and nothing else."""
+    path = tmp_path / "bad.html"
+    path.write_text(_BAD_PAGE, encoding="utf-8")
+    with chromium_page(tmp_path / "profile") as page:
+        load_report(page, path)
+        found = layout_problems(page)
+    low = {p["where"]: p["ratio"] for p in found["contrast"]}
+    assert set(low) == {"p: faint grey on white", "p: dark on half-black", "text: RM1"}, low
+    assert low["p: faint grey on white"] == pytest.approx(2.32, abs=0.01)
+    assert low["text: RM1"] == pytest.approx(2.18, abs=0.01)  # the old mix label on PASS green
+    where = [p["where"] for p in found["overflow"]]
+    assert "td: D538G_a_code_too_wide_for_its_cell" in where
+    assert "text: cut off" in where and "table: x" in where
+    assert not [w for w in where if "fits" in w or w.startswith("text: ok")]
 
 
 def _sample_block(page: str, index: int) -> str:
