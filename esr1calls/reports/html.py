@@ -75,7 +75,7 @@ font-weight:600;margin:10px 0}
 .notices li{margin:4px 0;font-weight:600}
 .badge{display:inline-block;padding:1px 7px;border-radius:9px;font-size:12px;font-weight:700;
 color:#fff;white-space:nowrap}
-.s-DETECTED,.s-POSITIVE{background:#D55E00}.s-NOT_DETECTED,.s-NEGATIVE{background:#0072B2}
+.s-DETECTED,.s-POSITIVE{background:#B35000}.s-NOT_DETECTED,.s-NEGATIVE{background:#0072B2}
 .s-INDETERMINATE{background:#E69F00;color:#222}.s-INVALID{background:#555}
 .s-PASS{background:#00795a}.s-FAIL{background:#c00}
 .muted{color:var(--muted)}.nw{white-space:nowrap}
