@@ -27,6 +27,7 @@ __all__ = [
     "PartitionBar",
     "contrast",
     "delta_ct_chart",
+    "fit",
     "fraction_chart",
     "ink_on",
     "luminance",
@@ -162,6 +163,18 @@ def ink_on(fill: str) -> str:
     return "#FFFFFF" if on_white > on_black else "#000000"
 
 
+def fit(label: str, width: float, size: float) -> str:
+    """``label`` cut with "…" to fit ``width`` pixels at font ``size`` (0.62 em a character, a
+    wide sans-serif average), so a long sample or mix name stays inside its well; the full
+    name is in the well's tooltip and the wells table.
+
+    >>> fit("S1", 44, 9), fit("EX8_DROPOFF", 44, 8), fit("PATIENT-0042", 44, 9)
+    ('S1', 'EX8_DRO…', 'PATIEN…')
+    """
+    room = max(1, int(width / (size * 0.62)))
+    return label if len(label) <= room else label[: room - 1] + "…"
+
+
 _WELL = re.compile(r"^([A-Pa-p])(\d{1,2})$")
 
 
@@ -214,16 +227,22 @@ def plate_map_svg(
             )
             if well and cols == 12:
                 sample = str(well.get("sample_id") or well.get("role") or "")
-                short = sample if len(sample) <= 8 else sample[:7] + "…"
                 ink = ink_on(fill)  # sample and mix label alike: >= 4.5:1 on every fill
                 parts.append(
-                    _text(x + cell / 2, y + row_h * 0.45, short, size=9, anchor="middle", fill=ink)
+                    _text(
+                        x + cell / 2,
+                        y + row_h * 0.45,
+                        fit(sample, cell - 6, 9),
+                        size=9,
+                        anchor="middle",
+                        fill=ink,
+                    )
                 )
                 parts.append(
                     _text(
                         x + cell / 2,
                         y + row_h * 0.82,
-                        str(well.get("mix") or ""),
+                        fit(str(well.get("mix") or ""), cell - 6, 8),
                         size=8,
                         anchor="middle",
                         fill=ink,
@@ -341,7 +360,9 @@ def fraction_chart(
     lod95 at the reportable fraction never hides that line). A fraction of 0 (no alt read) has
     no place on a log axis: it is drawn in a lane of its own, labelled "0", left of the axis,
     never at the axis' 0.01 % (where it read as 0.01 %)."""
-    label_w, plot_w, row_h, top = 84.0, 640.0, 26.0, 34.0
+    longest = max((len(row.hotspot) for row in rows), default=0)  # a drop-off region's name
+    label_w = max(84.0, round(longest * 12 * 0.7) + 12.0)  # hotspot names at 12 px
+    plot_w, row_h, top = 640.0, 26.0, 34.0
     zero_x = label_w + 14  # the "0" lane
     axis_x = label_w + 44  # where 0.01 % is
     width = axis_x + plot_w + 30
