@@ -363,8 +363,8 @@ def fraction_chart(
     longest = max((len(row.hotspot) for row in rows), default=0)  # a drop-off region's name
     label_w = max(84.0, round(longest * 12 * 0.7) + 12.0)  # hotspot names at 12 px
     plot_w, row_h, top = 640.0, 26.0, 34.0
-    zero_x = label_w + 14  # the "0" lane
-    axis_x = label_w + 44  # where 0.01 % is
+    zero_x = label_w + 12  # the "0" lane
+    axis_x = label_w + 56  # where 0.01 % is, its label clear of the 0
     width = axis_x + plot_w + 30
     bottom = top + row_h * max(1, len(rows))
     height = bottom + 66
