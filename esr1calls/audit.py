@@ -7,7 +7,8 @@ the decision (approve or reject), a comment, the calls the reviewer overrode wit
 each, the sha256 of calls.json and of every report file in OUTDIR, and ``prev``, the sha256 of the
 line before (the first line's is calls.json's sha256). calls.json is never edited: an override
 lives in the trail, and report.html is re-rendered to show the original and the reviewer's call
-side by side (clinical.html and clinical.pdf, where the folder has them, to show the review).
+side by side (clinical.html and clinical.pdf, where the folder has them, to show the review;
+results.hl7 and results_lis.csv, where it has them, to send the signed result to a LIS).
 ``esr1calls verify OUTDIR`` recomputes every hash and the chain and names the first broken link;
 reports show "reviewed" only from a trail that verifies.
 
@@ -580,16 +581,12 @@ def review_summary(
     last = verification.entries[-1]
     calls = effective_calls(document, verification)
     samples = document.get("samples") or []
-    by_sample: dict[str, list[EffectiveCall]] = {}
-    for call in calls.values():
-        by_sample.setdefault(call.sample, []).append(call)
-    changed_samples = {}
-    for sample, label in zip(samples, sample_labels(samples), strict=True):
-        mine = by_sample.get(label, [])
-        if any(c.override for c in mine):
-            status = sample_status_of(c.status for c in mine).value
-            if status != sample.get("status"):
-                changed_samples[label] = {"original": sample.get("status"), "status": status}
+    statuses = _sample_statuses(document, calls)
+    changed_samples = {
+        label: {"original": sample.get("status"), "status": statuses[label]}
+        for sample, label in zip(samples, sample_labels(samples), strict=True)
+        if statuses[label] != sample.get("status")
+    }
     return {
         "state": state,
         "signoff": last.number,
@@ -626,6 +623,51 @@ def review_summary(
             if c.override is not None and c.entry is not None
         ],
         "samples": changed_samples,
+        **_reported(document, verification, calls, statuses),
+    }
+
+
+def _sample_statuses(
+    document: Mapping[str, Any], calls: Mapping[tuple[str, str], EffectiveCall]
+) -> dict[str, str]:
+    """Each sample's status (by label) on these calls: calls.json's, unless an override changed
+    one of its calls (then the usual rule on the calls after review)."""
+    by_sample: dict[str, list[EffectiveCall]] = {}
+    for call in calls.values():
+        by_sample.setdefault(call.sample, []).append(call)
+    samples = document.get("samples") or []
+    statuses = {}
+    for sample, label in zip(samples, sample_labels(samples), strict=True):
+        mine = by_sample.get(label, [])
+        overridden = any(c.override for c in mine)
+        statuses[label] = (
+            sample_status_of(c.status for c in mine).value if overridden else sample.get("status")
+        )
+    return statuses
+
+
+def _reported(
+    document: Mapping[str, Any],
+    verification: Verification,
+    calls: Mapping[tuple[str, str], EffectiveCall],
+    statuses: Mapping[str, str],
+) -> dict[str, Any]:
+    """What the LIS was last sent as final: ``final_signoff`` is the latest approval before the
+    last sign-off (None when there is none), ``corrected_calls`` the (sample, hotspot) whose call
+    differs now from that approval's, ``corrected_samples`` the samples whose status does. HL7
+    marks those corrected (OBX-11 C) rather than final (docs/lis.md)."""
+    earlier = [e for e in verification.entries[:-1] if e.decision is Decision.APPROVE]
+    if not earlier:
+        return {"final_signoff": None, "corrected_calls": [], "corrected_samples": []}
+    final = earlier[-1].number
+    then = effective_calls(document, replace(verification, entries=verification.entries[:final]))
+    then_statuses = _sample_statuses(document, then)
+    return {
+        "final_signoff": final,
+        "corrected_calls": [
+            key for key, call in calls.items() if call.status is not then[key].status
+        ],
+        "corrected_samples": [s for s, status in statuses.items() if status != then_statuses[s]],
     }
 
 
@@ -786,7 +828,8 @@ def sign(
     clock: Clock | None = None,
 ) -> Entry:
     """Append one sign-off to OUTDIR/audit.jsonl and re-render report.html (and clinical.html,
-    in its language, and clinical.pdf, where the folder has them) to show it.
+    in its language, clinical.pdf, results.hl7 and results_lis.csv, where the folder has them)
+    to show it.
 
     Refused when the existing record does not verify, when ``key`` is given for a record signed
     without one (or the reverse), and for overrides that do not fit calls.json. ``clock`` gives
@@ -831,11 +874,13 @@ def sign(
                 replace(current, entries=(*current.entries, pending), signed=True,
                         keyed=key is not None, key_checked=key is not None),
             )  # fmt: skip
-            page = render_html(loaded.document, review)
-            pages = {REPORT_HTML: page}
+            # report.html last: a crash before it is in place leaves the report of the previous
+            # sign-off, and verify names the interrupted sign-off by it
+            pages = _lis_files(outdir, loaded.document, review)
             if (outdir / CLINICAL_HTML).is_file():
                 language = _page_language(outdir / CLINICAL_HTML)
                 pages[CLINICAL_HTML] = render_clinical(loaded.document, language, review)
+            pages[REPORT_HTML] = render_html(loaded.document, review)
             files = {CALLS_JSON: loaded.sha256}
             files.update({name: _sha256(text.encode("utf-8")) for name, text in pages.items()})
             for name in REPORT_FILES:
@@ -861,9 +906,11 @@ def sign(
                 write_text_atomic(outdir / AUDIT_TRAIL, trail)
                 _fsync_dir(outdir)
                 for name, text in pages.items():
-                    write_text_atomic(outdir / name, text)
+                    if name != REPORT_HTML:
+                        write_text_atomic(outdir / name, text)
                 if printed is not None:
                     printed.replace(outdir / CLINICAL_PDF)
+                write_text_atomic(outdir / REPORT_HTML, pages[REPORT_HTML])
                 _fsync_dir(outdir)
             finally:
                 if printed is not None:
@@ -875,6 +922,34 @@ def sign(
             f"{outdir}: cannot sign ({exc.strerror}{': ' + exc.filename if exc.filename else ''})"
         ) from exc
     return entry
+
+
+def _lis_files(outdir: Path, document: Mapping[str, Any], review: Any) -> dict[str, str]:
+    """results.hl7 and results_lis.csv, where the folder has them, rendered with the review: a
+    LIS gets the signed result (final, corrected or rejected), not the preliminary one.
+    results.hl7 keeps the facility, receiver and patient id authority it was written with."""
+    from .reports.hl7 import HL7_RESULTS, render_hl7, settings_of
+    from .reports.lis import LIS_CSV, render_lis_csv
+    from .reports.options import ReportOptions
+
+    files: dict[str, str] = {}
+    hl7_path = outdir / HL7_RESULTS
+    if hl7_path.is_file():
+        try:
+            written = hl7_path.read_bytes().decode("utf-8")
+            settings = settings_of(written, hl7_path)
+        except (UnicodeDecodeError, ConfigError) as exc:
+            detail = str(exc) if isinstance(exc, ConfigError) else f"{hl7_path}: not UTF-8"
+            raise AuditError(
+                f"{detail}; sign needs the file as esr1calls wrote it, to send the signed result "
+                f"to the same LIS: write the reports again (esr1calls report "
+                f"{outdir / CALLS_JSON} -o NEWDIR --hl7 ...) and sign that folder"
+            ) from None
+        options = ReportOptions("esr1calls sign", settings=settings)
+        files[HL7_RESULTS] = render_hl7(document, options, review)
+    if (outdir / LIS_CSV).is_file():
+        files[LIS_CSV] = render_lis_csv(document, review)
+    return files
 
 
 def _page_language(clinical: Path) -> str:

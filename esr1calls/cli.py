@@ -1243,7 +1243,8 @@ def sign_command(
     reasons: tuple[str, ...],
     key_file: Path | None,
 ) -> None:
-    """Sign off reviewed results: append a line to OUTDIR/audit.jsonl and re-render report.html.
+    """Sign off reviewed results: append a line to OUTDIR/audit.jsonl and re-render report.html
+    (and clinical.html, results.hl7, results_lis.csv where OUTDIR has them) to show it.
 
     The line holds the UTC time, reviewer, decision, comment, overrides, the sha256 of calls.json
     and of every report file, and the sha256 of the line before. Refused when the existing
@@ -1261,9 +1262,16 @@ def sign_command(
         outdir, reviewer=reviewer, decision=decision, comment=comment, overrides=requests, key=key
     )
     changed = f", {len(entry.overrides)} call(s) overridden" if entry.overrides else ""
+    # the LIS files sign rendered again (those the folder has), so the user knows to send them
+    lis = [name for f in ("hl7", "lis_csv") for name in FORMATS[f].files if name in entry.files]
+    shown = (
+        f"{', '.join(['report.html', *lis[:-1]])} and {lis[-1]} show it"
+        if lis
+        else ("report.html shows it")
+    )
     click.echo(
         f"signed: sign-off {entry.number} in {outdir / AUDIT_TRAIL}: {entry.decision.value} by "
-        f"{entry.reviewer} at {entry.time}{changed}; report.html shows it"
+        f"{entry.reviewer} at {entry.time}{changed}; {shown}"
     )
 
 

@@ -11,13 +11,17 @@ Each message is MSH, PID, OBR, then OBX segments (docs/lis.md):
   call) with an NTE giving the call, its reasons and action, and the allele fraction (81258-6)
   when it was measured (NGS, dPCR; a PCR estimate from delta-Ct is only in the NTE).
 
-NTE segments after OBR carry the limitations: the review status (esr1calls never signs out a
-result, so results are preliminary: OBR-25 and OBX-11 ``P``), a placeholder kit, the run's
-notices. PID-3 holds the patient identifier when the sample has one (a plate map's patient_id or
---patient), with the assigning authority of --patient-id-system; otherwise the sample id, typed
-``ACSN`` (an accession: a laboratory's specimen id, not a patient's). Every text from an input is
-escaped (``escape``). The message control id and the message time come from the run (the
-document's content and its UTC time), never the wall clock, so a re-render is byte-identical.
+NTE segments after OBR carry the limitations: the review status, a placeholder kit, the run's
+notices. Results are preliminary (OBR-25 and OBX-11 ``P``) until ``esr1calls sign`` renders the
+file again from a verified review (``review``, lis_review.py): an approval makes them final
+(``F``; ``C`` where it corrects an earlier final), names the reviewer in OBR-32 and OBX-16 and
+the review time in OBR-22, and carries the reviewer's calls with the original and the reason in
+an NTE; a rejection sends no value (``X``). PID-3 holds the patient identifier when the sample
+has one (a plate map's patient_id or --patient), with the assigning authority of
+--patient-id-system; otherwise the sample id, typed ``ACSN`` (an accession: a laboratory's
+specimen id, not a patient's). Every text from an input is escaped (``escape``). The message
+control id and the message time come from the run (the document's content and its UTC time; a
+signed message's from its sign-off), never the wall clock, so a re-render is byte-identical.
 """
 
 from __future__ import annotations
@@ -25,15 +29,24 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 
 from ..errors import ConfigError
-from ..model import CallStatus, reportable_fraction
+from ..model import reportable_fraction
 from ..text import exact_percent, percent
 from ..transcript import ACCESSION, PROTEIN_ACCESSION
 from .document import notices, reason_sentences, reportable_text, run_of, tested_calls
 from .fhir import VALUE_CODES
+from .lis_review import (
+    LisReview,
+    ResultStatus,
+    Review,
+    ReviewedCall,
+    ReviewedSample,
+    lis_review,
+    reviewed,
+)
 from .options import FormatOption, ReportOptions
 
 __all__ = [
@@ -45,6 +58,7 @@ __all__ = [
     "parse_patient_id_system",
     "render_files",
     "render_hl7",
+    "settings_of",
 ]
 
 HL7_RESULTS = "results.hl7"
@@ -203,11 +217,14 @@ def _hl7_date(value: object) -> str:
     return text.replace("-", "") if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text) else ""
 
 
-def _control_id(document: Document, index: int) -> str:
-    """MSH-10: 20 characters from the document's content and the sample's place in it."""
+def _control_id(document: Document, index: int, signed: LisReview) -> str:
+    """MSH-10: 20 characters from the document's content, the sample's place in it and the
+    sign-off (a LIS drops a message whose control id it has seen: the final one must differ
+    from the preliminary one, and each sign-off's from the last)."""
     digest = hashlib.sha256(
         json.dumps(document, sort_keys=True, ensure_ascii=True).encode("utf-8")
         + f"|{index}".encode()
+        + (f"|{signed.signoff}|{signed.state}|{signed.time}".encode() if signed.signed else b"")
     )
     return digest.hexdigest()[:20].upper()
 
@@ -241,13 +258,16 @@ class _Message:
         value: str,
         *,
         units: str = "",
-        status: str = "P",
+        status: ResultStatus = ResultStatus.PRELIMINARY,
         method: str = "",
+        observer: str = "",
     ) -> None:
         self.obx += 1
+        if status is ResultStatus.CANCELLED:  # a rejected result: no value reaches the LIS
+            value, units, method = "", "", ""
         self.add(
             "OBX", str(self.obx), value_type, _loinc(code), sub_id, value, units,
-            "", "", "", "", status, "", "", "", "", "", method,
+            "", "", "", "", status.value, "", "", "", "", observer, method,
         )  # fmt: skip
 
     def text(self) -> str:
@@ -282,13 +302,9 @@ def _call_note(call: Mapping[str, Any], method: str, thresholds: Mapping[str, An
     return " ".join(parts)
 
 
-def _limitations(document: Document, sample: Mapping[str, Any]) -> list[str]:
+def _limitations(document: Document, sample: Mapping[str, Any], signed: LisReview) -> list[str]:
     run = run_of(document, sample)
-    out = [
-        f"Review status: {document['run'].get('review_status') or 'unreviewed'}. esr1calls never "
-        "signs out results: qualified laboratory staff must review every call before it is "
-        "reported."
-    ]
+    out = [signed.sentence()]
     kit = run.get("kit")
     if isinstance(kit, Mapping):  # a placeholder kit's notice follows and says what it means
         placeholder = " (PLACEHOLDER values)" if kit.get("placeholder") else ""
@@ -312,8 +328,13 @@ def _regions(sample: Mapping[str, Any], thresholds: Mapping[str, Any]) -> tuple[
 
 
 def _message(
-    document: Document, sample: Mapping[str, Any], index: int, options: ReportOptions
+    document: Document,
+    index: int,
+    options: ReportOptions,
+    entry: ReviewedSample,
+    signed: LisReview,
 ) -> str:
+    sample = entry.sample
     run = run_of(document, sample)
     thresholds = run.get("thresholds") or {}
     method = str(sample.get("method"))
@@ -322,47 +343,91 @@ def _message(
     application, _, receiving_facility = receiver.partition("^")
     facility = options.setting("hl7_facility")
     facility = _check_facility(facility) if facility else DEFAULT_FACILITY
-    time = _run_time(document, sample)
+    # a signed message is made at its sign-off: its time is the review's (MSH-7, OBR-22)
+    time = _hl7_time(signed.time) if signed.signed else _run_time(document, sample)
     message = _Message()
     message.add(
         "MSH", "^~\\&", SENDING_APPLICATION, facility, application, receiving_facility, time, "",
-        "ORU^R01^ORU_R01", _control_id(document, index), "P", VERSION, "", "", "AL", "NE", "",
-        "UNICODE UTF-8",
+        "ORU^R01^ORU_R01", _control_id(document, index, signed), "P", VERSION, "", "", "AL",
+        "NE", "", "UNICODE UTF-8",
     )  # fmt: skip
     # PID-5 is required: esr1calls never knows a name, so an empty one of type U (unspecified)
     message.add("PID", "1", "", _patient_identifier(sample, options), "", "^^^^^^U")
     sample_id = escape(sample.get("sample_id"))
-    status = str(sample.get("status"))
+    # OBR-32, the principal result interpreter (NDL: its CNN name, ID empty, the name as given)
+    interpreter = f"&{escape(signed.reviewer)}" if signed.signed else ""
     message.add(
         "OBR", "1", "", f"{sample_id}^{SENDING_APPLICATION}", _loinc("81247-9"), "", "",
         _hl7_date(sample.get("collected")), "", "", "", "", "", "", "", "", "", "", "", "", "",
-        "", time, "", "GE", "P",
+        "", time, "", "GE", entry.order_status.value, "", "", "", "", "", "", interpreter,
     )  # fmt: skip
-    for text in _limitations(document, sample):
+    for text in _limitations(document, sample, signed):
         message.note(text)
-    code, answer = OVERALL_CODES.get(status, OVERALL_CODES["INDETERMINATE"])
-    message.observation("CWE", "51968-6", "", _ce(code, answer))
-    message.note(f"{status}: {sample.get('summary')}")
+    # OBX-16, the responsible observer (XCN: ID empty, the name as given) of an approved result
+    observer = f"^{escape(signed.reviewer)}" if signed.state == "approved" else ""
+
+    def observe(value_type: str, code: str, sub_id: str, value: str, **kwargs: Any) -> None:
+        kwargs.setdefault("status", entry.result_status if not sub_id else _final(signed))
+        message.observation(value_type, code, sub_id, value, observer=observer, **kwargs)
+
+    def note(text: str) -> None:
+        if not signed.rejected:  # a rejected result's notes would describe values not sent
+            message.note(text)
+
+    code, answer = OVERALL_CODES.get(entry.status, OVERALL_CODES["INDETERMINATE"])
+    observe("CWE", "51968-6", "", _ce(code, answer))
+    if entry.status != entry.original:
+        note(
+            f"{entry.status} after review by {signed.reviewer} at {signed.time}, from the "
+            f"calls changed below; esr1calls's result was {entry.original}: "
+            f"{sample.get('summary')}"
+        )
+    else:
+        note(f"{entry.status}: {sample.get('summary')}")
     regions, regions_note = _regions(sample, thresholds)
-    message.observation("ST", "81293-3", "", escape(regions))
-    message.note(regions_note)
+    observe("ST", "81293-3", "", escape(regions), status=_final(signed))
+    note(regions_note)
     observed_by = _METHODS.get(method)
     method_field = _ce(*observed_by) if observed_by else ""
-    for sub_id, call in enumerate(tested_calls(sample), 1):
-        group = str(sub_id)
-        message.observation("CWE", "48018-6", group, "HGNC:3467^ESR1^HGNC")
-        message.observation("CWE", "48004-6", group, f"{escape(_hgvs_c(call))}^^HGVS.c")
+    tested_ids = {id(call) for call in tested_calls(sample)}
+    tested = [c for c in entry.calls if id(c.call) in tested_ids]
+    for sub_id, reviewed_call in enumerate(tested, 1):
+        call, group = reviewed_call.call, str(sub_id)
+        observe("CWE", "48018-6", group, "HGNC:3467^ESR1^HGNC")
+        observe("CWE", "48004-6", group, f"{escape(_hgvs_c(call))}^^HGVS.c")
         if call.get("hgvs_p"):
-            message.observation("CWE", "48005-3", group, f"{escape(_hgvs_p(call))}^^HGVS.p")
-        value = CallStatus(str(call.get("status"))).fhir_value
-        message.observation(
-            "CWE", "69548-6", group, _ce(VALUE_CODES[value], value), method=method_field
-        )
-        message.note(_call_note(call, method, thresholds))
+            observe("CWE", "48005-3", group, f"{escape(_hgvs_p(call))}^^HGVS.p")
+        value = reviewed_call.status.fhir_value
+        observe(
+            "CWE", "69548-6", group, _ce(VALUE_CODES[value], value), method=method_field,
+            status=reviewed_call.result_status,
+        )  # fmt: skip
+        note(_call_note(call, method, thresholds))
+        if reviewed_call.override is not None:
+            note(_override_note(reviewed_call))
         fraction = call.get("allele_fraction")
         if method in MEASURED_METHODS and isinstance(fraction, int | float):
-            message.observation("NM", "81258-6", group, f"{fraction:.6g}", units="1^^UCUM")
+            observe("NM", "81258-6", group, f"{fraction:.6g}", units="1^^UCUM")
     return message.text()
+
+
+def _final(signed: LisReview) -> ResultStatus:
+    """The status of an observation a review cannot change (gene, HGVS, regions, fraction)."""
+    if signed.state == "approved":
+        return ResultStatus.FINAL
+    return ResultStatus.CANCELLED if signed.rejected else ResultStatus.PRELIMINARY
+
+
+def _override_note(reviewed_call: ReviewedCall) -> str:
+    """The NTE of a call the reviewer changed: the original call and the reason."""
+    item = reviewed_call.override or {}
+    reasons = ", ".join(map(str, item.get("original_reasons") or []))
+    return (
+        f"Changed at review by {item.get('reviewer')} at {item.get('time')} (sign-off "
+        f"{item.get('signoff')}): esr1calls called {item.get('original')}"
+        f"{f' ({reasons})' if reasons else ''}; the reviewer's call is {item.get('status')}. "
+        f"Reason: {item.get('reason')}"
+    )
 
 
 def _hgvs_c(call: Mapping[str, Any]) -> str:
@@ -375,10 +440,61 @@ def _hgvs_p(call: Mapping[str, Any]) -> str:
     return text if ":" in text else f"{PROTEIN_ACCESSION}:{text}"
 
 
-def render_hl7(document: Document, options: ReportOptions) -> str:
-    """results.hl7: one ORU^R01 message per sample, in the document's order."""
-    samples: Sequence[Mapping[str, Any]] = document.get("samples") or []
-    return "".join(_message(document, s, i, options) for i, s in enumerate(samples))
+def render_hl7(document: Document, options: ReportOptions, review: Review = None) -> str:
+    """results.hl7: one ORU^R01 message per sample, in the document's order. ``review`` is what
+    the review record says (``audit.review_summary``), None when the folder was never signed."""
+    signed = lis_review(review)
+    return "".join(
+        _message(document, index, options, entry, signed)
+        for index, entry in enumerate(reviewed(document, review))
+    )
+
+
+def settings_of(text: str, path: object = HL7_RESULTS) -> dict[str, str]:
+    """The --hl7-facility, --hl7-receiver and --patient-id-system a results.hl7 was written with,
+    read back from its MSH and PID segments, so ``esr1calls sign`` renders it again as it was
+    addressed (calls.json does not hold them). Each is checked as the option would be; a file
+    esr1calls did not write this way is an error naming the segment."""
+    settings: dict[str, str] = {}
+    segments = [s.split("|") for s in text.split(SEGMENT_END) if s]
+    if not segments:  # no sample, no message: nothing to address
+        return settings
+    if segments[0][0] != "MSH" or len(segments[0]) < 12:
+        raise ConfigError(f"{path}: does not start with an MSH segment; it is not a results.hl7")
+    msh = segments[0]
+    settings["hl7_facility"] = _check_facility(_unescape(msh[3]))
+    receiver = "^".join(part for part in (msh[4], msh[5]) if part)
+    settings["hl7_receiver"] = _check_receiver(_unescape(receiver))
+    for fields in segments:
+        if fields[0] != "PID" or len(fields) < 4:
+            continue
+        components = fields[3].split("^")
+        authority = components[3] if len(components) > 3 else ""
+        kind = components[4] if len(components) > 4 else ""
+        if kind == "ACSN" or not authority:
+            continue
+        universal = authority.split("&")
+        system = (
+            _unescape(universal[1])
+            if len(universal) == 3 and universal[2] == "URI"
+            else f"{_unescape(authority)}^{kind}"
+        )
+        parse_patient_id_system(system)  # as --patient-id-system would check it
+        settings["patient_id_system"] = system
+        break
+    return settings
+
+
+_ESCAPES = {"F": "|", "S": "^", "T": "&", "R": "~", "E": "\\", ".br": "\n"}
+
+
+def _unescape(value: str) -> str:
+    r"""The text ``escape`` turned into ``value``.
+
+    >>> _unescape("a\\T\\b\\E\\c")
+    'a&b\\c'
+    """
+    return re.sub(r"\\(F|S|T|R|E|\.br)\\", lambda m: _ESCAPES[m.group(1)], value)
 
 
 def render_files(document: Document, options: ReportOptions) -> dict[str, str]:

@@ -7,6 +7,11 @@ against spreadsheet formula injection like calls.tsv (``tables.guard_formula``).
 fractions (0.002), as in calls.tsv, and only measured ones (NGS, dPCR: a PCR estimate from
 delta-Ct is not a measurement and stays in calls.tsv); the result and overall result also carry
 their LOINC answer codes, as results.hl7 does.
+
+Like results.hl7, the rows follow the review record when ``esr1calls sign`` renders the file
+again (``review``, lis_review.py): the result columns hold the calls after review, with
+``result_status`` P, F, C or X as results.hl7's OBX-11, the reviewer, the time and, for a call
+the reviewer changed, esr1calls's call and the reason; a rejected result's rows hold no result.
 """
 
 from __future__ import annotations
@@ -17,10 +22,10 @@ import math
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from ..model import CallStatus
 from .document import run_of
 from .fhir import VALUE_CODES
 from .hl7 import MEASURED_METHODS, OVERALL_CODES
+from .lis_review import Review, lis_review, reviewed
 from .options import ReportOptions
 from .tables import guard_formula
 
@@ -49,9 +54,25 @@ LIS_COLUMNS = (
     "lod95",
     "sample_result",
     "sample_result_code",
+    "result_status",
     "review_status",
+    "reviewer",
+    "review_time",
+    "signoff",
+    "original_call",
+    "override_reason",
+    "review_comment",
     "run_time",
     "software",
+)
+# the columns a rejected result leaves empty (results.hl7 sends no value either)
+_RESULT_COLUMNS = (
+    "result",
+    "result_code",
+    "call",
+    "allele_fraction",
+    "sample_result",
+    "sample_result_code",
 )
 TEST_CODE = "81247-9"  # LOINC: Master HL7 genetic variant reporting panel, as results.hl7's OBR-4
 
@@ -68,19 +89,21 @@ def _cell(value: Any) -> str:
     return guard_formula(" ".join(str(value).splitlines()))
 
 
-def lis_rows(document: Mapping[str, Any]) -> Iterable[dict[str, Any]]:
-    """The rows of results_lis.csv, one per call of each sample, in report order."""
+def lis_rows(document: Mapping[str, Any], review: Review = None) -> Iterable[dict[str, Any]]:
+    """The rows of results_lis.csv, one per call of each sample, in report order, after review
+    (``review``: ``audit.review_summary``, None when the folder was never signed)."""
     tool = document.get("tool") or {}
     software = f"{tool.get('name', 'esr1calls')} {tool.get('version', '')}".strip()
-    review = (document.get("run") or {}).get("review_status")
-    for sample in document.get("samples") or []:
+    signed = lis_review(review)
+    for entry in reviewed(document, review):
+        sample = entry.sample
         run = run_of(document, sample)
-        status = str(sample.get("status"))
-        sample_code, _ = OVERALL_CODES.get(status, ("", ""))
+        sample_code, _ = OVERALL_CODES.get(entry.status, ("", ""))
         measured = sample.get("method") in MEASURED_METHODS
-        for call in sample.get("calls") or []:
-            value = CallStatus(str(call.get("status"))).fhir_value
-            yield {
+        for reviewed_call in entry.calls:
+            call, override = reviewed_call.call, reviewed_call.override or {}
+            value = reviewed_call.status.fhir_value
+            row = {
                 "patient_id": sample.get("patient_id"),
                 "sample_id": sample.get("sample_id"),
                 "collected_date": sample.get("collected"),
@@ -93,25 +116,36 @@ def lis_rows(document: Mapping[str, Any]) -> Iterable[dict[str, Any]]:
                 "hgvs_p": call.get("hgvs_p"),
                 "result": value,
                 "result_code": VALUE_CODES[value],
-                "call": call.get("status"),
+                "call": reviewed_call.status.value,
                 "reasons": ";".join(call.get("reasons") or []),
                 # a measured fraction only: a PCR estimate from delta-Ct stays in calls.tsv
                 "allele_fraction": call.get("allele_fraction") if measured else None,
                 "lod95": call.get("lod95"),
-                "sample_result": status,
+                "sample_result": entry.status,
                 "sample_result_code": sample_code,
-                "review_status": review,
+                "result_status": reviewed_call.result_status.value,
+                "review_status": signed.state,
+                "reviewer": signed.reviewer,
+                "review_time": signed.time,
+                "signoff": signed.signoff,
+                "original_call": override.get("original"),
+                "override_reason": override.get("reason"),
+                "review_comment": signed.comment,
                 "run_time": run.get("utc_time") or (document.get("run") or {}).get("utc_time"),
                 "software": software,
             }
+            if signed.rejected:  # a rejected result must not look reportable: no result at all
+                for column in _RESULT_COLUMNS:
+                    row[column] = None
+            yield row
 
 
-def render_lis_csv(document: Mapping[str, Any]) -> str:
-    """results_lis.csv text, the byte-order mark first."""
+def render_lis_csv(document: Mapping[str, Any], review: Review = None) -> str:
+    """results_lis.csv text, the byte-order mark first; ``review`` as for ``lis_rows``."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
     writer.writerow(LIS_COLUMNS)
-    for row in lis_rows(document):
+    for row in lis_rows(document, review):
         writer.writerow([_cell(row.get(column)) for column in LIS_COLUMNS])
     return BOM + buffer.getvalue()
 
