@@ -9,6 +9,7 @@ import copy
 import datetime as dt
 import hashlib
 import json
+import re
 from pathlib import Path
 
 import hl7
@@ -330,7 +331,7 @@ def test_sign_keeps_the_facility_receiver_and_patient_authority(tmp_path, settin
 
 def test_settings_of_a_file_without_messages_or_with_a_bad_msh():
     assert settings_of("") == {}  # a calls.json without samples: no message
-    with pytest.raises(ConfigError, match="--hl7-facility 'LAB|X'"):
+    with pytest.raises(ConfigError, match=re.escape("--hl7-facility 'LAB|X': give a name")):
         settings_of("MSH|^~\\&|ESR1CALLS|LAB\\F\\X|LIS||||ORU^R01^ORU_R01|1|P|2.5.1\r")
 
 
