@@ -25,7 +25,7 @@ from esr1calls.reports.options import ReportOptions
 from esr1calls.reports.write import write_document
 from esr1calls.testing.golden import assert_golden
 
-from .test_hl7 import EXPECTED, SETTINGS, messages, pcr_document
+from .test_hl7 import EXPECTED, SETTINGS, messages, ngs_document, pcr_document
 from .test_lis import rows
 
 T0 = dt.datetime(2026, 3, 2, 9, 15, tzinfo=dt.UTC)
@@ -206,6 +206,30 @@ def test_an_override_after_a_final_was_sent_is_a_correction_and_the_latest_wins(
     assert {str(o[11]) for o in s1.segments("OBX")} == {"F"}
     assert str(s1.segment("OBR")[25]) == "F"
     assert verify(folder).ok
+
+
+def test_an_ngs_override_keeps_the_measured_fraction_beside_the_reviewer_call(tmp_path):
+    """T01's D538G was measured at 1.24 %: the reviewer's INVALID is sent as No call, and the
+    fraction stays what it was, a measurement (final), with the reason in the NTE."""
+    outdir = write_folder(tmp_path / "ngs", ngs_document())
+    signoff(outdir, "A. Chen", overrides=(["T01:D538G=INVALID"], ["index hopping from T02's lane"]))
+    t01 = parsed(outdir)["T01"]
+    d538g = next(
+        o for o in t01.segments("OBX") if code(o) == "69548-6" and "LA18198-4" in str(o[5])
+    )
+    fraction = [
+        o for o in t01.segments("OBX") if code(o) == "81258-6" and str(o[4]) == str(d538g[4])
+    ]
+    assert [(str(o[5]), str(o[11])) for o in fraction] == [("0.0124474", "F")]
+    assert str(d538g[11]) == "F" and str(d538g[17][0][1]) == "Sequencing"
+    overall = t01.segments("OBX")[0]
+    assert str(overall[5][0][0]) == "LA9663-1"  # POSITIVE -> INDETERMINATE (Y537S stays so)
+    assert "esr1calls called DETECTED" in hl7_text(outdir)
+    changed = row(lis(outdir), "T01", "D538G")
+    assert (changed["call"], changed["original_call"], changed["allele_fraction"]) == (
+        "INVALID", "DETECTED", "0.0124474"
+    )  # fmt: skip
+    assert changed["sample_result"] == "INDETERMINATE"
 
 
 # ------------------------------------------------------------------------------- reject
