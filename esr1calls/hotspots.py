@@ -1,17 +1,23 @@
 """The hotspot panel: the default 11, the extended catalog, and lab panels in the same TSV shape.
 
-Every entry is checked on load against NM_000125.4: the REF bases in both builds, the HGVS c.
-edit, the HGVS p. name and the hotspot name must all describe the same protein change.
+Every entry is checked against NM_000125.4: the REF bases in both builds, the HGVS c. edit, the
+HGVS p. name and the hotspot name must all describe the same protein change. A lab panel is
+checked when it is loaded. The packaged catalog (data/hotspots.tsv) is checked once, when
+``scripts/compile_panel.py`` writes its checked form, data/hotspots.compiled.json, with the
+sha256 of the files it was derived from; it is loaded from that form while those hashes match
+the packaged files, and checked in full otherwise (the tests hold the file to a regeneration).
 """
 
 from __future__ import annotations
 
 import csv
+import dataclasses
 import hashlib
 import io
 import json
+import logging
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
@@ -23,6 +29,7 @@ from .transcript import (
     ACCESSION,
     ONE_LETTER,
     PROTEIN_ACCESSION,
+    TRANSCRIPT_FILES,
     OutsideCdsError,
     ProteinChange,
     effect_of_cds_edit,
@@ -32,7 +39,7 @@ from .transcript import (
 
 __all__ = [
     "DEFAULT_PANEL",
-    "HOTSPOTS",
+    "HOTSPOTS",  # noqa: F822 (given by __getattr__ on first use)
     "PANEL_COLUMNS",
     "Hotspot",
     "Panel",
@@ -44,6 +51,11 @@ EXTENDED_PANEL = "extended"
 PANEL_COLUMNS = ("name", "hgvs_c", "hgvs_p", "pos_grch37", "pos_grch38", "ref", "alt")
 _OPTIONAL_COLUMNS = ("exon", "cosmic", "evidence", "in_default_panel")
 _COLUMN_ALIASES = {"cosmic_legacy": "cosmic", "exon_nm000125": "exon"}
+PANEL_TSV = "hotspots.tsv"  # the packaged catalog, in esr1calls/data/
+COMPILED_PANEL = "hotspots.compiled.json"  # its checked form (scripts/compile_panel.py)
+# the files the checked form is derived from: the catalog and the transcript it was checked against
+_COMPILED_FROM = (PANEL_TSV, *TRANSCRIPT_FILES)
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -261,11 +273,57 @@ def parse_panel_tsv(text: str, source: str) -> tuple[str, tuple[Hotspot, ...]]:
     return version, tuple(hotspots)
 
 
+def _data_bytes(name: str) -> bytes:
+    return (resources.files("esr1calls") / "data" / name).read_bytes()
+
+
+def _source_hashes() -> dict[str, str]:
+    return {name: hashlib.sha256(_data_bytes(name)).hexdigest() for name in _COMPILED_FROM}
+
+
+def compile_panel() -> str:
+    """The packaged catalog checked in full against NM_000125.4, as the text of
+    data/hotspots.compiled.json: the sha256 of each file it comes from, the version and every
+    entry's fields. ``scripts/compile_panel.py`` writes it; tests/test_hotspots.py holds the
+    packaged file to this text byte for byte."""
+    text = _data_bytes(PANEL_TSV).decode("utf-8")
+    version, hotspots = parse_panel_tsv(text, f"esr1calls/data/{PANEL_TSV}")
+    document = {
+        "generated_by": "scripts/compile_panel.py (docs/development.md); do not edit",
+        "sources": _source_hashes(),
+        "version": version,
+        "hotspots": [dataclasses.asdict(h) for h in hotspots],
+    }
+    return json.dumps(document, indent=1, ensure_ascii=False) + "\n"
+
+
+def _compiled_catalog(sources: Mapping[str, str]) -> tuple[str, tuple[Hotspot, ...]] | None:
+    """The checked form of the packaged catalog, or None when it was not made from these files
+    (or cannot be read): the catalog is then checked in full."""
+    try:
+        document = json.loads(_data_bytes(COMPILED_PANEL))
+        if document["sources"] != sources:
+            log.debug("%s was made from other files: checking %s", COMPILED_PANEL, PANEL_TSV)
+            return None
+        hotspots = tuple(
+            Hotspot(**{**fields, "change": ProteinChange(**fields["change"])})
+            for fields in document["hotspots"]
+        )
+        return str(document["version"]), hotspots
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        log.debug("%s cannot be used (%s): checking %s", COMPILED_PANEL, exc, PANEL_TSV)
+        return None
+
+
 @cache
 def _packaged_catalog() -> tuple[str, str, tuple[Hotspot, ...]]:
-    raw = (resources.files("esr1calls") / "data" / "hotspots.tsv").read_bytes()
-    version, hotspots = parse_panel_tsv(raw.decode("utf-8"), "esr1calls/data/hotspots.tsv")
-    return version, hashlib.sha256(raw).hexdigest(), hotspots
+    sources = _source_hashes()
+    compiled = _compiled_catalog(sources)
+    if compiled is None:
+        text = _data_bytes(PANEL_TSV).decode("utf-8")
+        compiled = parse_panel_tsv(text, f"esr1calls/data/{PANEL_TSV}")
+    version, hotspots = compiled
+    return version, sources[PANEL_TSV], hotspots
 
 
 def load_panel(spec: str | Path = DEFAULT_PANEL, names: Iterable[str] | None = None) -> Panel:
@@ -313,8 +371,12 @@ def load_panel(spec: str | Path = DEFAULT_PANEL, names: Iterable[str] | None = N
     return Panel(name=panel_name, version=version, sha256=sha256, hotspots=hotspots)
 
 
-HOTSPOTS: tuple[Hotspot, ...] = load_panel().hotspots
-"""The default 11-hotspot panel, in report order."""
+def __getattr__(name: str) -> tuple[Hotspot, ...]:
+    """``HOTSPOTS``, the default 11-hotspot panel in report order, loaded on first use (so that
+    a command that reads no panel does not load it)."""
+    if name == "HOTSPOTS":
+        return load_panel().hotspots
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 PANEL_FORMATS = ("tsv", "bed", "vcf", "json")

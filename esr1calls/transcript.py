@@ -31,6 +31,7 @@ __all__ = [
 
 ACCESSION = "NM_000125.4"
 PROTEIN_ACCESSION = "NP_000116.2"
+TRANSCRIPT_FILES = ("NM_000125.4.fa", "esr1_cds_exons.tsv")  # in esr1calls/data/
 _CDS_FIRST, _CDS_LAST = 232, 2019  # 1-based, inclusive, in the mRNA record (stop codon included)
 
 _BASES = "TCAG"
@@ -161,9 +162,10 @@ class Transcript:
 def transcript() -> Transcript:
     """The packaged NM_000125.4 transcript (loaded once)."""
     data = resources.files("esr1calls") / "data"
-    fasta = (data / "NM_000125.4.fa").read_text(encoding="ascii")
+    fasta_file, exons_file = TRANSCRIPT_FILES
+    fasta = (data / fasta_file).read_text(encoding="ascii")
     mrna = "".join(line.strip() for line in fasta.splitlines() if not line.startswith(">"))
-    with (data / "esr1_cds_exons.tsv").open(encoding="ascii") as handle:
+    with (data / exons_file).open(encoding="ascii") as handle:
         exons = tuple(
             Exon(
                 number=int(row["coding_exon"]),

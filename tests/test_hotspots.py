@@ -1,13 +1,16 @@
 from __future__ import annotations
 
+import hashlib
 import json
 
 import pysam
 import pytest
 
+from esr1calls import hotspots
 from esr1calls.errors import ConfigError
 from esr1calls.hotspots import HOTSPOTS, PANEL_COLUMNS, export_panel, load_panel
 from esr1calls.model import Build
+from esr1calls.testing import REPO
 from esr1calls.transcript import THREE_LETTER, transcript, translate
 
 DEFAULT_11 = (
@@ -165,3 +168,110 @@ def test_unknown_export_format_and_chrom_are_config_errors():
         export_panel(load_panel(), Build.GRCH38, "xml")
     with pytest.raises(ConfigError):
         export_panel(load_panel(), Build.GRCH38, "bed", "chrom6")
+
+
+# --- the packaged catalog's checked form (data/hotspots.compiled.json) --------------------------
+
+COMPILED = REPO / "esr1calls" / "data" / hotspots.COMPILED_PANEL
+
+
+@pytest.fixture
+def fresh_catalog():
+    """The packaged catalog loaded anew in the test (and again after it)."""
+    hotspots._packaged_catalog.cache_clear()
+    yield
+    hotspots._packaged_catalog.cache_clear()
+
+
+def _full_check() -> tuple[str, tuple[hotspots.Hotspot, ...]]:
+    text = (REPO / "esr1calls" / "data" / hotspots.PANEL_TSV).read_text(encoding="utf-8")
+    return hotspots.parse_panel_tsv(text, "hotspots.tsv")
+
+
+def test_compiled_panel_is_byte_for_byte_what_regenerating_writes():
+    """The checked form can never drift from the catalog, the transcript or the checks: after
+    any change, scripts/compile_panel.py must be run (docs/development.md)."""
+    assert COMPILED.read_bytes() == hotspots.compile_panel().encode("utf-8"), (
+        "esr1calls/data/hotspots.compiled.json is out of date: run scripts/compile_panel.py"
+    )
+
+
+def test_compiled_panel_names_the_hashes_of_the_files_it_was_checked_against():
+    sources = json.loads(COMPILED.read_text(encoding="utf-8"))["sources"]
+    data = REPO / "esr1calls" / "data"
+    assert sources == {
+        name: hashlib.sha256((data / name).read_bytes()).hexdigest()
+        for name in ("hotspots.tsv", "NM_000125.4.fa", "esr1_cds_exons.tsv")
+    }
+
+
+def test_packaged_panel_comes_from_the_checked_form_and_equals_the_full_check(
+    fresh_catalog, monkeypatch
+):
+    version, expected = _full_check()
+
+    def no_full_check(text: str, source: str) -> None:
+        raise AssertionError("the packaged panel was checked in full at load")
+
+    monkeypatch.setattr(hotspots, "parse_panel_tsv", no_full_check)
+    panel = load_panel("extended")
+    assert panel.hotspots == expected
+    assert panel.version == version
+    tsv = (REPO / "esr1calls" / "data" / hotspots.PANEL_TSV).read_bytes()
+    assert panel.sha256 == hashlib.sha256(tsv).hexdigest()
+    assert load_panel().names == DEFAULT_11
+
+
+def _with_compiled(monkeypatch, text: bytes) -> None:
+    real = hotspots._data_bytes
+    monkeypatch.setattr(
+        hotspots,
+        "_data_bytes",
+        lambda name: text if name == hotspots.COMPILED_PANEL else real(name),
+    )
+
+
+def _moved_d538g(document: dict) -> dict:
+    for fields in document["hotspots"]:
+        if fields["name"] == "D538G":
+            fields["pos_grch38"] += 3  # a wrong position the full check would refuse
+    return document
+
+
+@pytest.mark.parametrize("stale", ["hotspots.tsv", "NM_000125.4.fa", "esr1_cds_exons.tsv"])
+def test_checked_form_made_from_other_files_is_not_used(fresh_catalog, monkeypatch, stale):
+    """A catalog or transcript edited without regenerating: the checked form is ignored (its
+    wrong D538G with it) and the catalog is checked in full."""
+    document = _moved_d538g(json.loads(COMPILED.read_text(encoding="utf-8")))
+    document["sources"][stale] = "0" * 64
+    _with_compiled(monkeypatch, json.dumps(document).encode())
+    assert load_panel("extended").hotspots == _full_check()[1]
+    assert load_panel()["D538G"].pos_grch38 == 152098791
+
+
+def test_checked_form_is_used_only_while_its_hashes_match(fresh_catalog, monkeypatch):
+    """The same edited form with the true hashes is taken as it is: proof that the test above
+    fails on a loader that ignores the hashes."""
+    document = _moved_d538g(json.loads(COMPILED.read_text(encoding="utf-8")))
+    _with_compiled(monkeypatch, json.dumps(document).encode())
+    assert load_panel()["D538G"].pos_grch38 == 152098791 + 3
+
+
+@pytest.mark.parametrize(
+    "damaged",
+    [b"", b"{not json", b'{"sources": {}}', json.dumps({"x": 1}).encode(), b"\xff\xfe"],
+    ids=["empty", "not-json", "other-sources", "no-keys", "not-utf8"],
+)
+def test_damaged_checked_form_means_a_full_check_not_an_error(fresh_catalog, monkeypatch, damaged):
+    _with_compiled(monkeypatch, damaged)
+    assert load_panel("extended").hotspots == _full_check()[1]
+
+
+def test_checked_form_with_matching_hashes_but_a_missing_field_means_a_full_check(
+    fresh_catalog, monkeypatch
+):
+    document = json.loads(COMPILED.read_text(encoding="utf-8"))
+    del document["hotspots"][0]["change"]
+    _with_compiled(monkeypatch, json.dumps(document).encode())
+    assert load_panel("extended").hotspots == _full_check()[1]
+
