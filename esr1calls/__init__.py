@@ -6,6 +6,8 @@ Public API::
     from esr1calls import load_panel, HOTSPOTS, Call, CallStatus, read_plate, call_vcf, call_ngs
 """
 
+from typing import TYPE_CHECKING
+
 from ._lazy import lazy_names
 from ._version import __version__
 from .errors import (
@@ -18,22 +20,38 @@ from .errors import (
     UnknownFormatError,
     VcfFormatError,
 )
-from .hotspots import HOTSPOTS, Hotspot, Panel, load_panel
-from .model import (
-    Build,
-    Call,
-    CallStatus,
-    Method,
-    Reason,
-    SampleReport,
-    SampleStatus,
-)
-from .pcr.kit import Kit, load_kit
-from .plates.format import PlateFormat
 
-# The readers and callers load pandas or pysam; they are imported on first use, so that
-# `import esr1calls` and every command that does not need them start fast.
+if TYPE_CHECKING:
+    from .dpcr import call_dpcr
+    from .hotspots import HOTSPOTS, Hotspot, Panel, load_panel
+    from .model import Build, Call, CallStatus, Method, Reason, SampleReport, SampleStatus
+    from .ngs import NgsSettings, call_ngs, call_vcf
+    from .ngs.options import ReadOptions
+    from .ngs.reads import ReadCounts, count_hotspots
+    from .pcr.kit import Kit, load_kit
+    from .pcr.run import call_pcr
+    from .pcr.settings import PcrSettings
+    from .plates.dispatch import read_plate, read_plates, sniff_format
+    from .plates.format import PlateFormat
+
+# Every name but the errors and the version is imported on first use: the readers and callers
+# load pandas or pysam, and the rest costs start-up too, which every command and every
+# `import esr1calls.<module>` pays (docs/architecture.md, "Start-up").
 _LAZY = {
+    "HOTSPOTS": "hotspots",
+    "Hotspot": "hotspots",
+    "Panel": "hotspots",
+    "load_panel": "hotspots",
+    "Build": "model",
+    "Call": "model",
+    "CallStatus": "model",
+    "Method": "model",
+    "Reason": "model",
+    "SampleReport": "model",
+    "SampleStatus": "model",
+    "Kit": "pcr.kit",
+    "load_kit": "pcr.kit",
+    "PlateFormat": "plates.format",
     "NgsSettings": "ngs",
     "PcrSettings": "pcr.settings",
     "call_ngs": "ngs",

@@ -10,39 +10,16 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import json
-import logging
 import sys
-import traceback
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from ._version import __version__
-from .audit import AUDIT_TRAIL, Decision, parse_overrides, read_key, sign, verify
-from .batch import (
-    EXAMPLE_ASSAYS,
-    JobOutcome,
-    default_workers,
-    monitor_batch,
-    plan_document,
-    plan_jobs,
-    run_batch,
-    summarise,
-    with_batch_options,
-)
 from .errors import AuditError, Esr1CallsError
-from .hotspots import (
-    DEFAULT_PANEL,
-    EXTENDED_PANEL,
-    PANEL_FORMATS,
-    export_panel,
-    panel_from_options,
-)
-from .interpretation import Specimen, with_specimen
-from .knowledge import BUNDLED_KNOWLEDGE, load_knowledge
+from .interpretation import Specimen
 from .model import DEFAULT_MIN_ALLELE_FRACTION, Build
 from .ngs.options import (
     DEFAULT_MIN_BASE_QUALITY,
@@ -53,15 +30,28 @@ from .ngs.options import (
     UMI_BACKGROUND_ERROR,
     ReadOptions,
 )
-from .patients import with_patient
 from .pcr import settings as pcr_settings
-from .pcr.kit import EXAMPLE_KIT, describe_kit, load_kit
 from .plates.format import PlateFormat
-from .provenance import command_line
-from .reports.clinical import LANGUAGES as CLINICAL_LANGUAGES
-from .reports.formats import FORMATS, optional_formats
-from .reports.options import ReportOptions
-from .reports.write import write_document, write_reports, write_text_atomic
+from .reports.formats import CLINICAL_LANGUAGES, FORMATS, optional_formats
+
+if TYPE_CHECKING:
+    import logging
+
+    from .batch import JobOutcome
+    from .hotspots import Panel
+    from .model import RunResult
+    from .reports.options import ReportOptions
+
+# Start-up (docs/architecture.md): every command's help is built when this module is imported,
+# so at the top it imports only click and the light modules the help reads (defaults, formats,
+# choices); each command imports its machinery in its body. Names the help shows whose owners
+# load more than the help needs are repeated here, and tests/test_cli.py holds each to its owner.
+DEFAULT_PANEL, EXTENDED_PANEL = "default", "extended"  # hotspots.DEFAULT_PANEL, EXTENDED_PANEL
+PANEL_FORMATS = ("tsv", "bed", "vcf", "json")  # hotspots.PANEL_FORMATS
+BUNDLED_KNOWLEDGE = "esr1-actionability"  # knowledge.BUNDLED_KNOWLEDGE
+DECISIONS = ("approve", "reject")  # audit.Decision
+AUDIT_TRAIL = "audit.jsonl"  # reports.write.AUDIT_TRAIL
+EXAMPLE_ASSAYS = "esr1-dpcr-example"  # dpcr.assays.EXAMPLE_ASSAYS
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -71,29 +61,58 @@ _VERBOSE_KEY = "esr1calls.verbose"
 _VERBOSITY_KEY = {"debug": _DEBUG_KEY, "verbose": _VERBOSE_KEY}
 _FORMATS_KEY = "esr1calls.formats"  # the output options of reports/formats.py, for report_options
 _CLINICAL_KEY = "esr1calls.clinical"  # --knowledge and --specimen (clinical_options)
-log = logging.getLogger("esr1calls")
 
 
-class _ClickEchoHandler(logging.Handler):
-    """Send log lines to the current stderr (which CliRunner swaps in tests)."""
+def _log() -> logging.Logger:
+    import logging
 
-    def emit(self, record: logging.LogRecord) -> None:
-        click.echo(self.format(record), err=True)
+    return logging.getLogger("esr1calls")
 
 
-def _configure_logging(level: int) -> None:
+def _configure_logging(ctx: click.Context) -> None:
+    """Log lines to the current stderr (which CliRunner swaps in tests), at the level -v and
+    --debug ask for. Done when a command runs, not at start: --help loads no logging."""
+    import logging
+
+    class ClickEchoHandler(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            click.echo(self.format(record), err=True)
+
+    if ctx.meta.get(_DEBUG_KEY):
+        level = logging.DEBUG
+    elif ctx.meta.get(_VERBOSE_KEY):
+        level = logging.INFO
+    else:
+        level = logging.WARNING
     root = logging.getLogger("esr1calls")
     for handler in list(root.handlers):
         root.removeHandler(handler)
-    handler = _ClickEchoHandler()
+    handler = ClickEchoHandler()
     handler.setFormatter(logging.Formatter("esr1calls: %(message)s"))
     root.addHandler(handler)
     root.setLevel(level)
     root.propagate = False
 
 
+class Esr1Command(click.Command):
+    """A command that sets up logging (quiet by default, -v, --debug) when it runs."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        _configure_logging(ctx)
+        return super().invoke(ctx)
+
+
+class Esr1Subgroup(click.Group):
+    """A group of commands under esr1calls (pon, validate, kit, assays)."""
+
+    command_class = Esr1Command
+
+
 class Esr1Group(click.Group):
     """A click group that records the exact argv and maps errors to exit codes."""
+
+    command_class = Esr1Command
+    group_class = Esr1Subgroup
 
     def make_context(
         self,
@@ -112,6 +131,8 @@ class Esr1Group(click.Group):
             return super().invoke(ctx)
         except Esr1CallsError as exc:
             if ctx.meta.get(_DEBUG_KEY):
+                import traceback
+
                 click.echo(traceback.format_exc().rstrip(), err=True)
             click.echo(f"esr1calls: error: {exc}", err=True)
             ctx.exit(1)
@@ -121,16 +142,10 @@ class Esr1Group(click.Group):
 
 
 def _set_verbosity(ctx: click.Context, param: click.Parameter, value: bool) -> None:
-    """Quiet by default (an error is then the only line); -v shows progress, --debug everything."""
+    """Quiet by default (an error is then the only line); -v shows progress, --debug everything
+    (the command sets logging up when it runs: ``Esr1Command``)."""
     if value:
         ctx.meta[_VERBOSITY_KEY[param.name or ""]] = True
-    if ctx.meta.get(_DEBUG_KEY):
-        level = logging.DEBUG
-    elif ctx.meta.get(_VERBOSE_KEY):
-        level = logging.INFO
-    else:
-        level = logging.WARNING
-    _configure_logging(level)
 
 
 def debug_option(func: F) -> F:
@@ -296,6 +311,39 @@ def panel_options(func: F) -> F:
     return func
 
 
+def panel_from_options(spec: str, hotspots: str | None) -> Panel:
+    """The panel that --panel and --hotspots name (hotspots.panel_from_options)."""
+    from .hotspots import panel_from_options as from_options
+
+    return from_options(spec, hotspots)
+
+
+def write_run(
+    ctx: click.Context,
+    result: RunResult,
+    outdir: Path,
+    reproducible: bool,
+    patient: str | None = None,
+    collected: str | None = None,
+) -> RunResult:
+    """--patient, --collected and --specimen recorded in the run, then its report written;
+    the run as recorded."""
+    from .interpretation import with_specimen
+    from .patients import with_patient
+    from .reports.write import write_reports
+
+    result = with_specimen(with_patient(result, patient, collected), specimen_given(ctx))
+    finish(write_reports(result, outdir, report_options(ctx, reproducible)))
+    return result
+
+
+def write_text(path: Path, text: str) -> None:
+    """A file written atomically (reports.write.write_text_atomic)."""
+    from .reports.write import write_text_atomic
+
+    write_text_atomic(path, text)
+
+
 def patient_options(func: F) -> F:
     """--patient and --collected: whose sample, and when (one sample only)."""
     func = click.option(
@@ -389,6 +437,10 @@ def report_options(
 ) -> ReportOptions:
     """The exact command, --reproducible, the optional formats with their settings (each
     setting checked here, before anything is read) and the build for positions."""
+    from .knowledge import load_knowledge
+    from .provenance import command_line
+    from .reports.options import ReportOptions
+
     argv: Sequence[str] = ctx.meta.get(_ARGV_KEY, sys.argv[1:])
     given = ctx.meta.get(_FORMATS_KEY, {})
     clinical = ctx.meta.get(_CLINICAL_KEY, {})
@@ -480,13 +532,15 @@ def hotspots_command(
       esr1calls hotspots --build GRCh38 --format vcf -o esr1_hotspots.vcf   # Mutect2 --alleles
       esr1calls hotspots --build GRCh37 --format bed > esr1.bed             # bcftools view -R
     """
+    from .hotspots import export_panel
+
     panel = panel_from_options(panel_spec, hotspot_names)
     text = export_panel(panel, Build.parse(build), fmt, chrom)
     if output is None:
         click.echo(text, nl=False)
     else:
-        write_text_atomic(output, text)
-        log.info("panel written to %s", output)
+        write_text(output, text)
+        _log().info("panel written to %s", output)
 
 
 @cli.command("pcr")
@@ -553,8 +607,7 @@ def pcr_command(
     panel = panel_from_options(panel_spec, hotspot_names)
     settings = pcr_settings.make_settings(kit=kit, panel=panel, fmt=fmt, trust_map=trust_map)
     result = call_pcr(exports, plate_maps, settings)
-    result = with_specimen(with_patient(result, patient, collected), specimen_given(ctx))
-    finish(write_reports(result, outdir, report_options(ctx, reproducible)))
+    write_run(ctx, result, outdir, reproducible, patient, collected)
 
 
 DPCR_FORMATS = ("quantasoft", "qxmanager", "qiacuity", "absoluteq")  # esr1calls.dpcr.READERS
@@ -610,8 +663,7 @@ def dpcr_command(
     from .dpcr import call_dpcr  # loads the readers
 
     result = call_dpcr(exports, plate_maps, assays=assays, fmt=None if fmt == "auto" else fmt)
-    result = with_specimen(with_patient(result, patient, collected), specimen_given(ctx))
-    finish(write_reports(result, outdir, report_options(ctx, reproducible)))
+    write_run(ctx, result, outdir, reproducible, patient, collected)
 
 
 _BATCH_OUTDIR_HELP = (
@@ -631,6 +683,12 @@ _BATCH_WIDE = {
     "reads_are_molecules": "reads_are_molecules", "assays": "assays",
 }  # fmt: skip
 BUNDLED_PANELS = (DEFAULT_PANEL, EXTENDED_PANEL)
+
+
+def _default_workers() -> int:
+    from .batch import default_workers
+
+    return default_workers()
 
 
 def _batch_wide(ctx: click.Context, given: dict[str, Any]) -> dict[str, str]:
@@ -660,8 +718,8 @@ def _batch_wide(ctx: click.Context, given: dict[str, Any]) -> dict[str, str]:
     "--jobs",
     "workers",
     type=click.IntRange(1, 64),
-    default=default_workers(),
-    show_default=True,
+    default=_default_workers,
+    show_default="the processors, at most 4",
     help="Inputs processed in parallel.",
 )
 @click.option(
@@ -742,6 +800,11 @@ def batch_command(
       esr1calls batch bams/ --umi --build GRCh38 -o results
       esr1calls batch manifest.tsv -o results --jobs 2
     """
+    import json
+
+    from .batch import plan_document, plan_jobs, run_batch, summarise, with_batch_options
+    from .pcr.kit import EXAMPLE_KIT, load_kit
+
     # the batch-wide kit and panel are checked once here, not found bad by every job
     panel_from_options(given["panel_spec"], given["hotspot_names"])
     if kit is not None:
@@ -775,7 +838,7 @@ def batch_command(
     for name, why in skipped:
         click.echo(f"esr1calls: warning: skipped {name}: {why}", err=True)
     for outcome in failed:
-        log.info("%s: %s", outcome.job_id, outcome.error)
+        _log().info("%s: %s", outcome.job_id, outcome.error)
     monitor_error = _monitor_batch(outcomes, outdir, sheet, options.command, reproducible)
     if failed:
         click.echo(
@@ -796,6 +859,8 @@ def _monitor_batch(
 ) -> bool:
     """The monitor outputs of a batch whose samples name patients; True when that failed (its
     error printed)."""
+    from .batch import monitor_batch
+
     try:
         monitored = monitor_batch(
             outcomes, outdir, sheet=sheet, command=command, reproducible=reproducible
@@ -833,7 +898,7 @@ def kit_group() -> None:
 
 
 @kit_group.command("show")
-@click.argument("kit", required=False, default=EXAMPLE_KIT)
+@click.argument("kit", required=False, default=pcr_settings.DEFAULT_KIT)
 @click.option(
     "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
 )
@@ -843,6 +908,10 @@ def kit_show(kit: str, fmt: str) -> None:
 
     KIT is a kit TOML file or the bundled example's id (the default).
     """
+    import json
+
+    from .pcr.kit import describe_kit, load_kit
+
     loaded = load_kit(kit)
     if fmt == "json":
         fraction = loaded.reportable_fraction
@@ -862,6 +931,8 @@ def kit_show(kit: str, fmt: str) -> None:
 @debug_option
 def kit_validate(kit_file: Path) -> None:
     """Check a kit definition; exit 1 with the first problem, naming the table and key."""
+    from .pcr.kit import load_kit
+
     kit = load_kit(kit_file)
     placeholder = " (PLACEHOLDER values)" if kit.placeholder else ""
     click.echo(
@@ -876,7 +947,7 @@ def assays_group() -> None:
 
 
 @assays_group.command("show")
-@click.argument("assays", required=False, default="esr1-dpcr-example")
+@click.argument("assays", required=False, default=EXAMPLE_ASSAYS)
 @click.option(
     "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
 )
@@ -886,6 +957,8 @@ def assays_show(assays: str, fmt: str) -> None:
 
     ASSAYS is an assay TOML file or the bundled example's id (the default).
     """
+    import json
+
     from .dpcr.assays import describe_assays, load_assays
 
     loaded = load_assays(assays)
@@ -940,6 +1013,7 @@ def report_command(
       esr1calls report run1/calls.json run2/calls.json -o cohort --fhir --vcf
     """
     from .reports.merge import load_calls_json, merge_documents, summary_lines
+    from .reports.write import write_document
 
     loaded = [load_calls_json(path) for path in calls_json]
     options = report_options(ctx, reproducible, build)
@@ -994,6 +1068,7 @@ def monitor_command(
       esr1calls monitor runs/*/calls.json --samples samples.tsv -o monitoring
     """
     from .monitor_report import run_monitor  # loads the validator
+    from .provenance import command_line
 
     argv: Sequence[str] = ctx.meta.get(_ARGV_KEY, sys.argv[1:])
     outcome = run_monitor(
@@ -1116,8 +1191,7 @@ def ngs_command(
         pon=pon, reads=reads,
     )  # fmt: skip
     result = call_ngs(inputs, panel=panel, settings=settings, sample=sample, build=build)
-    result = with_specimen(with_patient(result, patient, collected), specimen_given(ctx))
-    finish(write_reports(result, outdir, report_options(ctx, reproducible)))
+    result = write_run(ctx, result, outdir, reproducible, patient, collected)
     for report in result.samples:  # one line per sample on stdout: what a person reads first
         click.echo(f"{report.sample_id}\t{report.status.value}\t{report.summary}")
 
@@ -1182,7 +1256,7 @@ def pon_build_command(
     )  # fmt: skip
     genome = Build.parse(build) if build else None
     text, _ = build_pon(normals, panel, sample=sample, build=genome, read_options=reads)
-    write_text_atomic(output, text)
+    write_text(output, text)
     for line in text.splitlines():
         if line.startswith(NOTICE_PREFIX):  # also in the PoN file, for whoever uses it
             click.echo(f"esr1calls: warning: {line.removeprefix(NOTICE_PREFIX)}", err=True)
@@ -1213,7 +1287,7 @@ def key_file_option(func: F) -> F:
 @click.option(
     "--decision",
     required=True,
-    type=click.Choice([d.value for d in Decision]),
+    type=click.Choice(DECISIONS),
     help="approve: the results may be reported; reject: they must not be.",
 )
 @click.option("--comment", default=None, metavar="TEXT", help="A remark kept with the sign-off.")
@@ -1256,6 +1330,8 @@ def sign_command(
       esr1calls sign results --reviewer "A. Chen" --decision approve \\
         --override S4:Y537C=NOT_DETECTED --reason "cross-reactivity confirmed by NGS"
     """
+    from .audit import parse_overrides, read_key, sign
+
     requests = parse_overrides(overrides, reasons)
     key = read_key(key_file, outdir) if key_file else None
     entry = sign(
@@ -1285,6 +1361,8 @@ def verify_command(outdir: Path, key_file: Path | None) -> None:
     Exit 0 with one line "verified: ..."; exit 1 naming the first broken link (an edited
     calls.json or report, a changed, deleted or reordered line) or an unsigned folder.
     """
+    from .audit import read_key, verify
+
     verification = verify(outdir, read_key(key_file, outdir) if key_file else None)
     if verification.problem is not None:
         raise AuditError(verification.problem)
@@ -1337,7 +1415,7 @@ def validate_group() -> None:
     default=None,
     metavar="FILE",
     help="The kit file the runs were called with, for --propose-kit (default: the bundled "
-    f"{EXAMPLE_KIT}, or the path the runs recorded, when its sha256 matches).",
+    f"{pcr_settings.DEFAULT_KIT}, or the path the runs recorded, when its sha256 matches).",
 )
 @validation_output_options
 @click.pass_context
@@ -1428,7 +1506,6 @@ def validate_concordance_command(
 
 def main(argv: Sequence[str] | None = None) -> None:
     """Console-script entry point."""
-    _configure_logging(logging.WARNING)
     cli.main(args=None if argv is None else list(argv), prog_name="esr1calls")
 
 

@@ -64,12 +64,12 @@ def test_hotspots_to_stdout_and_to_file(run_cli, tmp_path):
 
 
 def test_keyboard_interrupt_exits_130(run_cli, monkeypatch):
-    import esr1calls.cli as cli_module
+    import esr1calls.hotspots
 
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(cli_module, "export_panel", interrupted)
+    monkeypatch.setattr(esr1calls.hotspots, "export_panel", interrupted)
     result = run_cli(["hotspots"])
     assert result.exit_code == 130
     assert result.stderr.strip() == "esr1calls: interrupted"
@@ -314,14 +314,140 @@ def test_ngs_warns_when_the_fraction_looks_like_a_percent(run_cli, tmp_path, tes
     )
 
 
-def test_start_up_does_not_load_pandas_or_pysam():
-    """Every Snakemake job pays the CLI start-up: the heavy libraries load only when used."""
+# --- start-up: what each command imports (never how long it takes) ------------------------------
+
+# a command run as the console script runs it, then the modules it imported, as JSON on fd 3's
+# stand-in (a file named by the first argument): stdout and stderr stay the command's
+_IMPORTS_RUNNER = """
+import json, sys
+from esr1calls.cli import main
+out, args = sys.argv[1], sys.argv[2:]
+try:
+    main(args)
+finally:
+    with open(out, "w") as handle:
+        json.dump(sorted(sys.modules), handle)
+"""
+# what no --help may load: the heavy libraries and the report renderers
+HEAVY = ("pandas", "numpy", "pysam", "jsonschema", "fastjsonschema", "jinja2", "babel", "scipy")
+RENDERERS = tuple(
+    f"esr1calls.reports.{name}"
+    for name in ("calls_json", "tables", "html", "html_dpcr", "html_parts", "svg", "clinical",
+                 "multiqc", "fhir", "hl7", "lis", "vcf", "write", "merge", "document")
+)  # fmt: skip
+
+
+def imported_by(tmp_path: Path, *args: object) -> tuple[subprocess.CompletedProcess[str], set[str]]:
+    """Run ``esr1calls ARGS`` in a fresh interpreter; (the process, the modules it imported)."""
+    out = tmp_path / f"modules-{len(list(tmp_path.glob('modules-*')))}.json"
+    done = subprocess.run(
+        [sys.executable, "-c", _IMPORTS_RUNNER, str(out), *map(str, args)],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    return done, set(json.loads(out.read_text()))
+
+
+def _command_paths(group=cli, prefix=()):
+    for name, command in sorted(group.commands.items()):
+        path = (*prefix, name)
+        yield path
+        if hasattr(command, "commands"):
+            yield from _command_paths(command, path)
+
+
+COMMAND_PATHS = [(), *_command_paths()]
+
+
+def test_every_command_is_checked_for_its_start_up():
+    names = {" ".join(p) for p in COMMAND_PATHS}
+    assert {"", "pcr", "ngs", "dpcr", "batch", "report", "hotspots", "sign", "verify", "monitor",
+            "pon build", "validate lod", "kit show", "assays validate"} <= names  # fmt: skip
+
+
+@pytest.mark.parametrize("path", COMMAND_PATHS, ids=lambda p: " ".join(p) or "esr1calls")
+def test_help_loads_no_heavy_module_nor_renderer(tmp_path, path):
+    """Every Snakemake job, and every --help, pays the start-up: the heavy libraries, the panel
+    and the report renderers load only in the commands that use them."""
+    done, modules = imported_by(tmp_path, *path, "--help")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("Usage: esr1calls")
+    assert sorted(m for m in modules if m.split(".")[0] in HEAVY) == []
+    assert sorted(m for m in modules if m in RENDERERS) == []
+    # nor the machinery of any command
+    machinery = ("esr1calls.batch", "esr1calls.audit", "esr1calls.hotspots", "esr1calls.knowledge",
+                 "esr1calls.pcr.kit", "esr1calls.ngs.run", "esr1calls.dpcr", "esr1calls.monitor",
+                 "esr1calls.validate", "logging", "tomllib")  # fmt: skip
+    assert sorted(m for m in modules if m in machinery) == []
+
+
+def test_the_checker_sees_what_a_command_imports(tmp_path):
+    """The same runner on a command that renders a report does see the renderers: the test
+    above cannot pass by looking at the wrong process."""
+    vcf = REPO / "testdata/vcf/mutect2/esr1_tumour_normal.vcf"
+    done, modules = imported_by(tmp_path, "ngs", vcf, "-o", tmp_path / "out", "--reproducible")
+    assert done.returncode == 0, done.stderr
+    assert {"pysam", "jinja2", "esr1calls.reports.html", "esr1calls.reports.write"} <= modules
+
+
+@pytest.mark.parametrize("indexed", [False, True], ids=["plain", "bgzipped-indexed"])
+def test_ngs_on_a_vcf_never_loads_pandas(tmp_path, indexed):
+    import pysam
+
+    vcf = tmp_path / "tumour.vcf"
+    shutil.copy(REPO / "testdata/vcf/mutect2/esr1_tumour_normal.vcf", vcf)
+    if indexed:
+        vcf = Path(pysam.tabix_index(str(vcf), preset="vcf", keep_original=True))
+    done, modules = imported_by(tmp_path, "ngs", vcf, "-o", tmp_path / "out", "--reproducible")
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "out" / "calls.json").is_file()
+    assert sorted(m for m in modules if m.split(".")[0] in ("pandas", "numpy", "scipy")) == []
+    # formats not asked for are not loaded either
+    unasked = ("fhir", "hl7", "lis", "multiqc", "vcf", "merge")
+    assert sorted(m for m in modules if m in {f"esr1calls.reports.{n}" for n in unasked}) == []
+
+
+def test_import_esr1calls_loads_none_of_its_parts():
     code = (
-        "import sys, esr1calls.cli, esr1calls; "
-        "print(sorted(m for m in ('pandas', 'pysam', 'numpy') if m in sys.modules))"
+        "import sys, esr1calls; print(sorted(m for m in sys.modules if m.startswith('esr1calls')))"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert done.stdout.strip() == "[]"
+    assert (
+        done.stdout.strip() == "['esr1calls', 'esr1calls._lazy', 'esr1calls._version', "
+        "'esr1calls.errors']"
+    )
+
+
+def test_names_the_help_shows_are_their_owners():
+    """cli.py repeats a few names its help shows rather than load their owners at start-up."""
+    from esr1calls import audit, batch, hotspots, knowledge
+    from esr1calls import cli as cli_module
+    from esr1calls.dpcr import assays
+    from esr1calls.pcr import kit, settings
+    from esr1calls.reports import write
+
+    assert (cli_module.DEFAULT_PANEL, cli_module.EXTENDED_PANEL) == (
+        hotspots.DEFAULT_PANEL, hotspots.EXTENDED_PANEL)  # fmt: skip
+    assert cli_module.PANEL_FORMATS == hotspots.PANEL_FORMATS
+    assert cli_module.BUNDLED_KNOWLEDGE == knowledge.BUNDLED_KNOWLEDGE
+    assert tuple(d.value for d in audit.Decision) == cli_module.DECISIONS
+    assert cli_module.AUDIT_TRAIL == write.AUDIT_TRAIL
+    assert cli_module.EXAMPLE_ASSAYS == assays.EXAMPLE_ASSAYS == batch.EXAMPLE_ASSAYS
+    assert settings.DEFAULT_KIT == kit.EXAMPLE_KIT
+
+
+def test_batch_jobs_default_is_the_processors_at_most_four(run_cli):
+    from esr1calls.batch import default_workers
+
+    jobs = next(p for p in cli.commands["batch"].params if p.name == "workers")
+    assert jobs.get_default(click_context()) == default_workers()
+    result = run_cli(["batch", "--help"])
+    assert "[default: (the processors, at most 4); 1<=x<=64]" in " ".join(result.stdout.split())
+
+
+def click_context():
+    import click
+
+    return click.Context(cli.commands["batch"])
 
 
 def test_lazy_public_api_names_resolve():

@@ -2,6 +2,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import subprocess
+import sys
 
 import pysam
 import pytest
@@ -275,3 +277,14 @@ def test_checked_form_with_matching_hashes_but_a_missing_field_means_a_full_chec
     _with_compiled(monkeypatch, json.dumps(document).encode())
     assert load_panel("extended").hotspots == _full_check()[1]
 
+
+def test_hotspots_is_loaded_on_first_use():
+    done = subprocess.run(
+        [sys.executable, "-c", "import sys, esr1calls.hotspots as h; "
+         "print(h._packaged_catalog.cache_info().currsize); print(len(h.HOTSPOTS)); "
+         "print(h._packaged_catalog.cache_info().currsize)"],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    assert done.stdout.split() == ["0", "11", "1"]
+    with pytest.raises(AttributeError):
+        hotspots.NO_SUCH_NAME  # noqa: B018

@@ -2,18 +2,22 @@
 command, a batch job, a Python caller) and passed down whole: the kit, the panel, the export
 format and whether the plate map is trusted over the export's own names.
 
-The defaults live here once; the CLI's help shows them from these constants.
+The defaults live here once; the CLI's help shows them from these constants, so this module
+loads neither the kit nor the panel until ``make_settings`` is called.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..errors import ConfigError
-from ..hotspots import Panel, load_panel
 from ..plates.format import PlateFormat
-from .kit import EXAMPLE_KIT, Kit, load_kit
+
+if TYPE_CHECKING:
+    from ..hotspots import Panel
+    from .kit import Kit
 
 __all__ = [
     "AUTO_FORMAT",
@@ -26,7 +30,7 @@ __all__ = [
 
 AUTO_FORMAT = "auto"  # each export's format is detected from its content
 DEFAULT_FORMAT = AUTO_FORMAT
-DEFAULT_KIT = EXAMPLE_KIT  # the bundled example kit (placeholder values)
+DEFAULT_KIT = "esr1-11-arms-example"  # kit.EXAMPLE_KIT, the bundled example (placeholder values)
 DEFAULT_TRUST_MAP = False  # the plate map is checked against the export's names
 
 
@@ -57,6 +61,9 @@ def make_settings(
     >>> make_settings(fmt="auto").fmt is None, make_settings().kit.id
     (True, 'esr1-11-arms-example')
     """
+    from ..hotspots import load_panel
+    from .kit import Kit, load_kit
+
     loaded = kit if isinstance(kit, Kit) else load_kit(kit)
     return PcrSettings(
         kit=loaded,

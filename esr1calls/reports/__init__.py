@@ -11,11 +11,33 @@ calls.json files and merging them into a cohort). Reports read the document, nev
 that made it.
 """
 
-from .calls_json import SCHEMA_VERSION, load_schema, to_json_document
-from .formats import FORMATS
-from .options import ReportFormat, ReportOptions
-from .tables import CALL_COLUMNS, SAMPLE_COLUMNS
-from .write import write_document, write_reports
+from typing import TYPE_CHECKING
+
+from .._lazy import lazy_names
+
+if TYPE_CHECKING:
+    from .calls_json import SCHEMA_VERSION, load_schema, to_json_document
+    from .formats import FORMATS
+    from .options import ReportFormat, ReportOptions
+    from .tables import CALL_COLUMNS, SAMPLE_COLUMNS
+    from .write import write_document, write_reports
+
+# on first use: importing one module of the package (the registry, say) loads no renderer
+__getattr__ = lazy_names(
+    __name__,
+    {
+        "CALL_COLUMNS": "tables",
+        "FORMATS": "formats",
+        "SAMPLE_COLUMNS": "tables",
+        "SCHEMA_VERSION": "calls_json",
+        "ReportFormat": "options",
+        "ReportOptions": "options",
+        "load_schema": "calls_json",
+        "to_json_document": "calls_json",
+        "write_document": "write",
+        "write_reports": "write",
+    },
+)
 
 __all__ = [
     "CALL_COLUMNS",

@@ -29,6 +29,7 @@ from ..errors import Esr1CallsError
 from ..interpretation import interpret, lowest_wild_type_copies
 from ..model import reportable_fraction, required_power
 from .document import notices, run_of, sample_labels
+from .formats import CLINICAL_LANGUAGES
 from .options import ReportOptions
 
 __all__ = [
@@ -44,7 +45,7 @@ __all__ = [
 
 CLINICAL_HTML, CLINICAL_PDF = "clinical.html", "clinical.pdf"
 FILES = (CLINICAL_HTML,)  # clinical.pdf is printed from it after writing (--pdf)
-LANGUAGES = {"en": "en", "zh-CN": "zh_CN"}
+LANGUAGES = CLINICAL_LANGUAGES  # the registry's, which --lang offers
 """``--lang`` value -> the catalog's folder under ``locales/``."""
 DOMAIN = "clinical"
 LANG_META = "esr1calls-lang"  # <meta> naming the page's language (sign re-renders it in it)

@@ -38,6 +38,7 @@ from ..text import exact_percent, percent
 from ..transcript import ACCESSION, PROTEIN_ACCESSION
 from .document import notices, reason_sentences, reportable_text, run_of, tested_calls
 from .fhir import VALUE_CODES
+from .formats import HL7_DEFAULT_FACILITY, HL7_DEFAULT_RECEIVER
 from .lis_review import (
     LisReview,
     ResultStatus,
@@ -47,13 +48,14 @@ from .lis_review import (
     lis_review,
     reviewed,
 )
-from .options import FormatOption, ReportOptions
+from .options import ReportOptions
 
 __all__ = [
     "FILES",
     "HL7_RESULTS",
     "MEASURED_METHODS",
-    "OPTIONS",
+    "check_facility",
+    "check_receiver",
     "escape",
     "parse_patient_id_system",
     "render_files",
@@ -66,8 +68,8 @@ FILES = (HL7_RESULTS,)
 SEGMENT_END = "\r"
 VERSION = "2.5.1"
 SENDING_APPLICATION = "ESR1CALLS"
-DEFAULT_FACILITY = "LAB"  # MSH-4 without --hl7-facility
-DEFAULT_RECEIVER = "LIS"  # MSH-5 without --hl7-receiver
+DEFAULT_FACILITY = HL7_DEFAULT_FACILITY  # MSH-4 without --hl7-facility
+DEFAULT_RECEIVER = HL7_DEFAULT_RECEIVER  # MSH-5 without --hl7-receiver
 
 Document = Mapping[str, Any]
 
@@ -161,31 +163,12 @@ def _hd(option: str, value: str) -> str:
     return "^".join(parts)
 
 
-def _check_facility(value: str) -> str:
+def check_facility(value: str) -> str:
     return _hd("--hl7-facility", value)
 
 
-def _check_receiver(value: str) -> str:
+def check_receiver(value: str) -> str:
     return _hd("--hl7-receiver", value)
-
-
-OPTIONS = (
-    FormatOption(
-        "--hl7-facility",
-        "hl7_facility",
-        f"With --hl7: this laboratory's name in MSH-4 (default {DEFAULT_FACILITY}).",
-        metavar="NAME",
-        check=_check_facility,
-    ),
-    FormatOption(
-        "--hl7-receiver",
-        "hl7_receiver",
-        f"With --hl7: the receiving APPLICATION[^FACILITY] in MSH-5/MSH-6 (default "
-        f"{DEFAULT_RECEIVER}).",
-        metavar="APP[^FACILITY]",
-        check=_check_receiver,
-    ),
-)
 
 
 # --------------------------------------------------------------------------- segments
@@ -339,10 +322,10 @@ def _message(
     thresholds = run.get("thresholds") or {}
     method = str(sample.get("method"))
     receiver = options.setting("hl7_receiver")
-    receiver = _check_receiver(receiver) if receiver else DEFAULT_RECEIVER
+    receiver = check_receiver(receiver) if receiver else DEFAULT_RECEIVER
     application, _, receiving_facility = receiver.partition("^")
     facility = options.setting("hl7_facility")
-    facility = _check_facility(facility) if facility else DEFAULT_FACILITY
+    facility = check_facility(facility) if facility else DEFAULT_FACILITY
     # a signed message is made at its sign-off: its time is the review's (MSH-7, OBR-22)
     time = _hl7_time(signed.time) if signed.signed else _run_time(document, sample)
     message = _Message()
@@ -462,9 +445,9 @@ def settings_of(text: str, path: object = HL7_RESULTS) -> dict[str, str]:
     if segments[0][0] != "MSH" or len(segments[0]) < 12:
         raise ConfigError(f"{path}: does not start with an MSH segment; it is not a results.hl7")
     msh = segments[0]
-    settings["hl7_facility"] = _check_facility(_unescape(msh[3]))
+    settings["hl7_facility"] = check_facility(_unescape(msh[3]))
     receiver = "^".join(part for part in (msh[4], msh[5]) if part)
-    settings["hl7_receiver"] = _check_receiver(_unescape(receiver))
+    settings["hl7_receiver"] = check_receiver(_unescape(receiver))
     for fields in segments:
         if fields[0] != "PID" or len(fields) < 4:
             continue

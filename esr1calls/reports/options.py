@@ -9,6 +9,7 @@ each command's output options from that list, so a new format is one module and 
 
 from __future__ import annotations
 
+import importlib
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -42,19 +43,30 @@ class FormatOption:
 @dataclass(frozen=True)
 class ReportFormat:
     """One kind of output. ``flag`` is its command-line switch (None: always written);
-    ``files`` the names it writes in OUTDIR, owned by its renderer module; ``render`` turns a
-    calls.json document into those files (name -> text), in memory."""
+    ``files`` the names it writes in OUTDIR, owned by its renderer module; ``module`` names that
+    module (in esr1calls.reports), whose ``render_files`` turns a calls.json document into those
+    files (name -> text), in memory. The module is imported when the format is rendered."""
 
     name: str
     flag: str | None
     help: str
     files: tuple[str, ...]
-    render: Renderer
+    module: str
     options: tuple[FormatOption, ...] = ()
 
     @property
     def optional(self) -> bool:
         return self.flag is not None
+
+    @property
+    def renderer(self) -> Renderer:
+        """The module's ``render_files`` (the module is imported now, if it was not)."""
+        render: Renderer = importlib.import_module(f"{__package__}.{self.module}").render_files
+        return render
+
+    def render(self, document: Mapping[str, Any], options: ReportOptions) -> dict[str, str]:
+        """This format's files rendered from ``document``: name -> text."""
+        return self.renderer(document, options)
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import os
 import subprocess
 import sys
@@ -10,8 +11,9 @@ import click
 import pytest
 
 from esr1calls.cli import cli
+from esr1calls.reports import clinical, hl7
 from esr1calls.reports.calls_json import to_json_document
-from esr1calls.reports.formats import ALWAYS_WRITTEN, FILES, FORMATS, OPTIONAL_FILES
+from esr1calls.reports.formats import ALWAYS_WRITTEN, FILES, FORMATS, OPTIONAL_FILES, PRINTED
 from esr1calls.reports.options import ReportOptions
 from esr1calls.reports.write import render_files
 from esr1calls.testing.runs import PCR_COMMAND, pcr_run
@@ -25,6 +27,37 @@ def test_every_file_belongs_to_one_format():
     assert set(ALWAYS_WRITTEN) == always
     assert set(OPTIONAL_FILES) == set(FILES) - set(ALWAYS_WRITTEN)
     assert "clinical.pdf" in OPTIONAL_FILES  # printed, not rendered, but removed when stale
+
+
+@pytest.mark.parametrize("name", list(FORMATS))
+def test_each_entry_names_its_renderer_and_the_files_that_module_owns(name):
+    """The registry imports no renderer (start-up), so it lists their file names: here they
+    are held to each module's own ``FILES`` and ``render_files``."""
+    report_format = FORMATS[name]
+    module = importlib.import_module(f"esr1calls.reports.{report_format.module}")
+    assert report_format.files == module.FILES
+    assert report_format.renderer is module.render_files
+
+
+def test_the_registry_s_names_of_other_modules_are_theirs():
+    assert PRINTED == (clinical.CLINICAL_PDF,)
+    hl7_options = {o.name: o for o in FORMATS["hl7"].options}
+    assert f"(default {hl7.DEFAULT_FACILITY})" in hl7_options["hl7_facility"].help
+    assert f"(default {hl7.DEFAULT_RECEIVER})" in hl7_options["hl7_receiver"].help
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [("hl7_facility", "A|B", "--hl7-facility"), ("hl7_receiver", "A^B^C", "--hl7-receiver")],
+)
+def test_an_option_s_check_is_its_renderer_s_loaded_on_use(name, value, message):
+    from esr1calls.errors import ConfigError
+
+    option = {o.name: o for o in FORMATS["hl7"].options}[name]
+    assert option.check is not None
+    with pytest.raises(ConfigError, match=message):
+        option.check(value)
+    assert option.check("LAB 2") == "LAB 2"
 
 
 @pytest.mark.parametrize("command", REPORT_COMMANDS)
