@@ -59,13 +59,15 @@ test: $(VENV)/.test system-deps multiqc lint typecheck
 		$(BIN)/python -m pytest
 
 # timings, never asserted (see each script): VCF reading vs bcftools on generated Mutect2 VCFs,
-# read counting vs samtools/bcftools mpileup on a generated 20,000x BAM, and a day's work through
-# `esr1calls batch --jobs 2` with the price of one CLI start
+# read counting vs samtools/bcftools mpileup on a generated 20,000x BAM, a day's work through
+# `esr1calls batch --jobs 2` with the price of one CLI start, and the start-up of --help and of
+# one small ngs or pcr job beside the interpreter, bcftools and `import pandas`
 bench: $(VENV)/.test system-deps
 	$(BIN)/python benchmarks/bench_vcf.py
 	$(BIN)/python benchmarks/bench_reads.py
 	$(BIN)/python benchmarks/bench_batch.py
 	$(BIN)/python benchmarks/bench_dpcr.py
+	$(BIN)/python benchmarks/bench_startup.py
 
 # mutation testing of the rule modules (scripts/mutation_scope.toml; docs/development.md), outside
 # CI: each mutant runs its module's tests; MUTATION_JOBS=N runs N at once (default 1). The report
