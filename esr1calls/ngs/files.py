@@ -16,6 +16,7 @@ import re
 import stat
 import struct
 import zlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -33,8 +34,9 @@ __all__ = [
     "FileKind",
     "HashingReader",
     "IndexUnusableError",
-    "find_index",
+    "index_files",
     "is_pipe",
+    "open_indexed",
     "open_variant_file",
     "sniff_ngs_format",
     "sniff_vcf",
@@ -165,28 +167,45 @@ def sniff_vcf(path: Path) -> FileKind:
     return kind
 
 
-def find_index(path: Path, kind: FileKind) -> tuple[Path | None, str]:
-    """The index next to the file if it describes the file, else (None, a notice saying why not).
+def index_files(path: Path, kind: FileKind) -> list[Path]:
+    """The index files next to a BGZF-compressed VCF or BCF, in the order they are tried."""
+    if kind.container != "bgzf":
+        return []
+    suffixes = (".csi",) if kind.content == "bcf" else (".tbi", ".csi")
+    return [i for i in (path.with_name(path.name + s) for s in suffixes) if i.exists()]
+
+
+def open_indexed(path: Path, kind: FileKind) -> tuple[Any, Path | None, str]:
+    """The file opened with the index next to it, if that index describes the file:
+    (the open VariantFile, the index, ""); else (None, None, a notice saying why not, or "").
 
     An index made for another version of the file (the file replaced after indexing) sends a
     region query to offsets where other records, or none, now lie: every hotspot would come back
     empty, NO_COVERAGE with no hint why. So the index is checked against the file first (its age,
     then where it says each contig's records start and end); one that does not fit is not used,
-    and the file is read in one streaming pass instead, which gives the same calls.
+    and the file is read in one streaming pass instead, which gives the same calls. The handle
+    that checked the index is the one returned, so htslib loads the index once. Call it inside
+    :func:`quiet_htslib`; the caller closes the handle.
     """
-    if kind.container != "bgzf":
-        return None, ""
-    suffixes = (".csi",) if kind.content == "bcf" else (".tbi", ".csi")
     notices = []
-    for suffix in suffixes:
-        index = path.with_name(path.name + suffix)
-        if not index.exists():
-            continue
-        why = _index_mismatch(path, index)
+    for index in index_files(path, kind):
+        why, contigs = _index_mismatch(path, index)
+        handle = None
         if not why:
-            return index, ""
+            try:
+                handle = open_variant_file(path, index)
+            except VcfFormatError:  # the streaming pass says what is wrong with the file
+                return None, None, ""
+            if handle.index is None:  # pysam opens the file even when htslib cannot load it
+                why = "could not be loaded by htslib"
+            else:
+                why = _records_mismatch(path, handle, contigs)
+        if not why:
+            return handle, index, ""
+        if handle is not None:
+            handle.close()
         notices.append(unused_index_notice(path, index, why))
-    return None, notices[0] if notices else ""
+    return None, None, notices[0] if notices else ""
 
 
 def unused_index_notice(path: Path, index: Path, why: str) -> str:
@@ -257,31 +276,39 @@ def _indexed_contigs(data: bytes) -> list[_IndexedContig] | None:
     return found
 
 
-def _index_mismatch(path: Path, index: Path) -> str:
-    """Why ``index`` does not describe ``path`` (it is the index of another version of the
-    file, or no index at all), or "" when it does.
-
-    Checked: the index is not older than the file (as htslib warns); the offsets where it says
-    each contig's records start hold a record of that contig; each contig ends where the next
-    begins, the first begins right after the header and the last ends at the end of the data.
-    Records added, removed or rewritten anywhere move those offsets.
-    """
+def _index_mismatch(path: Path, index: Path) -> tuple[str, list[_IndexedContig]]:
+    """Why ``index`` cannot describe ``path`` by what the index itself says (older than the file,
+    not an index, pointing past the end of the file), or "", with each contig's offsets for
+    :func:`_records_mismatch`."""
     if int(index.stat().st_mtime) < int(path.stat().st_mtime):  # whole seconds, like htslib
-        return "is older than the file"
+        return "is older than the file", []
     try:
-        contigs = _indexed_contigs(gzip.decompress(index.read_bytes()))
+        contigs = _indexed_contigs(_bgzf_decompress(index.read_bytes()))
     except (OSError, EOFError, zlib.error, struct.error):
         contigs = None
     if contigs is None:
-        return "is not a readable tabix or CSI index"
+        return "is not a readable tabix or CSI index", []
     if not contigs and _has_records(path):
-        return "holds no summary of where its records lie (an old tabix), so it cannot be checked"
+        why = "holds no summary of where its records lie (an old tabix), so it cannot be checked"
+        return why, []
     size = path.stat().st_size
     if any(c.start >> 16 >= size or c.end >> 16 >= size for c in contigs):
-        return "points past the end of the file: it was made for another version of the file"
+        return "points past the end of the file: it was made for another version of the file", []
+    return "", contigs
+
+
+def _records_mismatch(path: Path, handle: Any, contigs: Sequence[_IndexedContig]) -> str:
+    """Why the index does not describe the file opened in ``handle`` (just opened, so at its
+    first record), or "" when it does.
+
+    Checked: the offsets where the index says each contig's records start hold a record of that
+    contig; each contig ends where the next begins, the first begins right after the header and
+    the last ends at the end of the data. Records added, removed or rewritten anywhere move
+    those offsets.
+    """
     other = "does not match the file: it was made for another version of the file"
     try:
-        with quiet_htslib(), pysam.VariantFile(str(path)) as handle, path.open("rb") as raw:
+        with path.open("rb") as raw:
             expected = handle.tell()  # the first record follows the header
             for contig in sorted(contigs, key=lambda c: c.start):
                 if _canonical(raw, contig.start) != _canonical(raw, expected):
@@ -298,6 +325,30 @@ def _index_mismatch(path: Path, index: Path) -> str:
     except (OSError, ValueError, StopIteration):
         return f"{other} (its offsets do not lead to records)"
     return ""
+
+
+def _bgzf_decompress(data: bytes) -> bytes:
+    """The content of a BGZF file (a .tbi or .csi), block by block; any other gzip file through
+    :func:`gzip.decompress`, which copies the rest of the data at each of a BGZF file's many
+    members (three times slower on the index of a genome-wide VCF).
+
+    >>> _bgzf_decompress(gzip.compress(b"TBI")) == _bgzf_decompress(BGZF_EOF + BGZF_EOF) + b"TBI"
+    True
+    """
+    view, blocks, at = memoryview(data), [], 0
+    while at < len(data):
+        if data[at : at + 4] != b"\x1f\x8b\x08\x04" or data[at + 12 : at + 16] != b"BC\x02\x00":
+            return gzip.decompress(data)  # not BGZF (or its first extra field is not BC)
+        size = int.from_bytes(data[at + 16 : at + 18], "little") + 1  # BSIZE: block size - 1
+        if at + size > len(data) or size < 26:
+            raise EOFError("the last BGZF block is cut short")
+        block = zlib.decompress(view[at + 18 : at + size - 8], -zlib.MAX_WBITS)
+        crc, length = struct.unpack_from("<II", data, at + size - 8)
+        if length != len(block) or crc != zlib.crc32(block):
+            raise zlib.error("a BGZF block fails its CRC or length check")
+        blocks.append(block)
+        at += size
+    return b"".join(blocks)
 
 
 def _has_records(path: Path) -> bool:

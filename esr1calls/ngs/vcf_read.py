@@ -23,7 +23,7 @@ import logging
 import re
 import tempfile
 import zlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -52,7 +52,8 @@ from .files import (
     FileKind,
     HashingReader,
     IndexUnusableError,
-    find_index,
+    index_files,
+    open_indexed,
     open_variant_file,
     sniff_vcf,
     unused_index_notice,
@@ -286,12 +287,12 @@ def _convert(path: Path, rec: Any, plan: _Plan, line: int | None) -> VcfRecord:
     return converted
 
 
-def _load_indexed(path: Path, index: Path, plan: _Plan) -> _Loaded:
-    digest = hash_in_background(path)
+def _load_indexed(
+    path: Path, handle: Any, index: Path, plan: _Plan, digest: Callable[[], str]
+) -> _Loaded:
+    """The records at the hotspots, fetched through the index ``handle`` was opened with."""
     records: list[VcfRecord] = []
-    with open_variant_file(path, index) as handle:
-        if handle.index is None:  # pysam opens the file even when htslib cannot load the index
-            raise IndexUnusableError("could not be loaded by htslib")
+    with handle:
         header = parse_header(_header_lines(str(handle.header)))
         plan.set_header(path, header)
         contigs = set(handle.header.contigs) | set(handle.index)
@@ -315,8 +316,8 @@ def _load_indexed(path: Path, index: Path, plan: _Plan) -> _Loaded:
     return _Loaded(records, digest(), f"{kind} index ({index.name})")
 
 
-def _load_bcf_stream(path: Path, plan: _Plan) -> _Loaded:
-    digest = hash_in_background(path)
+def _load_bcf_stream(path: Path, plan: _Plan, digest: Callable[[], str] | None) -> _Loaded:
+    digest = digest or hash_in_background(path)
     records: list[VcfRecord] = []
     with open_variant_file(path) as handle:
         header = parse_header(_header_lines(str(handle.header)))
@@ -554,16 +555,19 @@ def _malformed(line: bytes, samples: Sequence[str], path: Path) -> str:
 
 def _load(path: Path, plan: _Plan) -> _Loaded:
     kind = sniff_vcf(path)
-    index, unused = find_index(path, kind)
+    # an indexed file is hashed while its index is checked and followed (hashlib releases the
+    # GIL: the second core hashes while the first works through the index)
+    digest = hash_in_background(path) if index_files(path, kind) else None
     with quiet_htslib():
         loaded = None
-        if index is not None:
+        handle, index, unused = open_indexed(path, kind)
+        if handle is not None and index is not None and digest is not None:
             try:
-                loaded = _load_indexed(path, index, plan)
+                loaded = _load_indexed(path, handle, index, plan, digest)
             except IndexUnusableError as exc:
                 unused = unused_index_notice(path, index, str(exc))
         if loaded is None and kind.content == "bcf":
-            loaded = _load_bcf_stream(path, plan)
+            loaded = _load_bcf_stream(path, plan, digest)
         elif loaded is None:
             loaded = _load_text_stream(path, kind, plan)
     if unused:

@@ -864,6 +864,53 @@ def test_a_fresh_index_is_used(tmp_path, tool):
     assert _summary_of(result) == _summary(TUMOUR_NORMAL)
 
 
+def test_a_damaged_index_is_not_used(tmp_path):
+    """A flipped byte in the index's compressed data fails its block's CRC: the index is not
+    read (nor followed to wrong offsets), and the file is read in one streaming pass."""
+    data = _compressed(_with_chr1_records(TUMOUR_NORMAL, tmp_path / "long.vcf", 3000),
+                       tmp_path / "long.vcf.gz")  # fmt: skip
+    index = _index(data, "tabix")
+    damaged = bytearray(index.read_bytes())
+    damaged[40] ^= 0xFF  # inside the first block's deflate data
+    index.write_bytes(bytes(damaged))
+    result = call_vcf(data)
+    assert result.samples[0].details["access"] == "one streaming pass (no index)"
+    assert any("is not a readable tabix or CSI index" in n for n in result.notices)
+    assert _summary_of(result) == _summary(TUMOUR_NORMAL)
+
+
+@pytest.mark.parametrize("tool", ["tabix", "bcftools"])
+def test_an_index_is_loaded_once(tmp_path, tool, monkeypatch):
+    """The handle that checked the index against the file is the one that fetches the hotspots:
+    htslib loads the index (megabytes for a genome-wide VCF) once, not twice."""
+    data = _compressed(_with_chr1_records(TUMOUR_NORMAL, tmp_path / "long.vcf", 3000),
+                       tmp_path / "long.vcf.gz")  # fmt: skip
+    index = _index(data, tool)
+    opened = []
+
+    class Counting(pysam.VariantFile):
+        def __init__(self, *args, **kwargs):
+            opened.append(args[0])
+            super().__init__(*args, **kwargs)
+
+    monkeypatch.setattr("esr1calls.ngs.files.pysam.VariantFile", Counting)
+    result = call_vcf(data)
+    assert result.samples[0].details["access"].endswith(f"index ({index.name})")
+    assert opened == [str(data)]
+
+
+def test_bgzf_blocks_are_decompressed_as_gzip_does(tmp_path):
+    from esr1calls.ngs.files import _bgzf_decompress
+
+    data = _compressed(_with_chr1_records(TUMOUR_NORMAL, tmp_path / "long.vcf", 3000),
+                       tmp_path / "long.vcf.gz")  # fmt: skip
+    raw = _index(data, "tabix").read_bytes()
+    assert _bgzf_decompress(raw) == gzip.decompress(raw)
+    assert _bgzf_decompress(gzip.compress(b"TBI\x01")) == b"TBI\x01"  # plain gzip, not BGZF
+    with pytest.raises(EOFError):
+        _bgzf_decompress(raw[:-40])  # the end-of-file block cut short
+
+
 # --- one allele in several records --------------------------------------------------------------
 D538G_POS = 152098791
 LOFREQ = VCF / "lofreq/esr1_plasma.vcf"
