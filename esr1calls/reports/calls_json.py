@@ -13,6 +13,7 @@ import math
 from collections.abc import Iterable, Mapping
 from enum import Enum
 from importlib import resources
+from json.encoder import encode_basestring
 from typing import Any
 
 from ..interpretation import interpret, lowest_wild_type_copies
@@ -58,6 +59,15 @@ def load_schema() -> dict[str, Any]:
 
 def _jsonable(value: Any) -> Any:
     """Enums, tuples, numpy scalars and NaN into plain JSON values (NaN and inf become null)."""
+    kind = type(value)  # the plain types first: a 384-well plate's document has 500,000 values
+    if kind is str or kind is bool or kind is int or value is None:
+        return value
+    if kind is float:
+        return None if math.isnan(value) or math.isinf(value) else value
+    if kind is dict:
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if kind is list or kind is tuple:
+        return [_jsonable(v) for v in value]
     if isinstance(value, Enum):
         return value.value
     if isinstance(value, Mapping):
@@ -183,7 +193,65 @@ def to_json_document(result: RunResult, options: ReportOptions) -> dict[str, Any
 
 
 def render_json(document: Mapping[str, Any]) -> str:
-    return json.dumps(document, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+    """``json.dumps(document, indent=2, ensure_ascii=False, allow_nan=False)`` and a line end,
+    byte for byte, about twice as fast: json's indenting encoder is pure Python (its C encoder
+    does not indent), and a plate's calls.json is 0.4 MB. A value json would convert or refuse
+    (a subclass, a non-string key, NaN) leaves the work to json itself."""
+    parts: list[str] = []
+    try:
+        _indented(document, parts, "\n")
+    except _NotPlainJsonError:
+        return json.dumps(document, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+    parts.append("\n")
+    return "".join(parts)
+
+
+class _NotPlainJsonError(Exception):
+    """A value :func:`_indented` leaves to json.dumps."""
+
+
+def _indented(value: Any, out: list[str], indent: str) -> None:
+    """Append ``value`` as json.dumps(indent=2) writes it; ``indent`` is the line end and the
+    indentation of the line it is on."""
+    kind = type(value)
+    if kind is str:
+        out.append(encode_basestring(value))
+    elif kind is dict:
+        if not value:
+            out.append("{}")
+            return
+        inner = indent + "  "
+        separator = "{" + inner
+        for key, item in value.items():
+            if type(key) is not str:
+                raise _NotPlainJsonError
+            out.append(separator + encode_basestring(key) + ": ")
+            _indented(item, out, inner)
+            separator = "," + inner
+        out.append(indent + "}")
+    elif kind is list or kind is tuple:
+        if not value:
+            out.append("[]")
+            return
+        inner = indent + "  "
+        separator = "[" + inner
+        for item in value:
+            out.append(separator)
+            _indented(item, out, inner)
+            separator = "," + inner
+        out.append(indent + "]")
+    elif value is None:
+        out.append("null")
+    elif value is True:
+        out.append("true")
+    elif value is False:
+        out.append("false")
+    elif kind is int:
+        out.append(int.__repr__(value))
+    elif kind is float and not (math.isnan(value) or math.isinf(value)):
+        out.append(float.__repr__(value))
+    else:
+        raise _NotPlainJsonError
 
 
 def render_files(document: Mapping[str, Any], options: ReportOptions) -> dict[str, str]:
