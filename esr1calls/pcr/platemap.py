@@ -443,6 +443,16 @@ class _Judge:
             self.hotspot_words[_without(_words(hotspot.hgvs_p), ("p",))] = hotspot.name
         for name in kit.assays:
             self.hotspot_words.setdefault(_words(name), name)
+        # a plate repeats a dozen target names over 1,500 rows: each is reduced to words once
+        self._target_words: dict[str, str] = {}
+
+    def target_words(self, name: str) -> str:
+        """A target name's words without decoration (ESR1, mut, assay...) and dye names."""
+        words = self._target_words.get(name)
+        if words is None:
+            words = _without(_words(name), (*_DECORATION, *self.dye_words))
+            self._target_words[name] = words
+        return words
 
     def _key(self, name: str) -> str:
         key = _folded(name)
@@ -482,7 +492,7 @@ class _Judge:
 
     def target_of(self, name: str) -> tuple[str, str] | None:
         """("target", hotspot, IC or REF) or ("mix", mix) when the name says which, else None."""
-        words = _without(_words(name), (*_DECORATION, *self.dye_words))
+        words = self.target_words(name)
         if words in self.hotspot_words:
             return "target", self.hotspot_words[words]
         for target, names in _TARGET_WORDS.items():
@@ -494,7 +504,7 @@ class _Judge:
 
     def target(self, entry: MapEntry, channel: str, name: str) -> tuple[str, NameMismatch | None]:
         """The verdict on one exported target name of one channel of a mapped well."""
-        words = _without(_words(name), (*_DECORATION, *self.dye_words))
+        words = self.target_words(name)
         if _is_generic(name, entry.well) or _GENERIC.fullmatch(words):
             return "generic", None
         named = self.target_of(name)
