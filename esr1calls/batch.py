@@ -17,6 +17,7 @@ written when it ends, so an interrupted batch leaves none that could describe an
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import errno
 import hashlib
@@ -1064,6 +1065,16 @@ def prepare_outdir(outdir: Path) -> None:
             )
     _remove_cohort(outdir)
     _sweep(outdir)
+    _remove_cohort_drafts(outdir)
+
+
+def _remove_cohort_drafts(outdir: Path) -> None:
+    """The temporary cohort tables a batch stopped by force (kill -9, a power cut) left."""
+    drafts = tuple(f".{name}." for name in COHORT_TABLES)
+    with contextlib.suppress(OSError):
+        for path in outdir.iterdir():
+            if path.name.startswith(drafts) and path.name.endswith(".tmp") and path.is_file():
+                path.unlink(missing_ok=True)
 
 
 def _remove_cohort(outdir: Path) -> None:
@@ -1138,6 +1149,25 @@ def _crashed(job: BatchJob, outdir: Path, exc: BaseException) -> JobOutcome:
     return JobOutcome(job.job_id, job.kind, "failed", "", tuple(map(str, job.inputs)), error)
 
 
+def _input_bytes(job: BatchJob) -> int:
+    total = 0
+    for path in (*job.inputs, *job.plate_maps):
+        with contextlib.suppress(OSError):  # a missing input fails its job at once
+            total += path.stat().st_size
+    return total
+
+
+def biggest_first(jobs: Sequence[BatchJob]) -> list[int]:
+    """The jobs' indexes, the largest inputs first (ties in manifest order): a 2 GB BAM started
+    last would keep one worker busy long after the other has run out of work.
+
+    >>> biggest_first([BatchJob("a", "ngs", ()), BatchJob("b", "ngs", (Path(__file__),))])
+    [1, 0]
+    """
+    sizes = [_input_bytes(job) for job in jobs]
+    return sorted(range(len(jobs)), key=lambda index: (-sizes[index], index))
+
+
 def _run_parallel(
     jobs: Sequence[BatchJob],
     outdir: Path,
@@ -1153,8 +1183,8 @@ def _run_parallel(
     pool = ProcessPoolExecutor(max_workers=workers, initializer=_ignore_interrupts)
     try:
         pending: dict[Future[JobOutcome], int] = {
-            pool.submit(execute_job, job, str(outdir), options): index
-            for index, job in enumerate(jobs)
+            pool.submit(execute_job, jobs[index], str(outdir), options): index
+            for index in biggest_first(jobs)
         }
         while pending:
             done, _ = wait(pending, return_when=FIRST_COMPLETED)
@@ -1192,23 +1222,108 @@ def run_batch(
     # MultiQC: one pair for the whole batch in OUTDIR, none in the job folders (see COHORT_FILES)
     cohort_options = options
     options = replace(options, formats=options.formats - {"multiqc"})
+    cohort = _CohortTables(outdir)
 
     def finished(index: int, outcome: JobOutcome) -> None:
         outcomes[index] = outcome
+        cohort.add(index, outcome)
         if progress:
             progress(outcome)
 
     try:
-        if workers <= 1 or len(jobs) <= 1:
-            for index, job in enumerate(jobs):
-                finished(index, execute_job(job, str(outdir), options))
-        else:
-            _run_parallel(jobs, outdir, workers, options, finished)
-    finally:
-        _sweep(outdir)  # what a stopped or crashed worker left half-written
-    ordered = [outcomes[index] for index in range(len(jobs))]
-    _write_cohort(ordered, outdir, skipped, cohort_options)
+        try:
+            if workers <= 1 or len(jobs) <= 1:
+                for index, job in enumerate(jobs):
+                    finished(index, execute_job(job, str(outdir), options))
+            else:
+                _run_parallel(jobs, outdir, workers, options, finished)
+        finally:
+            _sweep(outdir)  # what a stopped or crashed worker left half-written
+        ordered = [outcomes[index] for index in range(len(jobs))]
+        _write_cohort(ordered, outdir, skipped, cohort_options, cohort)
+    except BaseException:
+        cohort.discard()
+        raise
     return ordered
+
+
+class _CohortTables:
+    """samples.tsv and calls.tsv of the cohort, written while the jobs run: each job's own tables
+    with a job_id column, appended in job order as soon as every earlier job has finished, so
+    the rows never wait in memory (it stays flat however many jobs) and little is left to do
+    when the last job ends. Both are hidden temporary files until :meth:`commit`; a problem
+    with a job's table is kept and raised there, never while the other jobs still run."""
+
+    TABLES = ((SAMPLES_TSV, SAMPLE_COLUMNS), (CALLS_TSV, CALL_COLUMNS))
+
+    def __init__(self, outdir: Path) -> None:
+        self.outdir = outdir
+        self.next = 0  # the first job whose rows are not written yet
+        self.waiting: dict[int, JobOutcome] = {}  # finished jobs after a job still running
+        self.error: Esr1CallsError | None = None
+        self.writers: list[tuple[str, Any, TextIO]] = []
+        try:
+            for name, columns in self.TABLES:
+                writer = atomic_writer(outdir / name)
+                handle = writer.__enter__()
+                self.writers.append((name, writer, handle))
+                handle.write("\t".join(("job_id", *columns)) + "\n")
+        except OSError as exc:
+            self.discard()
+            raise self._cannot_write(name, exc) from exc
+
+    def _cannot_write(self, name: str, exc: OSError) -> Esr1CallsError:
+        return Esr1CallsError(
+            f"{self.outdir / name}: cannot write the cohort table ({exc.strerror}); free some "
+            "space or choose another -o"
+        )
+
+    def add(self, index: int, outcome: JobOutcome) -> None:
+        """A finished job: its rows and those of the finished jobs after it are written, up to
+        the first job still running."""
+        self.waiting[index] = outcome
+        while self.next in self.waiting:
+            ready = self.waiting.pop(self.next)
+            self.next += 1
+            if self.error is not None or ready.state == "failed":
+                continue
+            for (name, _, handle), (_, columns) in zip(self.writers, self.TABLES, strict=True):
+                try:
+                    _append_table(handle, ready, name, columns)
+                except Esr1CallsError as exc:
+                    self.error = exc
+                except _CohortWriteError as exc:
+                    self.error = self._cannot_write(name, exc.error)
+                if self.error is not None:
+                    break
+
+    def commit(self) -> None:
+        """Put both tables in place (samples.tsv first), or raise the problem met on the way."""
+        if self.error is not None:
+            raise self.error
+        while self.writers:
+            name, writer, _ = self.writers[0]
+            try:
+                writer.__exit__(None, None, None)
+            except OSError as exc:
+                self.writers.pop(0)  # its temporary file is gone with the error
+                raise self._cannot_write(name, exc) from exc
+            self.writers.pop(0)
+
+    def discard(self) -> None:
+        """Remove the temporary files of the tables not yet in place."""
+        while self.writers:
+            _, writer, _ = self.writers.pop()
+            with contextlib.suppress(Exception):
+                writer.__exit__(Esr1CallsError, Esr1CallsError("discarded"), None)
+
+
+class _CohortWriteError(Exception):
+    """Writing to the cohort table failed (not reading the job's table): its OSError."""
+
+    def __init__(self, error: OSError) -> None:
+        super().__init__(error)
+        self.error = error
 
 
 def _append_table(cohort: TextIO, outcome: JobOutcome, name: str, columns: Sequence[str]) -> None:
@@ -1222,7 +1337,10 @@ def _append_table(cohort: TextIO, outcome: JobOutcome, name: str, columns: Seque
                     "recompute it"
                 )
             for line in table:
-                cohort.write(f"{outcome.job_id}\t{line}")
+                try:
+                    cohort.write(f"{outcome.job_id}\t{line}")
+                except OSError as exc:
+                    raise _CohortWriteError(exc) from exc
     except (OSError, UnicodeDecodeError) as exc:
         raise Esr1CallsError(
             f"{path}: cannot read the job's table for the cohort ({exc}); run the batch again"
@@ -1253,12 +1371,11 @@ def _write_cohort(
     outdir: Path,
     skipped: Iterable[tuple[str, str]],
     options: ReportOptions,
+    cohort: _CohortTables,
 ) -> None:
-    """The cohort tables are each job's own tables with a job_id column, streamed in job order
-    (memory stays flat however many jobs), plus the job and error lists, and with --multiqc the
-    batch's MultiQC pair. They appear together or not at all: a failure or an interrupt while
-    writing removes the ones already written."""
-    reported = [o for o in outcomes if o.state != "failed"]
+    """The cohort tables (written while the jobs ran) put in place, the job and error lists, and
+    with --multiqc the batch's MultiQC pair. They appear together or not at all: a failure or an
+    interrupt while writing removes the ones already written."""
     errors = [
         {"job_id": o.job_id, "type": o.kind, "inputs": ";".join(o.inputs), "error": o.error}
         for o in outcomes
@@ -1280,17 +1397,7 @@ def _write_cohort(
         for o in outcomes
     ]
     try:
-        for name, columns in ((SAMPLES_TSV, SAMPLE_COLUMNS), (CALLS_TSV, CALL_COLUMNS)):
-            try:
-                with atomic_writer(outdir / name) as cohort:
-                    cohort.write("\t".join(("job_id", *columns)) + "\n")
-                    for outcome in reported:
-                        _append_table(cohort, outcome, name, columns)
-            except OSError as exc:
-                raise Esr1CallsError(
-                    f"{outdir / name}: cannot write the cohort table ({exc.strerror}); free some "
-                    "space or choose another -o"
-                ) from exc
+        cohort.commit()
         tables = {
             BATCH_JOBS_TSV: render_table(BATCH_JOB_COLUMNS, jobs_rows),
             BATCH_ERRORS_TSV: render_table(BATCH_ERROR_COLUMNS, errors),

@@ -985,3 +985,94 @@ def test_batch_does_not_load_monitoring_and_names_its_files_as_monitor_does():
     code = "import sys, esr1calls.batch; print(any('monitor' in m for m in sys.modules))"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "False"
+
+
+# ----------------------------------------------------------------------------- throughput
+def test_the_largest_inputs_run_first(tmp_path):
+    from esr1calls.batch import biggest_first
+
+    sizes = {"small.vcf": 10, "big.bam": 5000, "map.csv": 300, "plate.txt": 4800, "tie.vcf": 10}
+    for name, size in sizes.items():
+        (tmp_path / name).write_bytes(b"x" * size)
+    jobs = [
+        BatchJob("small", "ngs", (tmp_path / "small.vcf",)),
+        BatchJob("missing", "ngs", (tmp_path / "absent.vcf",)),  # fails at once: last
+        BatchJob("plate", "pcr", (tmp_path / "plate.txt",), (tmp_path / "map.csv",)),  # 5100
+        BatchJob("big", "ngs", (tmp_path / "big.bam",)),
+        BatchJob("tie", "ngs", (tmp_path / "tie.vcf",)),  # as small: manifest order
+    ]
+    assert [jobs[i].job_id for i in biggest_first(jobs)] == [
+        "plate", "big", "small", "tie", "missing"
+    ]  # fmt: skip
+
+
+def test_cohort_rows_are_written_in_job_order_as_jobs_finish(workdir, tmp_path):
+    """Rows of a job that finished before an earlier one wait for it, then both are written;
+    nothing is in place before the end."""
+    from esr1calls.batch import _CohortTables, execute_job, read_manifest
+
+    out = tmp_path / "out"
+    out.mkdir()
+    options = ReportOptions("esr1calls batch", reproducible=True)
+    jobs = read_manifest(_manifest(workdir, GOOD[:3]))
+    outcomes = [execute_job(job, str(out), options) for job in jobs]
+    assert [o.state for o in outcomes] == ["done"] * 3
+    cohort = _CohortTables(out)
+    (_, _, samples), _ = cohort.writers
+
+    def written() -> list[str]:
+        samples.flush()
+        (draft,) = [p for p in out.iterdir() if p.name.startswith(".samples.tsv.")]
+        rows = draft.read_text().splitlines()[1:]
+        return list(dict.fromkeys(line.split("\t")[0] for line in rows))
+
+    try:
+        cohort.add(2, outcomes[2])
+        cohort.add(1, outcomes[1])
+        assert written() == []  # job 0 still running
+        cohort.add(0, outcomes[0])
+        assert written() == ["run1", "run2", "plasma"]
+        assert not (out / "samples.tsv").exists()
+        cohort.commit()
+    finally:
+        cohort.discard()
+    for name in ("samples.tsv", "calls.tsv"):
+        assert list(dict.fromkeys(r["job_id"] for r in _rows(out / name))) == [
+            "run1", "run2", "plasma"
+        ]  # fmt: skip
+    assert not [p for p in out.iterdir() if p.name.endswith(".tmp")]
+
+
+def test_a_job_table_that_cannot_be_read_fails_the_cohort_at_the_end_not_the_batch(
+    workdir, tmp_path, run_cli, monkeypatch
+):
+    """A job's table from an incompatible version is met while other jobs still run: they all
+    finish, then the cohort is refused with the one-line error, and no cohort table is left."""
+    out = tmp_path / "out"
+    manifest = _manifest(workdir, GOOD[:3])
+    assert run_cli(["batch", manifest, "-o", out, "-j", "1"]).exit_code == 0
+    samples = out / "run1" / "samples.tsv"
+    samples.write_text("sample\tstatus\nS1\tPOSITIVE\n")
+    state = json.loads((out / "run1" / ".esr1calls-job.json").read_text())
+    state["files"]["samples.tsv"] = __import__("hashlib").sha256(samples.read_bytes()).hexdigest()
+    (out / "run1" / ".esr1calls-job.json").write_text(json.dumps(state))
+    result = run_cli(["batch", manifest, "-o", out, "-j", "1"])
+    assert result.exit_code == 1
+    assert result.stderr == (
+        f"esr1calls: error: {samples}: columns differ from this version's; delete the directory "
+        "to recompute it\n"
+    )
+    assert sorted(p.name for p in out.iterdir()) == ["plasma", "run1", "run2"]
+
+
+def test_a_draft_cohort_table_of_a_killed_batch_is_removed(workdir, tmp_path, run_cli):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / ".calls.tsv.k1ll3d.tmp").write_text("job_id\tsample_id\nold\thalf a row")
+    (out / ".notes.tmp").write_text("not esr1calls'")
+    assert run_cli(["batch", _manifest(workdir, GOOD[:1]), "-o", out]).exit_code == 0
+    assert not (out / ".calls.tsv.k1ll3d.tmp").exists()
+    assert (out / ".notes.tmp").read_text() == "not esr1calls'"
+    assert [r["job_id"] for r in _rows(out / "calls.tsv")] == ["run1"] * 11 * len(
+        {r["sample_id"] for r in _rows(out / "samples.tsv")}
+    )
