@@ -58,11 +58,13 @@ test: $(VENV)/.test system-deps multiqc lint typecheck
 	ESR1CALLS_REQUIRE_CHROMIUM=1 ESR1CALLS_REQUIRE_SLURM=1 ESR1CALLS_REQUIRE_MULTIQC=1 \
 		$(BIN)/python -m pytest
 
-# timings, never asserted (see each script): VCF reading vs bcftools on generated Mutect2 VCFs,
-# read counting vs samtools/bcftools mpileup on a generated 20,000x BAM, a day's work through
-# `esr1calls batch --jobs 2` with the price of one CLI start, and the start-up of --help and of
-# one small ngs or pcr job beside the interpreter, bcftools and `import pandas`
+# timings, never asserted (see each script): issue 18's table (a 1M-record VCF, a 20,000x BAM and
+# a batch, each beside its peer; docs/performance.md), VCF reading vs bcftools on generated
+# Mutect2 VCFs, read counting vs samtools/bcftools mpileup on a generated 20,000x BAM, a day's work
+# through `esr1calls batch --jobs 2` with the price of one CLI start, and the start-up of --help
+# and of one small ngs or pcr job beside the interpreter, bcftools and `import pandas`
 bench: $(VENV)/.test system-deps
+	$(BIN)/python benchmarks/bench_table.py
 	$(BIN)/python benchmarks/bench_vcf.py
 	$(BIN)/python benchmarks/bench_reads.py
 	$(BIN)/python benchmarks/bench_batch.py

@@ -14,7 +14,9 @@ Inputs, generated in a temporary directory:
   with the ESR1 hotspot records), from benchmarks/bench_vcf.py's generator.
 
 Printed: wall time of the whole batch (one process, --jobs 2, a manifest of 2N jobs),
-throughput, per-input cost (wall time x workers / inputs), peak RSS; the CLI start-up
+throughput, per-input cost (wall time x workers / inputs), peak RSS, and the peak RSS of batches
+of 50, 200 and 400 of the inputs (``--memory-at``: memory must not grow with the number of
+inputs); the CLI start-up
 (`esr1calls --version`) and one `esr1calls pcr` / `esr1calls ngs` invocation — what each
 Snakemake job pays; and, beside it, bcftools doing the closest per-VCF job (`view -R` on the 11
 hotspot loci) over the same 200 VCFs, one process per file as a workflow would run it.
@@ -133,7 +135,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--plates", type=int, default=200)
     parser.add_argument("--vcfs", type=int, default=200)
     parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument(
+        "--memory-at",
+        default="50,200,400",
+        help="batch sizes (inputs, half plates, half VCFs, up to plates + vcfs) whose peak RSS is "
+        "printed, to show memory flat in the number of inputs; '' for none",
+    )
     args = parser.parse_args(argv)
+    sizes = [int(n) for n in args.memory_at.split(",") if n.strip()]
     subprocess.run(
         [str(BIN / "python"), "-m", "compileall", "-q", str(REPO / "esr1calls")], check=True
     )
@@ -186,6 +195,19 @@ def main(argv: list[str] | None = None) -> None:
                 "--reproducible",
             ]
         )
+        scaling = []
+        header, *lines = (work / "manifest.tsv").read_text().splitlines()
+        plate_rows = [line for line in lines if "\tpcr\t" in line]
+        vcf_rows = [line for line in lines if "\tngs\t" in line]
+        for size in sizes:
+            rows = plate_rows[: size // 2] + vcf_rows[: size - size // 2]
+            (work / f"manifest{size}.tsv").write_text("\n".join([header, *rows]) + "\n")
+            command = [
+                str(ESR1CALLS), "batch", str(work / f"manifest{size}.tsv"), "-o",
+                str(work / f"out{size}"), "--jobs", str(args.jobs), "--reproducible",
+            ]  # fmt: skip
+            elapsed, peak = timed(command)
+            scaling.append((len(rows), elapsed, peak))
         startup = median_of(9, [str(ESR1CALLS), "--version"])
         one_pcr = median_of(
             5,
@@ -241,6 +263,9 @@ def main(argv: list[str] | None = None) -> None:
         ("bcftools view -R, one VCF.gz (closest per-VCF job)", f"{one_bcftools:.3f} s"),
         (f"bcftools view -R over the {args.vcfs} VCFs, one process each", f"{bcftools_loop:.1f} s"),
     ]
+    for size, elapsed, peak in scaling:
+        label = f"batch of {size} inputs: peak RSS, inputs/s"
+        rows.append((label, f"{peak} MB, {size / elapsed:.1f}"))
     for name, value in rows:
         print(f"{name:<52}{value:>12}")
 
