@@ -115,7 +115,7 @@ def test_links_in_readme_resolve():
 
 # the README keeps to set-up, a quick start and links (STYLE.md section 9); the rest is in docs/
 README_SECTIONS = ("Set-up", "Quick start", "Supported inputs", "Commands", "Output", "Exit codes",
-                   "Python API", "Snakemake", "Links")  # fmt: skip
+                   "Python API", "Snakemake", "Performance", "Links")  # fmt: skip
 
 
 def test_readme_keeps_to_set_up_quick_start_and_links():
