@@ -62,6 +62,12 @@ _VERBOSITY_KEY = {"debug": _DEBUG_KEY, "verbose": _VERBOSE_KEY}
 _FORMATS_KEY = "esr1calls.formats"  # the output options of reports/formats.py, for report_options
 _CLINICAL_KEY = "esr1calls.clinical"  # --knowledge and --specimen (clinical_options)
 
+# the path types of the options, made once (click looks each one's words up in gettext's
+# catalogs, a cost every start would pay again for each option)
+_EXISTING_FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
+_NEW_FILE = click.Path(dir_okay=False, path_type=Path)
+_FOLDER = click.Path(file_okay=False, path_type=Path)
+
 
 def _log() -> logging.Logger:
     import logging
@@ -233,7 +239,7 @@ def output_options(func: F, *, outdir_help: str = _OUTDIR_HELP, required: bool =
         "-o",
         "--outdir",
         required=required,
-        type=click.Path(file_okay=False, path_type=Path),
+        type=_FOLDER,
         help=outdir_help,
     )(func)
     return debug_option(func)
@@ -373,9 +379,6 @@ def build_option(required: bool, default: str | None = None) -> Callable[[F], F]
     )
 
 
-_EXISTING_FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
-
-
 def _exponent(value: float) -> str:
     """A small rate as people write it in help texts.
 
@@ -511,7 +514,7 @@ def cli() -> None:
 @click.option(
     "-o",
     "--output",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=_NEW_FILE,
     default=None,
     help="Write to this file instead of standard output.",
 )
@@ -544,15 +547,13 @@ def hotspots_command(
 
 
 @cli.command("pcr")
-@click.argument(
-    "exports", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path)
-)
+@click.argument("exports", nargs=-1, required=True, type=_EXISTING_FILE)
 @click.option(
     "--plate-map",
     "plate_maps",
     multiple=True,
     required=True,
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    type=_EXISTING_FILE,
     help="well,sample_id,role,mix[,replicate][,plate] CSV; one per run, or one with a "
     "plate column.",
 )
@@ -614,15 +615,13 @@ DPCR_FORMATS = ("quantasoft", "qxmanager", "qiacuity", "absoluteq")  # esr1calls
 
 
 @cli.command("dpcr")
-@click.argument(
-    "exports", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path)
-)
+@click.argument("exports", nargs=-1, required=True, type=_EXISTING_FILE)
 @click.option(
     "--plate-map",
     "plate_maps",
     multiple=True,
     required=True,
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    type=_EXISTING_FILE,
     help="well,sample_id,role,assay[,replicate][,plate][,plasma_ml,elution_ul,template_ul] CSV; "
     "one per export, or one with a plate column.",
 )
@@ -759,7 +758,7 @@ def _batch_wide(ctx: click.Context, given: dict[str, Any]) -> dict[str, str]:
 @click.option(
     "--samples",
     "sheet",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    type=_EXISTING_FILE,
     default=None,
     metavar="SHEET",
     help="Sample sheet: sample_id, patient_id, collected[, note] (tab or comma), a sample_id "
@@ -927,7 +926,7 @@ def kit_show(kit: str, fmt: str) -> None:
 
 
 @kit_group.command("validate")
-@click.argument("kit_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("kit_file", type=_EXISTING_FILE)
 @debug_option
 def kit_validate(kit_file: Path) -> None:
     """Check a kit definition; exit 1 with the first problem, naming the table and key."""
@@ -969,7 +968,7 @@ def assays_show(assays: str, fmt: str) -> None:
 
 
 @assays_group.command("validate")
-@click.argument("assays_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("assays_file", type=_EXISTING_FILE)
 @debug_option
 def assays_validate(assays_file: Path) -> None:
     """Check an assay definition; exit 1 with the first problem, naming the table and key."""
@@ -989,7 +988,7 @@ def assays_validate(assays_file: Path) -> None:
     "calls_json",
     nargs=-1,
     required=True,
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    type=_EXISTING_FILE,
 )
 @build_option(required=False)
 @output_options
@@ -1038,7 +1037,7 @@ def report_command(
     "-o",
     "--outdir",
     required=True,
-    type=click.Path(file_okay=False, path_type=Path),
+    type=_FOLDER,
     help="Directory for monitor.json, monitor.tsv and timeline.html (created if needed).",
 )
 @click.option(
@@ -1209,7 +1208,7 @@ def pon_group() -> None:
     "-o",
     "--output",
     required=True,
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=_NEW_FILE,
     help="The PoN TSV to write.",
 )
 @click.option("--umi", is_flag=True, help="The normals' depths count molecules (UMI consensus).")
@@ -1382,7 +1381,7 @@ def validation_output_options(func: F) -> F:
         "-o",
         "--outdir",
         required=True,
-        type=click.Path(file_okay=False, path_type=Path),
+        type=_FOLDER,
         help="Directory for validation.json and validation.html (created if needed).",
     )(func)
     return debug_option(func)
@@ -1404,7 +1403,7 @@ def validate_group() -> None:
 )
 @click.option(
     "--propose-kit",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=_NEW_FILE,
     default=None,
     metavar="OUT.toml",
     help="ARMS-PCR: write the kit the runs used with A, delta-Ct at 100 % and the cut-off "

@@ -10,7 +10,6 @@ each command's output options from that list, so a new format is one module and 
 from __future__ import annotations
 
 import importlib
-import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -101,6 +100,8 @@ class ReportOptions:
     def fingerprint(self) -> str:
         """Everything here but the command line, as stable text (the same in every process:
         batch compares it between runs to know a job's report is current)."""
+        import json  # here: the registry, and so every command's --help, imports this module
+
         return json.dumps(
             {
                 "reproducible": self.reproducible,
