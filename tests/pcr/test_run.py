@@ -432,6 +432,7 @@ def test_standard_curve_with_copies_to_spare_still_honours_ct_full_sensitivity()
     assert outcome.low_input and outcome.genome_copies > 1500
     assert outcome.lod95 == 0.002  # never better than the kit's claim
     assert "reference Ct 29.00 > 28.5" in outcome.action
+    assert "(achievable LoD 0.2 %)" in outcome.action  # the setting itself, never "~0.20%"
 
 
 IN_WELL_KIT = b"""
@@ -1405,3 +1406,365 @@ def test_the_run_records_the_kits_flags_with_their_sources(demo):
         "mutation_ct_early_below": {
             "value": 20.0, "source": "placeholder: earlier than any patient sample should give"},
     }  # fmt: skip
+
+
+# --------------------------------------------------------------------------- run controls, again
+# What the full mutation run of the PCR rules (docs/development.md) found no test for.
+def test_a_passed_run_check_carries_no_reason(demo):
+    # calls.json writes each run check's reason: a passed PC must not read PC_FAIL there
+    assert all(q.reason is None for q in demo.run_qc)
+
+
+def test_a_control_the_map_lacks_is_a_missing_control(tmp_path):
+    plate_map = tmp_path / "map.csv"
+    plate_map.write_text(DEMO_MAP.read_text().replace("B1,PC,PC,RM2\n", ""))
+    result = call_pcr([demo_plate(drop_wells=["B1"])], plate_map)
+    failed = [(q.check, q.subject, q.value, q.reason) for q in result.run_qc if not q.passed]
+    assert failed == [("PC", "mix RM2", "not in the plate map", Reason.MISSING_CONTROL)]
+    assert _run_reasons(result) == {(Reason.MISSING_CONTROL,)}
+
+
+@pytest.mark.parametrize("ic", [33.0, 36.0, NAN])
+def test_the_pcs_internal_control_is_not_held_to_any_window(ic):
+    # docs/pcr.md: a PC is judged on its mutation and reference channels, whose signals prove
+    # the reaction; its IC channel only has to be in the export (a missing row is MISSING_CONTROL)
+    result = call_pcr([demo_plate({("A1", "HEX"): ic})], DEMO_MAP)
+    assert all(q.passed for q in result.run_qc)
+    assert calls_of(result, "S1")[0].status is SampleStatus.NEGATIVE
+
+
+@pytest.mark.parametrize("delta, ok", [(8.99, False), (9.0, False), (9.01, True)])
+def test_the_wt_control_is_judged_in_its_own_mix_at_the_cut_off(delta, ok):
+    # A3 is the WT's RM1 well: D538G (FAM) at its reference (E3, 25.48) + delta. A WT whose
+    # delta-Ct is at the cut-off calls the mutation, as a sample's would
+    result = call_pcr([demo_plate({("A3", "FAM"): 25.48 + delta})], DEMO_MAP)
+    failed = [(q.check, q.subject, q.reason) for q in result.run_qc if not q.passed]
+    assert failed == ([] if ok else [("WT", "well A3 FAM (D538G)", Reason.WT_CTRL_POSITIVE)])
+
+
+def test_a_wt_channel_without_amplification_shows_no_value():
+    # calls.json holds each check's value: no delta-Ct (never an infinite one) where nothing
+    # amplified in the WT's mutation channel
+    result = call_pcr([demo_plate({("A3", "FAM"): NAN})], DEMO_MAP)
+    [check] = [q for q in result.run_qc if q.subject == "well A3 FAM (D538G)"]
+    assert check.passed and check.value is None
+
+
+def _without_wt_rows(tmp_path, how):
+    """The demo plate and map with the WT unevaluable in one way (a WT assay no longer judged)."""
+    plate_map = tmp_path / "map.csv"
+    if how == "no reference well":  # E3 (RM5) neither mapped nor exported
+        plate_map.write_text(DEMO_MAP.read_text().replace("E3,WT,WT,RM5\n", ""))
+        return demo_plate(drop_wells=["E3"]), plate_map
+    if how == "no mix well":  # A3 (RM1) neither mapped nor exported
+        plate_map.write_text(DEMO_MAP.read_text().replace("A3,WT,WT,RM1\n", ""))
+        return demo_plate(drop_wells=["A3"]), plate_map
+    wells = demo_wells()  # A3's FAM row (D538G) not in the export
+    plate_map.write_text(DEMO_MAP.read_text())
+    return plate_from(wells[~((wells["well"] == "A3") & (wells["dye"] == "FAM"))]), plate_map
+
+
+@pytest.mark.parametrize("how", ["no reference well", "no mix well", "no channel row"])
+def test_a_wt_control_that_cannot_be_judged_fails_only_when_the_kit_requires_it(tmp_path, how):
+    plate, plate_map = _without_wt_rows(tmp_path, how)
+    required = call_pcr([plate], plate_map, make_settings(kit=_kit_requiring_wt()))
+    failed = [(q.check, q.subject, q.passed, q.reason) for q in required.run_qc if not q.passed]
+    rm1 = [name for name, assay in KIT.assays.items() if assay.mix == "RM1"]
+    unjudged = list(KIT.assays) if how == "no reference well" else (
+        rm1 if how == "no mix well" else ["D538G"])  # fmt: skip
+    assert failed == [("WT", f"WT {name}", False, Reason.MISSING_CONTROL) for name in unjudged]
+    assert _run_reasons(required) == {(Reason.MISSING_CONTROL,)}
+    optional = call_pcr([plate], plate_map)  # the bundled kit: the assay is not judged
+    assert all(q.passed for q in optional.run_qc)
+    judged = {q.subject.split("(")[-1].rstrip(")") for q in optional.run_qc if q.check == "WT"}
+    assert judged == set(KIT.assays) - set(unjudged)
+
+
+@pytest.mark.parametrize("kit_value, ok", [(0.10009, True), (0.100105, False)])
+def test_a_threshold_is_the_kits_within_a_tenth_of_a_percent(kit_value, ok):
+    from esr1calls.plates import read_plate
+
+    kit = _kit_with_thresholds({**DEMO_THRESHOLDS, "FAM": kit_value})  # the export's: 0.1
+    result = call_pcr([read_plate(QUANTSTUDIO)], DEMO_MAP, make_settings(kit=kit))
+    [fam] = [q for q in result.run_qc if q.subject == "FAM Ct threshold"]
+    assert fam.passed is ok
+    assert all(q.passed for q in result.run_qc if q is not fam)
+
+
+def test_an_ntc_ic_that_did_not_amplify_gives_no_delay_baseline():
+    from esr1calls.model import WellRole
+    from esr1calls.pcr.platemap import MapEntry
+    from esr1calls.pcr.rules import CtTable, ntc_ic_by_mix
+
+    def ntc(well, mix):
+        return MapEntry(well, "NTC", WellRole.NTC, mix, 1, "", 1)
+
+    sample = MapEntry("A4", "S1", WellRole.SAMPLE, "RM1", 1, "", 2)
+    entries = [ntc("A2", "RM1"), ntc("F2", "RM1"), ntc("B2", "RM2"), ntc("C2", "RM3"),
+               ntc("D2", "RM4"), sample]  # fmt: skip
+    values = {("A2", "HEX"): 29.0, ("F2", "HEX"): 30.0, ("B2", "HEX"): NAN,
+              ("C2", "HEX"): 35.01, ("A4", "HEX"): 20.0}  # fmt: skip
+    # RM1: the median of its two NTCs; RM2 no amplification, RM3 over ct_max, RM4 no row: none
+    assert ntc_ic_by_mix(CtTable("r", values), entries, KIT) == {"RM1": 29.5}
+
+
+# --------------------------------------------------------------------------- reference, again
+def test_a_sample_without_its_reference_well_in_the_map_is_a_missing_well(tmp_path):
+    plate_map = tmp_path / "map.csv"
+    plate_map.write_text(DEMO_MAP.read_text().replace("E4,S1,SAMPLE,RM5\n", ""))
+    report, calls = calls_of(call_pcr([demo_plate(drop_wells=["E4"])], plate_map), "S1")
+    assert report.status is SampleStatus.INVALID
+    assert {c.reasons for c in calls.values()} == {(Reason.MISSING_WELL,)}
+    assert report.details["achieved_lod95"] is None
+    # an in_well sample's only reference read missing is missing too, not "did not amplify"
+    assert evaluate_reference([None], KIT, every_well=False).invalid is Reason.MISSING_WELL
+
+
+@pytest.mark.parametrize(
+    "cts, discordant",
+    [((25.5, 26.0, 26.5), False), ((25.4, 26.0, 26.6), True), ((26.0, NAN), True)],
+)
+def test_reference_replicates_disagree_beyond_the_kits_sd(cts, discordant):
+    # reference_sd_max 0.5: an SD of exactly 0.5 is within it, 0.6 is not
+    assert evaluate_reference(list(cts), KIT).discordant is discordant
+
+
+def test_an_overload_just_under_ct_min_is_diluted_at_least_twofold():
+    text = (
+        TESTDATA.parent / "esr1calls" / "data" / "kits" / "esr1-11-arms-example.toml"
+    ).read_text()
+    line = 'ct_target = { value = 25.0, source = "placeholder: dilution target" }'
+    assert line in text
+    kit = parse_kit(text.replace(line, "ct_target = 20.0").encode(), "k.toml")
+    outcome = evaluate_reference([19.5], kit)  # 1.4-fold too much DNA: never "dilute x1"
+    assert outcome.invalid is Reason.REF_CT_LOW
+    assert outcome.action.startswith("dilute x2 ")
+
+
+def test_the_samples_achieved_lod_is_its_own(demo):
+    assert calls_of(demo, "S1")[0].details["achieved_lod95"] == 0.002
+    low = calls_of(demo, "S9")[0].details
+    assert low["low_input"] and low["achieved_lod95"] == pytest.approx(0.002 * 1.95**2.12)
+    assert calls_of(demo, "S7")[0].details["achieved_lod95"] is None  # REF_CT_LOW: none
+
+
+def test_a_detection_in_a_low_input_sample_says_so(demo):
+    _, calls = calls_of(demo, "S9")
+    assert calls["L536R"].status is CallStatus.DETECTED
+    assert calls["L536R"].evidence["note"] == "detected despite low input"
+    assert calls["L536R"].evidence["semi_quantitative"] is True
+    assert "note" not in calls_of(demo, "S2")[1]["D538G"].evidence
+
+
+# --------------------------------------------------------------------------- one well, again
+def test_a_missing_ic_row_is_a_missing_well_not_a_failed_ic():
+    for ct_mutation in (NAN, 26.0 + 9.5):  # no signal, or one above the cut-off
+        outcome = call_target(ct_mutation, 26.0, None, D538G, KIT)
+        assert (outcome.status, outcome.reasons) == (CallStatus.INVALID, (Reason.MISSING_WELL,))
+
+
+def test_the_ic_delay_rule_without_an_ntc_baseline_is_not_applied():
+    outcome = call_target(NAN, 26.0, 34.0, D538G, _kit_with_ic_delay(), ntc_ic=None)
+    assert (outcome.status, outcome.reasons) == (CallStatus.NOT_DETECTED, ())
+
+
+@pytest.mark.parametrize("ct_mutation, flagged", [(24.99, True), (25.0, False)])
+def test_the_negative_delta_ct_flag_is_below_its_limit(ct_mutation, flagged):
+    # delta_ct_negative_below -1.0: a mutation Ct exactly one cycle before the reference is not
+    outcome = call_target(ct_mutation, 26.0, 30.0, D538G, KIT)
+    assert outcome.status is CallStatus.DETECTED
+    assert outcome.reasons == ((Reason.DCT_NEGATIVE,) if flagged else ())
+
+
+@pytest.mark.parametrize("over, expected", [(4e-7, "DETECTED"), (4e-6, "NOT_DETECTED")])
+def test_a_delta_ct_is_compared_to_a_millionth_of_a_cycle(over, expected):
+    # docs/pcr.md: rounded to 1e-6 cycles (exports such as QuantStudio's write more digits)
+    assert call_target(35.0 + over, 26.0, 30.0, D538G, KIT).status.value == expected
+
+
+def test_few_genome_copies_widen_the_fraction_interval_both_ways():
+    fraction, (low, high), method = estimate_fraction(6.0, D538G, None)
+    few, (few_low, few_high), few_method = estimate_fraction(6.0, D538G, 100)
+    assert few == fraction and few_low < low and few_high > high
+    assert "Poisson on ~2.5 mutant copies" in few_method and "Poisson" not in method
+
+
+def test_an_in_well_detection_stands_in_a_low_input_well(tmp_path):
+    # A3's own reference 28.8 is over ct_full_sensitivity: a negative there is LOW_INPUT, but a
+    # mutation found despite little DNA is a detection
+    _, calls = _in_well_s1(tmp_path, (28.8 + 6.0, 28.8, 30.0), (NAN, 28.2, 30.0))
+    assert (calls["D538G"].status, calls["D538G"].reasons) == (CallStatus.DETECTED, ())
+
+
+def test_an_in_well_wt_control_is_judged_against_its_own_reference(tmp_path):
+    import pandas as pd
+
+    def run(wt_fam):
+        rows = [{"well": well, "sample_name": "", "target_name": "", "dye": dye, "ct": ct,
+                 "flags": "", "source_row": 2}
+                for well, cts in {"A1": (28.0, 26.0, 30.0), "A2": (NAN, NAN, 30.0),
+                                  "B1": (28.0, 26.0, 30.0), "B2": (NAN, NAN, 30.0),
+                                  "A4": (wt_fam, 26.0, 30.0), "B4": (NAN, 26.0, 30.0),
+                                  "A3": (NAN, 26.0, 30.0), "B3": (NAN, 26.0, 30.0)}.items()
+                for dye, ct in zip(("FAM", "VIC", "CY5"), cts, strict=True)]  # fmt: skip
+        plate_map = tmp_path / "map.csv"
+        plate_map.write_text("well,sample_id,role,mix\nA1,PC,PC,M1\nB1,PC,PC,M2\nA2,NTC,NTC,M1\n"
+                             "B2,NTC,NTC,M2\nA4,WT,WT,M1\nB4,WT,WT,M2\nA3,S1,SAMPLE,M1\n"
+                             "B3,S1,SAMPLE,M2\n")  # fmt: skip
+        settings = make_settings(kit=parse_kit(IN_WELL_KIT, "in_well.toml"),
+                                 panel=load_panel("default", ["D538G", "Y537S"]))  # fmt: skip
+        return call_pcr([plate_from(pd.DataFrame(rows))], plate_map, settings)
+
+    assert all(q.passed for q in run(26.0 + 9.5).run_qc)
+    failed = [(q.subject, q.reason) for q in run(26.0 + 8.0).run_qc if not q.passed]
+    assert failed == [("well A4 FAM (D538G)", Reason.WT_CTRL_POSITIVE)]
+
+
+# --------------------------------------------------------------------------- replicates, again
+def _replicates(tmp_path, changes):
+    """R1 (S1's wells replicate 1, S2's replicate 2) with both reference wells at Ct 26.0."""
+    plate = demo_plate({("E4", "FAM"): 26.0, ("E5", "FAM"): 26.0, **changes})
+    return calls_of(call_pcr([plate], _replicate_map(tmp_path)), "R1")[1]["D538G"]
+
+
+def test_two_positive_replicates_are_detected_at_their_mean(tmp_path):
+    call = _replicates(tmp_path, {("A4", "FAM"): 32.0, ("A5", "FAM"): 33.0})
+    assert (call.status, call.reasons, call.delta_ct) == (CallStatus.DETECTED, (), 6.5)
+    assert call.allele_fraction == pytest.approx(1.95 ** -(6.5 - 0.5))
+
+
+@pytest.mark.parametrize("second, expected", [(36.1, CallStatus.DETECTED),
+                                              (36.2, CallStatus.INDETERMINATE)])  # fmt: skip
+def test_one_positive_replicate_is_reportable_up_to_the_cut_off_plus_the_margin(
+    tmp_path, second, expected
+):
+    # delta-Cts 8.9 and 10.1 (mean 9.5, at cut-off 9.0 + margin 0.5), then 8.9 and 10.2
+    call = _replicates(tmp_path, {("A4", "FAM"): 34.9, ("A5", "FAM"): second})
+    assert (call.status, call.reasons) == (expected, (Reason.REPLICATE_DISCORDANT,))
+
+
+def test_a_positive_replicate_beside_an_invalid_one_is_never_reported(tmp_path):
+    # replicate 2's IC failed with a late signal (delta-Ct 9.8): the mean 7.9 would pass, but
+    # the failed replicate may have hidden an earlier one
+    call = _replicates(tmp_path, {("A4", "FAM"): 32.0, ("A5", "FAM"): 35.8, ("A5", "HEX"): NAN})
+    assert (call.status, call.reasons) == (CallStatus.INDETERMINATE, (Reason.REPLICATE_DISCORDANT,))
+
+
+def test_an_invalid_replicate_beside_a_negative_one_is_invalid(tmp_path):
+    call = _replicates(tmp_path, {("A4", "FAM"): NAN, ("A5", "FAM"): NAN, ("A5", "HEX"): NAN})
+    assert (call.status, call.reasons) == (CallStatus.INVALID, (Reason.IC_FAIL,))
+
+
+def test_a_single_well_call_has_no_replicate_evidence(demo):
+    assert "replicates" not in calls_of(demo, "S2")[1]["D538G"].evidence
+
+
+# --------------------------------------------------------------------------- groups, again
+def _s4(changes, settings=None):
+    return calls_of(call_pcr([demo_plate(changes)], DEMO_MAP, settings), "S4")[1]
+
+
+def test_the_group_primary_is_the_lowest_delta_ct_wherever_it_is_in_the_group():
+    # Y537C (second in its group) 3.5 cycles stronger than Y537S
+    calls = _s4({("B7", "FAM"): 25.95 + 8.5, ("C7", "FAM"): 25.95 + 5.0, ("D7", "FAM"): NAN})
+    assert calls["Y537C"].status is CallStatus.DETECTED
+    assert calls["Y537S"].status is CallStatus.INDETERMINATE
+    assert calls["Y537S"].evidence["primary"] == "Y537C"
+
+
+@pytest.mark.parametrize(
+    "deltas, cross",
+    [((0.0, 0.5, 3.2), {"Y537N"}), ((-2.5, 0.0, None), set())],
+    ids=["primary-at-zero", "weaker-at-zero"],
+)
+def test_a_delta_ct_of_zero_counts_as_zero_in_a_group(deltas, cross):
+    # a mutation Ct equal to the reference Ct (delta-Ct 0.0) is a number, not "no value"
+    wells = ("B7", "C7", "D7")
+    cts = {(w, "FAM"): NAN if d is None else 25.95 + d for w, d in zip(wells, deltas, strict=True)}
+    calls = _s4(cts)
+    assert {n for n, c in calls.items() if Reason.POSSIBLE_CROSS_REACTIVITY in c.reasons} == cross
+
+
+def test_a_negative_in_a_group_is_not_made_a_cross_reaction():
+    # Y537S detected (delta-Ct 5.0), Y537C amplified above the cut-off (9.5): a negative
+    calls = _s4({("B7", "FAM"): 25.95 + 5.0, ("C7", "FAM"): 25.95 + 9.5, ("D7", "FAM"): NAN})
+    assert (calls["Y537C"].status, calls["Y537C"].reasons) == (CallStatus.NOT_DETECTED, ())
+    assert calls["Y537S"].reasons == ()
+
+
+def test_cross_reactivity_is_the_first_reason_of_a_flagged_weaker_call():
+    # S4's Y537C (weaker by 3.7 cycles) with its RM3 IC failed: IC_FAIL_POSITIVE comes after
+    calls = _s4({("C7", "HEX"): NAN})
+    assert calls["Y537C"].reasons == (Reason.POSSIBLE_CROSS_REACTIVITY, Reason.IC_FAIL_POSITIVE)
+
+
+def test_a_cross_reactivity_margin_of_zero_keeps_the_primary_detected():
+    # a kit may call every weaker detection of a group a possible cross-reaction (margin 0)
+    text = (
+        TESTDATA.parent / "esr1calls" / "data" / "kits" / "esr1-11-arms-example.toml"
+    ).read_text()
+    line = 'cross_reactivity_margin = { value = 3.0, source = "placeholder" }'
+    assert line in text
+    kit = parse_kit(text.replace(line, "cross_reactivity_margin = 0.0").encode(), "k.toml")
+    calls = _s4({}, make_settings(kit=kit))
+    assert (calls["Y537S"].status, calls["Y537S"].reasons) == (CallStatus.DETECTED, ())
+    assert {calls[n].status for n in ("Y537C", "Y537N")} == {CallStatus.INDETERMINATE}
+
+
+def test_a_panel_with_part_of_a_group_is_called():
+    settings = make_settings(panel=load_panel("default", ["Y537S", "D538G"]))
+    calls = _s4({}, settings)
+    assert set(calls) == {"Y537S", "D538G"} and calls["Y537S"].status is CallStatus.DETECTED
+
+
+# --------------------------------------------------------------------------- the sample, again
+def test_a_failed_run_and_a_contradicted_sample_name_both(demo):
+    plate = _renamed(_swapped("S1", "S2"))
+    wells = plate.wells
+    wells.loc[(wells["well"] == "A2") & (wells["dye"] == "FAM"), "ct"] = 35.0
+    _, calls = calls_of(call_pcr([plate], DEMO_MAP), "S1")
+    assert {c.reasons for c in calls.values()} == {
+        (Reason.NTC_AMPLIFIED, Reason.MAP_EXPORT_MISMATCH)
+    }
+    assert calls_of(demo, "S1")[0].details.get("map_export_mismatch") is None
+
+
+def _overload_tolerant_kit():
+    text = (
+        TESTDATA.parent / "esr1calls" / "data" / "kits" / "esr1-11-arms-example.toml"
+    ).read_text()
+    return parse_kit(
+        text.replace('"invalidate_all"', '"invalidate_positives_only"').encode(), "k.toml"
+    )
+
+
+@pytest.mark.parametrize(
+    "case, sample, expected",
+    [
+        ("run failed", "S1", SampleStatus.INVALID),
+        ("names contradict", "S1", SampleStatus.INVALID),
+        ("reference failed", "S7", SampleStatus.INVALID),
+        ("overload tolerated", "S7", SampleStatus.INDETERMINATE),
+    ],
+)
+def test_a_sample_with_a_hotspot_the_kit_does_not_test_is_invalid_when_its_run_or_dna_is(
+    case, sample, expected
+):
+    # the extended panel's Y537D is NOT_TESTED (INDETERMINATE) on every sample: the sample's
+    # own failure, not a count of its calls, makes it INVALID
+    panel = load_panel("extended")
+    settings = make_settings(panel=panel)
+    plate = demo_plate()
+    if case == "run failed":
+        plate = demo_plate({("A2", "FAM"): 35.0})
+    elif case == "names contradict":
+        plate = _renamed(_swapped("S1", "S2"))
+    elif case == "overload tolerated":
+        settings = make_settings(panel=panel, kit=_overload_tolerant_kit())
+    report, calls = calls_of(call_pcr([plate], DEMO_MAP, settings), sample)
+    assert report.status is expected
+    assert calls["Y537D"].reasons == (Reason.NOT_TESTED,)
+    if case == "names contradict":
+        assert (
+            report.details["map_export_mismatch"] == calls["D538G"].evidence["map_export_mismatch"]
+        )
