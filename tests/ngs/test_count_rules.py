@@ -323,3 +323,382 @@ def test_a_reference_row_without_counts_gives_its_dp_as_depth(tmp_path):
     call = calls["D538G"]
     assert call.depth == 12_000 and call.evidence["fields"]["depth"] == "FORMAT/DP"
     assert call.status is not CallStatus.DETECTED
+
+
+# --- What the full mutation run of the count rules found unchecked (docs/development.md) --------
+
+
+def _unlisted_y537s(calls):
+    """Y537S (A>C) beside a Y537C (A>G) record: the reads its caller says carry no listed allele
+    bound it (at most that many), or nothing does."""
+    return calls["Y537S"].evidence.get("alt_count_range")
+
+
+VARDICT_ANY_DP = ["##source=VarDict_v1.8.2", fmt("DP", "."), fmt("VD"), fmt("AD", "R")]
+
+
+@pytest.mark.parametrize("dp, depth", [("12000", 12_000), ("12000,12100", None)])
+def test_a_count_declared_with_any_number_of_values_is_read_only_when_it_holds_one(
+    tmp_path, dp, depth
+):
+    result = vcf_result(tmp_path, VARDICT_ANY_DP, D538G, format_text="DP:VD:AD",
+                        samples={"T": f"{dp}:40:11960,40"})  # fmt: skip
+    call = next(c for c in result.samples[0].calls if c.hotspot == "D538G")
+    assert call.depth == depth
+    if depth is None:  # which of two depths? neither
+        assert [d.reason for d in result.dropped] == [
+            "no allele counts in the fields this caller writes"
+        ]
+
+
+def test_a_depth_declared_as_a_flag_is_no_count(tmp_path):
+    # a Flag reads as True, which int() would make one read: the bound on Y537S would be 0 reads
+    header = ["##source=lofreq call", '##INFO=<ID=DP,Number=0,Type=Flag,Description="DP">',
+              info("DP4", "4")]  # fmt: skip
+    calls = vcf_calls(tmp_path, header, Y537C, info_text="DP;DP4=6000,5960,25,15")
+    assert (calls["Y537C"].alt_count, calls["Y537C"].depth) == (40, 12_000)
+    assert _unlisted_y537s(calls) is None
+    assert calls["Y537S"].status is CallStatus.INDETERMINATE
+
+
+def test_a_single_alt_count_declared_as_one_value_is_read(tmp_path):
+    header = ["##source=freeBayes v1.3.6", fmt("DP"), fmt("RO"), fmt("AO")]
+    calls = vcf_calls(tmp_path, header, D538G, format_text="DP:RO:AO",
+                      samples={"T": "12000:11960:40"})  # fmt: skip
+    assert (calls["D538G"].alt_count, calls["D538G"].depth) == (40, 12_000)
+
+
+@pytest.mark.parametrize("ad", ["11900,40,60", "11960,."], ids=["three-values", "a-missing-one"])
+def test_allele_depths_not_one_per_allele_are_dropped_not_read(tmp_path, ad):
+    header = ["##source=Mutect2", fmt("DP"), fmt("AD", "."), fmt("GT")]
+    result = vcf_result(tmp_path, header, D538G, format_text="GT:AD:DP",
+                        samples={"T": f"0/1:{ad}:12000"})  # fmt: skip
+    assert [d.reason for d in result.dropped] == [
+        "no allele counts in the fields this caller writes"
+    ]
+
+
+def test_a_dp_equal_to_the_sum_of_ad_is_not_named_as_the_depth(tmp_path):
+    calls = vcf_calls(tmp_path, M2, D538G, format_text="GT:AD:DP",
+                      samples={"T": "0/1:11960,40:12000"})  # fmt: skip
+    assert calls["D538G"].evidence["fields"]["depth"] == "sum(FORMAT/AD)"
+
+
+def test_mutect2_reads_beyond_ad_are_no_other_count(tmp_path):
+    calls = vcf_calls(tmp_path, M2, D538G, format_text="GT:AD:DP",
+                      samples={"T": "0/1:11960,40:12100"})  # fmt: skip
+    assert calls["D538G"].evidence["fields"] == {
+        "alt_count": "FORMAT/AD[allele]", "depth": "sum(FORMAT/AD)"}  # fmt: skip
+
+
+def test_mutect2_without_ad_is_dropped_even_with_sb(tmp_path):
+    result = vcf_result(tmp_path, M2, D538G, format_text="GT:DP:SB",
+                        samples={"T": "0/1:12000:6000,5960,25,15"})  # fmt: skip
+    assert [d.reason for d in result.dropped] == [
+        "no allele counts in the fields this caller writes"
+    ]
+
+
+def test_non_ref_reads_bound_an_unlisted_allele(tmp_path):
+    two = (*Y537C[:3], "G,<NON_REF>")
+    calls = vcf_calls(
+        tmp_path, HC, two, format_text="GT:AD:DP", samples={"T": "0/1:11940,40,20:12000"}
+    )
+    assert calls["Y537C"].evidence["fields"]["other"] == "AD of <NON_REF>/<*>"
+    assert _unlisted_y537s(calls) == [0, 20]
+    plain = vcf_calls(tmp_path, HC, Y537C, format_text="GT:AD:DP",
+                      samples={"T": "0/1:11960,40:12000"})  # fmt: skip
+    assert "other" not in plain["Y537C"].evidence["fields"]
+
+
+DRAGEN = ["##source=DRAGEN 4.2", fmt("DP"), fmt("AD", "R"), fmt("GT")]
+
+
+def test_dragen_unassigned_reads_add_to_non_ref_to_bound_an_unlisted_allele(tmp_path):
+    # <NON_REF> 5 reads, and DP 12,010 - sum(AD) 11,995 = 15 more: at most 20 carry Y537S
+    two = (*Y537C[:3], "G,<NON_REF>")
+    calls = vcf_calls(tmp_path, DRAGEN, two, format_text="GT:AD:DP",
+                      samples={"T": "0/1:11950,40,5:12010"})  # fmt: skip
+    assert _unlisted_y537s(calls) == [0, 20]
+    assert calls["Y537C"].evidence["fields"]["other"] == "FORMAT/DP - sum(AD)"
+
+
+def test_dragen_without_dp_gives_the_sum_of_ad_and_no_bound(tmp_path):
+    calls = vcf_calls(tmp_path, DRAGEN, Y537C, format_text="GT:AD", samples={"T": "0/1:11960,40"})
+    assert (calls["Y537C"].alt_count, calls["Y537C"].depth) == (40, 12_000)
+    assert _unlisted_y537s(calls) is None
+
+
+BCFTOOLS_AD = ["##bcftools_callVersion=1.17", fmt("DP"), fmt("AD", "R"), fmt("ADF", "R"),
+               fmt("ADR", "R")]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "format_text, values, strands",
+    [("AD:ADF:ADR:DP", "11960,40:6000,25:5960,15:12000", {"forward": 25, "reverse": 15}),
+     ("AD:ADF:DP", "11960,40:6000,25:12000", None),
+     ("AD:ADR:DP", "11960,40:5960,15:12000", None)],
+    ids=["adf-and-adr", "adf-only", "adr-only"],
+)  # fmt: skip
+def test_ad_strands_come_from_adf_and_adr_together(tmp_path, format_text, values, strands):
+    calls = vcf_calls(tmp_path, BCFTOOLS_AD, D538G, format_text=format_text, samples={"T": values})
+    assert calls["D538G"].evidence.get("alt_strands") == strands
+    assert calls["D538G"].alt_count == 40
+
+
+def test_bcftools_reads_beyond_ad_do_not_bound_an_unlisted_allele(tmp_path):
+    # bcftools counts unlisted alleles in <*> only; DP - sum(AD) are not those reads
+    calls = vcf_calls(tmp_path, BCFTOOLS_AD, Y537C, format_text="AD:DP",
+                      samples={"T": "11960,40:12100"})  # fmt: skip
+    assert _unlisted_y537s(calls) is None and "other" not in calls["Y537C"].evidence["fields"]
+
+
+def test_bcftools_legacy_dv_without_dp_is_dropped(tmp_path):
+    result = vcf_result(tmp_path, BCFTOOLS, D538G, format_text="DV", samples={"T": "40"})
+    assert [d.reason for d in result.dropped] == [
+        "no allele counts in the fields this caller writes"
+    ]
+
+
+@pytest.mark.parametrize(
+    "format_text, values, alt, other",
+    [
+        ("DP:VD:AD", "12000:40:11950,38", 40, "DP - AD[ref] - VD"),  # VD is x, not AD's alt
+        ("DP:AD", "12000:11950,38", 38, "DP - AD[ref] - VD"),  # no VD: AD's alt
+        ("DP:VD", "12000:40", 40, None),  # no AD: no REF count, no bound
+    ],
+)
+def test_vardict_alt_count_is_vd_else_the_alt_of_ad(tmp_path, format_text, values, alt, other):
+    calls = vcf_calls(tmp_path, VARDICT, Y537C, format_text=format_text, samples={"T": values})
+    call = calls["Y537C"]
+    assert (call.alt_count, call.depth) == (alt, 12_000)
+    assert call.evidence["fields"].get("other") == other
+    assert _unlisted_y537s(calls) == (None if other is None else [0, 12_000 - 11_950 - alt])
+
+
+@pytest.mark.parametrize(
+    "alt, format_text, values",
+    [("G", "VD:AD", "40:11960,40"), ("G", "DP", "12000"),
+     ("G,C", "DP:VD:AD", "12000:40:11950,40,10")],
+    ids=["no-dp", "no-vd-nor-ad", "two-alts"],
+)  # fmt: skip
+def test_vardict_records_without_a_usable_x_or_n_are_dropped(tmp_path, alt, format_text, values):
+    site = (*D538G[:3], alt)
+    result = vcf_result(tmp_path, VARDICT, site, format_text=format_text, samples={"T": values})
+    call = next(c for c in result.samples[0].calls if c.hotspot == "D538G")
+    assert call.alt_count is None and call.status is not CallStatus.DETECTED
+    assert result.dropped
+
+
+@pytest.mark.parametrize(
+    "alt, format_text, tumour",
+    [("G", "DP:AD:DP4", "12100:40:6000,5960,25,15"),
+     ("G", "DP:RD:DP4", "12100:11960:6000,5960,25,15"),
+     ("G,C", "DP:RD:AD:DP4", "12100:11960:40:6000,5960,25,15")],
+    ids=["no-rd", "no-ad", "two-alts"],
+)  # fmt: skip
+def test_varscan2_records_without_rd_and_one_ad_are_dropped(tmp_path, alt, format_text, tumour):
+    site = (*D538G[:3], alt)
+    normal = ":".join("0" if f != "DP4" else "0,0,0,0" for f in format_text.split(":"))
+    result = vcf_result(tmp_path, VARSCAN, site, format_text=format_text,
+                        samples={"NORMAL": normal, "TUMOR": tumour})  # fmt: skip
+    call = next(c for c in result.samples[0].calls if c.hotspot == "D538G")
+    assert call.alt_count is None and call.status is not CallStatus.DETECTED
+    assert result.dropped
+
+
+def test_a_strelka_snv_record_missing_one_bases_tier_1_is_dropped(tmp_path):
+    result = vcf_result(
+        tmp_path, STRELKA_SNV, D538G, format_text="DP:AU:CU:GU:TU",
+        samples={"NORMAL": "9000:9000,9000:0,0:0,0:0,0",
+                 "TUMOR": "12100:11950,5000:3,300:40,2:.,7"},
+    )  # fmt: skip
+    assert [d.reason for d in result.dropped] == [
+        "no allele counts in the fields this caller writes"
+    ]
+
+
+@pytest.mark.parametrize(
+    "tar, tir, tor, counts, other",
+    [
+        ("11990,.", "10,.", "7,.", (10, 12_000), "FORMAT/TOR[0]"),  # tier 1 alone suffices
+        ("11990,6000", "10,400", None, (10, 12_000), None),  # no TOR: no other count
+        ("11990,6000", "10,400", ".,90", (10, 12_000), None),  # TOR without tier 1: none either
+        (".,6000", "10,400", "7,90", None, None),  # no tier-1 TAR: no depth
+        ("11990,6000", ".,400", "7,90", None, None),  # no tier-1 TIR: no count
+        (None, "10,400", "7,90", None, None),  # no TAR at all
+    ],
+)
+def test_strelka_indel_counts_and_other_reads_are_tier_1_only(
+    tmp_path, tar, tir, tor, counts, other
+):
+    fields = ["DP", *(n for n, v in (("TAR", tar), ("TIR", tir), ("TOR", tor)) if v is not None)]
+    tumour = ":".join(["12100", *(v for v in (tar, tir, tor) if v is not None)])
+    normal = ":".join(["9000", *("0,0" for v in (tar, tir, tor) if v is not None)])
+    result = vcf_result(tmp_path, STRELKA, V422DEL, format_text=":".join(fields),
+                        samples={"NORMAL": normal, "TUMOR": tumour})  # fmt: skip
+    call = next(c for c in result.samples[0].calls if c.hotspot == "V422del")
+    if counts is None:
+        assert call.alt_count is None and result.dropped
+    else:
+        assert (call.alt_count, call.depth) == counts
+        assert call.evidence["fields"].get("other") == other
+
+
+def test_a_strelka_indel_record_with_two_alts_is_dropped(tmp_path):
+    site = (*V422DEL[:3], "A,ATG")
+    result = vcf_result(tmp_path, STRELKA, site, format_text="DP:TAR:TIR:TOR",
+                        samples={"NORMAL": "9000:9000,9000:0,0:0,0",
+                                 "TUMOR": "12100:11990,6000:10,400:7,90"})  # fmt: skip
+    call = next(c for c in result.samples[0].calls if c.hotspot == "V422del")
+    assert call.alt_count is None and result.dropped
+
+
+@pytest.mark.parametrize(
+    "dp, y537s, other",
+    [("DP=12010;", (None, [0, 10]), "INFO/DP - sum(DP4)"),  # at most 10 reads
+     ("DP=12000;", (0, None), "INFO/DP - sum(DP4)"),  # no read left: 0
+     ("", (None, None), None)],  # nothing bounds it
+)  # fmt: skip
+def test_lofreq_reads_beyond_dp4_bound_an_unlisted_allele(tmp_path, dp, y537s, other):
+    calls = vcf_calls(tmp_path, LOFREQ, Y537C, info_text=f"{dp}DP4=6000,5960,25,15")
+    assert (calls["Y537C"].alt_count, calls["Y537C"].depth) == (40, 12_000)
+    assert calls["Y537C"].evidence["fields"].get("other") == other
+    assert (calls["Y537S"].alt_count, _unlisted_y537s(calls)) == y537s
+
+
+def test_a_dp4_record_with_two_alts_is_dropped(tmp_path):
+    site = (*D538G[:3], "G,C")
+    result = vcf_result(tmp_path, LOFREQ, site, info_text="DP=12100;DP4=6000,5960,25,15")
+    call = next(c for c in result.samples[0].calls if c.hotspot == "D538G")
+    assert call.alt_count is None and result.dropped
+
+
+def test_a_negative_ref_count_in_a_strelka_snv_record_is_malformed(tmp_path):
+    result = vcf_result(
+        tmp_path, STRELKA_SNV, D538G, format_text="DP:AU:CU:GU:TU",
+        samples={"NORMAL": "9000:9000,9000:0,0:0,0:0,0",
+                 "TUMOR": "12100:-5,5000:3,300:40,2:7,700"},
+    )  # fmt: skip
+    assert [d.reason for d in result.dropped] == ["a negative allele count or depth: malformed"]
+
+
+def test_strelka_indel_records_at_one_position_share_their_tier_1_ref_count(tmp_path):
+    # two deletions at V422's position, each TAR + its own TIR (tier 2 differs): the site depth
+    # is the tier-1 REF count 11,990 + 10 + 20
+    second = "\t".join(["chr6", str(V422DEL[1]), ".", "ATGG", "AT", ".", "PASS", ".",
+                        "DP:TAR:TIR:TOR", "9000:9000,9000:0,0:0,0",
+                        "12100:11990,6000:20,300:7,90"])  # fmt: skip
+    calls = vcf_calls(
+        tmp_path, STRELKA, V422DEL, format_text="DP:TAR:TIR:TOR",
+        samples={"NORMAL": "9000:9000,9000:0,0:0,0", "TUMOR": "12100:11990,6000:10,400:7,90"},
+        more=(second,),
+    )  # fmt: skip
+    assert (calls["V422del"].alt_count, calls["V422del"].depth) == (10, 12_020)
+
+
+FREEBAYES = ["##source=freeBayes v1.3.6", fmt("DP"), fmt("RO"), fmt("AO", "A"), fmt("GT")]
+
+
+def test_a_freebayes_reference_row_gives_ro_as_its_depth(tmp_path):
+    calls = vcf_calls(tmp_path, FREEBAYES, (*D538G[:3], "."), format_text="GT:DP:RO",
+                      samples={"T": "0/0:12100:12000"})  # fmt: skip
+    call = calls["D538G"]
+    assert call.depth == 12_000 and call.evidence["fields"]["depth"] == "FORMAT/RO + sum(AO)"
+    assert call.status is not CallStatus.DETECTED
+
+
+def test_sites_only_freebayes_strands_come_from_info(tmp_path):
+    header = ["##source=freeBayes v1.3.6", info("DP"), info("RO"), info("AO", "A"),
+              info("SAF", "A"), info("SAR", "A")]  # fmt: skip
+    calls = vcf_calls(tmp_path, header, D538G, info_text="DP=12000;RO=11960;AO=40;SAF=25;SAR=15")
+    assert calls["D538G"].evidence["alt_strands"] == {"forward": 25, "reverse": 15}
+
+
+@pytest.mark.parametrize(
+    "format_text, values, bound, other",
+    [("GT:DP:RO:AO", "0/1:12010:11960:40", [0, 10], "DP - RO - sum(AO)"),
+     ("GT:RO:AO", "0/1:11960:40", None, None)],
+)  # fmt: skip
+def test_freebayes_reads_beyond_ro_and_ao_bound_an_unlisted_allele(
+    tmp_path, format_text, values, bound, other
+):
+    calls = vcf_calls(tmp_path, FREEBAYES, Y537C, format_text=format_text, samples={"T": values})
+    assert (calls["Y537C"].alt_count, calls["Y537C"].depth) == (40, 12_000)
+    assert calls["Y537C"].evidence["fields"].get("other") == other
+    assert _unlisted_y537s(calls) == bound
+
+
+def _dropped_at_d538g(result):
+    call = next(c for c in result.samples[0].calls if c.hotspot == "D538G")
+    assert call.alt_count is None and call.status is not CallStatus.DETECTED
+    return [d.reason for d in result.dropped]
+
+
+def test_a_freebayes_record_without_ao_is_dropped(tmp_path):
+    result = vcf_result(tmp_path, FREEBAYES, D538G, format_text="GT:DP:RO",
+                        samples={"T": "0/1:12000:11960"})  # fmt: skip
+    assert _dropped_at_d538g(result) == ["no allele counts in the fields this caller writes"]
+
+
+FREEBAYES_STRANDS = [*FREEBAYES, fmt("SAF", "A"), fmt("SAR", "A")]
+
+
+@pytest.mark.parametrize(
+    "format_text, values",
+    [
+        ("GT:DP:RO:AO:SAF", "0/1:12000:11960:40:25"),
+        ("GT:DP:RO:AO:SAR", "0/1:12000:11960:40:15"),
+        ("GT:DP:RO:AO:SAF:SAR", "0/1:12000:11960:40:.:15"),
+    ],
+    ids=["saf-only", "sar-only", "saf-missing"],
+)
+def test_freebayes_strands_need_saf_and_sar(tmp_path, format_text, values):
+    calls = vcf_calls(tmp_path, FREEBAYES_STRANDS, D538G, format_text=format_text,
+                      samples={"T": values})  # fmt: skip
+    assert calls["D538G"].alt_count == 40 and "alt_strands" not in calls["D538G"].evidence
+
+
+def test_an_ion_torrent_record_without_flow_counts_is_dropped(tmp_path):
+    result = vcf_result(tmp_path, TVC, D538G, format_text="FDP", samples={"S": "12500"})
+    assert _dropped_at_d538g(result) == ["no allele counts in the fields this caller writes"]
+
+
+@pytest.mark.parametrize(
+    "format_text, values",
+    [("GT:DP", "0/1:12100"), ("GT:AD:DP", "0/1:11960:12100")],
+    ids=["no-ad", "ad-without-the-alt"],
+)
+def test_a_pisces_record_without_the_alts_count_is_dropped(tmp_path, format_text, values):
+    result = vcf_result(tmp_path, PISCES, D538G, format_text=format_text, samples={"S": values})
+    assert _dropped_at_d538g(result) == ["no allele counts in the fields this caller writes"]
+
+
+@pytest.mark.parametrize("key", ["MIN_DP", "MinDP"])
+def test_a_reference_blocks_depth_is_its_minimum_by_either_name(tmp_path, key):
+    header = [*HC, fmt(key), '##INFO=<ID=END,Number=1,Type=Integer,Description="end">']
+    site = (D538G[0], 152098780, "G", "<NON_REF>")
+    calls = vcf_calls(tmp_path, header, site, info_text="END=152098800",
+                      format_text=f"GT:DP:{key}", samples={"T": "0/0:13000:12500"})  # fmt: skip
+    call = calls["D538G"]
+    assert call.depth == 12_500
+    assert call.evidence["fields"]["depth"] == f"{key} (block minimum)"
+
+
+def test_a_negative_tier_1_tor_in_a_strelka_indel_record_is_malformed(tmp_path):
+    result = vcf_result(tmp_path, STRELKA, V422DEL, format_text="DP:TAR:TIR:TOR",
+                        samples={"NORMAL": "9000:9000,9000:0,0:0,0",
+                                 "TUMOR": "12100:11990,6000:10,400:-3,90"})  # fmt: skip
+    assert [d.reason for d in result.dropped] == ["a negative allele count or depth: malformed"]
+
+
+def test_a_reference_row_without_any_depth_is_dropped_with_its_reason(tmp_path):
+    header = [fmt("GT"), fmt("AD", "R")]
+    result = vcf_result(tmp_path, header, (*D538G[:3], "."), format_text="GT",
+                        samples={"S": "0/0"})  # fmt: skip
+    assert _dropped_at_d538g(result) == ["no allele counts in the fields this caller writes"]
+
+
+def test_a_lofreq_record_without_dp4_is_dropped(tmp_path):
+    result = vcf_result(tmp_path, LOFREQ, D538G, info_text="DP=12100")
+    assert _dropped_at_d538g(result) == ["no allele counts in the fields this caller writes"]
