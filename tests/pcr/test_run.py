@@ -1578,7 +1578,7 @@ def test_the_negative_delta_ct_flag_is_below_its_limit(ct_mutation, flagged):
 
 @pytest.mark.parametrize("over, expected", [(4e-7, "DETECTED"), (4e-6, "NOT_DETECTED")])
 def test_a_delta_ct_is_compared_to_a_millionth_of_a_cycle(over, expected):
-    # docs/pcr.md: rounded to 1e-6 cycles (exports such as QuantStudio's write more digits)
+    # docs/pcr.md: rounded to 1e-6 cycles (CFX Maestro and SDS exports write 13 decimals)
     assert call_target(35.0 + over, 26.0, 30.0, D538G, KIT).status.value == expected
 
 
@@ -1768,3 +1768,17 @@ def test_a_sample_with_a_hotspot_the_kit_does_not_test_is_invalid_when_its_run_o
         assert (
             report.details["map_export_mismatch"] == calls["D538G"].evidence["map_export_mismatch"]
         )
+
+
+def test_a_discordant_reference_is_the_first_reason_of_a_flagged_negative(tmp_path):
+    # in_well, overload tolerated for negatives: the wells' own references (10.0, 11.0) disagree
+    # (SD 0.71 > 0.5); A3's D538G at 19.9 is a negative flagged MUT_CT_EARLY, and what makes it
+    # INDETERMINATE comes first
+    kit_text = IN_WELL_KIT.replace(
+        b"ct_min = 20.0", b'ct_min = 20.0\noverload_policy = "invalidate_positives_only"'
+    )
+    _, calls = _in_well_s1(tmp_path, (19.9, 10.0, 30.0), (NAN, 11.0, 30.0), kit_text)
+    assert (calls["D538G"].status, calls["D538G"].reasons) == (
+        CallStatus.INDETERMINATE,
+        (Reason.REPLICATE_DISCORDANT, Reason.MUT_CT_EARLY),
+    )
