@@ -31,6 +31,7 @@ __all__ = [
     "qualified_labels",
     "reason_sentences",
     "reportable_text",
+    "run_labels",
     "run_of",
     "sample_build",
     "sample_labels",
@@ -232,21 +233,34 @@ def source_labels(document: Document) -> list[str]:
     return labels
 
 
+def run_labels(document: Document) -> list[str] | None:
+    """The run of each sample of a merged document (batch, ``esr1calls report``), as
+    ``source_labels`` names it (``?`` for a sample that names no source); None for one run's
+    document, where every sample has the same run."""
+    if not (document.get("run") or {}).get("sources"):
+        return None
+    runs = source_labels(document)
+    labels = []
+    for sample in document.get("samples") or []:
+        index = sample.get("source_index")
+        inside = isinstance(index, int) and 0 <= index < len(runs)
+        labels.append(runs[index] if inside else "?")
+    return labels
+
+
 def qualified_labels(document: Document) -> list[str]:
     """One unique label per sample of the document, qualified by its run wherever ids from
     several runs meet: ``RUN:SAMPLE`` in a merged document (batch, ``esr1calls report``), so
     plate 1's S1 and plate 2's S1 stay two rows; the plain ``sample_labels`` in one run's."""
     samples = list(document.get("samples") or [])
-    if not (document.get("run") or {}).get("sources"):
+    runs = run_labels(document)
+    if runs is None:
         return sample_labels(samples)
-    runs = source_labels(document)
-    groups: dict[int | None, list[int]] = {}
-    for position, sample in enumerate(samples):
-        index = sample.get("source_index")
-        groups.setdefault(index if isinstance(index, int) else None, []).append(position)
+    groups: dict[str, list[int]] = {}
+    for position, run in enumerate(runs):
+        groups.setdefault(run, []).append(position)
     labels = [""] * len(samples)
-    for index, positions in groups.items():
-        run = runs[index] if index is not None and 0 <= index < len(runs) else "?"
+    for run, positions in groups.items():
         plain = sample_labels([samples[p] for p in positions])
         for position, label in zip(positions, plain, strict=True):
             labels[position] = f"{run}:{label}"

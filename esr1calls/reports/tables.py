@@ -1,6 +1,11 @@
 """Tab-separated tables: calls.tsv (one row per sample x hotspot), samples.tsv (one row per
 sample), and the cell rule every TSV and CSV esr1calls writes shares.
 
+Where several runs are merged (``esr1calls report`` over their calls.json), both tables start
+with a ``run`` column, the run's label as MultiQC and ``esr1calls monitor`` name it (its
+calls.json folder), so plate 1's S1 and plate 2's S1 are told apart by more than a file name;
+batch's cohort tables start with ``job_id`` for the same reason.
+
 A cell is one line, numbers are plain, and text that came from input files is guarded against
 spreadsheet formula injection: a cell that would start with ``= + - @``, a tab, a carriage
 return or ``|`` gets a leading apostrophe (``guard_formula``), in calls.tsv, samples.tsv, the
@@ -16,13 +21,14 @@ from typing import Any
 
 from ..model import CallStatus
 from .calls_json import SampleLike, as_document
-from .document import detected_hotspots
+from .document import detected_hotspots, run_labels
 from .options import ReportOptions
 
 __all__ = [
     "CALLS_TSV",
     "CALL_COLUMNS",
     "FILES",
+    "RUN_COLUMN",
     "SAMPLES_TSV",
     "SAMPLE_COLUMNS",
     "call_row",
@@ -72,6 +78,7 @@ SAMPLE_COLUMNS = (
     "summary",
     "source",
 )
+RUN_COLUMN = "run"  # first in a merged document's tables
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "|")
 
 
@@ -158,6 +165,21 @@ def render_samples_tsv(samples: Iterable[SampleLike]) -> str:
 
 
 def render_files(document: Mapping[str, Any], options: ReportOptions) -> dict[str, str]:
-    """calls.tsv and samples.tsv, as the registry of formats renders them."""
-    samples = document["samples"]
-    return {CALLS_TSV: render_calls_tsv(samples), SAMPLES_TSV: render_samples_tsv(samples)}
+    """calls.tsv and samples.tsv, as the registry of formats renders them; the rows of a document
+    merging several runs start with their run (``run_labels``)."""
+    samples = [as_document(s) for s in document["samples"]]
+    runs = run_labels(document)
+    if runs is None or len(document["run"]["sources"]) < 2:  # one run: nothing to tell apart
+        return {CALLS_TSV: render_calls_tsv(samples), SAMPLES_TSV: render_samples_tsv(samples)}
+    calls = (
+        {RUN_COLUMN: run, **call_row(sample, call)}
+        for sample, run in zip(samples, runs, strict=True)
+        for call in sample["calls"]
+    )
+    rows = (
+        {RUN_COLUMN: run, **sample_row(sample)} for sample, run in zip(samples, runs, strict=True)
+    )
+    return {
+        CALLS_TSV: render_table((RUN_COLUMN, *CALL_COLUMNS), calls),
+        SAMPLES_TSV: render_table((RUN_COLUMN, *SAMPLE_COLUMNS), rows),
+    }

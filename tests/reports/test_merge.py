@@ -230,3 +230,39 @@ def test_a_run_without_samples_still_renders_every_format(tmp_path, validate_cal
     validate_calls_json(tmp_path / "calls.json")
     assert "0 sample(s)" in (tmp_path / "report.html").read_text()
     assert "This run holds no samples." in (tmp_path / "clinical.html").read_text()
+
+
+def test_merged_tables_start_with_the_run_that_tells_two_plates_s1_apart(run_cli, tmp_path):
+    """Two plates with the same sample ids merged: each row of samples.tsv and calls.tsv says
+    its run (the calls.json folder, as MultiQC's RUN:SAMPLE keys and monitor name it), not only
+    the export's file name; one run's tables have no run column."""
+    exports = {
+        "plate1": TESTDATA / "plates" / "quantstudio" / "esr1_demo_quantstudio.txt",
+        "plate2": TESTDATA / "plates" / "cfx" / "esr1_demo_cfx - Quantification Cq Results.csv",
+    }
+    plate_map = TESTDATA / "plates" / "esr1_demo_platemap.csv"
+    for plate, export in exports.items():
+        done = run_cli(["pcr", export, "--plate-map", plate_map, "-o", tmp_path / plate])
+        assert done.exit_code == 0, done.stderr
+    inputs = [tmp_path / "plate1" / "calls.json", tmp_path / "plate2" / "calls.json"]
+    out = tmp_path / "cohort"
+    assert run_cli(["report", *inputs, "--multiqc", "-o", out]).exit_code == 0
+    with (out / "samples.tsv").open(newline="") as handle:
+        samples = list(csv.DictReader(handle, delimiter="\t"))
+    assert list(samples[0])[:2] == ["run", "sample_id"]
+    keys = [f"{row['run']}:{row['sample_id']}" for row in samples]
+    assert len(keys) == 18 and len(set(keys)) == 18
+    assert {"plate1:S1", "plate2:S1"} <= set(keys)
+    mqc = json.loads((out / "esr1calls_calls_mqc.json").read_text())
+    assert set(mqc["data"]) == set(keys)  # the same qualified ids as MultiQC's rows
+    with (out / "calls.tsv").open(newline="") as handle:
+        calls = list(csv.DictReader(handle, delimiter="\t"))
+    assert len(calls) == 18 * 11
+    assert {(row["run"], row["sample_id"]) for row in calls} == {
+        (row["run"], row["sample_id"]) for row in samples
+    }
+    by_run = {(r["run"], r["sample_id"], r["hotspot"]): r["status"] for r in calls}
+    assert by_run[("plate1", "S2", "D538G")] == by_run[("plate2", "S2", "D538G")] == "DETECTED"
+    # re-rendering one run alone: the tables as that run wrote them
+    run_cli(["report", inputs[0], "-o", tmp_path / "alone"])
+    assert (tmp_path / "alone" / "samples.tsv").read_text().startswith("sample_id\t")
