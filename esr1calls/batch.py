@@ -812,9 +812,10 @@ def plan_document(
 ) -> dict[str, Any]:
     """What ``esr1calls batch --plan`` prints: per job its id, type, single command
     (job_command), the files it reads (inputs, plate maps, kit, panel, PoN, reference) and
-    ``error``, why it cannot run (then no command and no files), as batch would report it;
-    the files a directory scan skipped; and the MultiQC pair's names (a batch writes it once,
-    for every job)."""
+    ``error``, why it cannot run (then no command and no files), as batch would report it,
+    and ``patient_id``, the patient its row names (None when none); the files a directory scan
+    skipped; the MultiQC pair's names (a batch writes it once, for every job); and the monitor
+    outputs' names (a batch writes them when samples name patients)."""
     entries = []
     for job in jobs:
         error = _job_error(job)
@@ -826,12 +827,20 @@ def plan_document(
                 error = str(exc)
         files = [] if error else [str(path) for _, path in _job_files(job)]
         entries.append(
-            {"id": job.job_id, "type": job.kind, "command": command, "files": files, "error": error}
+            {
+                "id": job.job_id,
+                "type": job.kind,
+                "command": command,
+                "files": files,
+                "error": error,
+                "patient_id": job.patient_id,
+            }
         )
     return {
         "jobs": entries,
         "skipped": [{"file": n, "reason": why} for n, why in skipped],
         "multiqc_files": list(MULTIQC_FILES),  # with --multiqc, in OUTDIR only (COHORT_FILES)
+        "monitor_files": list(MONITOR_FILES),  # when samples name patients (monitor_batch)
     }
 
 

@@ -186,8 +186,10 @@ def test_plan_lists_jobs_files_skips_and_the_report_formats(tmp_path, run_cli):
                         str(tmp_path / "platemap.csv")],
             "files": [str(tmp_path / "run1.txt"), str(tmp_path / "platemap.csv")],
             "error": None,
+            "patient_id": None,
         }
     ]  # fmt: skip
+    assert plan["monitor_files"] == ["monitor.json", "monitor.tsv", "timeline.html"]
     assert plan["skipped"] == [
         {
             "file": "notes.txt",
@@ -245,6 +247,8 @@ def test_a_rows_patient_and_collection_date_are_on_its_planned_command(tmp_path,
     command = jobs["plasma"]["command"]
     assert command[-4:] == ["--patient", "PT-7", "--collected", "2026-03-02"]
     assert "--patient" not in jobs["plate"]["command"]  # no columns, no options
+    # and the plan says which rows name a patient (the workflow's monitor: auto)
+    assert (jobs["plasma"]["patient_id"], jobs["plate"]["patient_id"]) == ("PT-7", None)
     # the planned command records what the batch job records
     assert run_cli([*command, "--reproducible", "-o", tmp_path / "by_hand"]).exit_code == 0
     assert run_cli(["batch", tmp_path / "manifest.tsv", "-o", tmp_path / "batch"]).exit_code == 0

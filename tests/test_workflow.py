@@ -74,8 +74,9 @@ def test_lint_and_dry_run_need_no_arguments(where):
     dry = run(REPO / where, *readme_command("-n"), "--quiet", "rules")
     assert dry.returncode == 0, dry.stderr
     last = "default" if where == "." else "all"  # the root's rule builds workflows/' rule all
-    assert _job_counts(dry.stdout) == {"esr1calls_job": 5, "esr1calls_cohort": 1, last: 1,
-                                       "total": 7}  # fmt: skip
+    # the demo sheet names a patient (plasma, PT-0042): monitor: auto runs esr1calls monitor
+    assert _job_counts(dry.stdout) == {"esr1calls_job": 5, "esr1calls_cohort": 1,
+                                       "esr1calls_monitor": 1, last: 1, "total": 8}  # fmt: skip
 
 
 def _shell_commands(stdout: str) -> dict[str, list[str]]:
@@ -133,6 +134,35 @@ def test_the_jobs_are_what_batch_plans_with_paths_from_the_config_folder(tmp_pat
     assert not any("--multiqc" in words for words in commands.values())
     for name in json.loads(plan.stdout)["multiqc_files"]:
         assert f"results/cohort/{name}" in done.stdout  # the cohort rule's outputs
+    assert " monitor " not in done.stdout  # monitor: auto, and no row names a patient
+
+
+@pytest.mark.parametrize(
+    "setting, runs",
+    [("", False), ("monitor: true\n", True), ("monitor: false\n", False),
+     ("monitor: auto\n", False)],
+)  # fmt: skip
+def test_monitor_runs_when_the_sheet_names_a_patient_or_the_config_says_so(tmp_path, setting, runs):
+    """monitor: auto (the default) runs esr1calls monitor when a row names a patient; true
+    also when only plate maps name them (the plan cannot see those); false never."""
+    lab = _folder(tmp_path)
+    for patient in (False, True):
+        if patient:  # the same sheet with a patient on the plasma row
+            sheet = (
+                (lab / "samples.tsv").read_text().replace("\toptions\n", "\toptions\tpatient_id\n")
+            )
+            sheet = sheet.replace("pon=n.tsv\n", "pon=n.tsv\tPT-9\n")
+            (lab / "samples.tsv").write_text(sheet)
+        (lab / "config.yaml").write_text(f"samples: samples.tsv\n{setting}")
+        done = snakemake(tmp_path / "work", "-n", "--printshellcmds", config=lab / "config.yaml")
+        assert done.returncode == 0, done.stdout + done.stderr
+        monitor = [line for line in done.stdout.splitlines() if " monitor " in line]
+        expected = runs or (patient and setting in ("", "monitor: auto\n"))
+        assert len(monitor) == int(expected), (patient, setting, monitor)
+        if expected:
+            assert " --reproducible -o results/monitor " in monitor[0]
+            for job in ("qs", "two", "plasma", "reads"):
+                assert f"/{job}/calls.json" in monitor[0]
 
 
 def test_a_flag_typo_fails_its_job_with_one_line_and_the_others_run(tmp_path):
@@ -190,6 +220,8 @@ def test_esr1calls_that_cannot_run_is_one_line_at_start(tmp_path):
         ("samples: samples.tsv\npanel: my_panel.tsv\n", "esr1calls: error: my_panel.tsv"),
         ("samples: samples.tsv\noutputs: {detected_only: true}\n", "{lab}/config.yaml: "
          "outputs: detected_only shapes the VCF; switch vcf on too, or detected_only off"),
+        ("samples: samples.tsv\nmonitor: sometimes\n",
+         "{lab}/config.yaml: monitor: 'sometimes' is not one of ['auto', True, False]"),
     ],
 )  # fmt: skip
 def test_config_errors_are_one_line(tmp_path, config, error):
@@ -239,13 +271,24 @@ def test_local_run_gives_the_cli_results(local_run, tmp_path, run_cli):
     ).read_text()
     cohort = (results / "cohort" / "samples.tsv").read_text().splitlines()
     assert len(cohort) == 1 + 9 + 9 + 1 + 1 + 4  # header, two plates, a VCF, a BAM, a dPCR run
+    # each row says its job: the two plates' S1 are qs_plate:S1 and cfx_plate:S1
+    rows = [line.split("\t") for line in cohort]
+    assert rows[0][:2] == ["run", "sample_id"]
+    runs = {(row[0], row[1]) for row in rows[1:]}
+    assert len(runs) == len(rows) - 1 and {("qs_plate", "S1"), ("cfx_plate", "S1")} <= runs
+    # the sheet names a patient: the timeline, as batch writes it
+    monitor = (results / "monitor" / "monitor.tsv").read_text().splitlines()
+    assert monitor[0].split("\t")[:3] == ["patient_id", "collected", "sample_id"]
+    assert {line.split("\t")[2] for line in monitor[1:]} == {"plasma:PLASMA_01"}
+    assert len(monitor) == 1 + 11
+    assert (results / "monitor" / "timeline.html").is_file()
     # the sheet's patient_id and collected columns are recorded, as batch records them
     (plasma,) = json.loads((results / "ngs" / "plasma" / "calls.json").read_text())["samples"]
     assert (plasma["patient_id"], plasma["collected"]) == ("PT-0042", "2026-02-17")
     dpcr = json.loads((results / "dpcr" / "ddpcr" / "calls.json").read_text())
     assert dpcr["run"]["command"].split()[1] == "dpcr" and len(dpcr["samples"]) == 4
     for job in ("pcr/qs_plate", "pcr/cfx_plate", "ngs/plasma", "ngs/umi_bam", "dpcr/ddpcr",
-                "cohort"):  # fmt: skip
+                "cohort", "monitor"):  # fmt: skip
         assert (local_run / "logs" / "esr1calls" / f"{job}.log").is_file()
     # the demo config switches no optional format on
     for folder in ("pcr/qs_plate", "ngs/umi_bam", "dpcr/ddpcr", "cohort"):
@@ -277,6 +320,6 @@ def test_slurm_run_gives_the_same_results(local_run, tmp_path):
     # the jobs really went through SLURM: one batch log per submitted job
     slurm_logs = list((tmp_path / ".snakemake" / "slurm_logs").rglob("*.log"))
     assert len(slurm_logs) >= 4, slurm_logs
-    for name in ("samples.tsv", "calls.tsv"):
-        local = (local_run / "results" / "cohort" / name).read_text()
-        assert (tmp_path / "results" / "cohort" / name).read_text() == local
+    for name in ("cohort/samples.tsv", "cohort/calls.tsv", "monitor/monitor.tsv"):
+        local = (local_run / "results" / name).read_text()
+        assert (tmp_path / "results" / name).read_text() == local

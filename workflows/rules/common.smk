@@ -55,8 +55,9 @@ def check_config():
             k: switches.get(v.lower(), v) if isinstance(v, str) else v
             for k, v in config["outputs"].items()
         }
-    if isinstance(config.get("reproducible"), str):
-        config["reproducible"] = switches.get(config["reproducible"].lower(), config["reproducible"])
+    for key in ("reproducible", "monitor"):
+        if isinstance(config.get(key), str):
+            config[key] = switches.get(config[key].lower(), config[key])
     with open(workflow.source_path("../schemas/config.schema.yaml"), encoding="utf-8") as f:
         schema = yaml.safe_load(f)
     error = jsonschema.exceptions.best_match(
@@ -190,6 +191,19 @@ def job_outputs():
     return [f"{OUTDIR}/{job['kind']}/{id}/calls.json" for id, job in JOBS.items()]
 
 
+# esr1calls monitor, as batch runs it when samples name patients: over every job's calls.json,
+# into OUTDIR/monitor/ (monitor: auto when a sheet row names a patient; true for patients that
+# only plate maps name, which the plan cannot see; false never)
+MONITOR = config["monitor"] is True or (
+    config["monitor"] == "auto" and any(job.get("patient_id") for job in JOBS.values())
+)
+
+
+def monitor_outputs():
+    return [f"{OUTDIR}/monitor/{name}" for name in PLAN["monitor_files"]] if MONITOR else []
+
+
 def cohort_outputs():
     tables = [f"{OUTDIR}/cohort/samples.tsv", f"{OUTDIR}/cohort/calls.tsv"]
-    return tables + [f"{OUTDIR}/cohort/{name}" for name in PLAN["multiqc_files"] if MULTIQC]
+    multiqc = [f"{OUTDIR}/cohort/{name}" for name in PLAN["multiqc_files"] if MULTIQC]
+    return tables + multiqc + monitor_outputs()
