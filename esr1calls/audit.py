@@ -1,4 +1,4 @@
-# Size: about 900 lines, one concept: the review record. sign, verify and the effective calls
+# Size: about 1,000 lines, one concept: the review record. sign, verify and the effective calls
 # share its format (canonical JSON, the hash chain, the HMAC, the overrides), kept in one place.
 """Review sign-off: a hash-chained audit trail beside calls.json, optionally keyed with an HMAC.
 

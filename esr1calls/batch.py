@@ -1,4 +1,4 @@
-# Size: about 1,050 lines: the four steps of a batch, in order below (job definitions from a
+# Size: about 1,450 lines: the four steps of a batch, in order below (job definitions from a
 # manifest or a folder, running a job and its fingerprint, its folder, the pool and the cohort
 # tables), which share BatchJob and JobOutcome.
 """Batch: many plate exports and VCFs in one command, in parallel, one bad input never stopping

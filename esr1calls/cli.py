@@ -1,4 +1,4 @@
-# Size: about 1,100 lines, one concept: the click layer, every command with its options and help
+# Size: about 1,500 lines, one concept: the click layer, every command with its options and help
 # (13 commands); each body only builds its settings and makes one library call.
 """The ``esr1calls`` command: parse options, make one library call, write the report.
 
