@@ -8,6 +8,7 @@ reach (10^5 and beyond).
 from __future__ import annotations
 
 import math
+from functools import lru_cache
 
 __all__ = [
     "binomial_cdf",
@@ -32,6 +33,24 @@ def _log_binomial_pmf(i: int, n: int, log_p: float, log_q: float) -> float:
     )
 
 
+@lru_cache(maxsize=8)
+def _log_choose_table(n: int) -> list[float]:
+    return []  # filled by _log_choose_terms as far as a sum needs
+
+
+def _log_choose_terms(n: int, stop: int) -> list[float]:
+    """log C(n, i) for every i < ``stop`` up to n (the list may hold more), each computed as
+    :func:`_log_binomial_pmf` computes it, so a term from it is the same float to the last bit.
+    Kept for the last few n: a bisection (an interval, a LoD) sums the same terms at some 40
+    trial fractions, and the three log-gammas were most of each term's cost."""
+    table = _log_choose_table(n)
+    table.extend(
+        math.lgamma(n + 1) - math.lgamma(i + 1) - math.lgamma(n - i + 1)
+        for i in range(len(table), min(stop, n + 1))
+    )
+    return table
+
+
 def binomial_cdf(k: int, n: int, p: float) -> float:
     """P(X <= k) for X ~ Binomial(n, p).
 
@@ -48,8 +67,10 @@ def binomial_cdf(k: int, n: int, p: float) -> float:
     if k > mean:  # the upper tail is the short side
         return 1.0 - binomial_sf(k + 1, n, p)
     log_p, log_q = math.log(p), math.log1p(-p)
+    log_choose = _log_choose_terms(n, k + 1)
+    exp = math.exp
     return min(
-        1.0, math.fsum(math.exp(_log_binomial_pmf(i, n, log_p, log_q)) for i in range(k + 1))
+        1.0, math.fsum([exp(log_choose[i] + i * log_p + (n - i) * log_q) for i in range(k + 1)])
     )
 
 
@@ -69,9 +90,13 @@ def binomial_sf(k: int, n: int, p: float) -> float:
     if k <= mean:
         return 1.0 - binomial_cdf(k - 1, n, p)
     log_p, log_q = math.log(p), math.log1p(-p)
+    log_choose: list[float] = []
+    exp = math.exp
     total = 0.0
     for i in range(k, n + 1):
-        term = math.exp(_log_binomial_pmf(i, n, log_p, log_q))
+        if i >= len(log_choose):  # (k >= 1 here, so each step at least doubles the table)
+            log_choose = _log_choose_terms(n, 2 * i)
+        term = exp(log_choose[i] + i * log_p + (n - i) * log_q)
         total += term
         if term < total * 1e-17:
             break

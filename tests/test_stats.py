@@ -9,6 +9,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from esr1calls.stats import (
+    _log_binomial_pmf,
+    _log_choose_table,
     binomial_cdf,
     binomial_sf,
     clopper_pearson,
@@ -126,7 +128,9 @@ def test_binomial_tails_at_their_edges(n, p):
     "k, n, p",
     [(3, 3146, 0.002), (14, 10_000, 5e-4), (1, 1, 0.3), (2, 3, 0.9), (40, 12_000, 0.002),
      (200, 12_000, 0.002), (60, 100_000, 1e-4), (5, 20, 0.5), (30, 40, 0.5), (0, 5, 0.1),
-     (99, 100, 0.99), (100, 100, 0.99), (1, 200_000, 1e-6)],
+     (99, 100, 0.99), (100, 100, 0.99), (1, 200_000, 1e-6),
+     # upper tails longer than k terms: the kept log C(n, i) grow while the sum runs
+     (30, 100_000, 2.5e-4), (1010, 100_000, 0.01)],
 )  # fmt: skip
 def test_binomial_tails_are_scipys(k, n, p):
     from scipy.stats import binom
@@ -134,6 +138,39 @@ def test_binomial_tails_are_scipys(k, n, p):
     assert binomial_sf(k, n, p) == pytest.approx(binom.sf(k - 1, n, p), rel=1e-9, abs=1e-300)
     assert binomial_cdf(k, n, p) == pytest.approx(binom.cdf(k, n, p), rel=1e-9, abs=1e-15)
     assert detection_power(n, k, p) == binomial_sf(k, n, p)
+
+
+def _plain_tail(k, n, p, upper):
+    """A tail summed term by term from log-gammas, as the rules summed it before the terms'
+    log C(n, i) were kept between calls (stats._log_choose_terms)."""
+    log_p, log_q = math.log(p), math.log1p(-p)
+    if not upper:
+        return min(
+            1.0, math.fsum(math.exp(_log_binomial_pmf(i, n, log_p, log_q)) for i in range(k + 1))
+        )
+    total = 0.0
+    for i in range(k, n + 1):
+        term = math.exp(_log_binomial_pmf(i, n, log_p, log_q))
+        total += term
+        if term < total * 1e-17:
+            break
+    return min(1.0, total)
+
+
+def test_kept_log_choose_terms_change_no_float():
+    """Every tail is the plain sum to the last bit, whatever the order the sums grow the kept
+    table in (short sums first, then longer ones; a table cleared). Each case is on the side of
+    the mean where its own sum is taken (the other side is 1 minus it)."""
+    asked = [(30, 12_000, 0.002, True), (20, 12_000, 0.002, False), (400, 12_000, 0.02, True),
+             (2, 40, 0.5, False), (30, 40, 0.5, True), (30, 100_000, 2.5e-4, True),
+             (1010, 100_000, 0.01, True), (980, 100_000, 0.01, False)]  # fmt: skip
+    for round_ in range(2):
+        _log_choose_table.cache_clear()
+        for k, n, p, upper in asked if round_ == 0 else reversed(asked):
+            if upper:
+                assert binomial_sf(k, n, p) == _plain_tail(k, n, p, upper=True)
+            else:
+                assert binomial_cdf(k, n, p) == _plain_tail(k, n, p, upper=False)
 
 
 def test_k_required_edges():
