@@ -17,6 +17,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from enum import Enum
+from functools import lru_cache
 from typing import Any
 
 from ..model import CallStatus
@@ -92,6 +93,8 @@ def tsv_cell(value: Any) -> str:
     """
     if value is None:
         return ""
+    if type(value) is str:  # most cells: straight to the text rule
+        return _text_cell(value)
     if isinstance(value, Enum):
         value = value.value
     if isinstance(value, bool):
@@ -100,7 +103,14 @@ def tsv_cell(value: Any) -> str:
         return str(value)
     if isinstance(value, float):
         return "" if math.isnan(value) else f"{value:.6g}"
-    return guard_formula(" ".join(str(value).replace("\t", " ").splitlines()))
+    return _text_cell(str(value))
+
+
+@lru_cache(maxsize=4096)
+def _text_cell(text: str) -> str:
+    """Text as one formula-safe line; kept for the texts met last, since a table repeats its
+    statuses, hotspots, reasons and sources row after row."""
+    return guard_formula(" ".join(text.replace("\t", " ").splitlines()))
 
 
 def guard_formula(text: str) -> str:
