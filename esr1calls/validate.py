@@ -304,10 +304,15 @@ def _separated(x: Sequence[float], hits: Sequence[bool]) -> bool:
     )
 
 
+SLOPE_MIN = 1e-9  # probits per log10 of fraction: a real dilution series gives 0.5 and more
+
+
 def fit_probit(x: Sequence[float], hits: Sequence[bool]) -> ProbitFit | None:
     """Maximum-likelihood probit regression of hits on x (Newton-Raphson with step halving).
 
-    None when the fit does not exist (separation) or the slope is not positive.
+    None when the fit does not exist (separation) or the slope is not positive: not above
+    ``SLOPE_MIN``, since a hit rate flat in x leaves a slope of rounding size whose sign comes
+    from the machine's linear algebra, not from the data.
     """
     if len(x) != len(hits) or _separated(x, hits):
         return None
@@ -333,7 +338,7 @@ def fit_probit(x: Sequence[float], hits: Sequence[bool]) -> ProbitFit | None:
         gradient, curvature = trial_gradient, trial_curvature
         if converged:
             break
-    if not beta[1] > 0:
+    if not beta[1] > SLOPE_MIN:
         return None
     hessian = (design * curvature[:, None]).T @ design
     covariance = np.linalg.inv(-hessian)
