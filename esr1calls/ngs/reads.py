@@ -94,6 +94,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from enum import StrEnum
+from functools import lru_cache
 from operator import itemgetter
 from pathlib import Path
 from typing import Any, ClassVar
@@ -854,8 +855,14 @@ def _add_mate(seen: _Seen, classes: _Classes, strand: str, is_read1: bool) -> _S
     # every read of a fragment implies the same fragment strand; read 1 decides if they differ
     if is_read1 and not seen_read1:
         seen_strand, seen_read1 = strand, True
-    merged = tuple(_merge_mate_class(a, b) for a, b in zip(seen_classes, classes, strict=True))
-    return merged, seen_strand, seen_read1
+    return _merge_mates(seen_classes, classes), seen_strand, seen_read1
+
+
+@lru_cache(maxsize=4096)
+def _merge_mates(seen: _Classes, classes: _Classes) -> _Classes:
+    """Every window's class for a fragment, given what another read of it showed. Memoised:
+    classes are interned, and the mates of a region's fragments show a few dozen pairs."""
+    return tuple(_merge_mate_class(a, b) for a, b in zip(seen, classes, strict=True))
 
 
 def _molecule_class(classes: Sequence[ReadClass]) -> ReadClass:
