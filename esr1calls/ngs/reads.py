@@ -255,6 +255,12 @@ _EXCLUDED_FLAGS = (
     (0x400, "duplicate"),
 )
 _EXCLUDED_MASK = 0x4 | 0x100 | 0x800 | 0x200 | 0x400
+# the reason of every combination of excluding bits: its first bit's in _EXCLUDED_FLAGS
+_FLAG_REASONS = {
+    bits: next(name for bit, name in _EXCLUDED_FLAGS if bits & bit)
+    for bits in range(1, _EXCLUDED_MASK + 1)
+    if bits & _EXCLUDED_MASK == bits
+}
 _FLAG_PAIRED, _FLAG_MATE_UNMAPPED, _FLAG_REVERSE = 0x1, 0x8, 0x10
 _FLAG_READ1, _FLAG_READ2, _FLAG_DUPLICATE = 0x40, 0x80, 0x400
 _MATE_SUFFIXES = ("/1", "/2")
@@ -1450,6 +1456,7 @@ def _count_region(
     span_memo, quality_mask = region.span_memo, region.quality_mask
     no_quality_mask = ("1" if region.min_quality_char == "!" else "0") * length
     every_window = range(len(region.windows))
+    filtered_everywhere = Counter[str]()  # reads filtered at every window of the region
     place = f"{chrom}:{start0 + 1}-{end0}"  # 0-based half-open -> 1-based
     last_start = -1
     keep_groups, unlabelled = groups.keep, groups.unlabelled
@@ -1495,8 +1502,11 @@ def _count_region(
                     or not read.cigartuples
                     or not sample_read
                 ):
-                    for i in windows:
-                        region.filtered[i][reason] += 1
+                    if spans_all:
+                        filtered_everywhere[reason] += 1  # added to every window's below
+                    else:
+                        for i in windows:
+                            region.filtered[i][reason] += 1
                     continue
                 # what this sample's low-MAPQ read would have shown: a mutant read is still one
                 shown = region.classes_of_read(
@@ -1555,6 +1565,8 @@ def _count_region(
                 fragments[name] = (classes, strand, True)
             if umi:
                 _add_molecule_tags(region, name, _molecule_tags(read, path, chrom))
+        for filtered in region.filtered:
+            filtered.update(filtered_everywhere)
     except OSError as exc:
         order = _header_order(bam)
         if order in _UNSORTED_ORDERS:  # an index beside an unsorted file is another file's
@@ -1639,9 +1651,9 @@ _NOT_THE_SAMPLE = "other_sample"
 
 def _filter_reason(flag: int, mapping_quality: int, min_mapping_quality: int) -> str:
     """Why a record was excluded: the first matching flag, then MAPQ, then the read group."""
-    for bit, name in _EXCLUDED_FLAGS:
-        if flag & bit:
-            return name
+    flagged = _FLAG_REASONS.get(flag & _EXCLUDED_MASK)
+    if flagged is not None:
+        return flagged
     if mapping_quality < min_mapping_quality:
         return "low_mapping_quality"
     return _NOT_THE_SAMPLE
