@@ -95,6 +95,7 @@ from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from enum import StrEnum
 from functools import lru_cache
+from itertools import combinations
 from operator import itemgetter
 from pathlib import Path
 from typing import Any, ClassVar
@@ -255,11 +256,12 @@ _EXCLUDED_FLAGS = (
     (0x400, "duplicate"),
 )
 _EXCLUDED_MASK = 0x4 | 0x100 | 0x800 | 0x200 | 0x400
-# the reason of every combination of excluding bits: its first bit's in _EXCLUDED_FLAGS
+# the reason of every combination of excluding bits: its first bit's in _EXCLUDED_FLAGS (the 31
+# combinations made directly, not found among the 3,844 integers up to the mask at each start)
 _FLAG_REASONS = {
-    bits: next(name for bit, name in _EXCLUDED_FLAGS if bits & bit)
-    for bits in range(1, _EXCLUDED_MASK + 1)
-    if bits & _EXCLUDED_MASK == bits
+    sum(bit for bit, _ in chosen): chosen[0][1]
+    for size in range(1, len(_EXCLUDED_FLAGS) + 1)
+    for chosen in combinations(_EXCLUDED_FLAGS, size)
 }
 _FLAG_PAIRED, _FLAG_MATE_UNMAPPED, _FLAG_REVERSE = 0x1, 0x8, 0x10
 _FLAG_READ1, _FLAG_READ2, _FLAG_DUPLICATE = 0x40, 0x80, 0x400

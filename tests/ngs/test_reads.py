@@ -11,6 +11,7 @@ import dataclasses
 import json
 import subprocess
 from collections.abc import Sequence
+from itertools import combinations
 from pathlib import Path
 from typing import Any
 
@@ -23,11 +24,13 @@ from esr1calls.errors import AlignmentFormatError, ConfigError, ReferenceFastaEr
 from esr1calls.hotspots import Panel, load_panel
 from esr1calls.model import AlleleCounts, Build
 from esr1calls.ngs.reads import (
+    _EXCLUDED_FLAGS,
     ClassKind,
     DuplicateState,
     ReadClass,
     Unusable,
     _fetch_regions,
+    _filter_reason,
     _Region,
     _windows,
     count_hotspots,
@@ -1351,3 +1354,18 @@ def test_read_classes_are_typed_and_keep_their_report_spelling():
     assert not low.usable and low.hotspot_shown == "Y537S"
     assert str(low) == "unusable:low_base_quality@Y537S"
     assert str(ReadClass(ClassKind.OTHER, "Y537T")) == "other:Y537T"
+
+
+def test_a_record_with_several_excluding_flags_is_filtered_for_the_first_of_them():
+    """Every combination of the excluding flag bits (unmapped, secondary, supplementary, QC fail,
+    duplicate), with any other bits set, gives the reason of its first bit in that order, as a
+    loop over the flags in that order would; then MAPQ, then the read group."""
+    for size in range(1, len(_EXCLUDED_FLAGS) + 1):
+        for chosen in combinations(_EXCLUDED_FLAGS, size):
+            flag = sum(bit for bit, _ in chosen) | 0x1 | 0x40 | 0x10  # paired, read 1, reverse
+            assert _filter_reason(flag, 60, 20) == chosen[0][1], hex(flag)
+    assert _filter_reason(0x1 | 0x40, 10, 20) == "low_mapping_quality"
+    assert _filter_reason(0x1 | 0x40, 60, 20) == "other_sample"
+    assert [name for _, name in _EXCLUDED_FLAGS] == [
+        "unmapped", "secondary", "supplementary", "qc_fail", "duplicate"
+    ]  # fmt: skip
