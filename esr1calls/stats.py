@@ -23,14 +23,12 @@ __all__ = [
 ]
 
 
+def _log_choose(n: int, k: int) -> float:
+    return math.lgamma(n + 1) - math.lgamma(k + 1) - math.lgamma(n - k + 1)
+
+
 def _log_binomial_pmf(i: int, n: int, log_p: float, log_q: float) -> float:
-    return (
-        math.lgamma(n + 1)
-        - math.lgamma(i + 1)
-        - math.lgamma(n - i + 1)
-        + i * log_p
-        + (n - i) * log_q
-    )
+    return _log_choose(n, i) + i * log_p + (n - i) * log_q
 
 
 @lru_cache(maxsize=8)
@@ -39,15 +37,12 @@ def _log_choose_table(n: int) -> list[float]:
 
 
 def _log_choose_terms(n: int, stop: int) -> list[float]:
-    """log C(n, i) for every i < ``stop`` up to n (the list may hold more), each computed as
-    :func:`_log_binomial_pmf` computes it, so a term from it is the same float to the last bit.
-    Kept for the last few n: a bisection (an interval, a LoD) sums the same terms at some 40
-    trial fractions, and the three log-gammas were most of each term's cost."""
+    """:func:`_log_choose` of n and every i < ``stop`` up to n (the list may hold more), so a
+    term from it is the very float :func:`_log_binomial_pmf` sums. Kept for the last few n: a
+    bisection (an interval, a LoD) sums the same terms at some 40 trial fractions, and the three
+    log-gammas were most of each term's cost."""
     table = _log_choose_table(n)
-    table.extend(
-        math.lgamma(n + 1) - math.lgamma(i + 1) - math.lgamma(n - i + 1)
-        for i in range(len(table), min(stop, n + 1))
-    )
+    table.extend(_log_choose(n, i) for i in range(len(table), min(stop, n + 1)))
     return table
 
 
@@ -220,10 +215,6 @@ def _garwood(observed: int, confidence: float) -> tuple[float, float]:
         low = _bisect(lambda m: poisson_sf(observed, m), tail, 0.0, upper_bound, True)
     high = _bisect(lambda m: 1.0 - poisson_sf(observed + 1, m), tail, 0.0, upper_bound, False)
     return low, high
-
-
-def _log_choose(n: int, k: int) -> float:
-    return math.lgamma(n + 1) - math.lgamma(k + 1) - math.lgamma(n - k + 1)
 
 
 def _hypergeometric_tail(k: int, step: int, row: int, column: int, total: int) -> float:
