@@ -199,6 +199,21 @@ def test_separated_levels_have_no_probit_fit():
     assert fit_probit(x, [True] * 15) is None
 
 
+@pytest.mark.parametrize("rounding", [+1e-14, -1e-14, 0.0])
+def test_a_flat_hit_rate_has_no_probit_fit_whichever_way_the_linear_algebra_rounds(
+    monkeypatch, rounding
+):
+    """9 of 10, 10 of 10, 9 of 10 at three levels: the maximum-likelihood slope is 0, and a
+    solver rounds it to a tiny number of either sign (one machine's BLAS gave a positive one, so
+    the flag differed between machines). Each Newton step is nudged by ``rounding`` here, as a
+    solver may round it: the answer is no fit whichever way."""
+    solve = np.linalg.solve
+    monkeypatch.setattr(np.linalg, "solve", lambda a, b: solve(a, b) + np.array([0.0, rounding]))
+    x = [-3.0] * 10 + [math.log10(0.002)] * 10 + [math.log10(0.004)] * 10
+    hits = [True] * 9 + [False] + [True] * 10 + [True] * 9 + [False]
+    assert fit_probit(x, hits) is None
+
+
 # ===================================================================== design sheet
 def _sheet(tmp_path: Path, text: str, name: str = "design.csv") -> Path:
     path = tmp_path / name
