@@ -34,7 +34,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_vcf import generate  # the VCF generator is shared
+from bench_vcf import compile_like_an_installation, generate  # shared with the VCF benchmark
 
 REPO = Path(__file__).resolve().parents[1]
 BIN = REPO / ".venv" / "bin"
@@ -143,9 +143,7 @@ def main(argv: list[str] | None = None) -> None:
     )
     args = parser.parse_args(argv)
     sizes = [int(n) for n in args.memory_at.split(",") if n.strip()]
-    subprocess.run(
-        [str(BIN / "python"), "-m", "compileall", "-q", str(REPO / "esr1calls")], check=True
-    )
+    compile_like_an_installation(BIN / "python")
     rng = random.Random(2026)
     with tempfile.TemporaryDirectory(prefix="esr1calls-bench-batch-") as tmp:
         work = Path(tmp)

@@ -40,7 +40,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_batch import write_plate  # the 384-well plate generator is shared
-from bench_vcf import generate  # and the VCF generator
+from bench_vcf import compile_like_an_installation, generate  # and the VCF generator
 
 REPO = Path(__file__).resolve().parents[1]
 BIN = REPO / ".venv" / "bin"
@@ -86,8 +86,7 @@ def main(argv: list[str] | None = None) -> None:
     for tool in ("bcftools", "bgzip", "tabix"):
         if shutil.which(tool) is None:
             raise SystemExit(f"{tool} not found: run scripts/install-system-deps.sh")
-    # an installed package has its bytecode compiled; without it every run would recompile
-    subprocess.run([str(PYTHON), "-m", "compileall", "-q", str(REPO / "esr1calls")], check=True)
+    compile_like_an_installation(PYTHON)
     tools = [("esr1calls", ESR1CALLS)]
     if args.before is not None:
         tools.append(("before", args.before))

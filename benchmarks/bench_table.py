@@ -37,7 +37,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_batch import write_plate
-from bench_vcf import generate
+from bench_vcf import compile_like_an_installation, generate
 
 REPO = Path(__file__).resolve().parents[1]
 BIN = REPO / ".venv" / "bin"
@@ -157,9 +157,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--batch", type=int, default=200, help="plates (and as many VCFs)")
     args = parser.parse_args(argv)
     OUT.mkdir(exist_ok=True)
-    # an installed package has its bytecode compiled; without it every run would recompile
-    subprocess.run([str(BIN / "python"), "-m", "compileall", "-q", str(REPO / "esr1calls")],
-                   check=True)  # fmt: skip
+    compile_like_an_installation(BIN / "python")
     before = load()
     vcf_peer, vcf_ours = vcf_row(args.repeats)
     bam_peer, bam_ours, bam_count = bam_row(args.repeats)

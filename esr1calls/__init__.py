@@ -8,6 +8,7 @@ Public API::
 
 from typing import TYPE_CHECKING
 
+from . import _dataclass_cache
 from ._lazy import lazy_names
 from ._version import __version__
 from .errors import (
@@ -20,6 +21,9 @@ from .errors import (
     UnknownFormatError,
     VcfFormatError,
 )
+
+# before any of the package's dataclasses is made (the modules above make none)
+_dataclass_cache.install()
 
 if TYPE_CHECKING:
     from .dpcr import call_dpcr
