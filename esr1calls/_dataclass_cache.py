@@ -1,18 +1,20 @@
 """A bytecode cache for the methods ``@dataclass`` writes, as ``__pycache__`` is for modules.
 
 ``@dataclass`` writes the source of each method it adds (``__init__``, ``__repr__``, ``__eq__``,
-``__hash__``, and a frozen class's ``__setattr__`` and ``__delattr__``) and compiles it, at every
-import: about 0.7 ms a class on this project's machine, some 35 ms of the 53 classes one
-``esr1calls ngs`` imports, a fifth of the whole command (docs/performance.md). Python keeps a
-module's bytecode in ``__pycache__`` but not these methods'.
+``__hash__``, the order methods, a frozen class's ``__setattr__`` and ``__delattr__``) and
+compiles it, at every import: about 0.7 ms a class on this project's machine, some 30 ms for the
+53 classes one ``esr1calls ngs`` imports (docs/performance.md). Python keeps a module's bytecode
+in ``__pycache__`` but not these methods'.
 
 Here the compiled code is kept beside the module's ``.pyc``, keyed by the exact source text
-``dataclasses`` asked to run: a hit is the code of that very text, compiled as ``exec`` would
-compile it, so the class is the one ``@dataclass`` makes without the cache (tests/test_startup.py
-compares them). A missing, stale, damaged or foreign cache file is read as empty; a cache that
-cannot be written (read-only installation, ``PYTHONDONTWRITEBYTECODE``) is not written, as with
-``.pyc`` files. Only the package's own modules are cached; any other module's dataclasses are
-compiled as they always are.
+``dataclasses`` asked to run: a hit is the code of that very text, compiled as dataclasses' own
+``exec`` compiles it, so the class is the one ``@dataclass`` makes without the cache
+(tests/test_dataclass_cache.py compares every method of every class of the package). The file
+carries the bytecode's magic number, the optimisation level and a CRC-32 of its contents: a
+missing, cut, damaged or foreign file is read as empty and rewritten. A cache that cannot be
+written (read-only installation, ``PYTHONDONTWRITEBYTECODE``) is not written, as with ``.pyc``
+files. Only the package's own modules are kept; any other dataclass is compiled exactly as
+dataclasses compiles it.
 """
 
 from __future__ import annotations
@@ -25,20 +27,30 @@ import importlib.util
 import marshal
 import os
 import sys
+import zlib
 from pathlib import Path
 from types import CodeType
 from typing import Any
 
 _PREFIX = __name__.rpartition(".")[0] + "."  # "esr1calls."
-# the .pyc's own magic (a change of bytecode) and the optimisation level a code was compiled at
+# the .pyc's own magic (a change of bytecode) and the optimisation level a code was compiled at;
+# then the CRC-32 and the length of the marshalled codes
 _HEADER = importlib.util.MAGIC_NUMBER + bytes([sys.flags.optimize & 0xFF]) + b"dataclasses\n"
+_CHECK_BYTES = 8
 _SUFFIX = ".dataclasses"
 _MAX_ENTRIES = 512  # a module's file keeps what its edits made, up to this; then what one run used
 
 
+def _compile(source: str) -> CodeType:
+    """The code ``exec(source, ...)`` runs when dataclasses calls it: dont_inherit, because the
+    caller whose ``from __future__`` flags a string's exec takes is this module, not
+    dataclasses.py (and this module's ``annotations`` must not reach the methods)."""
+    return compile(source, "<string>", "exec", dont_inherit=True)
+
+
 class _ModuleCache:
     """The kept code of one module's dataclass methods: loaded from its file on the first
-    method, written back at exit when a method was compiled here."""
+    method, written back when a method was compiled here."""
 
     __slots__ = ("changed", "codes", "path", "used")
 
@@ -52,10 +64,7 @@ class _ModuleCache:
         self.used.add(source)
         code = self.codes.get(source)
         if code is None:
-            # dont_inherit: the flags dataclasses' own exec compiles with (this module's
-            # `from __future__ import annotations` must not reach the methods' annotations)
-            code = compile(source, "<string>", "exec", dont_inherit=True)
-            self.codes[source] = code
+            code = self.codes[source] = _compile(source)
             self.changed = True
         return code
 
@@ -65,27 +74,43 @@ class _ModuleCache:
         codes = self.codes
         if len(codes) > _MAX_ENTRIES:
             codes = {source: codes[source] for source in self.used}
-        temporary = self.path.with_name(f"{self.path.name}.{os.getpid()}.tmp")
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            temporary.write_bytes(_HEADER + marshal.dumps(codes))
-            temporary.replace(self.path)  # whole or not at all, whoever else writes it
-        except OSError:  # a read-only installation: compiled at each start, as without a cache
-            with contextlib.suppress(OSError):
-                temporary.unlink()
+        _write(self.path, codes)
+        self.changed = False
+
+
+def _write(path: Path, codes: dict[str, CodeType]) -> None:
+    """Write a cache file whole or not at all, whoever else writes it at the same time (another
+    process, or another host on a shared installation: the temporary name is its own)."""
+    body = marshal.dumps(codes)
+    check = zlib.crc32(body).to_bytes(4, "little") + len(body).to_bytes(4, "little")
+    temporary = path.with_name(f"{path.name}.{os.getpid()}.{os.urandom(6).hex()}.tmp")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        with os.fdopen(descriptor, "wb") as handle:
+            handle.write(_HEADER + check + body)
+        temporary.replace(path)
+    except OSError:  # a read-only installation, a full disk: compiled at each start, as without
+        with contextlib.suppress(OSError):
+            temporary.unlink()
 
 
 def _load(path: Path) -> dict[str, CodeType]:
-    """The codes of a cache file; empty when it is missing, damaged or of another Python."""
+    """The codes of a cache file; empty when it is missing, cut, damaged or of another Python."""
     try:
         data = path.read_bytes()
     except OSError:
         return {}
-    if not data.startswith(_HEADER):
+    start = len(_HEADER) + _CHECK_BYTES
+    if len(data) < start or not data.startswith(_HEADER):
+        return {}
+    body = memoryview(data)[start:]
+    check = data[len(_HEADER) : start]
+    if check != zlib.crc32(body).to_bytes(4, "little") + len(body).to_bytes(4, "little"):
         return {}
     try:
-        codes = marshal.loads(memoryview(data)[len(_HEADER) :])
-    except (ValueError, EOFError, TypeError):
+        codes = marshal.loads(body)
+    except Exception:  # marshal raises ValueError, EOFError, TypeError, SystemError...
         return {}
     if not isinstance(codes, dict):
         return {}
@@ -119,14 +144,18 @@ def _module_cache(name: str, module_globals: dict[str, Any]) -> _ModuleCache:
 
 def _exec(source: Any, globals: Any = None, locals: Any = None, /) -> None:
     """``exec`` as dataclasses calls it, with the package's methods' code kept."""
-    if type(source) is str and type(globals) is dict:
-        name = globals.get("__name__")
+    if type(source) is str:
+        name = globals.get("__name__") if type(globals) is dict else None
         if type(name) is str and name.startswith(_PREFIX):
             source = _module_cache(name, globals).code(source)
+        else:  # another package's class, or one made by make_dataclass: compiled, not kept
+            source = _compile(source)
     builtins.exec(source, globals, locals)
 
 
-def _save_all() -> None:
+def save() -> None:
+    """Write the files of the modules whose methods were compiled since the last save (at the
+    process's exit; a batch worker, which exits without it, calls this after its jobs)."""
     for cache in _modules.values():
         cache.save()
 
@@ -136,7 +165,7 @@ def install() -> None:
     if getattr(dataclasses, "exec", None) is _exec:
         return
     dataclasses.exec = _exec  # type: ignore[attr-defined]  # found before the builtin
-    atexit.register(_save_all)
+    atexit.register(save)
 
 
 def compile_package() -> list[Path]:
@@ -154,4 +183,4 @@ def compile_package() -> list[Path]:
     return sorted(c.path for c in _modules.values() if c.path and c.path.exists())
 
 
-__all__ = ["cache_path", "compile_package", "install"]
+__all__ = ["cache_path", "compile_package", "install", "save"]

@@ -1127,10 +1127,17 @@ def _sweep(outdir: Path) -> None:
             shutil.rmtree(path, ignore_errors=True)
 
 
-def _ignore_interrupts() -> None:
-    """Worker start-up: Ctrl-C reaches the whole process group; only the main process acts on
-    it (it stops the workers), so a worker never reports a half-run job as its outcome."""
+def _start_worker() -> None:
+    """Worker start-up. Ctrl-C reaches the whole process group; only the main process acts on
+    it (it stops the workers), so a worker never reports a half-run job as its outcome. A worker
+    ends without the interpreter's exit handlers, so the dataclass methods it compiled are kept
+    by a multiprocessing finaliser (docs/performance.md, "Start-up")."""
+    from multiprocessing.util import Finalize
+
+    from . import _dataclass_cache
+
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    Finalize(None, _dataclass_cache.save, exitpriority=0)
 
 
 def _stop(processes: Iterable[BaseProcess]) -> None:
@@ -1189,7 +1196,7 @@ def _run_parallel(
     from concurrent.futures import ProcessPoolExecutor
 
     before = set(multiprocessing.active_children())
-    pool = ProcessPoolExecutor(max_workers=workers, initializer=_ignore_interrupts)
+    pool = ProcessPoolExecutor(max_workers=workers, initializer=_start_worker)
     try:
         pending: dict[Future[JobOutcome], int] = {
             pool.submit(execute_job, jobs[index], str(outdir), options): index

@@ -4,18 +4,22 @@ or unwritable, changes a class or stops a command."""
 
 from __future__ import annotations
 
+import builtins
 import dataclasses
+import inspect
 import json
 import marshal
 import os
 import subprocess
 import sys
+import typing
+import zlib
 from pathlib import Path
 
 import pytest
 
 from esr1calls import _dataclass_cache
-from esr1calls._dataclass_cache import _HEADER, _ModuleCache, cache_path
+from esr1calls._dataclass_cache import _HEADER, _ModuleCache, _write, cache_path
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -39,6 +43,8 @@ for name, module in sorted(sys.modules.items()):
         if not dataclasses.is_dataclass(cls) or cls.__module__ != name:
             continue
         for method, function in sorted(vars(cls).items()):
+            if callable(function):
+                function = inspect.unwrap(function)  # __repr__ is wrapped by _recursive_repr
             code = getattr(function, "__code__", None)
             if code is None or code.co_filename != "<string>":
                 continue  # written in the module, not by dataclasses
@@ -76,7 +82,8 @@ def _fingerprints(tmp_path: Path, mode: str) -> dict:
 
 def test_classes_made_from_the_cache_are_those_dataclasses_makes(tmp_path):
     bare = _fingerprints(tmp_path, "bare")
-    assert bare["kept"] == 0 and len(bare["prints"]) > 300  # every class, none from the cache
+    assert bare["kept"] == 0 and len(bare["prints"]) > 600  # every class, none from the cache
+    assert sum(key.endswith(".__repr__") for key in bare["prints"]) > 100
     first = _fingerprints(tmp_path, "cached")  # compiles each method once and keeps it
     assert first["compiled"] and first["kept"] >= len(bare["prints"])
     again = _fingerprints(tmp_path, "cached")  # every method from the cache file
@@ -117,9 +124,27 @@ def test_an_unwritable_cache_place_is_no_error(tmp_path):
     assert done.stdout == "made\n" and done.stderr == ""
 
 
-def _source_and_code():
-    source = "def __create_fn__():\n def f(self):\n  return 1\n return f"
+def _source_and_code(value: int = 1):
+    source = f"def __create_fn__():\n def f(self):\n  return {value}\n return f"
     return source, compile(source, "<string>", "exec", dont_inherit=True)
+
+
+def _cache_file(codes: dict, header: bytes = _HEADER) -> bytes:
+    """A cache file as _write makes it, with any header."""
+    body = marshal.dumps(codes)
+    return header + zlib.crc32(body).to_bytes(4, "little") + len(body).to_bytes(4, "little") + body
+
+
+def test_a_written_file_is_read_back(tmp_path):
+    path = tmp_path / "module.dataclasses"
+    source, code = _source_and_code()
+    _write(path, {source: code})
+    assert path.read_bytes() == _cache_file({source: code})
+    assert _ModuleCache(path).codes == {source: code}
+    assert [p.name for p in tmp_path.iterdir()] == [path.name]  # no temporary left
+
+
+_GOOD = {_source_and_code()[0]: _source_and_code()[1]}
 
 
 @pytest.mark.parametrize(
@@ -127,15 +152,18 @@ def _source_and_code():
     [
         b"",
         _HEADER[:5],  # cut in the header
-        b"\x00" * 4 + _HEADER[4:] + marshal.dumps({}),  # another Python's magic
-        _HEADER + marshal.dumps({"x": _source_and_code()[1]})[:-3],  # cut in the codes
-        _HEADER + b"\xff garbage",
-        _HEADER + marshal.dumps(["not", "a", "dict"]),
-        _HEADER + marshal.dumps({_source_and_code()[0]: "not a code"}),
-        _HEADER + marshal.dumps({1: _source_and_code()[1]}),
+        _cache_file(_GOOD)[: len(_HEADER) + 6],  # cut in the check
+        _cache_file(_GOOD)[:-3],  # cut in the codes
+        _cache_file(_GOOD, b"\x00" * 4 + _HEADER[4:]),  # another Python's bytecode
+        _cache_file(_GOOD, _HEADER[:4] + bytes([7]) + _HEADER[5:]),  # another -O level
+        _cache_file(_GOOD)[: len(_HEADER)] + b"\x00" * 8 + _cache_file(_GOOD)[len(_HEADER) + 8 :],
+        _HEADER + b"\xff garbage and more garbage",
+        _cache_file(["not", "a", "dict"]),
+        _cache_file({_source_and_code()[0]: "not a code"}),
+        _cache_file({1: _source_and_code()[1]}),
     ],
-    ids=["empty", "cut-header", "other-python", "cut-codes", "garbage", "list",
-         "text-for-code", "number-for-source"],
+    ids=["empty", "cut-header", "cut-check", "cut-codes", "other-python", "other-optimisation",
+         "wrong-check", "garbage", "list", "text-for-code", "number-for-source"],
 )  # fmt: skip
 def test_a_damaged_or_foreign_cache_file_is_read_as_empty_and_rewritten(tmp_path, content):
     path = tmp_path / "module.cpython-311.dataclasses"
@@ -148,10 +176,52 @@ def test_a_damaged_or_foreign_cache_file_is_read_as_empty_and_rewritten(tmp_path
     assert _ModuleCache(path).codes == {source: code}
 
 
+def test_a_flipped_bit_anywhere_makes_the_file_unread(tmp_path):
+    """A damaged file that still unmarshals must not give another method its code: the
+    review's case was `alt_count` of AlleleCounts read from the wrong argument."""
+    codes = {}
+    cache = _ModuleCache(None)
+    for source in (_source_and_code(n)[0] for n in range(40)):
+        codes[source] = cache.code(source)
+    good = _cache_file(codes)
+    path = tmp_path / "module.dataclasses"
+    for offset in range(len(_HEADER), len(good)):
+        for bit in (0, 5):
+            damaged = bytearray(good)
+            damaged[offset] ^= 1 << bit
+            path.write_bytes(bytes(damaged))
+            assert _ModuleCache(path).codes == {}, (offset, bit)
+
+
+def test_whatever_unmarshalling_raises_the_file_is_read_as_empty(tmp_path, monkeypatch):
+    path = tmp_path / "module.dataclasses"
+    path.write_bytes(_cache_file(_GOOD))
+    for error in (SystemError("bad argument to internal function"), ValueError(), EOFError()):
+
+        def broken(data, error=error):
+            raise error
+
+        monkeypatch.setattr(_dataclass_cache.marshal, "loads", broken)
+        assert _ModuleCache(path).codes == {}
+
+
+def test_a_failed_write_leaves_the_old_file_whole_and_no_temporary(tmp_path, monkeypatch):
+    path = tmp_path / "module.dataclasses"
+    path.write_bytes(_cache_file(_GOOD))
+
+    def refused(self, target):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(Path, "replace", refused)
+    _write(path, {_source_and_code(2)[0]: _source_and_code(2)[1]})
+    assert path.read_bytes() == _cache_file(_GOOD)
+    assert [p.name for p in tmp_path.iterdir()] == [path.name]
+
+
 def test_a_kept_code_is_used_only_for_its_exact_source(tmp_path):
     path = tmp_path / "module.dataclasses"
     source, code = _source_and_code()
-    path.write_bytes(_HEADER + marshal.dumps({source: code}))
+    path.write_bytes(_cache_file({source: code}))
     cache = _ModuleCache(path)
     assert cache.code(source) is cache.codes[source] and not cache.changed
     other = source.replace("return 1", "return 2")
@@ -164,25 +234,70 @@ def test_a_kept_code_is_used_only_for_its_exact_source(tmp_path):
 def test_a_file_grown_by_many_edits_keeps_what_the_run_used(tmp_path, monkeypatch):
     monkeypatch.setattr(_dataclass_cache, "_MAX_ENTRIES", 2)
     path = tmp_path / "module.dataclasses"
-    sources = [_source_and_code()[0].replace("return 1", f"return {n}") for n in range(3)]
+    old = {_source_and_code(n)[0]: _source_and_code(n)[1] for n in range(3)}
+    path.write_bytes(_cache_file(old))
     cache = _ModuleCache(path)
-    for source in sources:
-        cache.code(source)
-    cache.used = {sources[2]}
+    assert cache.codes == old
+    new_source = _source_and_code(9)[0]
+    cache.code(_source_and_code(2)[0])  # kept, and used
+    cache.code(new_source)  # compiled: the file is written, with what this run used
     cache.save(force=True)
-    assert set(_ModuleCache(path).codes) == {sources[2]}
+    assert set(_ModuleCache(path).codes) == {_source_and_code(2)[0], new_source}
 
 
-def test_other_modules_dataclasses_are_not_kept():
-    assert dataclasses.exec is _dataclass_cache._exec  # installed by `import esr1calls`
-    before = dict(_dataclass_cache._modules)
-
+def _outside_class():
     @dataclasses.dataclass(frozen=True)
     class Outside:  # made in tests.test_dataclass_cache, not in the package
         value: int = 1
+        items: tuple = dataclasses.field(default_factory=tuple)
 
-    assert Outside() == Outside(1) and hash(Outside()) == hash(Outside(1))
+    return Outside
+
+
+def test_other_modules_dataclasses_are_made_as_without_the_cache_and_not_kept(monkeypatch):
+    """This module has `from __future__ import annotations`: an exec of the text from here
+    would have made every other library's __init__ annotations strings ('_type_value')."""
+    assert dataclasses.exec is _dataclass_cache._exec  # installed by `import esr1calls`
+    before = dict(_dataclass_cache._modules)
+    outside = _outside_class()
     assert _dataclass_cache._modules == before
+    assert outside() == outside(1, ()) and hash(outside()) == hash(outside(1))
+    assert typing.get_type_hints(outside.__init__) == {
+        "value": int,
+        "items": tuple,
+        "return": type(None),
+    }
+    monkeypatch.setattr(dataclasses, "exec", builtins.exec)
+    bare = _outside_class()
+    for method in ("__init__", "__eq__", "__setattr__", "__hash__", "__repr__"):
+        made, plain = (inspect.unwrap(getattr(c, method)) for c in (outside, bare))
+        assert made.__code__ == plain.__code__, method
+        assert made.__annotations__ == plain.__annotations__, method
+    # a module whose name only begins like the package's is not the package
+    namespace: dict = {}
+    _dataclass_cache._exec(_source_and_code()[0], {"__name__": "esr1callsx.mod"}, namespace)
+    assert "esr1callsx.mod" not in _dataclass_cache._modules and "__create_fn__" in namespace
+
+
+def test_a_batch_worker_keeps_what_it_compiled(tmp_path):
+    """A pool's worker ends without the interpreter's exit handlers: its start-up registers the
+    save with multiprocessing's finalisers."""
+    run = (
+        "import multiprocessing, sys\n"
+        "def work():\n"
+        "    from esr1calls.batch import _start_worker\n"
+        "    _start_worker()\n"
+        "    import esr1calls.ngs.vcf_record\n"
+        "if __name__ == '__main__':\n"
+        "    import esr1calls.batch\n"
+        "    process = multiprocessing.get_context('fork').Process(target=work)\n"
+        "    process.start(); process.join()\n"
+        "    assert process.exitcode == 0 and 'esr1calls.ngs.vcf_record' not in sys.modules\n"
+        "    import os; os._exit(0)  # the parent writes nothing of its own at exit\n"
+    )
+    _python(tmp_path, run)
+    kept = {p.name.split(".")[0] for p in (tmp_path / "pycache").rglob("*.dataclasses")}
+    assert "vcf_record" in kept
 
 
 def test_the_cache_lies_beside_the_modules_bytecode():
