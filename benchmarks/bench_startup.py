@@ -18,7 +18,9 @@ in turn so that a change in the machine's load falls on both:
   `python -c 'import pandas'`, the floor while plates are read as pandas tables.
 
 Inputs are generated in a temporary directory with the generators of bench_vcf.py and
-bench_batch.py. The package's bytecode is compiled first, as an installation has it. The load
+bench_batch.py. The esr1calls timed is this checkout installed as a lab installs it, `pip install
+.` into bench-output/installed (made on the first run, the package installed again on each),
+with its bytecode and dataclass caches compiled; the peers run in that virtualenv too. The load
 average is printed before and after: the machine may be shared, and every figure is the median
 of the runs. `--before` times another esr1calls (an older checkout's) on the same inputs, in
 turn with this one, for a before/after column.
@@ -40,12 +42,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_batch import write_plate  # the 384-well plate generator is shared
-from bench_vcf import compile_like_an_installation, generate  # and the VCF generator
+from bench_vcf import generate, install_like_a_user  # and the VCF generator
 
 REPO = Path(__file__).resolve().parents[1]
-BIN = REPO / ".venv" / "bin"
-PYTHON = BIN / "python"
-ESR1CALLS = BIN / "esr1calls"
+OUT = REPO / "bench-output"
 
 
 def wall(command: list[str]) -> float:
@@ -86,8 +86,10 @@ def main(argv: list[str] | None = None) -> None:
     for tool in ("bcftools", "bgzip", "tabix"):
         if shutil.which(tool) is None:
             raise SystemExit(f"{tool} not found: run scripts/install-system-deps.sh")
-    compile_like_an_installation(PYTHON)
-    tools = [("esr1calls", ESR1CALLS)]
+    OUT.mkdir(exist_ok=True)
+    installed = install_like_a_user(OUT)
+    python, esr1calls = installed / "python", installed / "esr1calls"
+    tools = [("esr1calls", esr1calls)]
     if args.before is not None:
         tools.append(("before", args.before))
     with tempfile.TemporaryDirectory(prefix="esr1calls-bench-startup-") as temp:
@@ -95,20 +97,20 @@ def main(argv: list[str] | None = None) -> None:
         vcf = work / f"panel_{args.records}.vcf.gz"
         generate(vcf, args.records)
         bed = work / "hotspots.bed"
-        subprocess.run([str(ESR1CALLS), "hotspots", "--build", "GRCh38", "--format", "bed",
+        subprocess.run([str(esr1calls), "hotspots", "--build", "GRCh38", "--format", "bed",
                         "-o", str(bed)], check=True)  # fmt: skip
         export, plate_map = write_plate(work, 1, random.Random(18))
         before_load = load()
         rows: list[tuple[str, str, float, list[tuple[str, float]]]] = []
         jobs = [
-            ("esr1calls --help", "python -c pass", [str(PYTHON), "-c", "pass"], ["--help"]),
-            ("esr1calls ngs --help", "python -c pass", [str(PYTHON), "-c", "pass"],
+            ("esr1calls --help", "python -c pass", [str(python), "-c", "pass"], ["--help"]),
+            ("esr1calls ngs --help", "python -c pass", [str(python), "-c", "pass"],
              ["ngs", "--help"]),
             (f"esr1calls ngs, {args.records:,}-record VCF.gz",
              "bcftools view -R", ["bcftools", "view", "-R", str(bed), str(vcf)],
              ["ngs", str(vcf), "-o", str(work / "ngs-{tool}"), "--reproducible"]),
             ("esr1calls pcr, one 384-well plate", "python -c 'import pandas'",
-             [str(PYTHON), "-c", "import pandas"],
+             [str(python), "-c", "import pandas"],
              ["pcr", str(export), "--plate-map", str(plate_map), "-o", str(work / "pcr-{tool}"),
               "--reproducible"]),
         ]  # fmt: skip

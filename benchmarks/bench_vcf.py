@@ -220,14 +220,35 @@ def measure(vcf: Path, bed: Path, outdir: Path, repeats: int) -> Timings:
     return results
 
 
+def install_like_a_user(where: Path) -> Path:
+    """This checkout installed as a lab installs it, `pip install .` into a virtualenv of its
+    own under ``where`` (not the editable install of .venv, whose import finder costs every start
+    of Python some 10 ms of imports), its bytecode and dataclass caches compiled; its bin/."""
+    venv = where / "installed"
+    python = venv / "bin" / "python"
+    pip = [str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
+    if not python.exists():
+        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+        subprocess.run([*pip, "-c", str(REPO / "constraints.txt"), str(REPO)], check=True)
+    else:  # the dependencies are there: this checkout's code, installed again
+        subprocess.run([*pip, "--no-deps", "--force-reinstall", str(REPO)], check=True)
+    _compile_dataclasses(python)
+    return venv / "bin"
+
+
 def compile_like_an_installation(python: Path) -> None:
     """Compile the package's bytecode, as an installation has it (without it every run would
     recompile), and keep its dataclasses' methods compiled too, as a first run writes them
     (esr1calls/_dataclass_cache.py; the benchmark's processes run under whatever
     PYTHONDONTWRITEBYTECODE the shell has)."""
     subprocess.run([str(python), "-m", "compileall", "-q", str(REPO / "esr1calls")], check=True)
-    subprocess.run([str(python), "-c", "from esr1calls._dataclass_cache import compile_package; "
-                    "compile_package()"], check=True)  # fmt: skip
+    _compile_dataclasses(python)
+
+
+def _compile_dataclasses(python: Path) -> None:
+    # -P: the package that python imports, not this checkout's folder from the working directory
+    subprocess.run([str(python), "-P", "-c", "from esr1calls._dataclass_cache import "
+                    "compile_package; compile_package()"], check=True)  # fmt: skip
 
 
 def main(argv: list[str] | None = None) -> None:
