@@ -19,9 +19,8 @@ import click
 
 from ._version import __version__
 from .errors import AuditError, Esr1CallsError
-from .interpretation import Specimen
-from .model import DEFAULT_MIN_ALLELE_FRACTION, Build
 from .ngs.options import (
+    DEFAULT_MIN_ALLELE_FRACTION,
     DEFAULT_MIN_BASE_QUALITY,
     DEFAULT_MIN_FAMILY_SIZE,
     DEFAULT_MIN_MAPPING_QUALITY,
@@ -52,6 +51,8 @@ BUNDLED_KNOWLEDGE = "esr1-actionability"  # knowledge.BUNDLED_KNOWLEDGE
 DECISIONS = ("approve", "reject")  # audit.Decision
 AUDIT_TRAIL = "audit.jsonl"  # reports.write.AUDIT_TRAIL
 EXAMPLE_ASSAYS = "esr1-dpcr-example"  # dpcr.assays.EXAMPLE_ASSAYS
+BUILDS = ("GRCh37", "GRCh38")  # model.Build (the call model loads when a command runs)
+SPECIMENS = ("plasma", "tissue", "other")  # interpretation.Specimen
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -259,7 +260,7 @@ def clinical_options(specimen: bool = True) -> Callable[[F], F]:
         if specimen:
             func = click.option(
                 "--specimen",
-                type=click.Choice([s.value for s in Specimen]),
+                type=click.Choice(SPECIMENS),
                 default=None,
                 expose_value=False,
                 callback=_remember_clinical,
@@ -371,7 +372,7 @@ def patient_options(func: F) -> F:
 def build_option(required: bool, default: str | None = None) -> Callable[[F], F]:
     return click.option(
         "--build",
-        type=click.Choice([b.value for b in Build], case_sensitive=False),
+        type=click.Choice(BUILDS, case_sensitive=False),
         default=default,
         required=required,
         show_default=default is not None,
@@ -441,6 +442,7 @@ def report_options(
     """The exact command, --reproducible, the optional formats with their settings (each
     setting checked here, before anything is read) and the build for positions."""
     from .knowledge import load_knowledge
+    from .model import Build
     from .provenance import command_line
     from .reports.options import ReportOptions
 
@@ -503,7 +505,7 @@ def cli() -> None:
 
 
 @cli.command("hotspots")
-@build_option(required=False, default=Build.GRCH38.value)
+@build_option(required=False, default="GRCh38")
 @click.option("--format", "fmt", type=click.Choice(PANEL_FORMATS), default="tsv", show_default=True)
 @click.option(
     "--chrom",
@@ -536,6 +538,7 @@ def hotspots_command(
       esr1calls hotspots --build GRCh37 --format bed > esr1.bed             # bcftools view -R
     """
     from .hotspots import export_panel
+    from .model import Build
 
     panel = panel_from_options(panel_spec, hotspot_names)
     text = export_panel(panel, Build.parse(build), fmt, chrom)
@@ -1253,6 +1256,8 @@ def pon_build_command(
         include_unlabelled_read_groups=include_unlabelled_read_groups,
         reads_are_molecules=reads_are_molecules,
     )  # fmt: skip
+    from .model import Build
+
     genome = Build.parse(build) if build else None
     text, _ = build_pon(normals, panel, sample=sample, build=genome, read_options=reads)
     write_text(output, text)

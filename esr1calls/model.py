@@ -11,15 +11,9 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from .defaults import DEFAULT_MIN_ALLELE_FRACTION, DEFAULT_REQUIRED_POWER
 from .errors import ConfigError
 from .text import exact_percent
-
-DEFAULT_MIN_ALLELE_FRACTION = 0.002
-"""The default reportable allele fraction (0.2 %): NGS ``--min-allele-fraction`` and a kit
-without ``reportable_fraction``; always a fraction. Texts take the one in force from the run's
-thresholds (:func:`reportable_fraction`), never this constant."""
-DEFAULT_REQUIRED_POWER = 0.95
-"""The probability with which NOT_DETECTED excludes the reportable fraction (lod95's 95 %)."""
 
 __all__ = [
     "DEFAULT_MIN_ALLELE_FRACTION",

@@ -376,7 +376,9 @@ def test_help_loads_no_heavy_module_nor_renderer(tmp_path, path):
     # nor the machinery of any command
     machinery = ("esr1calls.batch", "esr1calls.audit", "esr1calls.hotspots", "esr1calls.knowledge",
                  "esr1calls.pcr.kit", "esr1calls.ngs.run", "esr1calls.dpcr", "esr1calls.monitor",
-                 "esr1calls.validate", "logging", "tomllib")  # fmt: skip
+                 "esr1calls.validate", "logging", "tomllib",
+                 # nor the call model: the choices and defaults the help shows are light
+                 "esr1calls.model", "esr1calls.interpretation", "decimal")  # fmt: skip
     assert sorted(m for m in modules if m in machinery) == []
 
 
@@ -419,9 +421,11 @@ def test_import_esr1calls_loads_none_of_its_parts():
 
 def test_names_the_help_shows_are_their_owners():
     """cli.py repeats a few names its help shows rather than load their owners at start-up."""
-    from esr1calls import audit, batch, hotspots, knowledge
+    from esr1calls import audit, batch, hotspots, knowledge, model
     from esr1calls import cli as cli_module
     from esr1calls.dpcr import assays
+    from esr1calls.interpretation import Specimen
+    from esr1calls.model import Build
     from esr1calls.pcr import kit, settings
     from esr1calls.reports import write
 
@@ -433,6 +437,9 @@ def test_names_the_help_shows_are_their_owners():
     assert cli_module.AUDIT_TRAIL == write.AUDIT_TRAIL
     assert cli_module.EXAMPLE_ASSAYS == assays.EXAMPLE_ASSAYS == batch.EXAMPLE_ASSAYS
     assert settings.DEFAULT_KIT == kit.EXAMPLE_KIT
+    assert tuple(b.value for b in Build) == cli_module.BUILDS
+    assert tuple(s.value for s in Specimen) == cli_module.SPECIMENS
+    assert cli_module.DEFAULT_MIN_ALLELE_FRACTION == model.DEFAULT_MIN_ALLELE_FRACTION
 
 
 def test_batch_jobs_default_is_the_processors_at_most_four(run_cli):

@@ -14,8 +14,8 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..defaults import DEFAULT_MIN_ALLELE_FRACTION, DEFAULT_REQUIRED_POWER
 from ..errors import ConfigError
-from ..model import DEFAULT_MIN_ALLELE_FRACTION, DEFAULT_REQUIRED_POWER
 
 __all__ = [
     "DEFAULT_ALPHA",

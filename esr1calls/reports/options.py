@@ -12,9 +12,10 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ..model import Build
+if TYPE_CHECKING:
+    from ..model import Build
 
 __all__ = ["FormatOption", "Renderer", "ReportFormat", "ReportOptions"]
 
