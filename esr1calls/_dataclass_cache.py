@@ -154,8 +154,9 @@ def _exec(source: Any, globals: Any = None, locals: Any = None, /) -> None:
 
 
 def save() -> None:
-    """Write the files of the modules whose methods were compiled since the last save (at the
-    process's exit; a batch worker, which exits without it, calls this after its jobs)."""
+    """Write the files of the modules whose methods were compiled since the last save: at the
+    process's exit, and at a batch worker's (which ends without the exit handlers) from the
+    multiprocessing finaliser its start-up registers."""
     for cache in _modules.values():
         cache.save()
 

@@ -1247,6 +1247,7 @@ def pon_build_command(
       esr1calls pon build normal1.vcf.gz normal2.vcf.gz -o pon.tsv
       esr1calls pon build normal*.bam --umi --min-family-size 3 -o pon.tsv
     """
+    from .model import Build
     from .ngs.pon import NOTICE_PREFIX, build_pon  # loads pysam
 
     panel = panel_from_options(panel_spec, hotspot_names)
@@ -1256,8 +1257,6 @@ def pon_build_command(
         include_unlabelled_read_groups=include_unlabelled_read_groups,
         reads_are_molecules=reads_are_molecules,
     )  # fmt: skip
-    from .model import Build
-
     genome = Build.parse(build) if build else None
     text, _ = build_pon(normals, panel, sample=sample, build=genome, read_options=reads)
     write_text(output, text)

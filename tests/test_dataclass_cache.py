@@ -307,3 +307,19 @@ def test_the_cache_lies_beside_the_modules_bytecode():
     assert path is not None and path.name == f"model.{sys.implementation.cache_tag}.dataclasses"
     assert path.parent.name == "__pycache__" or sys.pycache_prefix
     assert cache_path(None) is None and cache_path("module.so") is None
+
+
+def test_the_documented_build_step_writes_every_modules_cache(tmp_path):
+    """docs/performance.md's command for a read-only installation writes the caches even under
+    PYTHONDONTWRITEBYTECODE, and a later run compiles nothing."""
+    documented = "from esr1calls._dataclass_cache import compile_package; compile_package()"
+    assert documented in (REPO / "docs/performance.md").read_text()
+    _python(tmp_path, documented, write=False)
+    kept = {p.name.split(".")[0] for p in (tmp_path / "pycache").rglob("*.dataclasses")}
+    assert {"model", "reads", "rule", "batch", "monitor", "validate"} <= kept
+    run = (
+        "import esr1calls.cli, esr1calls.ngs.run, esr1calls.pcr.run, esr1calls.batch\n"
+        "from esr1calls import _dataclass_cache as c\n"
+        "print(sorted(n for n, m in c._modules.items() if m.changed))"
+    )
+    assert _python(tmp_path, run, write=False).stdout == "[]\n"
