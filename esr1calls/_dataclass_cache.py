@@ -6,15 +6,17 @@ compiles it, at every import: about 0.7 ms a class on this project's machine, so
 53 classes one ``esr1calls ngs`` imports (docs/performance.md). Python keeps a module's bytecode
 in ``__pycache__`` but not these methods'.
 
-Here the compiled code is kept beside the module's ``.pyc``, keyed by the exact source text
-``dataclasses`` asked to run: a hit is the code of that very text, compiled as dataclasses' own
-``exec`` compiles it, so the class is the one ``@dataclass`` makes without the cache
-(tests/test_dataclass_cache.py compares every method of every class of the package). The file
-carries the bytecode's magic number, the optimisation level and a CRC-32 of its contents: a
-missing, cut, damaged or foreign file is read as empty and rewritten. A cache that cannot be
-written (read-only installation, ``PYTHONDONTWRITEBYTECODE``) is not written, as with ``.pyc``
-files. Only the package's own modules are kept; any other dataclass is compiled exactly as
-dataclasses compiles it.
+Here the compiled code is kept in the user's cache folder, as the compiled clinical.html
+template is (``$XDG_CACHE_HOME/esr1calls/dataclasses/<python tag>/<module>.dataclasses``, else
+``~/.cache/...``: never in the installation, which ``pip uninstall`` would leave it in), keyed by
+the exact source text ``dataclasses`` asked to run: a hit is the code of that very text,
+compiled as dataclasses' own ``exec`` compiles it, so the class is the one ``@dataclass`` makes
+without the cache (tests/test_dataclass_cache.py compares every method of every class of the
+package). The file carries the bytecode's magic number, the optimisation level and a CRC-32 of
+its contents: a missing, cut, damaged or foreign file is read as empty and rewritten. A cache
+that cannot be written (no home, a read-only one, ``PYTHONDONTWRITEBYTECODE``) is not written,
+and every start compiles the methods as without it. Only the package's own modules are kept; any
+other dataclass is compiled exactly as dataclasses compiles it.
 """
 
 from __future__ import annotations
@@ -121,24 +123,36 @@ def _load(path: Path) -> dict[str, CodeType]:
     }
 
 
-def cache_path(module_file: str | None) -> Path | None:
-    """Where a module's dataclass methods are kept: beside its ``.pyc``, or nowhere."""
-    if not module_file or not module_file.endswith(".py"):
+def cache_folder() -> Path | None:
+    """``$XDG_CACHE_HOME/esr1calls/dataclasses/<tag>`` (else ``~/.cache/...``), the tag naming
+    the Python and the optimisation level; None where this Python keeps no bytecode or there is
+    no home."""
+    tag = sys.implementation.cache_tag
+    if tag is None:
         return None
-    try:
-        compiled = importlib.util.cache_from_source(module_file)
-    except (NotImplementedError, ValueError):  # no cache_tag: this Python keeps no bytecode
-        return None
-    return Path(compiled.removesuffix(".pyc") + _SUFFIX)
+    base = Path(os.environ.get("XDG_CACHE_HOME", ""))
+    if not base.is_absolute():  # unset, or relative: the XDG specification ignores it
+        try:
+            base = Path.home() / ".cache"
+        except (RuntimeError, KeyError):  # no HOME and no password entry
+            return None
+    level = f".opt-{sys.flags.optimize}" if sys.flags.optimize else ""
+    return base / "esr1calls" / "dataclasses" / f"{tag}{level}"
+
+
+def cache_path(module: str) -> Path | None:
+    """Where a module's dataclass methods are kept, or nowhere."""
+    folder = cache_folder()
+    return None if folder is None else folder / f"{module}{_SUFFIX}"
 
 
 _modules: dict[str, _ModuleCache] = {}
 
 
-def _module_cache(name: str, module_globals: dict[str, Any]) -> _ModuleCache:
+def _module_cache(name: str) -> _ModuleCache:
     cache = _modules.get(name)
     if cache is None:
-        cache = _modules[name] = _ModuleCache(cache_path(module_globals.get("__file__")))
+        cache = _modules[name] = _ModuleCache(cache_path(name))
     return cache
 
 
@@ -147,7 +161,7 @@ def _exec(source: Any, globals: Any = None, locals: Any = None, /) -> None:
     if type(source) is str:
         name = globals.get("__name__") if type(globals) is dict else None
         if type(name) is str and name.startswith(_PREFIX):
-            source = _module_cache(name, globals).code(source)
+            source = _module_cache(name).code(source)
         else:  # another package's class, or one made by make_dataclass: compiled, not kept
             source = _compile(source)
     builtins.exec(source, globals, locals)
@@ -171,8 +185,8 @@ def install() -> None:
 
 def compile_package() -> list[Path]:
     """Import every module of the package and write its dataclass methods' cache now, even
-    under ``PYTHONDONTWRITEBYTECODE`` (what ``compileall`` is for ``.pyc``: for an installation
-    that is read-only at run time, and for the benchmarks). Returns the files written."""
+    under ``PYTHONDONTWRITEBYTECODE`` (what ``compileall`` is for ``.pyc``: for a container
+    image built for the user who will run it, and for the benchmarks). Returns the files."""
     import importlib
     import pkgutil
 

@@ -63,10 +63,10 @@ print(json.dumps({"prints": prints, "kept": kept, "compiled": compiled}))
 def _python(
     tmp_path: Path, code: str, *args: str, write: bool = True
 ) -> subprocess.CompletedProcess:
-    """A fresh interpreter whose bytecode caches (and so the dataclass caches) go under
-    tmp_path/pycache, never into the repository."""
+    """A fresh interpreter whose user cache folder (and so the dataclass caches) is
+    tmp_path/cache, never the tester's."""
     env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
-    env["PYTHONPYCACHEPREFIX"] = str(tmp_path / "pycache")
+    env["XDG_CACHE_HOME"] = str(tmp_path / "cache")
     if not write:
         env["PYTHONDONTWRITEBYTECODE"] = "1"
     done = subprocess.run(
@@ -74,6 +74,13 @@ def _python(
     )
     assert done.returncode == 0, done.stderr
     return done
+
+
+def _kept(tmp_path: Path) -> set[str]:
+    """The modules whose dataclass caches lie in tmp_path's cache folder."""
+    return {
+        p.name.removesuffix(".dataclasses") for p in (tmp_path / "cache").rglob("*.dataclasses")
+    }
 
 
 def _fingerprints(tmp_path: Path, mode: str) -> dict:
@@ -107,19 +114,16 @@ def test_a_command_run_twice_compiles_no_method_the_second_time(tmp_path):
         compiled = done.stderr.strip().splitlines()[-1]
         assert (compiled == "[]") == (turn == 1), compiled
     assert outputs[0] == outputs[1]
-    kept = list((tmp_path / "pycache").rglob("*.dataclasses"))
-    assert {p.name for p in kept} >= {
-        "model.cpython-311.dataclasses".replace("cpython-311", sys.implementation.cache_tag)
-    }
+    assert "esr1calls.model" in _kept(tmp_path)
 
 
 def test_nothing_is_written_under_pythondontwritebytecode(tmp_path):
     _python(tmp_path, "import esr1calls.model", write=False)
-    assert list((tmp_path / "pycache").rglob("*.dataclasses")) == []
+    assert _kept(tmp_path) == set()
 
 
 def test_an_unwritable_cache_place_is_no_error(tmp_path):
-    (tmp_path / "pycache").write_text("a file where the cache folder would be\n")
+    (tmp_path / "cache").write_text("a file where the cache folder would be\n")
     done = _python(tmp_path, "import esr1calls.model; print('made')")
     assert done.stdout == "made\n" and done.stderr == ""
 
@@ -296,17 +300,35 @@ def test_a_batch_worker_keeps_what_it_compiled(tmp_path):
         "    import os; os._exit(0)  # the parent writes nothing of its own at exit\n"
     )
     _python(tmp_path, run)
-    kept = {p.name.split(".")[0] for p in (tmp_path / "pycache").rglob("*.dataclasses")}
-    assert "vcf_record" in kept
+    assert "esr1calls.ngs.vcf_record" in _kept(tmp_path)
 
 
-def test_the_cache_lies_beside_the_modules_bytecode():
-    import esr1calls.model
+def test_the_cache_lies_in_the_users_cache_folder_never_in_the_installation(monkeypatch, tmp_path):
+    tag = sys.implementation.cache_tag
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    assert cache_path("esr1calls.model") == (
+        tmp_path / "esr1calls" / "dataclasses" / tag / "esr1calls.model.dataclasses"
+    )
+    monkeypatch.setenv("XDG_CACHE_HOME", "relative/cache")  # ignored, as the XDG rules say
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    assert cache_path("esr1calls.model") == (
+        tmp_path
+        / "home"
+        / ".cache"
+        / "esr1calls"
+        / "dataclasses"
+        / tag
+        / "esr1calls.model.dataclasses"
+    )
+    monkeypatch.setattr(sys, "flags", type("Flags", (), {"optimize": 2})())
+    assert cache_path("esr1calls.model").parent.name == f"{tag}.opt-2"  # -OO's code apart
 
-    path = cache_path(esr1calls.model.__file__)
-    assert path is not None and path.name == f"model.{sys.implementation.cache_tag}.dataclasses"
-    assert path.parent.name == "__pycache__" or sys.pycache_prefix
-    assert cache_path(None) is None and cache_path("module.so") is None
+    def homeless():
+        raise RuntimeError("Could not determine home directory.")
+
+    monkeypatch.delenv("XDG_CACHE_HOME")
+    monkeypatch.setattr(Path, "home", homeless)
+    assert cache_path("esr1calls.model") is None  # compiled at each start, as without a cache
 
 
 def test_the_documented_build_step_writes_every_modules_cache(tmp_path):
@@ -315,8 +337,8 @@ def test_the_documented_build_step_writes_every_modules_cache(tmp_path):
     documented = "from esr1calls._dataclass_cache import compile_package; compile_package()"
     assert documented in (REPO / "docs/performance.md").read_text()
     _python(tmp_path, documented, write=False)
-    kept = {p.name.split(".")[0] for p in (tmp_path / "pycache").rglob("*.dataclasses")}
-    assert {"model", "reads", "rule", "batch", "monitor", "validate"} <= kept
+    kept = {f"esr1calls.{m}" for m in ("model", "ngs.reads", "ngs.rule", "batch", "validate")}
+    assert kept <= _kept(tmp_path)
     run = (
         "import esr1calls.cli, esr1calls.ngs.run, esr1calls.pcr.run, esr1calls.batch\n"
         "from esr1calls import _dataclass_cache as c\n"
