@@ -18,8 +18,9 @@ repeat after repeat, so a burst of load on this shared machine falls on both):
   of the batch (no peer; bcftools view -R over the N VCFs, one process each, is shown for scale).
 
 The inputs are the other benchmarks' (bench_vcf.py, bench_reads.py, bench_batch.py), generated
-into bench-output/ on the first run. The load average is printed before and after: figures are
-only worth quoting when it stayed low.
+into bench-output/ on the first run. The esr1calls timed is this checkout installed as a lab
+installs it, `pip install .` into bench-output/installed (bench_vcf.install_like_a_user). The
+load average is printed before and after: figures are only worth quoting when it stayed low.
 """
 
 from __future__ import annotations
@@ -37,12 +38,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_batch import write_plate
-from bench_vcf import compile_like_an_installation, generate
+from bench_vcf import generate, install_like_a_user
 
 REPO = Path(__file__).resolve().parents[1]
-BIN = REPO / ".venv" / "bin"
-ESR1CALLS = str(BIN / "esr1calls")
 OUT = REPO / "bench-output"
+# esr1calls installed as a lab installs it (bench_vcf.install_like_a_user), set by main()
+BIN = OUT / "installed" / "bin"
+ESR1CALLS = str(BIN / "esr1calls")
 GOALS = {"vcf": 1.5, "bam": 1.0, "batch": 40.0}  # issue 18: ratios, and inputs per second
 
 
@@ -101,7 +103,7 @@ def bam_row(repeats: int) -> tuple[float, float, float]:
          "-r", f"{c}:{s}-{e}", str(bam)]
         for c, s, e in bench_reads.regions()
     ]  # fmt: skip
-    count_only = [str(BIN / "python"), "-c", "from esr1calls.hotspots import load_panel; "
+    count_only = [str(BIN / "python"), "-P", "-c", "from esr1calls.hotspots import load_panel; "
                   "from esr1calls.ngs.reads import count_hotspots; "
                   f"count_hotspots({str(bam)!r}, load_panel())"]  # fmt: skip
     result = in_turn(repeats, {
@@ -157,7 +159,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--batch", type=int, default=200, help="plates (and as many VCFs)")
     args = parser.parse_args(argv)
     OUT.mkdir(exist_ok=True)
-    compile_like_an_installation(BIN / "python")
+    install_like_a_user(OUT)  # into BIN's virtualenv
     before = load()
     vcf_peer, vcf_ours = vcf_row(args.repeats)
     bam_peer, bam_ours, bam_count = bam_row(args.repeats)
