@@ -6,6 +6,7 @@ Not a test (timings are never asserted in the suite). Run from the repository ro
     .venv/bin/python benchmarks/bench_startup.py              # 21 runs of each command
     .venv/bin/python benchmarks/bench_startup.py --repeats 31
     .venv/bin/python benchmarks/bench_startup.py --before /path/to/older/.venv/bin/esr1calls
+    .venv/bin/python benchmarks/bench_startup.py --instructions   # and callgrind's counts
 
 Rows (issue 18), each timed as whole processes by wall clock, the two commands of a row run
 in turn so that a change in the machine's load falls on both:
@@ -32,6 +33,7 @@ import argparse
 import os
 import platform
 import random
+import re
 import shutil
 import statistics
 import subprocess
@@ -82,8 +84,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--before", type=Path, default=None, help="another esr1calls to time beside this one"
     )
+    parser.add_argument(
+        "--instructions", action="store_true",
+        help="also count each command's instructions once under valgrind's callgrind (the same "
+        "count run after run, whatever the machine's load: for changes of a few milliseconds)",
+    )  # fmt: skip
     args = parser.parse_args(argv)
-    for tool in ("bcftools", "bgzip", "tabix"):
+    for tool in ("bcftools", "bgzip", "tabix", *(["valgrind"] if args.instructions else [])):
         if shutil.which(tool) is None:
             raise SystemExit(f"{tool} not found: run scripts/install-system-deps.sh")
     OUT.mkdir(exist_ok=True)
@@ -102,6 +109,7 @@ def main(argv: list[str] | None = None) -> None:
         export, plate_map = write_plate(work, 1, random.Random(18))
         before_load = load()
         rows: list[tuple[str, str, float, list[tuple[str, float]]]] = []
+        counts: list[tuple[str, str, float, list[tuple[str, float]]]] = []
         jobs = [
             ("esr1calls --help", "python -c pass", [str(python), "-c", "pass"], ["--help"]),
             ("esr1calls ngs --help", "python -c pass", [str(python), "-c", "pass"],
@@ -119,10 +127,30 @@ def main(argv: list[str] | None = None) -> None:
                 [str(path), *(a.replace("{tool}", name) for a in arguments)] for name, path in tools
             ]
             peer_time, *ours = in_turn(args.repeats, commands)
-            named = list(zip([n for n, _ in tools], ours, strict=True))
-            rows.append((label, peer_label, peer_time, named))
+            names = [n for n, _ in tools]
+            rows.append((label, peer_label, peer_time, list(zip(names, ours, strict=True))))
+            if args.instructions:
+                peer_count, *our_counts = (instructions(command) for command in commands)
+                counts.append(
+                    (label, peer_label, peer_count, list(zip(names, our_counts, strict=True)))
+                )
         after_load = load()
     _print(rows, args, before_load, after_load)
+    if counts:
+        print("\ninstructions (millions, callgrind, one run each: the same count run after run)\n")
+        _table(counts, "M", 0)
+
+
+def instructions(command: list[str]) -> float:
+    """Millions of instructions one run of the command executes (valgrind --tool=callgrind)."""
+    done = subprocess.run(
+        ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", *command],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, check=False,
+    )  # fmt: skip
+    found = re.search(r"Collected : (\d+)", done.stderr)
+    if done.returncode != 0 or found is None:
+        raise SystemExit(f"failed under callgrind: {' '.join(command)}\n{done.stderr[-2000:]}")
+    return int(found.group(1)) / 1e6
 
 
 def _print(rows, args, before_load: str, after_load: str) -> None:
@@ -131,13 +159,17 @@ def _print(rows, args, before_load: str, after_load: str) -> None:
         f"run in turn\nmachine: {os.cpu_count()} CPUs, {platform.python_implementation()} "
         f"{platform.python_version()}, load average {before_load} before, {after_load} after\n"
     )
+    _table(rows, "s", 3)
+
+
+def _table(rows, unit: str, decimals: int) -> None:
     names = [name for name, _ in rows[0][3]]
-    head = f"{'job':<38}{'peer or floor':<28}{'peer s':>8}"
-    head += "".join(f"{name + ' s':>14}{'ratio':>8}" for name in names)
+    head = f"{'job':<38}{'peer or floor':<28}{'peer ' + unit:>8}"
+    head += "".join(f"{name + ' ' + unit:>14}{'ratio':>8}" for name in names)
     print(head)
-    for label, peer_label, peer_time, ours in rows:
-        line = f"{label:<38}{peer_label:<28}{peer_time:>8.3f}"
-        line += "".join(f"{seconds:>14.3f}{seconds / peer_time:>7.1f}x" for _, seconds in ours)
+    for label, peer_label, peer, ours in rows:
+        line = f"{label:<38}{peer_label:<28}{peer:>8.{decimals}f}"
+        line += "".join(f"{value:>14.{decimals}f}{value / peer:>7.1f}x" for _, value in ours)
         print(line)
 
 
