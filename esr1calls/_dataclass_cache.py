@@ -25,6 +25,7 @@ import atexit
 import builtins
 import contextlib
 import dataclasses
+import functools
 import importlib.util
 import marshal
 import os
@@ -33,6 +34,8 @@ import zlib
 from pathlib import Path
 from types import CodeType
 from typing import Any
+
+from ._user_cache import user_cache_folder
 
 _PREFIX = __name__.rpartition(".")[0] + "."  # "esr1calls."
 # the .pyc's own magic (a change of bytecode) and the optimisation level a code was compiled at;
@@ -124,26 +127,26 @@ def _load(path: Path) -> dict[str, CodeType]:
 
 
 def cache_folder() -> Path | None:
-    """``$XDG_CACHE_HOME/esr1calls/dataclasses/<tag>`` (else ``~/.cache/...``), the tag naming
-    the Python and the optimisation level; None where this Python keeps no bytecode or there is
-    no home."""
+    """The user's cache folder's ``dataclasses/<tag>``, the tag naming the Python and the
+    optimisation level; None where this Python keeps no bytecode or there is no home."""
     tag = sys.implementation.cache_tag
     if tag is None:
         return None
-    base = Path(os.environ.get("XDG_CACHE_HOME", ""))
-    if not base.is_absolute():  # unset, or relative: the XDG specification ignores it
-        try:
-            base = Path.home() / ".cache"
-        except (RuntimeError, KeyError):  # no HOME and no password entry
-            return None
     level = f".opt-{sys.flags.optimize}" if sys.flags.optimize else ""
-    return base / "esr1calls" / "dataclasses" / f"{tag}{level}"
+    return user_cache_folder("dataclasses", f"{tag}{level}")
 
 
-def cache_path(module: str) -> Path | None:
-    """Where a module's dataclass methods are kept, or nowhere."""
-    folder = cache_folder()
+def cache_path(module: str, folder: Path | None = None) -> Path | None:
+    """Where a module's dataclass methods are kept (in ``folder``, else :func:`cache_folder`),
+    or nowhere."""
+    folder = cache_folder() if folder is None else folder
     return None if folder is None else folder / f"{module}{_SUFFIX}"
+
+
+@functools.cache
+def _process_folder() -> Path | None:
+    """:func:`cache_folder`, found once a process rather than for each of some 50 modules."""
+    return cache_folder()
 
 
 _modules: dict[str, _ModuleCache] = {}
@@ -152,7 +155,9 @@ _modules: dict[str, _ModuleCache] = {}
 def _module_cache(name: str) -> _ModuleCache:
     cache = _modules.get(name)
     if cache is None:
-        cache = _modules[name] = _ModuleCache(cache_path(name))
+        folder = _process_folder()
+        cache = _ModuleCache(None if folder is None else cache_path(name, folder))
+        _modules[name] = cache
     return cache
 
 

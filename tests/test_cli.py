@@ -415,7 +415,7 @@ def test_import_esr1calls_loads_none_of_its_parts():
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert (
         done.stdout.strip() == "['esr1calls', 'esr1calls._dataclass_cache', 'esr1calls._lazy', "
-        "'esr1calls._version', 'esr1calls.errors']"
+        "'esr1calls._user_cache', 'esr1calls._version', 'esr1calls.errors']"
     )
 
 

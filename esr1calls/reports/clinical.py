@@ -257,10 +257,13 @@ def _page_gettext(translations: gettext.NullTranslations) -> Any:
 
 def _bytecode_cache(jinja2: Any) -> Any:
     """The compiled template kept between runs (compiling it costs about 0.1 s, every run):
-    $XDG_CACHE_HOME/esr1calls/templates, else ~/.cache/...; none when it cannot be made.
-    Jinja2 keys it by the template's checksum and writes it atomically."""
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    folder = Path(base) / "esr1calls" / "templates"
+    $XDG_CACHE_HOME/esr1calls/templates, else ~/.cache/...; none when it cannot be made (no
+    home, a read-only one). Jinja2 keys it by the template's checksum and writes it atomically."""
+    from .._user_cache import user_cache_folder
+
+    folder = user_cache_folder("templates")
+    if folder is None:
+        return None
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError:

@@ -389,3 +389,26 @@ def test_sign_renders_the_page_again_in_its_language_and_verify_covers_it(
     (out / "clinical.html").write_text(page.replace("Dr Wang", "Dr Zhao"))
     broken = run_cli(["verify", out])
     assert broken.exit_code == 1 and "clinical.html: changed since sign-off 1" in broken.stderr
+
+
+def test_the_compiled_template_is_kept_in_the_users_cache_folder_or_nowhere(tmp_path, monkeypatch):
+    """No home (a container under an arbitrary user id) is no cache, not an error; a relative
+    XDG_CACHE_HOME is ignored, as the XDG rules say, not a cache folder in the run's folder."""
+    import jinja2
+
+    from esr1calls.reports.clinical import _bytecode_cache
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    assert _bytecode_cache(jinja2).directory == str(tmp_path / "cache" / "esr1calls" / "templates")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("XDG_CACHE_HOME", "relative")
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    assert _bytecode_cache(jinja2).directory == str(tmp_path / "home/.cache/esr1calls/templates")
+    assert not (tmp_path / "relative").exists()
+
+    def homeless():
+        raise RuntimeError("Could not determine home directory.")
+
+    monkeypatch.delenv("XDG_CACHE_HOME")
+    monkeypatch.setattr(Path, "home", homeless)
+    assert _bytecode_cache(jinja2) is None
