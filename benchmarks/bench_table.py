@@ -42,7 +42,7 @@ from bench_vcf import generate, install_like_a_user
 
 REPO = Path(__file__).resolve().parents[1]
 OUT = REPO / "bench-output"
-# esr1calls installed as a lab installs it (bench_vcf.install_like_a_user), set by main()
+# where main() installs esr1calls as a lab installs it (bench_vcf.install_like_a_user)
 BIN = OUT / "installed" / "bin"
 ESR1CALLS = str(BIN / "esr1calls")
 GOALS = {"vcf": 1.5, "bam": 1.0, "batch": 40.0}  # issue 18: ratios, and inputs per second
@@ -159,7 +159,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--batch", type=int, default=200, help="plates (and as many VCFs)")
     args = parser.parse_args(argv)
     OUT.mkdir(exist_ok=True)
-    install_like_a_user(OUT)  # into BIN's virtualenv
+    if install_like_a_user(OUT) != BIN:
+        raise SystemExit(f"esr1calls was not installed into {BIN}")
     before = load()
     vcf_peer, vcf_ours = vcf_row(args.repeats)
     bam_peer, bam_ours, bam_count = bam_row(args.repeats)
