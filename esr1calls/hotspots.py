@@ -20,9 +20,9 @@ import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import cache
-from importlib import resources
 from pathlib import Path
 
+from ._package_data import read_bytes
 from .errors import ConfigError
 from .model import Build
 from .transcript import (
@@ -274,7 +274,7 @@ def parse_panel_tsv(text: str, source: str) -> tuple[str, tuple[Hotspot, ...]]:
 
 
 def _data_bytes(name: str) -> bytes:
-    return (resources.files("esr1calls") / "data" / name).read_bytes()
+    return read_bytes("data", name)
 
 
 def _source_hashes() -> dict[str, str]:

@@ -18,10 +18,10 @@ import tomllib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from ._package_data import read_bytes
 from .errors import ConfigError
 from .hotspots import EXTENDED_PANEL, load_panel
 
@@ -122,7 +122,7 @@ def load_knowledge(spec: str | Path | None = None) -> Knowledge:
 @cache
 def _bundled() -> Knowledge:
     name = f"{BUNDLED_KNOWLEDGE}.toml"
-    raw = (resources.files("esr1calls") / "data" / "knowledge" / name).read_bytes()
+    raw = read_bytes("data", "knowledge", name)
     return parse_knowledge(raw, name, BUNDLED_KNOWLEDGE)
 
 

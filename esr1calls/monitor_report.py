@@ -14,10 +14,10 @@ import json
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 from typing import Any, TextIO
 
+from ._package_data import read_text
 from .errors import Esr1CallsError, InputError
 from .model import InputFile
 from .monitor import (
@@ -81,7 +81,7 @@ class MonitorOutcome:
 
 def load_monitor_schema() -> dict[str, Any]:
     """The JSON Schema of monitor.json that ships with the package."""
-    text = (resources.files("esr1calls") / "data" / "monitor.schema.json").read_text("utf-8")
+    text = read_text("data", "monitor.schema.json")
     schema: dict[str, Any] = json.loads(text)
     return schema
 

@@ -11,8 +11,8 @@ import csv
 import re
 from dataclasses import dataclass
 from functools import cache
-from importlib import resources
 
+from ._package_data import read_text
 from .model import Build
 
 __all__ = [
@@ -161,21 +161,21 @@ class Transcript:
 @cache
 def transcript() -> Transcript:
     """The packaged NM_000125.4 transcript (loaded once)."""
-    data = resources.files("esr1calls") / "data"
     fasta_file, exons_file = TRANSCRIPT_FILES
-    fasta = (data / fasta_file).read_text(encoding="ascii")
+    fasta = read_text("data", fasta_file, encoding="ascii")
     mrna = "".join(line.strip() for line in fasta.splitlines() if not line.startswith(">"))
-    with (data / exons_file).open(encoding="ascii") as handle:
-        exons = tuple(
-            Exon(
-                number=int(row["coding_exon"]),
-                c_start=int(row["c_start"]),
-                c_end=int(row["c_end"]),
-                grch37_start=int(row["grch37_start"]),
-                grch38_start=int(row["grch38_start"]),
-            )
-            for row in csv.DictReader(handle, delimiter="\t")
+    exons = tuple(
+        Exon(
+            number=int(row["coding_exon"]),
+            c_start=int(row["c_start"]),
+            c_end=int(row["c_end"]),
+            grch37_start=int(row["grch37_start"]),
+            grch38_start=int(row["grch38_start"]),
         )
+        for row in csv.DictReader(
+            read_text("data", exons_file, encoding="ascii").splitlines(), delimiter="\t"
+        )
+    )
     return Transcript(mrna[_CDS_FIRST - 1 : _CDS_LAST].upper(), exons)
 
 

@@ -34,12 +34,12 @@ import tomllib
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from ._package_data import read_bytes, read_text
 from ._version import __version__
 from .errors import ConfigError, Esr1CallsError, InputError
 from .hotspots import load_panel
@@ -1142,7 +1142,7 @@ def _kit_file(spec: str | Path | None, used: Mapping[str, Any] | None) -> tuple[
                 "they were called with"
             )
         return raw, path.name, str(path)
-    bundled = (resources.files("esr1calls") / "data" / "kits" / f"{EXAMPLE_KIT}.toml").read_bytes()
+    bundled = read_bytes("data", "kits", f"{EXAMPLE_KIT}.toml")
     if hashlib.sha256(bundled).hexdigest() == wanted:
         return bundled, f"{EXAMPLE_KIT}.toml", EXAMPLE_KIT
     recorded = Path(str(used.get("path") or ""))
@@ -1588,7 +1588,7 @@ def load_validation_schema() -> dict[str, Any]:
     """The JSON Schema of validation.json that ships with the package."""
     import json
 
-    text = (resources.files("esr1calls") / "data" / "validation.schema.json").read_text("utf-8")
+    text = read_text("data", "validation.schema.json")
     schema: dict[str, Any] = json.loads(text)
     return schema
 

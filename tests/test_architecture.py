@@ -24,9 +24,9 @@ from esr1calls.testing import REPO
 PACKAGE = REPO / "esr1calls"
 
 # the shared modules, bottom first: each may import only those before it
-SHARED = ("_user_cache", "_dataclass_cache", "_lazy", "_version", "defaults", "text", "errors",
-          "model", "patients", "stats", "transcript", "hotspots", "provenance", "knowledge",
-          "interpretation")  # fmt: skip
+SHARED = ("_user_cache", "_dataclass_cache", "_lazy", "_package_data", "_version", "defaults",
+          "text", "errors", "model", "patients", "stats", "transcript", "hotspots", "provenance",
+          "knowledge", "interpretation")  # fmt: skip
 # every other part of the package, and the parts it may import (besides itself and SHARED)
 CALLERS = frozenset({"pcr", "ngs", "dpcr"})
 TOP_READERS = frozenset({"audit", "monitor_report", "validate", "report_validation"})

@@ -406,6 +406,9 @@ def test_ngs_on_a_vcf_never_loads_pandas(tmp_path, indexed):
     # formats not asked for are not loaded either
     unasked = ("fhir", "hl7", "lis", "multiqc", "vcf", "merge")
     assert sorted(m for m in modules if m in {f"esr1calls.reports.{n}" for n in unasked}) == []
+    # nor importlib.resources (package data is read through its loader: _package_data.py), nor
+    # subprocess (only --pdf starts a process): about 8 ms of start-up between them
+    assert sorted(m for m in modules if m in ("importlib.resources", "subprocess", "zipfile")) == []
 
 
 def test_import_esr1calls_loads_none_of_its_parts():

@@ -15,10 +15,10 @@ import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from functools import cached_property
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from .._package_data import read_bytes
 from ..errors import ConfigError
 from ..hotspots import EXTENDED_PANEL, load_panel
 from ..text import exact_percent
@@ -554,8 +554,8 @@ def parse_assays(raw: bytes, name: str, path: str = "") -> AssaySet:
 def load_assays(spec: str | Path | None = None) -> AssaySet:
     """The bundled example assay set (``None`` or its id) or an assay TOML file."""
     if spec is None or str(spec) == EXAMPLE_ASSAYS:
-        resource = resources.files("esr1calls") / "data" / "assays" / f"{EXAMPLE_ASSAYS}.toml"
-        return parse_assays(resource.read_bytes(), f"{EXAMPLE_ASSAYS}.toml", EXAMPLE_ASSAYS)
+        raw = read_bytes("data", "assays", f"{EXAMPLE_ASSAYS}.toml")
+        return parse_assays(raw, f"{EXAMPLE_ASSAYS}.toml", EXAMPLE_ASSAYS)
     path = Path(spec)
     try:
         raw = path.read_bytes()

@@ -27,10 +27,10 @@ import zlib
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
-from importlib import resources
 from pathlib import Path
 from typing import IO, Any
 
+from .._package_data import read_text
 from ..errors import VcfFormatError
 from ..interpretation import CTDNA_ADEQUATE_FRACTION, CtdnaStatus
 from ..model import Build
@@ -56,7 +56,7 @@ class _Interval:
 
 @cache
 def _intervals() -> tuple[tuple[Build, _Interval], ...]:
-    text = (resources.files("esr1calls") / "data" / "ctdna_genes.tsv").read_text("utf-8")
+    text = read_text("data", "ctdna_genes.tsv")
     rows = [line.split("\t") for line in text.splitlines() if line and not line.startswith("#")]
     return tuple(
         (Build(build), _Interval(gene, kind, chrom, int(start), int(end)))

@@ -12,10 +12,10 @@ import math
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from .._package_data import read_bytes
 from ..errors import ConfigError
 from ..hotspots import load_panel
 from ..model import DEFAULT_MIN_ALLELE_FRACTION
@@ -666,8 +666,8 @@ _DEFAULTS: dict[str, float | None] = {
 def load_kit(spec: str | Path | None = None) -> Kit:
     """The bundled example kit (``None`` or its id) or a kit TOML file."""
     if spec is None or str(spec) == EXAMPLE_KIT:
-        resource = resources.files("esr1calls") / "data" / "kits" / f"{EXAMPLE_KIT}.toml"
-        return parse_kit(resource.read_bytes(), f"{EXAMPLE_KIT}.toml", EXAMPLE_KIT)
+        raw = read_bytes("data", "kits", f"{EXAMPLE_KIT}.toml")
+        return parse_kit(raw, f"{EXAMPLE_KIT}.toml", EXAMPLE_KIT)
     path = Path(spec)
     try:
         raw = path.read_bytes()

@@ -12,10 +12,10 @@ import json
 import math
 from collections.abc import Iterable, Mapping
 from enum import Enum
-from importlib import resources
 from json.encoder import encode_basestring
 from typing import Any
 
+from .._package_data import read_text
 from ..interpretation import interpret, lowest_wild_type_copies
 from ..knowledge import Knowledge, load_knowledge
 from ..model import Call, CallStatus, InputFile, RunResult, SampleReport
@@ -52,7 +52,7 @@ REVIEW_STATUS = "unreviewed"  # esr1calls never signs out results
 
 def load_schema() -> dict[str, Any]:
     """The JSON Schema of calls.json that ships with the package."""
-    text = (resources.files("esr1calls") / "data" / "calls.schema.json").read_text("utf-8")
+    text = read_text("data", "calls.schema.json")
     schema: dict[str, Any] = json.loads(text)
     return schema
 

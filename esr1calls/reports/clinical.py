@@ -15,16 +15,16 @@ a page is rendered, so commands that write no page do not pay for it.
 from __future__ import annotations
 
 import gettext
+import io
 import os
 import shutil
-import subprocess
 import tempfile
 from collections.abc import Mapping, Sequence
 from functools import cache
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from .._package_data import read_bytes, read_text
 from ..errors import Esr1CallsError
 from ..interpretation import interpret, lowest_wild_type_copies
 from ..model import reportable_fraction, required_power
@@ -210,18 +210,16 @@ def _translations(lang: str) -> gettext.NullTranslations:
     folder = LANGUAGES.get(lang)
     if folder is None:
         raise Esr1CallsError(f"--lang {lang}: no such language; use one of {', '.join(LANGUAGES)}")
-    catalog = resources.files("esr1calls") / "reports" / "locales" / folder / "LC_MESSAGES"
-    with (catalog / f"{DOMAIN}.mo").open("rb") as handle:
-        return gettext.GNUTranslations(handle)
+    catalog = read_bytes("reports", "locales", folder, "LC_MESSAGES", f"{DOMAIN}.mo")
+    return gettext.GNUTranslations(io.BytesIO(catalog))
 
 
 @cache
 def _environment(lang: str) -> Any:
     import jinja2  # only when a page is rendered: start-up cost (docs/clinical.md)
 
-    templates = resources.files("esr1calls") / "reports" / "templates"
     environment = jinja2.Environment(
-        loader=jinja2.FunctionLoader(lambda name: (templates / name).read_text("utf-8")),
+        loader=jinja2.FunctionLoader(lambda name: read_text("reports", "templates", name)),
         autoescape=True,
         undefined=jinja2.StrictUndefined,
         extensions=["jinja2.ext.i18n"],
@@ -312,6 +310,8 @@ def check_pdf_renderer() -> str:
 
 def render_pdf(html: Path, pdf: Path, browser: str | None = None) -> None:
     """Print ``html`` to ``pdf`` with headless Chromium, through a temporary file and a rename."""
+    import subprocess  # only to print: start-up cost of every page otherwise
+
     browser = browser or check_pdf_renderer()
     with tempfile.TemporaryDirectory(prefix="esr1calls-pdf-") as profile:
         partial = pdf.with_name(f".{pdf.name}.tmp")
