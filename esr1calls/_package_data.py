@@ -13,11 +13,12 @@ from __future__ import annotations
 from pathlib import Path
 
 _FOLDER = Path(__file__).parent
+_LOADER = __spec__.loader  # a FileLoader for a folder, a zipimporter for an archive
 
 
 def read_bytes(*parts: str) -> bytes:
     """The bytes of ``esr1calls/<parts...>``; OSError (FileNotFoundError) when missing."""
-    get_data = getattr(__loader__, "get_data", None)
+    get_data = getattr(_LOADER, "get_data", None)
     if get_data is None:
         from importlib import resources
 

@@ -40,7 +40,7 @@ def test_a_missing_file_is_file_not_found():
 
 
 def test_a_loader_without_get_data_falls_back_to_importlib_resources(monkeypatch):
-    monkeypatch.setattr(_package_data, "__loader__", object())
+    monkeypatch.setattr(_package_data, "_LOADER", object())
     expected = resources.files("esr1calls").joinpath("data", "calls.schema.json").read_bytes()
     assert _package_data.read_bytes("data", "calls.schema.json") == expected
 
@@ -54,7 +54,7 @@ def test_read_from_a_zip_archive(tmp_path):
                 handle.write(path, path.relative_to(REPO).as_posix())
     code = (
         "import esr1calls._package_data as p, zipimport, sys;"
-        "assert isinstance(p.__loader__, zipimport.zipimporter), p.__loader__;"
+        "assert isinstance(p._LOADER, zipimport.zipimporter), p._LOADER;"
         "sys.stdout.write(p.read_text('data', 'calls.schema.json'))"
     )
     done = subprocess.run(
