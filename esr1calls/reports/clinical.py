@@ -51,6 +51,7 @@ DOMAIN = "clinical"
 LANG_META = "esr1calls-lang"  # <meta> naming the page's language (sign re-renders it in it)
 _BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 _METHODS = {"PCR": "ARMS-PCR", "NGS": "NGS", "dPCR": "dPCR"}
+_DICT_ATTRIBUTES = frozenset(dir(dict))  # what getattr finds on a dict before its keys
 
 
 def _percent(fraction: float | None, digits: int = 2) -> str | None:
@@ -218,7 +219,17 @@ def _translations(lang: str) -> gettext.NullTranslations:
 def _environment(lang: str) -> Any:
     import jinja2  # only when a page is rendered: start-up cost (docs/clinical.md)
 
-    environment = jinja2.Environment(
+    class PageEnvironment(jinja2.Environment):
+        def getattr(self, obj: Any, attribute: str) -> Any:
+            """``page.label`` on the view's dicts straight to the key. Jinja2 tries the
+            attribute first, which a dict's key is not, so each lookup raised and caught an
+            AttributeError: 7,000 lookups on a 384-well plate's page. A name a dict has as an
+            attribute (``items``) still goes that way, so the result is always Jinja2's."""
+            if type(obj) is dict and attribute not in _DICT_ATTRIBUTES and attribute in obj:
+                return obj[attribute]
+            return super().getattr(obj, attribute)
+
+    environment = PageEnvironment(
         loader=jinja2.FunctionLoader(lambda name: read_text("reports", "templates", name)),
         autoescape=True,
         undefined=jinja2.StrictUndefined,
@@ -243,8 +254,14 @@ def _page_gettext(translations: gettext.NullTranslations) -> Any:
     from markupsafe import Markup
 
     messages: dict[str, Any] = {}
+    constants: dict[str, Any] = {}  # a message without variables, formatted once
 
     def translate(message: str, /, **variables: Any) -> Any:
+        if not variables:
+            constant = constants.get(message)
+            if constant is None:
+                constant = constants[message] = Markup(translations.gettext(message)) % {}
+            return constant
         translated = messages.get(message)
         if translated is None:
             translated = messages[message] = Markup(translations.gettext(message))
@@ -273,15 +290,22 @@ def _bytecode_cache(jinja2: Any) -> Any:
 
 def _code(value: Any) -> Any:
     """An identifier (hotspot, id, file, version) as <code>: it stays as written in any language."""
-    from markupsafe import Markup
-
-    return Markup("<code>{}</code>").format("" if value is None else value)
+    return _element("code", "" if value is None else value)
 
 
 def _strong(value: Any) -> Any:
-    from markupsafe import Markup
+    return _element("strong", value)
 
-    return Markup("<strong>{}</strong>").format(value)
+
+def _element(tag: str, value: Any) -> Any:
+    """``Markup("<tag>{}</tag>").format(value)``; a plain string or whole number (almost every
+    value a page shows) escaped directly: Markup.format goes through string.Formatter, 525 calls
+    and 2 ms of a 384-well plate's page."""
+    from markupsafe import Markup, escape
+
+    if type(value) is str or type(value) is int:
+        return Markup(f"<{tag}>{escape(value)}</{tag}>")
+    return Markup(f"<{tag}>{{}}</{tag}>").format(value)
 
 
 def render_clinical(

@@ -412,3 +412,63 @@ def test_the_compiled_template_is_kept_in_the_users_cache_folder_or_nowhere(tmp_
     monkeypatch.delenv("XDG_CACHE_HOME")
     monkeypatch.setattr(Path, "home", homeless)
     assert _bytecode_cache(jinja2) is None
+
+
+class _Html:
+    def __html__(self):
+        return "<b>safe</b>"
+
+
+class _Formats:
+    def __format__(self, spec):
+        return "<formatted>"
+
+
+@pytest.mark.parametrize(
+    "value", ["D538G", "<i>x</i> & 'q'", "", 7, -3, True, 0.25, None, _Html(), _Formats()],
+    ids=repr,
+)  # fmt: skip
+def test_the_code_and_strong_filters_are_markup_format(value):
+    """The direct path for plain strings and whole numbers gives what Markup.format gives."""
+    from markupsafe import Markup
+
+    from esr1calls.reports.clinical import _code, _strong
+
+    assert _code(value) == Markup("<code>{}</code>").format("" if value is None else value)
+    assert _strong(value) == Markup("<strong>{}</strong>").format(value)
+    assert type(_code(value)) is Markup and type(_strong(value)) is Markup
+
+
+def test_the_pages_attribute_lookup_is_jinja2s(monkeypatch):
+    """page.x on a dict gives what Jinja2's own lookup gives: the key, a dict method before a key
+    of the same name (``items``), and a missing key still an error (StrictUndefined)."""
+    import jinja2
+
+    from esr1calls.reports.clinical import _environment
+
+    ours = _environment("en")
+    plain = jinja2.Environment(undefined=jinja2.StrictUndefined, autoescape=True)
+    source = (
+        "{{ d.label }}|{{ d.items is callable }}|{{ d['items'] }}|{{ d.n + 1 }}|{{ s.upper() }}"
+    )
+    view = {"d": {"label": "<x>", "items": "the key", "n": 1}, "s": "ab"}
+    assert ours.from_string(source).render(view) == plain.from_string(source).render(view)
+    assert ours.from_string(source).render(view) == "&lt;x&gt;|True|the key|2|AB"
+    for environment in (ours, plain):
+        with pytest.raises(jinja2.UndefinedError):
+            environment.from_string("{{ d.missing }}").render(view)
+
+
+def test_a_message_without_variables_is_formatted_as_with_them():
+    """``_`` formats every message with %, so a constant message's %% is one percent sign, and
+    a constant is the same string each time it is asked for."""
+    import gettext
+
+    from esr1calls.reports.clinical import _page_gettext
+
+    translate = _page_gettext(gettext.NullTranslations())
+    assert translate("100%% <sure>") == "100% <sure>"
+    assert translate("100%% <sure>") is translate("100%% <sure>")
+    assert translate("%(n)s%%", n="<5>") == "&lt;5&gt;%"
+    with pytest.raises(KeyError):
+        translate("%(n)s hotspots")
