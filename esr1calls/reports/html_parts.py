@@ -62,6 +62,11 @@ def badge(status: Any) -> str:
 
 
 def number(value: Any, digits: int = 2) -> str:
+    kind = type(value)  # the plain types first: a plate's report shows some 4,000 numbers
+    if kind is float:
+        return f"{value:.{digits}f}"
+    if kind is int:
+        return str(value)
     if isinstance(value, bool) or not isinstance(value, int | float):
         return text(value)
     return f"{value:.{digits}f}" if isinstance(value, float) else str(value)

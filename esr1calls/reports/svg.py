@@ -13,6 +13,7 @@ import math
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from html import escape
 from typing import Any
 
@@ -58,8 +59,10 @@ _NONE = "#F2F2F2"
 _FONT = "font-family:system-ui,sans-serif"
 
 
+@lru_cache(maxsize=4096)
 def _n(value: float) -> str:
-    """A coordinate, rounded so output is stable across platforms."""
+    """A coordinate, rounded so output is stable across platforms; kept for the values met last
+    (a plate's charts and grids write some 8,000 coordinates, mostly the same few hundred)."""
     text = f"{value:.1f}"
     return text[:-2] if text.endswith(".0") else text
 
