@@ -128,7 +128,7 @@ class Row:
 
     @property
     def blank(self) -> bool:
-        return not any(cell.strip() for cell in self.cells)
+        return not "".join(self.cells).strip()
 
     @property
     def values(self) -> list[str]:
@@ -177,7 +177,7 @@ class TextSource:
         if rows and not self.line_end:
             rows[-1] = replace(rows[-1], whole=whole_cells(self.lines[-1], delimiter))
         elif rows:  # the last line that holds anything may still be a cut row given a line end
-            last = max((i for i, row in enumerate(rows) if not row.blank), default=None)
+            last = next((i for i in range(len(rows) - 1, -1, -1) if not rows[i].blank), None)
             if last is not None:
                 tail = whole_cells(self.lines[last], delimiter)
                 rows[last] = replace(rows[last], tail=tail)
@@ -206,6 +206,8 @@ def split_line(line: str, delimiter: str) -> tuple[str, ...]:
     """
     if delimiter not in line and '"' not in line:
         return (line,)
+    if '"' not in line and "\n" not in line and "\r" not in line:
+        return tuple(line.split(delimiter))  # nothing for csv to honour: its split exactly
     reader = csv.reader([line], delimiter=delimiter, quotechar='"', strict=False)
     try:
         return tuple(next(reader, []))
