@@ -42,6 +42,7 @@ from .plate import Plate
 
 _FLAG_NAME = re.compile(r"[A-Z][A-Z0-9]{2,11}")
 _SECTION = re.compile(r"\[[^\]]+\]")
+_ISSUE_SEPARATOR = re.compile(r"[,;]")
 _SAMPLE = ("sample name", "sample")
 _TARGET = ("target name", "target", "detector name", "detector")
 _DYE = ("reporter", "dye")
@@ -197,13 +198,15 @@ def read_abi(export: Export, fmt: str, label: str) -> Plate:
     thresholds: dict[str, set[float]] = {}
     auto_thresholds: set[str] = set()
     baselines: dict[str, set[str]] = {}
+    used = columns.used
+    ct_column = header_row.cells[columns.ct].strip()
 
     for row in rows:
         place = grid.place(row.number)
         position = row.get(columns.position) or row.get(columns.well)
         sample, target, dye = row.get(columns.sample), row.get(columns.target), row.get(columns.dye)
         ct_text = row.get(columns.ct)
-        cut = row.cut_column(*columns.used)
+        cut = row.cut_column(*used)
         if cut is not None:
             well_column = columns.position if columns.position is not None else columns.well
             label = cut_label(row, well_column, columns.dye)
@@ -226,9 +229,8 @@ def read_abi(export: Export, fmt: str, label: str) -> Plate:
                 "no amplification is written Undetermined",
             )
             continue
-        column = header_row.cells[columns.ct].strip()
         ct = read_ct(
-            path, place, ct_text, column, decimal_comma=decimal_comma, tokens="Undetermined"
+            path, place, ct_text, ct_column, decimal_comma=decimal_comma, tokens="Undetermined"
         )
         builder.add(
             well=well,
@@ -335,7 +337,7 @@ class _Columns:
             flags.append(flag_token(status))
         if self.sds_flag is not None and row.get(self.sds_flag).lower() == "flagged":
             flags.append("FLAGGED")
-        for issue in re.split(r"[,;]", row.get(self.issues)):
+        for issue in _ISSUE_SEPARATOR.split(row.get(self.issues)):
             if issue.strip():
                 flags.append(flag_token(issue))
         for index, name in self.flag_columns:

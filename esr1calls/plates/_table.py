@@ -181,11 +181,13 @@ def parse_number(text: str, *, decimal_comma: bool = False) -> float | None:
     >>> parse_number("28,28") is None
     True
     """
+    if not text:  # an empty cell (or a column the export lacks)
+        return None
     compact = _SPACES.sub("", text)
     if decimal_comma:
         if "," in compact:
             compact = compact.replace(".", "").replace(",", ".")
-    elif _THOUSANDS.fullmatch(compact):
+    elif "," in compact and _THOUSANDS.fullmatch(compact):
         compact = compact.replace(",", "")
     if not _NUMBER.fullmatch(compact):
         return None
