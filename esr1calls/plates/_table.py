@@ -11,6 +11,7 @@ import math
 import re
 import unicodedata
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -235,6 +236,7 @@ def layout_from_block(block_type: str) -> tuple[int, int] | None:
     return None
 
 
+@lru_cache(maxsize=4096)  # a plate repeats each of its wells once per dye; parsed once
 def parse_well(text: str, layout: tuple[int, int] | None = None) -> str:
     """A well as "A1".."P24", from "A1", "A01", "a 1" or a 1-based row-major index.
 
