@@ -427,8 +427,10 @@ class PlateBuilder:
         short = self._short_last_block()
         if short:
             self.notices.append(short)
-        wells = pd.DataFrame.from_records(self.records, columns=list(WELL_COLUMNS))
-        wells = wells.astype({"ct": "float64", "source_row": "int64"})
+        wells = pd.DataFrame({name: [r[name] for r in self.records] for name in WELL_COLUMNS})
+        dtypes = {"ct": "float64", "source_row": "int64"}  # what add() stores: float, int
+        if any(wells[name].dtype != dtype for name, dtype in dtypes.items()):
+            wells = wells.astype(dtypes)
         return Plate(
             path=self.path,
             format=self.fmt,
