@@ -399,29 +399,16 @@ def call_target(
             CallStatus.INVALID, (Reason.MISSING_WELL,), action=_MISSING_WELL_ACTION
         )
     ic_ok = _amplified(ct_ic, kit.ic_ct_max.value)
-    ic_fail = TargetOutcome(
-        CallStatus.INVALID,
-        (Reason.IC_FAIL,),
-        action=f"repeat mix {assay.mix} for this sample: the internal control failed "
-        "(inhibition or PCR failure)",
-    )
-    if ct_ic is None:  # no IC row in the export (one cut short): a missing well, not a failed IC
-        ic_fail = TargetOutcome(
-            CallStatus.INVALID, (Reason.MISSING_WELL,), action=_MISSING_WELL_ACTION
-        )
     positive_ic_flag = Reason.IC_FAIL_POSITIVE  # how a positive carries a failed IC
+    delay: float | None = None  # set when the IC is later than the NTC's by more than allowed
     if ic_ok and kit.ic_delay_max and ntc_ic is not None and ct_ic is not None:
         delay = _cycles(ct_ic - ntc_ic)
         if delay > kit.ic_delay_max.value:
             ic_ok, positive_ic_flag = False, Reason.IC_DELAYED
-            ic_fail = TargetOutcome(
-                CallStatus.INVALID,
-                (Reason.IC_DELAYED,),
-                action=f"re-purify or dilute the DNA and repeat mix {assay.mix}: the internal "
-                f"control is {delay:.1f} cycles later than the NTC's (inhibition suspected)",
-            )
+        else:
+            delay = None
     if not _amplified(ct_mutation, assay.ct_max.value):
-        return TargetOutcome(CallStatus.NOT_DETECTED) if ic_ok else ic_fail
+        return _NOT_DETECTED if ic_ok else _ic_failure(ct_ic, delay, assay)
     delta = _cycles(ct_mutation - ct_reference)
     cutoff = assay.cutoff.value
     flags: list[Reason] = []
@@ -434,7 +421,7 @@ def call_target(
         reasons = ([] if ic_ok else [positive_ic_flag]) + flags
         return TargetOutcome(CallStatus.DETECTED, tuple(reasons), delta)
     if not ic_ok:
-        return replace(ic_fail, delta_ct=delta)
+        return _ic_failure(ct_ic, delay, assay, delta)
     if delta <= _cycles(cutoff + assay.equivocal_band.value):
         return TargetOutcome(
             CallStatus.INDETERMINATE,
@@ -443,6 +430,34 @@ def call_target(
             action="re-test: delta-Ct is in the kit's equivocal band",
         )
     return TargetOutcome(CallStatus.NOT_DETECTED, tuple(flags), delta)
+
+
+_NOT_DETECTED = TargetOutcome(CallStatus.NOT_DETECTED)
+
+
+def _ic_failure(
+    ct_ic: float | None, delay: float | None, assay: AssaySettings, delta: float | None = None
+) -> TargetOutcome:
+    """The INVALID outcome of a failed internal control (built only when one is returned)."""
+    if delay is not None:
+        return TargetOutcome(
+            CallStatus.INVALID,
+            (Reason.IC_DELAYED,),
+            delta,
+            action=f"re-purify or dilute the DNA and repeat mix {assay.mix}: the internal "
+            f"control is {delay:.1f} cycles later than the NTC's (inhibition suspected)",
+        )
+    if ct_ic is None:  # no IC row in the export (one cut short): a missing well, not a failed IC
+        return TargetOutcome(
+            CallStatus.INVALID, (Reason.MISSING_WELL,), delta, action=_MISSING_WELL_ACTION
+        )
+    return TargetOutcome(
+        CallStatus.INVALID,
+        (Reason.IC_FAIL,),
+        delta,
+        action=f"repeat mix {assay.mix} for this sample: the internal control failed "
+        "(inhibition or PCR failure)",
+    )
 
 
 def estimate_fraction(
