@@ -12,6 +12,7 @@ import math
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -151,7 +152,15 @@ class Kit:
         return found
 
     def ic_channel(self, mix: str) -> str | None:
-        return next((ch for ch, target in self.mixes[mix].items() if target == IC), None)
+        return self._ic_channels[mix]
+
+    @cached_property
+    def _ic_channels(self) -> dict[str, str | None]:
+        """Each mix's IC channel (None: the mix has none), asked for by every call of a run."""
+        return {
+            mix: next((ch for ch, target in channels.items() if target == IC), None)
+            for mix, channels in self.mixes.items()
+        }
 
     def describe(self) -> dict[str, Any]:
         """The kit identity every report records."""

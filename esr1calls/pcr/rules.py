@@ -957,10 +957,13 @@ def interpret_run(
             run_reasons = tuple(r for r in RUN_REASON_ORDER if r in failed)
     ntc_ic = ntc_ic_by_mix(table, entries, kit) if kit.ic_delay_max else {}
     failed_run_action = run_action(run_reasons, checks, kit) if run_reasons else ""
+    wells_of: dict[str, list[MapEntry]] = {}  # each sample's entries, in plate-map order
+    for entry in samples:
+        wells_of.setdefault(entry.sample_id, []).append(entry)
     reports = [
         interpret_sample(
             sample_id,
-            [e for e in samples if e.sample_id == sample_id],
+            sample_entries,
             table,
             kit,
             panel,
@@ -969,7 +972,7 @@ def interpret_run(
             describe_mismatches(doubted.get(sample_id, ())),
             failed_run_action,
         )
-        for sample_id in dict.fromkeys(e.sample_id for e in samples)
+        for sample_id, sample_entries in wells_of.items()
     ]
     return reports, checks
 
