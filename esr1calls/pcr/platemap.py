@@ -360,9 +360,11 @@ def _zeros_dropped(key: str) -> str:
     return re.sub(r"(?<!\d)0+(?=\d)", "", key)
 
 
-def _is_generic(text: str, well: str) -> bool:
+def _generic_or_well(text: str) -> bool | str | None:
+    """True for a generic name, else the well the name is (a position: "A01" is A1), else None;
+    a name is generic in a well when this is True or that well (``_Judge.is_generic``)."""
     folded = _folded(text)
-    return bool(_GENERIC.fullmatch(folded)) or normalise_well(folded) == well
+    return bool(_GENERIC.fullmatch(folded)) or normalise_well(folded)
 
 
 @dataclass(frozen=True)
@@ -431,6 +433,9 @@ class _Judge:
         ids = {_folded(e.sample_id) for e in self.entries}
         # zero padding is ignored only when no two of the map's ids become one ("S01", "S1")
         self.drop_zeros = len({_zeros_dropped(i) for i in ids}) == len(ids)
+        # names are compared well after well: each is folded and matched once
+        self._keys: dict[str, str] = {}
+        self._generic: dict[str, bool | str | None] = {}
         self.by_key: dict[str, list[MapEntry]] = {}
         for entry in self.entries:
             self.by_key.setdefault(self._key(entry.sample_id), []).append(entry)
@@ -446,6 +451,13 @@ class _Judge:
         # a plate repeats a dozen target names over 1,500 rows: each is reduced to words once
         self._target_words: dict[str, str] = {}
 
+    def is_generic(self, name: str, well: str) -> bool:
+        """A generic name, or the well's own position; each name folded and matched once."""
+        if name not in self._generic:
+            self._generic[name] = _generic_or_well(name)
+        found = self._generic[name]
+        return found is True or found == well
+
     def target_words(self, name: str) -> str:
         """A target name's words without decoration (ESR1, mut, assay...) and dye names."""
         words = self._target_words.get(name)
@@ -455,8 +467,11 @@ class _Judge:
         return words
 
     def _key(self, name: str) -> str:
-        key = _folded(name)
-        return _zeros_dropped(key) if self.drop_zeros else key
+        key = self._keys.get(name)
+        if key is None:
+            key = _folded(name)
+            key = self._keys[name] = _zeros_dropped(key) if self.drop_zeros else key
+        return key
 
     def control_roles(self, name: str) -> frozenset[WellRole] | None:
         """The map roles a control's name fits; None when the name is not a control's."""
@@ -471,7 +486,7 @@ class _Judge:
         """The verdict on one exported sample name of one mapped well."""
         if self._key(name) == self._key(entry.sample_id):
             return "agree", None
-        if _is_generic(name, entry.well):
+        if self.is_generic(name, entry.well):
             return "generic", None
         mapped = f"{entry.sample_id} ({entry.role.value})"
         roles = self.control_roles(name)
@@ -505,7 +520,7 @@ class _Judge:
     def target(self, entry: MapEntry, channel: str, name: str) -> tuple[str, NameMismatch | None]:
         """The verdict on one exported target name of one channel of a mapped well."""
         words = self.target_words(name)
-        if _is_generic(name, entry.well) or _GENERIC.fullmatch(words):
+        if self.is_generic(name, entry.well) or _GENERIC.fullmatch(words):
             return "generic", None
         named = self.target_of(name)
         if named is None:
