@@ -92,8 +92,9 @@ def build_ct_table(parts: Sequence[Plate], kit: Kit) -> tuple[CtTable, list[Drop
         source = plate.path.name
         dropped.extend(plate.dropped)
         # the columns as lists: a pandas row or element at a time costs ten times as much
-        columns = (plate.wells[name].tolist() for name in WELL_COLUMNS)
-        for well, sample_name, target_name, dye, ct, flag_text, source_row in zip(*columns):
+        columns = [plate.wells[name].tolist() for name in WELL_COLUMNS]
+        rows = zip(*columns, strict=False)  # one table's columns: always of one length
+        for well, sample_name, target_name, dye, ct, flag_text, source_row in rows:
             place = f"row {source_row}, well {well} {dye}"
             channel = kit.canonical_channel(str(dye))
             # the names say who and what is in the well, whether or not its Ct is used
