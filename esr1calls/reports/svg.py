@@ -59,12 +59,22 @@ _NONE = "#F2F2F2"
 _FONT = "font-family:system-ui,sans-serif"
 
 
-@lru_cache(maxsize=4096)
 def _n(value: float) -> str:
     """A coordinate, rounded so output is stable across platforms; kept for the values met last
-    (a plate's charts and grids write some 8,000 coordinates, mostly the same few hundred)."""
+    (a plate's charts and grids write some 8,000 coordinates, mostly the same few hundred). Zero
+    is written apart: 0.0 and -0.0 are one key to a cache, and "-0" must not become "0", or
+    the other way round, by which one a process met first."""
+    if value == 0:
+        return _coordinate(value)
+    return _kept_coordinate(value)
+
+
+def _coordinate(value: float) -> str:
     text = f"{value:.1f}"
     return text[:-2] if text.endswith(".0") else text
+
+
+_kept_coordinate = lru_cache(maxsize=4096)(_coordinate)
 
 
 def _open(width: float, height: float, chart_id: str, title: str, desc: str) -> list[str]:

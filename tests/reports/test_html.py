@@ -478,3 +478,20 @@ def test_ngs_table_explains_a_not_detected_with_alt_reads(run_cli, testdata, tmp
     v422 = page[page.index("<strong>V422del</strong>") :].split("</tr>")[0]
     assert re.findall(r"<td[^>]*>(.*?)</td>", v422, flags=re.S)[7] == "none"  # PASS
     assert "x / n 15 / 12,000, 16 needed (k_req), caller FILTER weak_evidence" in page
+
+
+@pytest.mark.parametrize("first", [0.0, -0.0])
+def test_a_coordinate_is_written_the_same_whatever_was_met_first(first):
+    """The SVG coordinates are kept for the values met last; 0.0 and -0.0 are one key to such
+    a cache, so zero is written apart: "-0" stays "-0" and "0" stays "0" in any order."""
+    from esr1calls.reports import svg
+
+    def plain(value):
+        text = f"{value:.1f}"
+        return text[:-2] if text.endswith(".0") else text
+
+    svg._kept_coordinate.cache_clear()
+    values = [first, -first, 0, 1, 1.0, True, -0.04, 0.04, 2.25, -3.75, 1e6, float("nan")]
+    for value in values + values[::-1]:
+        assert svg._n(value) == plain(value), value
+    assert (svg._n(0.0), svg._n(-0.0)) == ("0", "-0")
