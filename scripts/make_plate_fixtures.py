@@ -685,6 +685,11 @@ def make_damaged(wells: list[Well]) -> None:
     # the NTC of RM1 (A2) without its internal-control row: a missing control, not a failed one
     rows = [line for line in generic.split(b"\n") if not line.startswith(b"A2,NTC,IC,HEX,")]
     (damaged / "generic_ntc_ic_row_missing.csv").write_bytes(b"\n".join(rows))
+    # S1's Y537S well, not amplified (an empty ct), written 0.00 as some software writes a Ct it
+    # did not find: read as a Ct it was an amplification at cycle 0, Y537S DETECTED
+    zero = generic.replace(b"\nB4,S1,Y537S,FAM,\n", b"\nB4,S1,Y537S,FAM,0.00\n", 1)
+    assert zero != generic
+    (damaged / "generic_ct_zero_for_no_ct.csv").write_bytes(zero)
     # the 7500 export in UTF-16, cut in the middle of a character of its last Ct
     utf16 = (PLATES / "abi7500" / "esr1_demo_7500.txt").read_text(encoding="utf-8")
     data = utf16.encode("utf-16")

@@ -137,6 +137,7 @@ CASES: dict[str, Case] = {
     "lc480_cut_before_last_cp.txt": Case(_pcr(*LC480_OTHERS)),  # an empty Cp read as no amp
     "generic_cut_after_last_separator.csv": Case(_pcr()),  # an empty ct read as no amplification
     "generic_ntc_ic_row_missing.csv": Case(_pcr()),  # was CONTROL_IC_FAIL, a failed control
+    "generic_ct_zero_for_no_ct.csv": Case(_pcr()),  # a Ct of 0.00 was Y537S DETECTED
     "abi7500_utf16_cut_inside_a_character.txt": Case(_pcr()),  # was refused as "binary data"
     "quantstudio_blank_line_in_results.txt": Case(_pcr()),  # the RM5 rows were taken for a footer
     "rdml_cut_inside_a_react.xml": Case(_pcr()),  # one-line XML: the error names the react

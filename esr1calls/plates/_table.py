@@ -205,8 +205,15 @@ def parse_ct(text: str, *, decimal_comma: bool = False) -> float:
     Blank cells are not handled here: whether blank means "no amplification" or "not
     analysed" depends on the instrument, so each reader decides before calling this.
 
+    A number below 1 is refused too: cycles are counted from 1, so no curve crosses its
+    threshold before it, and a 0 is what some software, or a spreadsheet, writes where no Ct was
+    found. Read as a Ct it was an amplification at cycle 0, a mutation DETECTED.
+
     >>> parse_ct("31.2"), parse_ct("Undetermined"), parse_ct("NaN")
     (31.2, nan, nan)
+    >>> parse_ct("0.00")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    esr1calls.plates._table.CtCellError: '0.00' is not a possible Ct (cycles are counted from 1; ...
     """
     value = text.strip()
     if value.lower() in NO_AMP_TOKENS:
@@ -216,6 +223,11 @@ def parse_ct(text: str, *, decimal_comma: bool = False) -> float:
         raise CtCellError(f"{value!r} is not a number")
     if not math.isfinite(number) or number < 0:
         raise CtCellError(f"{value!r} is not a possible Ct (negative or infinite)")
+    if number < 1:
+        raise CtCellError(
+            f"{value!r} is not a possible Ct (cycles are counted from 1; some software writes 0 "
+            "where it found no Ct)"
+        )
     return number
 
 

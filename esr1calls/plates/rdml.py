@@ -395,6 +395,13 @@ def _cq(path: Path, data: _Data) -> tuple[float, list[str]]:
             f"<cq> {text!r} is negative; RDML allows only -1 (not available)",
             place=data.place,
         )
+    if value < 1:  # cycles are counted from 1: a 0 read as a Cq was a DETECTED mutation
+        raise PlateFormatError(
+            path,
+            f"<cq> {text!r} is below 1, not a possible Cq (cycles are counted from 1); RDML "
+            "writes -1 where there is none: correct it or export the file again",
+            place=data.place,
+        )
     if data.last_cycle is not None and value >= data.last_cycle:
         flags.append("CQ_AT_LAST_CYCLE")
     return value, flags

@@ -376,6 +376,33 @@ def test_negative_ct_is_an_error(tmp_path: Path) -> None:
         read_plate(path)
 
 
+@pytest.mark.parametrize("ct", ["0", "0.00", "0,0", "0.999", "-0"])
+def test_a_ct_below_the_first_cycle_is_an_error(tmp_path: Path, ct: str) -> None:
+    """Cycles are counted from 1: a 0 is what some software, or a spreadsheet, writes where it
+    found no Ct. Read as a Ct it was an amplification at cycle 0: a mutation DETECTED."""
+    path = tmp_path / "g.csv"
+    text = f"well;sample;target;dye;ct\nA1;S1;D538G;FAM;{ct}\nA2;S1;IC;HEX;1\n"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(PlateFormatError) as caught:
+        read_plate(path)
+    assert str(caught.value).startswith(
+        f"g.csv, row 2: column \"ct\": '{ct}' is not a possible Ct (cycles are counted from 1; "
+    )
+    assert str(caught.value).endswith("Correct the cell or export the file again")
+
+
+def test_an_rdml_cq_below_the_first_cycle_is_an_error(tmp_path: Path) -> None:
+    xml = RDML_DEMO.read_text(encoding="utf-8").replace("<cq>31.75</cq>", "<cq>0</cq>", 1)
+    path = tmp_path / "zero.xml"
+    path.write_text(xml, encoding="utf-8")
+    with pytest.raises(PlateFormatError) as caught:
+        read_plate(path)
+    assert str(caught.value).endswith(
+        "<cq> '0' is below 1, not a possible Cq (cycles are counted from 1); RDML writes -1 where "
+        "there is none: correct it or export the file again"
+    )
+
+
 def test_duplicate_well_and_dye_is_an_error(tmp_path: Path) -> None:
     path = tmp_path / "g.csv"
     path.write_text(
