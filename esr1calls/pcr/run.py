@@ -125,6 +125,13 @@ def build_ct_table(parts: Sequence[Plate], kit: Kit) -> tuple[CtTable, list[Drop
                     place=f"row {source_row}",
                 )
             ct = float(ct)
+            if ct < 1:  # the readers refuse it; a Plate made through the API is held to it too
+                raise InputError(
+                    plate.path,
+                    f"well {well} {dye}: Ct {ct:g} is not a possible Ct (cycles are counted from "
+                    "1; NaN is no amplification)",
+                    place=f"row {source_row}",
+                )
             if "CQ_AT_LAST_CYCLE" in flags:
                 # StepOne writes the last cycle (40.0) for "no Cq": it is not an amplification
                 ct = math.nan

@@ -1782,3 +1782,11 @@ def test_a_discordant_reference_is_the_first_reason_of_a_flagged_negative(tmp_pa
         CallStatus.INDETERMINATE,
         (Reason.REPLICATE_DISCORDANT, Reason.MUT_CT_EARLY),
     )
+
+
+@pytest.mark.parametrize("ct", [0.0, 0.5, -1.0])
+def test_a_plate_given_through_the_api_with_a_ct_below_1_is_refused(ct):
+    """The readers refuse a Ct below the first cycle; a Plate made by hand meets the same rule
+    where the calls are made, never an amplification at cycle 0 (a DETECTED)."""
+    with pytest.raises(InputError, match=r"well B4 FAM: Ct -?[0-9.]+ is not a possible Ct"):
+        call_pcr([demo_plate({("B4", "FAM"): ct})], DEMO_MAP)
