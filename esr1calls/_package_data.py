@@ -17,7 +17,8 @@ _LOADER = __spec__.loader  # a FileLoader for a folder, a zipimporter for an arc
 
 
 def read_bytes(*parts: str) -> bytes:
-    """The bytes of ``esr1calls/<parts...>``; OSError (FileNotFoundError) when missing."""
+    """The bytes of ``esr1calls/<parts...>``; OSError when missing (FileNotFoundError from a
+    folder; a zip archive's loader raises a plain OSError)."""
     get_data = getattr(_LOADER, "get_data", None)
     if get_data is None:
         from importlib import resources
