@@ -14,7 +14,9 @@ in turn so that a change in the machine's load falls on both:
 * `esr1calls --help` and `esr1calls ngs --help`  vs  `python -c pass` (the interpreter alone,
   the same virtualenv and site-packages);
 * one `esr1calls ngs` on a 5,000-record Mutect2 VCF.gz, indexed (what each Snakemake job of a
-  targeted panel pays)  vs  `bcftools view -R hotspots.bed` on the same file;
+  targeted panel pays)  vs  `bcftools view -R hotspots.bed` on the same file, and again vs the
+  floor of any tool built on pysam: the interpreter importing pysam and fetching the loci through
+  the index, nothing checked, hashed, called or written (bench_table.PYSAM_VCF_FLOOR);
 * one `esr1calls pcr` on a 384-well QuantStudio plate with its plate map  vs
   `python -c 'import pandas'`, the floor while plates are read as pandas tables.
 
@@ -44,6 +46,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_batch import write_plate  # the 384-well plate generator is shared
+from bench_table import PYSAM_VCF_FLOOR  # python, import pysam and the fetch alone
 from bench_vcf import generate, install_like_a_user  # and the VCF generator
 
 REPO = Path(__file__).resolve().parents[1]
@@ -117,6 +120,10 @@ def main(argv: list[str] | None = None) -> None:
             (f"esr1calls ngs, {args.records:,}-record VCF.gz",
              "bcftools view -R", ["bcftools", "view", "-R", str(bed), str(vcf)],
              ["ngs", str(vcf), "-o", str(work / "ngs-{tool}"), "--reproducible"]),
+            (f"esr1calls ngs, {args.records:,}-record VCF.gz",
+             "python: import pysam + fetch alone", [str(python), "-c", PYSAM_VCF_FLOOR, str(vcf),
+                                                    str(bed)],
+             ["ngs", str(vcf), "-o", str(work / "ngs-{tool}"), "--reproducible"]),
             ("esr1calls pcr, one 384-well plate", "python -c 'import pandas'",
              [str(python), "-c", "import pandas"],
              ["pcr", str(export), "--plate-map", str(plate_map), "-o", str(work / "pcr-{tool}"),
@@ -164,11 +171,12 @@ def _print(rows, args, before_load: str, after_load: str) -> None:
 
 def _table(rows, unit: str, decimals: int) -> None:
     names = [name for name, _ in rows[0][3]]
-    head = f"{'job':<38}{'peer or floor':<28}{'peer ' + unit:>8}"
+    width = max(len(peer_label) for _, peer_label, _, _ in rows) + 2
+    head = f"{'job':<38}{'peer or floor':<{width}}{'peer ' + unit:>8}"
     head += "".join(f"{name + ' ' + unit:>14}{'ratio':>8}" for name in names)
     print(head)
     for label, peer_label, peer, ours in rows:
-        line = f"{label:<38}{peer_label:<28}{peer:>8.{decimals}f}"
+        line = f"{label:<38}{peer_label:<{width}}{peer:>8.{decimals}f}"
         line += "".join(f"{value:>14.{decimals}f}{value / peer:>7.1f}x" for _, value in ours)
         print(line)
 
