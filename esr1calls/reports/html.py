@@ -644,11 +644,12 @@ def _ct_text(well: Mapping[str, Any]) -> str:
     )
 
 
-def _well_tip(well: Mapping[str, Any], result: str) -> str:
+def _well_tip(well: Mapping[str, Any], result: str, cts: str) -> str:
+    """A well's tooltip on the plate maps; ``cts`` is its :func:`_ct_text`."""
     sample = f" {well.get('sample_id')}" if well.get("sample_id") else ""
     return (
         f"{well.get('well')}: {well.get('role')}{sample}, mix {well.get('mix') or '-'}; "
-        f"Ct: {_ct_text(well) or 'no data'}; result: {result}"
+        f"Ct: {cts or 'no data'}; result: {result}"
     )
 
 
@@ -751,14 +752,19 @@ def _plates(document: Document) -> str:
                 return "no check"
             return "PASS" if all(c.get("passed") for c in mine) else "FAIL"
 
+        # each well's result, Cts and tooltip, worked out once: both maps and the table show them
+        results = {id(w): result_of(w) for w in wells}
+        cts = {id(w): _ct_text(w) for w in wells}
+        tips = {id(w): _well_tip(w, results[id(w)], cts[id(w)]) for w in wells}
+
         def role_colour(well: Mapping[str, Any]) -> str:
             return ROLE_COLOURS.get(str(well.get("role")), "#FFFFFF")
 
-        def result_colour(well: Mapping[str, Any]) -> str:
-            return STATUS_COLOURS.get(result_of(well), "#FFFFFF")
+        def result_colour(well: Mapping[str, Any], results: dict[int, str] = results) -> str:
+            return STATUS_COLOURS.get(results[id(well)], "#FFFFFF")
 
-        def tip(well: Mapping[str, Any]) -> str:
-            return _well_tip(well, result_of(well))
+        def tip(well: Mapping[str, Any], tips: dict[int, str] = tips) -> str:
+            return tips[id(well)]
 
         name = str(plate.get("run_id"))
         sources = ", ".join(map(str, plate.get("sources") or []))
@@ -805,8 +811,8 @@ def _plates(document: Document) -> str:
                 _e(w.get("role")),
                 _e(w.get("sample_id")),
                 _e(w.get("mix")),
-                _e(_ct_text(w)),
-                _e(result_of(w)),
+                _e(cts[id(w)]),
+                _e(results[id(w)]),
             )
             for w in wells
         )

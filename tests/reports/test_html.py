@@ -495,3 +495,38 @@ def test_a_coordinate_is_written_the_same_whatever_was_met_first(first):
     for value in values + values[::-1]:
         assert svg._n(value) == plain(value), value
     assert (svg._n(0.0), svg._n(-0.0)) == ("0", "-0")
+
+
+def _plate_wells(page: str, plate: int) -> dict[str, tuple[str, str, str]]:
+    """Each well of one plate: (result on the role map's tooltip, on the result map's, in the
+    wells table)."""
+    maps = {}
+    for view in ("role", "result"):
+        svg = re.search(
+            rf"<svg[^>]*aria-labelledby=\"plate-{plate}-{view}.*?</svg>", page, flags=re.S
+        )[0]
+        maps[view] = dict(re.findall(r"<g><title>(\w+): [^<]*result: ([\w ]+)</title>", svg))
+    tables = page.split("<summary>Plate wells as a table</summary>")[1:]
+    row = r"<tr><td>(\w+)</td>(?:<td[^>]*>[^<]*</td>){4}<td>([\w ]+)</td>"
+    rows = re.findall(row, tables[plate])
+    return {well: (maps["role"][well], maps["result"][well], shown) for well, shown in rows}
+
+
+def test_each_plate_shows_its_own_wells_results_on_both_maps_and_its_table(pcr_document):
+    """A well's result is worked out once per plate and shown three times (the tooltip of each
+    map, the wells table): the three agree, and a second plate of the same wells in another run
+    shows its own results (no calls read in it), not the first plate's."""
+    import copy
+
+    document = copy.deepcopy(pcr_document)
+    other = copy.deepcopy(document["plates"][0])
+    other["run_id"] = "another-run"
+    document["plates"].append(other)
+    page = render_html(document)
+    first, second = _plate_wells(page, 0), _plate_wells(page, 1)
+    assert first and first.keys() == second.keys()
+    assert all(role == result == table for role, result, table in first.values())
+    assert all(role == result == table for role, result, table in second.values())
+    samples = [w["well"] for w in other["wells"] if w.get("role") == "SAMPLE"]
+    assert {first[w][0] for w in samples} >= {"POSITIVE", "NEGATIVE"}
+    assert {second[w][0] for w in samples} == {"no call"}
