@@ -205,6 +205,49 @@ def plate_grid(wells: Iterable[str]) -> tuple[int, int]:
     return rows, cols
 
 
+@dataclass(frozen=True)
+class _PlateLayout:
+    """What every drawing of a plate of one size shares: its size, the row and column labels,
+    and each well's name, corner and rectangle geometry, row by row."""
+
+    width: float
+    height: float
+    cell: float
+    row_h: float
+    column_labels: tuple[str, ...]
+    row_labels: tuple[str, ...]
+    cells: tuple[tuple[str, float, float, str], ...]  # (name, x, y, rect geometry attributes)
+
+
+@lru_cache(maxsize=4)
+def _plate_layout(rows: int, cols: int) -> _PlateLayout:
+    cell = 52.0 if cols == 12 else 30.0
+    left, top = 26.0, 20.0
+    row_h = cell * 0.78
+    cells = []
+    for r in range(rows):
+        for c in range(cols):
+            x, y = left + c * cell, top + r * row_h
+            geometry = (
+                f'x="{_n(x + 1)}" y="{_n(y + 1)}" width="{_n(cell - 2)}" height="{_n(row_h - 2)}"'
+            )
+            cells.append((f"{chr(65 + r)}{c + 1}", x, y, geometry))
+    return _PlateLayout(
+        width=left + cols * cell + 6,
+        height=top + rows * cell * 0.78 + 6,
+        cell=cell,
+        row_h=row_h,
+        column_labels=tuple(
+            _text(left + (c + 0.5) * cell, top - 6, str(c + 1), size=10, anchor="middle")
+            for c in range(cols)
+        ),
+        row_labels=tuple(
+            _text(6, top + (r + 0.62) * row_h, chr(65 + r), size=10) for r in range(rows)
+        ),
+        cells=tuple(cells),
+    )
+
+
 def plate_map_svg(
     wells: Sequence[Mapping[str, Any]],
     colour_of: Callable[[Mapping[str, Any]], str],
@@ -216,26 +259,20 @@ def plate_map_svg(
     """A plate drawn well by well; each well's colour, short label and tooltip come from the
     callers (role view, result view)."""
     rows, cols = plate_grid(str(w.get("well", "")) for w in wells)
-    cell = 52.0 if cols == 12 else 30.0
-    left, top = 26.0, 20.0
-    width, height = left + cols * cell + 6, top + rows * cell * 0.78 + 6
+    layout = _plate_layout(rows, cols)
     by_well = {str(w.get("well", "")).upper(): w for w in wells}
-    parts = _open(width, height, chart_id, title, desc)
-    row_h = cell * 0.78
-    for c in range(cols):
-        parts.append(_text(left + (c + 0.5) * cell, top - 6, str(c + 1), size=10, anchor="middle"))
+    parts = _open(layout.width, layout.height, chart_id, title, desc)
+    parts.extend(layout.column_labels)
+    cell, row_h = layout.cell, layout.row_h
     for r in range(rows):
-        letter = chr(65 + r)
-        parts.append(_text(6, top + (r + 0.62) * row_h, letter, size=10))
+        parts.append(layout.row_labels[r])
         for c in range(cols):
-            name = f"{letter}{c + 1}"
-            x, y = left + c * cell, top + r * row_h
+            name, x, y, rect = layout.cells[r * cols + c]
             well = by_well.get(name)
             fill = colour_of(well) if well else _NONE
             tip = label_of(well) if well else f"{name}: not in the plate map"
             parts.append(
-                f'<g><title>{escape(tip)}</title><rect x="{_n(x + 1)}" y="{_n(y + 1)}" '
-                f'width="{_n(cell - 2)}" height="{_n(row_h - 2)}" rx="3" fill="{fill}" '
+                f'<g><title>{escape(tip)}</title><rect {rect} rx="3" fill="{fill}" '
                 f'stroke="#888" stroke-width="0.6"/>'
             )
             if well and cols == 12:

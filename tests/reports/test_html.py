@@ -530,3 +530,22 @@ def test_each_plate_shows_its_own_wells_results_on_both_maps_and_its_table(pcr_d
     samples = [w["well"] for w in other["wells"] if w.get("role") == "SAMPLE"]
     assert {first[w][0] for w in samples} >= {"POSITIVE", "NEGATIVE"}
     assert {second[w][0] for w in samples} == {"no call"}
+
+
+def test_plate_maps_of_either_size_keep_their_own_geometry_in_any_order():
+    """The drawing of a plate size is kept once made: a 96-well and a 384-well plate drawn in
+    turn each keep their own well size and positions, whichever came first."""
+    from esr1calls.reports import svg
+
+    def draw(name: str) -> str:
+        wells = [{"well": name, "role": "SAMPLE", "sample_id": "S1", "mix": "RM1"}]
+        return svg.plate_map_svg(wells, lambda w: "#FFFFFF", lambda w: "tip", "p", "t", "d")
+
+    svg._plate_layout.cache_clear()
+    small, large = draw("B2"), draw("P24")
+    assert (draw("P24"), draw("B2")) == (large, small)
+    svg._plate_layout.cache_clear()
+    assert (draw("P24"), draw("B2")) == (large, small)
+    assert '<title>tip</title><rect x="79" y="61.6" width="50" height="38.6"' in small
+    assert '<title>B2: not in the plate map</title><rect x="57" y="44.4" width="28"' in large
+    assert 'height="21.4"' in large and 'width="752" height="400.4"' in large
