@@ -472,3 +472,30 @@ def test_a_message_without_variables_is_formatted_as_with_them():
     assert translate("%(n)s%%", n="<5>") == "&lt;5&gt;%"
     with pytest.raises(KeyError):
         translate("%(n)s hotspots")
+
+
+def test_the_pages_underscore_is_called_as_jinja2_calls_it():
+    """The page's ``_`` is called straight, not through Jinja2's context.call: in and out of
+    loops and blocks, with and without variables, the page's environment renders what Jinja2's
+    own renders; a callable that asks for the context still gets it, and a ``_`` the template
+    sets itself is that one."""
+    import jinja2
+
+    from esr1calls.reports.clinical import _environment
+
+    ours = _environment("en")
+    plain = jinja2.Environment(undefined=jinja2.StrictUndefined, autoescape=True)
+    plain.globals["_"] = ours.globals["_"]
+
+    @jinja2.pass_context
+    def named(context, suffix):
+        return context["name"] + suffix
+
+    source = (
+        "{% block b %}{{ _('Sample') }}{% for x in xs %}[{{ _('%(n)s hotspots', n=x) }}|"
+        "{{ named('!') }}]{% endfor %}{% endblock %}{% set _ = upper %}{{ _('set here') }}"
+    )
+    view = {"xs": [1, "<2>"], "name": "S1", "named": named, "upper": str.upper}
+    page = ours.from_string(source).render(view)
+    assert page == plain.from_string(source).render(view)
+    assert page == "Sample[1 hotspots|S1!][&lt;2&gt; hotspots|S1!]SET HERE"
